@@ -1,0 +1,182 @@
+"""Numbered schema migrations, recorded in the database by sqlite-utils.
+
+Every row a site shares carries `site_id`, its owner (DESIGN invariant 4);
+tables marked local-only (sessions, login attempts) never reach the change log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from sync.changelog import SCHEMA_SQL as CHANGELOG_SQL
+
+SCHEMA_VERSION = 1
+
+migrations = Migrations("linli")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(CHANGELOG_SQL)
+    db.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE staff (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('manager', 'staff', 'volunteer')),
+            pin_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX staff_name ON staff (site_id, name);
+
+        -- local only: a signed-in tablet or an API client
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            staff_id TEXT NOT NULL REFERENCES staff (id),
+            kind TEXT NOT NULL CHECK (kind IN ('page', 'api')),
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE products (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',
+            category TEXT NOT NULL DEFAULT '',
+            sold_by TEXT NOT NULL CHECK (sold_by IN ('weight', 'piece', 'bundle')),
+            unit TEXT NOT NULL,
+            price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+            bundle_size INTEGER NOT NULL DEFAULT 1 CHECK (bundle_size >= 1),
+            special_price_fen INTEGER,
+            special_from TEXT,
+            special_to TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            sort INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX products_name ON products (name);
+
+        CREATE TABLE calendars (
+            id TEXT PRIMARY KEY,           -- the centre's site id: one calendar a centre
+            site_id TEXT NOT NULL,
+            weekdays TEXT NOT NULL DEFAULT '0,2,4',   -- Monday = 0
+            cutoff TEXT NOT NULL DEFAULT '20:00',     -- the day before delivery
+            pickup_hours TEXT NOT NULL DEFAULT '07:00-11:00'
+        );
+        CREATE TABLE calendar_exceptions (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            calendar_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('closed', 'extra')),
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX calendar_exceptions_day ON calendar_exceptions (calendar_id, day);
+
+        CREATE TABLE households (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            phone TEXT NOT NULL DEFAULT '',
+            phone_tail TEXT NOT NULL DEFAULT '',
+            building TEXT NOT NULL DEFAULT '',
+            unit TEXT NOT NULL DEFAULT '',
+            room TEXT NOT NULL DEFAULT '',
+            wechat_nickname TEXT NOT NULL DEFAULT '',
+            home_delivery INTEGER NOT NULL DEFAULT 0,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX households_phone_tail ON households (phone_tail);
+        CREATE INDEX households_phone ON households (phone);
+        CREATE INDEX households_name ON households (name);
+        CREATE INDEX households_nickname ON households (wechat_nickname);
+
+        CREATE TABLE orders (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            household_id TEXT REFERENCES households (id),
+            channel TEXT NOT NULL,
+            pickup_date TEXT NOT NULL,
+            delivery_mode TEXT NOT NULL CHECK (delivery_mode IN ('pickup', 'home')),
+            pickup_code TEXT NOT NULL,
+            status TEXT NOT NULL,
+            notes TEXT NOT NULL DEFAULT '',
+            placed_by TEXT NOT NULL DEFAULT '',
+            estimated_fen INTEGER NOT NULL DEFAULT 0,
+            final_fen INTEGER,
+            paid_fen INTEGER NOT NULL DEFAULT 0,
+            payment_method TEXT,
+            idempotency_key TEXT,
+            staff_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX orders_day ON orders (pickup_date, status);
+        CREATE INDEX orders_household ON orders (household_id, pickup_date);
+        CREATE UNIQUE INDEX orders_code ON orders (site_id, pickup_date, pickup_code);
+        CREATE UNIQUE INDEX orders_idem ON orders (site_id, idempotency_key);
+
+        CREATE TABLE order_items (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            order_id TEXT NOT NULL REFERENCES orders (id),
+            line INTEGER NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            sold_by TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            unit_price_fen INTEGER NOT NULL,
+            estimated_fen INTEGER,
+            actual_grams INTEGER,
+            final_fen INTEGER
+        );
+        CREATE INDEX order_items_order ON order_items (order_id);
+        CREATE INDEX order_items_product ON order_items (product_id);
+
+        CREATE TABLE payments (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            order_id TEXT REFERENCES orders (id),
+            sale_id TEXT,
+            method TEXT NOT NULL CHECK (method IN ('cash', 'wechat', 'other')),
+            amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+            staff_id TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX payments_order ON payments (order_id);
+
+        CREATE TABLE walkin_sales (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            sold_on TEXT NOT NULL,
+            total_fen INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            staff_id TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX walkin_sales_day ON walkin_sales (sold_on);
+        CREATE TABLE walkin_items (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            sale_id TEXT NOT NULL REFERENCES walkin_sales (id),
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            fen INTEGER NOT NULL
+        );
+        """
+    )
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations; safe to call at every start."""
+    migrations.apply(sqlite_utils.Database(conn))

@@ -1,0 +1,24 @@
+"""Settings of one running Linli process, built by the CLI or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    role: str = "centre"  # "centre" | "hub"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 256 * 1024
+    # Sign-in rate limit: this many failures per window (seconds) per client and name.
+    login_max_failures: int = 5
+    login_window_s: int = 300
+    # Secure cookies only when served over TLS (a box on the centre LAN is plain HTTP).
+    secure_cookies: bool = False
+    # Background sync with the hub (centre role); off in most tests.
+    sync_enabled: bool = True
+    sync_interval_s: float = 15.0
+    templates_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "templates")

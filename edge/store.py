@@ -1,0 +1,225 @@
+"""The centre's SQLite store, kept off the event loop.
+
+One writer thread owns the only write connection; every unit of work runs in
+its own `BEGIN IMMEDIATE` transaction there and appends its change-log rows
+in that same transaction (`Tx.insert` / `Tx.update`). Readers use
+per-thread read-only connections from a small pool. The API is async:
+`await store.write(fn)` / `await store.read(fn)`; sync callers (CLI, tests,
+migrations) use `write_sync` / `read_sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from edge.errors import EdgeError
+from sync import changelog
+from sync.hlc import HybridClock
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with the pragmas every Linli connection needs."""
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
+            isolation_level=None,
+        )
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: an order answered "ok" survives a power cut (DESIGN invariant 1).
+        conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Tx:
+    """One write transaction: data rows and their change-log rows together."""
+
+    def __init__(self, conn: sqlite3.Connection, site_id: str, clock: HybridClock) -> None:
+        self.conn = conn
+        self.site_id = site_id
+        self.clock = clock
+        self.db = sqlite_utils.Database(conn)
+
+    def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def insert(self, table: str, row: dict[str, Any], *, log: bool = True) -> None:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+        if log:
+            changelog.record(self.conn, self.site_id, self.clock, table, str(row["id"]),
+                             "insert", _jsonable(row))
+
+    def update(self, table: str, row_id: str, fields: dict[str, Any], *, log: bool = True) -> None:
+        sets = ", ".join(f"{col} = ?" for col in fields)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id)
+        )
+        if log:
+            changelog.record(self.conn, self.site_id, self.clock, table, row_id, "update",
+                             _jsonable(fields))
+
+    def delete(self, table: str, row_id: str, *, log: bool = True) -> None:
+        self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        if log:
+            changelog.record(self.conn, self.site_id, self.clock, table, row_id, "delete", {})
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items()}
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Tx], Any]
+    future: Future[Any]
+
+
+_STOP = object()
+
+
+class Store:
+    """The single writer and the reader pool over one SQLite file."""
+
+    def __init__(self, path: str | Path, *, readers: int = 3) -> None:
+        self.path = Path(path)
+        self._writer_conn = connect(self.path)
+        from edge.migrations import migrate  # local import: migrations import Tx from here
+
+        migrate(self._writer_conn)
+        self.site_id = get_meta(self._writer_conn, "site_id") or ""
+        self.clock = HybridClock(last=changelog.last_hlc(self._writer_conn))
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="linli-writer", daemon=True)
+        self._writer.start()
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="linli-read")
+        self._closed = False
+
+    # --- writing -----------------------------------------------------------
+    def _write_loop(self) -> None:
+        conn = self._writer_conn
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = job.fn(Tx(conn, self.site_id, self.clock))
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except BaseException as exc:  # handed to the awaiting caller, never lost
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+
+    def submit(self, fn: Callable[[Tx], T]) -> Future[T]:
+        if self._closed:
+            raise EdgeError("store is closed")
+        fut: Future[T] = Future()
+        self._jobs.put(_Job(fn, fut))
+        return fut
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def write_sync(self, fn: Callable[[Tx], T]) -> T:
+        return self.submit(fn).result()
+
+    # --- reading -----------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return fn(self._reader())
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._run_read, fn)
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._readers.submit(self._run_read, fn).result()
+
+    # --- lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(_STOP)
+        self._writer.join(timeout=10)
+        self._readers.shutdown(wait=True)
+        with self._reader_lock:
+            for conn in self._reader_conns:
+                conn.close()
+        self._writer_conn.close()
+
+    def set_site(self, site_id: str) -> None:
+        self.site_id = site_id
+
+
+@contextmanager
+def open_store(path: str | Path) -> Iterator[Store]:
+    store = Store(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    return [dict(r) for r in cursor.fetchall()]
+
+
+def loads(value: str | None) -> Any:
+    return json.loads(value) if value else None
