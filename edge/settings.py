@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 
@@ -21,4 +23,11 @@ class Settings:
     # Background sync with the hub (centre role); off in most tests.
     sync_enabled: bool = True
     sync_interval_s: float = 15.0
+    # What "now" is for cut-offs and "today"; tests pass a fixed clock.
+    now: Callable[[], datetime] = field(default=lambda: local_now())
     templates_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "templates")
+
+
+def local_now() -> datetime:
+    """The box's local wall time (the centre's time zone, set on the box)."""
+    return datetime.now()

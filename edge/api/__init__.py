@@ -1,0 +1,20 @@
+"""The JSON API under /api/v1, one controller per domain concept."""
+
+from __future__ import annotations
+
+from edge.api.auth import AuthController
+from edge.api.desk import DeskController
+from edge.api.households import HouseholdController
+from edge.api.orders import OrderController
+from edge.api.products import CalendarController, ProductController
+
+CONTROLLERS = [
+    AuthController,
+    ProductController,
+    CalendarController,
+    HouseholdController,
+    OrderController,
+    DeskController,
+]
+
+__all__ = ["CONTROLLERS"]

@@ -1,0 +1,108 @@
+"""The pickup desk and the day's lists: weigh, pay, hand over, walk-in, packing, dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post
+
+from edge import calendar, dashboard, orders, packing, pickup, walkin
+from edge.auth import Staff
+from edge.settings import Settings
+from edge.store import Store
+
+Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
+Fen = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+
+
+class WeighingBody(msgspec.Struct, forbid_unknown_fields=True):
+    item_id: str
+    grams: Grams
+
+
+class WeightsBody(msgspec.Struct, forbid_unknown_fields=True):
+    weights: list[WeighingBody]
+
+
+class PickupBody(msgspec.Struct, forbid_unknown_fields=True):
+    method: str
+    amount_fen: Fen
+    weights: list[WeighingBody] = []
+    delivered: bool = False
+
+
+class SaleLineBody(msgspec.Struct, forbid_unknown_fields=True):
+    product_id: str
+    quantity: Annotated[float, msgspec.Meta(gt=0, le=100_000)]
+    unit: str | None = None
+
+
+class SaleBody(msgspec.Struct, forbid_unknown_fields=True):
+    lines: Annotated[list[SaleLineBody], msgspec.Meta(min_length=1, max_length=50)]
+    method: str
+
+
+class CloseDayBody(msgspec.Struct, forbid_unknown_fields=True):
+    day: str
+
+
+def _weighings(items: list[WeighingBody]) -> list[pickup.Weighing]:
+    return [pickup.Weighing(w.item_id, w.grams) for w in items]
+
+
+def _day(value: str | None, settings: Settings) -> str:
+    if value:
+        return calendar.parse_day(value, "day").isoformat()
+    return settings.now().date().isoformat()
+
+
+class DeskController(Controller):
+    path = "/api/v1"
+    tags = ["pickup desk"]
+
+    @post("/orders/{order_id:str}/weights", status_code=200)
+    async def weigh(self, store: Store, staff: Staff, order_id: str,
+                    data: WeightsBody) -> dict[str, Any]:
+        """Enter actual weights; the answer shows the recomputed final price."""
+        await store.write(lambda tx: pickup.record_weights(tx, order_id,
+                                                           _weighings(data.weights)))
+        return await store.read(
+            lambda c: orders.get_order(c, order_id, sees_phones=staff.sees_phones))
+
+    @post("/orders/{order_id:str}/pickup", status_code=200)
+    async def hand_over(self, store: Store, staff: Staff, order_id: str,
+                        data: PickupBody) -> dict[str, Any]:
+        """Weigh what is left, record payment, and mark picked up (or delivered)."""
+        return await store.write(lambda tx: pickup.complete(
+            tx, order_id, method=data.method, amount_fen=data.amount_fen,
+            weighings=_weighings(data.weights), delivered=data.delivered, staff_id=staff.id))
+
+    @post("/walkin", status_code=201)
+    async def sell(self, store: Store, staff: Staff, settings: Settings,
+                   data: SaleBody) -> dict[str, Any]:
+        lines = [walkin.SaleLine(x.product_id, x.quantity, x.unit) for x in data.lines]
+        day = settings.now().date()
+        return await store.write(lambda tx: walkin.sell(tx, lines, data.method, day, staff.id))
+
+    @post("/close-day", status_code=200)
+    async def close_day(self, store: Store, staff: Staff, data: CloseDayBody) -> dict[str, Any]:
+        """Close of day: orders still waiting for pickup become no-shows."""
+        day = calendar.parse_day(data.day, "day").isoformat()
+        count = await store.write(lambda tx: orders.mark_no_shows(tx, day))
+        return {"day": day, "no_show": count}
+
+    @get("/packing-list")
+    async def packing_list(self, store: Store, staff: Staff, settings: Settings,
+                           day: str | None = None, home_only: bool = False) -> dict[str, Any]:
+        d = _day(day, settings)
+        found = await store.read(lambda c: packing.packing_list(
+            c, d, sees_phones=staff.sees_phones, home_only=home_only))
+        totals = await store.read(lambda c: packing.product_totals(c, d))
+        return {"day": d, "orders": found, "totals": totals}
+
+    @get("/dashboard")
+    async def today(self, store: Store, staff: Staff, settings: Settings,
+                    day: str | None = None) -> dict[str, Any]:
+        d = _day(day, settings)
+        return await store.read(lambda c: dashboard.today(c, d))

@@ -1,0 +1,106 @@
+"""Catalog and delivery calendar endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, patch, post, put
+
+from edge import calendar, products
+from edge.auth import Staff, require_manager
+from edge.settings import Settings
+from edge.store import Store
+
+PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    sold_by: str
+    price_fen: PriceFen
+    unit: str | None = None
+    aliases: list[str] = []
+    category: str = ""
+    bundle_size: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    special_price_fen: PriceFen | None = None
+    special_from: str | None = None
+    special_to: str | None = None
+
+
+class ProductController(Controller):
+    path = "/api/v1/products"
+    tags = ["products"]
+
+    @get("/")
+    async def list_products(self, store: Store, staff: Staff,
+                            include_inactive: bool = False) -> list[dict[str, Any]]:
+        found = await store.read(
+            lambda c: products.list_products(c, active_only=not include_inactive))
+        return [p.as_json() for p in found]
+
+    @get("/{product_id:str}")
+    async def get_product(self, store: Store, staff: Staff, product_id: str) -> dict[str, Any]:
+        product = await store.read(lambda c: products.get_product(c, product_id))
+        return product.as_json()
+
+    @post("/")
+    async def create(self, store: Store, staff: Staff, data: ProductCreate) -> dict[str, Any]:
+        require_manager(staff)
+        fields = msgspec.structs.asdict(data)
+        product_id = await store.write(lambda tx: products.create_product(tx, fields))
+        return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
+
+    @patch("/{product_id:str}")
+    async def update(self, store: Store, staff: Staff, product_id: str,
+                     data: dict[str, Any]) -> dict[str, Any]:
+        require_manager(staff)
+        await store.write(lambda tx: products.update_product(tx, product_id, data))
+        return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
+
+
+class CalendarInput(msgspec.Struct, forbid_unknown_fields=True):
+    weekdays: list[Annotated[int, msgspec.Meta(ge=0, le=6)]]
+    cutoff: str = "20:00"
+    pickup_hours: str = "07:00-11:00"
+
+
+class ExceptionInput(msgspec.Struct, forbid_unknown_fields=True):
+    day: str
+    kind: str
+    note: str = ""
+
+
+class CalendarController(Controller):
+    path = "/api/v1/calendar"
+    tags = ["calendar"]
+
+    @get("/")
+    async def show(self, store: Store, staff: Staff, settings: Settings) -> dict[str, Any]:
+        cal = await store.read(lambda c: calendar.load(c, store.site_id))
+        now = settings.now()
+        return {
+            "weekdays": sorted(cal.weekdays),
+            "cutoff": cal.cutoff.strftime("%H:%M"),
+            "pickup_hours": cal.pickup_hours,
+            "closed": sorted(d.isoformat() for d in cal.closed),
+            "extra": sorted(d.isoformat() for d in cal.extra),
+            "next_delivery_day": cal.next_delivery_day(now).isoformat(),
+        }
+
+    @put("/")
+    async def save(self, store: Store, staff: Staff, data: CalendarInput) -> dict[str, str]:
+        require_manager(staff)
+        await store.write(lambda tx: calendar.save(tx, data.weekdays, data.cutoff,
+                                                   data.pickup_hours))
+        return {"status": "saved"}
+
+    @post("/exceptions")
+    async def add_exception(self, store: Store, staff: Staff,
+                            data: ExceptionInput) -> dict[str, str]:
+        require_manager(staff)
+        day = calendar.parse_day(data.day, "day")
+        row_id = await store.write(lambda tx: calendar.add_exception(tx, day, data.kind,
+                                                                     data.note))
+        return {"id": row_id}

@@ -1,0 +1,103 @@
+"""The centre's web app: `create_app(settings)` builds it; nothing is built at import.
+
+The lifespan opens the store (single writer + readers) and puts it, the
+auth service and the settings on `app.state`. The JSON API lives under
+/api/v1 (bearer tokens, no CSRF); pages use a session cookie and CSRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from edge import centre
+from edge.api import CONTROLLERS
+from edge.auth import Auth, LoginLimiter
+from edge.settings import Settings
+from edge.store import Store
+from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
+
+VERSION = "0.1.0"
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings) -> Litestar:
+    store = Store(settings.db_path)
+    csrf_secret = centre.secret(store)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.store = store
+        app.state.settings = settings
+        app.state.auth = Auth(store, LoginLimiter(settings.login_max_failures,
+                                                  settings.login_window_s))
+        app.state.centre_name = centre.centre_name(store)
+        try:
+            yield
+        finally:
+            store.close()
+
+    api = Router(
+        path="/",
+        route_handlers=CONTROLLERS,
+        dependencies={"staff": Provide(api_staff)},
+        security=[{"bearer": []}],
+    )
+    route_handlers: list[Any] = [
+        healthz,
+        api,
+        create_static_files_router(path="/static", directories=[settings.templates_dir / "static"],
+                                   include_in_schema=False),
+    ]
+    route_handlers += _pages()
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "store": Provide(provide_store, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        csrf_config=CSRFConfig(
+            secret=csrf_secret,
+            cookie_name="linli_csrf",
+            cookie_secure=settings.secure_cookies,
+            exclude=["/api/", "/sync/", "/supplier/", "/healthz", "/schema"],
+        ),
+        template_config=TemplateConfig(directory=settings.templates_dir,
+                                       engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Linli centre API",
+            version=VERSION,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer")}),
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def _pages() -> list[Any]:
+    """The tablet pages, when the pages package is present."""
+    try:
+        from edge.pages import PAGE_HANDLERS
+    except ImportError:
+        return []
+    return list(PAGE_HANDLERS)

@@ -1,0 +1,147 @@
+"""The centre's delivery calendar: which days the co-op's van comes.
+
+Deliveries run on fixed weekdays (Mon/Wed/Fri by default); an order must be
+in by the cut-off the evening before. Exceptions close a usual day (a
+holiday) or add an extra one. An order gets the first delivery day whose
+cut-off it can still make.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from edge.errors import BadRequest
+from edge.store import Tx
+
+WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+LOOKAHEAD_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    weekdays: frozenset[int]
+    cutoff: time
+    pickup_hours: str
+    closed: frozenset[date]
+    extra: frozenset[date]
+
+    def is_delivery_day(self, day: date) -> bool:
+        if day in self.closed:
+            return False
+        return day in self.extra or day.weekday() in self.weekdays
+
+    def cutoff_for(self, day: date) -> datetime:
+        """Orders for `day` must be in before this moment (the day before)."""
+        return datetime.combine(day - timedelta(days=1), self.cutoff)
+
+    def next_delivery_day(self, now: datetime) -> date:
+        """The first delivery day whose cut-off is still ahead of `now`."""
+        day = now.date()
+        for _ in range(LOOKAHEAD_DAYS):
+            if self.is_delivery_day(day) and now < self.cutoff_for(day):
+                return day
+            day += timedelta(days=1)
+        raise BadRequest("no delivery day in the next 60 days; check the calendar")
+
+    def first_delivery_day_after(self, today: date) -> date:
+        """The first delivery day after today, cut-off or not."""
+        day = today + timedelta(days=1)
+        for _ in range(LOOKAHEAD_DAYS):
+            if self.is_delivery_day(day):
+                return day
+            day += timedelta(days=1)
+        return day
+
+    def check_orderable(self, day: date, now: datetime) -> None:
+        if not self.is_delivery_day(day):
+            raise BadRequest(f"{day.isoformat()} is not a delivery day", field="pickup_date")
+        if now >= self.cutoff_for(day):
+            raise BadRequest(
+                f"the cut-off for {day.isoformat()} has passed; next delivery day is "
+                f"{self.next_delivery_day(now).isoformat()}",
+                field="pickup_date",
+            )
+
+
+DEFAULT = Calendar(
+    weekdays=frozenset({0, 2, 4}),
+    cutoff=time(20, 0),
+    pickup_hours="07:00-11:00",
+    closed=frozenset(),
+    extra=frozenset(),
+)
+
+
+def parse_day(value: str, field: str = "date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field) from None
+
+
+def parse_hhmm(value: str, field: str) -> time:
+    try:
+        hh, mm = value.split(":")
+        return time(int(hh), int(mm))
+    except (AttributeError, ValueError):
+        raise BadRequest(f"{field} must be a time as HH:MM", field=field) from None
+
+
+def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
+    row = conn.execute(
+        "SELECT weekdays, cutoff, pickup_hours FROM calendars WHERE id = ?", (site_id,)
+    ).fetchone()
+    if row is None:
+        return DEFAULT
+    closed, extra = set(), set()
+    for ex in conn.execute(
+        "SELECT day, kind FROM calendar_exceptions WHERE calendar_id = ?", (site_id,)
+    ):
+        (closed if ex["kind"] == "closed" else extra).add(date.fromisoformat(ex["day"]))
+    weekdays = frozenset(int(d) for d in row["weekdays"].split(",") if d.strip())
+    return Calendar(
+        weekdays=weekdays,
+        cutoff=parse_hhmm(row["cutoff"], "cutoff"),
+        pickup_hours=row["pickup_hours"],
+        closed=frozenset(closed),
+        extra=frozenset(extra),
+    )
+
+
+def save(tx: Tx, weekdays: list[int], cutoff: str, pickup_hours: str) -> None:
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise BadRequest("weekdays must be numbers 0 (Mon) to 6 (Sun)", field="weekdays")
+    parse_hhmm(cutoff, "cutoff")
+    fields: dict[str, Any] = {
+        "weekdays": ",".join(str(d) for d in sorted(set(weekdays))),
+        "cutoff": cutoff,
+        "pickup_hours": pickup_hours,
+    }
+    if tx.one("SELECT 1 FROM calendars WHERE id = ?", (tx.site_id,)):
+        tx.update("calendars", tx.site_id, fields)
+    else:
+        tx.insert("calendars", {"id": tx.site_id, "site_id": tx.site_id, **fields})
+
+
+def add_exception(tx: Tx, day: date, kind: str, note: str = "") -> str:
+    if kind not in ("closed", "extra"):
+        raise BadRequest("kind must be 'closed' or 'extra'", field="kind")
+    from edge.ids import new_id
+
+    row_id = new_id()
+    existing = tx.one(
+        "SELECT id FROM calendar_exceptions WHERE calendar_id = ? AND day = ?",
+        (tx.site_id, day.isoformat()),
+    )
+    if existing:
+        tx.update("calendar_exceptions", existing["id"], {"kind": kind, "note": note})
+        return str(existing["id"])
+    tx.insert(
+        "calendar_exceptions",
+        {"id": row_id, "site_id": tx.site_id, "calendar_id": tx.site_id,
+         "day": day.isoformat(), "kind": kind, "note": note},
+    )
+    return row_id

@@ -1,0 +1,141 @@
+"""The `linli` command: one entry point for every role and every chore."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge.errors import EdgeError
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from edge.settings import Settings
+
+    settings = Settings(db_path=Path(args.db), role=args.role, host=args.host, port=args.port,
+                        sync_enabled=not args.no_sync)
+    if args.role == "hub":
+        from sync.hub import create_hub_app
+
+        app = create_hub_app(settings)
+    else:
+        from edge.app import create_app
+
+        app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                access_log=False)
+
+
+def _centre_init(args: argparse.Namespace) -> None:
+    from edge.centre import init_centre
+    from edge.store import open_store
+
+    with open_store(args.db) as store:
+        site_id = init_centre(store, args.name)
+    print(f"centre {args.name!r} created with site id {site_id}")
+
+
+def _staff_add(args: argparse.Namespace) -> None:
+    from edge.auth import add_staff, issue_token
+    from edge.store import open_store
+
+    with open_store(args.db) as store:
+        if not store.site_id:
+            raise EdgeError("run `linli centre init` first")
+
+        def write(tx):  # type: ignore[no-untyped-def]
+            staff = add_staff(tx, args.name, args.role, args.pin)
+            return staff, (issue_token(tx, staff.id) if args.token else None)
+
+        staff, token = store.write_sync(write)
+    print(f"added {staff.role} {staff.name} ({staff.id})")
+    if token:
+        print(f"API token: {token}")
+
+
+def _backup(args: argparse.Namespace) -> None:
+    from edge.backup import backup
+
+    print(f"backed up to {backup(Path(args.db), Path(args.to))}")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    from edge.backup import restore
+
+    site_id = restore(Path(args.backup_file), Path(args.db))
+    print(f"restored centre {site_id} into {args.db}")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from edge.demo import create_demo
+
+    print(create_demo(Path(args.db)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) centre and hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run a centre or the hub")
+    serve.add_argument("--role", choices=["centre", "hub"], default="centre")
+    serve.add_argument("--db", required=True)
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-sync", action="store_true", help="do not sync with the hub")
+    serve.set_defaults(func=_serve)
+
+    centre = sub.add_parser("centre", help="set up this box's centre").add_subparsers(
+        dest="centre_command", required=True)
+    init = centre.add_parser("init", help="create a new centre database")
+    init.add_argument("--db", required=True)
+    init.add_argument("--name", required=True)
+    init.set_defaults(func=_centre_init)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
+        dest="staff_command", required=True)
+    add = staff.add_parser("add", help="add a staff member with a PIN")
+    add.add_argument("--db", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["manager", "staff", "volunteer"], default="staff")
+    add.add_argument("--pin", required=True)
+    add.add_argument("--token", action="store_true", help="also print an API token")
+    add.set_defaults(func=_staff_add)
+
+    bk = sub.add_parser("backup", help="online backup of a database")
+    bk.add_argument("--db", required=True)
+    bk.add_argument("--to", required=True, help="a file or a folder")
+    bk.set_defaults(func=_backup)
+
+    rs = sub.add_parser("restore", help="restore a backup (stop the server first)")
+    rs.add_argument("--db", required=True)
+    rs.add_argument("backup_file")
+    rs.set_defaults(func=_restore)
+
+    demo = sub.add_parser("demo", help="create the demo centre 金沙路社区 if the file is new")
+    demo.add_argument("--db", required=True)
+    demo.set_defaults(func=_demo)
+
+    try:
+        from sync.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except EdgeError as exc:
+        print(f"linli: {exc.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

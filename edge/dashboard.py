@@ -1,0 +1,35 @@
+"""Today at a glance: how many orders, packed, picked up, still waiting, and takings."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+
+def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
+    counts = {r["status"]: r["n"] for r in conn.execute(
+        "SELECT status, COUNT(*) AS n FROM orders WHERE pickup_date = ? GROUP BY status", (day,))}
+    orders_takings = conn.execute(
+        "SELECT COALESCE(SUM(p.amount_fen), 0) FROM payments p JOIN orders o ON o.id = p.order_id"
+        " WHERE o.pickup_date = ?", (day,)).fetchone()[0]
+    walkin = conn.execute(
+        "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales WHERE sold_on = ?",
+        (day,)).fetchone()
+    total = sum(counts.values())
+    done = counts.get("picked_up", 0) + counts.get("delivered", 0)
+    return {
+        "day": day,
+        "orders": total,
+        "placed": counts.get("placed", 0),
+        "packed": counts.get("packed", 0),
+        "picked_up": counts.get("picked_up", 0),
+        "delivered": counts.get("delivered", 0),
+        "cancelled": counts.get("cancelled", 0),
+        "no_show": counts.get("no_show", 0),
+        "waiting": counts.get("placed", 0) + counts.get("packed", 0),
+        "done": done,
+        "orders_takings_fen": int(orders_takings),
+        "walkin_takings_fen": int(walkin[0]),
+        "walkin_sales": int(walkin[1]),
+        "takings_fen": int(orders_takings) + int(walkin[0]),
+    }

@@ -1,0 +1,108 @@
+"""What the API and the pages share: who is asking, and turning errors into answers.
+
+Errors are mapped once here: `EdgeError` and Litestar's validation errors
+become `{"error", "detail", "field"}` JSON under /api and a plain page
+elsewhere. Anything unexpected is logged and answered 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+
+from edge.auth import Auth, Staff
+from edge.errors import EdgeError, Unauthorized
+from edge.settings import Settings
+from edge.store import Store
+
+log = logging.getLogger("linli")
+SESSION_COOKIE = "linli_session"
+
+
+def provide_store(request: Request[Any, Any, Any]) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def provide_settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+async def api_staff(request: Request[Any, Any, Any]) -> Staff:
+    """The staff member behind the bearer token; 401 otherwise."""
+    auth: Auth = request.app.state.auth
+    staff = await auth.staff_for(bearer_token(request))
+    if staff is None:
+        raise Unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/token)")
+    return staff
+
+
+async def page_staff(request: Request[Any, Any, Any]) -> Staff | None:
+    auth: Auth = request.app.state.auth
+    return await auth.staff_for(request.cookies.get(SESSION_COOKIE))
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/sync/", "/supplier/")) or "json" in request.headers.get(
+        "accept", "")
+
+
+def _answer(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
+    if _wants_json(request):
+        return Response(content=body, status_code=status)
+    return Template(template_name="error.html", context={"status": status, **body},
+                    status_code=status)
+
+
+def edge_error(request: Request[Any, Any, Any], exc: EdgeError) -> Response[Any]:
+    if exc.status_code >= 500:
+        log.error("edge error on %s: %s", request.url.path, exc.detail)
+    return _answer(request, exc.status_code, exc.as_json())
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    body: dict[str, Any] = {"error": "bad_request", "detail": exc.detail}
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        body["field"] = str(first.get("key", ""))
+        body["detail"] = f"{first.get('key', 'body')}: {first.get('message', exc.detail)}"
+    return _answer(request, 400, body)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _answer(request, exc.status_code, {"error": _name(exc.status_code),
+                                              "detail": exc.detail})
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _answer(request, 500, {"error": "internal_error",
+                                  "detail": "something went wrong on the box; it was logged"})
+
+
+def _name(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+            429: "too_many_requests"}.get(status, "error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    EdgeError: edge_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

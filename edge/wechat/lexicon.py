@@ -1,0 +1,138 @@
+"""The small closed vocabularies of a grocery order message: units, money words, connectors,
+politeness and greetings, question and negation markers.
+
+They live apart from the parser so a centre can see, and we can review, exactly which words
+the parser treats as meaningful and which it deliberately skips. All entries are Simplified and
+lower-case, because the parser folds the message to that form before looking anything up.
+"""
+
+from __future__ import annotations
+
+#: Weight units -> grams. 1 斤 = 500 g, 1 两 = 50 g (the market units residents think in).
+WEIGHT_UNITS: dict[str, int] = {
+    "斤": 500,
+    "两": 50,
+    "公斤": 1000,
+    "千克": 1000,
+    "kg": 1000,
+    "克": 1,
+    "g": 1,
+}
+
+#: Count units. 块 is also money; the parser decides by context (see parse._resolve_kuai).
+PIECE_UNITS: frozenset[str] = frozenset(
+    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 斤装".split()
+)
+
+#: Units that, for a product sold in bundles, count whole bundles rather than pieces.
+BUNDLE_UNITS: frozenset[str] = frozenset("份 袋 包 兜 组 套 提".split())
+
+#: Money words -> fen per 1. "块" is handled separately because it is also a count unit.
+MONEY_UNITS: dict[str, int] = {
+    "元钱": 100,
+    "块钱": 100,
+    "元": 100,
+    "rmb": 100,
+    "毛钱": 10,
+    "毛": 10,
+    "角": 10,
+}
+
+ALL_UNITS: dict[str, str] = {
+    **{u: "w" for u in WEIGHT_UNITS},
+    **{u: "p" for u in PIECE_UNITS},
+    **{u: "m" for u in MONEY_UNITS},
+    "块": "k",
+}
+UNIT_MAX_LEN = max(len(u) for u in ALL_UNITS)
+
+#: Characters that end a clause: a question or a negation never reaches across them.
+HARD_STOPS = frozenset("。！!？?；;\n…")
+
+#: List separators inside a clause. A quantity never pairs with a product across one,
+#: except through 各 ("黄瓜、西红柿各2斤").
+SOFT_SEPS = frozenset("、，,")
+
+#: Punctuation that carries no meaning between a product and its quantity ("土豆：5斤").
+TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「」“”\"'‘’*×·.《》<>_=+|#")
+
+#: Words that join list items like a comma does.
+CONNECTORS: frozenset[str] = frozenset(
+    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加".split()
+)
+
+#: "Each": the next quantity applies to every product listed just before it.
+EACH_WORDS: frozenset[str] = frozenset("各 各要 各来 各买 每样 每种 一样 都要 都来 都 各自".split())
+
+#: Words that show the resident is ordering; a product named with no quantity becomes an item
+#: (quantity 1) only when one of these is in its clause or the message has other items.
+ORDER_VERBS: frozenset[str] = frozenset(
+    "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购".split()
+)
+
+#: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
+POLITE: frozenset[str] = frozenset(
+    (
+        "谢谢 谢谢你 谢谢您 谢啦 谢了 多谢 感谢 麻烦 麻烦你 麻烦您 麻烦了 辛苦 辛苦了 辛苦啦 "
+        "你好 您好 大家好 早上好 上午好 下午好 晚上好 早安 在吗 在不在 各位 亲 "
+        "姐 姐姐 大姐 哥 大哥 阿姨 叔 叔叔 妹 妹妹 老师 站长 奶奶 爷爷 "
+        "哈 哈哈 哈哈哈 呀 啊 哦 噢 喔 吧 呢 嘛 啦 了 哟 咯 呗 哒 嗯 嗯嗯 滴 么 "
+        "好 好的 好滴 好嘞 行 ok okay 收到 可以 没问题 拜托 拜托了 感恩 "
+    ).split()
+)
+
+#: Other words that carry no order content: pronouns, time words, measure fillers.
+FILLERS: frozenset[str] = frozenset(
+    (
+        "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
+        "的 得 地 个吧 "
+        "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
+        "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
+        "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
+        "取 送 接龙 订单 "
+    ).split()
+)
+
+#: Greeting/politeness words whose presence lets a short leftover (usually the manager's name,
+#: "谢谢小玮") be dropped instead of being reported.
+CHITCHAT_SIGNALS: frozenset[str] = POLITE
+
+#: A clause containing one of these (or ending in ?) is a question.
+QUESTION_MARKERS: tuple[str, ...] = (
+    "吗",
+    "几点",
+    "几号",
+    "几时",
+    "多少",
+    "什么",
+    "怎么",
+    "哪",
+    "有没有",
+    "能不能",
+    "可不可以",
+    "是不是",
+    "啥",
+    "咋",
+    "几块",
+    "几钱",
+    "有么",
+)
+
+#: A question containing one of these asks a price: its quantities are not an order.
+PRICE_MARKERS: tuple[str, ...] = ("多少钱", "几块", "几钱", "怎么卖", "价格", "价钱", "贵不贵", "咋卖")
+
+#: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
+NEGATIONS: frozenset[str] = frozenset(
+    "不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉".split()
+)
+
+#: Everything the tokenizer matches as a word, with its role.
+WORD_ROLES: dict[str, str] = {
+    **{w: "fill" for w in FILLERS},
+    **{w: "polite" for w in POLITE},
+    **{w: "verb" for w in ORDER_VERBS},
+    **{w: "sep" for w in CONNECTORS},
+    **{w: "each" for w in EACH_WORDS},
+    **{w: "neg" for w in NEGATIONS},
+}
+WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)
