@@ -94,18 +94,20 @@ def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
     row = conn.execute(
         "SELECT weekdays, cutoff, pickup_hours FROM calendars WHERE id = ?", (site_id,)
     ).fetchone()
-    if row is None:
-        return DEFAULT
     closed, extra = set(), set()
     for ex in conn.execute(
         "SELECT day, kind FROM calendar_exceptions WHERE calendar_id = ?", (site_id,)
     ):
         (closed if ex["kind"] == "closed" else extra).add(date.fromisoformat(ex["day"]))
-    weekdays = frozenset(int(d) for d in row["weekdays"].split(",") if d.strip())
+    if row is None:
+        weekdays, cutoff, hours = DEFAULT.weekdays, DEFAULT.cutoff, DEFAULT.pickup_hours
+    else:
+        weekdays = frozenset(int(d) for d in row["weekdays"].split(",") if d.strip())
+        cutoff, hours = parse_hhmm(row["cutoff"], "cutoff"), row["pickup_hours"]
     return Calendar(
         weekdays=weekdays,
-        cutoff=parse_hhmm(row["cutoff"], "cutoff"),
-        pickup_hours=row["pickup_hours"],
+        cutoff=cutoff,
+        pickup_hours=hours,
         closed=frozenset(closed),
         extra=frozenset(extra),
     )
