@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -44,8 +44,9 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.store = store
         app.state.settings = settings
-        app.state.auth = Auth(store, LoginLimiter(settings.login_max_failures,
-                                                  settings.login_window_s))
+        app.state.auth = Auth(
+            store, LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        )
         app.state.centre_name = centre.centre_name(store)
         try:
             yield
@@ -61,8 +62,9 @@ def create_app(settings: Settings) -> Litestar:
     route_handlers: list[Any] = [
         healthz,
         api,
-        create_static_files_router(path="/static", directories=[settings.templates_dir / "static"],
-                                   include_in_schema=False),
+        create_static_files_router(
+            path="/static", directories=[settings.templates_dir / "static"], include_in_schema=False
+        ),
     ]
     route_handlers += _pages()
     return Litestar(
@@ -79,15 +81,17 @@ def create_app(settings: Settings) -> Litestar:
             cookie_secure=settings.secure_cookies,
             exclude=["/api/", "/sync/", "/supplier/", "/healthz", "/schema"],
         ),
-        template_config=TemplateConfig(directory=settings.templates_dir,
-                                       engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=settings.templates_dir, engine=JinjaTemplateEngine
+        ),
         openapi_config=OpenAPIConfig(
             title="Linli centre API",
             version=VERSION,
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
-            components=Components(security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer")}),
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
         ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,

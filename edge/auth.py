@@ -182,8 +182,12 @@ def issue_token(tx: Tx, staff_id: str, kind: str = "api") -> str:
     token = secrets.token_urlsafe(32)
     tx.insert(
         "sessions",
-        {"token_hash": hash_token(token), "staff_id": staff_id, "kind": kind,
-         "created_at": now_iso()},
+        {
+            "token_hash": hash_token(token),
+            "staff_id": staff_id,
+            "kind": kind,
+            "created_at": now_iso(),
+        },
         log=False,
     )
     return token

@@ -143,7 +143,13 @@ def add_exception(tx: Tx, day: date, kind: str, note: str = "") -> str:
         return str(existing["id"])
     tx.insert(
         "calendar_exceptions",
-        {"id": row_id, "site_id": tx.site_id, "calendar_id": tx.site_id,
-         "day": day.isoformat(), "kind": kind, "note": note},
+        {
+            "id": row_id,
+            "site_id": tx.site_id,
+            "calendar_id": tx.site_id,
+            "day": day.isoformat(),
+            "kind": kind,
+            "note": note,
+        },
     )
     return row_id

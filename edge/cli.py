@@ -14,8 +14,13 @@ def _serve(args: argparse.Namespace) -> None:
 
     from edge.settings import Settings
 
-    settings = Settings(db_path=Path(args.db), role=args.role, host=args.host, port=args.port,
-                        sync_enabled=not args.no_sync)
+    settings = Settings(
+        db_path=Path(args.db),
+        role=args.role,
+        host=args.host,
+        port=args.port,
+        sync_enabled=not args.no_sync,
+    )
     if args.role == "hub":
         from sync.hub import create_hub_app
 
@@ -24,8 +29,7 @@ def _serve(args: argparse.Namespace) -> None:
         from edge.app import create_app
 
         app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
 
 
 def _centre_init(args: argparse.Namespace) -> None:
@@ -88,14 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     centre = sub.add_parser("centre", help="set up this box's centre").add_subparsers(
-        dest="centre_command", required=True)
+        dest="centre_command", required=True
+    )
     init = centre.add_parser("init", help="create a new centre database")
     init.add_argument("--db", required=True)
     init.add_argument("--name", required=True)
     init.set_defaults(func=_centre_init)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
-        dest="staff_command", required=True)
+        dest="staff_command", required=True
+    )
     add = staff.add_parser("add", help="add a staff member with a PIN")
     add.add_argument("--db", required=True)
     add.add_argument("--name", required=True)

@@ -7,14 +7,20 @@ from typing import Any
 
 
 def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
-    counts = {r["status"]: r["n"] for r in conn.execute(
-        "SELECT status, COUNT(*) AS n FROM orders WHERE pickup_date = ? GROUP BY status", (day,))}
+    counts = {
+        r["status"]: r["n"]
+        for r in conn.execute(
+            "SELECT status, COUNT(*) AS n FROM orders WHERE pickup_date = ? GROUP BY status", (day,)
+        )
+    }
     orders_takings = conn.execute(
         "SELECT COALESCE(SUM(p.amount_fen), 0) FROM payments p JOIN orders o ON o.id = p.order_id"
-        " WHERE o.pickup_date = ?", (day,)).fetchone()[0]
+        " WHERE o.pickup_date = ?",
+        (day,),
+    ).fetchone()[0]
     walkin = conn.execute(
-        "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales WHERE sold_on = ?",
-        (day,)).fetchone()
+        "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales WHERE sold_on = ?", (day,)
+    ).fetchone()
     total = sum(counts.values())
     done = counts.get("picked_up", 0) + counts.get("delivered", 0)
     return {

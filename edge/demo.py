@@ -86,9 +86,20 @@ def create_demo(db_path: Path) -> str:
                 tokens[name] = issue_token(tx, staff.id)
             product_ids = []
             for i, (name, cat, sold_by, unit, price, aliases, size) in enumerate(CATALOG):
-                product_ids.append(create_product(tx, {
-                    "name": name, "category": cat, "sold_by": sold_by, "unit": unit,
-                    "price_fen": price, "aliases": aliases, "bundle_size": size}))
+                product_ids.append(
+                    create_product(
+                        tx,
+                        {
+                            "name": name,
+                            "category": cat,
+                            "sold_by": sold_by,
+                            "unit": unit,
+                            "price_fen": price,
+                            "aliases": aliases,
+                            "bundle_size": size,
+                        },
+                    )
+                )
                 tx.execute("UPDATE products SET sort = ? WHERE id = ?", (i, product_ids[-1]))
             now = local_now()
             today = now.date()
@@ -98,18 +109,36 @@ def create_demo(db_path: Path) -> str:
                 calendar.add_exception(tx, today, "extra", "演示 demo")
             next_day = calendar.load(tx.conn, tx.site_id).next_delivery_day(now)
             for hh in HOUSEHOLDS:
-                household_id = create_household(tx, HouseholdInput(
-                    name=hh[0], phone=hh[1], building=hh[2], unit=hh[3], room=hh[4],
-                    wechat_nickname=hh[5], home_delivery=hh[6]))
+                household_id = create_household(
+                    tx,
+                    HouseholdInput(
+                        name=hh[0],
+                        phone=hh[1],
+                        building=hh[2],
+                        unit=hh[3],
+                        room=hh[4],
+                        wechat_nickname=hh[5],
+                        home_delivery=hh[6],
+                    ),
+                )
                 picks = rng.sample(product_ids[:30], 3)
                 items = [orders.ItemInput(p, rng.choice([1, 2, 3]), None) for p in picks]
                 for day in (today, next_day):
-                    orders.create_order(tx, orders.OrderInput(
-                        items=items, household_id=household_id, channel="wechat",
-                        pickup_date=day.isoformat()), yesterday_morning)
+                    orders.create_order(
+                        tx,
+                        orders.OrderInput(
+                            items=items,
+                            household_id=household_id,
+                            channel="wechat",
+                            pickup_date=day.isoformat(),
+                        ),
+                        yesterday_morning,
+                    )
             return tokens
 
         tokens = store.write_sync(write)
-    return (f"demo centre {DEMO_CENTRE} created in {db_path}\n"
-            f"sign in on a tablet as 小玮 (manager) with PIN 1234; 王姐 (staff) 2345; "
-            f"小李 (volunteer) 3456\nAPI token for 小玮: {tokens['小玮']}")
+    return (
+        f"demo centre {DEMO_CENTRE} created in {db_path}\n"
+        f"sign in on a tablet as 小玮 (manager) with PIN 1234; 王姐 (staff) 2345; "
+        f"小李 (volunteer) 3456\nAPI token for 小玮: {tokens['小玮']}"
+    )

@@ -1,13 +1,13 @@
 """Errors of the centre, each with the HTTP status it maps to (once, in app.py).
 
-    EdgeError (500)
-    ├── BadRequest (400)        input that fails validation; names the field
-    ├── Unauthorized (401)      no or wrong credentials
-    ├── Forbidden (403)         signed in, but the role may not do this
-    ├── NotFound (404)
-    ├── Conflict (409)          e.g. a status that would move backwards
-    ├── PayloadTooLarge (413)
-    └── TooManyRequests (429)   sign-in rate limit
+EdgeError (500)
+├── BadRequest (400)        input that fails validation; names the field
+├── Unauthorized (401)      no or wrong credentials
+├── Forbidden (403)         signed in, but the role may not do this
+├── NotFound (404)
+├── Conflict (409)          e.g. a status that would move backwards
+├── PayloadTooLarge (413)
+└── TooManyRequests (429)   sign-in rate limit
 """
 
 from __future__ import annotations

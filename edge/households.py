@@ -45,8 +45,7 @@ def normalise_phone(phone: str) -> str:
     if phone.startswith("86") and len(phone) == 13:
         phone = phone[2:]
     if phone and not PHONE_RE.match(phone):
-        raise BadRequest("phone must be a mainland mobile (11 digits) or a landline",
-                         field="phone")
+        raise BadRequest("phone must be a mainland mobile (11 digits) or a landline", field="phone")
     return phone
 
 
@@ -68,8 +67,9 @@ def validate(data: HouseholdInput) -> dict[str, Any]:
 def create_household(tx: Tx, data: HouseholdInput) -> str:
     row = validate(data)
     household_id = new_id()
-    tx.insert("households", {"id": household_id, "site_id": tx.site_id, **row,
-                             "created_at": now_iso()})
+    tx.insert(
+        "households", {"id": household_id, "site_id": tx.site_id, **row, "created_at": now_iso()}
+    )
     return household_id
 
 
@@ -86,8 +86,9 @@ def find_or_create(tx: Tx, data: HouseholdInput) -> str:
     if found:
         return str(found["id"])
     household_id = new_id()
-    tx.insert("households", {"id": household_id, "site_id": tx.site_id, **row,
-                             "created_at": now_iso()})
+    tx.insert(
+        "households", {"id": household_id, "site_id": tx.site_id, **row, "created_at": now_iso()}
+    )
     return household_id
 
 
@@ -118,21 +119,27 @@ def search_households(conn: sqlite3.Connection, q: str, limit: int = 20) -> list
         params: tuple[Any, ...] = (q[-4:], q, limit)
     else:
         like = f"%{q}%"
-        sql = ("SELECT * FROM households WHERE name LIKE ? OR wechat_nickname LIKE ?"
-               " ORDER BY name LIMIT ?")
+        sql = (
+            "SELECT * FROM households WHERE name LIKE ? OR wechat_nickname LIKE ?"
+            " ORDER BY name LIMIT ?"
+        )
         params = (like, like, limit)
     return [dict(r) for r in conn.execute(sql, params)]
 
 
 def address(row: dict[str, Any] | sqlite3.Row) -> str:
-    parts = [row["building"] and f"{row['building']}号楼", row["unit"] and f"{row['unit']}单元",
-             row["room"]]
+    parts = [
+        row["building"] and f"{row['building']}号楼",
+        row["unit"] and f"{row['unit']}单元",
+        row["room"],
+    ]
     return "".join(p for p in parts if p)
 
 
 def public_view(row: dict[str, Any], *, sees_phones: bool) -> dict[str, Any]:
-    out = {k: row[k] for k in ("id", "name", "building", "unit", "room", "wechat_nickname",
-                               "notes")}
+    out = {
+        k: row[k] for k in ("id", "name", "building", "unit", "room", "wechat_nickname", "notes")
+    }
     out["home_delivery"] = bool(row["home_delivery"])
     out["phone"] = row["phone"] if sees_phones else mask_phone(row["phone"])
     return out

@@ -109,8 +109,9 @@ def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None =
         day = cal.next_delivery_day(now)
         missed = cal.first_delivery_day_after(now.date())
         if day > missed:
-            notice = (f"past the cut-off for {missed.isoformat()}; "
-                      f"this order is for {day.isoformat()}")
+            notice = (
+                f"past the cut-off for {missed.isoformat()}; this order is for {day.isoformat()}"
+            )
 
     lines = [_line(tx, i, item, day) for i, item in enumerate(data.items)]
     order_id = new_id()
@@ -141,8 +142,9 @@ def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None =
         },
     )
     for line in lines:
-        tx.insert("order_items", {"id": new_id(), "site_id": tx.site_id, "order_id": order_id,
-                                  **line})
+        tx.insert(
+            "order_items", {"id": new_id(), "site_id": tx.site_id, "order_id": order_id, **line}
+        )
     return Created(order_id, day.isoformat(), code, notice=notice)
 
 
@@ -155,21 +157,22 @@ def _household_for(tx: Tx, data: OrderInput) -> str | None:
         return find_or_create(tx, data.household)
     if data.channel == "walkin":
         return None
-    raise BadRequest("an order needs a household (household_id or household)",
-                     field="household")
+    raise BadRequest("an order needs a household (household_id or household)", field="household")
 
 
 def _line(tx: Tx, index: int, item: ItemInput, day: date) -> dict[str, Any]:
     row = tx.one("SELECT * FROM products WHERE id = ? AND active = 1", (item.product_id,))
     if row is None:
-        raise BadRequest(f"items[{index}]: no product {item.product_id!r}",
-                         field=f"items[{index}].product_id")
+        raise BadRequest(
+            f"items[{index}]: no product {item.product_id!r}", field=f"items[{index}].product_id"
+        )
     product = products.from_row(row)
     try:
         qty_unit, quantity = products.to_base_quantity(product, item.quantity, item.unit)
     except BadRequest as exc:
-        raise BadRequest(f"items[{index}]: {exc.detail}",
-                         field=f"items[{index}].{exc.field}") from None
+        raise BadRequest(
+            f"items[{index}]: {exc.detail}", field=f"items[{index}].{exc.field}"
+        ) from None
     return {
         "line": index,
         "product_id": product.id,
@@ -219,9 +222,14 @@ def cancel(tx: Tx, order_id: str) -> str:
 
 def mark_no_shows(tx: Tx, day: str) -> int:
     """Close of day: pickup orders nobody came for become no_show."""
-    ids = [r["id"] for r in tx.execute(
-        "SELECT id FROM orders WHERE pickup_date = ? AND delivery_mode = 'pickup'"
-        " AND status IN ('placed', 'packed')", (day,))]
+    ids = [
+        r["id"]
+        for r in tx.execute(
+            "SELECT id FROM orders WHERE pickup_date = ? AND delivery_mode = 'pickup'"
+            " AND status IN ('placed', 'packed')",
+            (day,),
+        )
+    ]
     for order_id in ids:
         set_status(tx, order_id, "no_show")
     return len(ids)
@@ -253,7 +261,8 @@ def get_order(conn: sqlite3.Connection, order_id: str, *, sees_phones: bool) -> 
         raise NotFound(f"no order {order_id!r}")
     order = _summary(row, sees_phones)
     order["items"] = [
-        dict(r) for r in conn.execute(
+        dict(r)
+        for r in conn.execute(
             "SELECT id, product_id, product_name, sold_by, qty_unit, quantity, unit_price_fen,"
             " estimated_fen, actual_grams, final_fen FROM order_items WHERE order_id = ?"
             " ORDER BY line",
@@ -261,9 +270,12 @@ def get_order(conn: sqlite3.Connection, order_id: str, *, sees_phones: bool) -> 
         )
     ]
     order["payments"] = [
-        dict(r) for r in conn.execute(
+        dict(r)
+        for r in conn.execute(
             "SELECT method, amount_fen, created_at FROM payments WHERE order_id = ?"
-            " ORDER BY created_at", (order_id,))
+            " ORDER BY created_at",
+            (order_id,),
+        )
     ]
     return order
 
@@ -283,8 +295,10 @@ def list_orders(
     a WeChat nickname; it stays within the day, so it is fast however many
     past orders the box holds.
     """
-    sql = (f"SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN households h"
-           " ON h.id = o.household_id WHERE o.pickup_date = ?")
+    sql = (
+        f"SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN households h"
+        " ON h.id = o.household_id WHERE o.pickup_date = ?"
+    )
     params: list[Any] = [day]
     if status:
         sql += " AND o.status = ?"

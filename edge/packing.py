@@ -16,8 +16,9 @@ from edge.households import address, mask_phone
 ACTIVE = ("placed", "packed")
 
 
-def packing_list(conn: sqlite3.Connection, day: str, *, sees_phones: bool,
-                 home_only: bool = False) -> list[dict[str, Any]]:
+def packing_list(
+    conn: sqlite3.Connection, day: str, *, sees_phones: bool, home_only: bool = False
+) -> list[dict[str, Any]]:
     sql = (
         "SELECT o.id, o.pickup_code, o.status, o.delivery_mode, o.notes, o.placed_by,"
         " h.name, h.phone, h.building, h.unit, h.room"
@@ -26,8 +27,10 @@ def packing_list(conn: sqlite3.Connection, day: str, *, sees_phones: bool,
     )
     if home_only:
         sql += " AND o.delivery_mode = 'home'"
-    sql += (" ORDER BY CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER),"
-            " CAST(h.room AS INTEGER), h.room, o.created_at")
+    sql += (
+        " ORDER BY CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER),"
+        " CAST(h.room AS INTEGER), h.room, o.created_at"
+    )
     orders = [dict(r) for r in conn.execute(sql, (day,))]
     items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in conn.execute(
@@ -46,11 +49,14 @@ def packing_list(conn: sqlite3.Connection, day: str, *, sees_phones: bool,
 
 def product_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
     """How much of each product the day's open orders need (what to lay out)."""
-    return [dict(r) for r in conn.execute(
-        "SELECT i.product_id, i.product_name, i.qty_unit, SUM(i.quantity) AS quantity,"
-        " COUNT(DISTINCT i.order_id) AS orders"
-        " FROM order_items i JOIN orders o ON o.id = i.order_id"
-        " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
-        " GROUP BY i.product_id, i.product_name, i.qty_unit ORDER BY i.product_name",
-        (day,),
-    )]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT i.product_id, i.product_name, i.qty_unit, SUM(i.quantity) AS quantity,"
+            " COUNT(DISTINCT i.order_id) AS orders"
+            " FROM order_items i JOIN orders o ON o.id = i.order_id"
+            " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
+            " GROUP BY i.product_id, i.product_name, i.qty_unit ORDER BY i.product_name",
+            (day,),
+        )
+    ]

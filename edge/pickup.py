@@ -33,8 +33,9 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
         raise NotFound(f"no order {order_id!r}")
     if order["status"] in orders.TERMINAL:
         raise Conflict(f"order is {order['status']}; weights can no longer change")
-    items = {r["id"]: r for r in tx.execute(
-        "SELECT * FROM order_items WHERE order_id = ?", (order_id,))}
+    items = {
+        r["id"]: r for r in tx.execute("SELECT * FROM order_items WHERE order_id = ?", (order_id,))
+    }
     for w in weighings:
         item = items.get(w.item_id)
         if item is None:
@@ -43,10 +44,14 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
             raise BadRequest(f"{item['product_name']} is not sold by weight", field="grams")
         if not isinstance(w.grams, int) or not 1 <= w.grams <= MAX_GRAMS:
             raise BadRequest("grams must be 1 to 50000", field="grams")
-        tx.update("order_items", w.item_id, {
-            "actual_grams": w.grams,
-            "final_fen": products.fen_for_grams(w.grams, item["unit_price_fen"]),
-        })
+        tx.update(
+            "order_items",
+            w.item_id,
+            {
+                "actual_grams": w.grams,
+                "final_fen": products.fen_for_grams(w.grams, item["unit_price_fen"]),
+            },
+        )
     return _refresh_total(tx, order_id)
 
 
@@ -62,9 +67,14 @@ def _refresh_total(tx: Tx, order_id: str) -> int:
 
 
 def unweighed(tx: Tx, order_id: str) -> list[str]:
-    return [r["product_name"] for r in tx.execute(
-        "SELECT product_name FROM order_items WHERE order_id = ? AND sold_by = 'weight'"
-        " AND actual_grams IS NULL", (order_id,))]
+    return [
+        r["product_name"]
+        for r in tx.execute(
+            "SELECT product_name FROM order_items WHERE order_id = ? AND sold_by = 'weight'"
+            " AND actual_grams IS NULL",
+            (order_id,),
+        )
+    ]
 
 
 def complete(
@@ -79,13 +89,17 @@ def complete(
 ) -> dict[str, Any]:
     """Weigh what is left, take payment, and hand the order over, in one transaction."""
     if method not in PAYMENT_METHODS:
-        raise BadRequest(f"payment method must be one of {', '.join(PAYMENT_METHODS)}",
-                         field="method")
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not (
-        0 <= amount_fen <= 10_000_000
+        raise BadRequest(
+            f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
+        )
+    if (
+        not isinstance(amount_fen, int)
+        or isinstance(amount_fen, bool)
+        or not (0 <= amount_fen <= 10_000_000)
     ):
-        raise BadRequest("amount_fen must be a whole number of fen, 0 to 10000000",
-                         field="amount_fen")
+        raise BadRequest(
+            "amount_fen must be a whole number of fen, 0 to 10000000", field="amount_fen"
+        )
     row = tx.one("SELECT status FROM orders WHERE id = ?", (order_id,))
     if row is None:
         raise NotFound(f"no order {order_id!r}")
@@ -98,13 +112,29 @@ def complete(
     missing = unweighed(tx, order_id)
     if missing:
         raise BadRequest(f"weigh these first: {', '.join(missing)}", field="weights")
-    tx.insert("payments", {
-        "id": new_id(), "site_id": tx.site_id, "order_id": order_id, "sale_id": None,
-        "method": method, "amount_fen": amount_fen, "staff_id": staff_id,
-        "created_at": now_iso(),
-    })
-    tx.update("orders", order_id, {"paid_fen": amount_fen, "payment_method": method,
-                                   "updated_at": now_iso()})
+    tx.insert(
+        "payments",
+        {
+            "id": new_id(),
+            "site_id": tx.site_id,
+            "order_id": order_id,
+            "sale_id": None,
+            "method": method,
+            "amount_fen": amount_fen,
+            "staff_id": staff_id,
+            "created_at": now_iso(),
+        },
+    )
+    tx.update(
+        "orders",
+        order_id,
+        {"paid_fen": amount_fen, "payment_method": method, "updated_at": now_iso()},
+    )
     orders.set_status(tx, order_id, final_status)
-    return {"status": final_status, "final_fen": total, "paid_fen": amount_fen,
-            "change_due_fen": max(0, amount_fen - total), "replayed": False}
+    return {
+        "status": final_status,
+        "final_fen": total,
+        "paid_fen": amount_fen,
+        "change_due_fen": max(0, amount_fen - total),
+        "replayed": False,
+    }

@@ -23,8 +23,16 @@ GRAMS_PER_LIANG = 50
 SOLD_BY = ("weight", "piece", "bundle")
 MAX_PRICE_FEN = 1_000_000  # 10,000 yuan: anything above is a typo
 
-WEIGHT_UNITS = {"斤": GRAMS_PER_JIN, "jin": GRAMS_PER_JIN, "两": GRAMS_PER_LIANG,
-                "公斤": 1000, "kg": 1000, "千克": 1000, "克": 1, "g": 1}
+WEIGHT_UNITS = {
+    "斤": GRAMS_PER_JIN,
+    "jin": GRAMS_PER_JIN,
+    "两": GRAMS_PER_LIANG,
+    "公斤": 1000,
+    "kg": 1000,
+    "千克": 1000,
+    "克": 1,
+    "g": 1,
+}
 BUNDLE_UNITS = ("份", "bundle")
 
 
@@ -185,8 +193,10 @@ def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             if value is None and key == "special_price_fen":
                 out[key] = None
                 continue
-            if not isinstance(value, int) or isinstance(value, bool) or not (
-                0 <= value <= MAX_PRICE_FEN
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not (0 <= value <= MAX_PRICE_FEN)
             ):
                 raise BadRequest(f"{key} must be a whole number of fen, 0 to 1000000", field=key)
             out[key] = value

@@ -25,7 +25,9 @@ class Settings:
     sync_interval_s: float = 15.0
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.
     now: Callable[[], datetime] = field(default=lambda: local_now())
-    templates_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "templates")
+    templates_dir: Path = field(
+        default_factory=lambda: Path(__file__).resolve().parent.parent / "templates"
+    )
 
 
 def local_now() -> datetime:

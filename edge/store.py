@@ -37,7 +37,9 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a connection with the pragmas every Linli connection needs."""
     if readonly:
         conn = sqlite3.connect(
-            f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
+            f"file:{Path(path).resolve()}?mode=ro",
+            uri=True,
+            check_same_thread=False,
             isolation_level=None,
         )
     else:
@@ -72,17 +74,17 @@ class Tx:
         marks = ", ".join("?" for _ in row)
         self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
         if log:
-            changelog.record(self.conn, self.site_id, self.clock, table, str(row["id"]),
-                             "insert", _jsonable(row))
+            changelog.record(
+                self.conn, self.site_id, self.clock, table, str(row["id"]), "insert", _jsonable(row)
+            )
 
     def update(self, table: str, row_id: str, fields: dict[str, Any], *, log: bool = True) -> None:
         sets = ", ".join(f"{col} = ?" for col in fields)
-        self.conn.execute(
-            f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id)
-        )
+        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id))
         if log:
-            changelog.record(self.conn, self.site_id, self.clock, table, row_id, "update",
-                             _jsonable(fields))
+            changelog.record(
+                self.conn, self.site_id, self.clock, table, row_id, "update", _jsonable(fields)
+            )
 
     def delete(self, table: str, row_id: str, *, log: bool = True) -> None:
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))

@@ -21,12 +21,14 @@ class SaleLine:
     unit: str | None = None
 
 
-def sell(tx: Tx, lines: list[SaleLine], method: str, day: date,
-         staff_id: str | None = None) -> dict[str, Any]:
+def sell(
+    tx: Tx, lines: list[SaleLine], method: str, day: date, staff_id: str | None = None
+) -> dict[str, Any]:
     """Record one walk-in sale; by-weight lines are weighed already, so priced now."""
     if method not in PAYMENT_METHODS:
-        raise BadRequest(f"payment method must be one of {', '.join(PAYMENT_METHODS)}",
-                         field="method")
+        raise BadRequest(
+            f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
+        )
     if not lines or len(lines) > 50:
         raise BadRequest("a sale needs 1 to 50 lines", field="lines")
     sale_id = new_id()
@@ -34,28 +36,58 @@ def sell(tx: Tx, lines: list[SaleLine], method: str, day: date,
     for i, line in enumerate(lines):
         found = tx.one("SELECT * FROM products WHERE id = ? AND active = 1", (line.product_id,))
         if found is None:
-            raise BadRequest(f"lines[{i}]: no product {line.product_id!r}",
-                             field=f"lines[{i}].product_id")
+            raise BadRequest(
+                f"lines[{i}]: no product {line.product_id!r}", field=f"lines[{i}].product_id"
+            )
         product = products.from_row(found)
         try:
             qty_unit, quantity = products.to_base_quantity(product, line.quantity, line.unit)
         except BadRequest as exc:
             raise BadRequest(f"lines[{i}]: {exc.detail}", field=f"lines[{i}].{exc.field}") from None
         if product.sold_by == "weight" and qty_unit != "g":
-            raise BadRequest(f"lines[{i}]: weigh {product.name} and give its weight",
-                             field=f"lines[{i}].unit")
+            raise BadRequest(
+                f"lines[{i}]: weigh {product.name} and give its weight", field=f"lines[{i}].unit"
+            )
         fen = products.estimate_fen(product, qty_unit, quantity, day) or 0
-        rows.append({"id": new_id(), "site_id": tx.site_id, "sale_id": sale_id,
-                     "product_id": product.id, "product_name": product.name,
-                     "qty_unit": qty_unit, "quantity": quantity, "fen": fen})
+        rows.append(
+            {
+                "id": new_id(),
+                "site_id": tx.site_id,
+                "sale_id": sale_id,
+                "product_id": product.id,
+                "product_name": product.name,
+                "qty_unit": qty_unit,
+                "quantity": quantity,
+                "fen": fen,
+            }
+        )
     total = sum(r["fen"] for r in rows)
     stamp = now_iso()
-    tx.insert("walkin_sales", {"id": sale_id, "site_id": tx.site_id, "sold_on": day.isoformat(),
-                               "total_fen": total, "method": method, "staff_id": staff_id,
-                               "created_at": stamp})
+    tx.insert(
+        "walkin_sales",
+        {
+            "id": sale_id,
+            "site_id": tx.site_id,
+            "sold_on": day.isoformat(),
+            "total_fen": total,
+            "method": method,
+            "staff_id": staff_id,
+            "created_at": stamp,
+        },
+    )
     for row in rows:
         tx.insert("walkin_items", row)
-    tx.insert("payments", {"id": new_id(), "site_id": tx.site_id, "order_id": None,
-                           "sale_id": sale_id, "method": method, "amount_fen": total,
-                           "staff_id": staff_id, "created_at": stamp})
+    tx.insert(
+        "payments",
+        {
+            "id": new_id(),
+            "site_id": tx.site_id,
+            "order_id": None,
+            "sale_id": sale_id,
+            "method": method,
+            "amount_fen": total,
+            "staff_id": staff_id,
+            "created_at": stamp,
+        },
+    )
     return {"sale_id": sale_id, "total_fen": total, "lines": rows}

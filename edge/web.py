@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
 
@@ -57,14 +58,16 @@ async def page_staff(request: Request[Any, Any, Any]) -> Staff | None:
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/sync/", "/supplier/")) or "json" in request.headers.get(
-        "accept", "")
+        "accept", ""
+    )
 
 
 def _answer(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
     if _wants_json(request):
         return Response(content=body, status_code=status)
-    return Template(template_name="error.html", context={"status": status, **body},
-                    status_code=status)
+    return Template(
+        template_name="error.html", context={"status": status, **body}, status_code=status
+    )
 
 
 def edge_error(request: Request[Any, Any, Any], exc: EdgeError) -> Response[Any]:
@@ -84,20 +87,31 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return _answer(request, exc.status_code, {"error": _name(exc.status_code),
-                                              "detail": exc.detail})
+    return _answer(
+        request, exc.status_code, {"error": _name(exc.status_code), "detail": exc.detail}
+    )
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _answer(request, 500, {"error": "internal_error",
-                                  "detail": "something went wrong on the box; it was logged"})
+    return _answer(
+        request,
+        500,
+        {"error": "internal_error", "detail": "something went wrong on the box; it was logged"},
+    )
 
 
 def _name(status: int) -> str:
-    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-            429: "too_many_requests"}.get(status, "error")
+    return {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        429: "too_many_requests",
+    }.get(status, "error")
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
@@ -106,3 +120,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error,
     Exception: internal_error,
 }
+
+
+# Handler parameters filled by the dependencies above (Litestar wants them marked).
+StoreDep = NamedDependency[Store]
+StaffDep = NamedDependency[Staff]
+SettingsDep = NamedDependency[Settings]

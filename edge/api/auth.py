@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.params import JSONBody
 
 from edge.auth import Auth
 
@@ -17,12 +18,13 @@ class TokenRequest(msgspec.Struct):
 
 class AuthController(Controller):
     path = "/api/v1/auth"
-    tags = ["auth"]
+    tags: ClassVar[list[str]] = ["auth"]
 
     @post("/token", status_code=200)
-    async def token(self, request: Request[Any, Any, Any], data: TokenRequest) -> dict[str, Any]:
+    async def token(
+        self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]
+    ) -> dict[str, Any]:
         auth: Auth = request.app.state.auth
         client = request.client.host if request.client else "?"
         token, staff = await auth.sign_in(client, data.name, data.pin, kind="api")
-        return {"token": token, "staff": {"id": staff.id, "name": staff.name,
-                                          "role": staff.role}}
+        return {"token": token, "staff": {"id": staff.id, "name": staff.name, "role": staff.role}}

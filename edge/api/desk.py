@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge import calendar, dashboard, orders, packing, pickup, walkin
-from edge.auth import Staff
-from edge.settings import Settings
-from edge.store import Store
+from edge.web import SettingsDep, StaffDep, StoreDep
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
 Fen = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
@@ -33,7 +32,7 @@ class PickupBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SaleLineBody(msgspec.Struct, forbid_unknown_fields=True):
-    product_id: str
+    product_id: FromPath[str]
     quantity: Annotated[float, msgspec.Meta(gt=0, le=100_000)]
     unit: str | None = None
 
@@ -51,7 +50,7 @@ def _weighings(items: list[WeighingBody]) -> list[pickup.Weighing]:
     return [pickup.Weighing(w.item_id, w.grams) for w in items]
 
 
-def _day(value: str | None, settings: Settings) -> str:
+def _day(value: str | None, settings: SettingsDep) -> str:
     if value:
         return calendar.parse_day(value, "day").isoformat()
     return settings.now().date().isoformat()
@@ -59,50 +58,75 @@ def _day(value: str | None, settings: Settings) -> str:
 
 class DeskController(Controller):
     path = "/api/v1"
-    tags = ["pickup desk"]
+    tags: ClassVar[list[str]] = ["pickup desk"]
 
     @post("/orders/{order_id:str}/weights", status_code=200)
-    async def weigh(self, store: Store, staff: Staff, order_id: str,
-                    data: WeightsBody) -> dict[str, Any]:
+    async def weigh(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[WeightsBody]
+    ) -> dict[str, Any]:
         """Enter actual weights; the answer shows the recomputed final price."""
-        await store.write(lambda tx: pickup.record_weights(tx, order_id,
-                                                           _weighings(data.weights)))
+        await store.write(lambda tx: pickup.record_weights(tx, order_id, _weighings(data.weights)))
         return await store.read(
-            lambda c: orders.get_order(c, order_id, sees_phones=staff.sees_phones))
+            lambda c: orders.get_order(c, order_id, sees_phones=staff.sees_phones)
+        )
 
     @post("/orders/{order_id:str}/pickup", status_code=200)
-    async def hand_over(self, store: Store, staff: Staff, order_id: str,
-                        data: PickupBody) -> dict[str, Any]:
+    async def hand_over(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[PickupBody]
+    ) -> dict[str, Any]:
         """Weigh what is left, record payment, and mark picked up (or delivered)."""
-        return await store.write(lambda tx: pickup.complete(
-            tx, order_id, method=data.method, amount_fen=data.amount_fen,
-            weighings=_weighings(data.weights), delivered=data.delivered, staff_id=staff.id))
+        return await store.write(
+            lambda tx: pickup.complete(
+                tx,
+                order_id,
+                method=data.method,
+                amount_fen=data.amount_fen,
+                weighings=_weighings(data.weights),
+                delivered=data.delivered,
+                staff_id=staff.id,
+            )
+        )
 
     @post("/walkin", status_code=201)
-    async def sell(self, store: Store, staff: Staff, settings: Settings,
-                   data: SaleBody) -> dict[str, Any]:
+    async def sell(
+        self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[SaleBody]
+    ) -> dict[str, Any]:
         lines = [walkin.SaleLine(x.product_id, x.quantity, x.unit) for x in data.lines]
         day = settings.now().date()
         return await store.write(lambda tx: walkin.sell(tx, lines, data.method, day, staff.id))
 
     @post("/close-day", status_code=200)
-    async def close_day(self, store: Store, staff: Staff, data: CloseDayBody) -> dict[str, Any]:
+    async def close_day(
+        self, store: StoreDep, staff: StaffDep, data: JSONBody[CloseDayBody]
+    ) -> dict[str, Any]:
         """Close of day: orders still waiting for pickup become no-shows."""
         day = calendar.parse_day(data.day, "day").isoformat()
         count = await store.write(lambda tx: orders.mark_no_shows(tx, day))
         return {"day": day, "no_show": count}
 
     @get("/packing-list")
-    async def packing_list(self, store: Store, staff: Staff, settings: Settings,
-                           day: str | None = None, home_only: bool = False) -> dict[str, Any]:
+    async def packing_list(
+        self,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        day: FromQuery[str | None] = None,
+        home_only: FromQuery[bool] = False,
+    ) -> dict[str, Any]:
         d = _day(day, settings)
-        found = await store.read(lambda c: packing.packing_list(
-            c, d, sees_phones=staff.sees_phones, home_only=home_only))
+        found = await store.read(
+            lambda c: packing.packing_list(c, d, sees_phones=staff.sees_phones, home_only=home_only)
+        )
         totals = await store.read(lambda c: packing.product_totals(c, d))
         return {"day": d, "orders": found, "totals": totals}
 
     @get("/dashboard")
-    async def today(self, store: Store, staff: Staff, settings: Settings,
-                    day: str | None = None) -> dict[str, Any]:
+    async def today(
+        self,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        day: FromQuery[str | None] = None,
+    ) -> dict[str, Any]:
         d = _day(day, settings)
         return await store.read(lambda c: dashboard.today(c, d))

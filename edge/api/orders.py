@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge import calendar, orders
 from edge.api.households import HouseholdBody
-from edge.auth import Staff
 from edge.errors import BadRequest
-from edge.settings import Settings
-from edge.store import Store
+from edge.web import SettingsDep, StaffDep, StoreDep
 
 Quantity = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
 
@@ -30,7 +28,7 @@ class OrderBody(msgspec.Struct, forbid_unknown_fields=True):
     household: HouseholdBody | None = None
     channel: str = "tablet"
     delivery_mode: str | None = None
-    pickup_date: str | None = None
+    pickup_date: FromQuery[str | None] = None
     notes: Annotated[str, msgspec.Meta(max_length=500)] = ""
     placed_by: Annotated[str, msgspec.Meta(max_length=80)] = ""
 
@@ -54,63 +52,80 @@ class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class OrderController(Controller):
     path = "/api/v1/orders"
-    tags = ["orders"]
+    tags: ClassVar[list[str]] = ["orders"]
 
     @post("/")
     async def create(
         self,
-        store: Store,
-        staff: Staff,
-        settings: Settings,
-        data: OrderBody,
-        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        data: JSONBody[OrderBody],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[dict[str, Any]]:
         """Create an order. Send an Idempotency-Key: a retry with the same key makes no
         second order and answers 200 with the first one."""
         order_input = data.to_input(idempotency_key)
         now = settings.now()
         created = await store.write(
-            lambda tx: orders.create_order(tx, order_input, now, staff_id=staff.id))
-        body = {"id": created.order_id, "pickup_date": created.pickup_date,
-                "pickup_code": created.pickup_code, "status": "placed",
-                "notice": created.notice, "replayed": created.replayed}
+            lambda tx: orders.create_order(tx, order_input, now, staff_id=staff.id)
+        )
+        body = {
+            "id": created.order_id,
+            "pickup_date": created.pickup_date,
+            "pickup_code": created.pickup_code,
+            "status": "placed",
+            "notice": created.notice,
+            "replayed": created.replayed,
+        }
         return Response(body, status_code=200 if created.replayed else 201)
 
     @get("/")
     async def list_orders(
         self,
-        store: Store,
-        staff: Staff,
-        settings: Settings,
-        pickup_date: str | None = None,
-        status: str | None = None,
-        q: str | None = None,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        pickup_date: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
     ) -> list[dict[str, Any]]:
         """Orders for a pickup day (default today), filtered by status or a search term:
         a pickup code, the last 4 digits of a phone, a name or a WeChat nickname."""
-        day = calendar.parse_day(pickup_date, "pickup_date") if pickup_date else (
-            settings.now().date())
+        day = (
+            calendar.parse_day(pickup_date, "pickup_date")
+            if pickup_date
+            else (settings.now().date())
+        )
         if status is not None and status not in orders.STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(orders.STATUSES)}",
-                             field="status")
+            raise BadRequest(f"status must be one of {', '.join(orders.STATUSES)}", field="status")
         if q is not None and len(q) > 40:
             raise BadRequest("search term is at most 40 characters", field="q")
-        return await store.read(lambda c: orders.list_orders(
-            c, day.isoformat(), sees_phones=staff.sees_phones, status=status, q=q))
+        return await store.read(
+            lambda c: orders.list_orders(
+                c, day.isoformat(), sees_phones=staff.sees_phones, status=status, q=q
+            )
+        )
 
     @get("/{order_id:str}")
-    async def show(self, store: Store, staff: Staff, order_id: str) -> dict[str, Any]:
+    async def show(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
+    ) -> dict[str, Any]:
         return await store.read(
-            lambda c: orders.get_order(c, order_id, sees_phones=staff.sees_phones))
+            lambda c: orders.get_order(c, order_id, sees_phones=staff.sees_phones)
+        )
 
     @post("/{order_id:str}/status", status_code=200)
-    async def move(self, store: Store, staff: Staff, order_id: str,
-                   data: StatusBody) -> dict[str, Any]:
+    async def move(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[StatusBody]
+    ) -> dict[str, Any]:
         """Move an order forward (e.g. to packed). Backward moves answer 409."""
         status = await store.write(lambda tx: orders.set_status(tx, order_id, data.status))
         return {"id": order_id, "status": status}
 
     @post("/{order_id:str}/cancel", status_code=200)
-    async def cancel(self, store: Store, staff: Staff, order_id: str) -> dict[str, Any]:
+    async def cancel(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
+    ) -> dict[str, Any]:
         status = await store.write(lambda tx: orders.cancel(tx, order_id))
         return {"id": order_id, "status": status}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge import calendar, products
-from edge.auth import Staff, require_manager
-from edge.settings import Settings
-from edge.store import Store
+from edge.auth import require_manager
+from edge.web import SettingsDep, StaffDep, StoreDep
 
 PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -31,30 +31,41 @@ class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ProductController(Controller):
     path = "/api/v1/products"
-    tags = ["products"]
+    tags: ClassVar[list[str]] = ["products"]
 
     @get("/")
-    async def list_products(self, store: Store, staff: Staff,
-                            include_inactive: bool = False) -> list[dict[str, Any]]:
+    async def list_products(
+        self, store: StoreDep, staff: StaffDep, include_inactive: FromQuery[bool] = False
+    ) -> list[dict[str, Any]]:
         found = await store.read(
-            lambda c: products.list_products(c, active_only=not include_inactive))
+            lambda c: products.list_products(c, active_only=not include_inactive)
+        )
         return [p.as_json() for p in found]
 
     @get("/{product_id:str}")
-    async def get_product(self, store: Store, staff: Staff, product_id: str) -> dict[str, Any]:
+    async def get_product(
+        self, store: StoreDep, staff: StaffDep, product_id: FromPath[str]
+    ) -> dict[str, Any]:
         product = await store.read(lambda c: products.get_product(c, product_id))
         return product.as_json()
 
     @post("/")
-    async def create(self, store: Store, staff: Staff, data: ProductCreate) -> dict[str, Any]:
+    async def create(
+        self, store: StoreDep, staff: StaffDep, data: JSONBody[ProductCreate]
+    ) -> dict[str, Any]:
         require_manager(staff)
         fields = msgspec.structs.asdict(data)
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
 
     @patch("/{product_id:str}")
-    async def update(self, store: Store, staff: Staff, product_id: str,
-                     data: dict[str, Any]) -> dict[str, Any]:
+    async def update(
+        self,
+        store: StoreDep,
+        staff: StaffDep,
+        product_id: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
         require_manager(staff)
         await store.write(lambda tx: products.update_product(tx, product_id, data))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
@@ -74,10 +85,10 @@ class ExceptionInput(msgspec.Struct, forbid_unknown_fields=True):
 
 class CalendarController(Controller):
     path = "/api/v1/calendar"
-    tags = ["calendar"]
+    tags: ClassVar[list[str]] = ["calendar"]
 
     @get("/")
-    async def show(self, store: Store, staff: Staff, settings: Settings) -> dict[str, Any]:
+    async def show(self, store: StoreDep, staff: StaffDep, settings: SettingsDep) -> dict[str, Any]:
         cal = await store.read(lambda c: calendar.load(c, store.site_id))
         now = settings.now()
         return {
@@ -90,17 +101,20 @@ class CalendarController(Controller):
         }
 
     @put("/")
-    async def save(self, store: Store, staff: Staff, data: CalendarInput) -> dict[str, str]:
+    async def save(
+        self, store: StoreDep, staff: StaffDep, data: JSONBody[CalendarInput]
+    ) -> dict[str, str]:
         require_manager(staff)
-        await store.write(lambda tx: calendar.save(tx, data.weekdays, data.cutoff,
-                                                   data.pickup_hours))
+        await store.write(
+            lambda tx: calendar.save(tx, data.weekdays, data.cutoff, data.pickup_hours)
+        )
         return {"status": "saved"}
 
     @post("/exceptions")
-    async def add_exception(self, store: Store, staff: Staff,
-                            data: ExceptionInput) -> dict[str, str]:
+    async def add_exception(
+        self, store: StoreDep, staff: StaffDep, data: JSONBody[ExceptionInput]
+    ) -> dict[str, str]:
         require_manager(staff)
         day = calendar.parse_day(data.day, "day")
-        row_id = await store.write(lambda tx: calendar.add_exception(tx, day, data.kind,
-                                                                     data.note))
+        row_id = await store.write(lambda tx: calendar.add_exception(tx, day, data.kind, data.note))
         return {"id": row_id}

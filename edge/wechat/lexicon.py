@@ -90,12 +90,10 @@ FILLERS: frozenset[str] = frozenset(
         "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
         "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
         "取 送 接龙 订单 "
+        "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 "
     ).split()
 )
 
-#: Greeting/politeness words whose presence lets a short leftover (usually the manager's name,
-#: "谢谢小玮") be dropped instead of being reported.
-CHITCHAT_SIGNALS: frozenset[str] = POLITE
 
 #: A clause containing one of these (or ending in ?) is a question.
 QUESTION_MARKERS: tuple[str, ...] = (
@@ -119,7 +117,16 @@ QUESTION_MARKERS: tuple[str, ...] = (
 )
 
 #: A question containing one of these asks a price: its quantities are not an order.
-PRICE_MARKERS: tuple[str, ...] = ("多少钱", "几块", "几钱", "怎么卖", "价格", "价钱", "贵不贵", "咋卖")
+PRICE_MARKERS: tuple[str, ...] = (
+    "多少钱",
+    "几块",
+    "几钱",
+    "怎么卖",
+    "价格",
+    "价钱",
+    "贵不贵",
+    "咋卖",
+)
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
 NEGATIONS: frozenset[str] = frozenset(

@@ -1,0 +1,833 @@
+"""Turn one pasted WeChat order message into order items.
+
+The message is first folded to a same-length Simplified, half-width, lower-case copy, so every
+offset found in the copy is also an offset in the original and `ParsedItem.fragment` can quote
+the resident's own words. The copy is cut into clauses at hard stops (。！？；newline), each
+clause into tokens (product, quantity, separator, filler, leftover) by longest match, and
+quantities are then paired with the product next to them. Anything with content that pairs with
+nothing is reported in `ParseResult.unparsed`, never dropped.
+
+Choices worth knowing:
+
+* A product named without a quantity ("要点香菜") becomes 1 of its unit with confidence 0.6,
+  but only when the clause has an order verb (要/来/买…) or the message has other items;
+  otherwise ("今天的香菜真好") it is reported as unparsed.
+* Money-only items ("10块钱的香菜") carry `amount_fen`; `quantity` is then the estimate
+  amount / catalog price in the catalog unit, for the desk to weigh up to the amount.
+* A by-weight product ordered in pieces ("西红柿3个") keeps the piece unit; the desk weighs it.
+* Fuzzy matches (one wrong character in a name of 3+ characters, via rapidfuzz) are kept only
+  when a quantity sits next to them, and carry lower confidence.
+* Questions keep explicit order items but list the question in `unparsed`; price questions
+  ("土豆多少钱一斤") and cancellations ("不要土豆了") produce no item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from opencc import OpenCC
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from .lexicon import (
+    ALL_UNITS,
+    BUNDLE_UNITS,
+    HARD_STOPS,
+    MONEY_UNITS,
+    PIECE_UNITS,
+    PRICE_MARKERS,
+    QUESTION_MARKERS,
+    SOFT_SEPS,
+    TRANSPARENT,
+    UNIT_MAX_LEN,
+    WEIGHT_UNITS,
+    WORD_MAX_LEN,
+    WORD_ROLES,
+)
+from .numerals import NUMBER_START, read_number
+
+__all__ = ["Catalog", "CatalogEntry", "ParseResult", "ParsedItem", "fold", "parse_message"]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A product as the parser needs it; prices in fen (per 斤, per piece, or per bundle)."""
+
+    product_id: str
+    name: str
+    aliases: tuple[str, ...]
+    sold_by: str  # "weight" | "piece" | "bundle"
+    unit: str
+    price_fen: int
+    bundle_size: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One order line as the resident meant it; `fragment` quotes the original text."""
+
+    product_id: str
+    product_name: str
+    quantity: float
+    unit: str
+    grams: int | None
+    pieces: int | None
+    amount_fen: int | None
+    confidence: float
+    fragment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """Items found, and every piece of content that was not understood."""
+
+    items: tuple[ParsedItem, ...]
+    unparsed: tuple[str, ...]
+    is_order: bool
+    note: str
+
+
+# --------------------------------------------------------------------------- folding
+
+_T2S: OpenCC | None = None
+_FOLD: dict[str, str] = {}
+
+# Emoji and pictographs become spaces: they separate nothing and mean nothing to an order.
+_EMOJI_RANGES = (
+    (0x1F000, 0x1FAFF),
+    (0x2600, 0x27BF),
+    (0x2B00, 0x2BFF),
+    (0x2190, 0x21FF),
+    (0x2300, 0x23FF),
+    (0x2460, 0x24FF),  # circled list numbers ①②
+    (0xFE00, 0xFE0F),
+    (0x200B, 0x200F),
+    (0xE0000, 0xE007F),
+)
+
+
+def _fold_char(ch: str) -> str:
+    """One character of the folded copy; always exactly one character long."""
+    global _T2S
+    o = ord(ch)
+    if 0xFF01 <= o <= 0xFF5E:
+        out = chr(o - 0xFEE0).lower()
+    elif o == 0xFFE5:
+        out = "¥"
+    elif ch in "\u3000\u2005\u00a0\u2002\u2003":
+        out = " "
+    elif any(lo <= o <= hi for lo, hi in _EMOJI_RANGES) or o in (0x3030, 0x303D, 0x3297, 0x3299):
+        out = " "
+    elif 0x3400 <= o <= 0x9FFF or 0x20000 <= o <= 0x2FFFF:
+        # Per character, not per phrase, so the copy stays the same length as the original.
+        # t2s is char-for-char for grocery vocabulary (兩個饅頭蔥薑蘿蔔麵…); we verified it.
+        if _T2S is None:
+            _T2S = OpenCC("t2s")
+        conv = _T2S.convert(ch)
+        out = conv if len(conv) == 1 else ch
+    else:
+        out = ch.lower()
+        if len(out) != 1:
+            out = ch
+    _FOLD[ch] = out
+    return out
+
+
+_WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]|\[[a-z]{2,12}\]")
+_LIST_MARK = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])(?!\d)")
+_MENTION = re.compile(r"@[^\s,，、。:：!！?？;；@0-9]{1,16}")
+
+
+def fold(text: str) -> str:
+    """Same-length Simplified, half-width, lower-case copy with emoji and list marks blanked."""
+    cache = _FOLD
+    s = "".join([cache.get(c) or _fold_char(c) for c in text])
+    if "[" in s:
+        s = _WECHAT_EMOJI.sub(lambda m: " " * len(m.group()), s)
+    if "." in s or "、" in s or ")" in s:
+        s = _LIST_MARK.sub(lambda m: " " * len(m.group()), s)
+    return s
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+class Catalog:
+    """Lookup tables built once from the catalog: exact names and aliases for longest match,
+    and names of 3+ characters grouped by length for one-typo fuzzy matching."""
+
+    __slots__ = ("entries", "_index", "_lengths", "_fuzzy")
+
+    def __init__(self, entries: Sequence[CatalogEntry]) -> None:
+        self.entries: tuple[CatalogEntry, ...] = tuple(entries)
+        index: dict[str, tuple[CatalogEntry, bool]] = {}
+        # Canonical names first so an alias can never shadow another product's real name.
+        for e in self.entries:
+            index.setdefault(fold(e.name).strip(), (e, False))
+        for e in self.entries:
+            for a in e.aliases:
+                index.setdefault(fold(a).strip(), (e, True))
+        index.pop("", None)
+        self._index = index
+        lengths: dict[str, set[int]] = {}
+        for key in index:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+        fuzzy: dict[int, list[str]] = {}
+        for key in index:
+            if len(key) >= 3:
+                fuzzy.setdefault(len(key), []).append(key)
+        self._fuzzy = fuzzy
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def match_at(self, s: str, i: int, hi: int) -> tuple[int, CatalogEntry, bool] | None:
+        """Longest name or alias starting at s[i] -> (length, entry, is_alias)."""
+        lengths = self._lengths.get(s[i])
+        if lengths is None:
+            return None
+        for n in lengths:
+            if i + n <= hi:
+                hit = self._index.get(s[i : i + n])
+                if hit is not None:
+                    return n, hit[0], hit[1]
+        return None
+
+    def fuzzy_in(self, s: str, lo: int, hi: int) -> tuple[int, int, CatalogEntry, float] | None:
+        """A window of s[lo:hi] one edit away from a 3+ character name -> (start, end, entry,
+        similarity). Longer names are tried first; only CJK windows are considered."""
+        for n in sorted(self._fuzzy, reverse=True):
+            if n > hi - lo:
+                continue
+            choices = self._fuzzy[n]
+            for i in range(lo, hi - n + 1):
+                window = s[i : i + n]
+                if not all("\u4e00" <= c <= "\u9fff" for c in window):
+                    continue
+                got = process.extractOne(
+                    window, choices, scorer=Levenshtein.distance, score_cutoff=1
+                )
+                if got is not None:
+                    entry = self._index[got[0]][0]
+                    return i, i + n, entry, 1.0 - got[1] / n
+        return None
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+@dataclass(slots=True)
+class _Qty:
+    """A quantity as written, not yet tied to a product.
+
+    kind: "w" weight (grams), "p" count (value + unit), "m" money (fen, maybe with a count),
+    "bare" a number with no unit, "price" a price statement ("5元一斤") that orders nothing.
+    """
+
+    kind: str
+    start: int
+    end: int
+    value: float = 0.0
+    unit: str = ""
+    grams: int = 0
+    fen: int | None = None
+    count: _Qty | None = None  # "5元5个的": the 5个
+    kuai: bool = False  # "一块": a piece of tofu or one yuan; decided by the product
+    each: bool = False
+    used: bool = False
+
+
+def _unit_at(s: str, i: int, hi: int) -> tuple[str, str] | None:
+    for n in range(min(UNIT_MAX_LEN, hi - i), 0, -1):
+        kind = ALL_UNITS.get(s[i : i + n])
+        if kind is not None:
+            # "g" only as a unit when not the start of a longer latin word.
+            if n == 1 and s[i] == "g" and i + 1 < hi and "a" <= s[i + 1] <= "z":
+                return None
+            return s[i : i + n], kind
+    return None
+
+
+def _skip_transparent(s: str, j: int, hi: int) -> int:
+    while j < hi and s[j] in " \t":
+        j += 1
+    return j
+
+
+def _read_money_tail(s: str, start: int, j: int, hi: int, fen: int) -> _Qty:
+    """After "5元"/"10块钱": jiao ("5块5"), a count ("5元5个"), a rate ("5元一斤"), "的"."""
+    if j < hi and s[j] == "钱":
+        j += 1
+    count: _Qty | None = None
+    num = read_number(s, j) if j < hi and s[j] in NUMBER_START else None
+    if num is not None and num[1] <= hi:
+        value, k, _ = num
+        unit = _unit_at(s, k, hi)
+        if unit is None or unit[1] == "m":
+            # "5块5" / "5块5毛": a single digit of jiao.
+            if value < 10 and value.is_integer() and k - j == 1:
+                fen += int(value) * 10
+                j = k + (len(unit[0]) if unit else 0)
+        elif unit[1] in "wpk":
+            k += len(unit[0])
+            if value == 1:
+                return _Qty("price", start, _eat_de(s, k, hi))
+            if unit[1] == "w":
+                count = _Qty("w", j, k, value, "斤", grams=round(value * WEIGHT_UNITS[unit[0]]))
+            else:
+                count = _Qty("p", j, k, value, unit[0])
+            j = k
+    if j < hi and s[j] in "/每":
+        unit = _unit_at(s, j + 1, hi)
+        if unit is not None and unit[1] in "wpk":
+            return _Qty("price", start, _eat_de(s, j + 1 + len(unit[0]), hi))
+    return _Qty("m", start, _eat_de(s, j, hi), fen=fen, count=count)
+
+
+def _eat_de(s: str, j: int, hi: int) -> int:
+    return j + 1 if j < hi and s[j] == "的" else j
+
+
+def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
+    """A quantity starting at s[i], or None."""
+    j = i
+    money_prefix = s[j] in "¥$"
+    if money_prefix:
+        j += 1
+        if j >= hi or not ("0" <= s[j] <= "9"):
+            return None
+    if s[j] == "半":
+        unit = _unit_at(s, j + 1, hi)
+        if unit is None or unit[1] == "m":
+            return None
+        value, j, arabic = 0.5, j + 1, False
+    else:
+        num = read_number(s, j)
+        if num is None or num[1] > hi:
+            return None
+        value, j, arabic = num
+        unit = _unit_at(s, j, hi)
+    if money_prefix:
+        if unit is not None and unit[1] in "mk":
+            j += len(unit[0])
+        return _read_money_tail(s, i, j, hi, round(value * 100))
+    if unit is None:
+        if s[i] in "俩仨":
+            return _Qty("p", i, j, value, "个")
+        return _Qty("bare", i, j, value) if arabic else None
+    name, kind = unit
+    j += len(name)
+    if kind == "m":
+        return _read_money_tail(s, i, j, hi, round(value * MONEY_UNITS[name]))
+    if kind == "k":
+        nxt = s[j] if j < hi else ""
+        if nxt in ("钱", "的") or not value.is_integer() or (nxt and nxt in NUMBER_START):
+            return _read_money_tail(s, i, j, hi, round(value * 100))
+        return _Qty("p", i, j, value, "块", fen=round(value * 100), kuai=True)
+    half = j < hi and s[j] == "半" and _unit_at(s, j + 1, hi) is None
+    if kind == "w":
+        grams = value * WEIGHT_UNITS[name]
+        if half:
+            grams += WEIGHT_UNITS[name] / 2
+            j += 1
+        elif name in ("斤", "公斤") and j < hi and s[j] in NUMBER_START:
+            more = read_number(s, j)
+            if more is not None and more[1] < hi and s[more[1]] == "两":
+                grams += more[0] * 50
+                j = more[1] + 1
+        if j < hi and s[j] == "装":
+            j += 1
+        q = _Qty("w", i, j, value, "斤", grams=round(grams))
+    else:
+        if half:
+            value += 0.5
+            j += 1
+        q = _Qty("p", i, j, value, "斤" if name == "斤装" else name)
+    return _attach_money(s, q, hi)
+
+
+def _attach_money(s: str, q: _Qty, hi: int) -> _Qty:
+    """ "一斤5元" is a price; "2斤10元" is 2 斤 for 10 元."""
+    j = _skip_transparent(s, q.end, hi)
+    num = read_number(s, j) if j < hi and s[j] in NUMBER_START else None
+    if num is None:
+        return q
+    unit = _unit_at(s, num[1], hi)
+    if unit is None or unit[1] != "m":
+        return q
+    end = _eat_de(s, num[1] + len(unit[0]), hi)
+    if q.value == 1 and q.grams in (0, 500):
+        return _Qty("price", q.start, end)
+    q.fen = round(num[0] * MONEY_UNITS[unit[0]])
+    q.end = end
+    return q
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@dataclass(slots=True)
+class _Tok:
+    kind: str  # prod qty sep each neg res fill polite verb price
+    start: int
+    end: int
+    entry: CatalogEntry | None = None
+    match: str = ""  # name | alias | fuzzy
+    similarity: float = 1.0
+    qty: _Qty | None = None
+    paired: _Qty | None = None
+    paired_each: bool = False
+    dropped: bool = False
+
+
+def _boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
+    """A bare number ("土豆5") must be followed by a break, a product, or a known word."""
+    if j >= hi:
+        return True
+    c = s[j]
+    if c in TRANSPARENT or c in SOFT_SEPS or c in HARD_STOPS:
+        return True
+    return catalog.match_at(s, j, hi) is not None or _word_at(s, j, hi) is not None
+
+
+def _word_at(s: str, i: int, hi: int) -> tuple[int, str] | None:
+    for n in range(min(WORD_MAX_LEN, hi - i), 0, -1):
+        role = WORD_ROLES.get(s[i : i + n])
+        if role is not None:
+            return n, role
+    return None
+
+
+def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
+    toks: list[_Tok] = []
+    i = lo
+    while i < hi:
+        c = s[i]
+        if c in TRANSPARENT or (c == "x" and i + 1 < hi and "0" <= s[i + 1] <= "9"):
+            i += 1
+            continue
+        if c in SOFT_SEPS:
+            toks.append(_Tok("sep", i, i + 1))
+            i += 1
+            continue
+        pm = catalog.match_at(s, i, hi)
+        q = None
+        if c in NUMBER_START or c in "半¥$":
+            q = _read_qty(s, i, hi)
+            if q is not None and q.kind == "bare" and not _boundary_ok(s, q.end, hi, catalog):
+                q = None
+        if q is not None and (pm is None or q.end - i > pm[0]):
+            toks.append(_Tok("price" if q.kind == "price" else "qty", i, q.end, qty=q))
+            i = q.end
+            continue
+        if pm is not None:
+            n, entry, alias = pm
+            toks.append(_Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
+            i += n
+            continue
+        if (
+            c in PIECE_UNITS
+            and toks
+            and toks[-1].kind == "verb"
+            and i + 1 < hi
+            and catalog.match_at(s, i + 1, hi) is not None
+        ):
+            # "来个西瓜", "要块豆腐": a bare measure word after a verb means one.
+            toks.append(_Tok("qty", i, i + 1, qty=_Qty("p", i, i + 1, 1.0, c)))
+            i += 1
+            continue
+        w = _word_at(s, i, hi)
+        if w is not None:
+            toks.append(_Tok(w[1], i, i + w[0]))
+            i += w[0]
+            continue
+        if toks and toks[-1].kind == "res" and toks[-1].end == i:
+            toks[-1].end = i + 1
+        else:
+            toks.append(_Tok("res", i, i + 1))
+        i += 1
+    return toks
+
+
+def _fuzzy_pass(s: str, toks: list[_Tok], catalog: Catalog) -> list[_Tok]:
+    """Replace a typo inside a leftover run ("西红事") by a fuzzy product token."""
+    out: list[_Tok] = []
+    for t in toks:
+        if t.kind != "res" or t.end - t.start < 3:
+            out.append(t)
+            continue
+        lo = t.start
+        pieces: list[_Tok] = []
+        while lo < t.end:
+            got = catalog.fuzzy_in(s, lo, t.end)
+            if got is None:
+                break
+            a, b, entry, sim = got
+            if a > lo:
+                pieces.append(_Tok("res", lo, a))
+            pieces.append(_Tok("prod", a, b, entry=entry, match="fuzzy", similarity=sim))
+            lo = b
+        if lo < t.end:
+            pieces.append(_Tok("res", lo, t.end))
+        out.extend(pieces)
+    return out
+
+
+# --------------------------------------------------------------------------- pairing
+
+_SKIP = frozenset(("fill", "polite", "verb", "price"))
+
+
+def _neighbour_qty(toks: list[_Tok], k: int, step: int) -> _Qty | None:
+    """The free quantity next to product k (step -1 left, +1 right) inside its segment.
+    Fillers are skipped; a short leftover (≤2 chars) is tolerated, anything else stops."""
+    j = k + step
+    while 0 <= j < len(toks):
+        t = toks[j]
+        if t.kind in _SKIP or (t.kind == "res" and t.end - t.start <= 2):
+            j += step
+            continue
+        if t.kind == "qty" and t.qty is not None and not t.qty.used and not t.qty.each:
+            return t.qty
+        return None
+    return None
+
+
+def _is_negated(toks: list[_Tok], k: int) -> bool:
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(toks) and toks[j].kind in ("fill", "polite"):
+            j += step
+        if 0 <= j < len(toks) and toks[j].kind == "neg":
+            return True
+    return False
+
+
+def _pair_clause(toks: list[_Tok]) -> None:
+    """Greedy, left to right: a product takes the free quantity just before it, else the one
+    just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right."""
+    for k, t in enumerate(toks):
+        if t.kind == "each":
+            for j in range(k + 1, len(toks)):
+                nxt = toks[j]
+                if nxt.kind == "qty" and nxt.qty is not None:
+                    nxt.qty.each = True
+                    break
+                if nxt.kind not in _SKIP:
+                    break
+    for k, t in enumerate(toks):
+        if t.kind != "prod":
+            continue
+        if _is_negated(toks, k):
+            t.dropped = True
+            continue
+        q = _neighbour_qty(toks, k, -1) or _neighbour_qty(toks, k, 1)
+        if q is not None:
+            q.used = True
+            t.paired = q
+    # 各: the quantity goes to every unpaired product listed before it, back to the last
+    # product that already has its own quantity.
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or not t.qty.each:
+            continue
+        for j in range(k - 1, -1, -1):
+            p = toks[j]
+            if p.kind == "prod":
+                if p.paired is not None or p.dropped:
+                    break
+                p.paired = t.qty
+                p.paired_each = True
+                t.qty.used = True
+            elif p.kind == "qty":
+                break
+    # "土豆，5斤": a segment with only a quantity gives it to the unpaired product before it.
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or t.qty.used:
+            continue
+        seg_has_prod = False
+        for j in range(k + 1, len(toks)):
+            if toks[j].kind == "sep":
+                break
+            if toks[j].kind == "prod":
+                seg_has_prod = True
+        if seg_has_prod:
+            continue
+        j = k - 1
+        crossed = False
+        while j >= 0 and toks[j].kind in _SKIP | {"sep"}:
+            crossed = crossed or toks[j].kind == "sep"
+            j -= 1
+        if crossed and j >= 0 and toks[j].kind == "prod":
+            p = toks[j]
+            if p.paired is None and not p.dropped and p.match != "fuzzy":
+                p.paired = t.qty
+                t.qty.used = True
+
+
+# --------------------------------------------------------------------------- items
+
+
+def _item(
+    s_orig: str, tok: _Tok, q: _Qty | None, default_ok: bool, in_question: bool
+) -> ParsedItem | None:
+    e = tok.entry
+    assert e is not None
+    conf = {"name": 1.0, "alias": 0.95}.get(tok.match, 0.55 + 0.3 * tok.similarity)
+    grams: int | None = None
+    pieces: int | None = None
+    fen: int | None = None
+    start, end = tok.start, tok.end
+    if q is not None:
+        start, end = min(start, q.start), max(end, q.end)
+    if q is None:
+        if not default_ok:
+            return None
+        conf = min(conf, 0.6)
+        if e.sold_by == "weight":
+            quantity, unit, grams = 1.0, "斤", 500
+        elif e.sold_by == "bundle":
+            quantity, unit, pieces = 1.0, "份", e.bundle_size
+        else:
+            quantity, unit, pieces = 1.0, e.unit, 1
+    else:
+        kind, value, qunit = q.kind, q.value, q.unit
+        fen = q.fen
+        if kind == "p" and q.kuai and e.unit != "块":
+            kind, conf = "m", conf * 0.85
+        elif kind == "p" and q.kuai:
+            fen = None
+        if kind == "m" and q.count is not None:
+            kind, value, qunit, grams = q.count.kind, q.count.value, q.count.unit, None
+            if kind == "w":
+                grams = q.count.grams
+        if kind == "bare":
+            conf *= 0.75
+            kind, qunit = ("w", "斤") if e.sold_by == "weight" else ("p", e.unit)
+            grams = round(value * 500) if kind == "w" else None
+        elif kind == "w" and grams is None:
+            grams = q.grams
+        if kind == "w":
+            assert grams is not None
+            quantity, unit = grams / 500, "斤"
+            if e.sold_by != "weight":
+                conf *= 0.9
+        elif kind == "p":
+            quantity, unit = value, qunit
+            per = e.bundle_size if e.sold_by == "bundle" and qunit in BUNDLE_UNITS else 1
+            if e.sold_by == "bundle" and qunit == e.unit:
+                per = 1
+            pieces = int(value * per) if (value * per).is_integer() else None
+            grams = None
+            if e.sold_by == "weight" and qunit != e.unit:
+                conf *= 0.95
+        else:  # money only: estimate the quantity from the catalog price
+            conf *= 0.85
+            assert fen is not None
+            ratio = fen / e.price_fen if e.price_fen > 0 else 0.0
+            if e.sold_by == "weight":
+                quantity, unit, grams = round(ratio, 2), "斤", round(ratio * 500)
+            elif e.sold_by == "bundle":
+                quantity, unit = round(ratio * e.bundle_size, 2), e.unit
+                pieces = int(quantity) if quantity.is_integer() and quantity > 0 else None
+            else:
+                quantity, unit = round(ratio, 2), e.unit
+                pieces = int(ratio) if ratio >= 1 else None
+        if tok.paired_each:
+            conf *= 0.95
+    if in_question:
+        conf *= 0.8
+    return ParsedItem(
+        product_id=e.product_id,
+        product_name=e.name,
+        quantity=quantity,
+        unit=unit,
+        grams=grams,
+        pieces=pieces,
+        amount_fen=fen,
+        confidence=round(min(conf, 1.0), 2),
+        fragment=s_orig[start:end],
+    )
+
+
+def _has_content(s: str, a: int, b: int) -> bool:
+    return any(c.isalnum() for c in s[a:b])
+
+
+def _clauses(s: str) -> list[tuple[int, int, str]]:
+    """(start, end, terminator) for each clause; the terminator is "" at the end."""
+    out: list[tuple[int, int, str]] = []
+    lo = 0
+    for i, c in enumerate(s):
+        if c in HARD_STOPS:
+            if i > lo:
+                out.append((lo, i, c))
+            lo = i + 1
+    if lo < len(s):
+        out.append((lo, len(s), ""))
+    return out
+
+
+def _strip_mentions(s: str, catalog: Catalog) -> str:
+    """Blank "@小玮 " mentions; a mention never swallows a product typed right after the name."""
+
+    def repl(m: re.Match[str]) -> str:
+        text = m.group()
+        cut = len(text)
+        for k in range(3, len(text)):
+            if catalog.match_at(text, k, len(text)) is not None:
+                cut = k
+                break
+        return " " * cut + text[cut:]
+
+    return _MENTION.sub(repl, s) if "@" in s else s
+
+
+def _question_segments(
+    s: str, toks: list[_Tok], lo: int, hi: int, stop: str
+) -> list[tuple[int, int, bool]]:
+    """The comma-separated parts of a clause that ask something -> (start, end, asks_price).
+    A trailing ? with no question word marks the last part."""
+    bounds = [lo] + [t.start for t in toks if t.kind == "sep"] + [hi]
+    out: list[tuple[int, int, bool]] = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        part = s[a:b]
+        if any(m in part for m in QUESTION_MARKERS):
+            out.append((a, b, any(m in part for m in PRICE_MARKERS)))
+    if not out and stop in ("?", "？"):
+        a = bounds[-2]
+        part = s[a:hi]
+        if any(t.kind in ("prod", "res", "qty") for t in toks if a <= t.start):
+            out.append((a, hi, any(m in part for m in PRICE_MARKERS)))
+    return out
+
+
+def _as_catalog(catalog: Sequence[CatalogEntry] | Catalog) -> Catalog:
+    return catalog if isinstance(catalog, Catalog) else Catalog(catalog)
+
+
+def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> ParseResult:
+    """Parse one resident message. Build a `Catalog` once and pass it for speed."""
+    cat = _as_catalog(catalog)
+    s = _strip_mentions(fold(text), cat)
+    found: list[tuple[int, _Tok, _Qty | None, bool, bool]] = []
+    unparsed: list[tuple[int, str]] = []
+    pending: list[tuple[int, _Tok, bool]] = []  # products without quantity, decided at the end
+    last_question_prod: _Tok | None = None
+    for lo, hi, stop in _clauses(s):
+        toks = _fuzzy_pass(s, _tokenize(s, lo, hi, cat), cat)
+        kinds = {t.kind for t in toks}
+        if not kinds & {"prod", "qty", "res", "neg"}:
+            continue  # only greetings, politeness, fillers
+        has_verb = "verb" in kinds
+        segs = _question_segments(s, toks, lo, hi, stop)
+        for a, b, price in segs:
+            if price:  # "土豆多少钱一斤": nothing here is an order
+                toks = [t for t in toks if not a <= t.start < b]
+        _pair_clause(toks)
+        # "有土豆吗？来5斤": an order right after a question about one product.
+        if last_question_prod is not None and "prod" not in kinds:
+            free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
+            if len(free) == 1 and free[0].qty is not None:
+                free[0].qty.used = True
+                found.append((free[0].start, last_question_prod, free[0].qty, False, True))
+        last_question_prod = None
+        explained: list[tuple[int, int]] = []
+        question_prods: list[_Tok] = []
+        seg_items = {a: 0 for a, _, _ in segs}
+        for t in toks:
+            if t.kind != "prod" or t.dropped:
+                continue
+            seg = next((a for a, b, _ in segs if a <= t.start < b), None)
+            if t.paired is not None:
+                found.append((t.start, t, t.paired, False, seg is not None))
+                if seg is not None:
+                    seg_items[seg] += 1
+                explained.append((t.start, t.end))
+                explained.append((t.paired.start, t.paired.end))
+            elif seg is not None:
+                question_prods.append(t)
+            elif t.match != "fuzzy" and t.end - t.start >= 2:
+                pending.append((t.start, t, has_verb))
+                explained.append((t.start, t.end))
+        last_question_prod = question_prods[0] if len(question_prods) == 1 else None
+        for a, b, price in segs:
+            if price or seg_items[a] == 0:
+                # A question needs a person to answer it: quote it whole.
+                b_out = b + 1 if b == hi and stop else b
+                unparsed.append((a, text[a:b_out].strip(" \t,，、")))
+                toks = [t for t in toks if not a <= t.start < b]
+        _collect_leftovers(text, s, toks, explained, lo, unparsed)
+    have_items = bool(found)
+    for pos, tok, verb in pending:
+        if verb or have_items:
+            found.append((pos, tok, None, True, False))
+        else:
+            unparsed.append((pos, text[tok.start : tok.end]))
+    found.sort(key=lambda f: f[0])
+    items: list[ParsedItem] = []
+    for _, tok, q, default_ok, in_q in found:
+        it = _item(text, tok, q, default_ok, in_q)
+        if it is not None:
+            items.append(it)
+    unparsed.sort(key=lambda u: u[0])
+    left = tuple(u for _, u in unparsed if u)
+    if items:
+        note = f"识别到{len(items)}个商品"
+        if left:
+            note += f"，另有{len(left)}处没看懂，请人工确认"
+    elif left:
+        note = "不是订单：没有识别到商品，有内容需要人工查看"
+    else:
+        note = "不是订单：没有识别到商品"
+    return ParseResult(items=tuple(items), unparsed=left, is_order=bool(items), note=note)
+
+
+def _collect_leftovers(
+    text: str,
+    s: str,
+    toks: list[_Tok],
+    explained: list[tuple[int, int]],
+    lo: int,
+    unparsed: list[tuple[int, str]],
+) -> None:
+    """Report runs of unexplained tokens (leftover text, lone quantities, cancelled products)
+    as the original substring; fillers inside a run are kept so the quote reads naturally."""
+
+    def is_explained(t: _Tok) -> bool:
+        return any(a <= t.start and t.end <= b for a, b in explained)
+
+    unknown = [
+        t.kind == "res"
+        or t.kind == "neg"
+        or (t.kind == "prod" and not is_explained(t))
+        or (t.kind == "qty" and t.qty is not None and not t.qty.used)
+        for t in toks
+    ]
+    if not any(unknown):
+        return
+    # A short leftover in a clause of thanks ("谢谢小玮") is the manager's name, not content.
+    polite = any(t.kind == "polite" for t in toks)
+    if polite and not explained:
+        chars = sum(t.end - t.start for t, u in zip(toks, unknown, strict=True) if u)
+        if chars <= 4 and all(t.kind == "res" for t, u in zip(toks, unknown, strict=True) if u):
+            return
+    run: list[_Tok] = []
+    for t, u in zip(toks, unknown, strict=True):
+        if u:
+            run.append(t)
+        elif run and t.kind in ("fill", "verb", "neg"):
+            continue
+        elif run:
+            _emit(text, s, run, unparsed)
+            run = []
+    if run:
+        _emit(text, s, run, unparsed)
+
+
+def _emit(text: str, s: str, run: list[_Tok], unparsed: list[tuple[int, str]]) -> None:
+    a, b = run[0].start, run[-1].end
+    if _has_content(s, a, b):
+        unparsed.append((a, text[a:b].strip()))
