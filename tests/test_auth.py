@@ -1,0 +1,49 @@
+"""Sign-in, bearer tokens, roles and the sign-in rate limit."""
+
+from __future__ import annotations
+
+from conftest import Centre
+
+
+def test_health_and_schema_need_no_auth(centre: Centre) -> None:
+    assert centre.client.get("/healthz").json() == {"status": "ok"}
+    schema = centre.client.get("/schema/openapi.json").json()
+    assert "/api/v1/orders" in schema["paths"]
+    assert "/api/v1/orders/{order_id}/pickup" in schema["paths"]
+
+
+def test_api_needs_a_valid_bearer_token(centre: Centre) -> None:
+    assert centre.client.get("/api/v1/orders").status_code == 401
+    r = centre.client.get("/api/v1/orders", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    assert centre.client.get("/api/v1/orders", headers=centre.headers()).status_code == 200
+
+
+def test_pin_sign_in_gives_a_working_token(centre: Centre) -> None:
+    r = centre.client.post("/api/v1/auth/token", json={"name": "staff", "pin": "1234"})
+    assert r.status_code == 200 and r.json()["staff"]["role"] == "staff"
+    token = r.json()["token"]
+    assert centre.client.get("/api/v1/products", headers={
+        "Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_wrong_pins_are_rate_limited(centre: Centre) -> None:
+    for _ in range(5):
+        r = centre.client.post("/api/v1/auth/token", json={"name": "staff", "pin": "0000"})
+        assert r.status_code == 401
+    r = centre.client.post("/api/v1/auth/token", json={"name": "staff", "pin": "1234"})
+    assert r.status_code == 429 and "try again" in r.json()["detail"]
+    # another name from the same tablet is not locked out
+    ok = centre.client.post("/api/v1/auth/token", json={"name": "manager", "pin": "1234"})
+    assert ok.status_code == 200
+
+
+def test_only_managers_change_prices_and_calendar(centre: Centre) -> None:
+    pid = centre.products["土豆"]
+    assert centre.client.patch(f"/api/v1/products/{pid}", json={"price_fen": 200},
+                               headers=centre.headers("volunteer")).status_code == 403
+    r = centre.client.patch(f"/api/v1/products/{pid}", json={"price_fen": 200},
+                            headers=centre.headers())
+    assert r.status_code == 200 and r.json()["price_fen"] == 200
+    assert centre.client.put("/api/v1/calendar", json={"weekdays": [1, 3]},
+                             headers=centre.headers("staff")).status_code == 403

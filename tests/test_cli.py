@@ -1,0 +1,60 @@
+"""The `linli` command: init a centre, add staff, back up and restore."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def linli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_init_staff_backup_restore(tmp_path: Path) -> None:
+    db = tmp_path / "centre.db"
+    r = linli("centre", "init", "--db", str(db), "--name", "金沙路社区")
+    assert r.returncode == 0 and "site id" in r.stdout
+    assert linli("centre", "init", "--db", str(db), "--name", "again").returncode == 2
+    r = linli("staff", "add", "--db", str(db), "--name", "小玮", "--role", "manager",
+              "--pin", "1234", "--token")
+    assert r.returncode == 0 and "API token:" in r.stdout
+    assert linli("staff", "add", "--db", str(db), "--name", "x", "--pin", "12").returncode == 2
+
+    r = linli("backup", "--db", str(db), "--to", str(tmp_path))
+    assert r.returncode == 0
+    backup = tmp_path / "centre-backup.db"
+    assert backup.exists()
+
+    # damage the live database's staff, then restore
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM staff")
+    conn.commit()
+    conn.close()
+    r = linli("restore", "--db", str(db), str(backup))
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT name FROM staff").fetchall() == [("小玮",)]
+    conn.close()
+
+
+def test_restore_refuses_a_file_that_is_not_linli(tmp_path: Path) -> None:
+    db = tmp_path / "centre.db"
+    linli("centre", "init", "--db", str(db), "--name", "金沙路社区")
+    other = tmp_path / "photos.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE photos (id)")
+    conn.commit()
+    conn.close()
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    for wrong in (other, junk, tmp_path / "missing.db"):
+        r = linli("restore", "--db", str(db), str(wrong))
+        assert r.returncode == 2
+        assert "not a Linli database" in r.stderr or "does not exist" in r.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT value FROM meta WHERE key='centre_name'").fetchone() == (
+        "金沙路社区",)
+    conn.close()

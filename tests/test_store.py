@@ -1,0 +1,72 @@
+"""The store: one writer, all-or-nothing transactions with their change-log rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edge.centre import init_centre
+from edge.errors import BadRequest
+from edge.store import Tx, open_store
+from sync.hlc import HybridClock, wall_ms_of
+
+
+def test_pragmas_and_rollback_keep_data_and_log_together(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        init_centre(store, "测试")
+        mode = store.read_sync(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0])
+        assert mode == "wal"
+
+        def half_done(tx: Tx) -> None:
+            tx.insert("households", {"id": "h1", "site_id": tx.site_id, "name": "甲",
+                                     "created_at": "2026-11-29"})
+            raise BadRequest("changed my mind")
+
+        with pytest.raises(BadRequest):
+            store.write_sync(half_done)
+        assert store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM households")
+                               .fetchone()[0]) == 0
+        assert store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM changes")
+                               .fetchone()[0]) == 0
+        store.write_sync(lambda tx: tx.insert("households", {
+            "id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "2026-11-29"}))
+        rows = store.read_sync(lambda c: c.execute("SELECT site_id, seq, tbl, row_id, op"
+                                                   " FROM changes").fetchall())
+        assert [tuple(r) for r in rows] == [(store.site_id, 1, "households", "h2", "insert")]
+
+
+def test_readers_cannot_write(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        init_centre(store, "测试")
+        with pytest.raises(sqlite3.OperationalError):
+            store.read_sync(lambda c: c.execute("DELETE FROM meta"))
+
+
+def test_hlc_never_goes_back_even_when_the_wall_clock_does() -> None:
+    wall = [1_800_000_000_000]
+    clock = HybridClock(now_ms=lambda: wall[0])
+    a = clock.now()
+    wall[0] -= 3 * 86_400_000  # the box rebooted three days in the past
+    b = clock.now()
+    assert b > a and wall_ms_of(b) == wall_ms_of(a)
+    remote = clock.now() + (5 << 16) + (10_000 << 16)
+    assert clock.observe(remote) > remote
+
+
+def test_clock_survives_restart_with_a_clock_set_back(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with open_store(path) as store:
+        init_centre(store, "测试")
+        store.write_sync(lambda tx: tx.insert("households", {
+            "id": "h1", "site_id": tx.site_id, "name": "甲", "created_at": "x"}))
+        first = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes")
+                                .fetchone()[0])
+    with open_store(path) as store:
+        store.clock._now_ms = lambda: 0  # a box that booted in 1970
+        store.write_sync(lambda tx: tx.insert("households", {
+            "id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "x"}))
+        second = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes")
+                                 .fetchone()[0])
+    assert second > first
