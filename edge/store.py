@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
-
 from edge.errors import EdgeError
 from sync import changelog
 from sync.hlc import HybridClock
@@ -60,7 +58,6 @@ class Tx:
         self.conn = conn
         self.site_id = site_id
         self.clock = clock
-        self.db = sqlite_utils.Database(conn)
 
     def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -75,7 +72,7 @@ class Tx:
         self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
         if log:
             changelog.record(
-                self.conn, self.site_id, self.clock, table, str(row["id"]), "insert", _jsonable(row)
+                self.conn, self.site_id, self.clock, table, str(row["id"]), "insert", row
             )
 
     def update(self, table: str, row_id: str, fields: dict[str, Any], *, log: bool = True) -> None:
@@ -83,17 +80,13 @@ class Tx:
         self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id))
         if log:
             changelog.record(
-                self.conn, self.site_id, self.clock, table, row_id, "update", _jsonable(fields)
+                self.conn, self.site_id, self.clock, table, row_id, "update", fields
             )
 
     def delete(self, table: str, row_id: str, *, log: bool = True) -> None:
         self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
         if log:
             changelog.record(self.conn, self.site_id, self.clock, table, row_id, "delete", {})
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items()}
 
 
 @dataclass
@@ -142,7 +135,7 @@ class Store:
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-            except BaseException as exc:  # handed to the awaiting caller, never lost
+            except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
                 job.future.set_exception(exc)
             else:
                 job.future.set_result(result)
