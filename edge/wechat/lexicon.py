@@ -8,6 +8,12 @@ lower-case, because the parser folds the message to that form before looking any
 
 from __future__ import annotations
 
+
+def _words(text: str) -> frozenset[str]:
+    """Vocabularies are written as space-separated words: easier to review than literals."""
+    return frozenset(text.split())
+
+
 #: Weight units -> grams. 1 斤 = 500 g, 1 两 = 50 g (the market units residents think in).
 WEIGHT_UNITS: dict[str, int] = {
     "斤": 500,
@@ -19,13 +25,13 @@ WEIGHT_UNITS: dict[str, int] = {
     "g": 1,
 }
 
-#: Count units. 块 is also money; the parser decides by context (see parse._resolve_kuai).
-PIECE_UNITS: frozenset[str] = frozenset(
-    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 斤装".split()
+#: Count units. 块 is also money; the parser decides by context (see parse._item).
+PIECE_UNITS: frozenset[str] = _words(
+    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐"
 )
 
 #: Units that, for a product sold in bundles, count whole bundles rather than pieces.
-BUNDLE_UNITS: frozenset[str] = frozenset("份 袋 包 兜 组 套 提".split())
+BUNDLE_UNITS: frozenset[str] = _words("份 袋 包 兜 组 套 提")
 
 #: Money words -> fen per 1. "块" is handled separately because it is also a count unit.
 MONEY_UNITS: dict[str, int] = {
@@ -57,41 +63,45 @@ SOFT_SEPS = frozenset("、，,")
 TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「」“”\"'‘’*×·.《》<>_=+|#")
 
 #: Words that join list items like a comma does.
-CONNECTORS: frozenset[str] = frozenset(
-    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加".split()
+CONNECTORS: frozenset[str] = _words(
+    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加"
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
-EACH_WORDS: frozenset[str] = frozenset("各 各要 各来 各买 每样 每种 一样 都要 都来 都 各自".split())
+EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一样 都要 都来 都 各自")
 
 #: Words that show the resident is ordering; a product named with no quantity becomes an item
 #: (quantity 1) only when one of these is in its clause or the message has other items.
-ORDER_VERBS: frozenset[str] = frozenset(
-    "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购".split()
+ORDER_VERBS: frozenset[str] = _words(
+    "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购"
 )
 
 #: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
-POLITE: frozenset[str] = frozenset(
-    (
-        "谢谢 谢谢你 谢谢您 谢啦 谢了 多谢 感谢 麻烦 麻烦你 麻烦您 麻烦了 辛苦 辛苦了 辛苦啦 "
-        "你好 您好 大家好 早上好 上午好 下午好 晚上好 早安 在吗 在不在 各位 亲 "
-        "姐 姐姐 大姐 哥 大哥 阿姨 叔 叔叔 妹 妹妹 老师 站长 奶奶 爷爷 "
-        "哈 哈哈 哈哈哈 呀 啊 哦 噢 喔 吧 呢 嘛 啦 了 哟 咯 呗 哒 嗯 嗯嗯 滴 么 "
-        "好 好的 好滴 好嘞 行 ok okay 收到 可以 没问题 拜托 拜托了 感恩 "
-    ).split()
+POLITE: frozenset[str] = _words(
+    "谢谢 谢谢你 谢谢您 谢啦 谢了 多谢 感谢 麻烦 麻烦你 麻烦您 麻烦了 辛苦 辛苦了 辛苦啦 "
+    "你好 您好 大家好 早上好 上午好 下午好 晚上好 早安 在吗 在不在 各位 亲 "
+    "姐 姐姐 大姐 哥 大哥 阿姨 叔 叔叔 妹 妹妹 老师 站长 奶奶 爷爷 "
+    "哈 哈哈 哈哈哈 呀 啊 哦 噢 喔 吧 呢 嘛 啦 了 哟 咯 呗 哒 嗯 嗯嗯 滴 么 "
+    "好 好的 好滴 好嘞 行 ok okay 收到 可以 没问题 拜托 拜托了 感恩 "
 )
 
+#: Address terms: a short unknown word right before one is a name ("小玮姐", "王阿姨").
+ADDRESS_TERMS: frozenset[str] = _words(
+    "姐 姐姐 大姐 哥 大哥 阿姨 叔 叔叔 妹 妹妹 老师 站长 奶奶 爷爷"
+)
+
+#: Connectors that also say "and I want": they let a product without a quantity count.
+ORDERING_CONNECTORS: frozenset[str] = _words("还要 再来 再要 再加 加上 外加 再买 加")
+
 #: Other words that carry no order content: pronouns, time words, measure fillers.
-FILLERS: frozenset[str] = frozenset(
-    (
-        "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
-        "的 得 地 个吧 "
-        "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
-        "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
-        "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
-        "取 送 接龙 订单 "
-        "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 "
-    ).split()
+FILLERS: frozenset[str] = _words(
+    "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
+    "的 得 地 个吧 "
+    "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
+    "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
+    "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
+    "取 送 接龙 订单 "
+    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 "
 )
 
 
@@ -129,9 +139,7 @@ PRICE_MARKERS: tuple[str, ...] = (
 )
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
-NEGATIONS: frozenset[str] = frozenset(
-    "不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉".split()
-)
+NEGATIONS: frozenset[str] = _words("不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉")
 
 #: Everything the tokenizer matches as a word, with its role.
 WORD_ROLES: dict[str, str] = {

@@ -26,16 +26,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from opencc import OpenCC
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from .lexicon import (
+    ADDRESS_TERMS,
     ALL_UNITS,
     BUNDLE_UNITS,
     HARD_STOPS,
     MONEY_UNITS,
+    ORDERING_CONNECTORS,
     PIECE_UNITS,
     PRICE_MARKERS,
     QUESTION_MARKERS,
@@ -116,9 +119,11 @@ def _fold_char(ch: str) -> str:
         out = chr(o - 0xFEE0).lower()
     elif o == 0xFFE5:
         out = "¥"
-    elif ch in "\u3000\u2005\u00a0\u2002\u2003":
-        out = " "
-    elif any(lo <= o <= hi for lo, hi in _EMOJI_RANGES) or o in (0x3030, 0x303D, 0x3297, 0x3299):
+    elif (
+        ch in "\u3000\u2005\u00a0\u2002\u2003"
+        or any(lo <= o <= hi for lo, hi in _EMOJI_RANGES)
+        or o in (0x3030, 0x303D, 0x3297, 0x3299)
+    ):
         out = " "
     elif 0x3400 <= o <= 0x9FFF or 0x20000 <= o <= 0x2FFFF:
         # Per character, not per phrase, so the copy stays the same length as the original.
@@ -158,7 +163,7 @@ class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("entries", "_index", "_lengths", "_fuzzy")
+    __slots__ = ("_fuzzy", "_index", "_lengths", "entries")
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
@@ -236,6 +241,9 @@ class _Qty:
     fen: int | None = None
     count: _Qty | None = None  # "5元5个的": the 5个
     kuai: bool = False  # "一块": a piece of tofu or one yuan; decided by the product
+    arabic: bool = False
+    # "5元5个的", "5斤装的": describes which product, yields to a plain quantity after it.
+    descriptor: bool = False
     each: bool = False
     used: bool = False
 
@@ -284,7 +292,7 @@ def _read_money_tail(s: str, start: int, j: int, hi: int, fen: int) -> _Qty:
         unit = _unit_at(s, j + 1, hi)
         if unit is not None and unit[1] in "wpk":
             return _Qty("price", start, _eat_de(s, j + 1 + len(unit[0]), hi))
-    return _Qty("m", start, _eat_de(s, j, hi), fen=fen, count=count)
+    return _Qty("m", start, _eat_de(s, j, hi), fen=fen, count=count, descriptor=count is not None)
 
 
 def _eat_de(s: str, j: int, hi: int) -> int:
@@ -299,6 +307,11 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
         j += 1
         if j >= hi or not ("0" <= s[j] <= "9"):
             return None
+    if s[j] == "斤":
+        # "斤半" is colloquial for 一斤半.
+        if money_prefix or j + 1 >= hi or s[j + 1] != "半":
+            return None
+        return _Qty("w", i, j + 2, 1.5, "斤", grams=750)
     if s[j] == "半":
         unit = _unit_at(s, j + 1, hi)
         if unit is None or unit[1] == "m":
@@ -310,6 +323,11 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
             return None
         value, j, arabic = num
         unit = _unit_at(s, j, hi)
+        if unit is None and j + 1 < hi and s[j] in "大小":
+            # "一小把香菜", "两大袋": a size word between number and measure word.
+            sized = _unit_at(s, j + 1, hi)
+            if sized is not None and sized[1] == "p":
+                unit, j = sized, j + 1
     if money_prefix:
         if unit is not None and unit[1] in "mk":
             j += len(unit[0])
@@ -326,7 +344,7 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
         nxt = s[j] if j < hi else ""
         if nxt in ("钱", "的") or not value.is_integer() or (nxt and nxt in NUMBER_START):
             return _read_money_tail(s, i, j, hi, round(value * 100))
-        return _Qty("p", i, j, value, "块", fen=round(value * 100), kuai=True)
+        return _Qty("p", i, j, value, "块", fen=round(value * 100), kuai=True, arabic=arabic)
     half = j < hi and s[j] == "半" and _unit_at(s, j + 1, hi) is None
     if kind == "w":
         grams = value * WEIGHT_UNITS[name]
@@ -338,14 +356,15 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
             if more is not None and more[1] < hi and s[more[1]] == "两":
                 grams += more[0] * 50
                 j = more[1] + 1
-        if j < hi and s[j] == "装":
-            j += 1
-        q = _Qty("w", i, j, value, "斤", grams=round(grams))
+        packed = j < hi and s[j] == "装"
+        if packed:
+            j = _eat_de(s, j + 1, hi)
+        q = _Qty("w", i, j, value, "斤", grams=round(grams), descriptor=packed)
     else:
         if half:
             value += 0.5
             j += 1
-        q = _Qty("p", i, j, value, "斤" if name == "斤装" else name)
+        q = _Qty("p", i, j, value, name)
     return _attach_money(s, q, hi)
 
 
@@ -415,7 +434,7 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
             continue
         pm = catalog.match_at(s, i, hi)
         q = None
-        if c in NUMBER_START or c in "半¥$":
+        if c in NUMBER_START or c in "半斤¥$":
             q = _read_qty(s, i, hi)
             if q is not None and q.kind == "bare" and not _boundary_ok(s, q.end, hi, catalog):
                 q = None
@@ -431,7 +450,8 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
         if (
             c in PIECE_UNITS
             and toks
-            and toks[-1].kind == "verb"
+            and toks[-1].kind in ("verb", "sep")
+            and toks[-1].end - toks[-1].start > 1
             and i + 1 < hi
             and catalog.match_at(s, i + 1, hi) is not None
         ):
@@ -449,6 +469,15 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
         else:
             toks.append(_Tok("res", i, i + 1))
         i += 1
+    for k in range(len(toks) - 1):
+        t, nxt = toks[k], toks[k + 1]
+        if (
+            t.kind == "res"
+            and t.end - t.start <= 3
+            and nxt.start == t.end
+            and s[nxt.start : nxt.end] in ADDRESS_TERMS
+        ):
+            t.kind = "polite"  # a name: "小玮姐", "王阿姨"
     return toks
 
 
@@ -481,8 +510,8 @@ def _fuzzy_pass(s: str, toks: list[_Tok], catalog: Catalog) -> list[_Tok]:
 _SKIP = frozenset(("fill", "polite", "verb", "price"))
 
 
-def _neighbour_qty(toks: list[_Tok], k: int, step: int) -> _Qty | None:
-    """The free quantity next to product k (step -1 left, +1 right) inside its segment.
+def _neighbour_qty(toks: list[_Tok], k: int, step: int) -> int | None:
+    """Index of the free quantity next to token k (step -1 left, +1 right) in its segment.
     Fillers are skipped; a short leftover (≤2 chars) is tolerated, anything else stops."""
     j = k + step
     while 0 <= j < len(toks):
@@ -491,9 +520,32 @@ def _neighbour_qty(toks: list[_Tok], k: int, step: int) -> _Qty | None:
             j += step
             continue
         if t.kind == "qty" and t.qty is not None and not t.qty.used and not t.qty.each:
-            return t.qty
+            return j
         return None
     return None
+
+
+def _choose_qty(toks: list[_Tok], k: int) -> _Qty | None:
+    """The quantity for product k: the one before it, else the one after; a bare number
+    ("301") loses to a quantity with a unit, and a descriptor ("5元5个的", "5斤装的") to a
+    plain quantity right after it ("5斤装的一盒")."""
+    before, after = _neighbour_qty(toks, k, -1), _neighbour_qty(toks, k, 1)
+    idx = before if before is not None else after
+    if before is not None and after is not None:
+        b, a = toks[before].qty, toks[after].qty
+        if b is not None and a is not None and b.kind == "bare" and a.kind != "bare":
+            idx = after
+    if idx is None:
+        return None
+    q = toks[idx].qty
+    assert q is not None
+    if q.descriptor:
+        nxt = _neighbour_qty(toks, max(idx, k), 1)
+        plain = toks[nxt].qty if nxt is not None else None
+        if plain is not None and plain.kind in ("w", "p") and not plain.descriptor:
+            q.used = True
+            q = plain
+    return q
 
 
 def _is_negated(toks: list[_Tok], k: int) -> bool:
@@ -524,7 +576,7 @@ def _pair_clause(toks: list[_Tok]) -> None:
         if _is_negated(toks, k):
             t.dropped = True
             continue
-        q = _neighbour_qty(toks, k, -1) or _neighbour_qty(toks, k, 1)
+        q = _choose_qty(toks, k)
         if q is not None:
             q.used = True
             t.paired = q
@@ -595,10 +647,13 @@ def _item(
     else:
         kind, value, qunit = q.kind, q.value, q.unit
         fen = q.fen
-        if kind == "p" and q.kuai and e.unit != "块":
+        if kind == "p" and q.kuai and e.unit != "块" and (q.arabic or q.value > 2):
+            # "香菜5块" is money; "冬瓜一块"/"两块豆腐" are pieces.
             kind, conf = "m", conf * 0.85
         elif kind == "p" and q.kuai:
             fen = None
+            if e.unit != "块":
+                conf *= 0.85
         if kind == "m" and q.count is not None:
             kind, value, qunit, grams = q.count.kind, q.count.value, q.count.unit, None
             if kind == "w":
@@ -692,7 +747,7 @@ def _question_segments(
     A trailing ? with no question word marks the last part."""
     bounds = [lo] + [t.start for t in toks if t.kind == "sep"] + [hi]
     out: list[tuple[int, int, bool]] = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in pairwise(bounds):
         part = s[a:b]
         if any(m in part for m in QUESTION_MARKERS):
             out.append((a, b, any(m in part for m in PRICE_MARKERS)))
@@ -721,10 +776,16 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
         kinds = {t.kind for t in toks}
         if not kinds & {"prod", "qty", "res", "neg"}:
             continue  # only greetings, politeness, fillers
-        has_verb = "verb" in kinds
+        has_verb = (
+            "verb" in kinds
+            or "each" in kinds
+            or any(t.kind == "sep" and s[t.start : t.end] in ORDERING_CONNECTORS for t in toks)
+        )
         segs = _question_segments(s, toks, lo, hi, stop)
+        price_prods: list[_Tok] = []
         for a, b, price in segs:
             if price:  # "土豆多少钱一斤": nothing here is an order
+                price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
                 toks = [t for t in toks if not a <= t.start < b]
         _pair_clause(toks)
         # "有土豆吗？来5斤": an order right after a question about one product.
@@ -749,9 +810,10 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
                 explained.append((t.paired.start, t.paired.end))
             elif seg is not None:
                 question_prods.append(t)
-            elif t.match != "fuzzy" and t.end - t.start >= 2:
+            elif t.match != "fuzzy" and (t.end - t.start >= 2 or has_verb):
                 pending.append((t.start, t, has_verb))
                 explained.append((t.start, t.end))
+        question_prods += price_prods
         last_question_prod = question_prods[0] if len(question_prods) == 1 else None
         for a, b, price in segs:
             if price or seg_items[a] == 0:
