@@ -7,6 +7,7 @@ from edge.api.desk import DeskController
 from edge.api.households import HouseholdController
 from edge.api.orders import OrderController
 from edge.api.products import CalendarController, ProductController
+from edge.api.wechat import WechatController
 
 CONTROLLERS = [
     AuthController,
@@ -15,6 +16,7 @@ CONTROLLERS = [
     HouseholdController,
     OrderController,
     DeskController,
+    WechatController,
 ]
 
 __all__ = ["CONTROLLERS"]
