@@ -70,3 +70,32 @@ def test_clock_survives_restart_with_a_clock_set_back(tmp_path: Path) -> None:
         second = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes")
                                  .fetchone()[0])
     assert second > first
+
+
+def test_units_committed_together_fail_alone(tmp_path: Path) -> None:
+    """Many writers at once share commits, but a failing unit rolls back only itself."""
+    import concurrent.futures
+
+    with open_store(tmp_path / "s.db") as store:
+        init_centre(store, "测试")
+
+        def unit(i: int):  # type: ignore[no-untyped-def]
+            def fn(tx: Tx) -> int:
+                tx.insert("households", {"id": f"h{i}", "site_id": tx.site_id, "name": str(i),
+                                         "created_at": "x"})
+                if i % 7 == 0:
+                    raise BadRequest(f"unit {i} fails")
+                return i
+            return fn
+
+        futures = [store.submit(unit(i)) for i in range(1, 201)]
+        done = concurrent.futures.wait(futures, timeout=30).done
+        assert len(done) == 200
+        failed = {i for i, f in enumerate(futures, 1) if f.exception() is not None}
+        assert failed == {i for i in range(1, 201) if i % 7 == 0}
+        names = store.read_sync(lambda c: {int(r[0]) for r in c.execute(
+            "SELECT name FROM households")})
+        assert names == set(range(1, 201)) - failed
+        seqs = store.read_sync(lambda c: [r[0] for r in c.execute(
+            "SELECT seq FROM changes ORDER BY seq")])
+        assert seqs == list(range(1, len(names) + 1))  # no gap left by the failures
