@@ -21,16 +21,8 @@ from edge.wechat import Catalog, parse_message
 GOAL_PER_SECOND = 2000
 
 
-def main(seconds: float = 3.0) -> int:
-    corpus = ROOT / "tests" / "wechat_corpus.jsonl"
-    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
-    t0 = time.perf_counter()
-    catalog = Catalog(padded_catalog(300))
-    build_ms = (time.perf_counter() - t0) * 1000
-    for text in texts:  # warm the folding cache and OpenCC once, as a running server would
-        parse_message(text, catalog)
+def _run(texts: list[str], catalog: Catalog, seconds: float) -> tuple[int, float, list[float]]:
     done = 0
-    chars = 0
     latencies: list[float] = []
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -38,19 +30,39 @@ def main(seconds: float = 3.0) -> int:
             t = time.perf_counter()
             parse_message(text, catalog)
             latencies.append(time.perf_counter() - t)
-            chars += len(text)
         done += len(texts)
-    elapsed = time.perf_counter() - start
     latencies.sort()
+    return done, time.perf_counter() - start, latencies
+
+
+def _report(label: str, texts: list[str], done: int, elapsed: float, lat: list[float]) -> float:
     rate = done / elapsed
-    p50 = latencies[len(latencies) // 2] * 1e6
-    p99 = latencies[int(len(latencies) * 0.99)] * 1e6
-    print(f"catalog: {len(catalog)} products, built in {build_ms:.1f} ms")
-    print(f"corpus: {len(texts)} messages, mean {chars / done:.1f} chars")
-    print(f"parsed {done} messages in {elapsed:.2f} s: {rate:,.0f} messages/s")
-    print(f"latency p50 {p50:.0f} us, p99 {p99:.0f} us, max {latencies[-1] * 1e6:.0f} us")
-    print(f"goal {GOAL_PER_SECOND:,}/s: {'met' if rate >= GOAL_PER_SECOND else 'NOT met'}")
-    return 0 if rate >= GOAL_PER_SECOND else 1
+    mean_chars = sum(map(len, texts)) / len(texts)
+    print(
+        f"{label}: {len(texts)} messages (mean {mean_chars:.1f} chars), {done} parsed in "
+        f"{elapsed:.2f} s: {rate:,.0f} messages/s; latency p50 {lat[len(lat) // 2] * 1e6:.0f} us,"
+        f" p99 {lat[int(len(lat) * 0.99)] * 1e6:.0f} us, max {lat[-1] * 1e6:.0f} us"
+    )
+    return rate
+
+
+def main(seconds: float = 3.0) -> int:
+    corpus = ROOT / "tests" / "wechat_corpus.jsonl"
+    texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
+    t0 = time.perf_counter()
+    catalog = Catalog(padded_catalog(300))
+    print(f"catalog: {len(catalog)} products, built in {(time.perf_counter() - t0) * 1000:.1f} ms")
+    for text in texts:  # warm the folding cache and OpenCC once, as a running server would
+        parse_message(text, catalog)
+    rate = _report("whole corpus", texts, *_run(texts, catalog, seconds))
+    # Long family-member messages (lists, greetings) are the slow end: measure them alone.
+    long_texts = [t for t in texts if len(t) >= 25]
+    long_rate = _report("long messages", long_texts, *_run(long_texts, catalog, seconds / 2))
+    worst = min(rate, long_rate)
+    print(
+        f"goal {GOAL_PER_SECOND:,}/s on one core: {'met' if worst >= GOAL_PER_SECOND else 'NOT met'}"
+    )
+    return 0 if worst >= GOAL_PER_SECOND else 1
 
 
 if __name__ == "__main__":

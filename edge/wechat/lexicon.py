@@ -33,6 +33,9 @@ PIECE_UNITS: frozenset[str] = _words(
 #: Units that, for a product sold in bundles, count whole bundles rather than pieces.
 BUNDLE_UNITS: frozenset[str] = _words("份 袋 包 兜 组 套 提")
 
+#: Units that hold other units: "牛奶24瓶一箱" is one 箱.
+CONTAINERS: frozenset[str] = _words("箱 盒 袋 包 提 板 桶 兜 筐 网")
+
 #: Money words -> fen per 1. "块" is handled separately because it is also a count unit.
 MONEY_UNITS: dict[str, int] = {
     "元钱": 100,
@@ -102,6 +105,7 @@ FILLERS: frozenset[str] = _words(
     "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
     "取 送 接龙 订单 "
     "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 "
+    "左右 大概 大约 差不多 上下"
 )
 
 
@@ -124,10 +128,21 @@ QUESTION_MARKERS: tuple[str, ...] = (
     "几块",
     "几钱",
     "有么",
+    "请问",
+    "想问",
+    "问一下",
+    "问下",
 )
 
-#: A question containing one of these asks a price: its quantities are not an order.
+#: A question containing one of these asks a price or a fact ("馒头是5元5个吗"): its
+#: quantities describe, they do not order.
 PRICE_MARKERS: tuple[str, ...] = (
+    "请问",
+    "想问",
+    "问一下",
+    "问下",
+    "问问",
+    "是不是",
     "多少钱",
     "几块",
     "几钱",
@@ -141,6 +156,9 @@ PRICE_MARKERS: tuple[str, ...] = (
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
 NEGATIONS: frozenset[str] = _words("不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉")
 
+#: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
+CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改")
+
 #: Everything the tokenizer matches as a word, with its role.
 WORD_ROLES: dict[str, str] = {
     **{w: "fill" for w in FILLERS},
@@ -149,5 +167,6 @@ WORD_ROLES: dict[str, str] = {
     **{w: "sep" for w in CONNECTORS},
     **{w: "each" for w in EACH_WORDS},
     **{w: "neg" for w in NEGATIONS},
+    **{w: "change" for w in CHANGES},
 }
 WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)

@@ -36,6 +36,7 @@ from .lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     BUNDLE_UNITS,
+    CONTAINERS,
     HARD_STOPS,
     MONEY_UNITS,
     ORDERING_CONNECTORS,
@@ -49,7 +50,7 @@ from .lexicon import (
     WORD_MAX_LEN,
     WORD_ROLES,
 )
-from .numerals import NUMBER_START, read_number
+from .numerals import DIGITS, NUMBER_START, read_number
 
 __all__ = ["Catalog", "CatalogEntry", "ParseResult", "ParsedItem", "fold", "parse_message"]
 
@@ -244,6 +245,7 @@ class _Qty:
     arabic: bool = False
     # "5元5个的", "5斤装的": describes which product, yields to a plain quantity after it.
     descriptor: bool = False
+    approx: bool = False  # a range, "两三斤": the upper end was taken
     each: bool = False
     used: bool = False
 
@@ -299,9 +301,30 @@ def _eat_de(s: str, j: int, hi: int) -> int:
     return j + 1 if j < hi and s[j] == "的" else j
 
 
+def _read_range_end(s: str, j: int, hi: int, low: float, arabic: bool) -> tuple[float, int] | None:
+    """ "两三斤", "3-4个", "3到4斤": the upper end of a range (the desk trims down, not up)."""
+    if j >= hi:
+        return None
+    # "一两斤" is one to two 斤, but "一两" alone is one 两: a range needs its unit.
+    if (
+        not arabic
+        and s[j] in DIGITS
+        and DIGITS[s[j]] == low + 1
+        and low >= 1
+        and _unit_at(s, j + 1, hi) is not None
+    ):
+        return float(DIGITS[s[j]]), j + 1
+    if arabic and s[j] in "-~到至" and j + 1 < hi and "0" <= s[j + 1] <= "9":
+        up = read_number(s, j + 1)
+        if up is not None and up[0] > low:
+            return up[0], up[1]
+    return None
+
+
 def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
     """A quantity starting at s[i], or None."""
     j = i
+    approx = False
     money_prefix = s[j] in "¥$"
     if money_prefix:
         j += 1
@@ -322,6 +345,10 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
         if num is None or num[1] > hi:
             return None
         value, j, arabic = num
+        rng = _read_range_end(s, j, hi, value, arabic)
+        if rng is not None:
+            value, j = rng
+            approx = True
         unit = _unit_at(s, j, hi)
         if unit is None and j + 1 < hi and s[j] in "大小":
             # "一小把香菜", "两大袋": a size word between number and measure word.
@@ -331,20 +358,22 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
     if money_prefix:
         if unit is not None and unit[1] in "mk":
             j += len(unit[0])
-        return _read_money_tail(s, i, j, hi, round(value * 100))
+        return _approx(_read_money_tail(s, i, j, hi, round(value * 100)), approx)
     if unit is None:
         if s[i] in "俩仨":
-            return _Qty("p", i, j, value, "个")
-        return _Qty("bare", i, j, value) if arabic else None
+            return _approx(_Qty("p", i, j, value, "个"), approx)
+        return _approx(_Qty("bare", i, j, value), approx) if arabic else None
     name, kind = unit
     j += len(name)
     if kind == "m":
-        return _read_money_tail(s, i, j, hi, round(value * MONEY_UNITS[name]))
+        return _approx(_read_money_tail(s, i, j, hi, round(value * MONEY_UNITS[name])), approx)
     if kind == "k":
         nxt = s[j] if j < hi else ""
         if nxt in ("钱", "的") or not value.is_integer() or (nxt and nxt in NUMBER_START):
-            return _read_money_tail(s, i, j, hi, round(value * 100))
-        return _Qty("p", i, j, value, "块", fen=round(value * 100), kuai=True, arabic=arabic)
+            return _approx(_read_money_tail(s, i, j, hi, round(value * 100)), approx)
+        return _approx(
+            _Qty("p", i, j, value, "块", fen=round(value * 100), kuai=True, arabic=arabic), approx
+        )
     half = j < hi and s[j] == "半" and _unit_at(s, j + 1, hi) is None
     if kind == "w":
         grams = value * WEIGHT_UNITS[name]
@@ -365,7 +394,19 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
             value += 0.5
             j += 1
         q = _Qty("p", i, j, value, name)
-    return _attach_money(s, q, hi)
+        # "牛奶24瓶一箱", "鸡蛋30个一盒": one container of that many.
+        if j + 1 < hi and s[j] == "一":
+            box = _unit_at(s, j + 1, hi)
+            if box is not None and box[0] in CONTAINERS and box[0] != name:
+                end = j + 1 + len(box[0])
+                end = _eat_de(s, end + 1 if end < hi and s[end] == "装" else end, hi)
+                q = _Qty("p", i, end, 1.0, box[0])
+    return _approx(_attach_money(s, q, hi), approx)
+
+
+def _approx(q: _Qty, approx: bool) -> _Qty:
+    q.approx = approx
+    return q
 
 
 def _attach_money(s: str, q: _Qty, hi: int) -> _Qty:
@@ -459,6 +500,16 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
             toks.append(_Tok("qty", i, i + 1, qty=_Qty("p", i, i + 1, 1.0, c)))
             i += 1
             continue
+        if (
+            c == "个"
+            and toks
+            and toks[-1].kind == "verb"
+            and i + 1 < hi
+            and s[i + 1] in NUMBER_START
+        ):
+            toks.append(_Tok("fill", i, i + 1))  # "来个两三斤"
+            i += 1
+            continue
         w = _word_at(s, i, hi)
         if w is not None:
             toks.append(_Tok(w[1], i, i + w[0]))
@@ -469,6 +520,20 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
         else:
             toks.append(_Tok("res", i, i + 1))
         i += 1
+    merged: list[_Tok] = []
+    for t in toks:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and t.kind == "prod"
+            and prev.kind == "prod"
+            and prev.entry is t.entry
+            and all(ch in TRANSPARENT for ch in s[prev.end : t.start])
+        ):
+            prev.end = t.end  # "西红柿（番茄）": one product named twice
+            continue
+        merged.append(t)
+    toks = merged
     for k in range(len(toks) - 1):
         t, nxt = toks[k], toks[k + 1]
         if (
@@ -507,16 +572,17 @@ def _fuzzy_pass(s: str, toks: list[_Tok], catalog: Catalog) -> list[_Tok]:
 
 # --------------------------------------------------------------------------- pairing
 
-_SKIP = frozenset(("fill", "polite", "verb", "price"))
+_SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
 
 
 def _neighbour_qty(toks: list[_Tok], k: int, step: int) -> int | None:
     """Index of the free quantity next to token k (step -1 left, +1 right) in its segment.
-    Fillers are skipped; a short leftover (≤2 chars) is tolerated, anything else stops."""
+    Fillers are skipped; a short leftover (≤4 chars, "切成片") is tolerated (and still
+    reported as unparsed); anything else stops."""
     j = k + step
     while 0 <= j < len(toks):
         t = toks[j]
-        if t.kind in _SKIP or (t.kind == "res" and t.end - t.start <= 2):
+        if t.kind in _SKIP or (t.kind == "res" and t.end - t.start <= 4):
             j += step
             continue
         if t.kind == "qty" and t.qty is not None and not t.qty.used and not t.qty.each:
@@ -595,6 +661,26 @@ def _pair_clause(toks: list[_Tok]) -> None:
                 t.qty.used = True
             elif p.kind == "qty":
                 break
+        if not t.qty.used:  # "每样一斤：土豆、黄瓜": the list follows
+            for p in toks[k + 1 :]:
+                if p.kind == "qty":
+                    break
+                if p.kind == "prod" and p.paired is None and not p.dropped:
+                    p.paired = t.qty
+                    p.paired_each = True
+                    t.qty.used = True
+    # "土豆5斤，改成3斤": the new quantity replaces the old one of the product before.
+    for k, t in enumerate(toks):
+        if t.kind != "change":
+            continue
+        nxt = _neighbour_qty(toks, k, 1)
+        prev = next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
+        if nxt is not None and prev is not None:
+            new = toks[nxt].qty
+            assert new is not None
+            new.used = True
+            prev.paired = new
+            prev.paired_each = False
     # "土豆，5斤": a segment with only a quantity gives it to the unpaired product before it.
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
@@ -647,8 +733,8 @@ def _item(
     else:
         kind, value, qunit = q.kind, q.value, q.unit
         fen = q.fen
-        if kind == "p" and q.kuai and e.unit != "块" and (q.arabic or q.value > 2):
-            # "香菜5块" is money; "冬瓜一块"/"两块豆腐" are pieces.
+        if kind == "p" and q.kuai and e.unit != "块" and q.value > (1 if q.arabic else 2):
+            # "香菜5块" is money; "冬瓜一块", "姜1块", "两块豆腐" are pieces.
             kind, conf = "m", conf * 0.85
         elif kind == "p" and q.kuai:
             fen = None
@@ -692,6 +778,8 @@ def _item(
                 pieces = int(ratio) if ratio >= 1 else None
         if tok.paired_each:
             conf *= 0.95
+        if q.approx:
+            conf *= 0.8
     if in_question:
         conf *= 0.8
     return ParsedItem(
@@ -750,13 +838,29 @@ def _question_segments(
     for a, b in pairwise(bounds):
         part = s[a:b]
         if any(m in part for m in QUESTION_MARKERS):
-            out.append((a, b, any(m in part for m in PRICE_MARKERS)))
+            out.append((a, b, _asks_info(part)))
     if not out and stop in ("?", "？"):
         a = bounds[-2]
-        part = s[a:hi]
         if any(t.kind in ("prod", "res", "qty") for t in toks if a <= t.start):
-            out.append((a, hi, any(m in part for m in PRICE_MARKERS)))
+            out.append((a, hi, _asks_info(s[a:hi])))
     return out
+
+
+def _asks_info(part: str) -> bool:
+    """A price or yes/no fact question ("馒头是5元5个吗"): nothing in it is ordered."""
+    return any(m in part for m in PRICE_MARKERS) or ("是" in part and "吗" in part)
+
+
+def _chatter_around(toks: list[_Tok], prod: _Tok) -> bool:
+    """Unknown words in the product's own list item: "上次的土豆很好吃" talks, not orders."""
+    k = toks.index(prod)
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(toks) and toks[j].kind != "sep":
+            if toks[j].kind == "res":
+                return True
+            j += step
+    return False
 
 
 def _as_catalog(catalog: Sequence[CatalogEntry] | Catalog) -> Catalog:
@@ -810,7 +914,9 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
                 explained.append((t.paired.start, t.paired.end))
             elif seg is not None:
                 question_prods.append(t)
-            elif t.match != "fuzzy" and (t.end - t.start >= 2 or has_verb):
+            elif t.match != "fuzzy" and (
+                has_verb or (t.end - t.start >= 2 and not _chatter_around(toks, t))
+            ):
                 pending.append((t.start, t, has_verb))
                 explained.append((t.start, t.end))
         question_prods += price_prods
