@@ -612,3 +612,61 @@ def test_plain_message_is_one_message_without_sender() -> None:
     # "土豆：5斤" lines are an order, not two senders called 土豆 and 黄瓜.
     msgs = split_chat_block("土豆：5斤\n黄瓜：2斤", not_senders=("土豆", "黄瓜"))
     assert msgs == [ChatMessage("", None, "土豆：5斤\n黄瓜：2斤")]
+
+
+# --------------------------------------------------------------------------- harder language
+
+
+def test_ranges_take_the_upper_end_with_lower_confidence() -> None:
+    item = only("排骨来个两三斤")
+    assert (item.quantity, item.unit) == (3, "斤") and item.confidence < 0.9
+    assert triples("橙子3-4个") == [("橙子", 4, "个")]
+    assert triples("一两姜") == [("姜", 0.1, "斤")]  # one 两, not "one or two"
+
+
+def test_container_of_many_is_one_container() -> None:
+    assert triples("牛奶24瓶一箱") == [("牛奶", 1, "箱")]
+    assert triples("鸡蛋5斤装的一盒") == [("鸡蛋", 1, "盒")]
+
+
+def test_changed_quantity_replaces_the_old_one() -> None:
+    assert triples("土豆5斤，改成3斤") == [("土豆", 3, "斤")]
+    r = parse("我订了土豆5斤，能改成3斤吗")
+    assert triples("我订了土豆5斤，能改成3斤吗") == [("土豆", 3, "斤")]
+    assert r.unparsed  # the question still needs an answer
+
+
+def test_fact_questions_order_nothing() -> None:
+    assert parse("我想问一下馒头是5元5个吗？").items == ()
+    assert parse("请问西瓜多少钱一个").items == ()
+
+
+def test_product_in_chatter_is_not_defaulted() -> None:
+    assert triples("土豆5斤，上次的土豆很好吃") == [("土豆", 5, "斤")]
+    assert triples("土豆5斤，黄瓜") == [("土豆", 5, "斤"), ("黄瓜", 1, "斤")]
+
+
+def test_same_product_named_twice_is_one_item() -> None:
+    assert triples("西红柿（番茄）2斤") == [("西红柿", 2, "斤")]
+
+
+def test_preparation_words_do_not_break_the_pair_but_are_reported() -> None:
+    r = parse("五花肉切成片 2斤")
+    assert triples("五花肉切成片 2斤") == [("五花肉", 2, "斤")]
+    assert r.unparsed == ("切成片",)
+
+
+def test_each_before_the_list() -> None:
+    assert triples("每样一斤：土豆、黄瓜") == [("土豆", 1, "斤"), ("黄瓜", 1, "斤")]
+
+
+def test_addresses_and_phone_numbers_are_not_quantities() -> None:
+    assert triples("2单元301 西红柿2斤") == [("西红柿", 2, "斤")]
+    assert triples("电话13912345678，土豆5斤") == [("土豆", 5, "斤")]
+    assert triples("3号楼王阿姨：土豆5斤") == [("土豆", 5, "斤")]
+
+
+def test_a_price_next_to_a_product_is_not_an_order_for_it() -> None:
+    r = parse("黄瓜3元一斤，土豆1.5元一斤")
+    assert r.items == () and not r.is_order
+    assert r.unparsed == ("黄瓜", "土豆")

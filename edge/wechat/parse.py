@@ -164,7 +164,7 @@ class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("_fuzzy", "_index", "_lengths", "entries")
+    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "entries")
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
@@ -186,6 +186,7 @@ class Catalog:
             if len(key) >= 3:
                 fuzzy.setdefault(len(key), []).append(key)
         self._fuzzy = fuzzy
+        self._fuzzy_chars = frozenset("".join(k for ks in fuzzy.values() for k in ks))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -211,6 +212,9 @@ class Catalog:
             choices = self._fuzzy[n]
             for i in range(lo, hi - n + 1):
                 window = s[i : i + n]
+                # One edit away means at most one character foreign to every name.
+                if sum(c not in self._fuzzy_chars for c in window) > 1:
+                    continue
                 if not all("\u4e00" <= c <= "\u9fff" for c in window):
                     continue
                 got = process.extractOne(
@@ -462,6 +466,8 @@ def _word_at(s: str, i: int, hi: int) -> tuple[int, str] | None:
 
 
 def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
+    """Tokens of s[lo:hi] by longest match. A quantity beats a product only when longer, so a
+    product name that starts with a numeral ("五花肉") stays a product."""
     toks: list[_Tok] = []
     i = lo
     while i < hi:
@@ -673,10 +679,10 @@ def _pair_clause(toks: list[_Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind != "change":
             continue
-        nxt = _neighbour_qty(toks, k, 1)
+        after = _neighbour_qty(toks, k, 1)
         prev = next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
-        if nxt is not None and prev is not None:
-            new = toks[nxt].qty
+        if after is not None and prev is not None:
+            new = toks[after].qty
             assert new is not None
             new.used = True
             prev.paired = new
@@ -852,12 +858,13 @@ def _asks_info(part: str) -> bool:
 
 
 def _chatter_around(toks: list[_Tok], prod: _Tok) -> bool:
-    """Unknown words in the product's own list item: "上次的土豆很好吃" talks, not orders."""
+    """Unknown words or a price in the product's own list item: "上次的土豆很好吃" and
+    "黄瓜3元一斤" talk about the product, they do not order it."""
     k = toks.index(prod)
     for step in (-1, 1):
         j = k + step
         while 0 <= j < len(toks) and toks[j].kind != "sep":
-            if toks[j].kind == "res":
+            if toks[j].kind in ("res", "price"):
                 return True
             j += step
     return False
