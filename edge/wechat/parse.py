@@ -870,8 +870,20 @@ def _chatter_around(toks: list[_Tok], prod: _Tok) -> bool:
     return False
 
 
+_LAST_BUILT: list[tuple[tuple[CatalogEntry, ...], Catalog]] = []
+
+
 def _as_catalog(catalog: Sequence[CatalogEntry] | Catalog) -> Catalog:
-    return catalog if isinstance(catalog, Catalog) else Catalog(catalog)
+    """Callers that pass a plain list every time still build the indexes only once per
+    distinct catalog (the tuple comparison is cheap: identical entries short-circuit)."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    key = tuple(catalog)
+    if _LAST_BUILT and _LAST_BUILT[0][0] == key:
+        return _LAST_BUILT[0][1]
+    built = Catalog(key)
+    _LAST_BUILT[:] = [(key, built)]
+    return built
 
 
 def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> ParseResult:
