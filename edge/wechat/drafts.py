@@ -76,6 +76,7 @@ def draft_orders(
     """One draft per sender in the paste, with the household its nickname matches."""
     messages = split_chat_block(text)
     day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
+    staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
     drafts = []
     for sender, turns in group_by_sender(messages).items():
         body = "\n".join(m.text for m in turns)
