@@ -98,3 +98,11 @@ def test_not_an_order(centre: Centre) -> None:
     r = centre.client.post("/api/v1/wechat/parse", json={"text": "明天几点开门?"},
                            headers=centre.headers()).json()
     assert r["items"] == [] and r["is_order"] is False and r["note"]
+
+
+def test_staff_replies_in_a_paste_are_not_orders(centre: Centre) -> None:
+    block = "张阿姨: 5斤土豆\nmanager: 土豆5斤给您留好了\n"
+    drafts = {d["sender"]: d for d in centre.client.post(
+        "/api/v1/wechat/parse", json={"text": block}, headers=centre.headers()).json()["drafts"]}
+    assert drafts["张阿姨"]["is_order"] is True
+    assert drafts["manager"]["from_staff"] is True and drafts["manager"]["is_order"] is False

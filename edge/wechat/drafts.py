@@ -89,7 +89,9 @@ def draft_orders(
                 "text": body,
                 "items": [asdict(i) for i in result.items],
                 "unparsed": list(result.unparsed),
-                "is_order": result.is_order,
+                # the manager's own replies ("土豆给您留好了") are not orders
+                "is_order": result.is_order and sender not in staff_names,
+                "from_staff": sender in staff_names,
                 "note": result.note,
                 "household": public_view(household, sees_phones=sees_phones) if household else None,
                 "pickup_date": day,
