@@ -94,7 +94,8 @@ def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
     row = conn.execute(
         "SELECT weekdays, cutoff, pickup_hours FROM calendars WHERE id = ?", (site_id,)
     ).fetchone()
-    closed, extra = set(), set()
+    closed: set[date] = set()
+    extra: set[date] = set()
     for ex in conn.execute(
         "SELECT day, kind FROM calendar_exceptions WHERE calendar_id = ?", (site_id,)
     ):

@@ -61,7 +61,7 @@ def sell(
                 "fen": fen,
             }
         )
-    total = sum(r["fen"] for r in rows)
+    total = sum(int(r["fen"]) for r in rows)
     stamp = now_iso()
     tx.insert(
         "walkin_sales",

@@ -55,22 +55,51 @@ def build_centre(db_path: Path) -> tuple[str, dict[str, str], dict[str, str], di
 
         def write(tx: Tx) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
             tokens = {}
-            for name, role in (("manager", "manager"), ("staff", "staff"),
-                               ("volunteer", "volunteer")):
+            for name, role in (
+                ("manager", "manager"),
+                ("staff", "staff"),
+                ("volunteer", "volunteer"),
+            ):
                 staff = add_staff(tx, name, role, "1234")
                 tokens[name] = issue_token(tx, staff.id)
             products = {}
             for name, cat, sold_by, unit, price, aliases, size in CATALOG:
-                products[name] = create_product(tx, {
-                    "name": name, "category": cat, "sold_by": sold_by, "unit": unit,
-                    "price_fen": price, "aliases": aliases, "bundle_size": size})
+                products[name] = create_product(
+                    tx,
+                    {
+                        "name": name,
+                        "category": cat,
+                        "sold_by": sold_by,
+                        "unit": unit,
+                        "price_fen": price,
+                        "aliases": aliases,
+                        "bundle_size": size,
+                    },
+                )
             households = {
-                "张桂兰": create_household(tx, HouseholdInput(
-                    name="张桂兰", phone="13805321234", building="3", unit="1", room="201",
-                    wechat_nickname="张阿姨")),
-                "王秀英": create_household(tx, HouseholdInput(
-                    name="王秀英", phone="15863219876", building="5", unit="1", room="101",
-                    wechat_nickname="王奶奶", home_delivery=True)),
+                "张桂兰": create_household(
+                    tx,
+                    HouseholdInput(
+                        name="张桂兰",
+                        phone="13805321234",
+                        building="3",
+                        unit="1",
+                        room="201",
+                        wechat_nickname="张阿姨",
+                    ),
+                ),
+                "王秀英": create_household(
+                    tx,
+                    HouseholdInput(
+                        name="王秀英",
+                        phone="15863219876",
+                        building="5",
+                        unit="1",
+                        room="101",
+                        wechat_nickname="王奶奶",
+                        home_delivery=True,
+                    ),
+                ),
             }
             return tokens, products, households
 

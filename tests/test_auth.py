@@ -23,8 +23,12 @@ def test_pin_sign_in_gives_a_working_token(centre: Centre) -> None:
     r = centre.client.post("/api/v1/auth/token", json={"name": "staff", "pin": "1234"})
     assert r.status_code == 200 and r.json()["staff"]["role"] == "staff"
     token = r.json()["token"]
-    assert centre.client.get("/api/v1/products", headers={
-        "Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        centre.client.get(
+            "/api/v1/products", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_wrong_pins_are_rate_limited(centre: Centre) -> None:
@@ -40,10 +44,19 @@ def test_wrong_pins_are_rate_limited(centre: Centre) -> None:
 
 def test_only_managers_change_prices_and_calendar(centre: Centre) -> None:
     pid = centre.products["土豆"]
-    assert centre.client.patch(f"/api/v1/products/{pid}", json={"price_fen": 200},
-                               headers=centre.headers("volunteer")).status_code == 403
-    r = centre.client.patch(f"/api/v1/products/{pid}", json={"price_fen": 200},
-                            headers=centre.headers())
+    assert (
+        centre.client.patch(
+            f"/api/v1/products/{pid}", json={"price_fen": 200}, headers=centre.headers("volunteer")
+        ).status_code
+        == 403
+    )
+    r = centre.client.patch(
+        f"/api/v1/products/{pid}", json={"price_fen": 200}, headers=centre.headers()
+    )
     assert r.status_code == 200 and r.json()["price_fen"] == 200
-    assert centre.client.put("/api/v1/calendar", json={"weekdays": [1, 3]},
-                             headers=centre.headers("staff")).status_code == 403
+    assert (
+        centre.client.put(
+            "/api/v1/calendar", json={"weekdays": [1, 3]}, headers=centre.headers("staff")
+        ).status_code
+        == 403
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import Centre, count, order_body
 
 
@@ -28,8 +27,9 @@ def test_bad_items_are_refused_with_the_field(centre: Centre, item: dict, field:
     item = dict(item)
     item["product_id"] = centre.products.get(item["product_id"], item["product_id"])
     before = _changes(centre)
-    r = centre.client.post("/api/v1/orders", json=order_body(centre, items=[item]),
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/orders", json=order_body(centre, items=[item]), headers=centre.headers()
+    )
     assert r.status_code == 400, r.text
     body = r.json()
     assert body["error"] == "bad_request" and body["detail"]
@@ -53,8 +53,9 @@ def test_bad_items_are_refused_with_the_field(centre: Centre, item: dict, field:
 )
 def test_bad_orders_are_refused(centre: Centre, over: dict, field: str) -> None:
     before = _changes(centre)
-    r = centre.client.post("/api/v1/orders", json=order_body(centre, **over),
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/orders", json=order_body(centre, **over), headers=centre.headers()
+    )
     assert r.status_code == 400, r.text
     assert field in (r.json().get("field", "") + r.json()["detail"])
     assert _changes(centre) == before
@@ -78,35 +79,44 @@ def test_oversize_body_is_refused(centre: Centre) -> None:
 
 def test_bad_query_values(centre: Centre) -> None:
     h = centre.headers()
-    assert centre.client.get("/api/v1/orders", params={"pickup_date": "yesterday"},
-                             headers=h).status_code == 400
-    assert centre.client.get("/api/v1/orders", params={"status": "lost"},
-                             headers=h).status_code == 400
+    assert (
+        centre.client.get(
+            "/api/v1/orders", params={"pickup_date": "yesterday"}, headers=h
+        ).status_code
+        == 400
+    )
+    assert (
+        centre.client.get("/api/v1/orders", params={"status": "lost"}, headers=h).status_code == 400
+    )
     assert centre.client.get("/api/v1/orders/nope", headers=h).status_code == 404
-    assert centre.client.get("/api/v1/packing-list", params={"day": "x"},
-                             headers=h).status_code == 400
+    assert (
+        centre.client.get("/api/v1/packing-list", params={"day": "x"}, headers=h).status_code == 400
+    )
 
 
 def test_script_names_are_stored_as_text(centre: Centre) -> None:
     evil = "<script>alert(1)</script>"
-    r = centre.client.post("/api/v1/households", json={"name": evil, "phone": "13800002222"},
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/households", json={"name": evil, "phone": "13800002222"}, headers=centre.headers()
+    )
     assert r.status_code == 201 and r.json()["name"] == evil
     assert r.headers["content-type"].startswith("application/json")
 
 
 def test_bad_pickup_and_weights(centre: Centre) -> None:
-    order_id = centre.client.post("/api/v1/orders", json=order_body(centre),
-                                  headers=centre.headers()).json()["id"]
+    order_id = centre.client.post(
+        "/api/v1/orders", json=order_body(centre), headers=centre.headers()
+    ).json()["id"]
     h = centre.headers()
     cases = [
         ({"method": "bitcoin", "amount_fen": 100}, "method"),
         ({"method": "cash", "amount_fen": -1}, "amount_fen"),
         ({"method": "cash", "amount_fen": 1.5}, "amount_fen"),
-        ({"method": "cash", "amount_fen": 100, "weights": [{"item_id": "x", "grams": 100}]},
-         "item_id"),
-        ({"method": "cash", "amount_fen": 100, "weights": [{"item_id": "x", "grams": 0}]},
-         "grams"),
+        (
+            {"method": "cash", "amount_fen": 100, "weights": [{"item_id": "x", "grams": 100}]},
+            "item_id",
+        ),
+        ({"method": "cash", "amount_fen": 100, "weights": [{"item_id": "x", "grams": 0}]}, "grams"),
     ]
     for body, field in cases:
         r = centre.client.post(f"/api/v1/orders/{order_id}/pickup", json=body, headers=h)
@@ -117,16 +127,34 @@ def test_bad_pickup_and_weights(centre: Centre) -> None:
 
 def test_product_admin_validation_and_roles(centre: Centre) -> None:
     good = {"name": "山药", "sold_by": "weight", "price_fen": 600}
-    assert centre.client.post("/api/v1/products", json=good,
-                              headers=centre.headers("staff")).status_code == 403
+    assert (
+        centre.client.post(
+            "/api/v1/products", json=good, headers=centre.headers("staff")
+        ).status_code
+        == 403
+    )
     r = centre.client.post("/api/v1/products", json=good, headers=centre.headers())
     assert r.status_code == 201 and r.json()["unit"] == "斤"
-    for bad in ({**good, "price_fen": 1.2}, {**good, "price_fen": -5},
-                {**good, "sold_by": "vibes"}, {**good, "name": ""}):
-        assert centre.client.post("/api/v1/products", json=bad,
-                                  headers=centre.headers()).status_code == 400
+    for bad in (
+        {**good, "price_fen": 1.2},
+        {**good, "price_fen": -5},
+        {**good, "sold_by": "vibes"},
+        {**good, "name": ""},
+    ):
+        assert (
+            centre.client.post("/api/v1/products", json=bad, headers=centre.headers()).status_code
+            == 400
+        )
     pid = r.json()["id"]
-    assert centre.client.patch(f"/api/v1/products/{pid}", json={"special_from": "soon"},
-                               headers=centre.headers()).status_code == 400
-    assert centre.client.patch(f"/api/v1/products/{pid}", json={"aliases": "淮山"},
-                               headers=centre.headers()).status_code == 400
+    assert (
+        centre.client.patch(
+            f"/api/v1/products/{pid}", json={"special_from": "soon"}, headers=centre.headers()
+        ).status_code
+        == 400
+    )
+    assert (
+        centre.client.patch(
+            f"/api/v1/products/{pid}", json={"aliases": "淮山"}, headers=centre.headers()
+        ).status_code
+        == 400
+    )

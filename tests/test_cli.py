@@ -9,8 +9,9 @@ from pathlib import Path
 
 
 def linli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_init_staff_backup_restore(tmp_path: Path) -> None:
@@ -18,8 +19,19 @@ def test_init_staff_backup_restore(tmp_path: Path) -> None:
     r = linli("centre", "init", "--db", str(db), "--name", "金沙路社区")
     assert r.returncode == 0 and "site id" in r.stdout
     assert linli("centre", "init", "--db", str(db), "--name", "again").returncode == 2
-    r = linli("staff", "add", "--db", str(db), "--name", "小玮", "--role", "manager",
-              "--pin", "1234", "--token")
+    r = linli(
+        "staff",
+        "add",
+        "--db",
+        str(db),
+        "--name",
+        "小玮",
+        "--role",
+        "manager",
+        "--pin",
+        "1234",
+        "--token",
+    )
     assert r.returncode == 0 and "API token:" in r.stdout
     assert linli("staff", "add", "--db", str(db), "--name", "x", "--pin", "12").returncode == 2
 
@@ -56,5 +68,6 @@ def test_restore_refuses_a_file_that_is_not_linli(tmp_path: Path) -> None:
         assert "not a Linli database" in r.stderr or "does not exist" in r.stderr
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT value FROM meta WHERE key='centre_name'").fetchone() == (
-        "金沙路社区",)
+        "金沙路社区",
+    )
     conn.close()

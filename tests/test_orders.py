@@ -9,8 +9,11 @@ from conftest import Centre, count, order_body
 
 
 def test_create_order_gets_next_delivery_day_code_and_estimate(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/orders", json=order_body(centre),
-                           headers=centre.headers(**{"Idempotency-Key": "k1"}))
+    r = centre.client.post(
+        "/api/v1/orders",
+        json=order_body(centre),
+        headers=centre.headers(**{"Idempotency-Key": "k1"}),
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["pickup_date"] == "2026-11-30"
@@ -42,16 +45,29 @@ def test_order_after_cutoff_is_told_its_day(centre: Centre) -> None:
 
 def test_explicit_day_past_cutoff_is_refused(centre: Centre) -> None:
     centre.clock.now = centre.clock.now.replace(hour=21)
-    r = centre.client.post("/api/v1/orders", json=order_body(centre, pickup_date="2026-11-30"),
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/orders",
+        json=order_body(centre, pickup_date="2026-11-30"),
+        headers=centre.headers(),
+    )
     assert r.status_code == 400 and r.json()["field"] == "pickup_date"
     assert count(centre.db_path, "SELECT COUNT(*) FROM orders") == 0
 
 
 def test_order_for_new_household_by_family_member(centre: Centre) -> None:
-    body = order_body(centre, household_id=None, channel="family", placed_by="儿子 李强",
-                      household={"name": "李大爷", "phone": "139 5321 0000", "building": "12",
-                                 "room": "301", "home_delivery": True})
+    body = order_body(
+        centre,
+        household_id=None,
+        channel="family",
+        placed_by="儿子 李强",
+        household={
+            "name": "李大爷",
+            "phone": "139 5321 0000",
+            "building": "12",
+            "room": "301",
+            "home_delivery": True,
+        },
+    )
     r = centre.client.post("/api/v1/orders", json=body, headers=centre.headers())
     assert r.status_code == 201, r.text
     order = centre.client.get(f"/api/v1/orders/{r.json()['id']}", headers=centre.headers()).json()
@@ -60,10 +76,12 @@ def test_order_for_new_household_by_family_member(centre: Centre) -> None:
 
 
 def test_status_moves_forward_only(centre: Centre) -> None:
-    order_id = centre.client.post("/api/v1/orders", json=order_body(centre),
-                                  headers=centre.headers()).json()["id"]
-    move = lambda s: centre.client.post(  # noqa: E731
-        f"/api/v1/orders/{order_id}/status", json={"status": s}, headers=centre.headers())
+    order_id = centre.client.post(
+        "/api/v1/orders", json=order_body(centre), headers=centre.headers()
+    ).json()["id"]
+    move = lambda s: centre.client.post(
+        f"/api/v1/orders/{order_id}/status", json={"status": s}, headers=centre.headers()
+    )
     assert move("packed").status_code == 200
     assert move("packed").status_code == 200  # repeating a move is harmless
     back = move("placed")
@@ -74,9 +92,14 @@ def test_status_moves_forward_only(centre: Centre) -> None:
 
 def test_cancel_never_undoes_a_pickup(centre: Centre) -> None:
     body = order_body(centre, items=[{"product_id": centre.products["橙子"], "quantity": 2}])
-    order_id = centre.client.post("/api/v1/orders", json=body, headers=centre.headers()).json()["id"]
-    r = centre.client.post(f"/api/v1/orders/{order_id}/pickup",
-                           json={"method": "cash", "amount_fen": 300}, headers=centre.headers())
+    order_id = centre.client.post("/api/v1/orders", json=body, headers=centre.headers()).json()[
+        "id"
+    ]
+    r = centre.client.post(
+        f"/api/v1/orders/{order_id}/pickup",
+        json={"method": "cash", "amount_fen": 300},
+        headers=centre.headers(),
+    )
     assert r.status_code == 200, r.text
     r = centre.client.post(f"/api/v1/orders/{order_id}/cancel", headers=centre.headers())
     assert r.status_code == 409
@@ -89,25 +112,37 @@ def test_every_mutation_writes_its_change_log_rows(centre: Centre) -> None:
     r = centre.client.post("/api/v1/orders", json=order_body(centre), headers=centre.headers())
     order_id = r.json()["id"]
     conn = sqlite3.connect(centre.db_path)
-    rows = conn.execute("SELECT seq, tbl, row_id, op, fields, hlc FROM changes"
-                        " WHERE seq > ? ORDER BY seq", (before,)).fetchall()
+    rows = conn.execute(
+        "SELECT seq, tbl, row_id, op, fields, hlc FROM changes WHERE seq > ? ORDER BY seq",
+        (before,),
+    ).fetchall()
     conn.close()
     assert [(t, op) for _, t, _, op, _, _ in rows] == [("orders", "insert")] + [
-        ("order_items", "insert")] * 3
+        ("order_items", "insert")
+    ] * 3
     assert rows[0][2] == order_id and json.loads(rows[0][4])["status"] == "placed"
     seqs = [r[0] for r in rows]
     assert seqs == list(range(before + 1, before + 5))
     hlcs = [r[5] for r in rows]
     assert hlcs == sorted(hlcs) and len(set(hlcs)) == len(hlcs)
-    centre.client.post(f"/api/v1/orders/{order_id}/status", json={"status": "packed"},
-                       headers=centre.headers())
-    assert count(centre.db_path, "SELECT COUNT(*) FROM changes WHERE tbl='orders' AND op='update'"
-                 " AND row_id=?", (order_id,)) == 1
+    centre.client.post(
+        f"/api/v1/orders/{order_id}/status", json={"status": "packed"}, headers=centre.headers()
+    )
+    assert (
+        count(
+            centre.db_path,
+            "SELECT COUNT(*) FROM changes WHERE tbl='orders' AND op='update' AND row_id=?",
+            (order_id,),
+        )
+        == 1
+    )
 
 
 def test_failed_order_writes_nothing_not_even_the_log(centre: Centre) -> None:
     before_changes = count(centre.db_path, "SELECT COUNT(*) FROM changes")
-    body = order_body(centre, household_id=None, household={"name": "新住户", "phone": "13900001111"})
+    body = order_body(
+        centre, household_id=None, household={"name": "新住户", "phone": "13900001111"}
+    )
     body["items"].append({"product_id": "no-such-product", "quantity": 1})
     r = centre.client.post("/api/v1/orders", json=body, headers=centre.headers())
     assert r.status_code == 400 and r.json()["field"] == "items[3].product_id"
@@ -117,15 +152,20 @@ def test_failed_order_writes_nothing_not_even_the_log(centre: Centre) -> None:
 
 
 def test_list_and_search_by_code_phone_tail_name_nickname(centre: Centre) -> None:
-    made = centre.client.post("/api/v1/orders", json=order_body(centre),
-                              headers=centre.headers()).json()
-    centre.client.post("/api/v1/orders", json=order_body(
-        centre, household_id=centre.households["王秀英"]), headers=centre.headers())
+    made = centre.client.post(
+        "/api/v1/orders", json=order_body(centre), headers=centre.headers()
+    ).json()
+    centre.client.post(
+        "/api/v1/orders",
+        json=order_body(centre, household_id=centre.households["王秀英"]),
+        headers=centre.headers(),
+    )
     day = "2026-11-30"
 
     def search(q: str) -> list[str]:
-        r = centre.client.get("/api/v1/orders", params={"pickup_date": day, "q": q},
-                              headers=centre.headers())
+        r = centre.client.get(
+            "/api/v1/orders", params={"pickup_date": day, "q": q}, headers=centre.headers()
+        )
         assert r.status_code == 200, r.text
         return [o["household_name"] for o in r.json()]
 

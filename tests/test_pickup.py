@@ -8,8 +8,9 @@ MONDAY = "2026-11-30"
 
 
 def _order(centre: Centre, **over: object) -> dict:
-    r = centre.client.post("/api/v1/orders", json=order_body(centre, **over),
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/orders", json=order_body(centre, **over), headers=centre.headers()
+    )
     assert r.status_code == 201, r.text
     return centre.client.get(f"/api/v1/orders/{r.json()['id']}", headers=centre.headers()).json()
 
@@ -17,9 +18,11 @@ def _order(centre: Centre, **over: object) -> dict:
 def test_weighing_recomputes_the_final_price(centre: Centre) -> None:
     order = _order(centre)
     potato = next(i for i in order["items"] if i["product_name"] == "土豆")
-    r = centre.client.post(f"/api/v1/orders/{order['id']}/weights",
-                           json={"weights": [{"item_id": potato["id"], "grams": 2630}]},
-                           headers=centre.headers())
+    r = centre.client.post(
+        f"/api/v1/orders/{order['id']}/weights",
+        json={"weights": [{"item_id": potato["id"], "grams": 2630}]},
+        headers=centre.headers(),
+    )
     assert r.status_code == 200, r.text
     weighed = r.json()
     item = next(i for i in weighed["items"] if i["id"] == potato["id"])
@@ -32,40 +35,66 @@ def test_weighing_recomputes_the_final_price(centre: Centre) -> None:
 def test_pickup_needs_every_weight_then_records_payment(centre: Centre) -> None:
     order = _order(centre)
     url = f"/api/v1/orders/{order['id']}/pickup"
-    r = centre.client.post(url, json={"method": "cash", "amount_fen": 2300},
-                           headers=centre.headers())
+    r = centre.client.post(
+        url, json={"method": "cash", "amount_fen": 2300}, headers=centre.headers()
+    )
     assert r.status_code == 400 and "土豆" in r.json()["detail"]
     assert count(centre.db_path, "SELECT COUNT(*) FROM payments") == 0
     potato = next(i for i in order["items"] if i["product_name"] == "土豆")
-    r = centre.client.post(url, json={"method": "wechat", "amount_fen": 2300, "weights": [
-        {"item_id": potato["id"], "grams": 2500}]}, headers=centre.headers())
+    r = centre.client.post(
+        url,
+        json={
+            "method": "wechat",
+            "amount_fen": 2300,
+            "weights": [{"item_id": potato["id"], "grams": 2500}],
+        },
+        headers=centre.headers(),
+    )
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "picked_up", "final_fen": 2300, "paid_fen": 2300,
-                        "change_due_fen": 0, "replayed": False}
-    again = centre.client.post(url, json={"method": "wechat", "amount_fen": 2300},
-                               headers=centre.headers())
+    assert r.json() == {
+        "status": "picked_up",
+        "final_fen": 2300,
+        "paid_fen": 2300,
+        "change_due_fen": 0,
+        "replayed": False,
+    }
+    again = centre.client.post(
+        url, json={"method": "wechat", "amount_fen": 2300}, headers=centre.headers()
+    )
     assert again.status_code == 200 and again.json()["replayed"] is True
     assert count(centre.db_path, "SELECT COUNT(*) FROM payments") == 1
 
 
 def test_weight_item_ordered_in_pieces_is_weighed_at_the_desk(centre: Centre) -> None:
-    order = _order(centre, items=[{"product_id": centre.products["青椒"], "quantity": 4,
-                                   "unit": "个"}])
+    order = _order(
+        centre, items=[{"product_id": centre.products["青椒"], "quantity": 4, "unit": "个"}]
+    )
     item = order["items"][0]
     assert (item["qty_unit"], item["quantity"], item["estimated_fen"]) == ("piece", 4, None)
-    r = centre.client.post(f"/api/v1/orders/{order['id']}/pickup", json={
-        "method": "cash", "amount_fen": 300,
-        "weights": [{"item_id": item["id"], "grams": 420}]}, headers=centre.headers())
+    r = centre.client.post(
+        f"/api/v1/orders/{order['id']}/pickup",
+        json={
+            "method": "cash",
+            "amount_fen": 300,
+            "weights": [{"item_id": item["id"], "grams": 420}],
+        },
+        headers=centre.headers(),
+    )
     assert r.status_code == 200 and r.json()["final_fen"] == 294  # 420 g at 3.50/斤
 
 
 def test_home_delivery_marks_delivered(centre: Centre) -> None:
-    order = _order(centre, household_id=centre.households["王秀英"],
-                   items=[{"product_id": centre.products["橙子"], "quantity": 2}])
+    order = _order(
+        centre,
+        household_id=centre.households["王秀英"],
+        items=[{"product_id": centre.products["橙子"], "quantity": 2}],
+    )
     assert order["delivery_mode"] == "home"
-    r = centre.client.post(f"/api/v1/orders/{order['id']}/pickup",
-                           json={"method": "cash", "amount_fen": 300, "delivered": True},
-                           headers=centre.headers())
+    r = centre.client.post(
+        f"/api/v1/orders/{order['id']}/pickup",
+        json={"method": "cash", "amount_fen": 300, "delivered": True},
+        headers=centre.headers(),
+    )
     assert r.json()["status"] == "delivered"
 
 
@@ -74,21 +103,35 @@ def test_close_of_day_marks_no_shows_but_not_home_deliveries(centre: Centre) -> 
     home = _order(centre, household_id=centre.households["王秀英"])
     r = centre.client.post("/api/v1/close-day", json={"day": MONDAY}, headers=centre.headers())
     assert r.json()["no_show"] == 1
-    status = lambda o: centre.client.get(  # noqa: E731
-        f"/api/v1/orders/{o['id']}", headers=centre.headers()).json()["status"]
+    status = lambda o: centre.client.get(
+        f"/api/v1/orders/{o['id']}", headers=centre.headers()
+    ).json()["status"]
     assert status(waiting) == "no_show" and status(home) == "placed"
 
 
 def test_walkin_sale_prices_weighed_goods_and_counts_in_takings(centre: Centre) -> None:
     centre.clock.now = centre.clock.now.replace(day=30, hour=8)
-    r = centre.client.post("/api/v1/walkin", json={"method": "cash", "lines": [
-        {"product_id": centre.products["黄瓜"], "quantity": 750, "unit": "g"},
-        {"product_id": centre.products["豆腐"], "quantity": 2}]}, headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/walkin",
+        json={
+            "method": "cash",
+            "lines": [
+                {"product_id": centre.products["黄瓜"], "quantity": 750, "unit": "g"},
+                {"product_id": centre.products["豆腐"], "quantity": 2},
+            ],
+        },
+        headers=centre.headers(),
+    )
     assert r.status_code == 201, r.text
     assert r.json()["total_fen"] == 450 + 500
-    bad = centre.client.post("/api/v1/walkin", json={"method": "cash", "lines": [
-        {"product_id": centre.products["黄瓜"], "quantity": 2, "unit": "个"}]},
-        headers=centre.headers())
+    bad = centre.client.post(
+        "/api/v1/walkin",
+        json={
+            "method": "cash",
+            "lines": [{"product_id": centre.products["黄瓜"], "quantity": 2, "unit": "个"}],
+        },
+        headers=centre.headers(),
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "lines[0].unit"
     dash = centre.client.get("/api/v1/dashboard", headers=centre.headers()).json()
     assert dash["walkin_takings_fen"] == 950 and dash["takings_fen"] == 950
@@ -96,31 +139,52 @@ def test_walkin_sale_prices_weighed_goods_and_counts_in_takings(centre: Centre) 
 
 def test_dashboard_counts_the_day(centre: Centre) -> None:
     a, b, c = _order(centre), _order(centre), _order(centre)
-    centre.client.post(f"/api/v1/orders/{a['id']}/status", json={"status": "packed"},
-                       headers=centre.headers())
-    centre.client.post(f"/api/v1/orders/{b['id']}/pickup", json={
-        "method": "cash", "amount_fen": 2400, "weights": [
-            {"item_id": next(i["id"] for i in b["items"] if i["sold_by"] == "weight"),
-             "grams": 2600}]}, headers=centre.headers())
+    centre.client.post(
+        f"/api/v1/orders/{a['id']}/status", json={"status": "packed"}, headers=centre.headers()
+    )
+    centre.client.post(
+        f"/api/v1/orders/{b['id']}/pickup",
+        json={
+            "method": "cash",
+            "amount_fen": 2400,
+            "weights": [
+                {
+                    "item_id": next(i["id"] for i in b["items"] if i["sold_by"] == "weight"),
+                    "grams": 2600,
+                }
+            ],
+        },
+        headers=centre.headers(),
+    )
     centre.client.post(f"/api/v1/orders/{c['id']}/cancel", headers=centre.headers())
-    dash = centre.client.get("/api/v1/dashboard", params={"day": MONDAY},
-                             headers=centre.headers()).json()
-    assert (dash["orders"], dash["packed"], dash["picked_up"], dash["cancelled"],
-            dash["waiting"]) == (3, 1, 1, 1, 1)
+    dash = centre.client.get(
+        "/api/v1/dashboard", params={"day": MONDAY}, headers=centre.headers()
+    ).json()
+    assert (
+        dash["orders"],
+        dash["packed"],
+        dash["picked_up"],
+        dash["cancelled"],
+        dash["waiting"],
+    ) == (3, 1, 1, 1, 1)
     assert dash["orders_takings_fen"] == 2400
 
 
 def test_packing_list_sorted_by_building_and_phones_masked_for_volunteers(centre: Centre) -> None:
     _order(centre, household_id=centre.households["王秀英"])  # building 5
     _order(centre)  # building 3
-    staff = centre.client.get("/api/v1/packing-list", params={"day": MONDAY},
-                              headers=centre.headers("staff")).json()
+    staff = centre.client.get(
+        "/api/v1/packing-list", params={"day": MONDAY}, headers=centre.headers("staff")
+    ).json()
     assert [o["name"] for o in staff["orders"]] == ["张桂兰", "王秀英"]
     assert staff["orders"][0]["phone"] == "13805321234"
     assert staff["orders"][0]["address"] == "3号楼1单元201"
     potatoes = next(t for t in staff["totals"] if t["product_name"] == "土豆")
     assert potatoes["quantity"] == 5000 and potatoes["orders"] == 2
-    vol = centre.client.get("/api/v1/packing-list", params={"day": MONDAY, "home_only": True},
-                            headers=centre.headers("volunteer")).json()
+    vol = centre.client.get(
+        "/api/v1/packing-list",
+        params={"day": MONDAY, "home_only": True},
+        headers=centre.headers("volunteer"),
+    ).json()
     assert [o["name"] for o in vol["orders"]] == ["王秀英"]
     assert vol["orders"][0]["phone"] == "158****9876"

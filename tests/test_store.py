@@ -20,20 +20,30 @@ def test_pragmas_and_rollback_keep_data_and_log_together(tmp_path: Path) -> None
         assert mode == "wal"
 
         def half_done(tx: Tx) -> None:
-            tx.insert("households", {"id": "h1", "site_id": tx.site_id, "name": "甲",
-                                     "created_at": "2026-11-29"})
+            tx.insert(
+                "households",
+                {"id": "h1", "site_id": tx.site_id, "name": "甲", "created_at": "2026-11-29"},
+            )
             raise BadRequest("changed my mind")
 
         with pytest.raises(BadRequest):
             store.write_sync(half_done)
-        assert store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM households")
-                               .fetchone()[0]) == 0
-        assert store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM changes")
-                               .fetchone()[0]) == 0
-        store.write_sync(lambda tx: tx.insert("households", {
-            "id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "2026-11-29"}))
-        rows = store.read_sync(lambda c: c.execute("SELECT site_id, seq, tbl, row_id, op"
-                                                   " FROM changes").fetchall())
+        assert (
+            store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM households").fetchone()[0])
+            == 0
+        )
+        assert (
+            store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM changes").fetchone()[0]) == 0
+        )
+        store.write_sync(
+            lambda tx: tx.insert(
+                "households",
+                {"id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "2026-11-29"},
+            )
+        )
+        rows = store.read_sync(
+            lambda c: c.execute("SELECT site_id, seq, tbl, row_id, op FROM changes").fetchall()
+        )
         assert [tuple(r) for r in rows] == [(store.site_id, 1, "households", "h2", "insert")]
 
 
@@ -59,16 +69,20 @@ def test_clock_survives_restart_with_a_clock_set_back(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     with open_store(path) as store:
         init_centre(store, "测试")
-        store.write_sync(lambda tx: tx.insert("households", {
-            "id": "h1", "site_id": tx.site_id, "name": "甲", "created_at": "x"}))
-        first = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes")
-                                .fetchone()[0])
+        store.write_sync(
+            lambda tx: tx.insert(
+                "households", {"id": "h1", "site_id": tx.site_id, "name": "甲", "created_at": "x"}
+            )
+        )
+        first = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes").fetchone()[0])
     with open_store(path) as store:
         store.clock._now_ms = lambda: 0  # a box that booted in 1970
-        store.write_sync(lambda tx: tx.insert("households", {
-            "id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "x"}))
-        second = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes")
-                                 .fetchone()[0])
+        store.write_sync(
+            lambda tx: tx.insert(
+                "households", {"id": "h2", "site_id": tx.site_id, "name": "乙", "created_at": "x"}
+            )
+        )
+        second = store.read_sync(lambda c: c.execute("SELECT MAX(hlc) FROM changes").fetchone()[0])
     assert second > first
 
 
@@ -81,11 +95,14 @@ def test_units_committed_together_fail_alone(tmp_path: Path) -> None:
 
         def unit(i: int):  # type: ignore[no-untyped-def]
             def fn(tx: Tx) -> int:
-                tx.insert("households", {"id": f"h{i}", "site_id": tx.site_id, "name": str(i),
-                                         "created_at": "x"})
+                tx.insert(
+                    "households",
+                    {"id": f"h{i}", "site_id": tx.site_id, "name": str(i), "created_at": "x"},
+                )
                 if i % 7 == 0:
                     raise BadRequest(f"unit {i} fails")
                 return i
+
             return fn
 
         futures = [store.submit(unit(i)) for i in range(1, 201)]
@@ -93,9 +110,11 @@ def test_units_committed_together_fail_alone(tmp_path: Path) -> None:
         assert len(done) == 200
         failed = {i for i, f in enumerate(futures, 1) if f.exception() is not None}
         assert failed == {i for i in range(1, 201) if i % 7 == 0}
-        names = store.read_sync(lambda c: {int(r[0]) for r in c.execute(
-            "SELECT name FROM households")})
+        names = store.read_sync(
+            lambda c: {int(r[0]) for r in c.execute("SELECT name FROM households")}
+        )
         assert names == set(range(1, 201)) - failed
-        seqs = store.read_sync(lambda c: [r[0] for r in c.execute(
-            "SELECT seq FROM changes ORDER BY seq")])
+        seqs = store.read_sync(
+            lambda c: [r[0] for r in c.execute("SELECT seq FROM changes ORDER BY seq")]
+        )
         assert seqs == list(range(1, len(names) + 1))  # no gap left by the failures

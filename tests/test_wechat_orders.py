@@ -18,18 +18,23 @@ BLOCK = """张阿姨 2026-11-29 08:01:12
 
 
 def test_parse_the_report_message(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/wechat/parse", json={"text": REPORT_MESSAGE},
-                           headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": REPORT_MESSAGE}, headers=centre.headers()
+    )
     assert r.status_code == 200, r.text
     got = {(i["product_name"], i["quantity"], i["unit"]) for i in r.json()["items"]}
-    assert got == {("土豆", 5, "斤"), ("黄瓜", 2, "斤"), ("馒头", 5, "个"), ("橙子", 6, "个"),
-                   ("青椒", 4, "个")}
+    assert got == {
+        ("土豆", 5, "斤"),
+        ("黄瓜", 2, "斤"),
+        ("馒头", 5, "个"),
+        ("橙子", 6, "个"),
+        ("青椒", 4, "个"),
+    }
     assert r.json()["is_order"] is True
 
 
 def test_block_splits_per_sender_and_matches_nicknames(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/wechat/parse", json={"text": BLOCK},
-                           headers=centre.headers())
+    r = centre.client.post("/api/v1/wechat/parse", json={"text": BLOCK}, headers=centre.headers())
     drafts = {d["sender"]: d for d in r.json()["drafts"]}
     assert set(drafts) == {"张阿姨", "老李", "新邻居"}
     assert drafts["张阿姨"]["household"]["name"] == "张桂兰"
@@ -40,50 +45,71 @@ def test_block_splits_per_sender_and_matches_nicknames(centre: Centre) -> None:
 
 
 def test_confirm_twice_makes_one_order(centre: Centre) -> None:
-    drafts = centre.client.post("/api/v1/wechat/parse", json={"text": BLOCK},
-                                headers=centre.headers()).json()["drafts"]
+    drafts = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": BLOCK}, headers=centre.headers()
+    ).json()["drafts"]
     zhang = next(d for d in drafts if d["sender"] == "张阿姨")
-    body = {"sender": "张阿姨", "text": zhang["text"],
-            "household_id": zhang["household"]["id"],
-            "items": [{"product_id": i["product_id"], "quantity": i["quantity"],
-                       "unit": i["unit"]} for i in zhang["items"]]}
+    body = {
+        "sender": "张阿姨",
+        "text": zhang["text"],
+        "household_id": zhang["household"]["id"],
+        "items": [
+            {"product_id": i["product_id"], "quantity": i["quantity"], "unit": i["unit"]}
+            for i in zhang["items"]
+        ],
+    }
     first = centre.client.post("/api/v1/wechat/confirm", json=body, headers=centre.headers())
     assert first.status_code == 201, first.text
     second = centre.client.post("/api/v1/wechat/confirm", json=body, headers=centre.headers())
     assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
     assert count(centre.db_path, "SELECT COUNT(*) FROM orders WHERE channel='wechat'") == 1
-    again = centre.client.post("/api/v1/wechat/parse", json={"text": BLOCK},
-                               headers=centre.headers()).json()["drafts"]
-    assert next(d for d in again if d["sender"] == "张阿姨")["already_ordered"] == (
-        first.json()["id"])
+    again = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": BLOCK}, headers=centre.headers()
+    ).json()["drafts"]
+    assert (
+        next(d for d in again if d["sender"] == "张阿姨")["already_ordered"] == (first.json()["id"])
+    )
 
 
 def test_confirm_needs_a_household(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/wechat/confirm", json={
-        "sender": "老李", "text": "西红柿3斤", "items": [
-            {"product_id": centre.products["西红柿"], "quantity": 3, "unit": "斤"}]},
-        headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/wechat/confirm",
+        json={
+            "sender": "老李",
+            "text": "西红柿3斤",
+            "items": [{"product_id": centre.products["西红柿"], "quantity": 3, "unit": "斤"}],
+        },
+        headers=centre.headers(),
+    )
     assert r.status_code == 400 and r.json()["field"] == "household_id"
     assert count(centre.db_path, "SELECT COUNT(*) FROM orders") == 0
 
 
 def test_link_unknown_nickname_then_it_matches(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/wechat/link", json={
-        "nickname": "老李", "household_id": centre.households["王秀英"]},
-        headers=centre.headers())
+    r = centre.client.post(
+        "/api/v1/wechat/link",
+        json={"nickname": "老李", "household_id": centre.households["王秀英"]},
+        headers=centre.headers(),
+    )
     assert r.status_code == 200
-    drafts = centre.client.post("/api/v1/wechat/parse", json={"text": BLOCK},
-                                headers=centre.headers()).json()["drafts"]
+    drafts = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": BLOCK}, headers=centre.headers()
+    ).json()["drafts"]
     assert next(d for d in drafts if d["sender"] == "老李")["household"]["name"] == "王秀英"
-    bad = centre.client.post("/api/v1/wechat/link", json={
-        "nickname": "x", "household_id": "nobody"}, headers=centre.headers())
+    bad = centre.client.post(
+        "/api/v1/wechat/link",
+        json={"nickname": "x", "household_id": "nobody"},
+        headers=centre.headers(),
+    )
     assert bad.status_code == 404
 
 
 def test_price_post_lists_prices_specials_and_cutoff(centre: Centre) -> None:
-    centre.client.patch(f"/api/v1/products/{centre.products['西红柿']}", json={
-        "special_price_fen": 350, "special_from": "2026-11-30", "special_to": "2026-11-30"},
-        headers=centre.headers())
+    centre.client.patch(
+        f"/api/v1/products/{centre.products['西红柿']}",
+        json={"special_price_fen": 350, "special_from": "2026-11-30", "special_to": "2026-11-30"},
+        headers=centre.headers(),
+    )
     r = centre.client.get("/api/v1/wechat/price-post", headers=centre.headers())
     assert r.status_code == 200
     text = r.json()["text"]
@@ -95,14 +121,19 @@ def test_price_post_lists_prices_specials_and_cutoff(centre: Centre) -> None:
 
 
 def test_not_an_order(centre: Centre) -> None:
-    r = centre.client.post("/api/v1/wechat/parse", json={"text": "明天几点开门?"},
-                           headers=centre.headers()).json()
+    r = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": "明天几点开门?"}, headers=centre.headers()
+    ).json()
     assert r["items"] == [] and r["is_order"] is False and r["note"]
 
 
 def test_staff_replies_in_a_paste_are_not_orders(centre: Centre) -> None:
     block = "张阿姨: 5斤土豆\nmanager: 土豆5斤给您留好了\n"
-    drafts = {d["sender"]: d for d in centre.client.post(
-        "/api/v1/wechat/parse", json={"text": block}, headers=centre.headers()).json()["drafts"]}
+    drafts = {
+        d["sender"]: d
+        for d in centre.client.post(
+            "/api/v1/wechat/parse", json={"text": block}, headers=centre.headers()
+        ).json()["drafts"]
+    }
     assert drafts["张阿姨"]["is_order"] is True
     assert drafts["manager"]["from_staff"] is True and drafts["manager"]["is_order"] is False

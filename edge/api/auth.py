@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
@@ -18,7 +18,7 @@ class TokenRequest(msgspec.Struct):
 
 class AuthController(Controller):
     path = "/api/v1/auth"
-    tags: ClassVar[list[str]] = ["auth"]
+    tags = ["auth"]
 
     @post("/token", status_code=200)
     async def token(

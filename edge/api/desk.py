@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
@@ -58,7 +58,7 @@ def _day(value: str | None, settings: SettingsDep) -> str:
 
 class DeskController(Controller):
     path = "/api/v1"
-    tags: ClassVar[list[str]] = ["pickup desk"]
+    tags = ["pickup desk"]
 
     @post("/orders/{order_id:str}/weights", status_code=200)
     async def weigh(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch, post
@@ -28,7 +28,7 @@ class HouseholdBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class HouseholdController(Controller):
     path = "/api/v1/households"
-    tags: ClassVar[list[str]] = ["households"]
+    tags = ["households"]
 
     @get("/")
     async def search(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -52,7 +52,7 @@ class StatusBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class OrderController(Controller):
     path = "/api/v1/orders"
-    tags: ClassVar[list[str]] = ["orders"]
+    tags = ["orders"]
 
     @post("/")
     async def create(

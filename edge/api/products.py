@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, patch, post, put
@@ -31,7 +31,7 @@ class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ProductController(Controller):
     path = "/api/v1/products"
-    tags: ClassVar[list[str]] = ["products"]
+    tags = ["products"]
 
     @get("/")
     async def list_products(
@@ -85,7 +85,7 @@ class ExceptionInput(msgspec.Struct, forbid_unknown_fields=True):
 
 class CalendarController(Controller):
     path = "/api/v1/calendar"
-    tags: ClassVar[list[str]] = ["calendar"]
+    tags = ["calendar"]
 
     @get("/")
     async def show(self, store: StoreDep, staff: StaffDep, settings: SettingsDep) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -47,7 +47,7 @@ def catalog_cache(request: Request[Any, Any, Any]) -> CatalogCache:
 
 class WechatController(Controller):
     path = "/api/v1/wechat"
-    tags: ClassVar[list[str]] = ["wechat"]
+    tags = ["wechat"]
 
     @post("/parse", status_code=200)
     async def parse(
