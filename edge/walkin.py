@@ -32,7 +32,7 @@ def sell(
     if not lines or len(lines) > 50:
         raise BadRequest("a sale needs 1 to 50 lines", field="lines")
     sale_id = new_id()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, line in enumerate(lines):
         found = tx.one("SELECT * FROM products WHERE id = ? AND active = 1", (line.product_id,))
         if found is None:
@@ -61,7 +61,7 @@ def sell(
                 "fen": fen,
             }
         )
-    total = sum(int(r["fen"]) for r in rows)
+    total = sum(r["fen"] for r in rows)
     stamp = now_iso()
     tx.insert(
         "walkin_sales",
