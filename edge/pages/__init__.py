@@ -16,11 +16,16 @@ from edge.pages import catalog, desk, lists, orders, signin, today, walkin
 from edge.pages.base import SignInRequired, require_staff, to_signin
 from edge.pages.i18n import choose_language, configure_templates
 
-
 _signed_in = Router(
     path="/",
-    route_handlers=[*today.HANDLERS, *orders.HANDLERS, *desk.HANDLERS, *walkin.HANDLERS,
-                    *lists.HANDLERS, *catalog.HANDLERS],
+    route_handlers=[
+        *today.HANDLERS,
+        *orders.HANDLERS,
+        *desk.HANDLERS,
+        *walkin.HANDLERS,
+        *lists.HANDLERS,
+        *catalog.HANDLERS,
+    ],
     dependencies={"me": Provide(require_staff)},
     exception_handlers={SignInRequired: to_signin},
     include_in_schema=False,

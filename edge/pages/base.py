@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 
@@ -22,6 +23,7 @@ from edge.settings import Settings
 from edge.web import page_staff
 
 AnyRequest = Request[Any, Any, Any]
+MeDep = NamedDependency[Staff]  # the signed-in staff member, from `require_staff`
 
 
 def N_(msgid: str) -> str:
@@ -48,7 +50,7 @@ def to_signin(request: AnyRequest, exc: SignInRequired) -> Response[Any]:
     return Redirect(path=target, status_code=303)
 
 
-def need_manager(me: Staff) -> None:
+def need_manager(me: MeDep) -> None:
     if not me.is_manager:
         raise Forbidden("only the station manager may open this page")
 
@@ -62,8 +64,14 @@ def today(request: AnyRequest) -> date:
     return settings.now().date()
 
 
-def page(request: AnyRequest, template: str, me: Staff | None = None, *,
-         status: int = 200, **context: Any) -> Template:
+def page(
+    request: AnyRequest,
+    template: str,
+    me: Staff | None = None,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> Template:
     """Render a page with what the layout needs (who, where, which language)."""
     configure_templates(request.app.template_engine)  # no-op once the app has done it
     return Template(

@@ -10,32 +10,47 @@ from typing import Any
 
 from litestar import get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from edge import calendar, products
-from edge.auth import Staff
 from edge.calendar import WEEKDAY_NAMES_ZH
 from edge.errors import BadRequest, EdgeError
-from edge.pages.base import N_, AnyRequest, form_error, need_manager, page, today
+from edge.pages.base import N_, AnyRequest, MeDep, form_error, need_manager, page, today
 from edge.pages.formats import parse_yuan
-from edge.store import Store
+from edge.web import StoreDep
 
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SOLD_BY = {"weight": N_("By weight (per jin)"), "piece": N_("By piece"),
-           "bundle": N_("By bundle")}
+SOLD_BY = {"weight": N_("By weight (per jin)"), "piece": N_("By piece"), "bundle": N_("By bundle")}
 
 
-async def _catalog_page(request: AnyRequest, me: Staff, store: Store, *,
-                        error: dict[str, str] | None = None, error_id: str | None = None,
-                        values: dict[str, str] | None = None, status: int = 200) -> Template:
+async def _catalog_page(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    *,
+    error: dict[str, str] | None = None,
+    error_id: str | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
     found = await store.read(lambda c: products.list_products(c, active_only=False))
-    return page(request, "catalog.html", me, products=found, day=today(request),
-                sold_by=SOLD_BY, error=error, error_id=error_id, values=values or {},
-                status=status)
+    return page(
+        request,
+        "catalog.html",
+        me,
+        products=found,
+        day=today(request),
+        sold_by=SOLD_BY,
+        error=error,
+        error_id=error_id,
+        values=values or {},
+        status=status,
+    )
 
 
 @get("/catalog", include_in_schema=False)
-async def catalog_page(request: AnyRequest, me: Staff, store: Store) -> Template:
+async def catalog_page(request: AnyRequest, me: MeDep, store: StoreDep) -> Template:
     need_manager(me)
     return await _catalog_page(request, me, store)
 
@@ -55,8 +70,9 @@ def _price_fields(form: FormMultiDict) -> dict[str, Any]:
 
 
 @post("/catalog/{product_id:str}", include_in_schema=False)
-async def update_product(request: AnyRequest, me: Staff, store: Store,
-                         product_id: str) -> Template | Redirect:
+async def update_product(
+    request: AnyRequest, me: MeDep, store: StoreDep, product_id: FromPath[str]
+) -> Template | Redirect:
     need_manager(me)
     form = await request.form()
     try:
@@ -66,14 +82,20 @@ async def update_product(request: AnyRequest, me: Staff, store: Store,
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
-        return await _catalog_page(request, me, store, error=form_error(request, exc),
-                                   error_id=product_id, status=400,
-                                   values={k: str(v) for k, v in form.items()})
+        return await _catalog_page(
+            request,
+            me,
+            store,
+            error=form_error(request, exc),
+            error_id=product_id,
+            status=400,
+            values={k: str(v) for k, v in form.items()},
+        )
     return Redirect(path=f"/catalog?saved={product_id}#p-{product_id}", status_code=303)
 
 
 @post("/catalog", include_in_schema=False)
-async def add_product(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def add_product(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_manager(me)
     form = await request.form()
     try:
@@ -90,37 +112,58 @@ async def add_product(request: AnyRequest, me: Staff, store: Store) -> Template 
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
-        return await _catalog_page(request, me, store, error=form_error(request, exc),
-                                   error_id="new", status=400,
-                                   values={k: str(v) for k, v in form.items()})
+        return await _catalog_page(
+            request,
+            me,
+            store,
+            error=form_error(request, exc),
+            error_id="new",
+            status=400,
+            values={k: str(v) for k, v in form.items()},
+        )
     return Redirect(path=f"/catalog?saved={product_id}#p-{product_id}", status_code=303)
 
 
 # --- delivery calendar -----------------------------------------------------
 
-async def _calendar_page(request: AnyRequest, me: Staff, store: Store, *,
-                         error: dict[str, str] | None = None, status: int = 200) -> Template:
+
+async def _calendar_page(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    *,
+    error: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     now = request.app.state.settings.now()
     try:
         next_day = cal.next_delivery_day(now).isoformat()
     except EdgeError:
         next_day = None
-    return page(request, "calendar.html", me, cal=cal, cutoff=cal.cutoff.strftime("%H:%M"),
-                weekdays=list(zip(WEEKDAY_NAMES_ZH, WEEKDAYS_EN, strict=True)),
-                closed=sorted(d.isoformat() for d in cal.closed),
-                extra=sorted(d.isoformat() for d in cal.extra),
-                next_day=next_day, error=error, status=status)
+    return page(
+        request,
+        "calendar.html",
+        me,
+        cal=cal,
+        cutoff=cal.cutoff.strftime("%H:%M"),
+        weekdays=list(zip(WEEKDAY_NAMES_ZH, WEEKDAYS_EN, strict=True)),
+        closed=sorted(d.isoformat() for d in cal.closed),
+        extra=sorted(d.isoformat() for d in cal.extra),
+        next_day=next_day,
+        error=error,
+        status=status,
+    )
 
 
 @get("/calendar", include_in_schema=False)
-async def calendar_page(request: AnyRequest, me: Staff, store: Store) -> Template:
+async def calendar_page(request: AnyRequest, me: MeDep, store: StoreDep) -> Template:
     need_manager(me)
     return await _calendar_page(request, me, store)
 
 
 @post("/calendar", include_in_schema=False)
-async def save_calendar(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def save_calendar(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_manager(me)
     form = await request.form()
     try:
@@ -131,13 +174,12 @@ async def save_calendar(request: AnyRequest, me: Staff, store: Store) -> Templat
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
-        return await _calendar_page(request, me, store, error=form_error(request, exc),
-                                    status=400)
+        return await _calendar_page(request, me, store, error=form_error(request, exc), status=400)
     return Redirect(path="/calendar?saved=1", status_code=303)
 
 
 @post("/calendar/exceptions", include_in_schema=False)
-async def add_exception(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def add_exception(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_manager(me)
     form = await request.form()
     try:
@@ -148,10 +190,15 @@ async def add_exception(request: AnyRequest, me: Staff, store: Store) -> Templat
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
-        return await _calendar_page(request, me, store, error=form_error(request, exc),
-                                    status=400)
+        return await _calendar_page(request, me, store, error=form_error(request, exc), status=400)
     return Redirect(path="/calendar?saved=1", status_code=303)
 
 
-HANDLERS: list[Any] = [catalog_page, update_product, add_product, calendar_page,
-                       save_calendar, add_exception]
+HANDLERS: list[Any] = [
+    catalog_page,
+    update_product,
+    add_product,
+    calendar_page,
+    save_calendar,
+    add_exception,
+]

@@ -11,27 +11,35 @@ from typing import Any
 
 from litestar import get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from edge import calendar, orders, pickup
-from edge.auth import Staff
 from edge.errors import EdgeError
-from edge.pages.base import N_, AnyRequest, form_error, is_htmx, page, today
+from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
 from edge.pages.formats import parse_jin, parse_yuan
 from edge.pages.i18n import gettext_for
 from edge.pages.orders import STATUS_LABELS, load_order, qr_svg
-from edge.store import Store
+from edge.web import StoreDep
 
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
 
 
 @get("/desk", include_in_schema=False)
-async def desk_search(request: AnyRequest, me: Staff, store: Store, q: str | None = None,
-                      day: str | None = None) -> Template:
+async def desk_search(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    q: FromQuery[str | None] = None,
+    day: FromQuery[str | None] = None,
+) -> Template:
     d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
     term = (q or "").strip()[:40]
-    found = await store.read(lambda c: orders.list_orders(
-        c, d, sees_phones=me.sees_phones, q=term)) if term else []
+    found = (
+        await store.read(lambda c: orders.list_orders(c, d, sees_phones=me.sees_phones, q=term))
+        if term
+        else []
+    )
     template = "_desk_results.html" if is_htmx(request) else "desk.html"
     return page(request, template, me, q=term, day=d, orders=found, statuses=STATUS_LABELS)
 
@@ -48,31 +56,59 @@ def _weighings(form: FormMultiDict, order: dict[str, Any]) -> list[pickup.Weighi
 def _totals(order: dict[str, Any]) -> dict[str, Any]:
     estimated = order["estimated_fen"] or 0
     due = order["final_fen"] if order["final_fen"] is not None else estimated
-    unweighed = [i["product_name"] for i in order["items"]
-                 if i["sold_by"] == "weight" and i["actual_grams"] is None]
-    return {"estimated": estimated, "due": due, "change": due - estimated,
-            "unweighed": unweighed,
-            "weighable": any(i["sold_by"] == "weight" for i in order["items"])}
+    unweighed = [
+        i["product_name"]
+        for i in order["items"]
+        if i["sold_by"] == "weight" and i["actual_grams"] is None
+    ]
+    return {
+        "estimated": estimated,
+        "due": due,
+        "change": due - estimated,
+        "unweighed": unweighed,
+        "weighable": any(i["sold_by"] == "weight" for i in order["items"]),
+    }
 
 
-async def _desk_page(request: AnyRequest, me: Staff, store: Store, order_id: str, *,
-                     error: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                     status: int = 200) -> Template:
+async def _desk_page(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    order_id: FromPath[str],
+    *,
+    error: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
     order, catalog = await load_order(store, me, order_id)
     template = "_desk_panel.html" if is_htmx(request) else "desk_order.html"
-    return page(request, template, me, order=order, units=catalog, totals=_totals(order),
-                qr=qr_svg(order["pickup_code"]), methods=METHODS, statuses=STATUS_LABELS,
-                error=error, values=values or {}, status=status)
+    return page(
+        request,
+        template,
+        me,
+        order=order,
+        units=catalog,
+        totals=_totals(order),
+        qr=qr_svg(order["pickup_code"]),
+        methods=METHODS,
+        statuses=STATUS_LABELS,
+        error=error,
+        values=values or {},
+        status=status,
+    )
 
 
 @get("/desk/{order_id:str}", include_in_schema=False)
-async def desk_order(request: AnyRequest, me: Staff, store: Store, order_id: str) -> Template:
+async def desk_order(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template:
     return await _desk_page(request, me, store, order_id)
 
 
 @post("/desk/{order_id:str}/weights", include_in_schema=False)
-async def desk_weigh(request: AnyRequest, me: Staff, store: Store,
-                     order_id: str) -> Template | Redirect:
+async def desk_weigh(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template | Redirect:
     form = await request.form()
     order, _catalog = await load_order(store, me, order_id)
     try:
@@ -81,16 +117,24 @@ async def desk_weigh(request: AnyRequest, me: Staff, store: Store,
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
             raise
-        return await _desk_page(request, me, store, order_id, error=form_error(request, exc),
-                                values={k: str(v) for k, v in form.items()}, status=400)
+        return await _desk_page(
+            request,
+            me,
+            store,
+            order_id,
+            error=form_error(request, exc),
+            values={k: str(v) for k, v in form.items()},
+            status=400,
+        )
     if is_htmx(request):
         return await _desk_page(request, me, store, order_id)
     return Redirect(path=f"/desk/{order_id}", status_code=303)
 
 
 @post("/desk/{order_id:str}/complete", include_in_schema=False)
-async def desk_complete(request: AnyRequest, me: Staff, store: Store,
-                        order_id: str) -> Template:
+async def desk_complete(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template:
     form = await request.form()
     order, _catalog = await load_order(store, me, order_id)
     try:
@@ -105,21 +149,55 @@ async def desk_complete(request: AnyRequest, me: Staff, store: Store,
             total = await store.write(lambda tx: pickup.record_weights(tx, order_id, weighings))
             if total != int(shown):
                 _ = gettext_for(request)
-                return await _desk_page(request, me, store, order_id, error={
-                    "field": "amount", "key": "amount",
-                    "hint": _("The price changed after weighing. Check the amount and tap again."),
-                    "detail": ""}, values={"method": method})
-        result = await store.write(lambda tx: pickup.complete(
-            tx, order_id, method=method, amount_fen=amount, weighings=weighings,
-            delivered=delivered, staff_id=me.id))
+                return await _desk_page(
+                    request,
+                    me,
+                    store,
+                    order_id,
+                    error={
+                        "field": "amount",
+                        "key": "amount",
+                        "hint": _(
+                            "The price changed after weighing. Check the amount and tap again."
+                        ),
+                        "detail": "",
+                    },
+                    values={"method": method},
+                )
+        result = await store.write(
+            lambda tx: pickup.complete(
+                tx,
+                order_id,
+                method=method,
+                amount_fen=amount,
+                weighings=weighings,
+                delivered=delivered,
+                staff_id=me.id,
+            )
+        )
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
             raise
-        return await _desk_page(request, me, store, order_id, error=form_error(request, exc),
-                                values={k: str(v) for k, v in form.items()}, status=400)
+        return await _desk_page(
+            request,
+            me,
+            store,
+            order_id,
+            error=form_error(request, exc),
+            values={k: str(v) for k, v in form.items()},
+            status=400,
+        )
     order, catalog = await load_order(store, me, order_id)
-    return page(request, "desk_done.html", me, order=order, units=catalog, result=result,
-                methods=METHODS, statuses=STATUS_LABELS)
+    return page(
+        request,
+        "desk_done.html",
+        me,
+        order=order,
+        units=catalog,
+        result=result,
+        methods=METHODS,
+        statuses=STATUS_LABELS,
+    )
 
 
 HANDLERS: list[Any] = [desk_search, desk_order, desk_weigh, desk_complete]

@@ -80,7 +80,8 @@ def qty(item: dict[str, Any], units: dict[str, Any] | None = None) -> str:
     unit = ""
     if units is not None:
         product = units.get(item.get("product_id") or "") or units.get(
-            item.get("product_name") or "")
+            item.get("product_name") or ""
+        )
         if product is not None and product.sold_by != "weight":
             unit = product.unit
     if kind == "bundle":

@@ -20,6 +20,7 @@ from babel.support import Translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 LANG_COOKIE = "linli_lang"
@@ -107,11 +108,12 @@ def safe_back(target: str | None) -> str:
 
 
 @get("/lang/{code:str}", include_in_schema=False, sync_to_thread=False)
-def choose_language(request: Request[Any, Any, Any], code: str) -> Redirect:
+def choose_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     """Switch this tablet's language; the choice lives in a cookie for a year."""
     back = safe_back(request.query_params.get("next") or request.headers.get("referer"))
     response = Redirect(path=back, status_code=303)
     if code in LOCALES:
-        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax",
-                            httponly=True)
+        response.set_cookie(
+            LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+        )
     return response

@@ -13,27 +13,38 @@ from typing import Any
 import segno
 from litestar import get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from edge import calendar, households, orders, products
-from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.ids import new_id
-from edge.pages.base import N_, AnyRequest, form_error, is_htmx, page, today
+from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
 from edge.pages.formats import parse_quantity
-from edge.store import Store
+from edge.web import StoreDep
 
-CHANNELS = OrderedDict([("wechat", N_("WeChat group")), ("tablet", N_("Tablet")),
-                        ("hotline", N_("12349 hotline")), ("family", N_("Family member")),
-                        ("walkin", N_("At the centre"))])
-STATUS_LABELS = {"placed": N_("Placed"), "packed": N_("Packed"),
-                 "picked_up": N_("Picked up"), "delivered": N_("Delivered"),
-                 "cancelled": N_("Cancelled"), "no_show": N_("No-show")}
+CHANNELS = OrderedDict(
+    [
+        ("wechat", N_("WeChat group")),
+        ("tablet", N_("Tablet")),
+        ("hotline", N_("12349 hotline")),
+        ("family", N_("Family member")),
+        ("walkin", N_("At the centre")),
+    ]
+)
+STATUS_LABELS = {
+    "placed": N_("Placed"),
+    "packed": N_("Packed"),
+    "picked_up": N_("Picked up"),
+    "delivered": N_("Delivered"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("No-show"),
+}
 HOUSEHOLD_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
 
 
-def qr_svg(code: str) -> Markup:
+def qr_svg(code: FromPath[str]) -> Markup:
     """The pickup code as an inline SVG QR, drawn on the box (no network)."""
     svg = segno.make(code, micro=False).svg_inline(scale=6, border=2)
     return Markup(svg)  # segno's own output: no user text in it but the digit code
@@ -45,22 +56,32 @@ def product_map(rows: list[products.Product]) -> dict[str, products.Product]:
 
 # --- the day's list --------------------------------------------------------
 
+
 @get("/orders", include_in_schema=False)
-async def order_list(request: AnyRequest, me: Staff, store: Store, day: str | None = None,
-                     q: str | None = None, status: str | None = None) -> Template:
+async def order_list(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    day: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Template:
     d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
     status = status if status in orders.STATUSES else None
     term = (q or "").strip()[:40]
-    found = await store.read(lambda c: orders.list_orders(
-        c, d, sees_phones=me.sees_phones, status=status, q=term))
+    found = await store.read(
+        lambda c: orders.list_orders(c, d, sees_phones=me.sees_phones, status=status, q=term)
+    )
     template = "_order_rows.html" if is_htmx(request) else "orders.html"
-    return page(request, template, me, day=d, q=term, status=status, orders=found,
-                statuses=STATUS_LABELS)
+    return page(
+        request, template, me, day=d, q=term, status=status, orders=found, statuses=STATUS_LABELS
+    )
 
 
 # --- new order -------------------------------------------------------------
 
-async def _form_context(request: AnyRequest, store: Store) -> dict[str, Any]:
+
+async def _form_context(request: AnyRequest, store: StoreDep) -> dict[str, Any]:
     now = request.app.state.settings.now()
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     try:
@@ -72,36 +93,58 @@ async def _form_context(request: AnyRequest, store: Store) -> dict[str, Any]:
     groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     for p in catalog:
         groups.setdefault(p.category or "", []).append(
-            {"p": p, "price_fen": p.price_on(day) if day else p.price_fen,
-             "special": day is not None and p.price_on(day) != p.price_fen})
-    return {"day": day.isoformat() if day else None, "late": day is not None and day > missed,
-            "missed": missed.isoformat(), "cutoff": cal.cutoff.strftime("%H:%M"),
-            "groups": groups, "channels": CHANNELS}
+            {
+                "p": p,
+                "price_fen": p.price_on(day) if day else p.price_fen,
+                "special": day is not None and p.price_on(day) != p.price_fen,
+            }
+        )
+    return {
+        "day": day.isoformat() if day else None,
+        "late": day is not None and day > missed,
+        "missed": missed.isoformat(),
+        "cutoff": cal.cutoff.strftime("%H:%M"),
+        "groups": groups,
+        "channels": CHANNELS,
+    }
 
 
 @get("/orders/new", include_in_schema=False)
-async def new_order_form(request: AnyRequest, me: Staff, store: Store,
-                         household_id: str | None = None) -> Template:
+async def new_order_form(
+    request: AnyRequest, me: MeDep, store: StoreDep, household_id: FromQuery[str | None] = None
+) -> Template:
     chosen = None
     if household_id:
         chosen = await store.read(lambda c: households.get_household(c, household_id))
         chosen = households.public_view(chosen, sees_phones=me.sees_phones)
     ctx = await _form_context(request, store)
-    return page(request, "order_new.html", me, key=new_id(), values={}, chosen=chosen,
-                error=None, **ctx)
+    return page(
+        request, "order_new.html", me, key=new_id(), values={}, chosen=chosen, error=None, **ctx
+    )
 
 
 @get("/households/search", include_in_schema=False)
-async def household_search(request: AnyRequest, me: Staff, store: Store,
-                           q: str | None = None, hq: str | None = None) -> Template:
+async def household_search(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    q: FromQuery[str | None] = None,
+    hq: FromQuery[str | None] = None,
+) -> Template:
     term = (q or hq or "").strip()[:40]  # hq: the search box inside the order form
     found = await store.read(lambda c: households.search_households(c, term, limit=8))
-    return page(request, "_household_results.html", me, q=term, found=[
-        households.public_view(h, sees_phones=me.sees_phones) for h in found])
+    return page(
+        request,
+        "_household_results.html",
+        me,
+        q=term,
+        found=[households.public_view(h, sees_phones=me.sees_phones) for h in found],
+    )
 
 
-def _items(form: FormMultiDict, catalog: dict[str, products.Product]) -> tuple[
-        list[orders.ItemInput], list[str]]:
+def _items(
+    form: FormMultiDict, catalog: dict[str, products.Product]
+) -> tuple[list[orders.ItemInput], list[str]]:
     """Quantities typed next to each product → order items (and their names by index)."""
     items: list[orders.ItemInput] = []
     names: list[str] = []
@@ -130,18 +173,23 @@ def _order_input(form: FormMultiDict, items: list[orders.ItemInput]) -> orders.O
     if household_id is None and str(form.get("hh_name", "")).strip():
         household = households.HouseholdInput(
             **{f: str(form.get(f"hh_{f}", "") or "") for f in HOUSEHOLD_FIELDS},
-            home_delivery=form.get("hh_home_delivery") == "1")
+            home_delivery=form.get("hh_home_delivery") == "1",
+        )
     mode = str(form.get("delivery_mode", "") or "") or None
     return orders.OrderInput(
-        items=items, household_id=household_id, household=household,
-        channel=str(form.get("channel", "tablet") or "tablet"), delivery_mode=mode,
+        items=items,
+        household_id=household_id,
+        household=household,
+        channel=str(form.get("channel", "tablet") or "tablet"),
+        delivery_mode=mode,
         notes=str(form.get("notes", "") or "")[:600],
         placed_by=str(form.get("placed_by", "") or "")[:100],
-        idempotency_key=str(form.get("idempotency_key", "") or "") or None)
+        idempotency_key=str(form.get("idempotency_key", "") or "") or None,
+    )
 
 
 @post("/orders/new", include_in_schema=False)
-async def create_order(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     form = await request.form()
     catalog = product_map(await store.read(lambda c: products.list_products(c)))
     now = request.app.state.settings.now()
@@ -149,8 +197,7 @@ async def create_order(request: AnyRequest, me: Staff, store: Store) -> Template
     try:
         items, names = _items(form, catalog)
         data = _order_input(form, items)
-        created = await store.write(
-            lambda tx: orders.create_order(tx, data, now, staff_id=me.id))
+        created = await store.write(lambda tx: orders.create_order(tx, data, now, staff_id=me.id))
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
@@ -162,42 +209,69 @@ async def create_order(request: AnyRequest, me: Staff, store: Store) -> Template
         if values.get("household_id"):
             try:
                 row = await store.read(
-                    lambda c: households.get_household(c, values["household_id"]))
+                    lambda c: households.get_household(c, values["household_id"])
+                )
                 chosen = households.public_view(row, sees_phones=me.sees_phones)
             except EdgeError:
                 chosen = None
         ctx = await _form_context(request, store)
         # Same key again: nothing was stored under it, and a second tap stays one order.
         key = values.get("idempotency_key") or new_id()
-        return page(request, "order_new.html", me, key=key, values=values, chosen=chosen,
-                    error=error, status=400, **ctx)
+        return page(
+            request,
+            "order_new.html",
+            me,
+            key=key,
+            values=values,
+            chosen=chosen,
+            error=error,
+            status=400,
+            **ctx,
+        )
     suffix = "?new=1" + ("&late=1" if created.notice else "")
     return Redirect(path=f"/orders/{created.order_id}{suffix}", status_code=303)
 
 
 # --- one order -------------------------------------------------------------
 
-async def load_order(store: Store, me: Staff, order_id: str) -> tuple[
-        dict[str, Any], dict[str, products.Product]]:
+
+async def load_order(
+    store: StoreDep, me: MeDep, order_id: FromPath[str]
+) -> tuple[dict[str, Any], dict[str, products.Product]]:
     order = await store.read(lambda c: orders.get_order(c, order_id, sees_phones=me.sees_phones))
-    catalog = product_map(await store.read(
-        lambda c: products.list_products(c, active_only=False)))
+    catalog = product_map(await store.read(lambda c: products.list_products(c, active_only=False)))
     order["address"] = households.address(order) if order["household_name"] else ""
     return order, catalog
 
 
 @get("/orders/{order_id:str}", include_in_schema=False)
-async def order_detail(request: AnyRequest, me: Staff, store: Store, order_id: str,
-                       new: str | None = None, late: str | None = None) -> Template:
+async def order_detail(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    order_id: FromPath[str],
+    new: FromQuery[str | None] = None,
+    late: FromQuery[str | None] = None,
+) -> Template:
     order, catalog = await load_order(store, me, order_id)
-    return page(request, "order_detail.html", me, order=order, units=catalog,
-                qr=qr_svg(order["pickup_code"]), new=bool(new), late=bool(late),
-                statuses=STATUS_LABELS, channels=CHANNELS)
+    return page(
+        request,
+        "order_detail.html",
+        me,
+        order=order,
+        units=catalog,
+        qr=qr_svg(order["pickup_code"]),
+        new=bool(new),
+        late=bool(late),
+        statuses=STATUS_LABELS,
+        channels=CHANNELS,
+    )
 
 
 @post("/orders/{order_id:str}/packed", include_in_schema=False)
-async def mark_packed(request: AnyRequest, me: Staff, store: Store,
-                      order_id: str) -> Redirect:
+async def mark_packed(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Redirect:
     await store.write(lambda tx: orders.set_status(tx, order_id, "packed"))
     form = await request.form()
     back = str(form.get("back", "") or "")
@@ -207,18 +281,28 @@ async def mark_packed(request: AnyRequest, me: Staff, store: Store,
 
 
 @get("/orders/{order_id:str}/cancel", include_in_schema=False)
-async def cancel_confirm(request: AnyRequest, me: Staff, store: Store,
-                         order_id: str) -> Template:
+async def cancel_confirm(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template:
     order, catalog = await load_order(store, me, order_id)
     return page(request, "order_cancel.html", me, order=order, units=catalog)
 
 
 @post("/orders/{order_id:str}/cancel", include_in_schema=False)
-async def cancel_order(request: AnyRequest, me: Staff, store: Store,
-                       order_id: str) -> Redirect:
+async def cancel_order(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Redirect:
     await store.write(lambda tx: orders.cancel(tx, order_id))
     return Redirect(path=f"/orders/{order_id}", status_code=303)
 
 
-HANDLERS: list[Any] = [order_list, new_order_form, household_search, create_order,
-                       order_detail, mark_packed, cancel_confirm, cancel_order]
+HANDLERS: list[Any] = [
+    order_list,
+    new_order_form,
+    household_search,
+    create_order,
+    order_detail,
+    mark_packed,
+    cancel_confirm,
+    cancel_order,
+]

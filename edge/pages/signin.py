@@ -17,8 +17,7 @@ from edge.auth import Auth
 from edge.errors import TooManyRequests, Unauthorized
 from edge.pages.base import AnyRequest, page
 from edge.pages.i18n import gettext_for, safe_back
-from edge.settings import Settings
-from edge.web import SESSION_COOKIE, page_staff
+from edge.web import SESSION_COOKIE, SettingsDep, page_staff
 
 NAME_COOKIE = "linli_last_name"
 YEAR_S = 365 * 24 * 3600
@@ -29,12 +28,12 @@ async def signin_form(request: AnyRequest) -> Template | Redirect:
     back = safe_back(request.query_params.get("next"))
     if await page_staff(request) is not None:
         return Redirect(path=back, status_code=303)
-    return page(request, "signin.html", name=unquote(request.cookies.get(NAME_COOKIE, "")), next=back,
-                error=None)
+    last_name = unquote(request.cookies.get(NAME_COOKIE, ""))
+    return page(request, "signin.html", name=last_name, next=back, error=None)
 
 
 @post("/signin", include_in_schema=False)
-async def signin(request: AnyRequest, settings: Settings) -> Template | Redirect:
+async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redirect:
     form = await request.form()
     name = str(form.get("name", "")).strip()[:40]
     pin = str(form.get("pin", "")).strip()[:16]
@@ -45,17 +44,42 @@ async def signin(request: AnyRequest, settings: Settings) -> Template | Redirect
     try:
         token, _staff = await auth.sign_in(client, name, pin, kind="page")
     except TooManyRequests as exc:
-        return page(request, "signin.html", name=name, next=back, status=429,
-                    error=_("Too many wrong PINs. Wait a few minutes, then try again."),
-                    detail=exc.detail)
+        return page(
+            request,
+            "signin.html",
+            name=name,
+            next=back,
+            status=429,
+            error=_("Too many wrong PINs. Wait a few minutes, then try again."),
+            detail=exc.detail,
+        )
     except Unauthorized:
-        return page(request, "signin.html", name=name, next=back, status=401,
-                    error=_("Wrong name or PIN. Please try again."), detail="")
+        return page(
+            request,
+            "signin.html",
+            name=name,
+            next=back,
+            status=401,
+            error=_("Wrong name or PIN. Please try again."),
+            detail="",
+        )
     response = Redirect(path=back, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=YEAR_S, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies)
-    response.set_cookie(NAME_COOKIE, quote(name), max_age=YEAR_S, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=YEAR_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    response.set_cookie(
+        NAME_COOKIE,
+        quote(name),
+        max_age=YEAR_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
     return response
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from edge import calendar, dashboard, orders
-from edge.auth import Staff
 from edge.errors import BadRequest
-from edge.pages.base import AnyRequest, form_error, need_manager, page, today
-from edge.store import Store
+from edge.pages.base import AnyRequest, MeDep, form_error, need_manager, page, today
+from edge.web import StoreDep
 
 
 def _day(request: AnyRequest, value: str | None) -> str:
@@ -21,8 +21,9 @@ def _day(request: AnyRequest, value: str | None) -> str:
 
 
 @get("/", include_in_schema=False)
-async def today_page(request: AnyRequest, me: Staff, store: Store,
-                     day: str | None = None) -> Template:
+async def today_page(
+    request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
+) -> Template:
     d = _day(request, day)
     summary = await store.read(lambda c: dashboard.today(c, d))
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
@@ -31,31 +32,50 @@ async def today_page(request: AnyRequest, me: Staff, store: Store,
         next_day = cal.next_delivery_day(now).isoformat()
     except BadRequest:
         next_day = None
-    return page(request, "today.html", me, summary=summary, next_day=next_day,
-                cutoff=cal.cutoff.strftime("%H:%M"), pickup_hours=cal.pickup_hours,
-                is_delivery_day=cal.is_delivery_day(calendar.parse_day(d)))
+    return page(
+        request,
+        "today.html",
+        me,
+        summary=summary,
+        next_day=next_day,
+        cutoff=cal.cutoff.strftime("%H:%M"),
+        pickup_hours=cal.pickup_hours,
+        is_delivery_day=cal.is_delivery_day(calendar.parse_day(d)),
+    )
 
 
 @get("/close-day", include_in_schema=False)
-async def close_day_form(request: AnyRequest, me: Staff, store: Store,
-                         day: str | None = None) -> Template:
+async def close_day_form(
+    request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
+) -> Template:
     need_manager(me)
     d = _day(request, day)
-    waiting = await store.read(lambda c: [
-        o for o in orders.list_orders(c, d, sees_phones=me.sees_phones)
-        if o["status"] in ("placed", "packed") and o["delivery_mode"] == "pickup"])
+    waiting = await store.read(
+        lambda c: [
+            o
+            for o in orders.list_orders(c, d, sees_phones=me.sees_phones)
+            if o["status"] in ("placed", "packed") and o["delivery_mode"] == "pickup"
+        ]
+    )
     return page(request, "close_day.html", me, day=d, waiting=waiting, error=None)
 
 
 @post("/close-day", include_in_schema=False)
-async def close_day(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_manager(me)
     form = await request.form()
     try:
         d = calendar.parse_day(str(form.get("day", "")), "day").isoformat()
     except BadRequest as exc:
-        return page(request, "close_day.html", me, day=str(form.get("day", ""))[:20],
-                    waiting=[], error=form_error(request, exc), status=400)
+        return page(
+            request,
+            "close_day.html",
+            me,
+            day=str(form.get("day", ""))[:20],
+            waiting=[],
+            error=form_error(request, exc),
+            status=400,
+        )
     count = await store.write(lambda tx: orders.mark_no_shows(tx, d))
     return Redirect(path=f"/?day={d}&no_show={count}", status_code=303)
 

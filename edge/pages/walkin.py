@@ -13,38 +13,58 @@ from collections import OrderedDict
 from typing import Any
 
 from litestar import get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from edge import products, walkin
-from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.ids import new_id
-from edge.pages.base import AnyRequest, form_error, page, today
+from edge.pages.base import AnyRequest, MeDep, form_error, page, today
 from edge.pages.desk import METHODS
 from edge.pages.formats import parse_quantity
-from edge.store import Store
+from edge.web import StoreDep
 
 _SEEN_MAX = 500
 _seen: OrderedDict[str, str] = OrderedDict()  # form token → sale id
 _seen_lock = threading.Lock()
 
 
-async def _form(request: AnyRequest, me: Staff, store: Store, *, error: dict[str, str] | None,
-                values: dict[str, str], status: int = 200, token: str | None = None,
-                sold: dict[str, Any] | None = None) -> Template:
+async def _form(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    *,
+    error: dict[str, str] | None,
+    values: dict[str, str],
+    status: int = 200,
+    token: str | None = None,
+    sold: dict[str, Any] | None = None,
+) -> Template:
     day = today(request)
     catalog = await store.read(lambda c: products.list_products(c))
     groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     for p in catalog:
         groups.setdefault(p.category or "", []).append(
-            {"p": p, "price_fen": p.price_on(day), "special": p.price_on(day) != p.price_fen})
-    return page(request, "walkin.html", me, groups=groups, methods=METHODS, error=error,
-                values=values, token=token or new_id(), sold=sold, status=status)
+            {"p": p, "price_fen": p.price_on(day), "special": p.price_on(day) != p.price_fen}
+        )
+    return page(
+        request,
+        "walkin.html",
+        me,
+        groups=groups,
+        methods=METHODS,
+        error=error,
+        values=values,
+        token=token or new_id(),
+        sold=sold,
+        status=status,
+    )
 
 
 @get("/walkin", include_in_schema=False)
-async def walkin_form(request: AnyRequest, me: Staff, store: Store,
-                      sale: str | None = None) -> Template:
+async def walkin_form(
+    request: AnyRequest, me: MeDep, store: StoreDep, sale: FromQuery[str | None] = None
+) -> Template:
     sold = None
     if sale:
         sold = await store.read(lambda c: _sale(c, sale))
@@ -57,14 +77,19 @@ def _sale(conn: Any, sale_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     sale = dict(row)
-    sale["lines"] = [dict(r) for r in conn.execute(
-        "SELECT product_id, product_name, qty_unit, quantity, fen FROM walkin_items"
-        " WHERE sale_id = ?", (sale_id,))]
+    sale["lines"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT product_id, product_name, qty_unit, quantity, fen FROM walkin_items"
+            " WHERE sale_id = ?",
+            (sale_id,),
+        )
+    ]
     return sale
 
 
 @post("/walkin", include_in_schema=False)
-async def walkin_sell(request: AnyRequest, me: Staff, store: Store) -> Template | Redirect:
+async def walkin_sell(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     form = await request.form()
     token = str(form.get("token", "") or "")[:40]
     with _seen_lock:
@@ -85,8 +110,7 @@ async def walkin_sell(request: AnyRequest, me: Staff, store: Store) -> Template 
             try:
                 quantity = parse_quantity(str(value))
             except BadRequest as exc:
-                raise BadRequest(f"{product.name}: {exc.detail}",
-                                 field="lines.quantity") from None
+                raise BadRequest(f"{product.name}: {exc.detail}", field="lines.quantity") from None
             if quantity is None:
                 continue
             unit = str(form.get(f"unit_{product.id}", "") or "") or None
@@ -101,10 +125,16 @@ async def walkin_sell(request: AnyRequest, me: Staff, store: Store) -> Template 
             raise
         error = form_error(request, exc)
         for i, line in enumerate(lines):
-            error["detail"] = error["detail"].replace(f"lines[{i}]",
-                                                      catalog[line.product_id].name)
-        return await _form(request, me, store, error=error, status=400, token=token or None,
-                           values={k: str(v) for k, v in form.items()})
+            error["detail"] = error["detail"].replace(f"lines[{i}]", catalog[line.product_id].name)
+        return await _form(
+            request,
+            me,
+            store,
+            error=error,
+            status=400,
+            token=token or None,
+            values={k: str(v) for k, v in form.items()},
+        )
     if token:
         with _seen_lock:
             _seen[token] = result["sale_id"]
