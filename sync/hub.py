@@ -1,0 +1,335 @@
+"""The hub: receives every centre's changes into one merged store and serves them back.
+
+`create_hub_app(settings)` builds the Litestar app of `linli serve --role
+hub`: the sync API under /sync/v1 (centre credentials), the operator pages
+under /hub and their JSON twin under /hub/api/v1 (operator accounts). The
+merged store is an `edge.store.Store` on the hub's own file: the same tables
+as a centre, holding every centre's rows under their owner's site id, plus
+the sync tables (`sync.schema`). The stages a push goes through are drawn in
+`sync.protocol`; the merge rules are in `sync.merge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, Request, Response, get, post
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_200_OK
+
+from edge.migrations import SCHEMA_VERSION
+from edge.settings import Settings
+from edge.store import Store, Tx
+from sync import schema as sync_schema
+from sync.changelog import Change
+from sync.enrol import hash_token, init_hub, now_iso
+from sync.errors import BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
+from sync.hlc import wall_clock_ms
+from sync.merge import COMMANDS_TABLE, Schema, apply_owner_changes
+from sync.protocol import MAX_BODY_BYTES, Batch, changes_digest_equal, decode_batch, pull_doc
+
+log = logging.getLogger("linli.hub")
+PULL_LIMIT_DEFAULT = 2000
+PULL_LIMIT_MAX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    site_id: str
+    name: str
+
+
+class Hub:
+    """The hub's sync service over its store; the HTTP layer is thin around it."""
+
+    def __init__(self, store: Store, now_ms: Any = wall_clock_ms) -> None:
+        self.store = store
+        self.site_id = init_hub(store)
+        self.schema = store.read_sync(Schema.load)
+        self.now_ms = now_ms
+
+    # --- authentication (stages 1-2) ---------------------------------------
+    async def centre_for(self, token: str | None) -> Centre:
+        if not token:
+            raise Unauthorized("send Authorization: Bearer <centre credential>")
+        key = hash_token(token)
+        row = await self.store.read(lambda c: c.execute(
+            "SELECT site_id, name, revoked FROM sync_centres WHERE token_hash = ?",
+            (key,)).fetchone())
+        if row is None:
+            raise Unauthorized("unknown centre credential")
+        if row["revoked"]:
+            raise Forbidden(f"the credential of centre {row['site_id']} was revoked")
+        return Centre(row["site_id"], row["name"])
+
+    # --- push ----------------------------------------------------------------
+    async def push(self, centre: Centre, body: bytes, encoding: str | None) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        batch = await loop.run_in_executor(None, decode_batch, body, encoding)
+        if batch.site_id != centre.site_id:
+            raise Forbidden(f"this credential is centre {centre.site_id}'s; the batch says "
+                            f"{batch.site_id}")
+        try:
+            return await self.store.write(lambda tx: self._apply(tx, batch))
+        except Diverged as exc:
+            await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, exc.detail))
+            log.error("centre %s diverged: %s", centre.site_id, exc.detail)
+            raise
+
+    def _apply(self, tx: Tx, batch: Batch) -> dict[str, Any]:
+        state = tx.one("SELECT acked_seq, revoked, diverged, install_id FROM sync_centres"
+                       " WHERE site_id = ?", (batch.site_id,))
+        if state is None:
+            raise Unauthorized(f"centre {batch.site_id} is not enrolled")
+        if state["revoked"]:
+            raise Forbidden(f"the credential of centre {batch.site_id} was revoked")
+        if state["diverged"]:
+            raise Diverged(f"centre {batch.site_id} is held as diverged: {state['diverged']}")
+        if state["install_id"] and batch.install_id and state["install_id"] != batch.install_id:
+            raise Diverged(
+                f"install id {batch.install_id} is not {state['install_id']}: a second box "
+                f"is using the site id {batch.site_id}")
+        position = int(state["acked_seq"])
+        if batch.changes and batch.from_seq > position + 1:
+            raise Gap(f"the hub has up to seq {position}; this batch starts at "
+                      f"{batch.from_seq}; resend from {position + 1}", position)
+        resent = [c for c in batch.changes if c.seq <= position]
+        fresh = [c for c in batch.changes if c.seq > position]
+        if resent:
+            _check_history(tx.conn, batch.site_id, resent)
+        applied = apply_owner_changes(tx.conn, self.schema, batch.site_id, fresh)
+        new_position = max(position, batch.last_seq) if batch.changes else position
+        now = self.now_ms()
+        tx.execute(
+            "UPDATE sync_centres SET acked_seq = ?, waiting = ?, last_contact = ?,"
+            " last_push = ?, schema_version = ?, clock_offset_ms = ?,"
+            " install_id = COALESCE(install_id, NULLIF(?, '')) WHERE site_id = ?",
+            (new_position, batch.waiting, now_iso(), now_iso(), batch.schema_version,
+             batch.wall_ms - now, batch.install_id, batch.site_id),
+        )
+        return {"position": new_position, "applied": applied, "skipped": len(resent),
+                "hub_time_ms": now, "hub_hlc": self.store.clock.last}
+
+    # --- position ------------------------------------------------------------
+    async def position(self, centre: Centre, params: dict[str, str]) -> dict[str, Any]:
+        last_seq = _opt_int(params.get("last_seq"))
+        waiting = _opt_int(params.get("waiting"))
+        wall_ms = _opt_int(params.get("wall_ms"))
+        now = self.now_ms()
+
+        def write(tx: Tx) -> dict[str, Any]:
+            row = tx.one("SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?",
+                         (centre.site_id,))
+            assert row is not None
+            if row["diverged"]:
+                raise Diverged(f"centre {centre.site_id} is held as diverged: {row['diverged']}")
+            acked = int(row["acked_seq"])
+            if last_seq is not None and last_seq < acked:
+                raise Diverged(
+                    f"the box says its log ends at seq {last_seq} but the hub holds up to "
+                    f"{acked}: restored from an old backup, or a cloned disk")
+            tx.execute(
+                "UPDATE sync_centres SET last_contact = ?, waiting = COALESCE(?, waiting),"
+                " clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE site_id = ?",
+                (now_iso(), waiting, None if wall_ms is None else wall_ms - now,
+                 centre.site_id))
+            return {"position": acked, "hub_time_ms": now, "hub_hlc": self.store.clock.last,
+                    "hub_site_id": self.site_id, "schema_version": SCHEMA_VERSION}
+
+        try:
+            return await self.store.write(write)
+        except Diverged as exc:
+            if last_seq is not None:
+                await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, exc.detail))
+            raise
+
+    # --- pull ----------------------------------------------------------------
+    async def pull(self, centre: Centre, after: int, limit: int) -> dict[str, Any]:
+        limit = max(1, min(limit, PULL_LIMIT_MAX))
+        hub_site = self.site_id
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Change], int, bool]:
+            rows = conn.execute(
+                "SELECT seq, hlc, tbl, row_id, op, fields FROM changes"
+                " WHERE site_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (hub_site, after, limit)).fetchall()
+            out = []
+            for r in rows:
+                fields = json.loads(r["fields"])
+                if r["tbl"] == COMMANDS_TABLE and not _addressed(conn, r, fields,
+                                                                 centre.site_id):
+                    continue
+                out.append(Change(hub_site, r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"],
+                                  fields))
+            next_after = rows[-1]["seq"] if rows else after
+            return out, next_after, len(rows) == limit
+
+        changes, next_after, more = await self.store.read(read)
+        await self.store.write(lambda tx: tx.execute(
+            "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
+            " WHERE site_id = ?", (after, now_iso(), centre.site_id)))
+        return pull_doc(hub_site, changes, next_after, more, self.now_ms(),
+                        self.store.clock.last)
+
+
+def _addressed(conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any],
+               site_id: str) -> bool:
+    target = fields.get("target_site")
+    if target is None:  # an update of a command: look the command up
+        found = conn.execute("SELECT target_site FROM sync_commands WHERE id = ?",
+                             (row["row_id"],)).fetchone()
+        target = found[0] if found else None
+    return bool(target == site_id)
+
+
+def _check_history(conn: sqlite3.Connection, site_id: str, resent: list[Change]) -> None:
+    """Stage 8: a resent seq must be the very change the hub already holds."""
+    rows = conn.execute(
+        "SELECT seq, hlc, tbl, row_id, op, fields FROM sync_log"
+        " WHERE site_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+        (site_id, resent[0].seq, resent[-1].seq)).fetchall()
+    stored = {r[0]: Change(site_id, r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
+    for change in resent:
+        held = stored.get(change.seq)
+        if held is None or not changes_digest_equal(held, change):
+            raise Diverged(
+                f"seq {change.seq} of centre {site_id} differs from the change the hub "
+                "already holds: two boxes share this site id (a cloned disk), or the box was "
+                "restored from a backup. Nothing was applied; the centre is held until an "
+                "operator resolves it")
+
+
+def _mark_diverged(tx: Tx, site_id: str, detail: str) -> None:
+    tx.execute("UPDATE sync_centres SET diverged = ? WHERE site_id = ? AND diverged IS NULL",
+               (f"{now_iso()} {detail}"[:500], site_id))
+
+
+def _opt_int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadBatch("query parameters must be integers") from None
+
+
+# --- HTTP --------------------------------------------------------------------
+
+
+def _bearer(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def _hub(request: Request[Any, Any, Any]) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+@post("/sync/v1/push", status_code=HTTP_200_OK, include_in_schema=True)
+async def push_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Apply one gzip-compressed batch of a centre's changes; answers the new position."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    body = await request.body()
+    return await hub.push(centre, body, request.headers.get("content-encoding"))
+
+
+@get("/sync/v1/position")
+async def position_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The hub's acknowledged position for the calling centre."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    return await hub.position(centre, dict(request.query_params))
+
+
+@get("/sync/v1/pull")
+async def pull_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Hub change-log rows meant for the calling centre, after hub seq `after`."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    after = _opt_int(request.query_params.get("after")) or 0
+    limit = _opt_int(request.query_params.get("limit")) or PULL_LIMIT_DEFAULT
+    return await hub.pull(centre, after, limit)
+
+
+@get("/sync/v1/hello")
+async def hello_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who this credential belongs to: what `linli centre join` needs."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    return {"site_id": centre.site_id, "name": centre.name, "hub_site_id": hub.site_id,
+            "schema_version": SCHEMA_VERSION, "hub_time_ms": hub.now_ms()}
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok", "role": "hub"}
+
+
+def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]:
+    if exc.status_code >= 500:
+        log.error("sync error on %s: %s", request.url.path, exc.detail)
+    return Response(content=exc.as_json(), status_code=exc.status_code)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    from sync.hub_pages import wants_html, error_page
+
+    if wants_html(request):
+        return error_page(exc.status_code, str(exc.detail))
+    names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 413: "payload_too_large"}
+    return Response(content={"error": names.get(exc.status_code, "error"),
+                             "detail": exc.detail}, status_code=exc.status_code)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(content={"error": "internal_error", "detail": "the hub logged it"},
+                    status_code=500)
+
+
+SYNC_HANDLERS = [push_handler, position_handler, pull_handler, hello_handler, healthz]
+
+
+def create_hub_app(settings: Settings) -> Litestar:
+    """The hub's ASGI app. The store opens here (tests reach it as `app.state.hub`)
+    and closes when the lifespan ends."""
+    sync_schema.ensure(settings.db_path)
+    store = Store(settings.db_path)
+    hub = Hub(store)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    from sync.hub_pages import page_app_config
+
+    handlers, extra = page_app_config(settings, store)
+    return Litestar(
+        route_handlers=[*SYNC_HANDLERS, *handlers],
+        lifespan=[lifespan],
+        exception_handlers={SyncError: sync_error, HTTPException: http_error,
+                            Exception: internal_error},
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024,
+                                             gzip_compress_level=6),
+        request_max_body_size=max(settings.max_body_bytes, MAX_BODY_BYTES),
+        state=State({"hub": hub, "store": store, "settings": settings}),
+        debug=False,
+        **extra,
+    )

@@ -1,0 +1,257 @@
+"""Merge rules: how a change from one site lands in another site's copy.
+
+Rules (DESIGN invariants 3-6); every one is enforced here, in one place:
+
+1. **One writer per row.** Every shared row has an owner, its `site_id`. Only
+   the owner's change log may insert, update or delete it. The hub refuses a
+   whole batch that touches a row of another site (`ForeignRow`, 403), and a
+   centre ignores a pulled row that the hub does not own. A row never changes
+   owner.
+2. **Hub-owned shared rows** (the district catalog and prices, operator
+   commands, later supplier notes) carry the hub's site id; the hub writes
+   them, every centre pulls them and stores them without logging them again.
+   A centre's own products and calendar stay the centre's.
+3. **Operators act on a centre's rows through commands.** A command is a hub
+   row of `sync_commands` addressed to one site (`target_site`, `name`,
+   `args`). The owner pulls it and applies it through a handler registered
+   for its name, in its own write transaction; the handler's writes go into
+   the owner's change log like any local edit and flow back up, together with
+   a `sync_command_results` row (id = the command's id) saying "applied" or
+   "refused" and why. A command is applied at most once.
+4. **Order status only moves forward**: rank placed (0) < packed (1) <
+   terminal (picked_up, delivered, cancelled, no_show: 2). A change that
+   would lower the rank, or swap one terminal status for another, keeps the
+   status already held (and applies its other fields). So a cancel that
+   reaches the centre after the pickup is refused there ("already
+   picked_up"), and even a replayed stale change cannot move a copy back.
+5. **Last writer wins per row by hybrid logical clock** for every other
+   field. Within one owner the change log is causal (seq order) and its HLC
+   only grows, so in practice the owner's later change wins; a change whose
+   HLC is older than one already applied to the row is skipped. Wall time
+   is never used to order anything.
+6. **Order of delivery.** The hub applies each site's log densely in seq
+   order (a gap is refused, a resent seq is skipped once its content is
+   checked), so any interleaving, duplication or reordering of batches
+   between sites ends in the same state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sync.changelog import Change
+from sync.errors import BadBatch, ForeignRow
+from sync.protocol import LOCAL_FIELDS
+
+log = logging.getLogger("linli.sync")
+
+STATUS_RANK = {"placed": 0, "packed": 1, "picked_up": 2, "delivered": 2, "cancelled": 2,
+               "no_show": 2}
+# Shared by shape (id + site_id) but never written by a centre's push.
+HUB_ONLY_TABLES = frozenset({"sync_commands"})
+NEVER_SHARED = frozenset({"meta", "sessions", "changes", "sync_log", "sync_state",
+                          "sync_centres", "sync_operators", "sync_operator_sessions"})
+COMMANDS_TABLE = "sync_commands"
+RESULTS_TABLE = "sync_command_results"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The shared tables of one database and their columns."""
+
+    columns: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection) -> Schema:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'")]
+        cols: dict[str, frozenset[str]] = {}
+        for name in tables:
+            if name in NEVER_SHARED:
+                continue
+            names = frozenset(r[1] for r in conn.execute(f"PRAGMA table_info({name})"))
+            if {"id", "site_id"} <= names:
+                cols[name] = names
+        return cls(cols)
+
+    def check(self, change: Change, *, lenient: bool = False) -> dict[str, Any]:
+        """The change's fields restricted to known columns; BadBatch unless lenient."""
+        cols = self.columns.get(change.tbl)
+        if cols is None:
+            raise BadBatch(f"seq {change.seq}: table {change.tbl!r} is not shared")
+        unknown = [k for k in change.fields if k not in cols]
+        if unknown:
+            if not lenient:
+                raise BadBatch(f"seq {change.seq}: {change.tbl} has no column {unknown[0]!r}")
+            return {k: v for k, v in change.fields.items() if k in cols}
+        return change.fields
+
+
+class _Sql:
+    """Statement text cached per table and column set (the hot path of ingest)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+    def upsert(self, tbl: str, cols: tuple[str, ...]) -> str:
+        key = ("upsert", tbl, cols)
+        sql = self._cache.get(key)
+        if sql is None:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+            sql = (f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                   f" ON CONFLICT(id) DO UPDATE SET {sets} WHERE {tbl}.site_id = excluded.site_id")
+            self._cache[key] = sql
+        return sql
+
+    def update(self, tbl: str, cols: tuple[str, ...]) -> str:
+        key = ("update", tbl, cols)
+        sql = self._cache.get(key)
+        if sql is None:
+            sets = ", ".join(f"{c} = ?" for c in cols)
+            sql = f"UPDATE {tbl} SET {sets} WHERE id = ? AND site_id = ?"
+            self._cache[key] = sql
+        return sql
+
+
+_SQL = _Sql()
+
+
+def _owner(conn: sqlite3.Connection, tbl: str, row_id: str) -> str | None:
+    row = conn.execute(f"SELECT site_id FROM {tbl} WHERE id = ?", (row_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _status_guard(conn: sqlite3.Connection, change: Change,
+                  fields: dict[str, Any]) -> dict[str, Any]:
+    new = fields.get("status")
+    if change.tbl != "orders" or new is None:
+        return fields
+    row = conn.execute("SELECT status FROM orders WHERE id = ?", (change.row_id,)).fetchone()
+    if row is None:
+        return fields
+    current = row[0]
+    if new == current:
+        return fields
+    if STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
+        return fields
+    log.info("order %s stays %s (a change to %s would move it back)",
+             change.row_id, current, new)
+    return {k: v for k, v in fields.items() if k != "status"}
+
+
+def apply_owner_changes(conn: sqlite3.Connection, schema: Schema, site_id: str,
+                        changes: Iterable[Change]) -> int:
+    """Hub side: apply one site's changes (already checked dense and new) and log them.
+
+    Runs inside the caller's transaction; raises before returning if any
+    change breaks a rule, so the caller's rollback leaves nothing applied.
+    Returns how many changes were applied (stale ones are logged, not applied).
+    """
+    latest: dict[tuple[str, str], int] = {}
+    log_rows: list[tuple[Any, ...]] = []
+    applied = 0
+    for change in changes:
+        if change.tbl in HUB_ONLY_TABLES:
+            raise ForeignRow(f"seq {change.seq}: {change.tbl} rows are written by the hub only")
+        fields = schema.check(change)
+        key = (change.tbl, change.row_id)
+        if change.op == "insert":
+            if fields.get("id") != change.row_id or fields.get("site_id") != site_id:
+                raise ForeignRow(
+                    f"seq {change.seq}: inserts {change.tbl} {change.row_id} for site "
+                    f"{fields.get('site_id')!r}; a centre writes only its own rows")
+            defaults = LOCAL_FIELDS.get(change.tbl)
+            if defaults:
+                fields = {**defaults, **fields}
+            cols = tuple(fields)
+            cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
+            if cur.rowcount == 0:
+                raise ForeignRow(f"seq {change.seq}: {change.tbl} {change.row_id} belongs "
+                                 f"to another site")
+            applied += 1
+        else:
+            if "site_id" in fields and fields["site_id"] != site_id:
+                raise ForeignRow(f"seq {change.seq}: a row never changes owner")
+            seen = latest.get(key)
+            if seen is None:
+                row = conn.execute("SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?",
+                                   key).fetchone()
+                seen = row[0] if row and row[0] is not None else -1
+            if change.hlc < seen:
+                log.warning("skipping stale change %s/%s to %s %s", site_id, change.seq,
+                            change.tbl, change.row_id)
+            elif change.op == "update":
+                fields = _status_guard(conn, change, fields)
+                if fields:
+                    cols = tuple(fields)
+                    cur = conn.execute(_SQL.update(change.tbl, cols),
+                                       (*fields.values(), change.row_id, site_id))
+                    if cur.rowcount == 0:
+                        _refuse_if_foreign(conn, change, site_id)
+                applied += 1
+            else:
+                cur = conn.execute(f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
+                                   (change.row_id, site_id))
+                if cur.rowcount == 0:
+                    _refuse_if_foreign(conn, change, site_id)
+                applied += 1
+        latest[key] = max(change.hlc, latest.get(key, -1))
+        log_rows.append((site_id, change.seq, change.hlc, change.tbl, change.row_id, change.op,
+                         json.dumps(change.fields, ensure_ascii=False, separators=(",", ":"))))
+    conn.executemany(
+        "INSERT INTO sync_log (site_id, seq, hlc, tbl, row_id, op, fields)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)", log_rows)
+    return applied
+
+
+def _refuse_if_foreign(conn: sqlite3.Connection, change: Change, site_id: str) -> None:
+    owner = _owner(conn, change.tbl, change.row_id)
+    if owner is not None and owner != site_id:
+        raise ForeignRow(f"seq {change.seq}: {change.op}s {change.tbl} {change.row_id} of "
+                         f"site {owner}; a centre writes only its own rows")
+    # The row is gone (or was never shared): the change has nothing left to do.
+
+
+def apply_hub_changes(conn: sqlite3.Connection, schema: Schema, hub_site: str,
+                      changes: Iterable[Change]) -> list[Change]:
+    """Centre side: store pulled hub rows without logging them; return commands to run.
+
+    Lenient where the hub is newer than the box (unknown columns are dropped,
+    unknown tables skipped); strict on ownership: a pulled row that the hub
+    does not own is ignored, so the hub can never overwrite a centre's row.
+    """
+    commands = []
+    for change in changes:
+        if change.tbl not in schema.columns:
+            log.warning("pulled change to unknown table %s skipped", change.tbl)
+            continue
+        fields = schema.check(change, lenient=True)
+        if change.op == "insert":
+            if fields.get("site_id") != hub_site or fields.get("id") != change.row_id:
+                log.warning("pulled %s %s is not the hub's; ignored", change.tbl, change.row_id)
+                continue
+            cols = tuple(fields)
+            cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
+            if cur.rowcount == 0:
+                log.warning("pulled %s %s would overwrite a local row; ignored",
+                            change.tbl, change.row_id)
+                continue
+            if change.tbl == COMMANDS_TABLE:
+                commands.append(Change(change.site_id, change.seq, change.hlc, change.tbl,
+                                       change.row_id, change.op, fields))
+        elif change.op == "update":
+            fields = {k: v for k, v in fields.items() if k != "site_id"}
+            if fields:
+                cols = tuple(fields)
+                conn.execute(_SQL.update(change.tbl, cols),
+                             (*fields.values(), change.row_id, hub_site))
+        else:
+            conn.execute(f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
+                         (change.row_id, hub_site))
+    return commands

@@ -1,0 +1,263 @@
+"""The sync protocol: what travels between a centre and the hub, and how the hub checks it.
+
+A push carries a centre's own change-log rows after the hub's acknowledged
+position, as one gzip-compressed JSON batch. The hub runs every stage below
+before anything is written; any refusal leaves the hub exactly as it was and
+answers `{"error", "detail"}` with a 4xx status. Only the last stage writes,
+in one SQLite transaction that also moves the centre's position, so a batch
+is applied whole or not at all, and a batch sent twice applies once.
+
+    centre (sync.agent)                       hub (sync.hub)
+    ───────────────────                       ──────────────
+    read changes after acked ──┐
+    compact → JSON → gzip      │ POST /sync/v1/push
+                               └──────────▶ 1 credential   bearer → enrolled centre    401
+                                            2 revoked?     credential withdrawn        403
+                                            3 size         compressed, then inflated   413
+                                            4 decode       gzip, JSON, shape           400 bad_batch
+                                            5 version      current or previous         400 unsupported_version
+                                            6 identity     batch site = credential's   403
+                                            ── writer transaction (BEGIN IMMEDIATE) ──
+                                            7 continuity   from_seq ≤ position + 1     409 gap {position}
+                                            8 history      resent seqs match stored    409 diverged
+                                            9 ownership    every row is the site's     403 foreign_row
+                                           10 apply        merge rules (sync.merge),
+                                                           log copy, new position      COMMIT
+    acked := position ◀────────────────────── 200 {"position", "applied", "skipped", "hub_time_ms"}
+
+    pull: GET /sync/v1/pull?after=N ─────────▶ hub change-log rows meant for this centre
+    apply in one centre transaction, with     (hub catalog, commands addressed to it),
+    pulled := next_after       ◀───────────── {"changes", "next_after", "more"}
+
+A batch (the JSON before gzip):
+
+    {"schema_version": 1, "site_id": "01H…", "install_id": "01H…",
+     "from_seq": 41, "wall_ms": 1718000000000, "waiting": 0,
+     "changes": [[41, 7289…, "orders", "01H…", "insert", {…fields…}], …]}
+
+A change is an array `[seq, hlc, tbl, row_id, op, fields]` to keep bytes
+down; `fields` omits `id` (= row_id) and `site_id` when it equals the
+batch's site, and the hub puts them back. Local-only fields (a staff PIN
+hash) never leave the box.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.migrations import SCHEMA_VERSION
+from sync.changelog import Change
+from sync.errors import BadBatch, TooLarge, UnsupportedVersion
+
+# The hub accepts the current schema and the one before it, so boxes can be
+# upgraded one at a time after the hub.
+ACCEPTED_VERSIONS = frozenset({SCHEMA_VERSION, SCHEMA_VERSION - 1})
+MAX_BODY_BYTES = 4 * 1024 * 1024  # compressed, as received
+MAX_INFLATED_BYTES = 48 * 1024 * 1024  # a gzip bomb stops here
+MAX_BATCH_CHANGES = 20_000
+MAX_FIELD_CHARS = 64 * 1024
+OPS = frozenset({"insert", "update", "delete"})
+IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+ROW_ID_MAX = 64
+
+# Fields that stay on the box; the hub stores the default instead.
+LOCAL_FIELDS: dict[str, dict[str, Any]] = {"staff": {"pin_hash": ""}}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    schema_version: int
+    site_id: str
+    install_id: str
+    from_seq: int
+    wall_ms: int
+    waiting: int
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def last_seq(self) -> int:
+        return self.from_seq + len(self.changes) - 1
+
+
+# --- centre side: building a batch -------------------------------------------
+
+
+def compact(change: Change) -> list[Any]:
+    fields = change.fields
+    drop = set(LOCAL_FIELDS.get(change.tbl, ()))
+    if fields.get("id") == change.row_id:
+        drop.add("id")
+    if fields.get("site_id") == change.site_id:
+        drop.add("site_id")
+    if drop:
+        fields = {k: v for k, v in fields.items() if k not in drop}
+    return [change.seq, change.hlc, change.tbl, change.row_id, change.op, fields]
+
+
+def encode_batch(batch: Batch, *, level: int = 6) -> bytes:
+    """The gzip-compressed JSON body of a push."""
+    doc = {
+        "schema_version": batch.schema_version,
+        "site_id": batch.site_id,
+        "install_id": batch.install_id,
+        "from_seq": batch.from_seq,
+        "wall_ms": batch.wall_ms,
+        "waiting": batch.waiting,
+        "changes": [compact(c) for c in batch.changes],
+    }
+    raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return gzip.compress(raw, compresslevel=level, mtime=0)
+
+
+# --- hub side: stages 3 to 5 -------------------------------------------------
+
+
+def inflate(body: bytes, content_encoding: str | None) -> bytes:
+    """Stage 3: size limits on the wire and after inflating."""
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLarge(f"batch body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    if (content_encoding or "").strip().lower() != "gzip":
+        if len(body) > MAX_BODY_BYTES:
+            raise TooLarge("batch too large")
+        return body
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        raw = inflater.decompress(body, MAX_INFLATED_BYTES)
+        if inflater.unconsumed_tail:
+            raise TooLarge(f"batch inflates past {MAX_INFLATED_BYTES} bytes")
+        if not inflater.eof:
+            raise BadBatch("gzip body is truncated")
+    except zlib.error as exc:
+        raise BadBatch(f"body is not valid gzip: {exc}") from exc
+    return raw
+
+
+def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
+    """Stages 3-5: size, decode and shape, version. Raises a `SyncError`; writes nothing."""
+    raw = inflate(body, content_encoding)
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadBatch(f"body is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadBatch("a batch is a JSON object")
+    version = doc.get("schema_version")
+    if not _is_int(version):
+        raise BadBatch("schema_version is missing")
+    if version not in ACCEPTED_VERSIONS:
+        raise UnsupportedVersion(
+            f"schema version {version} is not accepted; the hub takes "
+            f"{sorted(ACCEPTED_VERSIONS)} (upgrade the box)"
+        )
+    site_id = _str(doc, "site_id", 64)
+    install_id = doc.get("install_id") or ""
+    if not isinstance(install_id, str) or len(install_id) > 64:
+        raise BadBatch("install_id must be a short string")
+    from_seq = _int(doc, "from_seq", minimum=1)
+    wall_ms = _int(doc, "wall_ms", minimum=0)
+    waiting = _int(doc, "waiting", minimum=0)
+    items = doc.get("changes")
+    if not isinstance(items, list):
+        raise BadBatch("changes must be a list")
+    if len(items) > MAX_BATCH_CHANGES:
+        raise TooLarge(f"{len(items)} changes in one batch; the limit is {MAX_BATCH_CHANGES}")
+    changes = [_change(site_id, from_seq, i, item) for i, item in enumerate(items)]
+    return Batch(version, site_id, install_id, from_seq, wall_ms, waiting, changes)
+
+
+def _change(site_id: str, from_seq: int, index: int, item: Any) -> Change:
+    where = f"changes[{index}]"
+    if not isinstance(item, list) or len(item) != 6:
+        raise BadBatch(f"{where} must be [seq, hlc, tbl, row_id, op, fields]")
+    seq, hlc, tbl, row_id, op, fields = item
+    if not _is_int(seq) or seq != from_seq + index:
+        raise BadBatch(f"{where}: seq must be {from_seq + index}; a batch is dense and ordered")
+    if not _is_int(hlc) or hlc < 0:
+        raise BadBatch(f"{where}: hlc must be a non-negative integer")
+    if not isinstance(tbl, str) or not IDENT_RE.match(tbl):
+        raise BadBatch(f"{where}: bad table name")
+    if not isinstance(row_id, str) or not 0 < len(row_id) <= ROW_ID_MAX:
+        raise BadBatch(f"{where}: bad row_id")
+    if op not in OPS:
+        raise BadBatch(f"{where}: op must be insert, update or delete")
+    if not isinstance(fields, dict):
+        raise BadBatch(f"{where}: fields must be an object")
+    for key, value in fields.items():
+        if not IDENT_RE.match(key):
+            raise BadBatch(f"{where}: bad column name {key!r}")
+        if isinstance(value, str):
+            if len(value) > MAX_FIELD_CHARS:
+                raise TooLarge(f"{where}.{key} is longer than {MAX_FIELD_CHARS} characters")
+        elif value is not None and not isinstance(value, int | float):
+            raise BadBatch(f"{where}.{key}: values are strings, numbers or null")
+    if op == "insert":
+        fields = {"id": row_id, "site_id": site_id, **fields}
+    return Change(site_id, seq, hlc, tbl, row_id, op, fields)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(doc: dict[str, Any], key: str, *, minimum: int) -> int:
+    value = doc.get(key)
+    if not _is_int(value) or value < minimum:
+        raise BadBatch(f"{key} must be an integer ≥ {minimum}")
+    return int(value)
+
+
+def _str(doc: dict[str, Any], key: str, max_len: int) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str) or not 0 < len(value) <= max_len:
+        raise BadBatch(f"{key} must be a non-empty string")
+    return value
+
+
+def changes_digest_equal(stored: Change, incoming: Change) -> bool:
+    """Whether a resent change is the one the hub already holds (clone detection)."""
+    return (
+        stored.hlc == incoming.hlc
+        and stored.tbl == incoming.tbl
+        and stored.row_id == incoming.row_id
+        and stored.op == incoming.op
+        and stored.fields == incoming.fields
+    )
+
+
+def pull_doc(hub_site: str, changes: list[Change], next_after: int, more: bool,
+             hub_time_ms: int, hub_hlc: int) -> dict[str, Any]:
+    """A pull answer: hub change-log rows for one centre, fields in full."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "hub_site_id": hub_site,
+        "changes": [[c.seq, c.hlc, c.tbl, c.row_id, c.op, c.fields] for c in changes],
+        "next_after": next_after,
+        "more": more,
+        "hub_time_ms": hub_time_ms,
+        "hub_hlc": hub_hlc,
+    }
+
+
+def parse_pull(doc: Any, hub_site: str) -> tuple[list[Change], int, bool]:
+    """Check a pull answer's shape (the centre trusts the hub, not the wire)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("changes"), list):
+        raise BadBatch("pull answer is not a batch")
+    if doc.get("hub_site_id") != hub_site:
+        raise BadBatch(f"pull answer comes from hub {doc.get('hub_site_id')!r}, not {hub_site!r}")
+    out = []
+    for i, item in enumerate(doc["changes"]):
+        if not isinstance(item, list) or len(item) != 6 or not isinstance(item[5], dict):
+            raise BadBatch(f"pull changes[{i}] is malformed")
+        seq, hlc, tbl, row_id, op, fields = item
+        if op not in OPS or not isinstance(tbl, str) or not IDENT_RE.match(tbl):
+            raise BadBatch(f"pull changes[{i}] is malformed")
+        out.append(Change(hub_site, int(seq), int(hlc), tbl, str(row_id), op, fields))
+    next_after = doc.get("next_after")
+    if not _is_int(next_after):
+        raise BadBatch("pull answer has no next_after")
+    return out, int(next_after), bool(doc.get("more"))

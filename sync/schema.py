@@ -1,0 +1,114 @@
+"""The sync package's own tables, in their own migration set ("linli-sync").
+
+Kept apart from `edge.migrations` so the two sets never collide. Both roles
+get every table; a centre leaves the hub-only ones empty. `ensure(path)`
+applies pending migrations through a short-lived connection of its own, so
+it can run beside a live `Store` (the writer holds no lock between jobs).
+
+- `sync_state`: key/value progress of this box's sync (centre side): pushed
+  and pulled positions, last success, last error, clock offset.
+- `sync_commands`: operator commands (hub-owned rows, addressed to a site).
+- `sync_command_results`: what the addressed centre did with one (centre-owned,
+  id = the command's id, so applying twice is impossible).
+- `sync_centres`, `sync_log`: the hub's record of each enrolled centre and of
+  every change it received (content kept to detect cloned boxes).
+- `sync_operators`, `sync_operator_sessions`: hub operator accounts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("linli-sync")
+
+
+@migrations()
+def m101_sync_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE IF NOT EXISTS sync_commands (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,          -- the hub: owner of the command
+            target_site TEXT NOT NULL,      -- the centre that must apply it
+            name TEXT NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',
+            issued_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS sync_commands_target ON sync_commands (target_site);
+
+        CREATE TABLE IF NOT EXISTS sync_command_results (
+            id TEXT PRIMARY KEY,            -- = sync_commands.id
+            site_id TEXT NOT NULL,          -- the centre that applied it
+            name TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'refused')),
+            detail TEXT NOT NULL DEFAULT '',
+            applied_at TEXT NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS sync_centres (
+            site_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            pulled_seq INTEGER NOT NULL DEFAULT 0,
+            waiting INTEGER NOT NULL DEFAULT 0,
+            last_contact TEXT,
+            last_push TEXT,
+            schema_version INTEGER,
+            clock_offset_ms INTEGER,
+            install_id TEXT,
+            diverged TEXT,
+            oldest_waiting_ms INTEGER
+        );
+
+        CREATE TABLE IF NOT EXISTS sync_log (
+            site_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            PRIMARY KEY (site_id, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS sync_log_row ON sync_log (tbl, row_id);
+
+        CREATE TABLE IF NOT EXISTS sync_operators (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('operator', 'supervisor')),
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS sync_operator_sessions (
+            token_hash TEXT PRIMARY KEY,
+            operator_id TEXT NOT NULL REFERENCES sync_operators (id),
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def apply(conn: sqlite3.Connection) -> None:
+    migrations.apply(sqlite_utils.Database(conn))
+
+
+def ensure(path: str | Path) -> None:
+    """Apply pending sync migrations to the database file at `path`."""
+    from edge.store import connect
+
+    conn = connect(path)
+    try:
+        apply(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,176 @@
+"""Helpers for the sync tests: real hub and centre databases in a temp folder.
+
+Not `conftest.py` (that one is the lead's): test modules import from here.
+Rows are written with `Tx.insert` into the real schema, the way the domain
+writes them, so every change goes through the real change log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edge.centre import init_centre
+from edge.ids import new_id
+from edge.settings import Settings
+from edge.store import Store, Tx, set_meta
+from sync import enrol
+from sync import schema as sync_schema
+from sync.agent import SyncAgent
+from sync.hub import create_hub_app
+
+HUB_URL = "http://hub.test"
+DAY = "2030-01-07"
+
+
+@dataclass
+class Centre:
+    name: str
+    store: Store
+    site_id: str
+    token: str
+
+    def agent(self, client: httpx.AsyncClient, **kw: Any) -> SyncAgent:
+        return SyncAgent(self.store, client, HUB_URL, self.token, **kw)
+
+
+def open_hub_store(path: Path) -> Store:
+    sync_schema.ensure(path)
+    store = Store(path)
+    enrol.init_hub(store)
+    return store
+
+
+def enrol_centre(hub_store: Store, path: Path, name: str) -> Centre:
+    """Enrol on the hub, then create the box and join (what the CLI does, minus HTTP)."""
+    e = hub_store.write_sync(lambda tx: enrol.add_centre(tx, name))
+    store = Store(path)
+    init_centre(store, name, site_id=e.site_id)
+    sync_schema.ensure(path)
+    hub_site = hub_store.site_id
+    store.write_sync(lambda tx: enrol.join(tx, hub_url=HUB_URL, token=e.token,
+                                           site_id=e.site_id, hub_site_id=hub_site, name=name))
+    return Centre(name, store, e.site_id, e.token)
+
+
+@asynccontextmanager
+async def hub_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to the hub app in process (lifespan run)."""
+    async with app.lifespan():  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
+            yield client
+
+
+def hub_app(path: Path) -> Any:
+    return create_hub_app(Settings(db_path=path, role="hub"))
+
+
+# --- rows, written like the domain writes them -----------------------------------
+
+
+def add_household(tx: Tx, name: str = "王阿姨", phone: str = "13812345678") -> str:
+    hid = new_id()
+    tx.insert("households", {"id": hid, "site_id": tx.site_id, "name": name, "phone": phone,
+                             "phone_tail": phone[-4:], "building": "3", "unit": "1",
+                             "room": "201", "created_at": "2030-01-06T08:00:00+00:00"})
+    return hid
+
+
+def add_product(tx: Tx, name: str = "土豆", price_fen: int = 150) -> str:
+    pid = new_id()
+    tx.insert("products", {"id": pid, "site_id": tx.site_id, "name": name, "sold_by": "weight",
+                           "unit": "斤", "price_fen": price_fen})
+    return pid
+
+
+def add_order(tx: Tx, household_id: str | None = None, *, items: int = 2,
+              product_id: str = "p1", code: str | None = None) -> str:
+    oid = new_id()
+    stamp = "2030-01-06T09:00:00+00:00"
+    tx.insert("orders", {
+        "id": oid, "site_id": tx.site_id, "household_id": household_id, "channel": "wechat",
+        "pickup_date": DAY, "delivery_mode": "pickup", "pickup_code": code or oid[-6:],
+        "status": "placed", "notes": "", "placed_by": "", "estimated_fen": 750,
+        "final_fen": None, "paid_fen": 0, "payment_method": None, "idempotency_key": None,
+        "staff_id": None, "created_at": stamp, "updated_at": stamp})
+    for line in range(items):
+        tx.insert("order_items", {
+            "id": new_id(), "site_id": tx.site_id, "order_id": oid, "line": line,
+            "product_id": product_id, "product_name": "土豆", "sold_by": "weight",
+            "qty_unit": "g", "quantity": 2500, "unit_price_fen": 150, "estimated_fen": 750,
+            "actual_grams": None, "final_fen": None})
+    return oid
+
+
+def set_status(tx: Tx, order_id: str, status: str) -> None:
+    """Forward-only, like edge.orders.set_status (raises on a backward move)."""
+    from sync.merge import STATUS_RANK
+
+    row = tx.one("SELECT status FROM orders WHERE id = ?", (order_id,))
+    if row is None:
+        raise LookupError(order_id)
+    if row["status"] == status:
+        return
+    if STATUS_RANK[status] <= STATUS_RANK[row["status"]]:
+        raise ValueError(f"order is {row['status']}; it cannot become {status}")
+    tx.update("orders", order_id, {"status": status, "updated_at": "2030-01-07T08:00:00"})
+
+
+def cancel_handler(tx: Tx, args: dict[str, Any]) -> str:
+    set_status(tx, str(args["order_id"]), "cancelled")
+    return "cancelled"
+
+
+# --- comparing replicas ---------------------------------------------------------------
+
+SHARED = ("households", "products", "orders", "order_items", "payments", "staff",
+          "calendars", "calendar_exceptions", "sync_command_results", "sync_commands")
+IGNORED_COLUMNS = {"staff": {"pin_hash"}}
+
+
+def canonical(path: Path, *, site_ids: set[str] | None = None) -> dict[str, str]:
+    """Per table, a hash of its rows (optionally only some owners), order-free."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        out = {}
+        for tbl in SHARED:
+            rows = []
+            for r in conn.execute(f"SELECT * FROM {tbl} ORDER BY id"):
+                d = {k: r[k] for k in r.keys() if k not in IGNORED_COLUMNS.get(tbl, ())}
+                if site_ids is not None and d["site_id"] not in site_ids:
+                    continue
+                rows.append(json.dumps(d, sort_keys=True, ensure_ascii=False))
+            out[tbl] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16] + f":{len(rows)}"
+        return out
+    finally:
+        conn.close()
+
+
+def count(path: Path, sql: str, params: tuple[Any, ...] = ()) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(conn.execute(sql, params).fetchone()[0])
+    finally:
+        conn.close()
+
+
+@contextmanager
+def closing_stores(*stores: Store) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for s in stores:
+            s.close()
+
+
+__all__ = ["set_meta"]
