@@ -38,7 +38,8 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from edge.migrations import SCHEMA_VERSION
@@ -140,6 +141,8 @@ class SyncAgent:
         retry_for_s: float = 60.0,
         timeout_s: float = 30.0,
         interval_s: float = 15.0,
+        backoff_s: float = 0.2,
+        backoff_max_s: float = 5.0,
     ) -> None:
         sync_schema.ensure(store.path)
         self.store = store
@@ -154,6 +157,8 @@ class SyncAgent:
         self.retry_for_s = retry_for_s
         self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         self.interval_s = interval_s
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
         self._handlers: dict[str, CommandHandler] = {}
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
@@ -264,7 +269,8 @@ class SyncAgent:
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.retry_for_s),
-            wait=wait_exponential_jitter(initial=0.1, max=5.0, jitter=0.3),
+            wait=(wait_exponential(multiplier=self.backoff_s, max=self.backoff_max_s)
+                  + wait_random(0, self.backoff_s)),
             retry=retry_if_exception_type((httpx.TransportError, _Retry)),
             before_sleep=self._after_failure,
             reraise=True,

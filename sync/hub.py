@@ -117,7 +117,7 @@ class Hub:
              batch.wall_ms - now, batch.install_id, batch.site_id),
         )
         return {"position": new_position, "applied": applied, "skipped": len(resent),
-                "hub_time_ms": now, "hub_hlc": self.store.clock.last}
+                "hub_time_ms": now, "hub_hlc": self.store.clock.now()}
 
     # --- position ------------------------------------------------------------
     async def position(self, centre: Centre, params: dict[str, str]) -> dict[str, Any]:
@@ -142,7 +142,7 @@ class Hub:
                 " clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE site_id = ?",
                 (now_iso(), waiting, None if wall_ms is None else wall_ms - now,
                  centre.site_id))
-            return {"position": acked, "hub_time_ms": now, "hub_hlc": self.store.clock.last,
+            return {"position": acked, "hub_time_ms": now, "hub_hlc": self.store.clock.now(),
                     "hub_site_id": self.site_id, "schema_version": SCHEMA_VERSION}
 
         try:
@@ -178,7 +178,7 @@ class Hub:
             "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
             " WHERE site_id = ?", (after, now_iso(), centre.site_id)))
         return pull_doc(hub_site, changes, next_after, more, self.now_ms(),
-                        self.store.clock.last)
+                        self.store.clock.now())
 
 
 def _addressed(conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any],

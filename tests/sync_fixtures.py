@@ -174,3 +174,42 @@ def closing_stores(*stores: Store) -> Iterator[None]:
 
 
 __all__ = ["set_meta"]
+
+
+class FaultyTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport and breaks a share of requests, the ways a real link does.
+
+    Faults: drop before forwarding (connect error), drop the reply after the
+    hub committed (read error), answer 503, cut the reply short. Seeded, so
+    a failing run can be replayed.
+    """
+
+    KINDS = ("drop_before", "drop_after", "http_503", "truncate")
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, rate: float, seed: int = 0) -> None:
+        import random
+
+        self.inner = inner
+        self.rate = rate
+        self.rng = random.Random(seed)
+        self.faults: dict[str, int] = dict.fromkeys(self.KINDS, 0)
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        kind = self.rng.choice(self.KINDS) if self.rng.random() < self.rate else None
+        if kind:
+            self.faults[kind] += 1
+        if kind == "drop_before":
+            raise httpx.ConnectError("fault: dropped before forwarding", request=request)
+        if kind == "http_503":
+            return httpx.Response(503, json={"error": "fault", "detail": "injected"})
+        response = await self.inner.handle_async_request(request)
+        if kind == "drop_after":
+            await response.aread()
+            raise httpx.ReadError("fault: reply lost after the hub committed", request=request)
+        if kind == "truncate":
+            body = await response.aread()
+            return httpx.Response(response.status_code, content=body[: len(body) // 2],
+                                  headers={"content-type": "application/json"})
+        return response

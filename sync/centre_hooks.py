@@ -1,0 +1,146 @@
+"""What the centre app calls to run sync: a lifespan, the badge status, a "sync now" route.
+
+In `edge.app.create_app`:
+
+    from sync.centre_hooks import SYNC_ROUTES, sync_lifespan, sync_status
+    Litestar(..., lifespan=[lifespan, sync_lifespan()], route_handlers=[..., *SYNC_ROUTES])
+
+`sync_lifespan(commands)` must come after the lifespan that puts `store` and
+`settings` on `app.state`. When the box is enrolled and `settings.sync_enabled`,
+it starts a `SyncAgent` in the background (on `app.state.sync`) and stops it
+at shutdown. Pages build the badge with `await sync_status(request.app.state)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar, Request, Response, post
+from litestar.response import Redirect
+
+from edge.store import Store, Tx, get_meta
+from sync.agent import CommandHandler, SyncAgent
+from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN
+
+log = logging.getLogger("linli.sync")
+
+NOT_ENROLLED: dict[str, Any] = {"enrolled": False, "online": False, "waiting": 0,
+                                "last_sync": None, "clock_warning": None}
+
+
+def _cancel_order(tx: Tx, args: dict[str, Any]) -> str:
+    from edge import orders
+
+    return orders.cancel(tx, str(args["order_id"]))
+
+
+def _set_calendar(tx: Tx, args: dict[str, Any]) -> None:
+    from edge import calendar
+
+    calendar.save(tx, list(args["weekdays"]), str(args["cutoff"]),
+                  str(args.get("pickup_hours", "07:00-11:00")))
+
+
+def _add_calendar_exception(tx: Tx, args: dict[str, Any]) -> str:
+    from edge import calendar
+
+    return calendar.add_exception(tx, calendar.parse_day(str(args["day"])), str(args["kind"]),
+                                  str(args.get("note", "")))
+
+
+DEFAULT_COMMANDS: dict[str, CommandHandler] = {
+    "cancel_order": _cancel_order,
+    "set_calendar": _set_calendar,
+    "add_calendar_exception": _add_calendar_exception,
+}
+
+
+def enrolment(store: Store) -> dict[str, str] | None:
+    """The hub URL, credential and hub site id in the centre's meta, if enrolled."""
+    meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in
+                                      (META_HUB_URL, META_TOKEN, META_HUB_SITE)})
+    if not all(meta.values()):
+        return None
+    return {k: str(v) for k, v in meta.items()}
+
+
+def make_agent(store: Store, client: httpx.AsyncClient,
+               commands: Mapping[str, CommandHandler] | None = None,
+               **kwargs: Any) -> SyncAgent | None:
+    """An agent for an enrolled centre (None if the box never joined a hub)."""
+    found = enrolment(store)
+    if found is None:
+        return None
+    agent = SyncAgent(store, client, found[META_HUB_URL], found[META_TOKEN],
+                      hub_site_id=found[META_HUB_SITE], **kwargs)
+    for name, handler in {**DEFAULT_COMMANDS, **(commands or {})}.items():
+        agent.register_command(name, handler)
+    return agent
+
+
+def sync_lifespan(
+    commands: Mapping[str, CommandHandler] | None = None,
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """A Litestar lifespan running the background sync of an enrolled centre."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store: Store = app.state.store
+        settings = app.state.settings
+        app.state.sync = None
+        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        task: asyncio.Task[None] | None = None
+        try:
+            loop = asyncio.get_running_loop()
+            agent = await loop.run_in_executor(None, lambda: make_agent(
+                store, client, commands, interval_s=settings.sync_interval_s))
+            app.state.sync = agent
+            if agent is not None and settings.sync_enabled:
+                task = asyncio.create_task(agent.run_forever(settings.sync_interval_s),
+                                           name="linli-sync")
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await client.aclose()
+
+    return lifespan
+
+
+async def sync_status(app_state: Any) -> dict[str, Any]:
+    """The dict `templates/sync_badge.html` shows (keys: enrolled, online, waiting,
+    last_sync, clock_warning)."""
+    agent: SyncAgent | None = getattr(app_state, "sync", None)
+    if agent is None:
+        return dict(NOT_ENROLLED)
+    return await agent.fresh_status()
+
+
+@post("/sync-now", include_in_schema=False)
+async def sync_now(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The "sync now" button: runs one sync (bounded) and goes back to the page."""
+    agent: SyncAgent | None = getattr(request.app.state, "sync", None)
+    result: dict[str, Any] = {"enrolled": agent is not None}
+    if agent is not None:
+        try:
+            report = await asyncio.wait_for(agent.sync_once(), timeout=60)
+            result.update(report.as_json())
+        except Exception as exc:  # shown on the badge; the agent recorded it
+            result.update(ok=False, error=str(getattr(exc, "detail", exc)))
+    if "json" in request.headers.get("accept", ""):
+        return Response(content=result)
+    back = request.headers.get("referer") or "/"
+    if not back.startswith("/") and "://" in back:
+        back = "/" + back.split("://", 1)[1].partition("/")[2]
+    return Redirect(path=back)
+
+
+SYNC_ROUTES = [sync_now]

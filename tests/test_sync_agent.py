@@ -1,0 +1,260 @@
+"""The centre's agent against a real hub app (ASGITransport), real SQLite files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sync_fixtures import (
+    HUB_URL,
+    FaultyTransport,
+    add_household,
+    add_order,
+    add_product,
+    cancel_handler,
+    canonical,
+    count,
+    enrol_centre,
+    hub_app,
+    set_status,
+)
+
+from edge.store import Tx
+from sync import changelog, operations
+from sync.agent import SyncAgent, describe_offset
+from sync.errors import HubUnavailable
+from sync.hlc import HybridClock, wall_clock_ms
+from sync.hub import Hub
+
+pytestmark = pytest.mark.anyio
+DAY_MS = 24 * 3600 * 1000
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> Any:
+    app = hub_app(tmp_path / "hub.db")
+    hub: Hub = app.state.hub
+    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
+    async with app.lifespan():
+        yield app, hub, a
+    a.store.close()
+
+
+def _client(app: Any, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=app),
+                             base_url=HUB_URL)
+
+
+def _agent(centre: Any, client: httpx.AsyncClient, **kw: Any) -> SyncAgent:
+    kw.setdefault("hub_site_id", None)
+    agent = centre.agent(client, **kw)
+    agent.register_command("cancel_order", cancel_handler)
+    return agent
+
+
+def _orders(centre: Any, n: int) -> list[str]:
+    def write(tx: Tx) -> list[str]:
+        hh = add_household(tx)
+        return [add_order(tx, hh) for _ in range(n)]
+    return centre.store.write_sync(write)
+
+
+async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    _orders(a, 20)
+    async with _client(app) as client:
+        agent = _agent(a, client)
+        report = await agent.sync_once()
+        again = await agent.sync_once()
+    assert report.ok and report.pushed == 61 and report.waiting == 0
+    assert again.pushed == 0 and again.requests == 2  # position + pull, nothing more
+    assert canonical(tmp_path / "hub.db", site_ids={a.site_id}) == canonical(
+        tmp_path / "a.db", site_ids={a.site_id})
+    status = agent.status()
+    assert status["online"] and status["waiting"] == 0 and status["last_sync"]
+    assert status["clock_warning"] is None and status["enrolled"]
+
+
+async def test_lossy_link_delivers_exactly_once(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    faulty = FaultyTransport(httpx.ASGITransport(app=app), rate=0.5, seed=7)
+    async with _client(app, faulty) as client:
+        agent = _agent(a, client, batch_size=40, attempts=30, retry_for_s=30, backoff_s=0.01)
+        for _ in range(5):
+            _orders(a, 15)
+            await agent.sync_once()
+    assert sum(faulty.faults.values()) >= 5, faulty.faults
+    assert faulty.faults["drop_after"] >= 1
+    hub_db = tmp_path / "hub.db"
+    assert count(hub_db, "SELECT COUNT(*) FROM orders") == 75
+    assert count(hub_db, "SELECT COUNT(*) FROM sync_log") == count(
+        tmp_path / "a.db", "SELECT COUNT(*) FROM changes")
+    assert canonical(hub_db, site_ids={a.site_id}) == canonical(tmp_path / "a.db",
+                                                               site_ids={a.site_id})
+
+
+async def test_hub_down_is_reported_not_hammered(world: Any) -> None:
+    app, hub, a = world
+    calls = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("hub is down", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        agent = _agent(a, client, attempts=3, retry_for_s=2, backoff_s=0.01)
+        _orders(a, 1)
+        with pytest.raises(HubUnavailable):
+            await agent.sync_once()
+    assert calls == 3
+    status = await agent.fresh_status()
+    assert not status["online"] and status["waiting"] == 4 and status["last_sync"] is None
+
+
+async def test_catalog_flows_down_without_entering_the_centre_log(world: Any,
+                                                                   tmp_path: Path) -> None:
+    app, hub, a = world
+    pid = await hub.store.write(lambda tx: operations.create_product(
+        tx, {"name": "圆青椒", "sold_by": "piece", "price_fen": 80}))
+    async with _client(app) as client:
+        agent = _agent(a, client)
+        await agent.sync_once()
+        await hub.store.write(lambda tx: operations.update_product(tx, pid, {"price_fen": 95}))
+        r = await agent.sync_once()
+    assert r.pulled == 1
+    a_db = tmp_path / "a.db"
+    assert count(a_db, "SELECT price_fen FROM products WHERE id = ?", (pid,)) == 95
+    assert count(a_db, "SELECT COUNT(*) FROM changes WHERE tbl = 'products'") == 0
+    assert canonical(a_db, site_ids={hub.site_id})["products"] == canonical(
+        tmp_path / "hub.db", site_ids={hub.site_id})["products"]
+
+
+async def test_hub_cannot_overwrite_a_centre_row_by_pull(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    pid = a.store.write_sync(lambda tx: add_product(tx, "本站馒头", 100))
+    async with _client(app) as client:
+        agent = _agent(a, client)
+        await agent.sync_once()
+        # A forged hub row with the same id: the centre keeps its own.
+        await hub.store.write(lambda tx: tx.insert("products", {
+            "id": pid + "x", "site_id": hub.site_id, "name": "ok", "sold_by": "piece",
+            "unit": "个", "price_fen": 1}))
+        await hub.store.write(lambda tx: tx.update("products", pid, {"price_fen": 1}))
+        await agent.sync_once()
+    assert count(tmp_path / "a.db", "SELECT price_fen FROM products WHERE id = ?", (pid,)) == 100
+
+
+async def test_cancel_loses_to_an_earlier_pickup(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    picked, waiting = _orders(a, 2)
+    async with _client(app) as client:
+        agent = _agent(a, client)
+        await agent.sync_once()
+        # Offline at the centre: one order is picked up. Meanwhile the hub cancels both.
+        a.store.write_sync(lambda tx: set_status(tx, picked, "picked_up"))
+        await hub.store.write(lambda tx: operations.cancel_order(tx, picked, "op1"))
+        await hub.store.write(lambda tx: operations.cancel_order(tx, waiting, "op1"))
+        r = await agent.sync_once()   # push pickup, pull the cancels, apply them
+        await agent.sync_once()       # push the outcome
+    assert r.commands == 2
+    hub_db, a_db = tmp_path / "hub.db", tmp_path / "a.db"
+    for db in (hub_db, a_db):
+        assert count(db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'picked_up'",
+                     (picked,)) == 1
+        assert count(db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'cancelled'",
+                     (waiting,)) == 1
+        assert count(db, "SELECT COUNT(*) FROM sync_command_results WHERE outcome = 'refused'"
+                     " AND detail LIKE '%picked_up%'") == 1
+        assert count(db, "SELECT COUNT(*) FROM sync_command_results"
+                     " WHERE outcome = 'applied'") == 1
+    # Replaying the pull applies nothing twice.
+    a.store.write_sync(lambda tx: tx.execute("UPDATE sync_state SET value = '0'"
+                                             " WHERE key = 'pulled'"))
+    async with _client(app) as client:
+        r = await _agent(a, client).sync_once()
+    assert r.commands == 0
+    assert count(a_db, "SELECT COUNT(*) FROM sync_command_results") == 2
+
+
+async def test_unknown_command_is_refused_and_reported(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    async with _client(app) as client:
+        agent = a.agent(client)  # no handlers registered
+        (oid,) = _orders(a, 1)
+        await agent.sync_once()
+        await hub.store.write(lambda tx: operations.cancel_order(tx, oid))
+        await agent.sync_once()
+        await agent.sync_once()
+    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_command_results"
+                 " WHERE outcome = 'refused' AND detail LIKE '%no handler%'") == 1
+    assert count(tmp_path / "a.db", "SELECT COUNT(*) FROM orders WHERE status = 'placed'") == 1
+
+
+@pytest.mark.parametrize("skew_days", [3, -3])
+async def test_clock_skew_of_days_is_shown_and_breaks_nothing(world: Any, tmp_path: Path,
+                                                             skew_days: int) -> None:
+    app, hub, a = world
+
+    def skewed() -> int:
+        return wall_clock_ms() + skew_days * DAY_MS
+
+    a.store.clock = HybridClock(last=a.store.clock.last, now_ms=skewed)
+    _orders(a, 3)
+    async with _client(app) as client:
+        agent = _agent(a, client, wall_ms=skewed)
+        await agent.sync_once()
+        status = await agent.fresh_status()
+    warning = status["clock_warning"]
+    assert warning and "3 天" in warning and ("ahead" if skew_days > 0 else "behind") in warning
+    offset = count(tmp_path / "hub.db", "SELECT clock_offset_ms FROM sync_centres")
+    assert abs(offset - skew_days * DAY_MS) < 60_000
+    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders") == 3
+    # After seeing the hub's clock, a box that runs behind stamps after the hub.
+    if skew_days < 0:
+        assert a.store.clock.now() >> 16 >= wall_clock_ms() - 60_000
+
+
+async def test_clock_jump_back_keeps_stamps_growing(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    offset = [0]
+    a.store.clock = HybridClock(last=a.store.clock.last,
+                                now_ms=lambda: wall_clock_ms() + offset[0])
+    _orders(a, 2)
+    before = a.store.read_sync(changelog.last_hlc)
+    offset[0] = -2 * DAY_MS  # the box reboots with a clock two days back
+    (late,) = _orders(a, 1)
+    a.store.write_sync(lambda tx: set_status(tx, late, "packed"))
+    stamps = a.store.read_sync(lambda c: [r[0] for r in c.execute(
+        "SELECT hlc FROM changes ORDER BY seq")])
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert stamps[-1] > before
+    async with _client(app) as client:
+        await _agent(a, client, wall_ms=lambda: wall_clock_ms() + offset[0]).sync_once()
+    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders WHERE status = 'packed'") == 1
+
+
+def test_describe_offset() -> None:
+    assert describe_offset(30_000) is None
+    assert "快" in (describe_offset(3 * DAY_MS) or "")
+    assert "慢 2 小时" in (describe_offset(-2 * 3600_000) or "")
+
+
+async def test_sync_state_survives_a_new_agent(world: Any, tmp_path: Path) -> None:
+    app, hub, a = world
+    _orders(a, 5)
+    async with _client(app) as client:
+        await _agent(a, client).sync_once()
+    state = a.store.read_sync(lambda c: dict(c.execute("SELECT key, value FROM sync_state")))
+    assert state["pushed"] == "16" and json.loads(state.get("pulled", "0")) == 0
+    async with _client(app) as client:
+        r = await _agent(a, client).sync_once()
+    assert r.pushed == 0 and r.requests == 2
