@@ -22,6 +22,7 @@ from edge.ids import new_id
 from edge.pages.base import AnyRequest, MeDep, form_error, page, today
 from edge.pages.desk import METHODS
 from edge.pages.formats import parse_quantity
+from edge.pages.orders import biggest_first
 from edge.web import StoreDep
 
 _SEEN_MAX = 500
@@ -51,7 +52,7 @@ async def _form(
         request,
         "walkin.html",
         me,
-        groups=groups,
+        groups=biggest_first(groups),
         methods=METHODS,
         error=error,
         values=values,

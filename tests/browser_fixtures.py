@@ -1,0 +1,149 @@
+"""Fixtures for the browser tests: a real `linli serve` on a free loopback port, and Chromium.
+
+Import them explicitly in a test module (`from tests.browser_fixtures import ...`).
+The server runs the demo centre from a temp file, with sync off; Chromium is
+Debian's (/usr/bin/chromium), driven headless by Playwright, never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TABLET_LANDSCAPE = {"width": 1280, "height": 800}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def linli_command() -> list[str]:
+    script = Path(sys.executable).with_name("linli")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "edge.cli"]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"linli serve exited with {proc.returncode}")
+            try:
+                if client.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"linli serve did not answer on {url} within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real centre server on the demo database."""
+    folder = tmp_path_factory.mktemp("live")
+    db = folder / "centre.db"
+    subprocess.run(
+        [*linli_command(), "demo", "--db", str(db)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                *linli_command(),
+                "serve",
+                "--role",
+                "centre",
+                "--db",
+                str(db),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-sync",
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make browser installs Debian's)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def tablet(browser: Any, live_server: str) -> Iterator[Any]:
+    """A fresh tablet (browser context) in landscape, with no request allowed off the box."""
+    context = browser.new_context(
+        viewport=TABLET_LANDSCAPE,
+        base_url=live_server,
+        locale="zh-CN",
+        device_scale_factor=1,
+        has_touch=True,
+    )
+    offsite: list[str] = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(live_server):
+            route.continue_()
+        else:
+            offsite.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not offsite, f"pages asked for something off the box: {offsite}"
