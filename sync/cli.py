@@ -1,0 +1,205 @@
+"""`linli` subcommands of the sync package: enrolment on the hub, joining at the box, one sync.
+
+`edge.cli` calls `register(subparsers)`; every subcommand sets `func(args)`.
+
+    linli hub add-centre    --db HUB.db --name 金沙路社区 [--site-id ID]   prints site id + token
+    linli hub revoke-centre --db HUB.db --site-id ID
+    linli hub new-token     --db HUB.db --site-id ID          re-issue (old token stops working)
+    linli hub release-centre --db HUB.db --site-id ID         clear a "diverged" hold
+    linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
+    linli centre join       --db CENTRE.db --hub URL --token T
+    linli sync --once       --db CENTRE.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from sync.errors import SyncError
+
+
+def _hub_store(path: str) -> Any:
+    from edge.store import Store
+    from sync import enrol
+    from sync import schema as sync_schema
+
+    sync_schema.ensure(path)
+    store = Store(path)
+    enrol.init_hub(store)
+    return store
+
+
+def _add_centre(args: argparse.Namespace) -> None:
+    from sync import enrol
+
+    store = _hub_store(args.db)
+    try:
+        e = store.write_sync(lambda tx: enrol.add_centre(tx, args.name, args.site_id))
+    finally:
+        store.close()
+    print(f"centre {e.name} enrolled")
+    print(f"site id: {e.site_id}")
+    print(f"token: {e.token}")
+    print(f"at the box: linli centre join --db CENTRE.db --hub http://HUB:8100 --token {e.token}")
+
+
+def _revoke_centre(args: argparse.Namespace) -> None:
+    from sync import enrol
+
+    store = _hub_store(args.db)
+    try:
+        store.write_sync(lambda tx: enrol.revoke_centre(tx, args.site_id))
+    finally:
+        store.close()
+    print(f"centre {args.site_id}: credential revoked")
+
+
+def _new_token(args: argparse.Namespace) -> None:
+    from sync import enrol
+
+    store = _hub_store(args.db)
+    try:
+        token = store.write_sync(lambda tx: enrol.new_token(tx, args.site_id))
+    finally:
+        store.close()
+    print(f"token: {token}")
+
+
+def _release_centre(args: argparse.Namespace) -> None:
+    store = _hub_store(args.db)
+    try:
+        store.write_sync(lambda tx: tx.execute(
+            "UPDATE sync_centres SET diverged = NULL, install_id = NULL WHERE site_id = ?",
+            (args.site_id,)))
+    finally:
+        store.close()
+    print(f"centre {args.site_id}: hold released; its next push is checked afresh")
+
+
+def _add_operator(args: argparse.Namespace) -> None:
+    from sync import enrol
+
+    store = _hub_store(args.db)
+    try:
+        op_id = store.write_sync(lambda tx: enrol.add_operator(tx, args.name, args.password,
+                                                               args.role))
+    finally:
+        store.close()
+    print(f"operator {args.name} ({args.role}) added: {op_id}")
+
+
+def _join(args: argparse.Namespace) -> None:
+    import httpx
+
+    from edge.store import open_store
+    from sync import enrol
+    from sync import schema as sync_schema
+
+    hub_url = args.hub.rstrip("/")
+    try:
+        resp = httpx.get(f"{hub_url}/sync/v1/hello",
+                         headers={"Authorization": f"Bearer {args.token}"}, timeout=15)
+    except httpx.HTTPError as exc:
+        raise SyncError(f"cannot reach the hub at {hub_url}: {exc}") from exc
+    if resp.status_code != 200:
+        raise SyncError(f"the hub refused the token ({resp.status_code}): {resp.text[:200]}")
+    hello = resp.json()
+    sync_schema.ensure(args.db)
+    with open_store(args.db) as store:
+        site = store.write_sync(lambda tx: enrol.join(
+            tx, hub_url=hub_url, token=args.token, site_id=hello["site_id"],
+            hub_site_id=hello["hub_site_id"], name=hello["name"]))
+        store.set_site(site)
+    print(f"joined hub {hub_url} as centre {hello['name']} ({site})")
+
+
+def _sync_once(args: argparse.Namespace) -> None:
+    import httpx
+
+    from edge.store import open_store
+    from sync.centre_hooks import make_agent
+
+    async def run(store: Any) -> dict[str, Any]:
+        async with httpx.AsyncClient() as client:
+            agent = make_agent(store, client)
+            if agent is None:
+                raise SyncError("this box has not joined a hub (linli centre join)")
+            return (await agent.sync_once()).as_json()
+
+    with open_store(args.db) as store:
+        report = asyncio.run(run(store))
+    print(json.dumps(report, ensure_ascii=False))
+
+
+def _guard(fn: Any) -> Any:
+    """`edge.cli.main` prints EdgeError cleanly; sync errors become one."""
+
+    def run(args: argparse.Namespace) -> None:
+        from edge.errors import EdgeError
+
+        try:
+            fn(args)
+        except SyncError as exc:
+            raise EdgeError(exc.detail) from exc
+
+    return run
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> Any:
+    for action in parser._actions:  # argparse has no public way to reach them
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
+
+
+def _group(subparsers: Any, name: str, help_text: str) -> Any:
+    existing = subparsers.choices.get(name)
+    if existing is not None:
+        found = _subparsers_of(existing)
+        if found is not None:
+            return found
+    return subparsers.add_parser(name, help=help_text).add_subparsers(
+        dest=f"{name}_command", required=True)
+
+
+def register(subparsers: Any) -> None:
+    hub = _group(subparsers, "hub", "enrol centres and operators on the hub")
+    p = hub.add_parser("add-centre", help="enrol a centre; prints its site id and token")
+    p.add_argument("--db", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--site-id", default=None, help="adopt the box's own site id")
+    p.set_defaults(func=_guard(_add_centre))
+    p = hub.add_parser("revoke-centre", help="refuse a centre's credential from now on")
+    p.add_argument("--db", required=True)
+    p.add_argument("--site-id", required=True)
+    p.set_defaults(func=_guard(_revoke_centre))
+    p = hub.add_parser("new-token", help="issue a centre a fresh credential")
+    p.add_argument("--db", required=True)
+    p.add_argument("--site-id", required=True)
+    p.set_defaults(func=_guard(_new_token))
+    p = hub.add_parser("release-centre", help="lift a 'diverged' hold after checking the box")
+    p.add_argument("--db", required=True)
+    p.add_argument("--site-id", required=True)
+    p.set_defaults(func=_guard(_release_centre))
+    p = hub.add_parser("add-operator", help="an operator account for the hub pages")
+    p.add_argument("--db", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", choices=["operator", "supervisor"], default="operator")
+    p.set_defaults(func=_guard(_add_operator))
+
+    centre = _group(subparsers, "centre", "set up this box's centre")
+    p = centre.add_parser("join", help="enrol this box with a hub using the token it issued")
+    p.add_argument("--db", required=True)
+    p.add_argument("--hub", required=True, help="the hub's URL, e.g. http://hub.local:8100")
+    p.add_argument("--token", required=True)
+    p.set_defaults(func=_guard(_join))
+
+    p = subparsers.add_parser("sync", help="sync this box with its hub")
+    p.add_argument("--db", required=True)
+    p.add_argument("--once", action="store_true", required=True, help="one run, then exit")
+    p.set_defaults(func=_guard(_sync_once))
