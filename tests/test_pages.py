@@ -257,7 +257,9 @@ def test_order_list_search_and_filter(pages: Any) -> None:
     for q in (code, "1234", "张桂", "张阿姨"):
         page = client.get(f"/orders?day={MONDAY}&q={q}")
         assert code in page.text, q
-    assert code not in client.get(f"/orders?day={MONDAY}&status=packed").text
+    packed = client.get(f"/orders?day={MONDAY}&status=packed")
+    assert packed.status_code == 200 and code not in packed.text
+    assert 'value="packed" selected' in packed.text
     fragment = client.get(f"/orders?day={MONDAY}&q=张", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and code in fragment.text
 

@@ -81,7 +81,14 @@ async def order_list(
     )
     template = "_order_rows.html" if is_htmx(request) else "orders.html"
     return page(
-        request, template, me, day=d, q=term, status=status, orders=found, statuses=STATUS_LABELS
+        request,
+        template,
+        me,
+        day=d,
+        q=term,
+        status_filter=status,
+        orders=found,
+        statuses=STATUS_LABELS,
     )
 
 
