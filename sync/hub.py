@@ -321,11 +321,13 @@ def create_hub_app(settings: Settings) -> Litestar:
     from sync.hub_pages import page_app_config
 
     handlers, extra = page_app_config(settings, store)
+    handlers_by_exc: dict[Any, Any] = {SyncError: sync_error, HTTPException: http_error,
+                                       Exception: internal_error}
+    handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
     return Litestar(
         route_handlers=[*SYNC_HANDLERS, *handlers],
         lifespan=[lifespan],
-        exception_handlers={SyncError: sync_error, HTTPException: http_error,
-                            Exception: internal_error},
+        exception_handlers=handlers_by_exc,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024,
                                              gzip_compress_level=6),
         request_max_body_size=max(settings.max_body_bytes, MAX_BODY_BYTES),

@@ -1,0 +1,118 @@
+"""Hub operator pages and their JSON API, through the real hub app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sync_fixtures import HUB_URL, add_household, add_order, enrol_centre, hub_app
+
+from edge.store import Tx
+from sync import enrol
+from sync.agent import SyncAgent
+from sync.hub import Hub
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> Any:
+    app = hub_app(tmp_path / "hub.db")
+    hub: Hub = app.state.hub
+    hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
+    hub.store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
+    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
+
+    def write(tx: Tx) -> str:
+        return add_order(tx, add_household(tx, "王阿姨", "13812345678"))
+    order_id = a.store.write_sync(write)
+    async with app.lifespan():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url=HUB_URL) as client:
+            agent = SyncAgent(a.store, client, HUB_URL, a.token)
+            await agent.sync_once()
+            yield app, hub, a, client, order_id, agent
+    a.store.close()
+
+
+async def _sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
+    page = await client.get("/hub/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    return await client.post("/hub/login", data={"name": name, "password": password,
+                                                 "_csrf_token": token.group(1)})
+
+
+async def test_pages_need_sign_in_and_mask_phones(world: Any) -> None:
+    app, hub, a, client, order_id, _ = world
+    r = await client.get("/hub/orders?day=2030-01-07")
+    assert r.status_code in (302, 303) and r.headers["location"].endswith("/hub/login")
+    bad = await _sign_in(client, "op", "nope-nope")
+    assert "用户名或密码错误" in bad.text
+    await _sign_in(client, "op", "password1")
+    page = await client.get("/hub/orders?day=2030-01-07")
+    assert page.status_code == 200
+    assert "138****5678" in page.text and "13812345678" not in page.text
+    assert "金沙路社区" in page.text and "王阿姨" in page.text
+    # An operator asking for phones still gets them masked.
+    page = await client.get("/hub/orders?day=2030-01-07&phones=1")
+    assert "13812345678" not in page.text
+    health = await client.get("/hub/sync")
+    assert health.status_code == 200 and "在线 online" in health.text
+
+
+async def test_supervisor_may_show_phones(world: Any) -> None:
+    app, hub, a, client, order_id, _ = world
+    await _sign_in(client, "boss", "password2")
+    page = await client.get("/hub/orders?day=2030-01-07&phones=1")
+    assert "13812345678" in page.text
+
+
+async def test_cancel_button_sends_a_command_the_centre_applies(world: Any,
+                                                                tmp_path: Path) -> None:
+    app, hub, a, client, order_id, agent = world
+    await _sign_in(client, "op", "password1")
+    page = await client.get("/hub/orders?day=2030-01-07")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    no_csrf = await client.post(f"/hub/orders/{order_id}/cancel")
+    assert no_csrf.status_code == 403
+    r = await client.post(f"/hub/orders/{order_id}/cancel", data={"_csrf_token": csrf})
+    assert r.status_code in (302, 303)
+    page = await client.get("/hub/orders?day=2030-01-07")
+    assert "cancel sent" in page.text
+    agent.register_command("cancel_order", lambda tx, args: tx.update(
+        "orders", args["order_id"], {"status": "cancelled"}))
+    await agent.sync_once()
+    await agent.sync_once()
+    page = await client.get("/hub/orders?day=2030-01-07")
+    assert "cancelled" in page.text and "applied" in page.text
+
+
+async def test_operator_api(world: Any) -> None:
+    app, hub, a, client, order_id, agent = world
+    bad = await client.post("/hub/api/v1/token", json={"name": "op", "password": "x"})
+    assert bad.status_code == 401 and bad.json()["error"] == "unauthorized"
+    token = (await client.post("/hub/api/v1/token",
+                               json={"name": "op", "password": "password1"})).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    orders = (await client.get("/hub/api/v1/orders?day=2030-01-07", headers=auth)).json()
+    assert orders["orders"][0]["phone"] == "138****5678"
+    assert orders["totals"][0]["orders"] == 1
+    p = await client.post("/hub/api/v1/products", headers=auth,
+                          json={"name": "黄瓜", "sold_by": "weight", "price_fen": 300})
+    assert p.status_code == 200, p.text
+    bad_price = await client.post("/hub/api/v1/products", headers=auth,
+                                  json={"name": "黄瓜", "sold_by": "weight", "price_fen": -1})
+    assert bad_price.status_code == 400
+    centres = (await client.get("/hub/api/v1/centres", headers=auth)).json()
+    assert centres[0]["name"] == "金沙路社区" and centres[0]["waiting"] == 0
+    await agent.sync_once()
+    assert (await agent.fresh_status())["online"]
