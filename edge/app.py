@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from edge import centre
 from edge.api import CONTROLLERS
 from edge.auth import Auth, LoginLimiter
+from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
 from edge.store import Store
 from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
@@ -82,7 +83,9 @@ def create_app(settings: Settings) -> Litestar:
             exclude=["/api/", "/sync/", "/supplier/", "/healthz", "/schema"],
         ),
         template_config=TemplateConfig(
-            directory=settings.templates_dir, engine=JinjaTemplateEngine
+            directory=settings.templates_dir,
+            engine=JinjaTemplateEngine,
+            engine_callback=configure_templates,
         ),
         openapi_config=OpenAPIConfig(
             title="Linli centre API",
@@ -99,9 +102,5 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def _pages() -> list[Any]:
-    """The tablet pages, when the pages package is present."""
-    try:
-        from edge.pages import PAGE_HANDLERS
-    except ImportError:
-        return []
-    return list(PAGE_HANDLERS)
+    """The tablet pages: the centre's own and the WeChat paste pages."""
+    return [*PAGE_HANDLERS]

@@ -87,7 +87,12 @@ def complete(
     delivered: bool = False,
     staff_id: str | None = None,
 ) -> dict[str, Any]:
-    """Weigh what is left, take payment, and hand the order over, in one transaction."""
+    """Weigh what is left, take payment, and hand the order over, in one transaction.
+
+    `amount_fen` is what the resident handed over; the payment recorded (and
+    the day's takings) is the price, or less if less was given, and the rest
+    is change due.
+    """
     if method not in PAYMENT_METHODS:
         raise BadRequest(
             f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
@@ -112,6 +117,7 @@ def complete(
     missing = unweighed(tx, order_id)
     if missing:
         raise BadRequest(f"weigh these first: {', '.join(missing)}", field="weights")
+    paid = min(amount_fen, total)
     tx.insert(
         "payments",
         {
@@ -120,7 +126,7 @@ def complete(
             "order_id": order_id,
             "sale_id": None,
             "method": method,
-            "amount_fen": amount_fen,
+            "amount_fen": paid,
             "staff_id": staff_id,
             "created_at": now_iso(),
         },
@@ -128,13 +134,13 @@ def complete(
     tx.update(
         "orders",
         order_id,
-        {"paid_fen": amount_fen, "payment_method": method, "updated_at": now_iso()},
+        {"paid_fen": paid, "payment_method": method, "updated_at": now_iso()},
     )
     orders.set_status(tx, order_id, final_status)
     return {
         "status": final_status,
         "final_fen": total,
-        "paid_fen": amount_fen,
-        "change_due_fen": max(0, amount_fen - total),
+        "paid_fen": paid,
+        "change_due_fen": amount_fen - paid,
         "replayed": False,
     }

@@ -167,7 +167,7 @@ def test_dashboard_counts_the_day(centre: Centre) -> None:
         dash["cancelled"],
         dash["waiting"],
     ) == (3, 1, 1, 1, 1)
-    assert dash["orders_takings_fen"] == 2400
+    assert dash["orders_takings_fen"] == 936 + 900 + 500  # the price: 2600 g 土豆 is 936
 
 
 def test_packing_list_sorted_by_building_and_phones_masked_for_volunteers(centre: Centre) -> None:
@@ -188,3 +188,17 @@ def test_packing_list_sorted_by_building_and_phones_masked_for_volunteers(centre
     ).json()
     assert [o["name"] for o in vol["orders"]] == ["王秀英"]
     assert vol["orders"][0]["phone"] == "158****9876"
+
+
+def test_cash_handed_over_beyond_the_price_is_change_not_takings(centre: Centre) -> None:
+    order = _order(centre, items=[{"product_id": centre.products["橙子"], "quantity": 3}])
+    r = centre.client.post(
+        f"/api/v1/orders/{order['id']}/pickup",
+        json={"method": "cash", "amount_fen": 2000},
+        headers=centre.headers(),
+    )
+    assert r.json()["paid_fen"] == 450 and r.json()["change_due_fen"] == 1550
+    dash = centre.client.get(
+        "/api/v1/dashboard", params={"day": MONDAY}, headers=centre.headers()
+    ).json()
+    assert dash["orders_takings_fen"] == 450
