@@ -177,6 +177,13 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_walkin_idempotency(db: sqlite_utils.Database) -> None:
+    """A double-tapped walk-in sale records once, like orders."""
+    db.execute("ALTER TABLE walkin_sales ADD COLUMN idempotency_key TEXT")
+    db.execute("CREATE UNIQUE INDEX walkin_sales_idem ON walkin_sales (site_id, idempotency_key)")
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))

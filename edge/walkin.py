@@ -22,9 +22,24 @@ class SaleLine:
 
 
 def sell(
-    tx: Tx, lines: list[SaleLine], method: str, day: date, staff_id: str | None = None
+    tx: Tx,
+    lines: list[SaleLine],
+    method: str,
+    day: date,
+    staff_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Record one walk-in sale; by-weight lines are weighed already, so priced now."""
+    """Record one walk-in sale; by-weight lines are weighed already, so priced now.
+
+    The same `idempotency_key` twice (a double tap, a retry) answers the first sale.
+    """
+    if idempotency_key:
+        seen = tx.one(
+            "SELECT id FROM walkin_sales WHERE site_id = ? AND idempotency_key = ?",
+            (tx.site_id, idempotency_key),
+        )
+        if seen is not None:
+            return {**_sale(tx, seen["id"]), "replayed": True}
     if method not in PAYMENT_METHODS:
         raise BadRequest(
             f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
@@ -73,6 +88,7 @@ def sell(
             "method": method,
             "staff_id": staff_id,
             "created_at": stamp,
+            "idempotency_key": idempotency_key or None,
         },
     )
     for row in rows:
@@ -90,4 +106,12 @@ def sell(
             "created_at": stamp,
         },
     )
-    return {"sale_id": sale_id, "total_fen": total, "lines": rows}
+    return {"sale_id": sale_id, "total_fen": total, "lines": rows, "replayed": False}
+
+
+def _sale(tx: Tx, sale_id: str) -> dict[str, Any]:
+    sale = tx.one("SELECT total_fen FROM walkin_sales WHERE id = ?", (sale_id,))
+    lines = [
+        dict(r) for r in tx.execute("SELECT * FROM walkin_items WHERE sale_id = ?", (sale_id,))
+    ]
+    return {"sale_id": sale_id, "total_fen": sale["total_fen"] if sale else 0, "lines": lines}

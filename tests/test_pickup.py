@@ -202,3 +202,14 @@ def test_cash_handed_over_beyond_the_price_is_change_not_takings(centre: Centre)
         "/api/v1/dashboard", params={"day": MONDAY}, headers=centre.headers()
     ).json()
     assert dash["orders_takings_fen"] == 450
+
+
+def test_walkin_sale_with_the_same_key_sells_once(centre: Centre) -> None:
+    body = {"method": "wechat", "lines": [{"product_id": centre.products["豆腐"], "quantity": 1}]}
+    h = centre.headers(**{"Idempotency-Key": "tap-1"})
+    first = centre.client.post("/api/v1/walkin", json=body, headers=h)
+    again = centre.client.post("/api/v1/walkin", json=body, headers=h)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["sale_id"] == first.json()["sale_id"]
+    assert count(centre.db_path, "SELECT COUNT(*) FROM walkin_sales") == 1
+    assert count(centre.db_path, "SELECT COUNT(*) FROM payments") == 1

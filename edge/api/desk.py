@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge import calendar, dashboard, orders, packing, pickup, walkin
 from edge.web import SettingsDep, StaffDep, StoreDep
@@ -89,11 +89,21 @@ class DeskController(Controller):
 
     @post("/walkin", status_code=201)
     async def sell(
-        self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[SaleBody]
-    ) -> dict[str, Any]:
+        self,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        data: JSONBody[SaleBody],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+    ) -> Response[dict[str, Any]]:
+        """Sell from today's stock; an Idempotency-Key makes a retried sale count once."""
         lines = [walkin.SaleLine(x.product_id, x.quantity, x.unit) for x in data.lines]
         day = settings.now().date()
-        return await store.write(lambda tx: walkin.sell(tx, lines, data.method, day, staff.id))
+        key = (idempotency_key or "")[:100] or None
+        sale = await store.write(
+            lambda tx: walkin.sell(tx, lines, data.method, day, staff.id, idempotency_key=key)
+        )
+        return Response(sale, status_code=200 if sale["replayed"] else 201)
 
     @post("/close-day", status_code=200)
     async def close_day(

@@ -1,14 +1,12 @@
 """Walk-in sales: someone comes in and buys from today's stock, no household.
 
-The domain keeps no idempotency key for a sale, so each drawn form carries a
-token and the page remembers the last few it has used: a double tap shows
-the first receipt instead of selling twice (per process, which is enough for
-a tap that lands twice within seconds).
+Each drawn form carries a token that is the sale's idempotency key, so a
+double tap (or a retry after a dropped answer) shows the first receipt
+instead of selling twice.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -24,10 +22,6 @@ from edge.pages.desk import METHODS
 from edge.pages.formats import parse_quantity
 from edge.pages.orders import biggest_first
 from edge.web import StoreDep
-
-_SEEN_MAX = 500
-_seen: OrderedDict[str, str] = OrderedDict()  # form token → sale id
-_seen_lock = threading.Lock()
 
 
 async def _form(
@@ -93,12 +87,6 @@ def _sale(conn: Any, sale_id: str) -> dict[str, Any] | None:
 async def walkin_sell(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     form = await request.form()
     token = str(form.get("token", "") or "")[:40]
-    with _seen_lock:
-        done = _seen.get(token) if token else None
-        if token and done is None:
-            _seen[token] = ""  # claimed: a second tap arriving now will not sell again
-    if done is not None:  # "" while the first tap is still being saved
-        return Redirect(path=f"/walkin?sale={done}" if done else "/walkin", status_code=303)
     catalog = {p.id: p for p in await store.read(lambda c: products.list_products(c))}
     lines: list[walkin.SaleLine] = []
     try:
@@ -118,10 +106,10 @@ async def walkin_sell(request: AnyRequest, me: MeDep, store: StoreDep) -> Templa
             lines.append(walkin.SaleLine(product.id, quantity, unit))
         method = str(form.get("method", "") or "")
         day = today(request)
-        result = await store.write(lambda tx: walkin.sell(tx, lines, method, day, me.id))
+        result = await store.write(
+            lambda tx: walkin.sell(tx, lines, method, day, me.id, idempotency_key=token or None)
+        )
     except EdgeError as exc:
-        with _seen_lock:
-            _seen.pop(token, None)
         if exc.status_code != 400:
             raise
         error = form_error(request, exc)
@@ -136,11 +124,6 @@ async def walkin_sell(request: AnyRequest, me: MeDep, store: StoreDep) -> Templa
             token=token or None,
             values={k: str(v) for k, v in form.items()},
         )
-    if token:
-        with _seen_lock:
-            _seen[token] = result["sale_id"]
-            while len(_seen) > _SEEN_MAX:
-                _seen.popitem(last=False)
     return Redirect(path=f"/walkin?sale={result['sale_id']}", status_code=303)
 
 
