@@ -49,14 +49,14 @@ def open_hub_store(path: Path) -> Store:
     return store
 
 
-def enrol_centre(hub_store: Store, path: Path, name: str) -> Centre:
+def enrol_centre(hub_store: Store, path: Path, name: str, hub_url: str = HUB_URL) -> Centre:
     """Enrol on the hub, then create the box and join (what the CLI does, minus HTTP)."""
     e = hub_store.write_sync(lambda tx: enrol.add_centre(tx, name))
     store = Store(path)
     init_centre(store, name, site_id=e.site_id)
     sync_schema.ensure(path)
     hub_site = hub_store.site_id
-    store.write_sync(lambda tx: enrol.join(tx, hub_url=HUB_URL, token=e.token,
+    store.write_sync(lambda tx: enrol.join(tx, hub_url=hub_url, token=e.token,
                                            site_id=e.site_id, hub_site_id=hub_site, name=name))
     return Centre(name, store, e.site_id, e.token)
 
@@ -213,3 +213,184 @@ class FaultyTransport(httpx.AsyncBaseTransport):
             return httpx.Response(response.status_code, content=body[: len(body) // 2],
                                   headers={"content-type": "application/json"})
         return response
+
+
+# --- a fault-injecting HTTP proxy over real sockets ------------------------------------
+
+
+class FaultProxy:
+    """A TCP proxy for HTTP/1.1 that breaks a share of requests, in its own thread.
+
+    One request per connection (it asks upstream to close). Faults, chosen
+    at random for `rate` of requests: drop before forwarding, drop the reply
+    after the hub committed, answer 502, delay, truncate the reply, reset
+    the connection (RST). `rate = 0` heals the link.
+    """
+
+    KINDS = ("drop_before", "drop_after", "http_502", "delay", "truncate", "reset")
+
+    def __init__(self, upstream_port: int, rate: float, seed: int = 0,
+                 delay_s: float = 0.05) -> None:
+        import asyncio
+        import random
+        import threading
+
+        self.upstream_port = upstream_port
+        self.rate = rate
+        self.delay_s = delay_s
+        self.rng = random.Random(seed)
+        self.requests = 0
+        self.faults: dict[str, int] = dict.fromkeys(self.KINDS, 0)
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+
+        async def start() -> None:
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
+            ready.set()
+
+        self.thread = threading.Thread(
+            target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()),
+            daemon=True)
+        self.thread.start()
+        ready.wait(5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+    async def _handle(self, reader: Any, writer: Any) -> None:
+        import asyncio
+        import socket
+        import struct
+
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            lines = head.decode("latin-1").split("\r\n")
+            kept = [lines[0]]
+            for line in lines[1:]:
+                if not line:
+                    continue
+                name = line.split(":", 1)[0].strip().lower()
+                if name == "content-length":
+                    length = int(line.split(":", 1)[1])
+                if name == "connection":
+                    continue
+                kept.append(line)
+            body = await reader.readexactly(length) if length else b""
+            self.requests += 1
+            kind = self.rng.choice(self.KINDS) if self.rng.random() < self.rate else None
+            if kind:
+                self.faults[kind] += 1
+            if kind == "drop_before":
+                return
+            if kind == "reset":
+                sock = writer.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if kind == "http_502":
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n"
+                             b"connection: close\r\n\r\n")
+                await writer.drain()
+                return
+            if kind == "delay":
+                await asyncio.sleep(self.delay_s + self.rng.random() * 0.2)
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            try:
+                request = ("\r\n".join(kept) + "\r\nconnection: close\r\n\r\n").encode(
+                    "latin-1")
+                up_w.write(request + body)
+                await up_w.drain()
+                reply = await up_r.read()
+            finally:
+                up_w.close()
+            if kind == "drop_after":
+                return
+            if kind == "truncate":
+                reply = reply[: max(1, len(reply) * 2 // 3)]
+            writer.write(reply)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+
+# --- a minimal centre server for end-to-end runs ----------------------------------------
+# The real centre app wires the same hook (`sync.centre_hooks.sync_lifespan`); this one
+# adds test-only routes that write orders the way the domain does.
+
+
+def e2e_centre_app() -> Any:
+    """uvicorn --factory sync_fixtures:e2e_centre_app, with LINLI_E2E_DB set."""
+    import os
+    import random as _random
+    from collections.abc import AsyncIterator as _AI
+    from contextlib import asynccontextmanager as _acm
+
+    from litestar import Litestar, Request, get, post
+
+    from sync.centre_hooks import sync_lifespan, sync_status
+    from sync.centre_hooks import sync_now
+
+    db = Path(os.environ["LINLI_E2E_DB"])
+    interval = float(os.environ.get("LINLI_E2E_INTERVAL", "0.3"))
+    rng = _random.Random()
+
+    @_acm
+    async def base(app: Litestar) -> _AI[None]:
+        store = Store(db)
+        app.state.store = store
+        app.state.settings = Settings(db_path=db, sync_interval_s=interval)
+        try:
+            yield
+        finally:
+            store.close()
+
+    @post("/t/orders")
+    async def make_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        n = int(request.query_params.get("n", "1"))
+
+        def write(tx: Tx) -> list[str]:
+            hh = add_household(tx, rng.choice(["王", "李", "张", "赵"]),
+                               f"139{rng.randint(10_000_000, 99_999_999)}")
+            return [add_order(tx, hh, items=rng.randint(1, 3)) for _ in range(n)]
+
+        return {"ids": await request.app.state.store.write(write)}
+
+    @post("/t/advance")
+    async def advance(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        def write(tx: Tx) -> int:
+            moved = 0
+            for r in tx.execute("SELECT id, status FROM orders WHERE status IN"
+                                " ('placed', 'packed') ORDER BY random() LIMIT 5").fetchall():
+                nxt = rng.choice(["packed", "picked_up"] if r["status"] == "placed"
+                                 else ["picked_up", "delivered", "no_show"])
+                set_status(tx, r["id"], nxt)
+                moved += 1
+            return moved
+
+        return {"moved": await request.app.state.store.write(write)}
+
+    @get("/t/status")
+    async def status(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return await sync_status(request.app.state)
+
+    @get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return Litestar(route_handlers=[make_orders, advance, status, healthz, sync_now],
+                    lifespan=[base, sync_lifespan()])
