@@ -230,7 +230,8 @@ class FaultProxy:
     KINDS = ("drop_before", "drop_after", "http_502", "delay", "truncate", "reset")
 
     def __init__(self, upstream_port: int, rate: float, seed: int = 0,
-                 delay_s: float = 0.05) -> None:
+                 delay_s: float = 0.05, kinds: tuple[str, ...] = KINDS,
+                 latency_s: float = 0.0) -> None:
         import asyncio
         import random
         import threading
@@ -238,6 +239,8 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.rate = rate
         self.delay_s = delay_s
+        self.kinds = kinds
+        self.latency_s = latency_s
         self.rng = random.Random(seed)
         self.requests = 0
         self.faults: dict[str, int] = dict.fromkeys(self.KINDS, 0)
@@ -291,9 +294,11 @@ class FaultProxy:
                 kept.append(line)
             body = await reader.readexactly(length) if length else b""
             self.requests += 1
-            kind = self.rng.choice(self.KINDS) if self.rng.random() < self.rate else None
+            kind = self.rng.choice(self.kinds) if self.rng.random() < self.rate else None
             if kind:
                 self.faults[kind] += 1
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
             if kind == "drop_before":
                 return
             if kind == "reset":
