@@ -29,6 +29,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -343,7 +344,7 @@ class SyncAgent:
                 with attempt:
                     limit = self.batch_size
                     changes = await self.store.read(
-                        lambda c: changelog.read_after(c, site, acked, limit))
+                        partial(changelog.read_after, site_id=site, after_seq=acked, limit=limit))
                     batch = Batch(SCHEMA_VERSION, site, self.install_id, acked + 1,
                                   self.wall_ms(), max(local_last - acked - len(changes), 0),
                                   changes)
@@ -352,7 +353,7 @@ class SyncAgent:
                     started = time.monotonic()
                     sent_ms = self.wall_ms()
                     try:
-                        status, doc = await self._request(report, "POST", "/sync/v1/push",
+                        _, doc = await self._request(report, "POST", "/sync/v1/push",
                                                           body=body, ok_statuses=(200,))
                     except TooLarge:
                         if self.batch_size <= self.min_batch:
@@ -364,7 +365,7 @@ class SyncAgent:
                         if position > local_last:
                             raise Diverged(f"hub holds seq {position}, box ends at "
                                            f"{local_last}") from gap
-                        await self.store.write(lambda tx: _set_state(tx, pushed=position))
+                        await self._save_pushed(position)
                         return position
                     self._note_clock(doc, sent_ms)
                     position = int(doc["position"])
@@ -373,12 +374,15 @@ class SyncAgent:
                         self.batch_size = min(self.max_batch, self.batch_size * 2)
                     elif elapsed > 10.0:
                         self.batch_size = max(self.min_batch, self.batch_size // 2)
-                    await self.store.write(lambda tx: _set_state(tx, pushed=position))
+                    await self._save_pushed(position)
                     report.pushed += max(position - acked, 0)
                     return position
         except (httpx.TransportError, _Retry) as exc:
             raise HubUnavailable(f"push to {self.hub_url} failed: {exc!r}") from exc
         raise AssertionError("unreachable")
+
+    async def _save_pushed(self, position: int) -> None:
+        await self.store.write(lambda tx: _set_state(tx, pushed=position))
 
     # --- pull ---------------------------------------------------------------------------
     async def _pull_all(self, report: SyncReport) -> None:
@@ -391,8 +395,8 @@ class SyncAgent:
             if isinstance(hub_hlc, int) and hub_hlc > 0:
                 self.store.clock.observe(hub_hlc)
             if changes or next_after != after:
-                ran = await self.store.write(lambda tx: self._apply_pulled(tx, changes,
-                                                                           next_after))
+                ran = await self.store.write(partial(self._apply_pulled, changes=changes,
+                                                     next_after=next_after))
                 report.pulled += len(changes)
                 report.commands += ran
             after = next_after

@@ -81,8 +81,9 @@ class Hub:
         try:
             return await self.store.write(lambda tx: self._apply(tx, batch))
         except Diverged as exc:
-            await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, exc.detail))
-            log.error("centre %s diverged: %s", centre.site_id, exc.detail)
+            detail = exc.detail
+            await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
+            log.error("centre %s diverged: %s", centre.site_id, detail)
             raise
 
     def _apply(self, tx: Tx, batch: Batch) -> dict[str, Any]:
@@ -148,8 +149,9 @@ class Hub:
         try:
             return await self.store.write(write)
         except Diverged as exc:
+            detail = exc.detail
             if last_seq is not None:
-                await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, exc.detail))
+                await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
             raise
 
     # --- pull ----------------------------------------------------------------
@@ -285,7 +287,7 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    from sync.hub_pages import wants_html, error_page
+    from sync.hub_pages import error_page, wants_html
 
     if wants_html(request):
         return error_page(exc.status_code, str(exc.detail))

@@ -7,27 +7,27 @@ answers `{"error", "detail"}` with a 4xx status. Only the last stage writes,
 in one SQLite transaction that also moves the centre's position, so a batch
 is applied whole or not at all, and a batch sent twice applies once.
 
-    centre (sync.agent)                       hub (sync.hub)
-    ───────────────────                       ──────────────
+    centre (sync.agent)                hub (sync.hub)
+    ───────────────────                ──────────────
     read changes after acked ──┐
     compact → JSON → gzip      │ POST /sync/v1/push
-                               └──────────▶ 1 credential   bearer → enrolled centre    401
-                                            2 revoked?     credential withdrawn        403
-                                            3 size         compressed, then inflated   413
-                                            4 decode       gzip, JSON, shape           400 bad_batch
-                                            5 version      current or previous         400 unsupported_version
-                                            6 identity     batch site = credential's   403
-                                            ── writer transaction (BEGIN IMMEDIATE) ──
-                                            7 continuity   from_seq ≤ position + 1     409 gap {position}
-                                            8 history      resent seqs match stored    409 diverged
-                                            9 ownership    every row is the site's     403 foreign_row
-                                           10 apply        merge rules (sync.merge),
-                                                           log copy, new position      COMMIT
-    acked := position ◀────────────────────── 200 {"position", "applied", "skipped", "hub_time_ms"}
+                               └───▶  1 credential  bearer → enrolled centre  401
+                                      2 revoked?    credential withdrawn      403
+                                      3 size        compressed, inflated      413
+                                      4 decode      gzip, JSON, shape         400 bad_batch
+                                      5 version     current or previous       400 unsupported_v.
+                                      6 identity    batch site = credential   403
+                                      ── writer transaction (BEGIN IMMEDIATE) ──
+                                      7 continuity  from_seq ≤ position + 1   409 gap {position}
+                                      8 history     resent seqs match stored  409 diverged
+                                      9 ownership   every row is the site's   403 foreign_row
+                                     10 apply       merge rules (sync.merge),
+                                                    log copy, new position    COMMIT
+    acked := position ◀──────────────  200 {"position", "applied", "skipped", "hub_time_ms"}
 
-    pull: GET /sync/v1/pull?after=N ─────────▶ hub change-log rows meant for this centre
-    apply in one centre transaction, with     (hub catalog, commands addressed to it),
-    pulled := next_after       ◀───────────── {"changes", "next_after", "more"}
+    GET /sync/v1/pull?after=N ───────▶ hub change-log rows meant for this centre
+    apply in one centre transaction,   (hub catalog, commands addressed to it):
+    pulled := next_after ◀───────────  {"changes", "next_after", "more"}
 
 A batch (the JSON before gzip):
 
@@ -147,7 +147,7 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
     if not isinstance(doc, dict):
         raise BadBatch("a batch is a JSON object")
     version = doc.get("schema_version")
-    if not _is_int(version):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise BadBatch("schema_version is missing")
     if version not in ACCEPTED_VERSIONS:
         raise UnsupportedVersion(
@@ -206,9 +206,10 @@ def _is_int(value: Any) -> bool:
 
 def _int(doc: dict[str, Any], key: str, *, minimum: int) -> int:
     value = doc.get(key)
-    if not _is_int(value) or value < minimum:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise BadBatch(f"{key} must be an integer ≥ {minimum}")
-    return int(value)
+    assert isinstance(value, int)
+    return value
 
 
 def _str(doc: dict[str, Any], key: str, max_len: int) -> str:
@@ -258,6 +259,6 @@ def parse_pull(doc: Any, hub_site: str) -> tuple[list[Change], int, bool]:
             raise BadBatch(f"pull changes[{i}] is malformed")
         out.append(Change(hub_site, int(seq), int(hlc), tbl, str(row_id), op, fields))
     next_after = doc.get("next_after")
-    if not _is_int(next_after):
+    if not isinstance(next_after, int):
         raise BadBatch("pull answer has no next_after")
-    return out, int(next_after), bool(doc.get("more"))
+    return out, next_after, bool(doc.get("more"))

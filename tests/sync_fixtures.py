@@ -347,8 +347,7 @@ def e2e_centre_app() -> Any:
 
     from litestar import Litestar, Request, get, post
 
-    from sync.centre_hooks import sync_lifespan, sync_status
-    from sync.centre_hooks import sync_now
+    from sync.centre_hooks import sync_lifespan, sync_now, sync_status
 
     db = Path(os.environ["LINLI_E2E_DB"])
     interval = float(os.environ.get("LINLI_E2E_INTERVAL", "0.3"))

@@ -52,7 +52,7 @@ async def _sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx
 
 
 async def test_pages_need_sign_in_and_mask_phones(world: Any) -> None:
-    app, hub, a, client, order_id, _ = world
+    _app, _hub, _a, client, _order_id, _ = world
     r = await client.get("/hub/orders?day=2030-01-07")
     assert r.status_code in (302, 303) and r.headers["location"].endswith("/hub/login")
     bad = await _sign_in(client, "op", "nope-nope")
@@ -70,7 +70,7 @@ async def test_pages_need_sign_in_and_mask_phones(world: Any) -> None:
 
 
 async def test_supervisor_may_show_phones(world: Any) -> None:
-    app, hub, a, client, order_id, _ = world
+    _app, _hub, _a, client, _order_id, _ = world
     await _sign_in(client, "boss", "password2")
     page = await client.get("/hub/orders?day=2030-01-07&phones=1")
     assert "13812345678" in page.text
@@ -78,7 +78,7 @@ async def test_supervisor_may_show_phones(world: Any) -> None:
 
 async def test_cancel_button_sends_a_command_the_centre_applies(world: Any,
                                                                 tmp_path: Path) -> None:
-    app, hub, a, client, order_id, agent = world
+    _app, _hub, _a, client, order_id, agent = world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/orders?day=2030-01-07")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -97,7 +97,7 @@ async def test_cancel_button_sends_a_command_the_centre_applies(world: Any,
 
 
 async def test_operator_api(world: Any) -> None:
-    app, hub, a, client, order_id, agent = world
+    _app, _hub, _a, client, _order_id, agent = world
     bad = await client.post("/hub/api/v1/token", json={"name": "op", "password": "x"})
     assert bad.status_code == 401 and bad.json()["error"] == "unauthorized"
     token = (await client.post("/hub/api/v1/token",

@@ -68,7 +68,7 @@ def _orders(centre: Any, n: int) -> list[str]:
 
 
 async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
-    app, hub, a = world
+    app, _hub, a = world
     _orders(a, 20)
     async with _client(app) as client:
         agent = _agent(a, client)
@@ -84,7 +84,7 @@ async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
 
 
 async def test_lossy_link_delivers_exactly_once(world: Any, tmp_path: Path) -> None:
-    app, hub, a = world
+    app, _hub, a = world
     faulty = FaultyTransport(httpx.ASGITransport(app=app), rate=0.5, seed=7)
     async with _client(app, faulty) as client:
         agent = _agent(a, client, batch_size=40, attempts=30, retry_for_s=30, backoff_s=0.01)
@@ -102,7 +102,7 @@ async def test_lossy_link_delivers_exactly_once(world: Any, tmp_path: Path) -> N
 
 
 async def test_hub_down_is_reported_not_hammered(world: Any) -> None:
-    app, hub, a = world
+    _app, _hub, a = world
     calls = 0
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -202,7 +202,7 @@ async def test_unknown_command_is_refused_and_reported(world: Any, tmp_path: Pat
 @pytest.mark.parametrize("skew_days", [3, -3])
 async def test_clock_skew_of_days_is_shown_and_breaks_nothing(world: Any, tmp_path: Path,
                                                              skew_days: int) -> None:
-    app, hub, a = world
+    app, _hub, a = world
 
     def skewed() -> int:
         return wall_clock_ms() + skew_days * DAY_MS
@@ -224,7 +224,7 @@ async def test_clock_skew_of_days_is_shown_and_breaks_nothing(world: Any, tmp_pa
 
 
 async def test_clock_jump_back_keeps_stamps_growing(world: Any, tmp_path: Path) -> None:
-    app, hub, a = world
+    app, _hub, a = world
     offset = [0]
     a.store.clock = HybridClock(last=a.store.clock.last,
                                 now_ms=lambda: wall_clock_ms() + offset[0])
@@ -249,7 +249,7 @@ def test_describe_offset() -> None:
 
 
 async def test_sync_state_survives_a_new_agent(world: Any, tmp_path: Path) -> None:
-    app, hub, a = world
+    app, _hub, a = world
     _orders(a, 5)
     async with _client(app) as client:
         await _agent(a, client).sync_once()

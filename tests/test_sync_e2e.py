@@ -59,7 +59,7 @@ class Procs:
         self.logs: list[Any] = []
 
     def _log(self, name: str) -> Any:
-        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop_all)
+        log = open(self.tmp / f"{name}.log", "ab")
         self.logs.append(log)
         return log
 

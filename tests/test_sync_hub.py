@@ -9,11 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
-from edge.store import Tx
-from sync import changelog, enrol
-from sync.hub import Hub
-from sync.protocol import Batch, encode_batch
 from sync_fixtures import (
     HUB_URL,
     add_household,
@@ -24,6 +19,11 @@ from sync_fixtures import (
     hub_app,
     hub_client,
 )
+
+from edge.store import Tx
+from sync import changelog, enrol
+from sync.hub import Hub
+from sync.protocol import Batch, encode_batch
 
 pytestmark = pytest.mark.anyio
 
@@ -68,7 +68,7 @@ def _orders(centre: Any, n: int) -> None:
 
 
 async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path) -> None:
-    app, hub, a, _ = world
+    app, _hub, a, _ = world
     _orders(a, 3)
     body = _batch(a)
     async with hub_client(app) as client:
@@ -86,7 +86,7 @@ async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path
 
 
 async def test_overlapping_batch_applies_only_the_new_part(world: Any, tmp_path: Path) -> None:
-    app, hub, a, _ = world
+    app, _hub, a, _ = world
     _orders(a, 1)  # 4 changes
     async with hub_client(app) as client:
         assert (await _push(client, a.token, _batch(a))).json()["position"] == 4
@@ -97,7 +97,7 @@ async def test_overlapping_batch_applies_only_the_new_part(world: Any, tmp_path:
 
 
 async def test_gap_is_refused_with_the_hubs_position(world: Any, tmp_path: Path) -> None:
-    app, hub, a, _ = world
+    app, _hub, a, _ = world
     _orders(a, 2)
     async with hub_client(app) as client:
         r = await _push(client, a.token, _batch(a, after=3))
@@ -146,7 +146,7 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
                                   "local_table"])
 async def test_bad_batches_are_refused_with_nothing_applied(world: Any, tmp_path: Path,
                                                             case: str) -> None:
-    app, hub, a, _ = world
+    app, _hub, a, _ = world
     _orders(a, 1)
     good = json.loads(gzip.decompress(_batch(a)))
 
@@ -211,7 +211,7 @@ async def test_wrong_and_revoked_credentials(world: Any, tmp_path: Path) -> None
 
 
 async def test_a_cloned_box_is_refused_loudly(world: Any, tmp_path: Path) -> None:
-    app, hub, a, _ = world
+    app, _hub, a, _ = world
     _orders(a, 1)
     async with hub_client(app) as client:
         assert (await _push(client, a.token, _batch(a))).status_code == 200
