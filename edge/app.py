@@ -26,8 +26,9 @@ from edge.api import CONTROLLERS
 from edge.auth import Auth, LoginLimiter
 from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
-from edge.store import Store
+from edge.store import Store, open_store
 from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
+from sync.centre_hooks import sync_lifespan
 
 VERSION = "0.1.0"
 
@@ -38,11 +39,12 @@ def healthz() -> dict[str, str]:
 
 
 def create_app(settings: Settings) -> Litestar:
-    store = Store(settings.db_path)
-    csrf_secret = centre.secret(store)
+    with open_store(settings.db_path) as setup:  # migrate now; the lifespan serves
+        csrf_secret = centre.secret(setup)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = Store(settings.db_path)
         app.state.store = store
         app.state.settings = settings
         app.state.auth = Auth(
@@ -70,7 +72,7 @@ def create_app(settings: Settings) -> Litestar:
     route_handlers += _pages()
     return Litestar(
         route_handlers=route_handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, sync_lifespan()],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -102,5 +104,5 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def _pages() -> list[Any]:
-    """The tablet pages: the centre's own and the WeChat paste pages."""
+    """The tablet pages (the sync badge's "sync now" button among them)."""
     return [*PAGE_HANDLERS]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from edge.errors import BadRequest, NotFound
+from edge.errors import BadRequest, Forbidden, NotFound
 from edge.ids import new_id
 from edge.store import Tx
 
@@ -230,8 +230,12 @@ def create_product(tx: Tx, fields: dict[str, Any]) -> str:
 
 
 def update_product(tx: Tx, product_id: str, fields: dict[str, Any]) -> None:
-    if tx.one("SELECT 1 FROM products WHERE id = ?", (product_id,)) is None:
+    """Change a product this centre owns; the hub's shared catalog changes on the hub."""
+    row = tx.one("SELECT site_id FROM products WHERE id = ?", (product_id,))
+    if row is None:
         raise NotFound(f"no product {product_id!r}")
+    if row["site_id"] != tx.site_id:
+        raise Forbidden("this product is in the district catalog: change it on the hub")
     changes = _validated(fields, partial=True)
     if changes:
         tx.update("products", product_id, changes)

@@ -432,7 +432,7 @@ class SyncAgent:
             tx.execute("SAVEPOINT command")
             try:
                 result = handler(tx, args)
-            except Exception as exc:  # the refusal and its reason go back to the hub
+            except Exception as exc:
                 tx.execute("ROLLBACK TO command")
                 outcome = "refused"
                 detail = str(getattr(exc, "detail", None) or exc)[:300]

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -50,8 +51,11 @@ def wants_html(request: Request[Any, Any, Any]) -> bool:
 
 
 def error_page(status: int, detail: str) -> Response[Any]:
-    return Template(template_name="hub/error.html", context={"status": status, "detail": detail},
-                    status_code=status)
+    return Template(
+        template_name="hub/error.html",
+        context={"status": status, "detail": detail},
+        status_code=status,
+    )
 
 
 def _hub(request: Request[Any, Any, Any]) -> Hub:
@@ -63,23 +67,33 @@ async def _operator_for(hub: Hub, token: str | None) -> Operator | None:
     if not token:
         return None
     key = hash_token(token)
-    row = await hub.store.read(lambda c: c.execute(
-        "SELECT o.id, o.name, o.role FROM sync_operator_sessions s"
-        " JOIN sync_operators o ON o.id = s.operator_id WHERE s.token_hash = ? AND o.active = 1",
-        (key,)).fetchone())
+    row = await hub.store.read(
+        lambda c: c.execute(
+            "SELECT o.id, o.name, o.role FROM sync_operator_sessions s"
+            " JOIN sync_operators o ON o.id = s.operator_id WHERE s.token_hash = ? AND o.active = 1",
+            (key,),
+        ).fetchone()
+    )
     return None if row is None else Operator(row["id"], row["name"], row["role"])
 
 
 async def _sign_in(hub: Hub, name: str, password: str) -> tuple[str, Operator]:
-    row = await hub.store.read(lambda c: c.execute(
-        "SELECT id, name, role, password_hash FROM sync_operators WHERE name = ? AND active = 1",
-        ((name or "").strip(),)).fetchone())
+    row = await hub.store.read(
+        lambda c: c.execute(
+            "SELECT id, name, role, password_hash FROM sync_operators WHERE name = ? AND active = 1",
+            ((name or "").strip(),),
+        ).fetchone()
+    )
     if row is None or not verify_password(row["password_hash"], password or ""):
         raise Unauthorized("wrong name or password / 用户名或密码错误")
     token = secrets.token_urlsafe(32)
-    await hub.store.write(lambda tx: tx.execute(
-        "INSERT INTO sync_operator_sessions (token_hash, operator_id, created_at)"
-        " VALUES (?, ?, ?)", (hash_token(token), row["id"], now_iso())))
+    await hub.store.write(
+        lambda tx: tx.execute(
+            "INSERT INTO sync_operator_sessions (token_hash, operator_id, created_at)"
+            " VALUES (?, ?, ?)",
+            (hash_token(token), row["id"], now_iso()),
+        )
+    )
     return token, Operator(row["id"], row["name"], row["role"])
 
 
@@ -99,20 +113,30 @@ def _centres(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute("SELECT * FROM sync_centres ORDER BY name")]
 
 
-def orders_for_day(conn: sqlite3.Connection, day: str, *, centre: str = "", status: str = "",
-                   q: str = "", phones: bool = False, limit: int = 1000) -> dict[str, Any]:
-    sql = ("SELECT o.id, o.site_id, o.pickup_code, o.status, o.channel, o.delivery_mode,"
-           " o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name, h.phone,"
-           " h.building, h.unit, h.room, c.name AS centre_name,"
-           " (SELECT outcome || ': ' || r.detail FROM sync_commands m"
-           "   JOIN sync_command_results r ON r.id = m.id"
-           "   WHERE m.name = 'cancel_order' AND m.args LIKE '%' || o.id || '%'"
-           "   ORDER BY r.applied_at DESC LIMIT 1) AS command_result,"
-           " (SELECT COUNT(*) FROM sync_commands m LEFT JOIN sync_command_results r"
-           "   ON r.id = m.id WHERE m.name = 'cancel_order' AND r.id IS NULL"
-           "   AND m.args LIKE '%' || o.id || '%') AS cancel_pending"
-           " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
-           " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE o.pickup_date = ?")
+def orders_for_day(
+    conn: sqlite3.Connection,
+    day: str,
+    *,
+    centre: str = "",
+    status: str = "",
+    q: str = "",
+    phones: bool = False,
+    limit: int = 1000,
+) -> dict[str, Any]:
+    sql = (
+        "SELECT o.id, o.site_id, o.pickup_code, o.status, o.channel, o.delivery_mode,"
+        " o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name, h.phone,"
+        " h.building, h.unit, h.room, c.name AS centre_name,"
+        " (SELECT outcome || ': ' || r.detail FROM sync_commands m"
+        "   JOIN sync_command_results r ON r.id = m.id"
+        "   WHERE m.name = 'cancel_order' AND m.args LIKE '%' || o.id || '%'"
+        "   ORDER BY r.applied_at DESC LIMIT 1) AS command_result,"
+        " (SELECT COUNT(*) FROM sync_commands m LEFT JOIN sync_command_results r"
+        "   ON r.id = m.id WHERE m.name = 'cancel_order' AND r.id IS NULL"
+        "   AND m.args LIKE '%' || o.id || '%') AS cancel_pending"
+        " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
+        " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE o.pickup_date = ?"
+    )
     params: list[Any] = [day]
     if centre:
         sql += " AND o.site_id = ?"
@@ -130,13 +154,18 @@ def orders_for_day(conn: sqlite3.Connection, day: str, *, centre: str = "", stat
         d = dict(r)
         d["phone"] = (d["phone"] or "") if phones else mask_phone(d["phone"] or "")
         rows.append(d)
-    totals = [dict(r) for r in conn.execute(
-        "SELECT c.name AS centre_name, o.site_id, COUNT(*) AS orders,"
-        " SUM(o.status = 'cancelled') AS cancelled,"
-        " SUM(o.status IN ('picked_up', 'delivered')) AS done,"
-        " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END) AS estimated_fen"
-        " FROM orders o LEFT JOIN sync_centres c ON c.site_id = o.site_id"
-        " WHERE o.pickup_date = ? GROUP BY o.site_id ORDER BY c.name", (day,))]
+    totals = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT c.name AS centre_name, o.site_id, COUNT(*) AS orders,"
+            " SUM(o.status = 'cancelled') AS cancelled,"
+            " SUM(o.status IN ('picked_up', 'delivered')) AS done,"
+            " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END) AS estimated_fen"
+            " FROM orders o LEFT JOIN sync_centres c ON c.site_id = o.site_id"
+            " WHERE o.pickup_date = ? GROUP BY o.site_id ORDER BY c.name",
+            (day,),
+        )
+    ]
     return {"orders": rows, "totals": totals}
 
 
@@ -149,16 +178,30 @@ def sync_health(conn: sqlite3.Connection, now: datetime | None = None) -> list[d
         since = (now - last).total_seconds() if last else None
         lag = (now - last_push).total_seconds() if (last_push and c["waiting"]) else 0
         offset = c["clock_offset_ms"] or 0
-        out.append({
-            **{k: c[k] for k in ("site_id", "name", "acked_seq", "waiting", "schema_version",
-                                 "revoked", "diverged", "last_contact", "pulled_seq")},
-            "since_contact_s": since,
-            "lag_s": lag,
-            "clock_offset_ms": offset,
-            "clock_offset": _human_ms(offset),
-            "clock_warning": abs(offset) >= 5 * 60_000,
-            "online": since is not None and since < 120,
-        })
+        out.append(
+            {
+                **{
+                    k: c[k]
+                    for k in (
+                        "site_id",
+                        "name",
+                        "acked_seq",
+                        "waiting",
+                        "schema_version",
+                        "revoked",
+                        "diverged",
+                        "last_contact",
+                        "pulled_seq",
+                    )
+                },
+                "since_contact_s": since,
+                "lag_s": lag,
+                "clock_offset_ms": offset,
+                "clock_offset": _human_ms(offset),
+                "clock_warning": abs(offset) >= 5 * 60_000,
+                "online": since is not None and since < 120,
+            }
+        )
     return out
 
 
@@ -175,9 +218,13 @@ def _human_ms(ms: int) -> str:
 
 
 def _catalog(conn: sqlite3.Connection, hub_site: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(
-        "SELECT * FROM products WHERE site_id = ? ORDER BY active DESC, category, name",
-        (hub_site,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT * FROM products WHERE site_id = ? ORDER BY active DESC, category, name",
+            (hub_site,),
+        )
+    ]
 
 
 def _today() -> str:
@@ -189,11 +236,14 @@ def _fen(value: Any) -> str:
 
 
 def _price_fen(text: str) -> int:
+    """ "3.5" yuan -> 350 fen, in decimal arithmetic: no floats near money."""
     try:
-        yuan = float((text or "").strip())
-    except ValueError:
+        fen = Decimal((text or "").strip()) * 100
+    except InvalidOperation:
         raise BadBatch("price must be a number of yuan, e.g. 3.50") from None
-    return int(round(yuan * 100))
+    if not fen.is_finite() or fen < 0 or fen > 1_000_000 or fen != fen.to_integral_value():
+        raise BadBatch("price must be 0 to 10000 yuan, at most 2 decimals")
+    return int(fen)
 
 
 # --- pages ---------------------------------------------------------------------------
@@ -221,8 +271,9 @@ async def login_page(request: Request[Any, Any, Any]) -> Template:
 async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     try:
-        token, _ = await _sign_in(_hub(request), str(form.get("name", "")),
-                                  str(form.get("password", "")))
+        token, _ = await _sign_in(
+            _hub(request), str(form.get("name", "")), str(form.get("password", ""))
+        )
     except Unauthorized as exc:
         return _page("login.html", None, error=exc.detail)
     resp = Redirect(path="/hub/orders")
@@ -234,8 +285,11 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     token = request.cookies.get(COOKIE)
     if token:
-        await _hub(request).store.write(lambda tx: tx.execute(
-            "DELETE FROM sync_operator_sessions WHERE token_hash = ?", (hash_token(token),)))
+        await _hub(request).store.write(
+            lambda tx: tx.execute(
+                "DELETE FROM sync_operator_sessions WHERE token_hash = ?", (hash_token(token),)
+            )
+        )
     resp = Redirect(path="/hub/login")
     resp.delete_cookie(COOKIE)
     return resp
@@ -254,14 +308,30 @@ async def orders_page(request: Request[Any, Any, Any]) -> Response[Any]:
         day = _today()
     phones = qp.get("phones") == "1" and op.may_see_phones
     hub = _hub(request)
-    data = await hub.store.read(lambda c: orders_for_day(
-        c, day, centre=qp.get("centre", ""), status=qp.get("status", ""),
-        q=(qp.get("q") or "").strip(), phones=phones))
+    data = await hub.store.read(
+        lambda c: orders_for_day(
+            c,
+            day,
+            centre=qp.get("centre", ""),
+            status=qp.get("status", ""),
+            q=(qp.get("q") or "").strip(),
+            phones=phones,
+        )
+    )
     centres = await hub.store.read(_centres)
     prev_day = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    return _page("orders.html", op, day=day, prev_day=prev_day, next_day=next_day,
-                 centres=centres, filters=dict(qp), phones=phones, **data)
+    return _page(
+        "orders.html",
+        op,
+        day=day,
+        prev_day=prev_day,
+        next_day=next_day,
+        centres=centres,
+        filters=dict(qp),
+        phones=phones,
+        **data,
+    )
 
 
 @post("/hub/orders/{order_id:str}/cancel", include_in_schema=False)
@@ -272,8 +342,9 @@ async def cancel_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         return Redirect(path="/hub/login")
     await _hub(request).store.write(lambda tx: operations.cancel_order(tx, order_id, op.name))
     back = request.headers.get("referer") or "/hub/orders"
-    return Redirect(path="/" + back.split("://", 1)[-1].partition("/")[2]
-                    if "://" in back else back)
+    return Redirect(
+        path="/" + back.split("://", 1)[-1].partition("/")[2] if "://" in back else back
+    )
 
 
 @get("/hub/sync", include_in_schema=False)
@@ -293,10 +364,14 @@ async def calendar_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         return Redirect(path="/hub/login")
     form = await request.form()
     weekdays = [int(d) for d in form.getall("weekday")] if hasattr(form, "getall") else []
-    args = {"weekdays": weekdays, "cutoff": str(form.get("cutoff") or "20:00"),
-            "pickup_hours": str(form.get("pickup_hours") or "07:00-11:00")}
-    await _hub(request).store.write(lambda tx: operations.send_command(
-        tx, site_id, "set_calendar", args, op.name))
+    args = {
+        "weekdays": weekdays,
+        "cutoff": str(form.get("cutoff") or "20:00"),
+        "pickup_hours": str(form.get("pickup_hours") or "07:00-11:00"),
+    }
+    await _hub(request).store.write(
+        lambda tx: operations.send_command(tx, site_id, "set_calendar", args, op.name)
+    )
     return Redirect(path="/hub/sync")
 
 
@@ -316,9 +391,13 @@ async def catalog_create(request: Request[Any, Any, Any]) -> Response[Any]:
     if op is None:
         return Redirect(path="/hub/login")
     form = await request.form()
-    fields = {"name": form.get("name"), "sold_by": form.get("sold_by"),
-              "unit": form.get("unit") or None, "category": form.get("category") or "",
-              "price_fen": _price_fen(str(form.get("price", "")))}
+    fields = {
+        "name": form.get("name"),
+        "sold_by": form.get("sold_by"),
+        "unit": form.get("unit") or None,
+        "category": form.get("category") or "",
+        "price_fen": _price_fen(str(form.get("price", ""))),
+    }
     await _hub(request).store.write(lambda tx: operations.create_product(tx, fields))
     return Redirect(path="/hub/catalog")
 
@@ -347,9 +426,10 @@ async def api_token(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Sign an operator in; answers a bearer token for /hub/api/v1."""
     body = await request.json()
     if not isinstance(body, dict):
-        raise BadBatch("send {\"name\", \"password\"}")
-    token, op = await _sign_in(_hub(request), str(body.get("name", "")),
-                               str(body.get("password", "")))
+        raise BadBatch('send {"name", "password"}')
+    token, op = await _sign_in(
+        _hub(request), str(body.get("name", "")), str(body.get("password", ""))
+    )
     return {"token": token, "name": op.name, "role": op.role}
 
 
@@ -358,9 +438,15 @@ async def api_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Orders across centres for `day` (phones masked), with per-centre totals."""
     await _api_operator(request)
     qp = request.query_params
-    return await _hub(request).store.read(lambda c: orders_for_day(
-        c, qp.get("day") or _today(), centre=qp.get("centre", ""),
-        status=qp.get("status", ""), q=qp.get("q", "")))
+    return await _hub(request).store.read(
+        lambda c: orders_for_day(
+            c,
+            qp.get("day") or _today(),
+            centre=qp.get("centre", ""),
+            status=qp.get("status", ""),
+            q=qp.get("q", ""),
+        )
+    )
 
 
 @post("/hub/api/v1/orders/{order_id:str}/cancel", status_code=200)
@@ -369,7 +455,8 @@ async def api_cancel(request: Request[Any, Any, Any]) -> dict[str, Any]:
     order_id = str(request.path_params["order_id"])
     op = await _api_operator(request)
     command_id = await _hub(request).store.write(
-        lambda tx: operations.cancel_order(tx, order_id, op.name))
+        lambda tx: operations.cancel_order(tx, order_id, op.name)
+    )
     return {"command_id": command_id}
 
 
@@ -379,9 +466,12 @@ async def api_command(request: Request[Any, Any, Any]) -> dict[str, Any]:
     op = await _api_operator(request)
     body = await request.json()
     if not isinstance(body, dict) or not isinstance(body.get("args", {}), dict):
-        raise BadBatch("send {\"site_id\", \"name\", \"args\": {...}}")
-    command_id = await _hub(request).store.write(lambda tx: operations.send_command(
-        tx, str(body.get("site_id")), str(body.get("name")), body.get("args") or {}, op.name))
+        raise BadBatch('send {"site_id", "name", "args": {...}}')
+    command_id = await _hub(request).store.write(
+        lambda tx: operations.send_command(
+            tx, str(body.get("site_id")), str(body.get("name")), body.get("args") or {}, op.name
+        )
+    )
     return {"command_id": command_id}
 
 
@@ -429,10 +519,26 @@ def _sync_error_page(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return Response(content=exc.as_json(), status_code=exc.status_code)
 
 
-PAGE_HANDLERS = [root, login_page, login_submit, logout, orders_page, cancel_submit,
-                 health_page, calendar_submit, catalog_page, catalog_create, catalog_update,
-                 api_token, api_orders, api_cancel, api_command, api_product_create,
-                 api_product_update, api_centres]
+PAGE_HANDLERS = [
+    root,
+    login_page,
+    login_submit,
+    logout,
+    orders_page,
+    cancel_submit,
+    health_page,
+    calendar_submit,
+    catalog_page,
+    catalog_create,
+    catalog_update,
+    api_token,
+    api_orders,
+    api_cancel,
+    api_command,
+    api_product_create,
+    api_product_update,
+    api_centres,
+]
 
 
 def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[str, Any]]:
@@ -440,14 +546,18 @@ def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[s
     from edge.errors import EdgeError
 
     secret = store.read_sync(lambda c: get_meta(c, "secret")) or secrets.token_hex(32)
-    static = create_static_files_router(path="/static",
-                                        directories=[settings.templates_dir / "static"],
-                                        include_in_schema=False)
+    static = create_static_files_router(
+        path="/static", directories=[settings.templates_dir / "static"], include_in_schema=False
+    )
     return [*PAGE_HANDLERS, static], {
-        "template_config": TemplateConfig(directory=settings.templates_dir,
-                                          engine=JinjaTemplateEngine),
-        "csrf_config": CSRFConfig(secret=secret, cookie_name="linli_hub_csrf",
-                                  cookie_secure=settings.secure_cookies,
-                                  exclude=["/sync/", "/hub/api/", "/healthz", "/schema"]),
+        "template_config": TemplateConfig(
+            directory=settings.templates_dir, engine=JinjaTemplateEngine
+        ),
+        "csrf_config": CSRFConfig(
+            secret=secret,
+            cookie_name="linli_hub_csrf",
+            cookie_secure=settings.secure_cookies,
+            exclude=["/sync/", "/hub/api/", "/healthz", "/schema"],
+        ),
         "extra_exception_handlers": {EdgeError: _edge_error, SyncError: _sync_error_page},
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Centre
+from conftest import Centre, count
 
 
 def test_health_and_schema_need_no_auth(centre: Centre) -> None:
@@ -60,3 +60,31 @@ def test_only_managers_change_prices_and_calendar(centre: Centre) -> None:
         ).status_code
         == 403
     )
+
+
+def test_district_catalog_rows_are_changed_on_the_hub_only(centre: Centre) -> None:
+    """A centre that edited a hub-owned product would have its whole sync refused."""
+    from edge.store import open_store
+
+    centre.client.__exit__(None, None, None)  # let go of the file while we add the hub's row
+    with open_store(centre.db_path) as store:
+        store.write_sync(
+            lambda tx: tx.insert(
+                "products",
+                {
+                    "id": "hub-p1",
+                    "site_id": "HUBSITE",
+                    "name": "山药",
+                    "sold_by": "weight",
+                    "unit": "斤",
+                    "price_fen": 600,
+                },
+                log=False,
+            )
+        )
+    centre.client.__enter__()
+    r = centre.client.patch(
+        "/api/v1/products/hub-p1", json={"price_fen": 1}, headers=centre.headers()
+    )
+    assert r.status_code == 403 and "hub" in r.json()["detail"]
+    assert count(centre.db_path, "SELECT COUNT(*) FROM changes WHERE row_id = 'hub-p1'") == 0

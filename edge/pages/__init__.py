@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Router
 from litestar.di import Provide
 
-from edge.pages import catalog, desk, lists, orders, signin, today, walkin
+from edge.pages import catalog, desk, lists, orders, signin, sync_now, today, walkin
 from edge.pages.base import SignInRequired, require_staff, to_signin
 from edge.pages.i18n import choose_language, configure_templates
 
@@ -25,6 +25,7 @@ _signed_in = Router(
         *walkin.HANDLERS,
         *lists.HANDLERS,
         *catalog.HANDLERS,
+        *sync_now.HANDLERS,
     ],
     dependencies={"me": Provide(require_staff)},
     exception_handlers={SignInRequired: to_signin},

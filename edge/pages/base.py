@@ -21,6 +21,7 @@ from edge.errors import EdgeError, Forbidden
 from edge.pages.i18n import configure_templates, gettext_for, locale_of
 from edge.settings import Settings
 from edge.web import page_staff
+from sync.centre_hooks import NOT_ENROLLED
 
 AnyRequest = Request[Any, Any, Any]
 MeDep = NamedDependency[Staff]  # the signed-in staff member, from `require_staff`
@@ -64,6 +65,12 @@ def today(request: AnyRequest) -> date:
     return settings.now().date()
 
 
+def badge_status(app_state: Any) -> dict[str, Any]:
+    """The sync badge, from the agent's memory: rendering never waits on the database."""
+    agent = getattr(app_state, "sync", None)
+    return agent.status() if agent is not None else dict(NOT_ENROLLED)
+
+
 def page(
     request: AnyRequest,
     template: str,
@@ -81,6 +88,7 @@ def page(
             "centre_name": getattr(request.app.state, "centre_name", "Linli"),
             "locale": locale_of(request),
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "sync_status": badge_status(request.app.state),
             **context,
         },
         status_code=status,
