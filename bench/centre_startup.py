@@ -1,0 +1,176 @@
+"""Start-up time and idle memory of the centre server, on one core.
+
+    .venv/bin/python bench/centre_startup.py           # about 1 minute
+
+(a) start to first answer: from launching `taskset -c 0 linli serve` to the
+    first 200 from GET /healthz, 5 times, min/median        goal <= 2 s
+    on the demo database, and on one with 100,000 past orders (built as in
+    centre_search.py; --no-history skips it)
+(b) idle RSS of the server process: after start, and after ~8 s of order
+    creation (20 clients, closed loop, as centre_orders.py) plus 2 s idle,
+    and after a search load on the 100,000-order database     goal <= 80 MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _load
+from _load import Bench, Request
+
+GOAL_START_S = 2.0
+GOAL_RSS_MB = 80.0
+
+
+def demo_db(b: Bench, name: str) -> tuple[Path, str]:
+    db = b.tmp / name
+    out = subprocess.run(
+        [_load.LINLI, "demo", "--db", str(db)], check=True, capture_output=True, text=True
+    ).stdout
+    token = re.search(r"API token for \S+: (\S+)", out)
+    assert token is not None, out
+    return db, token.group(1)
+
+
+def start_times(b: Bench, db: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from launch to the first 200 of /healthz, and RSS (MB) 1 s after it."""
+    times, rss = [], []
+    for _ in range(runs):
+        port = _load.free_port()
+        t0 = time.perf_counter()
+        srv = b.start_server(_load.serve_cmd(db, port), log_name="startup")
+        _load.wait_ready(port, srv, timeout=30, poll_s=0.002)
+        times.append(time.perf_counter() - t0)
+        time.sleep(1.0)
+        rss.append(_load.rss_mb(srv.pid))
+        b.stop(srv)
+    return times, rss
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--load-s", type=float, default=8.0)
+    ap.add_argument("--no-history", action="store_true")
+    args = ap.parse_args()
+    _load.pin_client()
+    import centre_orders
+    import centre_search
+
+    with Bench("startup") as b:
+        print(
+            f"centre_startup  {datetime.now():%Y-%m-%d %H:%M}  server core 0 (taskset -c 0),"
+            " client core 1",
+            flush=True,
+        )
+        db, token = demo_db(b, "demo.db")
+        starts, rss_start = start_times(b, db, args.runs)
+        print(
+            f"(a) start to first /healthz, demo db, {args.runs} runs: min {min(starts):.2f} s,"
+            f" median {statistics.median(starts):.2f} s  ({', '.join(f'{t:.2f}' for t in starts)})"
+        )
+        hist_starts: list[float] = []
+        big = None
+        if not args.no_history:
+            big, big_token = demo_db(b, "history.db")
+            hist = centre_search.build_history(big, 100_000, 300, 600)
+            hist_starts, _ = start_times(b, big, args.runs)
+            print(
+                f"(a) start to first /healthz, 100,000-order db ({big.stat().st_size / 2**20:.0f}"
+                f" MB), {args.runs} runs: min {min(hist_starts):.2f} s, median"
+                f" {statistics.median(hist_starts):.2f} s"
+                f"  ({', '.join(f'{t:.2f}' for t in hist_starts)})"
+            )
+
+        # (b) RSS after the order load
+        bodies = centre_orders.order_bodies(db, 2000)
+        auth = _load.headers(Authorization=f"Bearer {token}", Content_Type="application/json")
+        run_id = f"{time.time_ns():x}"
+
+        def order(i: int) -> Request:
+            hdr = auth + f"Idempotency-Key: {run_id}-{i}\r\n".encode()
+            return ("POST", "/api/v1/orders", hdr, bodies[i % len(bodies)])
+
+        port = _load.free_port()
+        srv = b.start_server(_load.serve_cmd(db, port), log_name="load")
+        _load.wait_ready(port, srv)
+        time.sleep(1.0)
+        idle0 = _load.rss_mb(srv.pid)
+        res = _load.run(
+            _load.closed_loop(port, order, concurrency=20, duration=args.load_s, label="load")
+        )
+        time.sleep(2.0)
+        idle1 = _load.rss_mb(srv.pid)
+        b.stop(srv)
+        print(
+            f"(b) RSS idle after start {idle0:.1f} MB (median of the {args.runs} starts:"
+            f" {statistics.median(rss_start):.1f} MB: {', '.join(f'{x:.1f}' for x in rss_start)});"
+            f" after {res.ok} orders in"
+            f" {res.elapsed:.0f} s ({res.rate:.0f}/s) + 2 s idle: {idle1:.1f} MB"
+        )
+        idle2 = None
+        if big is not None:
+            rng = random.Random(3)
+            qs = [
+                f"/api/v1/orders?pickup_date={hist['today']}&q={quote(rng.choice(pool))}"
+                for pool in [
+                    [hh[4] for hh, _ in hist["today_rows"]]
+                    + [c for _, c in hist["today_rows"]]
+                    + [hh[2][:2] for hh, _ in hist["today_rows"]]
+                ]
+                for _ in range(3000)
+            ]
+            sauth = _load.headers(Authorization=f"Bearer {big_token}")
+            port = _load.free_port()
+            srv = b.start_server(_load.serve_cmd(big, port), log_name="search")
+            _load.wait_ready(port, srv)
+            r2 = _load.run(
+                _load.closed_loop(
+                    port,
+                    lambda i: ("GET", qs[i % len(qs)], sauth, b""),
+                    concurrency=20,
+                    duration=args.load_s / 2,
+                    label="search",
+                )
+            )
+            time.sleep(2.0)
+            idle2 = _load.rss_mb(srv.pid)
+            b.stop(srv)
+            print(
+                f"(b) RSS idle after {r2.ok} searches on the 100,000-order db + 2 s idle:"
+                f" {idle2:.1f} MB"
+            )
+        print()
+        worst = max(
+            [statistics.median(starts), *([statistics.median(hist_starts)] if hist_starts else [])]
+        )
+        peak = max(x for x in (idle0, idle1, idle2) if x is not None)
+        print(
+            f"  {'PASS' if worst <= GOAL_START_S else 'MISS'}  start to first answer:"
+            f" median {worst:.2f} s (worst database) (goal <= {GOAL_START_S:.0f} s)"
+        )
+        print(
+            f"  {'PASS' if peak <= GOAL_RSS_MB else 'MISS'}  idle RSS: {idle0:.1f} MB after"
+            f" start, {peak:.1f} MB at most after load (goal <= {GOAL_RSS_MB:.0f} MB)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped, temp files removed", file=sys.stderr)
+        sys.exit(130)
