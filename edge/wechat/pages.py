@@ -1,0 +1,640 @@
+"""WeChat group pages: paste a message (or a block of them), check the preview, confirm.
+
+The flow mirrors the JSON API in edge/api/wechat.py and calls the same domain
+(edge/wechat/drafts.py): one card per sender with the understood fragments and
+the unparsed ones highlighted, editable rows, the household matched by WeChat
+nickname (or a search and a one-tap "link this nickname"), and a confirm that
+makes one "wechat" order for the next delivery day; the same paste confirmed
+twice shows the same order. A card is re-drawn from its own form after every
+edit, so it works with htmx (the card swaps in place) and without it (the card
+comes back as a page of its own).
+
+The price post page shows the text for the group with a big copy button.
+
+Text on these pages: English msgids as in edge/pages; the shared catalog wins
+when it has a msgid, otherwise the Simplified Chinese in `ZH` below is used
+(until these msgids move into edge/locale).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from litestar import Router, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import Provide
+from litestar.response import Template
+
+from edge import calendar, households, orders, products
+from edge.api.wechat import catalog_cache
+from edge.auth import Staff
+from edge.errors import BadRequest, EdgeError
+from edge.pages.base import (
+    AnyRequest,
+    MeDep,
+    SignInRequired,
+    form_error,
+    is_htmx,
+    page,
+    require_staff,
+    to_signin,
+)
+from edge.pages.formats import parse_quantity
+from edge.pages.i18n import locale_of, translations
+from edge.products import Product
+from edge.web import SettingsDep, StoreDep
+from edge.wechat.drafts import MAX_PASTE_CHARS, confirm, draft_orders, link_nickname, message_key
+from edge.wechat.lexicon import WEIGHT_UNITS
+from edge.wechat.parse import parse_message
+from edge.wechat.price_post import price_post
+
+#: Rows below this confidence are flagged "please check".
+LOW_CONFIDENCE = 0.8
+MAX_ROWS = orders.MAX_ITEMS
+HH_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
+
+# Simplified Chinese for the msgids the shared catalog does not have (yet).
+ZH: dict[str, str] = {
+    "WeChat orders": "微信接龙",
+    "Paste from the WeChat group": "粘贴微信群消息",
+    "Paste one message, or a block copied from the group with names and times.": (
+        "粘贴一条消息，或从群里复制的一段（带名字和时间）。"
+    ),
+    "Read it": "解析",
+    "Paste the message here…": "把消息粘贴到这里…",
+    "Paste a message first.": "请先粘贴消息。",
+    "That is too long: paste at most %(n)s characters at a time.": (
+        "内容太长：一次最多粘贴 %(n)s 个字。"
+    ),
+    "The day's price post": "今日价格接龙",
+    "Check each order, then tap Confirm.": "逐单核对，然后点“确认下单”。",
+    "%(n)s senders, %(k)s orders to check.": "共 %(n)s 人发言，%(k)s 单需要核对。",
+    "Nothing found in this paste.": "这段内容里没有找到消息。",
+    "Paste another": "再粘贴一段",
+    "(no name)": "（没有名字）",
+    "Staff reply": "工作人员回复",
+    "Not an order": "不是订单",
+    "Open to make an order anyway": "展开，仍要下单",
+    "Already ordered": "已经下过单",
+    "This message was already made into an order. Confirming again shows that order; it does not make a new one.": (  # noqa: E501
+        "这条消息已经下过单。再点确认只会显示那个订单，不会重复下单。"
+    ),
+    "What they wrote": "原话",
+    "understood": "已识别",
+    "not understood": "没看懂",
+    "Not understood:": "没看懂的部分：",
+    "Household": "住户",
+    "WeChat name %(nick)s": "微信名 %(nick)s",
+    "Not this household? Find another": "不是这户？查找其他住户",
+    "Unknown WeChat name. Find the household, tap it, then link:": (
+        "不认识这个微信名。请查找住户，点选后再关联："
+    ),
+    "Link “%(nick)s” to the chosen household": "把“%(nick)s”关联到选中的住户",
+    "Linked: “%(nick)s” is %(name)s from now on.": "已关联：“%(nick)s”以后就是%(name)s。",
+    "Tap a household in the list first.": "请先在列表里点选一户。",
+    "Items": "商品",
+    "Row %(n)s: choose a product, or remove the row.": "第%(n)s行：请选择商品，或删除这一行。",
+    "Choose a product": "选择商品",
+    "Quantity": "数量",
+    "Remove": "删除",
+    "Add a row": "添加一行",
+    "please check": "请核对",
+    "sure": "把握",
+    "from": "原文",
+    "%(y)s yuan worth": "要%(y)s元的",
+    "Pick-up or delivery": "自取还是送货",
+    "Confirm order": "确认下单",
+    "For %(day)s": "配送日 %(day)s",
+    "Order saved.": "订单已保存。",
+    "Same order as before: this message was already confirmed.": (
+        "和之前是同一个订单：这条消息已经确认过了。"
+    ),
+    "Pick up on": "取货日期",
+    "Copy": "复制",
+    "Copied. Paste it in the group.": "已复制，可以到群里粘贴了。",
+    "Selected. Press and hold, then tap Copy.": "已选中文字，请长按后点“复制”。",
+    "Next delivery day": "下一个配送日",
+    "Order cut-off": "截单时间",
+    "Post for %(day)s": "%(day)s 的价格接龙",
+}
+
+
+def texts_for(request: AnyRequest) -> Callable[..., str]:
+    """`t` for these pages: the shared catalog first, then `ZH`, else the msgid."""
+    locale = locale_of(request)
+    catalog = translations(locale)
+
+    def t(msgid: str, **variables: Any) -> str:
+        text = catalog.gettext(msgid)
+        if text == msgid and locale == "zh":
+            text = ZH.get(msgid, msgid)
+        return text % variables if variables else text
+
+    return t
+
+
+def wx_page(request: AnyRequest, template: str, me: Staff, **context: Any) -> Template:
+    return page(request, template, me, t=texts_for(request), **context)
+
+
+# --- highlighting ------------------------------------------------------------
+
+
+def segments(text: str, fragments: list[str], unparsed: list[str]) -> list[tuple[int, str]]:
+    """The message cut into runs: 0 plain, 1 understood, 2 not understood.
+
+    Fragments quote the resident's own text, so they are found in it; "各"
+    items share a fragment, so each search starts where the last one was found.
+    """
+    marks = [0] * len(text)
+
+    def mark(piece: str, kind: int, hint: int) -> int:
+        piece = piece.strip()
+        if not piece:
+            return hint
+        at = text.find(piece, hint)
+        if at < 0:
+            at = text.find(piece)
+        if at < 0:
+            return hint
+        for k in range(at, at + len(piece)):
+            if kind == 1 or marks[k] == 0:
+                marks[k] = kind
+        return at if kind == 1 else at + len(piece)
+
+    hint = 0
+    for f in fragments:
+        hint = mark(f, 1, hint)
+    hint = 0
+    for u in unparsed:
+        hint = mark(u, 2, hint)
+    runs: list[tuple[int, str]] = []
+    for ch, kind in zip(text, marks, strict=True):
+        if runs and runs[-1][0] == kind:
+            runs[-1] = (kind, runs[-1][1] + ch)
+        else:
+            runs.append((kind, ch))
+    return runs
+
+
+# --- rows and units ----------------------------------------------------------
+
+
+def fmt_qty(value: float | int | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(int(value)) if float(value) == int(value) else f"{value:g}"
+
+
+def unit_options(product: Product | None, current: str) -> list[str]:
+    """The units a row may be in; the one the resident used stays if it fits."""
+    if product is None:
+        base = ["斤", "个", "份"]
+    elif product.sold_by == "weight":
+        base = ["斤", "两", "公斤", "个"]
+    elif product.sold_by == "bundle":
+        base = ["份", product.unit]
+    else:
+        base = [product.unit]
+    fits = current and (
+        product is None
+        or product.sold_by == "weight"
+        or current not in WEIGHT_UNITS  # pieces and bundles take any piece word
+    )
+    if fits and current not in base:
+        base.append(current)
+    return list(dict.fromkeys(base))
+
+
+def default_unit(product: Product | None) -> str:
+    if product is None or product.sold_by == "weight":
+        return "斤"
+    return "份" if product.sold_by == "bundle" else product.unit
+
+
+def _row(
+    catalog: dict[str, Product],
+    product_id: str,
+    quantity: str,
+    unit: str,
+    confidence: float | None,
+    fragment: str,
+    amount_fen: int | None,
+) -> dict[str, Any]:
+    product = catalog.get(product_id)
+    options = unit_options(product, unit)
+    if unit not in options:
+        unit = default_unit(product)
+    return {
+        "product_id": product_id if product else "",
+        "quantity": quantity,
+        "unit": unit,
+        "units": options,
+        "confidence": confidence,
+        "low": confidence is not None and confidence < LOW_CONFIDENCE,
+        "fragment": fragment,
+        "amount_fen": amount_fen,
+    }
+
+
+def rows_from_form(form: FormMultiDict, catalog: dict[str, Product]) -> list[dict[str, Any]]:
+    """The card's rows as posted: p_N product, q_N quantity, u_N unit, c_N/f_N/a_N kept."""
+    indices = sorted(
+        int(k[2:]) for k in form if k.startswith("p_") and k[2:].isdigit() and len(k) < 8
+    )
+    rows = []
+    for i in indices[:MAX_ROWS]:
+        conf_text = str(form.get(f"c_{i}", "") or "")
+        amount_text = str(form.get(f"a_{i}", "") or "")
+        try:
+            conf = float(conf_text) if conf_text else None
+        except ValueError:
+            conf = None
+        rows.append(
+            _row(
+                catalog,
+                str(form.get(f"p_{i}", "") or ""),
+                str(form.get(f"q_{i}", "") or "").strip()[:12],
+                str(form.get(f"u_{i}", "") or "").strip()[:4],
+                conf,
+                str(form.get(f"f_{i}", "") or "")[:200],
+                int(amount_text) if amount_text.isdigit() else None,
+            )
+        )
+    return rows
+
+
+def items_from_rows(
+    rows: list[dict[str, Any]], catalog: dict[str, Product], t: Callable[..., str]
+) -> list[orders.ItemInput]:
+    items = []
+    for n, row in enumerate(rows, start=1):
+        product = catalog.get(row["product_id"])
+        if product is None:
+            if row["quantity"]:
+                raise BadRequest(
+                    t("Row %(n)s: choose a product, or remove the row.", n=n), field="items"
+                )
+            continue
+        try:
+            quantity = parse_quantity(row["quantity"])
+        except BadRequest as exc:
+            raise BadRequest(f"{product.name}: {exc.detail}", field="items.quantity") from None
+        if quantity is None:
+            continue
+        items.append(orders.ItemInput(product.id, quantity, row["unit"] or None))
+    if not items:
+        raise BadRequest("choose at least one product and a quantity", field="items")
+    return items
+
+
+# --- cards -------------------------------------------------------------------
+
+
+def card_id(key: str) -> str:
+    return "wx-" + key.split(":", 1)[-1][:16]
+
+
+def _already(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT id FROM orders WHERE idempotency_key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[str, Any]:
+    rows = [
+        _row(
+            catalog,
+            i["product_id"],
+            fmt_qty(i["quantity"]),
+            i["unit"],
+            i["confidence"],
+            i["fragment"],
+            i["amount_fen"],
+        )
+        for i in draft["items"]
+    ]
+    notes = "，".join(
+        f"{i['product_name']}要{i['amount_fen'] / 100:g}元的"
+        for i in draft["items"]
+        if i["amount_fen"]
+    )
+    return {
+        "cid": card_id(draft["key"]),
+        "sender": draft["sender"],
+        "sent_at": draft["sent_at"],
+        "text": draft["text"],
+        "segments": segments(
+            draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
+        ),
+        "unparsed": draft["unparsed"],
+        "rows": rows or [_row(catalog, "", "", "", None, "", None)],
+        "household": draft["household"],
+        "is_order": draft["is_order"],
+        "from_staff": draft["from_staff"],
+        "note": draft["note"],
+        "pickup_date": draft["pickup_date"],
+        "already_ordered": draft["already_ordered"],
+        "collapsed": not draft["is_order"],
+        "notes": notes,
+        "delivery_mode": "",
+        "hh": {"wechat_nickname": draft["sender"]},
+        "error": None,
+        "linked": False,
+    }
+
+
+def card_from_form(
+    conn: sqlite3.Connection,
+    form: FormMultiDict,
+    catalog_products: dict[str, Product],
+    *,
+    parser_catalog: Any,
+    site_id: str,
+    sees_phones: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """Re-draw a card from what its form holds (edited rows, chosen household)."""
+    sender = str(form.get("sender", "") or "").strip()[:40]
+    text = str(form.get("text", "") or "").replace("\r\n", "\n")[:MAX_PASTE_CHARS]
+    result = parse_message(text, parser_catalog)
+    day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
+    key = message_key(sender, text, day)
+    household = None
+    household_id = str(form.get("household_id", "") or "").strip()
+    if household_id:
+        row = conn.execute("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
+        if row is not None:
+            household = households.public_view(dict(row), sees_phones=sees_phones)
+    staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
+    rows = rows_from_form(form, catalog_products)
+    return {
+        "cid": card_id(key),
+        "sender": sender,
+        "sent_at": str(form.get("sent_at", "") or "")[:40] or None,
+        "text": text,
+        "segments": segments(text, [i.fragment for i in result.items], list(result.unparsed)),
+        "unparsed": list(result.unparsed),
+        "rows": rows or [_row(catalog_products, "", "", "", None, "", None)],
+        "household": household,
+        "is_order": result.is_order and sender not in staff_names,
+        "from_staff": sender in staff_names,
+        "note": result.note,
+        "pickup_date": day,
+        "already_ordered": _already(conn, key),
+        "collapsed": False,
+        "notes": str(form.get("notes", "") or "")[:500],
+        "delivery_mode": str(form.get("delivery_mode", "") or ""),
+        "hh": {f: str(form.get(f"hh_{f}", "") or "")[:40] for f in HH_FIELDS}
+        | {"home_delivery": form.get("hh_home_delivery") == "1"},
+        "error": None,
+        "linked": False,
+    }
+
+
+def grouped(catalog: list[Product]) -> OrderedDict[str, list[Product]]:
+    groups: OrderedDict[str, list[Product]] = OrderedDict()
+    for p in catalog:
+        groups.setdefault(p.category or "", []).append(p)
+    return groups
+
+
+async def _card(
+    request: AnyRequest, me: Staff, store: StoreDep, settings: SettingsDep, form: FormMultiDict
+) -> tuple[dict[str, Any], list[Product]]:
+    cache = catalog_cache(request)
+    now = settings.now()
+
+    def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[Product]]:
+        catalog = products.list_products(conn)
+        card = card_from_form(
+            conn,
+            form,
+            {p.id: p for p in catalog},
+            parser_catalog=cache.get(conn),
+            site_id=store.site_id,
+            sees_phones=me.sees_phones,
+            now=now,
+        )
+        return card, catalog
+
+    return await store.read(read)
+
+
+def _render_card(
+    request: AnyRequest,
+    me: Staff,
+    card: dict[str, Any],
+    catalog: list[Product],
+    *,
+    status: int = 200,
+) -> Template:
+    """The card alone for htmx; a page holding just this card otherwise."""
+    template = "wechat/_card.html" if is_htmx(request) else "wechat/preview.html"
+    return page(
+        request,
+        template,
+        me,
+        status=status,
+        t=texts_for(request),
+        card=card,
+        cards=[card],
+        groups=grouped(catalog),
+        single=True,
+        max_chars=MAX_PASTE_CHARS,
+    )
+
+
+# --- handlers ----------------------------------------------------------------
+
+
+@get("/wechat", include_in_schema=False)
+async def paste_form(request: AnyRequest, me: MeDep) -> Template:
+    return wx_page(request, "wechat/paste.html", me, text="", error=None, max_chars=MAX_PASTE_CHARS)
+
+
+@post("/wechat/preview", include_in_schema=False)
+async def preview(
+    request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
+) -> Template:
+    form = await request.form()
+    text = str(form.get("text", "") or "")
+    t = texts_for(request)
+    error = None
+    if not text.strip():
+        error = t("Paste a message first.")
+    elif len(text) > MAX_PASTE_CHARS:
+        error = t("That is too long: paste at most %(n)s characters at a time.", n=MAX_PASTE_CHARS)
+    if error:
+        return page(
+            request,
+            "wechat/paste.html",
+            me,
+            status=400,
+            t=t,
+            text=text[:MAX_PASTE_CHARS],
+            error=error,
+            max_chars=MAX_PASTE_CHARS,
+        )
+    cache = catalog_cache(request)
+    now = settings.now()
+
+    def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[Product]]:
+        drafts = draft_orders(
+            conn,
+            cache.get(conn),
+            text,
+            site_id=store.site_id,
+            sees_phones=me.sees_phones,
+            now=now,
+        )
+        return drafts, products.list_products(conn)
+
+    drafts, catalog = await store.read(read)
+    by_id = {p.id: p for p in catalog}
+    cards = [card_from_draft(d, by_id) for d in drafts]
+    return page(
+        request,
+        "wechat/preview.html",
+        me,
+        t=t,
+        cards=cards,
+        groups=grouped(catalog),
+        single=False,
+        to_check=sum(1 for c in cards if not c["collapsed"]),
+        max_chars=MAX_PASTE_CHARS,
+    )
+
+
+@post("/wechat/edit", include_in_schema=False)
+async def edit_card(
+    request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
+) -> Template:
+    """Add a row, remove a row, or re-draw after a product changed (its units)."""
+    form = await request.form()
+    card, catalog = await _card(request, me, store, settings, form)
+    op = str(form.get("op", "") or "")
+    rows = card["rows"]
+    if op == "add" and len(rows) < MAX_ROWS:
+        rows.append(_row({}, "", "", "", None, "", None))
+    elif op.startswith("del:") and op[4:].isdigit():
+        index = int(op[4:])
+        if 0 <= index < len(rows):
+            rows.pop(index)
+        if not rows:
+            rows.append(_row({}, "", "", "", None, "", None))
+    return _render_card(request, me, card, catalog)
+
+
+@post("/wechat/link", include_in_schema=False)
+async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep) -> Template:
+    """One tap: the sender's WeChat nickname belongs to the chosen household from now on."""
+    form = await request.form()
+    nickname = str(form.get("sender", "") or "").strip()
+    household_id = str(form.get("household_id", "") or "").strip()
+    error = None
+    try:
+        if not household_id:
+            raise BadRequest("choose the household first", field="link")
+        await store.write(lambda tx: link_nickname(tx, nickname, household_id))
+    except EdgeError as exc:
+        if exc.status_code not in (400, 404):
+            raise
+        error = form_error(request, exc)
+        if exc.field == "link" or exc.status_code == 404:
+            error["hint"] = texts_for(request)("Tap a household in the list first.")
+    card, catalog = await _card(request, me, store, settings, form)
+    card["error"] = error
+    card["linked"] = error is None
+    return _render_card(request, me, card, catalog, status=400 if error else 200)
+
+
+@post("/wechat/confirm", include_in_schema=False)
+async def confirm_card(
+    request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
+) -> Template:
+    """Make the order for one card; the same message confirmed twice shows one order."""
+    form = await request.form()
+    card, catalog = await _card(request, me, store, settings, form)
+    by_id = {p.id: p for p in catalog}
+    now = settings.now()
+    try:
+        items = items_from_rows(card["rows"], by_id, texts_for(request))
+        household_id = card["household"]["id"] if card["household"] else None
+        household = None
+        if household_id is None:
+            if not card["hh"].get("name", "").strip():
+                raise BadRequest("choose the household this message is from", field="household_id")
+            household = households.HouseholdInput(
+                **{f: card["hh"].get(f, "") for f in HH_FIELDS},
+                home_delivery=bool(card["hh"].get("home_delivery")),
+            )
+        mode = card["delivery_mode"] or None
+        created = await store.write(
+            lambda tx: confirm(
+                tx,
+                sender=card["sender"],
+                text=card["text"],
+                items=items,
+                household_id=household_id,
+                household=household,
+                delivery_mode=mode,
+                notes=card["notes"],
+                now=now,
+                staff_id=me.id,
+            )
+        )
+    except EdgeError as exc:
+        if exc.status_code != 400:
+            raise
+        error = form_error(request, exc)
+        names = [by_id[r["product_id"]].name for r in card["rows"] if r["product_id"] in by_id]
+        for i, name in enumerate(names):  # "items[1]: …" → "黄瓜: …"
+            error["detail"] = error["detail"].replace(f"items[{i}]", name)
+        card["error"] = error
+        return _render_card(request, me, card, catalog, status=400)
+    order = await store.read(
+        lambda c: orders.get_order(c, created.order_id, sees_phones=me.sees_phones)
+    )
+    template = "wechat/_confirmed.html" if is_htmx(request) else "wechat/confirmed.html"
+    return wx_page(request, template, me, card=card, created=created, order=order, units=by_id)
+
+
+@get("/wechat/price-post", include_in_schema=False)
+async def price_post_page(
+    request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
+) -> Template:
+    now = settings.now()
+    name = getattr(request.app.state, "centre_name", "")
+
+    def read(conn: sqlite3.Connection) -> dict[str, Any]:
+        post_ = price_post(conn, store.site_id, name, now)
+        cal = calendar.load(conn, store.site_id)
+        day = calendar.parse_day(post_["delivery_date"], "day")
+        cutoff = cal.cutoff_for(day)
+        return {
+            **post_,
+            "cutoff": f"{cutoff.month}月{cutoff.day}日 {cutoff.strftime('%H:%M')}",
+            "pickup_hours": cal.pickup_hours,
+        }
+
+    post_ = await store.read(read)
+    return wx_page(request, "wechat/price_post.html", me, post=post_)
+
+
+_signed_in = Router(
+    path="/",
+    route_handlers=[paste_form, preview, edit_card, link, confirm_card, price_post_page],
+    dependencies={"me": Provide(require_staff)},
+    exception_handlers={SignInRequired: to_signin},
+    include_in_schema=False,
+)
+
+WECHAT_PAGE_HANDLERS: list[Any] = [_signed_in]
+
+__all__ = ["WECHAT_PAGE_HANDLERS", "ZH", "segments", "texts_for"]
