@@ -28,6 +28,7 @@ from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
 from edge.store import Store, open_store
 from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
+from edge.wechat.pages import WECHAT_PAGE_HANDLERS
 from sync.centre_hooks import sync_lifespan
 
 VERSION = "0.1.0"
@@ -104,5 +105,5 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def _pages() -> list[Any]:
-    """The tablet pages (the sync badge's "sync now" button among them)."""
-    return [*PAGE_HANDLERS]
+    """The tablet pages (the sync badge's "sync now" button among them) and the WeChat pages."""
+    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS]

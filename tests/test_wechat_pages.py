@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from edge.pages import configure_templates
-from edge.wechat.pages import WECHAT_PAGE_HANDLERS, ZH, segments
+from edge.wechat.pages import ZH, segments
 
 MONDAY = "2026-11-30"
 TOKEN_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -52,11 +51,6 @@ def csrf(client: Any, path: str = "/signin") -> str:
 
 @pytest.fixture
 def wx(centre: Any) -> Any:
-    app = centre.client.app
-    configure_templates(app.template_engine)
-    if not any(getattr(r, "path", "") == "/wechat" for r in app.routes):
-        for handler in WECHAT_PAGE_HANDLERS:  # until edge/app.py mounts them
-            app.register(handler)
     r = centre.client.post(
         "/signin",
         data={"name": "manager", "pin": "1234", "_csrf_token": csrf(centre.client)},
@@ -134,10 +128,6 @@ def wechat_orders(c: Any) -> int:
 
 
 def test_pages_need_sign_in(centre: Any) -> None:
-    app = centre.client.app
-    if not any(getattr(r, "path", "") == "/wechat" for r in app.routes):
-        for handler in WECHAT_PAGE_HANDLERS:
-            app.register(handler)
     r = centre.client.get("/wechat", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/signin?next=/wechat"
     r = centre.client.get("/wechat/price-post", follow_redirects=False)
