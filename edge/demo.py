@@ -71,6 +71,26 @@ HOUSEHOLDS = [
 ]
 
 
+def add_catalog(tx: Tx) -> dict[str, str]:
+    """The demo catalog in display order; returns product ids by name."""
+    ids = {}
+    for i, (name, cat, sold_by, unit, price, aliases, size) in enumerate(CATALOG):
+        ids[name] = create_product(
+            tx,
+            {
+                "name": name,
+                "category": cat,
+                "sold_by": sold_by,
+                "unit": unit,
+                "price_fen": price,
+                "aliases": aliases,
+                "bundle_size": size,
+                "sort": i,
+            },
+        )
+    return ids
+
+
 def create_demo(db_path: Path) -> str:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with open_store(db_path) as store:
@@ -84,23 +104,7 @@ def create_demo(db_path: Path) -> str:
             for name, role, pin in DEMO_STAFF:
                 staff = add_staff(tx, name, role, pin)
                 tokens[name] = issue_token(tx, staff.id)
-            product_ids = []
-            for i, (name, cat, sold_by, unit, price, aliases, size) in enumerate(CATALOG):
-                product_ids.append(
-                    create_product(
-                        tx,
-                        {
-                            "name": name,
-                            "category": cat,
-                            "sold_by": sold_by,
-                            "unit": unit,
-                            "price_fen": price,
-                            "aliases": aliases,
-                            "bundle_size": size,
-                        },
-                    )
-                )
-                tx.execute("UPDATE products SET sort = ? WHERE id = ?", (i, product_ids[-1]))
+            product_ids = list(add_catalog(tx).values())
             now = local_now()
             today = now.date()
             yesterday_morning = now.replace(hour=9, minute=0) - timedelta(days=1)

@@ -218,6 +218,10 @@ def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         out["category"] = str(fields["category"] or "")[:20]
     if "active" in fields:
         out["active"] = 1 if fields["active"] else 0
+    if "sort" in fields:
+        if not isinstance(fields["sort"], int) or isinstance(fields["sort"], bool):
+            raise BadRequest("sort must be a whole number", field="sort")
+        out["sort"] = fields["sort"]
     return out
 
 

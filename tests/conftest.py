@@ -14,9 +14,8 @@ from litestar.testing import TestClient
 from edge.app import create_app
 from edge.auth import add_staff, issue_token
 from edge.centre import init_centre
-from edge.demo import CATALOG
+from edge.demo import add_catalog
 from edge.households import HouseholdInput, create_household
-from edge.products import create_product
 from edge.settings import Settings
 from edge.store import Tx, open_store
 
@@ -62,20 +61,7 @@ def build_centre(db_path: Path) -> tuple[str, dict[str, str], dict[str, str], di
             ):
                 staff = add_staff(tx, name, role, "1234")
                 tokens[name] = issue_token(tx, staff.id)
-            products = {}
-            for name, cat, sold_by, unit, price, aliases, size in CATALOG:
-                products[name] = create_product(
-                    tx,
-                    {
-                        "name": name,
-                        "category": cat,
-                        "sold_by": sold_by,
-                        "unit": unit,
-                        "price_fen": price,
-                        "aliases": aliases,
-                        "bundle_size": size,
-                    },
-                )
+            products = add_catalog(tx)
             households = {
                 "张桂兰": create_household(
                     tx,
