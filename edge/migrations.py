@@ -187,3 +187,6 @@ def m002_walkin_idempotency(db: sqlite_utils.Database) -> None:
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))
+    from edge.supply import schema as supply_schema  # after the linli set: it alters its tables
+
+    supply_schema.apply(conn)

@@ -1,0 +1,3 @@
+"""placeholder"""
+
+SUPPLY_PAGE_HANDLERS: list = []

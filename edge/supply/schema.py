@@ -1,0 +1,203 @@
+"""The supply loop's tables, in their own migration set ("linli-supply").
+
+Applied by `edge.migrations.migrate` after the "linli" set, on centres and on
+the hub alike (the hub's merged store has the same schema). Every table with
+`id` and `site_id` is shared by sync; who owns its rows decides which way it
+flows:
+
+- centre-owned, flowing up: `supply_buffers` (the manager's walk-in buffer),
+  `supply_consolidated` + `_lines` (the locked order, version 1, and its
+  numbered amendments), `supply_receipts` (what arrived at 06:00),
+  `supply_return_notes` + `_lines` (leftovers going back at noon); plus
+  `orders.short` and `order_items.allocated_qty` (shortage shares).
+- hub-owned, flowing down: `supply_dispatch_notes` + `_lines`,
+  `supply_price_lists` + `supply_prices`, `supply_return_confirmations`.
+  Each carries `centre_id`, the centre it is addressed to (NULL = every
+  centre); a centre reads only rows addressed to it or to all.
+- hub-local (no `site_id`, never shared): `supply_suppliers`, the co-op's
+  accounts with their bearer tokens stored hashed.
+
+Quantities are integers in the base unit of the line's `qty_unit`: grams
+('g'), pieces ('piece') or bundles ('bundle'); money is integer fen.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("linli-supply")
+
+
+@migrations()
+def m401_supply_initial(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE orders ADD COLUMN short INTEGER NOT NULL DEFAULT 0")
+    # NULL: the item is filled in full; a number: what a shortage left it (base units).
+    db.execute("ALTER TABLE order_items ADD COLUMN allocated_qty INTEGER")
+    db.executescript(
+        """
+        CREATE TABLE supply_buffers (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            quantity INTEGER NOT NULL CHECK (quantity >= 0),
+            updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX supply_buffers_key
+            ON supply_buffers (site_id, delivery_date, product_id, qty_unit);
+
+        CREATE TABLE supply_consolidated (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            kind TEXT NOT NULL CHECK (kind IN ('locked', 'amendment')),
+            cutoff_at TEXT NOT NULL,
+            locked_at TEXT NOT NULL,
+            diff TEXT NOT NULL DEFAULT '[]',
+            sent_by_hand_at TEXT,
+            sent_by_hand_by TEXT
+        );
+        CREATE UNIQUE INDEX supply_consolidated_key
+            ON supply_consolidated (delivery_date, site_id, version);
+
+        CREATE TABLE supply_consolidated_lines (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            consolidated_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            unit_label TEXT NOT NULL DEFAULT '',
+            bundle_size INTEGER NOT NULL DEFAULT 1,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            ordered_qty INTEGER NOT NULL,
+            buffer_qty INTEGER NOT NULL,
+            total_qty INTEGER NOT NULL
+        );
+        CREATE INDEX supply_consolidated_lines_head ON supply_consolidated_lines (consolidated_id);
+
+        CREATE TABLE supply_receipts (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            expected_qty INTEGER NOT NULL,
+            expected_from TEXT NOT NULL,
+            arrived_qty INTEGER NOT NULL CHECK (arrived_qty >= 0),
+            staff_id TEXT,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX supply_receipts_key
+            ON supply_receipts (site_id, delivery_date, product_id, qty_unit);
+
+        CREATE TABLE supply_return_notes (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            staff_id TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX supply_return_notes_key ON supply_return_notes (site_id, delivery_date);
+        CREATE TABLE supply_return_lines (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            note_id TEXT NOT NULL,
+            delivery_date TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            quantity INTEGER NOT NULL CHECK (quantity >= 0)
+        );
+        CREATE UNIQUE INDEX supply_return_lines_key
+            ON supply_return_lines (note_id, product_id, qty_unit);
+
+        -- hub-owned, addressed by centre_id (NULL = every centre)
+        CREATE TABLE supply_dispatch_notes (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            centre_id TEXT,
+            delivery_date TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            supplier TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX supply_dispatch_notes_day
+            ON supply_dispatch_notes (delivery_date, centre_id, revision);
+        CREATE TABLE supply_dispatch_lines (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            note_id TEXT NOT NULL,
+            centre_id TEXT,
+            delivery_date TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            shipped_qty INTEGER NOT NULL CHECK (shipped_qty >= 0),
+            short_qty INTEGER NOT NULL DEFAULT 0 CHECK (short_qty >= 0),
+            substitute_for TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX supply_dispatch_lines_note ON supply_dispatch_lines (note_id);
+
+        CREATE TABLE supply_price_lists (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            centre_id TEXT,
+            effective_from TEXT NOT NULL,
+            supplier TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE supply_prices (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            price_list_id TEXT NOT NULL,
+            centre_id TEXT,
+            effective_from TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            product_id TEXT,
+            product_name TEXT NOT NULL,
+            qty_unit TEXT NOT NULL CHECK (qty_unit IN ('g', 'piece', 'bundle')),
+            price_fen INTEGER NOT NULL CHECK (price_fen >= 0)
+        );
+        CREATE INDEX supply_prices_lookup ON supply_prices (product_name, qty_unit, effective_from);
+
+        CREATE TABLE supply_return_confirmations (
+            id TEXT PRIMARY KEY,              -- = the return note's id: confirmed at most once
+            site_id TEXT NOT NULL,
+            centre_id TEXT,
+            delivery_date TEXT NOT NULL,
+            supplier TEXT NOT NULL DEFAULT '',
+            accepted TEXT NOT NULL DEFAULT '[]',  -- [[product_id, qty_unit, quantity], ...]
+            note TEXT NOT NULL DEFAULT '',
+            confirmed_at TEXT NOT NULL
+        );
+
+        -- hub-local: never shared (no site_id)
+        CREATE TABLE supply_suppliers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            token_hash TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+def apply(conn: sqlite3.Connection) -> None:
+    migrations.apply(sqlite_utils.Database(conn))
