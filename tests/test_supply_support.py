@@ -72,3 +72,89 @@ def place(
 
 def lines_by_name(doc: dict[str, Any]) -> dict[tuple[str, str], int]:
     return {(x["product_name"], x["qty_unit"]): x["total"] for x in doc["lines"]}
+
+
+# --- a hub, two centres and a supplier, in process -----------------------------------------
+
+PII = {
+    # name, phone, building, unit, room, nickname: strings no supplier answer may contain
+    "A": ("欧阳娜娜", "13912340077", "甲88座", "东九门", "1707室", "娜姐姐🍊"),
+    "B": ("司马光明", "18600009911", "乙66座", "西五门", "2302室", "光明大叔"),
+}
+
+
+class World:
+    """A real hub app (supplier API mounted) and two enrolled centres with catalogs."""
+
+    def __init__(self, tmp: Path) -> None:
+        from sync_fixtures import enrol_centre, hub_app
+
+        from edge.demo import add_catalog
+        from edge.households import HouseholdInput, create_household
+        from sync.supplier import SUPPLIER_HANDLERS, create_supplier
+
+        self.tmp = tmp
+        self.app = hub_app(tmp / "hub.db")
+        for handler in SUPPLIER_HANDLERS:
+            self.app.register(handler)
+        self.hub_store = self.app.state.hub.store
+        self.centres: dict[str, Any] = {}
+        self.products: dict[str, dict[str, str]] = {}
+        self.households: dict[str, str] = {}
+        for key, name in (("A", "金沙路社区"), ("B", "海泊河社区")):
+            c = enrol_centre(self.hub_store, tmp / f"{key}.db", name)
+            pii = PII[key]
+
+            def write(tx: Any, pii: tuple[str, ...] = pii) -> tuple[dict[str, str], str]:
+                products = add_catalog(tx)
+                hh = create_household(
+                    tx,
+                    HouseholdInput(
+                        name=pii[0],
+                        phone=pii[1],
+                        building=pii[2],
+                        unit=pii[3],
+                        room=pii[4],
+                        wechat_nickname=pii[5],
+                    ),
+                )
+                return products, hh
+
+            self.products[key], self.households[key] = c.store.write_sync(write)
+            self.centres[key] = c
+        self.token = self.hub_store.write_sync(lambda tx: create_supplier(tx, "胶州合作社"))
+
+    def order(
+        self,
+        key: str,
+        items: list[tuple[str, float, str | None]],
+        now: datetime = SUNDAY_MORNING,
+        notes: str = "",
+    ) -> str:
+        from edge import orders
+
+        c = self.centres[key]
+        data = orders.OrderInput(
+            items=[orders.ItemInput(self.products[key][n], q, u) for n, q, u in items],
+            household_id=self.households[key],
+            channel="wechat",
+            notes=notes,
+        )
+        return str(c.store.write_sync(lambda tx: orders.create_order(tx, data, now)).order_id)
+
+    def lock(self, key: str, now: datetime = AFTER_CUTOFF) -> Any:
+        from edge.supply.consolidated import lock_due
+
+        return self.centres[key].store.write_sync(lambda tx: lock_due(tx, now))
+
+    async def sync(self, key: str, client: Any) -> Any:
+        report = await self.centres[key].agent(client).sync_once()
+        assert report.ok, report
+        return report
+
+    def sup(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def close(self) -> None:
+        for c in self.centres.values():
+            c.store.close()

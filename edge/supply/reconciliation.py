@@ -213,7 +213,7 @@ def totals(lines: Iterable[dict[str, Any]]) -> dict[str, Any]:
     )
     out["unpriced"] = unpriced
     out["owed_complete"] = not unpriced
-    out["note"] = (
+    out["unpriced_note"] = (
         "" if not unpriced else "没有合作社价格:" + "、".join(unpriced) + "(应付金额不含这些)"
     )
     return out
