@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         sync_enabled=not args.no_sync,
+        sync_interval_s=args.sync_interval,
     )
     if args.role == "hub":
         from sync.hub import create_hub_app
@@ -78,6 +79,16 @@ def _demo(args: argparse.Namespace) -> None:
     print(create_demo(Path(args.db)))
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.05 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("the sync interval is 0.05 to 86400 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) centre and hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--no-sync", action="store_true", help="do not sync with the hub")
+    serve.add_argument(
+        "--sync-interval",
+        type=_seconds,
+        default=15.0,
+        metavar="SECONDS",
+        help="seconds between background syncs with the hub (centre role; default 15)",
+    )
     serve.set_defaults(func=_serve)
 
     centre = sub.add_parser("centre", help="set up this box's centre").add_subparsers(

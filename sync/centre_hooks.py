@@ -9,6 +9,10 @@ In `edge.app.create_app`:
 `settings` on `app.state`. When the box is enrolled and `settings.sync_enabled`,
 it starts a `SyncAgent` in the background (on `app.state.sync`) and stops it
 at shutdown. Pages build the badge with `await sync_status(request.app.state)`.
+
+While the app runs it holds the database's serving lock (`sync.enrol`), so
+`linli centre join` is refused until the server stops: a join re-owns the
+box's rows under a new site id, which a running store would not see.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,7 +31,7 @@ from litestar.response import Redirect
 
 from edge.store import Store, Tx, get_meta
 from sync.agent import CommandHandler, SyncAgent
-from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN
+from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN, try_serving_lock
 
 log = logging.getLogger("linli.sync")
 
@@ -94,6 +99,7 @@ def sync_lifespan(
         store: Store = app.state.store
         settings = app.state.settings
         app.state.sync = None
+        lock = await _hold_serving_lock(store)
         client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         task: asyncio.Task[None] | None = None
         try:
@@ -111,8 +117,27 @@ def sync_lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await client.aclose()
+            if lock is not None:
+                os.close(lock)
 
     return lifespan
+
+
+async def _hold_serving_lock(store: Store, wait_s: float = 30.0) -> int | None:
+    """Take the serving lock (waiting out a join in progress), then make sure the
+    store writes under the site id the database holds now."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while (fd := try_serving_lock(store.path)) is None:
+        if loop.time() > deadline:
+            log.warning("%s stays locked by a join; serving without the lock", store.path)
+            break
+        await asyncio.sleep(0.1)
+    site = await store.read(lambda c: get_meta(c, "site_id"))
+    if site and site != store.site_id:  # a join finished after the store opened
+        log.warning("site id is now %s (joined a hub); writing under it", site)
+        store.set_site(site)
+    return fd
 
 
 async def sync_status(app_state: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@
     linli hub new-token     --db HUB.db --site-id ID          re-issue (old token stops working)
     linli hub release-centre --db HUB.db --site-id ID         clear a "diverged" hold
     linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
-    linli centre join       --db CENTRE.db --hub URL --token T
+    linli centre join       --db CENTRE.db --hub URL --token T   (with the server stopped)
     linli sync --once       --db CENTRE.db
 """
 
@@ -99,20 +99,22 @@ def _join(args: argparse.Namespace) -> None:
     from sync import schema as sync_schema
 
     hub_url = args.hub.rstrip("/")
-    try:
-        resp = httpx.get(f"{hub_url}/sync/v1/hello",
-                         headers={"Authorization": f"Bearer {args.token}"}, timeout=15)
-    except httpx.HTTPError as exc:
-        raise SyncError(f"cannot reach the hub at {hub_url}: {exc}") from exc
-    if resp.status_code != 200:
-        raise SyncError(f"the hub refused the token ({resp.status_code}): {resp.text[:200]}")
-    hello = resp.json()
-    sync_schema.ensure(args.db)
-    with open_store(args.db) as store:
-        site = store.write_sync(lambda tx: enrol.join(
-            tx, hub_url=hub_url, token=args.token, site_id=hello["site_id"],
-            hub_site_id=hello["hub_site_id"], name=hello["name"]))
-        store.set_site(site)
+    with enrol.joining_lock(args.db):  # refused while `linli serve` runs on this file
+        try:
+            resp = httpx.get(f"{hub_url}/sync/v1/hello",
+                             headers={"Authorization": f"Bearer {args.token}"}, timeout=15)
+        except httpx.HTTPError as exc:
+            raise SyncError(f"cannot reach the hub at {hub_url}: {exc}") from exc
+        if resp.status_code != 200:
+            raise SyncError(f"the hub refused the token ({resp.status_code}): "
+                            f"{resp.text[:200]}")
+        hello = resp.json()
+        sync_schema.ensure(args.db)
+        with open_store(args.db) as store:
+            site = store.write_sync(lambda tx: enrol.join(
+                tx, hub_url=hub_url, token=args.token, site_id=hello["site_id"],
+                hub_site_id=hello["hub_site_id"], name=hello["name"]))
+            store.set_site(site)
     print(f"joined hub {hub_url} as centre {hello['name']} ({site})")
 
 

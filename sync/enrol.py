@@ -13,15 +13,28 @@ its rows and its unsent change log, is rewritten to the issued one in one
 transaction (ULIDs are unique, so an exact match is always a site reference).
 A box already enrolled elsewhere is refused. The operator may instead adopt
 the box's own id: `linli hub add-centre --site-id <the box's id>`.
+
+Joining never happens under a running centre server: the server holds a
+shared lock on `<db>-serve.lock` for as long as it runs (`serving_lock`,
+taken by `sync.centre_hooks.sync_lifespan`) and the join needs it exclusive
+(`joining_lock`). A server caches its site id when it opens the database, so
+a demo box re-owned under a running server would go on writing new orders
+under the old site id, which no push ever sends (and which the box's own
+idempotency and pickup-code checks no longer see).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import secrets
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -138,6 +151,42 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 # --- centre side -------------------------------------------------------------
+
+
+def lock_path(db_path: str | Path) -> Path:
+    return Path(f"{db_path}-serve.lock")
+
+
+def _open_lock(db_path: str | Path) -> int:
+    return os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT, 0o644)
+
+
+@contextmanager
+def joining_lock(db_path: str | Path) -> Iterator[None]:
+    """Held while joining; refused (SyncError) while a centre server runs on the file."""
+    fd = _open_lock(db_path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SyncError(
+                f"a Linli server is running on {db_path}: stop it (linli serve), join, "
+                "then start it again; nothing was changed") from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def try_serving_lock(db_path: str | Path) -> int | None:
+    """A running server's shared lock: the descriptor to close at shutdown, or None
+    while a join holds the file (try again shortly)."""
+    fd = _open_lock(db_path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def join(tx: Tx, *, hub_url: str, token: str, site_id: str, hub_site_id: str,

@@ -326,6 +326,7 @@ def create_hub_app(settings: Settings) -> Litestar:
     handlers_by_exc: dict[Any, Any] = {SyncError: sync_error, HTTPException: http_error,
                                        Exception: internal_error}
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
+    page_state = extra.pop("state", {})
     return Litestar(
         route_handlers=[*SYNC_HANDLERS, *handlers],
         lifespan=[lifespan],
@@ -333,7 +334,7 @@ def create_hub_app(settings: Settings) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024,
                                              gzip_compress_level=6),
         request_max_body_size=max(settings.max_body_bytes, MAX_BODY_BYTES),
-        state=State({"hub": hub, "store": store, "settings": settings}),
+        state=State({"hub": hub, "store": store, "settings": settings, **page_state}),
         debug=False,
         **extra,
     )

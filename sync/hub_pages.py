@@ -5,6 +5,12 @@ see orders across centres for a day with per-centre totals, sync health per
 centre, and can send a cancel command and edit the district catalog, which
 flow down to the centres on their next pull. Phones are masked
 (138****5678) unless a supervisor asks to see them for one page.
+
+Sign-in failures are rate-limited per client address and name (the centre's
+`edge.auth.LoginLimiter`, with `Settings.login_max_failures` per
+`Settings.login_window_s`), and an operator session (cookie or API token)
+lasts `SESSION_LIFETIME_S` from sign-in: after that the operator signs in
+again, and expired sessions are deleted at the next sign-in.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from edge.auth import LoginLimiter
+from edge.errors import TooManyRequests
 from edge.households import mask_phone
 from edge.settings import Settings
 from edge.store import Store, get_meta
@@ -32,6 +40,17 @@ from sync.errors import BadBatch, SyncError, Unauthorized
 from sync.hub import Hub
 
 COOKIE = "linli_hub"
+SESSION_LIFETIME_S = 12 * 3600
+
+
+def _now() -> datetime:
+    """Wall time for session expiry (tests move it)."""
+    return datetime.now(UTC)
+
+
+def _session_cutoff() -> str:
+    """Sessions created before this ISO stamp have expired (same format as `now_iso`)."""
+    return (_now() - timedelta(seconds=SESSION_LIFETIME_S)).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +86,56 @@ async def _operator_for(hub: Hub, token: str | None) -> Operator | None:
     if not token:
         return None
     key = hash_token(token)
+    cutoff = _session_cutoff()
     row = await hub.store.read(
         lambda c: c.execute(
             "SELECT o.id, o.name, o.role FROM sync_operator_sessions s"
-            " JOIN sync_operators o ON o.id = s.operator_id WHERE s.token_hash = ? AND o.active = 1",
-            (key,),
+            " JOIN sync_operators o ON o.id = s.operator_id"
+            " WHERE s.token_hash = ? AND o.active = 1 AND s.created_at >= ?",
+            (key, cutoff),
         ).fetchone()
     )
     return None if row is None else Operator(row["id"], row["name"], row["role"])
 
 
-async def _sign_in(hub: Hub, name: str, password: str) -> tuple[str, Operator]:
+def _limiter(request: Request[Any, Any, Any]) -> LoginLimiter:
+    limiter: LoginLimiter = request.app.state.login_limiter
+    return limiter
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+async def _sign_in(request: Request[Any, Any, Any], name: str,
+                   password: str) -> tuple[str, Operator]:
+    """Check a name and password (rate-limited); a fresh session token if they match."""
+    hub, limiter, client = _hub(request), _limiter(request), _client(request)
+    name = (name or "").strip()[:80]
+    limiter.check(client, name)
     row = await hub.store.read(
         lambda c: c.execute(
-            "SELECT id, name, role, password_hash FROM sync_operators WHERE name = ? AND active = 1",
-            ((name or "").strip(),),
+            "SELECT id, name, role, password_hash FROM sync_operators"
+            " WHERE name = ? AND active = 1",
+            (name,),
         ).fetchone()
     )
     if row is None or not verify_password(row["password_hash"], password or ""):
+        limiter.failed(client, name)
         raise Unauthorized("wrong name or password / 用户名或密码错误")
+    limiter.succeeded(client, name)
     token = secrets.token_urlsafe(32)
-    await hub.store.write(
-        lambda tx: tx.execute(
+    cutoff = _session_cutoff()
+
+    def write(tx: Any) -> None:
+        tx.execute("DELETE FROM sync_operator_sessions WHERE created_at < ?", (cutoff,))
+        tx.execute(
             "INSERT INTO sync_operator_sessions (token_hash, operator_id, created_at)"
             " VALUES (?, ?, ?)",
             (hash_token(token), row["id"], now_iso()),
         )
-    )
+
+    await hub.store.write(write)
     return token, Operator(row["id"], row["name"], row["role"])
 
 
@@ -160,7 +202,8 @@ def orders_for_day(
             "SELECT c.name AS centre_name, o.site_id, COUNT(*) AS orders,"
             " SUM(o.status = 'cancelled') AS cancelled,"
             " SUM(o.status IN ('picked_up', 'delivered')) AS done,"
-            " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END) AS estimated_fen"
+            " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END)"
+            " AS estimated_fen"
             " FROM orders o LEFT JOIN sync_centres c ON c.site_id = o.site_id"
             " WHERE o.pickup_date = ? GROUP BY o.site_id ORDER BY c.name",
             (day,),
@@ -249,8 +292,9 @@ def _price_fen(text: str) -> int:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _page(name: str, op: Operator | None, **context: Any) -> Template:
-    return Template(template_name=f"hub/{name}", context={"op": op, "fen": _fen, **context})
+def _page(name: str, op: Operator | None, *, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=f"hub/{name}", context={"op": op, "fen": _fen, **context},
+                    status_code=status_code)
 
 
 async def _page_operator(request: Request[Any, Any, Any]) -> Operator | None:
@@ -272,12 +316,14 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     try:
         token, _ = await _sign_in(
-            _hub(request), str(form.get("name", "")), str(form.get("password", ""))
+            request, str(form.get("name", "")), str(form.get("password", ""))
         )
     except Unauthorized as exc:
         return _page("login.html", None, error=exc.detail)
+    except TooManyRequests as exc:
+        return _page("login.html", None, error=exc.detail, status_code=exc.status_code)
     resp = Redirect(path="/hub/orders")
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=SESSION_LIFETIME_S)
     return resp
 
 
@@ -427,10 +473,9 @@ async def api_token(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = await request.json()
     if not isinstance(body, dict):
         raise BadBatch('send {"name", "password"}')
-    token, op = await _sign_in(
-        _hub(request), str(body.get("name", "")), str(body.get("password", ""))
-    )
-    return {"token": token, "name": op.name, "role": op.role}
+    token, op = await _sign_in(request, str(body.get("name", "")), str(body.get("password", "")))
+    return {"token": token, "name": op.name, "role": op.role,
+            "expires_in_s": SESSION_LIFETIME_S}
 
 
 @get("/hub/api/v1/orders")
@@ -560,4 +605,7 @@ def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[s
             exclude=["/sync/", "/hub/api/", "/healthz", "/schema"],
         ),
         "extra_exception_handlers": {EdgeError: _edge_error, SyncError: _sync_error_page},
+        "state": {
+            "login_limiter": LoginLimiter(settings.login_max_failures, settings.login_window_s)
+        },
     }

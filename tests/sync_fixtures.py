@@ -133,12 +133,17 @@ def cancel_handler(tx: Tx, args: dict[str, Any]) -> str:
 # --- comparing replicas ---------------------------------------------------------------
 
 SHARED = ("households", "products", "orders", "order_items", "payments", "staff",
-          "calendars", "calendar_exceptions", "sync_command_results", "sync_commands")
+          "calendars", "calendar_exceptions", "walkin_sales", "walkin_items",
+          "sync_command_results", "sync_commands")
 IGNORED_COLUMNS = {"staff": {"pin_hash"}}
 
 
-def canonical(path: Path, *, site_ids: set[str] | None = None) -> dict[str, str]:
-    """Per table, a hash of its rows (optionally only some owners), order-free."""
+def canonical(path: Path, *, site_ids: set[str] | None = None,
+              target_site: str | None = None) -> dict[str, str]:
+    """Per table, a hash of its rows (optionally only some owners), order-free.
+
+    `target_site` keeps only the commands addressed to that centre (what it pulls).
+    """
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
@@ -148,6 +153,8 @@ def canonical(path: Path, *, site_ids: set[str] | None = None) -> dict[str, str]
             for r in conn.execute(f"SELECT * FROM {tbl} ORDER BY id"):
                 d = {k: r[k] for k in r.keys() if k not in IGNORED_COLUMNS.get(tbl, ())}
                 if site_ids is not None and d["site_id"] not in site_ids:
+                    continue
+                if target_site is not None and d.get("target_site", target_site) != target_site:
                     continue
                 rows.append(json.dumps(d, sort_keys=True, ensure_ascii=False))
             out[tbl] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16] + f":{len(rows)}"
@@ -331,70 +338,3 @@ class FaultProxy:
             pass
         finally:
             writer.close()
-
-
-# --- a minimal centre server for end-to-end runs ----------------------------------------
-# The real centre app wires the same hook (`sync.centre_hooks.sync_lifespan`); this one
-# adds test-only routes that write orders the way the domain does.
-
-
-def e2e_centre_app() -> Any:
-    """uvicorn --factory sync_fixtures:e2e_centre_app, with LINLI_E2E_DB set."""
-    import os
-    import random as _random
-    from collections.abc import AsyncIterator as _AI
-    from contextlib import asynccontextmanager as _acm
-
-    from litestar import Litestar, Request, get, post
-
-    from sync.centre_hooks import sync_lifespan, sync_now, sync_status
-
-    db = Path(os.environ["LINLI_E2E_DB"])
-    interval = float(os.environ.get("LINLI_E2E_INTERVAL", "0.3"))
-    rng = _random.Random()
-
-    @_acm
-    async def base(app: Litestar) -> _AI[None]:
-        store = Store(db)
-        app.state.store = store
-        app.state.settings = Settings(db_path=db, sync_interval_s=interval)
-        try:
-            yield
-        finally:
-            store.close()
-
-    @post("/t/orders")
-    async def make_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        n = int(request.query_params.get("n", "1"))
-
-        def write(tx: Tx) -> list[str]:
-            hh = add_household(tx, rng.choice(["王", "李", "张", "赵"]),
-                               f"139{rng.randint(10_000_000, 99_999_999)}")
-            return [add_order(tx, hh, items=rng.randint(1, 3)) for _ in range(n)]
-
-        return {"ids": await request.app.state.store.write(write)}
-
-    @post("/t/advance")
-    async def advance(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        def write(tx: Tx) -> int:
-            moved = 0
-            for r in tx.execute("SELECT id, status FROM orders WHERE status IN"
-                                " ('placed', 'packed') ORDER BY random() LIMIT 5").fetchall():
-                nxt = rng.choice(["packed", "picked_up"] if r["status"] == "placed"
-                                 else ["picked_up", "delivered", "no_show"])
-                set_status(tx, r["id"], nxt)
-                moved += 1
-            return moved
-
-        return {"moved": await request.app.state.store.write(write)}
-
-    @get("/t/status")
-    async def status(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return await sync_status(request.app.state)
-
-    @get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return Litestar(route_handlers=[make_orders, advance, status, healthz, sync_now],
-                    lifespan=[base, sync_lifespan()])

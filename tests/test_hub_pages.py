@@ -116,3 +116,62 @@ async def test_operator_api(world: Any) -> None:
     assert centres[0]["name"] == "金沙路社区" and centres[0]["waiting"] == 0
     await agent.sync_once()
     assert (await agent.fresh_status())["online"]
+
+
+async def test_operator_sign_in_is_rate_limited(world: Any) -> None:
+    _app, _hub, _a, client, _order_id, _ = world
+    for _ in range(5):  # Settings.login_max_failures
+        bad = await client.post("/hub/api/v1/token", json={"name": "op", "password": "guess-1"})
+        assert bad.status_code == 401
+    # Now even the right password is refused for a while, on the API and the page alike.
+    r = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    assert r.status_code == 429 and r.json()["error"] == "too_many_requests"
+    page = await _sign_in(client, "op", "password1")
+    assert page.status_code == 429 and "too many failed sign-ins" in page.text
+    assert client.cookies.get("linli_hub") is None
+    # Another operator is not locked out by someone guessing at "op".
+    r = await client.post("/hub/api/v1/token", json={"name": "boss", "password": "password2"})
+    assert r.status_code == 200
+
+
+async def test_a_success_clears_the_failures(world: Any) -> None:
+    _app, _hub, _a, client, _order_id, _ = world
+    for _ in range(4):
+        await client.post("/hub/api/v1/token", json={"name": "op", "password": "guess-1"})
+    ok = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    assert ok.status_code == 200 and ok.json()["expires_in_s"] == 12 * 3600
+    for _ in range(4):
+        await client.post("/hub/api/v1/token", json={"name": "op", "password": "guess-1"})
+    ok = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    assert ok.status_code == 200
+
+
+async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync import hub_pages
+
+    _app, hub, _a, client, _order_id, _ = world
+    token = (await client.post("/hub/api/v1/token",
+                               json={"name": "op", "password": "password1"})).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    await _sign_in(client, "op", "password1")
+    assert (await client.get("/hub/api/v1/centres", headers=auth)).status_code == 200
+    assert (await client.get("/hub/sync")).status_code == 200
+
+    later = datetime.now(UTC) + timedelta(hours=11, minutes=59)
+    monkeypatch.setattr(hub_pages, "_now", lambda: later)
+    assert (await client.get("/hub/api/v1/centres", headers=auth)).status_code == 200
+
+    later = datetime.now(UTC) + timedelta(hours=12, minutes=1)
+    monkeypatch.setattr(hub_pages, "_now", lambda: later)
+    r = await client.get("/hub/api/v1/centres", headers=auth)
+    assert r.status_code == 401
+    page = await client.get("/hub/sync")
+    assert page.status_code in (302, 303) and page.headers["location"].endswith("/hub/login")
+    # Signing in again works, and sweeps the expired sessions away.
+    fresh = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    assert fresh.status_code == 200
+    left = hub.store.read_sync(lambda c: c.execute(
+        "SELECT COUNT(*) FROM sync_operator_sessions").fetchone()[0])
+    assert left == 1
