@@ -1,0 +1,116 @@
+"""The supply tablet pages through the real app: sign-in, CSRF, forms, print views."""
+
+from __future__ import annotations
+
+# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
+import sqlite3
+
+from conftest import Centre
+from test_pages import csrf, sign_in
+from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
+
+from edge.pages import configure_templates
+
+
+def _signed_in(c: Centre, who: str = "manager") -> None:
+    configure_templates(c.client.app.template_engine)
+    r = sign_in(c.client, who)
+    assert r.status_code in (302, 303), r.text
+
+
+def test_pages_need_sign_in(sc: Centre) -> None:
+    r = sc.client.get("/supply/receiving", follow_redirects=False)
+    assert r.status_code in (302, 303) and "/signin" in r.headers["location"]
+
+
+def test_order_sheet_text_buffer_and_sent_by_hand(sc: Centre) -> None:
+    place(sc, [("土豆", 5, "斤"), ("橙子", 6, None)])
+    _signed_in(sc)
+    r = sc.client.get("/supply/order", params={"day": MONDAY})
+    assert r.status_code == 200 and "未截单" in r.text and "土豆" in r.text
+    token = csrf(sc.client, f"/supply/order?day={MONDAY}")
+    r = sc.client.post(
+        "/supply/order/buffer",
+        data={
+            "_csrf_token": token,
+            "day": MONDAY,
+            "product_id": sc.products["土豆"],
+            "quantity": "2.5",
+        },
+    )
+    assert r.status_code == 200 and "7.5斤" in r.text
+    sc.clock.now = AFTER_CUTOFF
+    r = sc.client.get("/supply/order")  # default: the next delivery day
+    assert "第1版" in r.text and "已用微信/短信发送" in r.text
+    r = sc.client.post(
+        "/supply/order/sent-by-hand",
+        data={"_csrf_token": csrf(sc.client, "/supply/order"), "day": MONDAY, "version": "1"},
+    )
+    assert r.status_code == 200 and "已手工发送" in r.text
+    r = sc.client.post("/supply/order/sent-by-hand", data={"day": MONDAY, "version": "1"})
+    assert r.status_code == 403  # no CSRF token
+
+
+def test_staff_may_not_set_the_buffer(sc: Centre) -> None:
+    _signed_in(sc, "staff")
+    token = csrf(sc.client, f"/supply/order?day={MONDAY}")
+    r = sc.client.post(
+        "/supply/order/buffer",
+        data={
+            "_csrf_token": token,
+            "day": MONDAY,
+            "product_id": sc.products["土豆"],
+            "quantity": "1",
+        },
+    )
+    assert r.status_code == 403
+
+
+def test_receiving_returns_and_reconciliation_pages(sc: Centre) -> None:
+    first = place(sc, [("土豆", 5, "斤"), ("橙子", 6, None)])
+    place(sc, [("橙子", 6, None)], who="王秀英")
+    sc.clock.now = AFTER_CUTOFF
+    sc.client.get("/api/v1/consolidated", params={"delivery_date": MONDAY}, headers=sc.headers())
+    sc.clock.now = MONDAY_0600
+    _signed_in(sc, "staff")
+    r = sc.client.get("/supply/receiving")
+    assert r.status_code == 200 and "土豆" in r.text and 'value="5"' in r.text
+    token = csrf(sc.client, "/supply/receiving")
+    r = sc.client.post(
+        "/supply/receiving",
+        data={
+            "_csrf_token": token,
+            "day": MONDAY,
+            f"arrived:{sc.products['土豆']}:g": "5",
+            f"arrived:{sc.products['橙子']}:piece": "8",
+        },
+    )
+    assert r.status_code == 200 and "缺货的订单" in r.text and "橙子: 6个 → 2个" in r.text
+    bad = sc.client.post(
+        "/supply/receiving",
+        data={"_csrf_token": token, "day": MONDAY, f"arrived:{sc.products['橙子']}:piece": "x"},
+    )
+    assert bad.status_code == 400
+    r = sc.client.get("/supply/returns")
+    assert r.status_code == 200 and "退回" in r.text
+    r = sc.client.post(
+        "/supply/returns",
+        data={
+            "_csrf_token": csrf(sc.client, "/supply/returns"),
+            "day": MONDAY,
+            f"left:{sc.products['土豆']}:g": "0.5",
+            f"left:{sc.products['橙子']}:piece": "0",
+        },
+    )
+    assert r.status_code == 200 and "退货单已保存" in r.text
+    conn = sqlite3.connect(sc.db_path)
+    try:
+        back = conn.execute("SELECT product_name, quantity FROM supply_return_lines").fetchall()
+    finally:
+        conn.close()
+    assert back == [("土豆", 250)]
+    r = sc.client.get("/supply/reconciliation")
+    assert r.status_code == 200 and "当日对账" in r.text and "无价格" in r.text
+    r = sc.client.get("/supply/reconciliation.csv")
+    assert r.headers["content-type"].startswith("text/csv") and "土豆" in r.content.decode()
+    assert first
