@@ -77,6 +77,22 @@ def product_infos(conn: sqlite3.Connection) -> dict[str, ProductInfo]:
     }
 
 
+NAME_PREFIX = "name:"  # a co-op line known only by name (sent from a text, not from an id)
+
+
+def resolve_product_id(conn: sqlite3.Connection, site_id: str, product_id: str) -> str:
+    """`name:土豆` → this centre's product called 土豆 (if it has one); ids stay ids."""
+    if not product_id.startswith(NAME_PREFIX):
+        return product_id
+    name = product_id[len(NAME_PREFIX) :]
+    row = conn.execute(
+        "SELECT id FROM products WHERE name = ? AND active = 1"
+        " ORDER BY site_id = ? DESC, id LIMIT 1",
+        (name, site_id),
+    ).fetchone()
+    return str(row[0]) if row else product_id
+
+
 def parse_quantity(qty_unit: str, value: Any, *, field: str = "quantity", jin: Any = None) -> int:
     """A base-unit quantity from the API: an integer, or for grams `jin` (斤, decimal)."""
     if qty_unit not in QTY_UNITS:

@@ -37,7 +37,15 @@ from edge.ids import new_id
 from edge.products import fen_for_grams
 from edge.store import Tx
 from edge.supply import consolidated
-from edge.supply.lines import Key, co_op_unit, parse_quantity, product_infos, say, unit_label_for
+from edge.supply.lines import (
+    Key,
+    co_op_unit,
+    parse_quantity,
+    product_infos,
+    resolve_product_id,
+    say,
+    unit_label_for,
+)
 
 HANDED_OVER = ("picked_up", "delivered")
 OPEN = ("placed", "packed")
@@ -88,14 +96,15 @@ def latest_dispatch(conn: sqlite3.Connection, site_id: str, day: str) -> dict[st
     if row is None:
         return None
     note = dict(row)
-    note["lines"] = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT product_id, product_name, qty_unit, shipped_qty, short_qty, substitute_for,"
-            " note FROM supply_dispatch_lines WHERE note_id = ? ORDER BY product_name",
-            (row["id"],),
-        )
-    ]
+    note["lines"] = []
+    for r in conn.execute(
+        "SELECT product_id, product_name, qty_unit, shipped_qty, short_qty, substitute_for,"
+        " note FROM supply_dispatch_lines WHERE note_id = ? ORDER BY product_name",
+        (row["id"],),
+    ):
+        line = dict(r)
+        line["product_id"] = resolve_product_id(conn, site_id, line["product_id"])
+        note["lines"].append(line)
     return note
 
 
