@@ -28,6 +28,7 @@ from edge.store import Store, Tx
 
 ROLES = ("manager", "staff", "volunteer")
 PIN_RE = re.compile(r"^\d{4,8}$")
+MAX_TRACKED = 10_000  # (client, name) pairs with recent failures kept in memory
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
@@ -97,6 +98,9 @@ class LoginLimiter:
 
     def check(self, client: str, name: str) -> None:
         with self._lock:
+            window = self._failures.get((client, name))
+            if window is None:
+                return
             window = self._recent(client, name)
             if len(window) >= self.max_failures:
                 wait = int(self.window_s - (time.monotonic() - window[0])) + 1
@@ -105,6 +109,10 @@ class LoginLimiter:
     def failed(self, client: str, name: str) -> None:
         with self._lock:
             self._recent(client, name).append(time.monotonic())
+            if len(self._failures) > MAX_TRACKED:  # made-up names must not grow memory
+                for key in list(self._failures):
+                    if not self._recent(*key):
+                        del self._failures[key]
 
     def succeeded(self, client: str, name: str) -> None:
         with self._lock:

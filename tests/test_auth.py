@@ -88,3 +88,12 @@ def test_district_catalog_rows_are_changed_on_the_hub_only(centre: Centre) -> No
     )
     assert r.status_code == 403 and "hub" in r.json()["detail"]
     assert count(centre.db_path, "SELECT COUNT(*) FROM changes WHERE row_id = 'hub-p1'") == 0
+
+
+def test_limiter_forgets_expired_failures() -> None:
+    from edge.auth import MAX_TRACKED, LoginLimiter
+
+    limiter = LoginLimiter(max_failures=3, window_s=0)
+    for i in range(MAX_TRACKED + 5):
+        limiter.failed("tablet", f"made-up-{i}")
+    assert len(limiter._failures) < 10  # window 0: every old failure has expired
