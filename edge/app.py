@@ -7,6 +7,9 @@ auth service and the settings on `app.state`. The JSON API lives under
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,16 +30,32 @@ from edge.auth import Auth, LoginLimiter
 from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
 from edge.store import Store, open_store
+from edge.supply import consolidated
+from edge.supply.api import SUPPLY_CONTROLLERS
+from edge.supply.pages import SUPPLY_PAGE_HANDLERS
 from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
 from edge.wechat.pages import WECHAT_PAGE_HANDLERS
 from sync.centre_hooks import sync_lifespan
 
 VERSION = "0.1.0"
+log = logging.getLogger("linli")
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+async def housekeeping(store: Store, settings: Settings) -> None:
+    """The box's clockwork: lock each consolidated order when its cut-off passes
+    (and record amendments after), whether or not anyone has a page open."""
+    assert settings.housekeeping_interval_s
+    while True:
+        try:
+            await store.write(lambda tx: consolidated.lock_due(tx, settings.now()))
+        except Exception:
+            log.exception("housekeeping failed")
+        await asyncio.sleep(settings.housekeeping_interval_s)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -52,14 +71,21 @@ def create_app(settings: Settings) -> Litestar:
             store, LoginLimiter(settings.login_max_failures, settings.login_window_s)
         )
         app.state.centre_name = centre.centre_name(store)
+        chores = None
+        if settings.housekeeping_interval_s:
+            chores = asyncio.create_task(housekeeping(store, settings), name="linli-chores")
         try:
             yield
         finally:
+            if chores is not None:
+                chores.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chores
             store.close()
 
     api = Router(
         path="/",
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *SUPPLY_CONTROLLERS],
         dependencies={"staff": Provide(api_staff)},
         security=[{"bearer": []}],
     )
@@ -106,4 +132,4 @@ def create_app(settings: Settings) -> Litestar:
 
 def _pages() -> list[Any]:
     """The tablet pages (the sync badge's "sync now" button among them) and the WeChat pages."""
-    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS]
+    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS, *SUPPLY_PAGE_HANDLERS]

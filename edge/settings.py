@@ -23,6 +23,8 @@ class Settings:
     # Background sync with the hub (centre role); off in most tests.
     sync_enabled: bool = True
     sync_interval_s: float = 15.0
+    # Lock consolidated orders at cut-off, every this many seconds (0: off, for tests).
+    housekeeping_interval_s: float = 60.0
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.
     now: Callable[[], datetime] = field(default=lambda: local_now())
     templates_dir: Path = field(

@@ -7,6 +7,7 @@
     linli hub new-token     --db HUB.db --site-id ID          re-issue (old token stops working)
     linli hub release-centre --db HUB.db --site-id ID         clear a "diverged" hold
     linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
+    linli hub add-supplier  --db HUB.db --name N
     linli centre join       --db CENTRE.db --hub URL --token T   (with the server stopped)
     linli sync --once       --db CENTRE.db
 """
@@ -89,6 +90,19 @@ def _add_operator(args: argparse.Namespace) -> None:
     finally:
         store.close()
     print(f"operator {args.name} ({args.role}) added: {op_id}")
+
+
+def _add_supplier(args: argparse.Namespace) -> None:
+    from sync.supplier import create_supplier
+
+    store = _hub_store(args.db)
+    try:
+        token = store.write_sync(lambda tx: create_supplier(tx, args.name))
+    finally:
+        store.close()
+    print(f"supplier {args.name} added")
+    print(f"token: {token}")
+    print("the co-op uses it as: Authorization: Bearer <token> on /supplier/v1/")
 
 
 def _join(args: argparse.Namespace) -> None:
@@ -192,6 +206,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--password", required=True)
     p.add_argument("--role", choices=["operator", "supervisor"], default="operator")
     p.set_defaults(func=_guard(_add_operator))
+
+    p = hub.add_parser("add-supplier", help="a co-op account for the supplier API")
+    p.add_argument("--db", required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=_guard(_add_supplier))
 
     centre = _group(subparsers, "centre", "set up this box's centre")
     p = centre.add_parser("join", help="enrol this box with a hub using the token it issued")

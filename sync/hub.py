@@ -34,7 +34,8 @@ from sync.changelog import Change
 from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
 from sync.hlc import wall_clock_ms
-from sync.merge import COMMANDS_TABLE, Schema, apply_owner_changes
+from sync.supplier import SUPPLIER_HANDLERS
+from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
 from sync.protocol import MAX_BODY_BYTES, Batch, changes_digest_equal, decode_batch, pull_doc
 
 log = logging.getLogger("linli.hub")
@@ -167,8 +168,7 @@ class Hub:
             out = []
             for r in rows:
                 fields = json.loads(r["fields"])
-                if r["tbl"] == COMMANDS_TABLE and not _addressed(conn, r, fields,
-                                                                 centre.site_id):
+                if not _addressed(conn, r, fields, centre.site_id):
                     continue
                 out.append(Change(hub_site, r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"],
                                   fields))
@@ -185,11 +185,20 @@ class Hub:
 
 def _addressed(conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any],
                site_id: str) -> bool:
-    target = fields.get("target_site")
-    if target is None:  # an update of a command: look the command up
-        found = conn.execute("SELECT target_site FROM sync_commands WHERE id = ?",
+    """Whether a hub change is meant for this centre: commands go to their target,
+    supplier notes to their centre (or to all when `centre_id` is NULL), the rest
+    (district catalog) to everyone."""
+    column = ADDRESS_COLUMN.get(row["tbl"])
+    if column is None:
+        return True
+    if column in fields:
+        target = fields[column]
+    else:  # an update or delete: look the row up
+        found = conn.execute(f"SELECT {column} FROM {row['tbl']} WHERE id = ?",
                              (row["row_id"],)).fetchone()
         target = found[0] if found else None
+    if column == "centre_id" and target is None:
+        return True
     return bool(target == site_id)
 
 
@@ -303,6 +312,12 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
                     status_code=500)
 
 
+# Hub tables whose rows are addressed to one centre, and the column that says which.
+ADDRESS_COLUMN = {
+    COMMANDS_TABLE: "target_site",
+    **{t: "centre_id" for t in SUPPLIER_TABLES},
+}
+
 SYNC_HANDLERS = [push_handler, position_handler, pull_handler, hello_handler, healthz]
 
 
@@ -328,7 +343,7 @@ def create_hub_app(settings: Settings) -> Litestar:
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
     page_state = extra.pop("state", {})
     return Litestar(
-        route_handlers=[*SYNC_HANDLERS, *handlers],
+        route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -602,7 +602,7 @@ def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[s
             secret=secret,
             cookie_name="linli_hub_csrf",
             cookie_secure=settings.secure_cookies,
-            exclude=["/sync/", "/hub/api/", "/healthz", "/schema"],
+            exclude=["/sync/", "/hub/api/", "/supplier/", "/healthz", "/schema"],
         ),
         "extra_exception_handlers": {EdgeError: _edge_error, SyncError: _sync_error_page},
         "state": {

@@ -53,7 +53,11 @@ log = logging.getLogger("linli.sync")
 STATUS_RANK = {"placed": 0, "packed": 1, "picked_up": 2, "delivered": 2, "cancelled": 2,
                "no_show": 2}
 # Shared by shape (id + site_id) but never written by a centre's push.
-HUB_ONLY_TABLES = frozenset({"sync_commands"})
+# Rows the co-op sends through the hub, addressed to one centre by `centre_id`.
+SUPPLIER_TABLES = frozenset({"supply_dispatch_notes", "supply_dispatch_lines",
+                             "supply_price_lists", "supply_prices",
+                             "supply_return_confirmations"})
+HUB_ONLY_TABLES = frozenset({"sync_commands"}) | SUPPLIER_TABLES
 NEVER_SHARED = frozenset({"meta", "sessions", "changes", "sync_log", "sync_state",
                           "sync_centres", "sync_operators", "sync_operator_sessions"})
 COMMANDS_TABLE = "sync_commands"

@@ -98,7 +98,7 @@ def centre(tmp_path: Path) -> Iterator[Centre]:
     db_path = tmp_path / "centre.db"
     site_id, tokens, products, households = build_centre(db_path)
     clock = Clock(SUNDAY_MORNING)
-    settings = Settings(db_path=db_path, sync_enabled=False, now=clock)
+    settings = Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0, now=clock)
     c = Centre(db_path, site_id, tokens, products, households, clock)
     with TestClient(app=create_app(settings)) as client:
         c.client = client

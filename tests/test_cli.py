@@ -71,3 +71,11 @@ def test_restore_refuses_a_file_that_is_not_linli(tmp_path: Path) -> None:
         "金沙路社区",
     )
     conn.close()
+
+
+def test_hub_add_supplier_prints_a_token_once(tmp_path: Path) -> None:
+    hub = tmp_path / "hub.db"
+    r = linli("hub", "add-supplier", "--db", str(hub), "--name", "胶州合作社")
+    assert r.returncode == 0 and "token: sup_" in r.stdout
+    again = linli("hub", "add-supplier", "--db", str(hub), "--name", "胶州合作社")
+    assert again.returncode == 2 and "exists" in again.stderr

@@ -1,8 +1,4 @@
-"""Shared helpers for the supply tests (no tests here): the centre app with supply mounted.
-
-`conftest.centre` builds the real app; until the lead mounts the supply API
-and pages in `edge.app.create_app`, `mount_supply` registers them on it.
-"""
+"""Shared helpers for the supply tests (no tests here): a centre, a hub and a supplier."""
 
 from __future__ import annotations
 
@@ -17,24 +13,11 @@ from litestar.testing import TestClient
 
 from edge.app import create_app
 from edge.settings import Settings
-from edge.supply.api import SUPPLY_CONTROLLERS
 
 MONDAY = "2026-11-30"
 SUNDAY_MORNING = datetime(2026, 11, 29, 10, 0)
 AFTER_CUTOFF = datetime(2026, 11, 29, 20, 1)
 MONDAY_0600 = datetime(2026, 11, 30, 6, 0)
-
-
-def mount_supply(app: Any) -> None:
-    paths = {route.path for route in app.routes}
-    if "/api/v1/consolidated" not in paths:
-        for controller in SUPPLY_CONTROLLERS:
-            app.register(controller)
-    if "/supply/receiving" not in paths:
-        from edge.supply.pages import SUPPLY_PAGE_HANDLERS
-
-        for handler in SUPPLY_PAGE_HANDLERS:
-            app.register(handler)
 
 
 @pytest.fixture
@@ -43,8 +26,9 @@ def sc(tmp_path: Path) -> Iterator[Centre]:
     db_path = tmp_path / "centre.db"
     site_id, tokens, products, households = build_centre(db_path)
     clock = Clock(SUNDAY_MORNING)
-    app = create_app(Settings(db_path=db_path, sync_enabled=False, now=clock))
-    mount_supply(app)
+    app = create_app(
+        Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0, now=clock)
+    )
     c = Centre(db_path, site_id, tokens, products, households, clock)
     with TestClient(app=app) as client:
         c.client = client
@@ -84,19 +68,17 @@ PII = {
 
 
 class World:
-    """A real hub app (supplier API mounted) and two enrolled centres with catalogs."""
+    """A real hub app and two enrolled centres with catalogs."""
 
     def __init__(self, tmp: Path) -> None:
         from sync_fixtures import enrol_centre, hub_app
 
         from edge.demo import add_catalog
         from edge.households import HouseholdInput, create_household
-        from sync.supplier import SUPPLIER_HANDLERS, create_supplier
+        from sync.supplier import create_supplier
 
         self.tmp = tmp
         self.app = hub_app(tmp / "hub.db")
-        for handler in SUPPLIER_HANDLERS:
-            self.app.register(handler)
         self.hub_store = self.app.state.hub.store
         self.centres: dict[str, Any] = {}
         self.products: dict[str, dict[str, str]] = {}

@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge import calendar
 from edge.errors import Forbidden
 from edge.supply import consolidated, receiving, reconciliation, returns
 from edge.supply.lines import parse_quantity
-from edge.web import SettingsDep, StaffDep, StoreDep, api_staff
+from edge.web import SettingsDep, StaffDep, StoreDep
 
 AnyRequest = Request[Any, Any, Any]
 Day = Annotated[str, msgspec.Meta(min_length=10, max_length=10)]
@@ -88,8 +87,6 @@ def _day(value: str, field: str = "delivery_date") -> str:
 class SupplyController(Controller):
     path = "/api/v1"
     tags = ["supply"]
-    # Same provider as the API router's, so the controller works mounted there or alone.
-    dependencies = {"staff": Provide(api_staff)}
     security = [{"bearer": []}]
 
     @get("/consolidated")
