@@ -7,6 +7,7 @@ Sunday 2026-11-29 10:00, so new orders are for Monday 2026-11-30).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -510,3 +511,25 @@ def test_no_external_urls_in_pages() -> None:
         if path.name == "htmx.min.js":
             continue
         assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+def test_short_delivery_shows_at_the_desk_and_on_the_packing_list(pages: Any) -> None:
+    c = pages
+    made = []
+    for who in ("张桂兰", "王秀英"):
+        r = c.client.post("/api/v1/orders", headers=c.headers(), json={
+            "household_id": c.households[who],
+            "items": [{"product_id": c.products["橙子"], "quantity": 6}]})
+        made.append(r.json()["id"])
+    c.clock.now = datetime(2026, 11, 30, 6, 0)  # Monday 06:00: the van is here, 8 of 12 came
+    r = c.client.post("/api/v1/receiving", headers=c.headers(), json={
+        "delivery_date": "2026-11-30",
+        "lines": [{"product_id": c.products["橙子"], "qty_unit": "piece", "arrived": 8}]})
+    assert r.status_code == 200, r.text
+    assert sign_in(c.client).status_code == 303
+    first = c.client.get(f"/desk/{made[0]}")
+    assert "到货不足" not in first.text  # ordered first, filled first
+    second = c.client.get(f"/desk/{made[1]}")
+    assert "到货不足" in second.text and "橙子" in second.text
+    packing_page = c.client.get("/lists/packing", params={"day": "2026-11-30"})
+    assert packing_page.text.count("到货不足") == 1

@@ -20,6 +20,7 @@ from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, to
 from edge.pages.formats import parse_jin, parse_yuan
 from edge.pages.i18n import gettext_for
 from edge.pages.orders import STATUS_LABELS, load_order, qr_svg
+from edge.supply import receiving
 from edge.web import StoreDep
 
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
@@ -81,6 +82,7 @@ async def _desk_page(
     status: int = 200,
 ) -> Template:
     order, catalog = await load_order(store, me, order_id)
+    short = await store.read(lambda c: receiving.shortages_for_order(c, order_id))
     template = "_desk_panel.html" if is_htmx(request) else "desk_order.html"
     return page(
         request,
@@ -90,6 +92,7 @@ async def _desk_page(
         units=catalog,
         totals=_totals(order),
         qr=qr_svg(order["pickup_code"]),
+        short="、".join(i["text"] for i in short),
         methods=METHODS,
         statuses=STATUS_LABELS,
         error=error,

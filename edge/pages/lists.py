@@ -15,6 +15,7 @@ from litestar.response import Template
 
 from edge import calendar, packing, products
 from edge.pages.base import AnyRequest, MeDep, page, today
+from edge.supply import receiving
 from edge.web import StoreDep
 
 
@@ -54,12 +55,14 @@ async def packing_page(
     d = _day(request, day)
     rows = await store.read(lambda c: packing.packing_list(c, d, sees_phones=me.sees_phones))
     totals = await store.read(lambda c: packing.product_totals(c, d))
+    short = await store.read(lambda c: receiving.shortages_for_day(c, d))
     catalog = await _units(store)
     return page(
         request,
         "packing.html",
         me,
         day=d,
+        short={s["order_id"]: "、".join(i["text"] for i in s["items"]) for s in short},
         households=by_household(rows),
         totals=totals,
         units=catalog,
