@@ -52,8 +52,22 @@ def free_port() -> int:
 
 def start_hub(db: Path, port: int) -> subprocess.Popen[bytes]:
     linli = str(Path(sys.executable).parent / "linli")
-    proc = subprocess.Popen([linli, "serve", "--role", "hub", "--db", str(db), "--port",
-                             str(port), "--host", "127.0.0.1", "--log-level", "warning"])
+    proc = subprocess.Popen(
+        [
+            linli,
+            "serve",
+            "--role",
+            "hub",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+        ]
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -71,6 +85,7 @@ def offline_orders(centre: Any, n: int) -> int:
             if i % 5 == 0:
                 hh = add_household(tx, f"住户{i}", f"139{i:08d}")
             add_order(tx, hh, items=2)
+
     centre.store.write_sync(write)
     return centre.store.read_sync(lambda c: changelog.last_seq(c, centre.site_id))
 
@@ -96,8 +111,9 @@ def scenario(root: Path, name: str, orders: int, proxy_kw: dict[str, Any] | None
     proxy = FaultProxy(port, **proxy_kw) if proxy_kw else None
     url = proxy.url if proxy else f"http://127.0.0.1:{port}"
     try:
-        seconds, report = asyncio.run(sync(centre, url, attempts=20, retry_for_s=120,
-                                           backoff_s=0.05))
+        seconds, report = asyncio.run(
+            sync(centre, url, attempts=20, retry_for_s=120, backoff_s=0.05)
+        )
     finally:
         hub.send_signal(signal.SIGTERM)
         hub.wait(10)
@@ -108,9 +124,11 @@ def scenario(root: Path, name: str, orders: int, proxy_kw: dict[str, Any] | None
     on_hub = count(hub_db, "SELECT COUNT(*) FROM sync_log")
     assert on_hub == changes, (on_hub, changes)
     faults = f", faults {proxy.faults}" if proxy else ""
-    print(f"{name}: {orders} orders = {changes} changes synced in {seconds:.2f} s, "
-          f"{report.requests} HTTP requests (sync attempts), {wire} bytes on the wire = "
-          f"{wire / changes:.1f} B/change{faults}")
+    print(
+        f"{name}: {orders} orders = {changes} changes synced in {seconds:.2f} s, "
+        f"{report.requests} HTTP requests (sync attempts), {wire} bytes on the wire = "
+        f"{wire / changes:.1f} B/change{faults}"
+    )
     return seconds
 
 
@@ -128,8 +146,9 @@ def ingest(root: Path, centres: int, orders_each: int) -> None:
     async def run_all() -> float:
         limits = httpx.Limits(max_connections=centres)
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            agents = [SyncAgent(b.store, client, f"http://127.0.0.1:{port}", b.token)
-                      for b in boxes]
+            agents = [
+                SyncAgent(b.store, client, f"http://127.0.0.1:{port}", b.token) for b in boxes
+            ]
             started = time.perf_counter()
             await asyncio.gather(*(a.sync_once() for a in agents))
             return time.perf_counter() - started
@@ -142,8 +161,10 @@ def ingest(root: Path, centres: int, orders_each: int) -> None:
         for b in boxes:
             b.store.close()
     assert count(hub_db, "SELECT COUNT(*) FROM sync_log") == total
-    print(f"ingest: {centres} concurrent centres, {total} changes in {seconds:.2f} s = "
-          f"{total / seconds:,.0f} changes/s at the hub")
+    print(
+        f"ingest: {centres} concurrent centres, {total} changes in {seconds:.2f} s = "
+        f"{total / seconds:,.0f} changes/s at the hub"
+    )
 
 
 def main() -> None:
@@ -156,9 +177,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         clean = scenario(root, "clean", args.orders, None)
-        lossy = scenario(root, "lossy", args.orders, {
-            "rate": 0.10, "kinds": ("drop_before", "drop_after", "reset"),
-            "latency_s": 0.05, "seed": 3})
+        lossy = scenario(
+            root,
+            "lossy",
+            args.orders,
+            {
+                "rate": 0.10,
+                "kinds": ("drop_before", "drop_after", "reset"),
+                "latency_s": 0.05,
+                "seed": 3,
+            },
+        )
         print(f"lossy / clean = {lossy / clean:.2f}×")
         ingest(root, args.centres, args.orders_each)
 

@@ -24,9 +24,7 @@ log = logging.getLogger("linli")
 SESSION_COOKIE = "linli_session"
 
 
-def provide_store(
-    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
-) -> Store:
+def provide_store(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Store:
     # `settings` only chains the dependencies (settings -> store -> staff): with one
     # per level Litestar awaits each directly instead of starting a task group per
     # request, which cut pickup-search p99 in half (bench/centre_search.py).

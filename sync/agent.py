@@ -119,8 +119,10 @@ def describe_offset(offset_ms: int) -> str | None:
         amount_zh, amount_en = f"{minutes / 60:.0f} 小时", f"{minutes / 60:.0f} hours"
     else:
         amount_zh, amount_en = f"{minutes:.0f} 分钟", f"{minutes:.0f} minutes"
-    return (f"本机时钟比中心{'快' if ahead else '慢'} {amount_zh},请校准时间 / "
-            f"this box's clock is {amount_en} {'ahead of' if ahead else 'behind'} the hub")
+    return (
+        f"本机时钟比中心{'快' if ahead else '慢'} {amount_zh},请校准时间 / "
+        f"this box's clock is {amount_en} {'ahead of' if ahead else 'behind'} the hub"
+    )
 
 
 class SyncAgent:
@@ -163,8 +165,7 @@ class SyncAgent:
         self._handlers: dict[str, CommandHandler] = {}
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
-        meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in
-                                          ("install_id", META_HUB_SITE)})
+        meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in ("install_id", META_HUB_SITE)})
         self.install_id = meta["install_id"] or ""
         self.hub_site_id = hub_site_id or meta[META_HUB_SITE] or ""
         self.schema = store.read_sync(Schema.load)
@@ -195,14 +196,18 @@ class SyncAgent:
                 await self._pull_all(report)
             except SyncError as exc:
                 report.error = f"{exc.error}: {exc.detail}"
-                await self.store.write(lambda tx: _set_state(
-                    tx, last_attempt=now_iso(), last_error=report.error))
+                await self.store.write(
+                    lambda tx: _set_state(tx, last_attempt=now_iso(), last_error=report.error)
+                )
                 await self._refresh_status()
                 raise
             report.ok = True
             report.seconds = time.monotonic() - started
-            await self.store.write(lambda tx: _set_state(
-                tx, last_attempt=now_iso(), last_success=now_iso(), last_error=""))
+            await self.store.write(
+                lambda tx: _set_state(
+                    tx, last_attempt=now_iso(), last_success=now_iso(), last_error=""
+                )
+            )
             await self._refresh_status()
             return report
 
@@ -221,8 +226,9 @@ class SyncAgent:
             except Exception:  # a bug must not stop the background sync for good
                 failures += 1
                 log.exception("sync run crashed")
-            delay = interval if failures == 0 else min(interval * 2 ** min(failures, 10),
-                                                       MAX_IDLE_S)
+            delay = (
+                interval if failures == 0 else min(interval * 2 ** min(failures, 10), MAX_IDLE_S)
+            )
             delay *= random.uniform(0.8, 1.2)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
@@ -270,8 +276,10 @@ class SyncAgent:
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.retry_for_s),
-            wait=(wait_exponential(multiplier=self.backoff_s, max=self.backoff_max_s)
-                  + wait_random(0, self.backoff_s)),
+            wait=(
+                wait_exponential(multiplier=self.backoff_s, max=self.backoff_max_s)
+                + wait_random(0, self.backoff_s)
+            ),
             retry=retry_if_exception_type((httpx.TransportError, _Retry)),
             before_sleep=self._after_failure,
             reraise=True,
@@ -280,16 +288,29 @@ class SyncAgent:
     def _after_failure(self, state: RetryCallState) -> None:
         self.batch_size = max(self.min_batch, self.batch_size // 2)
 
-    async def _request(self, report: SyncReport, method: str, path: str, *,
-                       params: dict[str, Any] | None = None, body: bytes | None = None,
-                       ok_statuses: tuple[int, ...] = (200,)) -> tuple[int, dict[str, Any]]:
+    async def _request(
+        self,
+        report: SyncReport,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        ok_statuses: tuple[int, ...] = (200,),
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {self.token}", "Accept-Encoding": "gzip"}
         if body is not None:
             headers["Content-Encoding"] = "gzip"
             headers["Content-Type"] = "application/json"
         report.requests += 1
-        resp = await self.client.request(method, self.hub_url + path, params=params,
-                                         content=body, headers=headers, timeout=self.timeout)
+        resp = await self.client.request(
+            method,
+            self.hub_url + path,
+            params=params,
+            content=body,
+            headers=headers,
+            timeout=self.timeout,
+        )
         report.bytes_sent += len(body or b"")
         report.bytes_received += int(resp.headers.get("content-length") or len(resp.content))
         if resp.status_code >= 500 or resp.status_code == 429:
@@ -304,8 +325,9 @@ class SyncAgent:
             raise _hub_error(resp.status_code, doc)
         return resp.status_code, doc
 
-    async def _call(self, report: SyncReport, method: str, path: str,
-                    **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    async def _call(
+        self, report: SyncReport, method: str, path: str, **kwargs: Any
+    ) -> tuple[int, dict[str, Any]]:
         try:
             async for attempt in self._retrying():
                 with attempt:
@@ -320,13 +342,23 @@ class SyncAgent:
         local_last = await self.store.read(lambda c: changelog.last_seq(c, site))
         acked = await self.store.read(lambda c: int(_state(c).get("pushed") or 0))
         sent_ms = self.wall_ms()
-        _, doc = await self._call(report, "GET", "/sync/v1/position", params={
-            "last_seq": local_last, "waiting": max(local_last - acked, 0), "wall_ms": sent_ms})
+        _, doc = await self._call(
+            report,
+            "GET",
+            "/sync/v1/position",
+            params={
+                "last_seq": local_last,
+                "waiting": max(local_last - acked, 0),
+                "wall_ms": sent_ms,
+            },
+        )
         self._note_clock(doc, sent_ms)
         position = int(doc["position"])
         if position > local_last:
-            raise Diverged(f"the hub holds seq {position} of this site but this box's log ends "
-                           f"at {local_last}: restored from an old backup, or a cloned disk")
+            raise Diverged(
+                f"the hub holds seq {position} of this site but this box's log ends "
+                f"at {local_last}: restored from an old backup, or a cloned disk"
+            )
         if position != acked:
             await self.store.write(lambda tx: _set_state(tx, pushed=position))
         acked = position
@@ -344,17 +376,25 @@ class SyncAgent:
                 with attempt:
                     limit = self.batch_size
                     changes = await self.store.read(
-                        partial(changelog.read_after, site_id=site, after_seq=acked, limit=limit))
-                    batch = Batch(SCHEMA_VERSION, site, self.install_id, acked + 1,
-                                  self.wall_ms(), max(local_last - acked - len(changes), 0),
-                                  changes)
+                        partial(changelog.read_after, site_id=site, after_seq=acked, limit=limit)
+                    )
+                    batch = Batch(
+                        SCHEMA_VERSION,
+                        site,
+                        self.install_id,
+                        acked + 1,
+                        self.wall_ms(),
+                        max(local_last - acked - len(changes), 0),
+                        changes,
+                    )
                     loop = asyncio.get_running_loop()
                     body = await loop.run_in_executor(None, encode_batch, batch)
                     started = time.monotonic()
                     sent_ms = self.wall_ms()
                     try:
-                        _, doc = await self._request(report, "POST", "/sync/v1/push",
-                                                          body=body, ok_statuses=(200,))
+                        _, doc = await self._request(
+                            report, "POST", "/sync/v1/push", body=body, ok_statuses=(200,)
+                        )
                     except TooLarge:
                         if self.batch_size <= self.min_batch:
                             raise
@@ -363,8 +403,9 @@ class SyncAgent:
                         # The hub is behind or ahead of what we thought: restart from it.
                         position = gap.position
                         if position > local_last:
-                            raise Diverged(f"hub holds seq {position}, box ends at "
-                                           f"{local_last}") from gap
+                            raise Diverged(
+                                f"hub holds seq {position}, box ends at {local_last}"
+                            ) from gap
                         await self._save_pushed(position)
                         return position
                     self._note_clock(doc, sent_ms)
@@ -388,15 +429,17 @@ class SyncAgent:
     async def _pull_all(self, report: SyncReport) -> None:
         after = await self.store.read(lambda c: int(_state(c).get("pulled") or 0))
         for _ in range(MAX_ROUNDS):
-            _, doc = await self._call(report, "GET", "/sync/v1/pull",
-                                      params={"after": after, "limit": PULL_LIMIT})
+            _, doc = await self._call(
+                report, "GET", "/sync/v1/pull", params={"after": after, "limit": PULL_LIMIT}
+            )
             changes, next_after, more = parse_pull(doc, self.hub_site_id)
             hub_hlc = doc.get("hub_hlc")
             if isinstance(hub_hlc, int) and hub_hlc > 0:
                 self.store.clock.observe(hub_hlc)
             if changes or next_after != after:
-                ran = await self.store.write(partial(self._apply_pulled, changes=changes,
-                                                     next_after=next_after))
+                ran = await self.store.write(
+                    partial(self._apply_pulled, changes=changes, next_after=next_after)
+                )
                 report.pulled += len(changes)
                 report.commands += ran
             after = next_after
@@ -441,9 +484,17 @@ class SyncAgent:
             else:
                 detail = "" if result is None else str(result)[:300]
             tx.execute("RELEASE command")
-        tx.insert(RESULTS_TABLE, {"id": command_id, "site_id": tx.site_id, "name": name,
-                                  "outcome": outcome, "detail": detail,
-                                  "applied_at": now_iso()})
+        tx.insert(
+            RESULTS_TABLE,
+            {
+                "id": command_id,
+                "site_id": tx.site_id,
+                "name": name,
+                "outcome": outcome,
+                "detail": detail,
+                "applied_at": now_iso(),
+            },
+        )
 
     # --- clocks ---------------------------------------------------------------------------
     def _note_clock(self, doc: dict[str, Any], sent_ms: int) -> None:
@@ -453,8 +504,7 @@ class SyncAgent:
         received = self.wall_ms()
         offset = (sent_ms + received) // 2 - hub_ms
         try:
-            self.store.submit(lambda tx: _set_state(tx, clock_offset_ms=offset,
-                                                    hub_time_ms=hub_ms))
+            self.store.submit(lambda tx: _set_state(tx, clock_offset_ms=offset, hub_time_ms=hub_ms))
         except Exception:  # the store is closing: the next run records it
             log.debug("clock offset not recorded", exc_info=True)
 

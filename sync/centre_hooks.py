@@ -35,8 +35,13 @@ from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN, try_serving_lock
 
 log = logging.getLogger("linli.sync")
 
-NOT_ENROLLED: dict[str, Any] = {"enrolled": False, "online": False, "waiting": 0,
-                                "last_sync": None, "clock_warning": None}
+NOT_ENROLLED: dict[str, Any] = {
+    "enrolled": False,
+    "online": False,
+    "waiting": 0,
+    "last_sync": None,
+    "clock_warning": None,
+}
 
 
 def _cancel_order(tx: Tx, args: dict[str, Any]) -> str:
@@ -48,15 +53,20 @@ def _cancel_order(tx: Tx, args: dict[str, Any]) -> str:
 def _set_calendar(tx: Tx, args: dict[str, Any]) -> None:
     from edge import calendar
 
-    calendar.save(tx, list(args["weekdays"]), str(args["cutoff"]),
-                  str(args.get("pickup_hours", "07:00-11:00")))
+    calendar.save(
+        tx,
+        list(args["weekdays"]),
+        str(args["cutoff"]),
+        str(args.get("pickup_hours", "07:00-11:00")),
+    )
 
 
 def _add_calendar_exception(tx: Tx, args: dict[str, Any]) -> str:
     from edge import calendar
 
-    return calendar.add_exception(tx, calendar.parse_day(str(args["day"])), str(args["kind"]),
-                                  str(args.get("note", "")))
+    return calendar.add_exception(
+        tx, calendar.parse_day(str(args["day"])), str(args["kind"]), str(args.get("note", ""))
+    )
 
 
 DEFAULT_COMMANDS: dict[str, CommandHandler] = {
@@ -68,22 +78,32 @@ DEFAULT_COMMANDS: dict[str, CommandHandler] = {
 
 def enrolment(store: Store) -> dict[str, str] | None:
     """The hub URL, credential and hub site id in the centre's meta, if enrolled."""
-    meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in
-                                      (META_HUB_URL, META_TOKEN, META_HUB_SITE)})
+    meta = store.read_sync(
+        lambda c: {k: get_meta(c, k) for k in (META_HUB_URL, META_TOKEN, META_HUB_SITE)}
+    )
     if not all(meta.values()):
         return None
     return {k: str(v) for k, v in meta.items()}
 
 
-def make_agent(store: Store, client: httpx.AsyncClient,
-               commands: Mapping[str, CommandHandler] | None = None,
-               **kwargs: Any) -> SyncAgent | None:
+def make_agent(
+    store: Store,
+    client: httpx.AsyncClient,
+    commands: Mapping[str, CommandHandler] | None = None,
+    **kwargs: Any,
+) -> SyncAgent | None:
     """An agent for an enrolled centre (None if the box never joined a hub)."""
     found = enrolment(store)
     if found is None:
         return None
-    agent = SyncAgent(store, client, found[META_HUB_URL], found[META_TOKEN],
-                      hub_site_id=found[META_HUB_SITE], **kwargs)
+    agent = SyncAgent(
+        store,
+        client,
+        found[META_HUB_URL],
+        found[META_TOKEN],
+        hub_site_id=found[META_HUB_SITE],
+        **kwargs,
+    )
     for name, handler in {**DEFAULT_COMMANDS, **(commands or {})}.items():
         agent.register_command(name, handler)
     return agent
@@ -104,12 +124,15 @@ def sync_lifespan(
         task: asyncio.Task[None] | None = None
         try:
             loop = asyncio.get_running_loop()
-            agent = await loop.run_in_executor(None, lambda: make_agent(
-                store, client, commands, interval_s=settings.sync_interval_s))
+            agent = await loop.run_in_executor(
+                None,
+                lambda: make_agent(store, client, commands, interval_s=settings.sync_interval_s),
+            )
             app.state.sync = agent
             if agent is not None and settings.sync_enabled:
-                task = asyncio.create_task(agent.run_forever(settings.sync_interval_s),
-                                           name="linli-sync")
+                task = asyncio.create_task(
+                    agent.run_forever(settings.sync_interval_s), name="linli-sync"
+                )
             yield
         finally:
             if task is not None:

@@ -99,9 +99,7 @@ def record(
     return change
 
 
-def read_after(
-    conn: sqlite3.Connection, site_id: str, after_seq: int, limit: int
-) -> list[Change]:
+def read_after(conn: sqlite3.Connection, site_id: str, after_seq: int, limit: int) -> list[Change]:
     """The site's own changes after `after_seq`, in order: what a push sends."""
     rows = conn.execute(
         "SELECT site_id, seq, hlc, tbl, row_id, op, fields FROM changes"

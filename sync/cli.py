@@ -72,9 +72,12 @@ def _new_token(args: argparse.Namespace) -> None:
 def _release_centre(args: argparse.Namespace) -> None:
     store = _hub_store(args.db)
     try:
-        store.write_sync(lambda tx: tx.execute(
-            "UPDATE sync_centres SET diverged = NULL, install_id = NULL WHERE site_id = ?",
-            (args.site_id,)))
+        store.write_sync(
+            lambda tx: tx.execute(
+                "UPDATE sync_centres SET diverged = NULL, install_id = NULL WHERE site_id = ?",
+                (args.site_id,),
+            )
+        )
     finally:
         store.close()
     print(f"centre {args.site_id}: hold released; its next push is checked afresh")
@@ -85,8 +88,9 @@ def _add_operator(args: argparse.Namespace) -> None:
 
     store = _hub_store(args.db)
     try:
-        op_id = store.write_sync(lambda tx: enrol.add_operator(tx, args.name, args.password,
-                                                               args.role))
+        op_id = store.write_sync(
+            lambda tx: enrol.add_operator(tx, args.name, args.password, args.role)
+        )
     finally:
         store.close()
     print(f"operator {args.name} ({args.role}) added: {op_id}")
@@ -115,19 +119,28 @@ def _join(args: argparse.Namespace) -> None:
     hub_url = args.hub.rstrip("/")
     with enrol.joining_lock(args.db):  # refused while `linli serve` runs on this file
         try:
-            resp = httpx.get(f"{hub_url}/sync/v1/hello",
-                             headers={"Authorization": f"Bearer {args.token}"}, timeout=15)
+            resp = httpx.get(
+                f"{hub_url}/sync/v1/hello",
+                headers={"Authorization": f"Bearer {args.token}"},
+                timeout=15,
+            )
         except httpx.HTTPError as exc:
             raise SyncError(f"cannot reach the hub at {hub_url}: {exc}") from exc
         if resp.status_code != 200:
-            raise SyncError(f"the hub refused the token ({resp.status_code}): "
-                            f"{resp.text[:200]}")
+            raise SyncError(f"the hub refused the token ({resp.status_code}): {resp.text[:200]}")
         hello = resp.json()
         sync_schema.ensure(args.db)
         with open_store(args.db) as store:
-            site = store.write_sync(lambda tx: enrol.join(
-                tx, hub_url=hub_url, token=args.token, site_id=hello["site_id"],
-                hub_site_id=hello["hub_site_id"], name=hello["name"]))
+            site = store.write_sync(
+                lambda tx: enrol.join(
+                    tx,
+                    hub_url=hub_url,
+                    token=args.token,
+                    site_id=hello["site_id"],
+                    hub_site_id=hello["hub_site_id"],
+                    name=hello["name"],
+                )
+            )
             store.set_site(site)
     print(f"joined hub {hub_url} as centre {hello['name']} ({site})")
 
@@ -178,7 +191,8 @@ def _group(subparsers: Any, name: str, help_text: str) -> Any:
         if found is not None:
             return found
     return subparsers.add_parser(name, help=help_text).add_subparsers(
-        dest=f"{name}_command", required=True)
+        dest=f"{name}_command", required=True
+    )
 
 
 def register(subparsers: Any) -> None:

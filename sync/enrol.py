@@ -117,8 +117,10 @@ def revoke_centre(tx: Tx, site_id: str) -> None:
 def new_token(tx: Tx, site_id: str) -> str:
     """A fresh credential for an enrolled centre (the old one stops working)."""
     token = "lc_" + secrets.token_urlsafe(32)
-    cur = tx.execute("UPDATE sync_centres SET token_hash = ?, revoked = 0 WHERE site_id = ?",
-                     (hash_token(token), site_id))
+    cur = tx.execute(
+        "UPDATE sync_centres SET token_hash = ?, revoked = 0 WHERE site_id = ?",
+        (hash_token(token), site_id),
+    )
     if cur.rowcount == 0:
         raise NotFound(f"no centre {site_id}")
     return token
@@ -171,7 +173,8 @@ def joining_lock(db_path: str | Path) -> Iterator[None]:
         except BlockingIOError:
             raise SyncError(
                 f"a Linli server is running on {db_path}: stop it (linli serve), join, "
-                "then start it again; nothing was changed") from None
+                "then start it again; nothing was changed"
+            ) from None
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -189,8 +192,7 @@ def try_serving_lock(db_path: str | Path) -> int | None:
     return fd
 
 
-def join(tx: Tx, *, hub_url: str, token: str, site_id: str, hub_site_id: str,
-         name: str) -> str:
+def join(tx: Tx, *, hub_url: str, token: str, site_id: str, hub_site_id: str, name: str) -> str:
     """Store the credential in the centre's meta, adopting the issued site id."""
     current = get_meta(tx.conn, "site_id") or ""
     enrolled_hub = get_meta(tx.conn, META_HUB_URL)
@@ -198,7 +200,8 @@ def join(tx: Tx, *, hub_url: str, token: str, site_id: str, hub_site_id: str,
         if enrolled_hub:
             raise SyncError(
                 f"this box is already enrolled as {current} with {enrolled_hub}; "
-                "ask the hub for a credential for that site id")
+                "ask the hub for a credential for that site id"
+            )
         reown(tx.conn, current, site_id)
     if not current:
         set_meta(tx.conn, "centre_name", name)
@@ -216,8 +219,12 @@ def join(tx: Tx, *, hub_url: str, token: str, site_id: str, hub_site_id: str,
 def reown(conn: sqlite3.Connection, old: str, new: str) -> int:
     """Rewrite every reference to site `old` as `new` (rows and change log)."""
     count = 0
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     for tbl in tables:
         if tbl == "meta":
             continue
@@ -226,6 +233,8 @@ def reown(conn: sqlite3.Connection, old: str, new: str) -> int:
                 continue
             cur = conn.execute(f"UPDATE {tbl} SET {col[1]} = ? WHERE {col[1]} = ?", (new, old))
             count += max(cur.rowcount, 0)
-    conn.execute("UPDATE changes SET fields = replace(fields, ?, ?) WHERE instr(fields, ?) > 0",
-                 (f'"{old}"', f'"{new}"', old))
+    conn.execute(
+        "UPDATE changes SET fields = replace(fields, ?, ?) WHERE instr(fields, ?) > 0",
+        (f'"{old}"', f'"{new}"', old),
+    )
     return count

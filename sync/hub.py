@@ -34,9 +34,9 @@ from sync.changelog import Change
 from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
 from sync.hlc import wall_clock_ms
-from sync.supplier import SUPPLIER_HANDLERS
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
 from sync.protocol import MAX_BODY_BYTES, Batch, changes_digest_equal, decode_batch, pull_doc
+from sync.supplier import SUPPLIER_HANDLERS
 
 log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000
@@ -63,9 +63,11 @@ class Hub:
         if not token:
             raise Unauthorized("send Authorization: Bearer <centre credential>")
         key = hash_token(token)
-        row = await self.store.read(lambda c: c.execute(
-            "SELECT site_id, name, revoked FROM sync_centres WHERE token_hash = ?",
-            (key,)).fetchone())
+        row = await self.store.read(
+            lambda c: c.execute(
+                "SELECT site_id, name, revoked FROM sync_centres WHERE token_hash = ?", (key,)
+            ).fetchone()
+        )
         if row is None:
             raise Unauthorized("unknown centre credential")
         if row["revoked"]:
@@ -77,8 +79,9 @@ class Hub:
         loop = asyncio.get_running_loop()
         batch = await loop.run_in_executor(None, decode_batch, body, encoding)
         if batch.site_id != centre.site_id:
-            raise Forbidden(f"this credential is centre {centre.site_id}'s; the batch says "
-                            f"{batch.site_id}")
+            raise Forbidden(
+                f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
+            )
         try:
             return await self.store.write(lambda tx: self._apply(tx, batch))
         except Diverged as exc:
@@ -88,8 +91,10 @@ class Hub:
             raise
 
     def _apply(self, tx: Tx, batch: Batch) -> dict[str, Any]:
-        state = tx.one("SELECT acked_seq, revoked, diverged, install_id FROM sync_centres"
-                       " WHERE site_id = ?", (batch.site_id,))
+        state = tx.one(
+            "SELECT acked_seq, revoked, diverged, install_id FROM sync_centres WHERE site_id = ?",
+            (batch.site_id,),
+        )
         if state is None:
             raise Unauthorized(f"centre {batch.site_id} is not enrolled")
         if state["revoked"]:
@@ -99,11 +104,15 @@ class Hub:
         if state["install_id"] and batch.install_id and state["install_id"] != batch.install_id:
             raise Diverged(
                 f"install id {batch.install_id} is not {state['install_id']}: a second box "
-                f"is using the site id {batch.site_id}")
+                f"is using the site id {batch.site_id}"
+            )
         position = int(state["acked_seq"])
         if batch.changes and batch.from_seq > position + 1:
-            raise Gap(f"the hub has up to seq {position}; this batch starts at "
-                      f"{batch.from_seq}; resend from {position + 1}", position)
+            raise Gap(
+                f"the hub has up to seq {position}; this batch starts at "
+                f"{batch.from_seq}; resend from {position + 1}",
+                position,
+            )
         resent = [c for c in batch.changes if c.seq <= position]
         fresh = [c for c in batch.changes if c.seq > position]
         if resent:
@@ -115,11 +124,24 @@ class Hub:
             "UPDATE sync_centres SET acked_seq = ?, waiting = ?, last_contact = ?,"
             " last_push = ?, schema_version = ?, clock_offset_ms = ?,"
             " install_id = COALESCE(install_id, NULLIF(?, '')) WHERE site_id = ?",
-            (new_position, batch.waiting, now_iso(), now_iso(), batch.schema_version,
-             batch.wall_ms - now, batch.install_id, batch.site_id),
+            (
+                new_position,
+                batch.waiting,
+                now_iso(),
+                now_iso(),
+                batch.schema_version,
+                batch.wall_ms - now,
+                batch.install_id,
+                batch.site_id,
+            ),
         )
-        return {"position": new_position, "applied": applied, "skipped": len(resent),
-                "hub_time_ms": now, "hub_hlc": self.store.clock.now()}
+        return {
+            "position": new_position,
+            "applied": applied,
+            "skipped": len(resent),
+            "hub_time_ms": now,
+            "hub_hlc": self.store.clock.now(),
+        }
 
     # --- position ------------------------------------------------------------
     async def position(self, centre: Centre, params: dict[str, str]) -> dict[str, Any]:
@@ -129,8 +151,9 @@ class Hub:
         now = self.now_ms()
 
         def write(tx: Tx) -> dict[str, Any]:
-            row = tx.one("SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?",
-                         (centre.site_id,))
+            row = tx.one(
+                "SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?", (centre.site_id,)
+            )
             assert row is not None
             if row["diverged"]:
                 raise Diverged(f"centre {centre.site_id} is held as diverged: {row['diverged']}")
@@ -138,14 +161,20 @@ class Hub:
             if last_seq is not None and last_seq < acked:
                 raise Diverged(
                     f"the box says its log ends at seq {last_seq} but the hub holds up to "
-                    f"{acked}: restored from an old backup, or a cloned disk")
+                    f"{acked}: restored from an old backup, or a cloned disk"
+                )
             tx.execute(
                 "UPDATE sync_centres SET last_contact = ?, waiting = COALESCE(?, waiting),"
                 " clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE site_id = ?",
-                (now_iso(), waiting, None if wall_ms is None else wall_ms - now,
-                 centre.site_id))
-            return {"position": acked, "hub_time_ms": now, "hub_hlc": self.store.clock.now(),
-                    "hub_site_id": self.site_id, "schema_version": SCHEMA_VERSION}
+                (now_iso(), waiting, None if wall_ms is None else wall_ms - now, centre.site_id),
+            )
+            return {
+                "position": acked,
+                "hub_time_ms": now,
+                "hub_hlc": self.store.clock.now(),
+                "hub_site_id": self.site_id,
+                "schema_version": SCHEMA_VERSION,
+            }
 
         try:
             return await self.store.write(write)
@@ -164,27 +193,33 @@ class Hub:
             rows = conn.execute(
                 "SELECT seq, hlc, tbl, row_id, op, fields FROM changes"
                 " WHERE site_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (hub_site, after, limit)).fetchall()
+                (hub_site, after, limit),
+            ).fetchall()
             out = []
             for r in rows:
                 fields = json.loads(r["fields"])
                 if not _addressed(conn, r, fields, centre.site_id):
                     continue
-                out.append(Change(hub_site, r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"],
-                                  fields))
+                out.append(
+                    Change(hub_site, r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"], fields)
+                )
             next_after = rows[-1]["seq"] if rows else after
             return out, next_after, len(rows) == limit
 
         changes, next_after, more = await self.store.read(read)
-        await self.store.write(lambda tx: tx.execute(
-            "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
-            " WHERE site_id = ?", (after, now_iso(), centre.site_id)))
-        return pull_doc(hub_site, changes, next_after, more, self.now_ms(),
-                        self.store.clock.now())
+        await self.store.write(
+            lambda tx: tx.execute(
+                "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
+                " WHERE site_id = ?",
+                (after, now_iso(), centre.site_id),
+            )
+        )
+        return pull_doc(hub_site, changes, next_after, more, self.now_ms(), self.store.clock.now())
 
 
-def _addressed(conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any],
-               site_id: str) -> bool:
+def _addressed(
+    conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any], site_id: str
+) -> bool:
     """Whether a hub change is meant for this centre: commands go to their target,
     supplier notes to their centre (or to all when `centre_id` is NULL), the rest
     (district catalog) to everyone."""
@@ -194,8 +229,9 @@ def _addressed(conn: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any
     if column in fields:
         target = fields[column]
     else:  # an update or delete: look the row up
-        found = conn.execute(f"SELECT {column} FROM {row['tbl']} WHERE id = ?",
-                             (row["row_id"],)).fetchone()
+        found = conn.execute(
+            f"SELECT {column} FROM {row['tbl']} WHERE id = ?", (row["row_id"],)
+        ).fetchone()
         target = found[0] if found else None
     if column == "centre_id" and target is None:
         return True
@@ -207,7 +243,8 @@ def _check_history(conn: sqlite3.Connection, site_id: str, resent: list[Change])
     rows = conn.execute(
         "SELECT seq, hlc, tbl, row_id, op, fields FROM sync_log"
         " WHERE site_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-        (site_id, resent[0].seq, resent[-1].seq)).fetchall()
+        (site_id, resent[0].seq, resent[-1].seq),
+    ).fetchall()
     stored = {r[0]: Change(site_id, r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
     for change in resent:
         held = stored.get(change.seq)
@@ -216,12 +253,15 @@ def _check_history(conn: sqlite3.Connection, site_id: str, resent: list[Change])
                 f"seq {change.seq} of centre {site_id} differs from the change the hub "
                 "already holds: two boxes share this site id (a cloned disk), or the box was "
                 "restored from a backup. Nothing was applied; the centre is held until an "
-                "operator resolves it")
+                "operator resolves it"
+            )
 
 
 def _mark_diverged(tx: Tx, site_id: str, detail: str) -> None:
-    tx.execute("UPDATE sync_centres SET diverged = ? WHERE site_id = ? AND diverged IS NULL",
-               (f"{now_iso()} {detail}"[:500], site_id))
+    tx.execute(
+        "UPDATE sync_centres SET diverged = ? WHERE site_id = ? AND diverged IS NULL",
+        (f"{now_iso()} {detail}"[:500], site_id),
+    )
 
 
 def _opt_int(value: str | None) -> int | None:
@@ -280,8 +320,13 @@ async def hello_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who this credential belongs to: what `linli centre join` needs."""
     hub = _hub(request)
     centre = await hub.centre_for(_bearer(request))
-    return {"site_id": centre.site_id, "name": centre.name, "hub_site_id": hub.site_id,
-            "schema_version": SCHEMA_VERSION, "hub_time_ms": hub.now_ms()}
+    return {
+        "site_id": centre.site_id,
+        "name": centre.name,
+        "hub_site_id": hub.site_id,
+        "schema_version": SCHEMA_VERSION,
+        "hub_time_ms": hub.now_ms(),
+    }
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -300,16 +345,25 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
     if wants_html(request):
         return error_page(exc.status_code, str(exc.detail))
-    names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 413: "payload_too_large"}
-    return Response(content={"error": names.get(exc.status_code, "error"),
-                             "detail": exc.detail}, status_code=exc.status_code)
+    names = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }
+    return Response(
+        content={"error": names.get(exc.status_code, "error"), "detail": exc.detail},
+        status_code=exc.status_code,
+    )
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return Response(content={"error": "internal_error", "detail": "the hub logged it"},
-                    status_code=500)
+    return Response(
+        content={"error": "internal_error", "detail": "the hub logged it"}, status_code=500
+    )
 
 
 # Hub tables whose rows are addressed to one centre, and the column that says which.
@@ -338,16 +392,20 @@ def create_hub_app(settings: Settings) -> Litestar:
     from sync.hub_pages import page_app_config
 
     handlers, extra = page_app_config(settings, store)
-    handlers_by_exc: dict[Any, Any] = {SyncError: sync_error, HTTPException: http_error,
-                                       Exception: internal_error}
+    handlers_by_exc: dict[Any, Any] = {
+        SyncError: sync_error,
+        HTTPException: http_error,
+        Exception: internal_error,
+    }
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
     page_state = extra.pop("state", {})
     return Litestar(
         route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024,
-                                             gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6
+        ),
         request_max_body_size=max(settings.max_body_bytes, MAX_BODY_BYTES),
         state=State({"hub": hub, "store": store, "settings": settings, **page_state}),
         debug=False,

@@ -107,8 +107,9 @@ def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-async def _sign_in(request: Request[Any, Any, Any], name: str,
-                   password: str) -> tuple[str, Operator]:
+async def _sign_in(
+    request: Request[Any, Any, Any], name: str, password: str
+) -> tuple[str, Operator]:
     """Check a name and password (rate-limited); a fresh session token if they match."""
     hub, limiter, client = _hub(request), _limiter(request), _client(request)
     name = (name or "").strip()[:80]
@@ -293,8 +294,11 @@ def _price_fen(text: str) -> int:
 
 
 def _page(name: str, op: Operator | None, *, status_code: int = 200, **context: Any) -> Template:
-    return Template(template_name=f"hub/{name}", context={"op": op, "fen": _fen, **context},
-                    status_code=status_code)
+    return Template(
+        template_name=f"hub/{name}",
+        context={"op": op, "fen": _fen, **context},
+        status_code=status_code,
+    )
 
 
 async def _page_operator(request: Request[Any, Any, Any]) -> Operator | None:
@@ -315,9 +319,7 @@ async def login_page(request: Request[Any, Any, Any]) -> Template:
 async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     try:
-        token, _ = await _sign_in(
-            request, str(form.get("name", "")), str(form.get("password", ""))
-        )
+        token, _ = await _sign_in(request, str(form.get("name", "")), str(form.get("password", "")))
     except Unauthorized as exc:
         return _page("login.html", None, error=exc.detail)
     except TooManyRequests as exc:
@@ -474,8 +476,7 @@ async def api_token(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadBatch('send {"name", "password"}')
     token, op = await _sign_in(request, str(body.get("name", "")), str(body.get("password", "")))
-    return {"token": token, "name": op.name, "role": op.role,
-            "expires_in_s": SESSION_LIFETIME_S}
+    return {"token": token, "name": op.name, "role": op.role, "expires_in_s": SESSION_LIFETIME_S}
 
 
 @get("/hub/api/v1/orders")

@@ -50,16 +50,38 @@ from sync.protocol import LOCAL_FIELDS
 
 log = logging.getLogger("linli.sync")
 
-STATUS_RANK = {"placed": 0, "packed": 1, "picked_up": 2, "delivered": 2, "cancelled": 2,
-               "no_show": 2}
+STATUS_RANK = {
+    "placed": 0,
+    "packed": 1,
+    "picked_up": 2,
+    "delivered": 2,
+    "cancelled": 2,
+    "no_show": 2,
+}
 # Shared by shape (id + site_id) but never written by a centre's push.
 # Rows the co-op sends through the hub, addressed to one centre by `centre_id`.
-SUPPLIER_TABLES = frozenset({"supply_dispatch_notes", "supply_dispatch_lines",
-                             "supply_price_lists", "supply_prices",
-                             "supply_return_confirmations"})
+SUPPLIER_TABLES = frozenset(
+    {
+        "supply_dispatch_notes",
+        "supply_dispatch_lines",
+        "supply_price_lists",
+        "supply_prices",
+        "supply_return_confirmations",
+    }
+)
 HUB_ONLY_TABLES = frozenset({"sync_commands"}) | SUPPLIER_TABLES
-NEVER_SHARED = frozenset({"meta", "sessions", "changes", "sync_log", "sync_state",
-                          "sync_centres", "sync_operators", "sync_operator_sessions"})
+NEVER_SHARED = frozenset(
+    {
+        "meta",
+        "sessions",
+        "changes",
+        "sync_log",
+        "sync_state",
+        "sync_centres",
+        "sync_operators",
+        "sync_operator_sessions",
+    }
+)
 COMMANDS_TABLE = "sync_commands"
 RESULTS_TABLE = "sync_command_results"
 
@@ -72,9 +94,13 @@ class Schema:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Schema:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-            " AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        ]
         cols: dict[str, frozenset[str]] = {}
         for name in tables:
             if name in NEVER_SHARED:
@@ -108,8 +134,10 @@ class _Sql:
         sql = self._cache.get(key)
         if sql is None:
             sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
-            sql = (f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                   f" ON CONFLICT(id) DO UPDATE SET {sets} WHERE {tbl}.site_id = excluded.site_id")
+            sql = (
+                f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                f" ON CONFLICT(id) DO UPDATE SET {sets} WHERE {tbl}.site_id = excluded.site_id"
+            )
             self._cache[key] = sql
         return sql
 
@@ -131,8 +159,9 @@ def _owner(conn: sqlite3.Connection, tbl: str, row_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _status_guard(conn: sqlite3.Connection, change: Change,
-                  fields: dict[str, Any]) -> dict[str, Any]:
+def _status_guard(
+    conn: sqlite3.Connection, change: Change, fields: dict[str, Any]
+) -> dict[str, Any]:
     new = fields.get("status")
     if change.tbl != "orders" or new is None:
         return fields
@@ -144,13 +173,13 @@ def _status_guard(conn: sqlite3.Connection, change: Change,
         return fields
     if STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
         return fields
-    log.info("order %s stays %s (a change to %s would move it back)",
-             change.row_id, current, new)
+    log.info("order %s stays %s (a change to %s would move it back)", change.row_id, current, new)
     return {k: v for k, v in fields.items() if k != "status"}
 
 
-def apply_owner_changes(conn: sqlite3.Connection, schema: Schema, site_id: str,
-                        changes: Iterable[Change]) -> int:
+def apply_owner_changes(
+    conn: sqlite3.Connection, schema: Schema, site_id: str, changes: Iterable[Change]
+) -> int:
     """Hub side: apply one site's changes (already checked dense and new) and log them.
 
     Runs inside the caller's transaction; raises before returning if any
@@ -169,61 +198,86 @@ def apply_owner_changes(conn: sqlite3.Connection, schema: Schema, site_id: str,
             if fields.get("id") != change.row_id or fields.get("site_id") != site_id:
                 raise ForeignRow(
                     f"seq {change.seq}: inserts {change.tbl} {change.row_id} for site "
-                    f"{fields.get('site_id')!r}; a centre writes only its own rows")
+                    f"{fields.get('site_id')!r}; a centre writes only its own rows"
+                )
             defaults = LOCAL_FIELDS.get(change.tbl)
             if defaults:
                 fields = {**defaults, **fields}
             cols = tuple(fields)
             cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
             if cur.rowcount == 0:
-                raise ForeignRow(f"seq {change.seq}: {change.tbl} {change.row_id} belongs "
-                                 f"to another site")
+                raise ForeignRow(
+                    f"seq {change.seq}: {change.tbl} {change.row_id} belongs to another site"
+                )
             applied += 1
         else:
             if "site_id" in fields and fields["site_id"] != site_id:
                 raise ForeignRow(f"seq {change.seq}: a row never changes owner")
             seen = latest.get(key)
             if seen is None:
-                row = conn.execute("SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?",
-                                   key).fetchone()
+                row = conn.execute(
+                    "SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?", key
+                ).fetchone()
                 seen = row[0] if row and row[0] is not None else -1
             if change.hlc < seen:
-                log.warning("skipping stale change %s/%s to %s %s", site_id, change.seq,
-                            change.tbl, change.row_id)
+                log.warning(
+                    "skipping stale change %s/%s to %s %s",
+                    site_id,
+                    change.seq,
+                    change.tbl,
+                    change.row_id,
+                )
             elif change.op == "update":
                 fields = _status_guard(conn, change, fields)
                 if fields:
                     cols = tuple(fields)
-                    cur = conn.execute(_SQL.update(change.tbl, cols),
-                                       (*fields.values(), change.row_id, site_id))
+                    cur = conn.execute(
+                        _SQL.update(change.tbl, cols), (*fields.values(), change.row_id, site_id)
+                    )
                     if cur.rowcount == 0:
                         _refuse_if_foreign(conn, change, site_id)
                 applied += 1
             else:
-                cur = conn.execute(f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
-                                   (change.row_id, site_id))
+                cur = conn.execute(
+                    f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
+                    (change.row_id, site_id),
+                )
                 if cur.rowcount == 0:
                     _refuse_if_foreign(conn, change, site_id)
                 applied += 1
         latest[key] = max(change.hlc, latest.get(key, -1))
-        log_rows.append((site_id, change.seq, change.hlc, change.tbl, change.row_id, change.op,
-                         json.dumps(change.fields, ensure_ascii=False, separators=(",", ":"))))
+        log_rows.append(
+            (
+                site_id,
+                change.seq,
+                change.hlc,
+                change.tbl,
+                change.row_id,
+                change.op,
+                json.dumps(change.fields, ensure_ascii=False, separators=(",", ":")),
+            )
+        )
     conn.executemany(
         "INSERT INTO sync_log (site_id, seq, hlc, tbl, row_id, op, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", log_rows)
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        log_rows,
+    )
     return applied
 
 
 def _refuse_if_foreign(conn: sqlite3.Connection, change: Change, site_id: str) -> None:
     owner = _owner(conn, change.tbl, change.row_id)
     if owner is not None and owner != site_id:
-        raise ForeignRow(f"seq {change.seq}: {change.op}s {change.tbl} {change.row_id} of "
-                         f"site {owner}; a centre writes only its own rows")
+        raise ForeignRow(
+            f"seq {change.seq}: {change.op}s {change.tbl} {change.row_id} of "
+            f"site {owner}; a centre writes only its own rows"
+        )
     # The row is gone (or was never shared): the change has nothing left to do.
 
 
-def apply_hub_changes(conn: sqlite3.Connection, schema: Schema, hub_site: str,
-                      changes: Iterable[Change]) -> list[Change]:
+def apply_hub_changes(
+    conn: sqlite3.Connection, schema: Schema, hub_site: str, changes: Iterable[Change]
+) -> list[Change]:
     """Centre side: store pulled hub rows without logging them; return commands to run.
 
     Lenient where the hub is newer than the box (unknown columns are dropped,
@@ -243,19 +297,31 @@ def apply_hub_changes(conn: sqlite3.Connection, schema: Schema, hub_site: str,
             cols = tuple(fields)
             cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
             if cur.rowcount == 0:
-                log.warning("pulled %s %s would overwrite a local row; ignored",
-                            change.tbl, change.row_id)
+                log.warning(
+                    "pulled %s %s would overwrite a local row; ignored", change.tbl, change.row_id
+                )
                 continue
             if change.tbl == COMMANDS_TABLE:
-                commands.append(Change(change.site_id, change.seq, change.hlc, change.tbl,
-                                       change.row_id, change.op, fields))
+                commands.append(
+                    Change(
+                        change.site_id,
+                        change.seq,
+                        change.hlc,
+                        change.tbl,
+                        change.row_id,
+                        change.op,
+                        fields,
+                    )
+                )
         elif change.op == "update":
             fields = {k: v for k, v in fields.items() if k != "site_id"}
             if fields:
                 cols = tuple(fields)
-                conn.execute(_SQL.update(change.tbl, cols),
-                             (*fields.values(), change.row_id, hub_site))
+                conn.execute(
+                    _SQL.update(change.tbl, cols), (*fields.values(), change.row_id, hub_site)
+                )
         else:
-            conn.execute(f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
-                         (change.row_id, hub_site))
+            conn.execute(
+                f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?", (change.row_id, hub_site)
+            )
     return commands

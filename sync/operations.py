@@ -22,17 +22,26 @@ from sync.merge import COMMANDS_TABLE
 KNOWN_COMMANDS = ("cancel_order", "set_calendar", "add_calendar_exception")
 
 
-def send_command(tx: Tx, target_site: str, name: str, args: dict[str, Any],
-                 issued_by: str = "") -> str:
+def send_command(
+    tx: Tx, target_site: str, name: str, args: dict[str, Any], issued_by: str = ""
+) -> str:
     if name not in KNOWN_COMMANDS:
         raise BadBatch(f"command must be one of {', '.join(KNOWN_COMMANDS)}")
     if tx.one("SELECT 1 FROM sync_centres WHERE site_id = ?", (target_site,)) is None:
         raise NotFound(f"no centre {target_site}")
     command_id = new_id()
-    tx.insert(COMMANDS_TABLE, {
-        "id": command_id, "site_id": tx.site_id, "target_site": target_site, "name": name,
-        "args": json.dumps(args, ensure_ascii=False, separators=(",", ":")),
-        "issued_by": issued_by, "created_at": now_iso()})
+    tx.insert(
+        COMMANDS_TABLE,
+        {
+            "id": command_id,
+            "site_id": tx.site_id,
+            "target_site": target_site,
+            "name": name,
+            "args": json.dumps(args, ensure_ascii=False, separators=(",", ":")),
+            "issued_by": issued_by,
+            "created_at": now_iso(),
+        },
+    )
     return command_id
 
 

@@ -230,8 +230,14 @@ def changes_digest_equal(stored: Change, incoming: Change) -> bool:
     )
 
 
-def pull_doc(hub_site: str, changes: list[Change], next_after: int, more: bool,
-             hub_time_ms: int, hub_hlc: int) -> dict[str, Any]:
+def pull_doc(
+    hub_site: str,
+    changes: list[Change],
+    next_after: int,
+    more: bool,
+    hub_time_ms: int,
+    hub_hlc: int,
+) -> dict[str, Any]:
     """A pull answer: hub change-log rows for one centre, fields in full."""
     return {
         "schema_version": SCHEMA_VERSION,

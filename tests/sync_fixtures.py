@@ -56,8 +56,11 @@ def enrol_centre(hub_store: Store, path: Path, name: str, hub_url: str = HUB_URL
     init_centre(store, name, site_id=e.site_id)
     sync_schema.ensure(path)
     hub_site = hub_store.site_id
-    store.write_sync(lambda tx: enrol.join(tx, hub_url=hub_url, token=e.token,
-                                           site_id=e.site_id, hub_site_id=hub_site, name=name))
+    store.write_sync(
+        lambda tx: enrol.join(
+            tx, hub_url=hub_url, token=e.token, site_id=e.site_id, hub_site_id=hub_site, name=name
+        )
+    )
     return Centre(name, store, e.site_id, e.token)
 
 
@@ -79,35 +82,91 @@ def hub_app(path: Path) -> Any:
 
 def add_household(tx: Tx, name: str = "王阿姨", phone: str = "13812345678") -> str:
     hid = new_id()
-    tx.insert("households", {"id": hid, "site_id": tx.site_id, "name": name, "phone": phone,
-                             "phone_tail": phone[-4:], "building": "3", "unit": "1",
-                             "room": "201", "created_at": "2030-01-06T08:00:00+00:00"})
+    tx.insert(
+        "households",
+        {
+            "id": hid,
+            "site_id": tx.site_id,
+            "name": name,
+            "phone": phone,
+            "phone_tail": phone[-4:],
+            "building": "3",
+            "unit": "1",
+            "room": "201",
+            "created_at": "2030-01-06T08:00:00+00:00",
+        },
+    )
     return hid
 
 
 def add_product(tx: Tx, name: str = "土豆", price_fen: int = 150) -> str:
     pid = new_id()
-    tx.insert("products", {"id": pid, "site_id": tx.site_id, "name": name, "sold_by": "weight",
-                           "unit": "斤", "price_fen": price_fen})
+    tx.insert(
+        "products",
+        {
+            "id": pid,
+            "site_id": tx.site_id,
+            "name": name,
+            "sold_by": "weight",
+            "unit": "斤",
+            "price_fen": price_fen,
+        },
+    )
     return pid
 
 
-def add_order(tx: Tx, household_id: str | None = None, *, items: int = 2,
-              product_id: str = "p1", code: str | None = None) -> str:
+def add_order(
+    tx: Tx,
+    household_id: str | None = None,
+    *,
+    items: int = 2,
+    product_id: str = "p1",
+    code: str | None = None,
+) -> str:
     oid = new_id()
     stamp = "2030-01-06T09:00:00+00:00"
-    tx.insert("orders", {
-        "id": oid, "site_id": tx.site_id, "household_id": household_id, "channel": "wechat",
-        "pickup_date": DAY, "delivery_mode": "pickup", "pickup_code": code or oid[-6:],
-        "status": "placed", "notes": "", "placed_by": "", "estimated_fen": 750,
-        "final_fen": None, "paid_fen": 0, "payment_method": None, "idempotency_key": None,
-        "staff_id": None, "created_at": stamp, "updated_at": stamp})
+    tx.insert(
+        "orders",
+        {
+            "id": oid,
+            "site_id": tx.site_id,
+            "household_id": household_id,
+            "channel": "wechat",
+            "pickup_date": DAY,
+            "delivery_mode": "pickup",
+            "pickup_code": code or oid[-6:],
+            "status": "placed",
+            "notes": "",
+            "placed_by": "",
+            "estimated_fen": 750,
+            "final_fen": None,
+            "paid_fen": 0,
+            "payment_method": None,
+            "idempotency_key": None,
+            "staff_id": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+    )
     for line in range(items):
-        tx.insert("order_items", {
-            "id": new_id(), "site_id": tx.site_id, "order_id": oid, "line": line,
-            "product_id": product_id, "product_name": "土豆", "sold_by": "weight",
-            "qty_unit": "g", "quantity": 2500, "unit_price_fen": 150, "estimated_fen": 750,
-            "actual_grams": None, "final_fen": None})
+        tx.insert(
+            "order_items",
+            {
+                "id": new_id(),
+                "site_id": tx.site_id,
+                "order_id": oid,
+                "line": line,
+                "product_id": product_id,
+                "product_name": "土豆",
+                "sold_by": "weight",
+                "qty_unit": "g",
+                "quantity": 2500,
+                "unit_price_fen": 150,
+                "estimated_fen": 750,
+                "actual_grams": None,
+                "final_fen": None,
+            },
+        )
     return oid
 
 
@@ -132,14 +191,26 @@ def cancel_handler(tx: Tx, args: dict[str, Any]) -> str:
 
 # --- comparing replicas ---------------------------------------------------------------
 
-SHARED = ("households", "products", "orders", "order_items", "payments", "staff",
-          "calendars", "calendar_exceptions", "walkin_sales", "walkin_items",
-          "sync_command_results", "sync_commands")
+SHARED = (
+    "households",
+    "products",
+    "orders",
+    "order_items",
+    "payments",
+    "staff",
+    "calendars",
+    "calendar_exceptions",
+    "walkin_sales",
+    "walkin_items",
+    "sync_command_results",
+    "sync_commands",
+)
 IGNORED_COLUMNS = {"staff": {"pin_hash"}}
 
 
-def canonical(path: Path, *, site_ids: set[str] | None = None,
-              target_site: str | None = None) -> dict[str, str]:
+def canonical(
+    path: Path, *, site_ids: set[str] | None = None, target_site: str | None = None
+) -> dict[str, str]:
     """Per table, a hash of its rows (optionally only some owners), order-free.
 
     `target_site` keeps only the commands addressed to that centre (what it pulls).
@@ -217,8 +288,11 @@ class FaultyTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadError("fault: reply lost after the hub committed", request=request)
         if kind == "truncate":
             body = await response.aread()
-            return httpx.Response(response.status_code, content=body[: len(body) // 2],
-                                  headers={"content-type": "application/json"})
+            return httpx.Response(
+                response.status_code,
+                content=body[: len(body) // 2],
+                headers={"content-type": "application/json"},
+            )
         return response
 
 
@@ -236,9 +310,15 @@ class FaultProxy:
 
     KINDS = ("drop_before", "drop_after", "http_502", "delay", "truncate", "reset")
 
-    def __init__(self, upstream_port: int, rate: float, seed: int = 0,
-                 delay_s: float = 0.05, kinds: tuple[str, ...] = KINDS,
-                 latency_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        rate: float,
+        seed: int = 0,
+        delay_s: float = 0.05,
+        kinds: tuple[str, ...] = KINDS,
+        latency_s: float = 0.0,
+    ) -> None:
         import asyncio
         import random
         import threading
@@ -262,7 +342,8 @@ class FaultProxy:
 
         self.thread = threading.Thread(
             target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()),
-            daemon=True)
+            daemon=True,
+        )
         self.thread.start()
         ready.wait(5)
 
@@ -273,6 +354,7 @@ class FaultProxy:
     def close(self) -> None:
         async def stop() -> None:
             self.server.close()
+
         import asyncio
 
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(5)
@@ -313,16 +395,16 @@ class FaultProxy:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
             if kind == "http_502":
-                writer.write(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n"
-                             b"connection: close\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
                 await writer.drain()
                 return
             if kind == "delay":
                 await asyncio.sleep(self.delay_s + self.rng.random() * 0.2)
             up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
             try:
-                request = ("\r\n".join(kept) + "\r\nconnection: close\r\n\r\n").encode(
-                    "latin-1")
+                request = ("\r\n".join(kept) + "\r\nconnection: close\r\n\r\n").encode("latin-1")
                 up_w.write(request + body)
                 await up_w.drain()
                 reply = await up_r.read()

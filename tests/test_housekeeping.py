@@ -17,13 +17,19 @@ def test_consolidated_order_locks_when_the_cutoff_passes(tmp_path: Path) -> None
     db_path = tmp_path / "centre.db"
     _, tokens, products, households = build_centre(db_path)
     clock = Clock(SUNDAY_MORNING)
-    settings = Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0.05,
-                        now=clock)
+    settings = Settings(
+        db_path=db_path, sync_enabled=False, housekeeping_interval_s=0.05, now=clock
+    )
     locked = "SELECT COUNT(*) FROM supply_consolidated WHERE delivery_date = '2026-11-30'"
     with TestClient(app=create_app(settings)) as client:
-        r = client.post("/api/v1/orders", headers={"Authorization": f"Bearer {tokens['staff']}"},
-                        json={"household_id": households["张桂兰"], "items": [
-                            {"product_id": products["土豆"], "quantity": 3, "unit": "斤"}]})
+        r = client.post(
+            "/api/v1/orders",
+            headers={"Authorization": f"Bearer {tokens['staff']}"},
+            json={
+                "household_id": households["张桂兰"],
+                "items": [{"product_id": products["土豆"], "quantity": 3, "unit": "斤"}],
+            },
+        )
         assert r.status_code == 201
         time.sleep(0.3)
         assert count(db_path, locked) == 0  # before the cut-off nothing locks

@@ -33,10 +33,12 @@ async def world(tmp_path: Path) -> Any:
 
     def write(tx: Tx) -> str:
         return add_order(tx, add_household(tx, "王阿姨", "13812345678"))
+
     order_id = a.store.write_sync(write)
     async with app.lifespan():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url=HUB_URL) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=HUB_URL
+        ) as client:
             agent = SyncAgent(a.store, client, HUB_URL, a.token)
             await agent.sync_once()
             yield app, hub, a, client, order_id, agent
@@ -47,8 +49,9 @@ async def _sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx
     page = await client.get("/hub/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
     assert token, page.text[:500]
-    return await client.post("/hub/login", data={"name": name, "password": password,
-                                                 "_csrf_token": token.group(1)})
+    return await client.post(
+        "/hub/login", data={"name": name, "password": password, "_csrf_token": token.group(1)}
+    )
 
 
 async def test_pages_need_sign_in_and_mask_phones(world: Any) -> None:
@@ -76,8 +79,7 @@ async def test_supervisor_may_show_phones(world: Any) -> None:
     assert "13812345678" in page.text
 
 
-async def test_cancel_button_sends_a_command_the_centre_applies(world: Any,
-                                                                tmp_path: Path) -> None:
+async def test_cancel_button_sends_a_command_the_centre_applies(world: Any, tmp_path: Path) -> None:
     _app, _hub, _a, client, order_id, agent = world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/orders?day=2030-01-07")
@@ -88,8 +90,10 @@ async def test_cancel_button_sends_a_command_the_centre_applies(world: Any,
     assert r.status_code in (302, 303)
     page = await client.get("/hub/orders?day=2030-01-07")
     assert "cancel sent" in page.text
-    agent.register_command("cancel_order", lambda tx, args: tx.update(
-        "orders", args["order_id"], {"status": "cancelled"}))
+    agent.register_command(
+        "cancel_order",
+        lambda tx, args: tx.update("orders", args["order_id"], {"status": "cancelled"}),
+    )
     await agent.sync_once()
     await agent.sync_once()
     page = await client.get("/hub/orders?day=2030-01-07")
@@ -100,17 +104,24 @@ async def test_operator_api(world: Any) -> None:
     _app, _hub, _a, client, _order_id, agent = world
     bad = await client.post("/hub/api/v1/token", json={"name": "op", "password": "x"})
     assert bad.status_code == 401 and bad.json()["error"] == "unauthorized"
-    token = (await client.post("/hub/api/v1/token",
-                               json={"name": "op", "password": "password1"})).json()["token"]
+    token = (
+        await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    ).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     orders = (await client.get("/hub/api/v1/orders?day=2030-01-07", headers=auth)).json()
     assert orders["orders"][0]["phone"] == "138****5678"
     assert orders["totals"][0]["orders"] == 1
-    p = await client.post("/hub/api/v1/products", headers=auth,
-                          json={"name": "黄瓜", "sold_by": "weight", "price_fen": 300})
+    p = await client.post(
+        "/hub/api/v1/products",
+        headers=auth,
+        json={"name": "黄瓜", "sold_by": "weight", "price_fen": 300},
+    )
     assert p.status_code == 200, p.text
-    bad_price = await client.post("/hub/api/v1/products", headers=auth,
-                                  json={"name": "黄瓜", "sold_by": "weight", "price_fen": -1})
+    bad_price = await client.post(
+        "/hub/api/v1/products",
+        headers=auth,
+        json={"name": "黄瓜", "sold_by": "weight", "price_fen": -1},
+    )
     assert bad_price.status_code == 400
     centres = (await client.get("/hub/api/v1/centres", headers=auth)).json()
     assert centres[0]["name"] == "金沙路社区" and centres[0]["waiting"] == 0
@@ -152,8 +163,9 @@ async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPa
     from sync import hub_pages
 
     _app, hub, _a, client, _order_id, _ = world
-    token = (await client.post("/hub/api/v1/token",
-                               json={"name": "op", "password": "password1"})).json()["token"]
+    token = (
+        await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
+    ).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     await _sign_in(client, "op", "password1")
     assert (await client.get("/hub/api/v1/centres", headers=auth)).status_code == 200
@@ -172,6 +184,7 @@ async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPa
     # Signing in again works, and sweeps the expired sessions away.
     fresh = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
     assert fresh.status_code == 200
-    left = hub.store.read_sync(lambda c: c.execute(
-        "SELECT COUNT(*) FROM sync_operator_sessions").fetchone()[0])
+    left = hub.store.read_sync(
+        lambda c: c.execute("SELECT COUNT(*) FROM sync_operator_sessions").fetchone()[0]
+    )
     assert left == 1

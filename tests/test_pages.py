@@ -517,14 +517,24 @@ def test_short_delivery_shows_at_the_desk_and_on_the_packing_list(pages: Any) ->
     c = pages
     made = []
     for who in ("张桂兰", "王秀英"):
-        r = c.client.post("/api/v1/orders", headers=c.headers(), json={
-            "household_id": c.households[who],
-            "items": [{"product_id": c.products["橙子"], "quantity": 6}]})
+        r = c.client.post(
+            "/api/v1/orders",
+            headers=c.headers(),
+            json={
+                "household_id": c.households[who],
+                "items": [{"product_id": c.products["橙子"], "quantity": 6}],
+            },
+        )
         made.append(r.json()["id"])
     c.clock.now = datetime(2026, 11, 30, 6, 0)  # Monday 06:00: the van is here, 8 of 12 came
-    r = c.client.post("/api/v1/receiving", headers=c.headers(), json={
-        "delivery_date": "2026-11-30",
-        "lines": [{"product_id": c.products["橙子"], "qty_unit": "piece", "arrived": 8}]})
+    r = c.client.post(
+        "/api/v1/receiving",
+        headers=c.headers(),
+        json={
+            "delivery_date": "2026-11-30",
+            "lines": [{"product_id": c.products["橙子"], "qty_unit": "piece", "arrived": 8}],
+        },
+    )
     assert r.status_code == 200, r.text
     assert sign_in(c.client).status_code == 303
     first = c.client.get(f"/desk/{made[0]}")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sync_fixtures import enrol_centre, hub_app, hub_client
 
 from edge.auth import now_iso

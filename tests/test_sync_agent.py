@@ -49,8 +49,7 @@ async def world(tmp_path: Path) -> Any:
 
 
 def _client(app: Any, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=app),
-                             base_url=HUB_URL)
+    return httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=app), base_url=HUB_URL)
 
 
 def _agent(centre: Any, client: httpx.AsyncClient, **kw: Any) -> SyncAgent:
@@ -64,6 +63,7 @@ def _orders(centre: Any, n: int) -> list[str]:
     def write(tx: Tx) -> list[str]:
         hh = add_household(tx)
         return [add_order(tx, hh) for _ in range(n)]
+
     return centre.store.write_sync(write)
 
 
@@ -77,7 +77,8 @@ async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
     assert report.ok and report.pushed == 61 and report.waiting == 0
     assert again.pushed == 0 and again.requests == 2  # position + pull, nothing more
     assert canonical(tmp_path / "hub.db", site_ids={a.site_id}) == canonical(
-        tmp_path / "a.db", site_ids={a.site_id})
+        tmp_path / "a.db", site_ids={a.site_id}
+    )
     status = agent.status()
     assert status["online"] and status["waiting"] == 0 and status["last_sync"]
     assert status["clock_warning"] is None and status["enrolled"]
@@ -96,9 +97,11 @@ async def test_lossy_link_delivers_exactly_once(world: Any, tmp_path: Path) -> N
     hub_db = tmp_path / "hub.db"
     assert count(hub_db, "SELECT COUNT(*) FROM orders") == 75
     assert count(hub_db, "SELECT COUNT(*) FROM sync_log") == count(
-        tmp_path / "a.db", "SELECT COUNT(*) FROM changes")
-    assert canonical(hub_db, site_ids={a.site_id}) == canonical(tmp_path / "a.db",
-                                                               site_ids={a.site_id})
+        tmp_path / "a.db", "SELECT COUNT(*) FROM changes"
+    )
+    assert canonical(hub_db, site_ids={a.site_id}) == canonical(
+        tmp_path / "a.db", site_ids={a.site_id}
+    )
 
 
 async def test_hub_down_is_reported_not_hammered(world: Any) -> None:
@@ -120,11 +123,15 @@ async def test_hub_down_is_reported_not_hammered(world: Any) -> None:
     assert not status["online"] and status["waiting"] == 4 and status["last_sync"] is None
 
 
-async def test_catalog_flows_down_without_entering_the_centre_log(world: Any,
-                                                                   tmp_path: Path) -> None:
+async def test_catalog_flows_down_without_entering_the_centre_log(
+    world: Any, tmp_path: Path
+) -> None:
     app, hub, a = world
-    pid = await hub.store.write(lambda tx: operations.create_product(
-        tx, {"name": "圆青椒", "sold_by": "piece", "price_fen": 80}))
+    pid = await hub.store.write(
+        lambda tx: operations.create_product(
+            tx, {"name": "圆青椒", "sold_by": "piece", "price_fen": 80}
+        )
+    )
     async with _client(app) as client:
         agent = _agent(a, client)
         await agent.sync_once()
@@ -134,8 +141,10 @@ async def test_catalog_flows_down_without_entering_the_centre_log(world: Any,
     a_db = tmp_path / "a.db"
     assert count(a_db, "SELECT price_fen FROM products WHERE id = ?", (pid,)) == 95
     assert count(a_db, "SELECT COUNT(*) FROM changes WHERE tbl = 'products'") == 0
-    assert canonical(a_db, site_ids={hub.site_id})["products"] == canonical(
-        tmp_path / "hub.db", site_ids={hub.site_id})["products"]
+    assert (
+        canonical(a_db, site_ids={hub.site_id})["products"]
+        == canonical(tmp_path / "hub.db", site_ids={hub.site_id})["products"]
+    )
 
 
 async def test_hub_cannot_overwrite_a_centre_row_by_pull(world: Any, tmp_path: Path) -> None:
@@ -145,9 +154,19 @@ async def test_hub_cannot_overwrite_a_centre_row_by_pull(world: Any, tmp_path: P
         agent = _agent(a, client)
         await agent.sync_once()
         # A forged hub row with the same id: the centre keeps its own.
-        await hub.store.write(lambda tx: tx.insert("products", {
-            "id": pid + "x", "site_id": hub.site_id, "name": "ok", "sold_by": "piece",
-            "unit": "个", "price_fen": 1}))
+        await hub.store.write(
+            lambda tx: tx.insert(
+                "products",
+                {
+                    "id": pid + "x",
+                    "site_id": hub.site_id,
+                    "name": "ok",
+                    "sold_by": "piece",
+                    "unit": "个",
+                    "price_fen": 1,
+                },
+            )
+        )
         await hub.store.write(lambda tx: tx.update("products", pid, {"price_fen": 1}))
         await agent.sync_once()
     assert count(tmp_path / "a.db", "SELECT price_fen FROM products WHERE id = ?", (pid,)) == 100
@@ -163,22 +182,36 @@ async def test_cancel_loses_to_an_earlier_pickup(world: Any, tmp_path: Path) -> 
         a.store.write_sync(lambda tx: set_status(tx, picked, "picked_up"))
         await hub.store.write(lambda tx: operations.cancel_order(tx, picked, "op1"))
         await hub.store.write(lambda tx: operations.cancel_order(tx, waiting, "op1"))
-        r = await agent.sync_once()   # push pickup, pull the cancels, apply them
-        await agent.sync_once()       # push the outcome
+        r = await agent.sync_once()  # push pickup, pull the cancels, apply them
+        await agent.sync_once()  # push the outcome
     assert r.commands == 2
     hub_db, a_db = tmp_path / "hub.db", tmp_path / "a.db"
     for db in (hub_db, a_db):
-        assert count(db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'picked_up'",
-                     (picked,)) == 1
-        assert count(db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'cancelled'",
-                     (waiting,)) == 1
-        assert count(db, "SELECT COUNT(*) FROM sync_command_results WHERE outcome = 'refused'"
-                     " AND detail LIKE '%picked_up%'") == 1
-        assert count(db, "SELECT COUNT(*) FROM sync_command_results"
-                     " WHERE outcome = 'applied'") == 1
+        assert (
+            count(
+                db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'picked_up'", (picked,)
+            )
+            == 1
+        )
+        assert (
+            count(
+                db, "SELECT COUNT(*) FROM orders WHERE id = ? AND status = 'cancelled'", (waiting,)
+            )
+            == 1
+        )
+        assert (
+            count(
+                db,
+                "SELECT COUNT(*) FROM sync_command_results WHERE outcome = 'refused'"
+                " AND detail LIKE '%picked_up%'",
+            )
+            == 1
+        )
+        assert count(db, "SELECT COUNT(*) FROM sync_command_results WHERE outcome = 'applied'") == 1
     # Replaying the pull applies nothing twice.
-    a.store.write_sync(lambda tx: tx.execute("UPDATE sync_state SET value = '0'"
-                                             " WHERE key = 'pulled'"))
+    a.store.write_sync(
+        lambda tx: tx.execute("UPDATE sync_state SET value = '0' WHERE key = 'pulled'")
+    )
     async with _client(app) as client:
         r = await _agent(a, client).sync_once()
     assert r.commands == 0
@@ -194,14 +227,21 @@ async def test_unknown_command_is_refused_and_reported(world: Any, tmp_path: Pat
         await hub.store.write(lambda tx: operations.cancel_order(tx, oid))
         await agent.sync_once()
         await agent.sync_once()
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_command_results"
-                 " WHERE outcome = 'refused' AND detail LIKE '%no handler%'") == 1
+    assert (
+        count(
+            tmp_path / "hub.db",
+            "SELECT COUNT(*) FROM sync_command_results"
+            " WHERE outcome = 'refused' AND detail LIKE '%no handler%'",
+        )
+        == 1
+    )
     assert count(tmp_path / "a.db", "SELECT COUNT(*) FROM orders WHERE status = 'placed'") == 1
 
 
 @pytest.mark.parametrize("skew_days", [3, -3])
-async def test_clock_skew_of_days_is_shown_and_breaks_nothing(world: Any, tmp_path: Path,
-                                                             skew_days: int) -> None:
+async def test_clock_skew_of_days_is_shown_and_breaks_nothing(
+    world: Any, tmp_path: Path, skew_days: int
+) -> None:
     app, _hub, a = world
 
     def skewed() -> int:
@@ -226,15 +266,15 @@ async def test_clock_skew_of_days_is_shown_and_breaks_nothing(world: Any, tmp_pa
 async def test_clock_jump_back_keeps_stamps_growing(world: Any, tmp_path: Path) -> None:
     app, _hub, a = world
     offset = [0]
-    a.store.clock = HybridClock(last=a.store.clock.last,
-                                now_ms=lambda: wall_clock_ms() + offset[0])
+    a.store.clock = HybridClock(last=a.store.clock.last, now_ms=lambda: wall_clock_ms() + offset[0])
     _orders(a, 2)
     before = a.store.read_sync(changelog.last_hlc)
     offset[0] = -2 * DAY_MS  # the box reboots with a clock two days back
     (late,) = _orders(a, 1)
     a.store.write_sync(lambda tx: set_status(tx, late, "packed"))
-    stamps = a.store.read_sync(lambda c: [r[0] for r in c.execute(
-        "SELECT hlc FROM changes ORDER BY seq")])
+    stamps = a.store.read_sync(
+        lambda c: [r[0] for r in c.execute("SELECT hlc FROM changes ORDER BY seq")]
+    )
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert stamps[-1] > before
     async with _client(app) as client:

@@ -45,18 +45,30 @@ def world(tmp_path: Path) -> Any:
 
 
 def _batch(centre: Any, after: int = 0, limit: int = 1000, **over: Any) -> bytes:
-    changes = centre.store.read_sync(lambda c: changelog.read_after(c, centre.site_id, after,
-                                                                    limit))
-    doc = dict(schema_version=1, site_id=centre.site_id, install_id="", from_seq=after + 1,
-               wall_ms=1, waiting=0, changes=changes)
+    changes = centre.store.read_sync(
+        lambda c: changelog.read_after(c, centre.site_id, after, limit)
+    )
+    doc = dict(
+        schema_version=1,
+        site_id=centre.site_id,
+        install_id="",
+        from_seq=after + 1,
+        wall_ms=1,
+        waiting=0,
+        changes=changes,
+    )
     doc.update(over)
     return encode_batch(Batch(**doc))
 
 
-async def _push(client: httpx.AsyncClient, token: str, body: bytes,
-                encoding: str = "gzip") -> httpx.Response:
-    return await client.post("/sync/v1/push", content=body, headers={
-        "Authorization": f"Bearer {token}", "Content-Encoding": encoding})
+async def _push(
+    client: httpx.AsyncClient, token: str, body: bytes, encoding: str = "gzip"
+) -> httpx.Response:
+    return await client.post(
+        "/sync/v1/push",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Encoding": encoding},
+    )
 
 
 def _orders(centre: Any, n: int) -> None:
@@ -64,6 +76,7 @@ def _orders(centre: Any, n: int) -> None:
         hh = add_household(tx)
         for _ in range(n):
             add_order(tx, hh)
+
     centre.store.write_sync(write)
 
 
@@ -76,13 +89,18 @@ async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path
         again = await _push(client, a.token, body)  # the reply to the first was "lost"
     assert first.status_code == 200, first.text
     assert first.json()["position"] == 10 and first.json()["applied"] == 10
-    assert again.status_code == 200 and again.json() == {**again.json(), "position": 10,
-                                                         "applied": 0, "skipped": 10}
+    assert again.status_code == 200 and again.json() == {
+        **again.json(),
+        "position": 10,
+        "applied": 0,
+        "skipped": 10,
+    }
     hub_db = tmp_path / "hub.db"
     assert count(hub_db, "SELECT COUNT(*) FROM orders") == 3
     assert count(hub_db, "SELECT COUNT(*) FROM order_items") == 6
-    assert canonical(hub_db, site_ids={a.site_id}) == canonical(tmp_path / "a.db",
-                                                               site_ids={a.site_id})
+    assert canonical(hub_db, site_ids={a.site_id}) == canonical(
+        tmp_path / "a.db", site_ids={a.site_id}
+    )
 
 
 async def test_overlapping_batch_applies_only_the_new_part(world: Any, tmp_path: Path) -> None:
@@ -101,8 +119,7 @@ async def test_gap_is_refused_with_the_hubs_position(world: Any, tmp_path: Path)
     _orders(a, 2)
     async with hub_client(app) as client:
         r = await _push(client, a.token, _batch(a, after=3))
-        pos = await client.get("/sync/v1/position",
-                               headers={"Authorization": f"Bearer {a.token}"})
+        pos = await client.get("/sync/v1/position", headers={"Authorization": f"Bearer {a.token}"})
     assert r.status_code == 409
     assert r.json()["error"] == "gap" and r.json()["position"] == 0
     assert "detail" in r.json()
@@ -115,18 +132,22 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
     _orders(b, 1)
     async with hub_client(app) as client:
         assert (await _push(client, b.token, _batch(b))).status_code == 200
-        b_order = await hub.store.read(
-            lambda c: c.execute("SELECT id FROM orders").fetchone()[0])
+        b_order = await hub.store.read(lambda c: c.execute("SELECT id FROM orders").fetchone()[0])
 
         # A writes its own household, then touches B's order in the same batch.
         def write(tx: Tx) -> None:
             add_household(tx, "李叔")
             tx.update("orders", b_order, {"status": "cancelled"})
+
         a.store.write_sync(write)
         r = await _push(client, a.token, _batch(a))
         # An insert claiming another site is refused too.
-        a.store.write_sync(lambda tx: tx.insert("households", {
-            "id": "01FOREIGN", "site_id": b.site_id, "name": "x", "created_at": "t"}))
+        a.store.write_sync(
+            lambda tx: tx.insert(
+                "households",
+                {"id": "01FOREIGN", "site_id": b.site_id, "name": "x", "created_at": "t"},
+            )
+        )
         r2 = await _push(client, a.token, _batch(a))
         # So is a batch under A's credential that says it is B's.
         r3 = await _push(client, a.token, _batch(b))
@@ -136,16 +157,30 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
     hub_db = tmp_path / "hub.db"
     assert count(hub_db, "SELECT COUNT(*) FROM households WHERE site_id = ?", (a.site_id,)) == 0
     assert count(hub_db, "SELECT COUNT(*) FROM orders WHERE status = 'placed'") == 1
-    assert count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?",
-                 (a.site_id,)) == 0
+    assert count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (a.site_id,)) == 0
 
 
-@pytest.mark.parametrize("case", ["not_gzip", "truncated_gzip", "not_json", "not_object",
-                                  "bad_change", "bad_seq", "wrong_version", "old_version",
-                                  "unknown_table", "unknown_column", "oversize", "bomb",
-                                  "local_table"])
-async def test_bad_batches_are_refused_with_nothing_applied(world: Any, tmp_path: Path,
-                                                            case: str) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not_gzip",
+        "truncated_gzip",
+        "not_json",
+        "not_object",
+        "bad_change",
+        "bad_seq",
+        "wrong_version",
+        "old_version",
+        "unknown_table",
+        "unknown_column",
+        "oversize",
+        "bomb",
+        "local_table",
+    ],
+)
+async def test_bad_batches_are_refused_with_nothing_applied(
+    world: Any, tmp_path: Path, case: str
+) -> None:
     app, _hub, a, _ = world
     _orders(a, 1)
     good = json.loads(gzip.decompress(_batch(a)))
@@ -220,14 +255,17 @@ async def test_a_cloned_box_is_refused_loudly(world: Any, tmp_path: Path) -> Non
         a.store.write_sync(lambda tx: add_household(tx, "克隆"))
         r = await _push(client, a.token, _batch(a))
         # Once held, even a genuine batch is refused until an operator acts.
-        later = await client.get("/sync/v1/position",
-                                 headers={"Authorization": f"Bearer {a.token}"})
+        later = await client.get(
+            "/sync/v1/position", headers={"Authorization": f"Bearer {a.token}"}
+        )
     assert r.status_code == 409 and r.json()["error"] == "diverged", r.text
     assert "clone" in r.json()["detail"]
     assert later.status_code == 409
     assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM households") == 1
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_centres"
-                 " WHERE diverged IS NOT NULL") == 1
+    assert (
+        count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_centres WHERE diverged IS NOT NULL")
+        == 1
+    )
 
 
 async def test_healthz_and_hello(world: Any) -> None:

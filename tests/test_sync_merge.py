@@ -28,8 +28,10 @@ from sync.hub import Hub
 from sync.merge import STATUS_RANK, Schema, apply_owner_changes
 from sync.protocol import Batch
 
-FORWARD = {"placed": ["packed", "picked_up", "cancelled"], "packed": ["picked_up", "delivered",
-                                                                        "no_show"]}
+FORWARD = {
+    "placed": ["packed", "picked_up", "cancelled"],
+    "packed": ["picked_up", "delivered", "no_show"],
+}
 
 
 def _history(store: Store, rng: random.Random, steps: int) -> None:
@@ -37,7 +39,9 @@ def _history(store: Store, rng: random.Random, steps: int) -> None:
         kind = rng.random()
         ids = [r[0] for r in tx.execute("SELECT id FROM orders")]
         if kind < 0.4 or not ids:
-            add_order(tx, add_household(tx, rng.choice(["王", "李", "张"])), items=rng.randint(1, 3))
+            add_order(
+                tx, add_household(tx, rng.choice(["王", "李", "张"])), items=rng.randint(1, 3)
+            )
         elif kind < 0.7:
             oid = rng.choice(ids)
             status = tx.one("SELECT status FROM orders WHERE id = ?", (oid,))["status"]
@@ -49,6 +53,7 @@ def _history(store: Store, rng: random.Random, steps: int) -> None:
             item = tx.one("SELECT id FROM order_items ORDER BY random() LIMIT 1")
             if item is not None:
                 tx.delete("order_items", item["id"])
+
     for _ in range(steps):
         store.write_sync(step)
 
@@ -64,14 +69,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     for centre in centres:
         _history(centre.store, rng, 60)
         logs[centre.site_id] = centre.store.read_sync(
-            lambda c, s=centre.site_id: changelog.read_after(c, s, 0, 100_000))
+            lambda c, s=centre.site_id: changelog.read_after(c, s, 0, 100_000)
+        )
     yield root, centres, logs
     for centre in centres:
         centre.store.close()
 
 
 def _deliver(hub: Hub, site: str, log: list[Any], start: int, length: int) -> None:
-    changes = log[start:start + length]
+    changes = log[start : start + length]
     if not changes:
         return
     batch = Batch(1, site, "", start + 1, 0, 0, changes)
@@ -81,11 +87,15 @@ def _deliver(hub: Hub, site: str, log: list[Any], start: int, length: int) -> No
         pass  # the centre would resend from the position in the answer
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
-def test_any_schedule_converges(world: Any, tmp_path_factory: pytest.TempPathFactory,
-                                data: st.DataObject) -> None:
+def test_any_schedule_converges(
+    world: Any, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
     root, centres, logs = world
     sites = sorted(logs)
     work = tmp_path_factory.mktemp("run")
@@ -93,14 +103,21 @@ def test_any_schedule_converges(world: Any, tmp_path_factory: pytest.TempPathFac
     store = Store(work / "hub.db")
     try:
         hub = Hub(store)
-        schedule = data.draw(st.lists(st.tuples(
-            st.sampled_from(sites), st.integers(0, 200), st.integers(1, 60)), max_size=30))
+        schedule = data.draw(
+            st.lists(
+                st.tuples(st.sampled_from(sites), st.integers(0, 200), st.integers(1, 60)),
+                max_size=30,
+            )
+        )
         for site, start, length in schedule:
             _deliver(hub, site, logs[site], min(start, len(logs[site])), length)
         for site in sites:  # heal: each centre resends from the hub's position
             while True:
-                pos = store.read_sync(lambda c, s=site: c.execute(
-                    "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (s,)).fetchone()[0])
+                pos = store.read_sync(
+                    lambda c, s=site: c.execute(
+                        "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (s,)
+                    ).fetchone()[0]
+                )
                 if pos >= len(logs[site]):
                     break
                 _deliver(hub, site, logs[site], pos, 50)
@@ -108,7 +125,8 @@ def test_any_schedule_converges(world: Any, tmp_path_factory: pytest.TempPathFac
         store.close()
     for centre in centres:
         assert canonical(work / "hub.db", site_ids={centre.site_id}) == canonical(
-            centre.store.path, site_ids={centre.site_id})
+            centre.store.path, site_ids={centre.site_id}
+        )
 
 
 def test_status_rank_matches_the_domain() -> None:
@@ -123,14 +141,23 @@ def test_a_stale_status_never_moves_an_order_back(tmp_path: Path) -> None:
         centre.store.write_sync(lambda tx: tx.update("orders", oid, {"status": "picked_up"}))
         log = centre.store.read_sync(lambda c: changelog.read_after(c, centre.site_id, 0, 10))
         schema = hub_store.read_sync(Schema.load)
-        stale = changelog.Change(centre.site_id, 3, log[1].hlc + 1, "orders", oid, "update",
-                                 {"status": "placed", "notes": "late"})
+        stale = changelog.Change(
+            centre.site_id,
+            3,
+            log[1].hlc + 1,
+            "orders",
+            oid,
+            "update",
+            {"status": "placed", "notes": "late"},
+        )
 
         def apply(tx: Tx) -> None:
             apply_owner_changes(tx.conn, schema, centre.site_id, [*log, stale])
+
         hub_store.write_sync(apply)
-        row = hub_store.read_sync(lambda c: c.execute(
-            "SELECT status, notes FROM orders WHERE id = ?", (oid,)).fetchone())
+        row = hub_store.read_sync(
+            lambda c: c.execute("SELECT status, notes FROM orders WHERE id = ?", (oid,)).fetchone()
+        )
         assert tuple(row) == ("picked_up", "late")
     finally:
         centre.store.close()
