@@ -210,14 +210,23 @@ def build_history(db: Path, n_orders: int, per_day: int, n_households: int, seed
             )
             if day == today:
                 today_rows.append((hh, code))
-    conn.executemany(f"INSERT INTO orders VALUES ({','.join('?' * 18)})", orders)
+    conn.executemany(
+        "INSERT INTO orders (id, site_id, household_id, channel, pickup_date, delivery_mode,"
+        " pickup_code, status, notes, placed_by, estimated_fen, final_fen, paid_fen,"
+        " payment_method, idempotency_key, staff_id, created_at, updated_at)"
+        f" VALUES ({','.join('?' * 18)})",
+        orders,
+    )
     conn.executemany(
         "INSERT INTO order_items (id, site_id, order_id, line, product_id, product_name, sold_by,"
         " qty_unit, quantity, unit_price_fen, estimated_fen, actual_grams, final_fen)"
         f" VALUES ({','.join('?' * 13)})",
         items,
     )
-    conn.executemany("INSERT INTO changes VALUES (?,?,?,?,?,?,?)", changes)
+    conn.executemany(
+        "INSERT INTO changes (site_id, seq, hlc, tbl, row_id, op, fields) VALUES (?,?,?,?,?,?,?)",
+        changes,
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     counts = {
