@@ -71,12 +71,13 @@ CONNECTORS: frozenset[str] = _words(
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
-EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一样 都要 都来 都 各自")
+EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一样 都要 都来 都是 都 各自 分别")
 
 #: Words that show the resident is ordering; a product named with no quantity becomes an item
 #: (quantity 1) only when one of these is in its clause or the message has other items.
 ORDER_VERBS: frozenset[str] = _words(
-    "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购"
+    "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购 "
+    "留点 拿点 称 称点 带点 捎点 整点 弄点"
 )
 
 #: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
@@ -104,7 +105,9 @@ FILLERS: frozenset[str] = _words(
     "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
     "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
     "取 送 接龙 订单 "
-    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 "
+    # Words that contain a negation or order character but mean neither.
+    "特别 特别是 别的 区别 分别是 "
+    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 "
     "左右 大概 大约 差不多 上下"
 )
 
@@ -132,20 +135,64 @@ QUESTION_MARKERS: tuple[str, ...] = (
     "想问",
     "问一下",
     "问下",
+    "谁",
+    "有人",
+    "多重",
+    "多大",
+    "多沉",
+    # "鸡蛋一盒几个": 几 before a measure word asks a count.
+    *(
+        "几" + u
+        for u in (
+            "斤",
+            "两",
+            "个",
+            "只",
+            "把",
+            "袋",
+            "包",
+            "盒",
+            "块",
+            "份",
+            "瓶",
+            "根",
+            "颗",
+            "棵",
+        )
+    ),
 )
 
-#: A question containing one of these asks a price or a fact ("馒头是5元5个吗"): its
-#: quantities describe, they do not order.
+#: A question containing one of these asks a price or a fact ("馒头是5元5个吗", "大米一袋
+#:多少斤"): its quantities describe, they do not order. "请问"/"问一下" are only politeness:
+#: "问下有没有排骨，有的话留三斤" is an availability question that leads into an order.
 PRICE_MARKERS: tuple[str, ...] = (
-    "请问",
-    "想问",
-    "问一下",
-    "问下",
-    "问问",
     "是不是",
-    "多少钱",
+    "多少",
+    "多重",
+    "多大",
+    "多沉",
+    *(
+        "几" + u
+        for u in (
+            "斤",
+            "两",
+            "个",
+            "只",
+            "把",
+            "袋",
+            "包",
+            "盒",
+            "块",
+            "份",
+            "瓶",
+            "根",
+            "颗",
+            "棵",
+        )
+    ),
     "几块",
     "几钱",
+    "几毛",
     "怎么卖",
     "价格",
     "价钱",
@@ -157,7 +204,7 @@ PRICE_MARKERS: tuple[str, ...] = (
 NEGATIONS: frozenset[str] = _words("不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉")
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
-CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改")
+CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改 加到 减到 改到 调成 调到 还是")
 
 #: Everything the tokenizer matches as a word, with its role.
 WORD_ROLES: dict[str, str] = {
@@ -170,3 +217,60 @@ WORD_ROLES: dict[str, str] = {
     **{w: "change" for w in CHANGES},
 }
 WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)
+
+
+#: Words that look back ("上次买的3斤排骨真不错", "我昨天订的土豆还没拿"): a product they
+#: introduce, through a 的, is talked about, not ordered again.
+PAST_WORDS: tuple[str, ...] = (
+    "上次",
+    "上回",
+    "上周",
+    "上礼拜",
+    "上星期",
+    "昨天",
+    "前天",
+    "之前",
+    "以前",
+    "那天",
+    "刚才",
+    "刚刚",
+    "已经",
+)
+
+#: Characters residents type in place of a product's character: same or near pinyin (旦/蛋,
+#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used only for 2-character names, which one-edit
+#: fuzzy matching cannot cover safely, and only when a quantity sits next to the word. Digits,
+#: units, order words and characters of other products' names are deliberately left out.
+CONFUSABLE: dict[str, str] = {
+    "瓜": "爪刮呱",
+    "蛋": "旦淡但弹",
+    "腐": "付府富附夫",
+    "菜": "才采彩材蔡",
+    "骨": "谷古股鼓",
+    "豆": "逗斗痘",
+    "馒": "慢蛮曼漫",
+    "头": "投",
+    "芹": "琴勤秦",
+    "韭": "久酒",
+    "菠": "波玻拨",
+    "椒": "胶焦交",
+    "萝": "罗箩逻",
+    "卜": "葡补",
+    "苹": "平萍评",
+    "蕉": "焦胶",
+    "橙": "澄程",
+    "柿": "市事式",
+    "肉": "内",
+    "花": "化华",
+    "卷": "圈券倦",
+    "奶": "乃",
+    "蘑": "磨摩",
+    "菇": "姑估",
+    "排": "牌",
+    "鸡": "机基",
+    "角": "脚饺",
+    "子": "字仔",
+    "冬": "东",
+    "馅": "陷",
+    "洋": "阳",
+}

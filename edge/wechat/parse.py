@@ -15,8 +15,11 @@ Choices worth knowing:
 * Money-only items ("10块钱的香菜") carry `amount_fen`; `quantity` is then the estimate
   amount / catalog price in the catalog unit, for the desk to weigh up to the amount.
 * A by-weight product ordered in pieces ("西红柿3个") keeps the piece unit; the desk weighs it.
-* Fuzzy matches (one wrong character in a name of 3+ characters, via rapidfuzz) are kept only
-  when a quantity sits next to them, and carry lower confidence.
+* Fuzzy matches (one wrong character in a name of 3+ characters, via rapidfuzz; in a name of
+  2 characters, one character swapped for a listed homophone or look-alike, "鸡旦"/"黄爪") are
+  kept only when a quantity sits next to them, and carry lower confidence.
+* A product introduced by a look-back word ("上次买的3斤排骨真不错") is talk, not an order: it
+  is reported as unparsed.
 * Questions keep explicit order items but list the question in `unparsed`; price questions
   ("土豆多少钱一斤") and cancellations ("不要土豆了") produce no item.
 """
@@ -36,10 +39,12 @@ from .lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     BUNDLE_UNITS,
+    CONFUSABLE,
     CONTAINERS,
     HARD_STOPS,
     MONEY_UNITS,
     ORDERING_CONNECTORS,
+    PAST_WORDS,
     PIECE_UNITS,
     PRICE_MARKERS,
     QUESTION_MARKERS,
@@ -164,7 +169,7 @@ class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "entries")
+    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "_variants", "entries")
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
@@ -187,6 +192,20 @@ class Catalog:
                 fuzzy.setdefault(len(key), []).append(key)
         self._fuzzy = fuzzy
         self._fuzzy_chars = frozenset("".join(k for ks in fuzzy.values() for k in ks))
+        # 2-character names with one character typed as a homophone ("鸡旦"); a variant that
+        # two products share, or that is itself a name, is left out.
+        variants: dict[str, CatalogEntry | None] = {}
+        for key, (e, _) in index.items():
+            if len(key) != 2:
+                continue
+            for pos in (0, 1):
+                for c in CONFUSABLE.get(key[pos], ""):
+                    v = key[:pos] + c + key[pos + 1 :]
+                    if v in index:
+                        continue
+                    prev = variants.get(v, e)
+                    variants[v] = e if prev is e else None
+        self._variants = {v: e for v, e in variants.items() if e is not None}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -201,6 +220,15 @@ class Catalog:
                 hit = self._index.get(s[i : i + n])
                 if hit is not None:
                     return n, hit[0], hit[1]
+        return None
+
+    def variant_in(self, s: str, lo: int, hi: int) -> tuple[int, int, CatalogEntry] | None:
+        """The first 2-character homophone variant of a name in s[lo:hi] -> (start, end, entry)."""
+        variants = self._variants
+        for i in range(lo, hi - 1):
+            e = variants.get(s[i : i + 2])
+            if e is not None:
+                return i, i + 2, e
         return None
 
     def fuzzy_in(self, s: str, lo: int, hi: int) -> tuple[int, int, CatalogEntry, float] | None:
@@ -285,6 +313,9 @@ def _read_money_tail(s: str, start: int, j: int, hi: int, fen: int) -> _Qty:
             if value < 10 and value.is_integer() and k - j == 1:
                 fen += int(value) * 10
                 j = k + (len(unit[0]) if unit else 0)
+                rate = _unit_at(s, j + 1, hi) if j + 1 < hi and s[j] == "一" else None
+                if rate is not None and rate[1] in "wpk":  # "2块5一斤"
+                    return _Qty("price", start, _eat_de(s, j + 1 + len(rate[0]), hi))
         elif unit[1] in "wpk":
             k += len(unit[0])
             if value == 1:
@@ -354,6 +385,17 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
             value, j = rng
             approx = True
         unit = _unit_at(s, j, hi)
+        if unit is None and j < hi and s[j] == " ":
+            # "土豆 5 斤": voice input and careful typists put spaces around the number.
+            k = _skip_transparent(s, j, hi)
+            spaced = _unit_at(s, k, hi) if k < hi else None
+            if spaced is not None:
+                unit, j = spaced, k
+        if unit is None and j + 1 < hi and s[j] in "来多":
+            # "十来个", "二十多斤": about that many; the desk weighs up from it.
+            about = _unit_at(s, j + 1, hi)
+            if about is not None:
+                unit, j, approx = about, j + 1, True
         if unit is None and j + 1 < hi and s[j] in "大小":
             # "一小把香菜", "两大袋": a size word between number and measure word.
             sized = _unit_at(s, j + 1, hi)
@@ -389,6 +431,12 @@ def _read_qty(s: str, i: int, hi: int) -> _Qty | None:
             if more is not None and more[1] < hi and s[more[1]] == "两":
                 grams += more[0] * 50
                 j = more[1] + 1
+        if j < hi and s[j] == "多" and (j + 1 >= hi or s[j + 1] not in "少大重沉"):
+            j, approx = j + 1, True  # "三斤多", "一斤多点"
+            if s.startswith("一点", j):
+                j += 2
+            elif j < hi and s[j] == "点":
+                j += 1
         packed = j < hi and s[j] == "装"
         if packed:
             j = _eat_de(s, j + 1, hi)
@@ -445,6 +493,7 @@ class _Tok:
     paired: _Qty | None = None
     paired_each: bool = False
     dropped: bool = False
+    changed: bool = False  # its quantity came through 改成
 
 
 def _boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
@@ -497,8 +546,10 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
         if (
             c in PIECE_UNITS
             and toks
-            and toks[-1].kind in ("verb", "sep")
-            and toks[-1].end - toks[-1].start > 1
+            and (
+                toks[-1].kind == "verb"
+                or (toks[-1].kind == "sep" and toks[-1].end - toks[-1].start > 1)
+            )
             and i + 1 < hi
             and catalog.match_at(s, i + 1, hi) is not None
         ):
@@ -553,18 +604,21 @@ def _tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[_Tok]:
 
 
 def _fuzzy_pass(s: str, toks: list[_Tok], catalog: Catalog) -> list[_Tok]:
-    """Replace a typo inside a leftover run ("西红事") by a fuzzy product token."""
+    """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
     out: list[_Tok] = []
     for t in toks:
-        if t.kind != "res" or t.end - t.start < 3:
+        if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
             continue
         lo = t.start
         pieces: list[_Tok] = []
         while lo < t.end:
-            got = catalog.fuzzy_in(s, lo, t.end)
+            got = catalog.fuzzy_in(s, lo, t.end) if t.end - lo >= 3 else None
             if got is None:
-                break
+                var = catalog.variant_in(s, lo, t.end)
+                if var is None:
+                    break
+                got = (*var, 0.5)
             a, b, entry, sim = got
             if a > lo:
                 pieces.append(_Tok("res", lo, a))
@@ -620,17 +674,21 @@ def _choose_qty(toks: list[_Tok], k: int) -> _Qty | None:
     return q
 
 
-def _is_negated(toks: list[_Tok], k: int) -> bool:
+def _is_negated(s: str, toks: list[_Tok], k: int) -> bool:
+    """A negation right before or after the product. Looking left, a closing 了/吧 ends the
+    negation's reach: in "土豆不要了 黄瓜还是2斤" it belongs to 土豆, not 黄瓜."""
     for step in (-1, 1):
         j = k + step
         while 0 <= j < len(toks) and toks[j].kind in ("fill", "polite"):
+            if step < 0 and s[toks[j].start : toks[j].end] in ("了", "吧", "啦"):
+                break
             j += step
         if 0 <= j < len(toks) and toks[j].kind == "neg":
             return True
     return False
 
 
-def _pair_clause(toks: list[_Tok]) -> None:
+def _pair_clause(s: str, toks: list[_Tok]) -> None:
     """Greedy, left to right: a product takes the free quantity just before it, else the one
     just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right."""
     for k, t in enumerate(toks):
@@ -645,7 +703,7 @@ def _pair_clause(toks: list[_Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind != "prod":
             continue
-        if _is_negated(toks, k):
+        if _is_negated(s, toks, k):
             t.dropped = True
             continue
         q = _choose_qty(toks, k)
@@ -687,6 +745,7 @@ def _pair_clause(toks: list[_Tok]) -> None:
             new.used = True
             prev.paired = new
             prev.paired_each = False
+            prev.changed = True
     # "土豆，5斤": a segment with only a quantity gives it to the unpaired product before it.
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
@@ -870,6 +929,53 @@ def _chatter_around(toks: list[_Tok], prod: _Tok) -> bool:
     return False
 
 
+def _list_item(toks: list[_Tok], k: int) -> tuple[int, int]:
+    """Token index range [a, b) of the list item (between separators) around token k."""
+    a = k
+    while a > 0 and toks[a - 1].kind != "sep":
+        a -= 1
+    b = k + 1
+    while b < len(toks) and toks[b].kind != "sep":
+        b += 1
+    return a, b
+
+
+def _orders_here(s: str, toks: list[_Tok], k: int) -> bool:
+    """Is product k ordered? An order word in its own list item or in the items it is listed
+    with ("给我留点小白菜和菠菜", "帮我留：排骨、香菜"), an ordering connector ("再来") opening
+    it, or a 各 quantity in the clause. A verb across a comma ("东西都拿到了，黄瓜特别新鲜")
+    says nothing about this product."""
+    if any(t.kind == "qty" and t.qty is not None and t.qty.each for t in toks):
+        return True
+    a, b = _list_item(toks, k)
+    while True:
+        if any(t.kind in ("verb", "each") for t in toks[a:b]):
+            return True
+        if a == 0:
+            return False
+        joint = s[toks[a - 1].start : toks[a - 1].end]
+        if joint in ORDERING_CONNECTORS:
+            return True
+        if joint in "，,":
+            return False
+        a, b = _list_item(toks, a - 2) if a >= 2 else (0, 0)
+
+
+def _looks_back(s: str, toks: list[_Tok], k: int) -> bool:
+    """ "上次买的3斤排骨", "上周买了5斤土豆": a look-back word, then 的 or 了, before the
+    product in its list item."""
+    a, _ = _list_item(toks, k)
+    lo = toks[a].start
+    head = s[lo : toks[k].start]
+    if "的" not in head and "了" not in head:
+        return False
+    for w in PAST_WORDS:
+        at = head.find(w)
+        if at >= 0 and ("的" in head[at + len(w) :] or "了" in head[at + len(w) :]):
+            return True
+    return False
+
+
 _LAST_BUILT: list[tuple[tuple[CatalogEntry, ...], Catalog]] = []
 
 
@@ -899,18 +1005,13 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
         kinds = {t.kind for t in toks}
         if not kinds & {"prod", "qty", "res", "neg"}:
             continue  # only greetings, politeness, fillers
-        has_verb = (
-            "verb" in kinds
-            or "each" in kinds
-            or any(t.kind == "sep" and s[t.start : t.end] in ORDERING_CONNECTORS for t in toks)
-        )
         segs = _question_segments(s, toks, lo, hi, stop)
         price_prods: list[_Tok] = []
         for a, b, price in segs:
             if price:  # "土豆多少钱一斤": nothing here is an order
                 price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
                 toks = [t for t in toks if not a <= t.start < b]
-        _pair_clause(toks)
+        _pair_clause(s, toks)
         # "有土豆吗？来5斤": an order right after a question about one product.
         if last_question_prod is not None and "prod" not in kinds:
             free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
@@ -921,10 +1022,14 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
         explained: list[tuple[int, int]] = []
         question_prods: list[_Tok] = []
         seg_items = {a: 0 for a, _, _ in segs}
-        for t in toks:
+        for k, t in enumerate(toks):
             if t.kind != "prod" or t.dropped:
                 continue
             seg = next((a for a, b, _ in segs if a <= t.start < b), None)
+            if not t.changed and _looks_back(s, toks, k):
+                if t.paired is not None:
+                    t.paired.used = False  # reported with the product as unparsed
+                continue
             if t.paired is not None:
                 found.append((t.start, t, t.paired, False, seg is not None))
                 if seg is not None:
@@ -934,7 +1039,8 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
             elif seg is not None:
                 question_prods.append(t)
             elif t.match != "fuzzy" and (
-                has_verb or (t.end - t.start >= 2 and not _chatter_around(toks, t))
+                (has_verb := _orders_here(s, toks, k))
+                or (t.end - t.start >= 2 and not _chatter_around(toks, t))
             ):
                 pending.append((t.start, t, has_verb))
                 explained.append((t.start, t.end))
