@@ -185,8 +185,11 @@ class SyncAgent:
     async def sync_once(self) -> SyncReport:
         """Push everything waiting, then pull everything meant for this centre.
 
-        Raises a `SyncError` (after recording it) when the hub is out of reach
-        or refuses; the report of a successful run otherwise.
+        Raises a `SyncError` when the hub is out of reach or refuses, and
+        whatever else broke the run (a reply that is JSON but not the protocol,
+        a disk error); either way after recording it as the last error, so the
+        badge never shows a failed run as online. The report of a successful
+        run otherwise.
         """
         async with self._lock:
             report = SyncReport()
@@ -194,12 +197,9 @@ class SyncAgent:
             try:
                 await self._push_all(report)
                 await self._pull_all(report)
-            except SyncError as exc:
-                report.error = f"{exc.error}: {exc.detail}"
-                await self.store.write(
-                    lambda tx: _set_state(tx, last_attempt=now_iso(), last_error=report.error)
-                )
-                await self._refresh_status()
+            except Exception as exc:  # not only SyncError: the badge must see every failure
+                report.error = _describe(exc)
+                await self._record_failure(report.error)
                 raise
             report.ok = True
             report.seconds = time.monotonic() - started
@@ -210,6 +210,16 @@ class SyncAgent:
             )
             await self._refresh_status()
             return report
+
+    async def _record_failure(self, error: str) -> None:
+        try:
+            await self.store.write(
+                lambda tx: _set_state(tx, last_attempt=now_iso(), last_error=error)
+            )
+            await self._refresh_status()
+        except Exception:  # the store failed too: the badge still shows the run's error
+            log.exception("could not record the sync error %r", error)
+            self._status = {**self._status, "online": False, "last_error": error}
 
     async def run_forever(self, interval: float | None = None) -> None:
         """Sync every `interval` seconds; back off (to 10 min, with jitter) while failing."""
@@ -507,6 +517,14 @@ class SyncAgent:
             self.store.submit(lambda tx: _set_state(tx, clock_offset_ms=offset, hub_time_ms=hub_ms))
         except Exception:  # the store is closing: the next run records it
             log.debug("clock offset not recorded", exc_info=True)
+
+
+def _describe(exc: Exception) -> str:
+    """A short line for the badge and `sync_state.last_error`."""
+    if isinstance(exc, SyncError):
+        return f"{exc.error}: {exc.detail}"
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"sync_failed: {text}"[:300]
 
 
 def _hub_error(status: int, doc: dict[str, Any]) -> SyncError:

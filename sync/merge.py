@@ -17,7 +17,10 @@ Rules (DESIGN invariants 3-6); every one is enforced here, in one place:
    for its name, in its own write transaction; the handler's writes go into
    the owner's change log like any local edit and flow back up, together with
    a `sync_command_results` row (id = the command's id) saying "applied" or
-   "refused" and why. A command is applied at most once.
+   "refused" and why. A command is applied at most once. A centre answers
+   only the commands addressed to it: the hub refuses a whole batch holding
+   a result whose command it does not have, or has for another site (else
+   one centre could answer, and so block, another's command).
 4. **Order status only moves forward**: rank placed (0) < packed (1) <
    terminal (picked_up, delivered, cancelled, no_show: 2). A change that
    would lower the rank, or swap one terminal status for another, keeps the
@@ -200,6 +203,8 @@ def apply_owner_changes(
                     f"seq {change.seq}: inserts {change.tbl} {change.row_id} for site "
                     f"{fields.get('site_id')!r}; a centre writes only its own rows"
                 )
+            if change.tbl == RESULTS_TABLE:
+                _refuse_unless_addressed(conn, change, site_id)
             defaults = LOCAL_FIELDS.get(change.tbl)
             if defaults:
                 fields = {**defaults, **fields}
@@ -213,6 +218,10 @@ def apply_owner_changes(
         else:
             if "site_id" in fields and fields["site_id"] != site_id:
                 raise ForeignRow(f"seq {change.seq}: a row never changes owner")
+            # A new id would be a new row that skipped the insert checks above
+            # (a command result renamed to another site's command, say).
+            if fields.get("id", change.row_id) != change.row_id:
+                raise ForeignRow(f"seq {change.seq}: a row never changes id")
             seen = latest.get(key)
             if seen is None:
                 row = conn.execute(
@@ -273,6 +282,27 @@ def _refuse_if_foreign(conn: sqlite3.Connection, change: Change, site_id: str) -
             f"site {owner}; a centre writes only its own rows"
         )
     # The row is gone (or was never shared): the change has nothing left to do.
+
+
+def _refuse_unless_addressed(conn: sqlite3.Connection, change: Change, site_id: str) -> None:
+    """A command result is inserted only by the centre the command is addressed to.
+
+    Commands are written on the hub alone (`HUB_ONLY_TABLES`) and a centre runs
+    only the ones it pulled, so the command row is always on the hub before an
+    honest result for it can arrive.
+    """
+    row = conn.execute(
+        f"SELECT target_site FROM {COMMANDS_TABLE} WHERE id = ?", (change.row_id,)
+    ).fetchone()
+    if row is None:
+        raise ForeignRow(
+            f"seq {change.seq}: answers command {change.row_id}, which the hub never sent"
+        )
+    if row[0] != site_id:
+        raise ForeignRow(
+            f"seq {change.seq}: answers command {change.row_id} addressed to site {row[0]}; "
+            "a centre answers only its own commands"
+        )
 
 
 def apply_hub_changes(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sync_fixtures import (
     HUB_URL,
     add_household,
     add_order,
+    cancel_handler,
     canonical,
     count,
     enrol_centre,
@@ -20,8 +22,10 @@ from sync_fixtures import (
     hub_client,
 )
 
+from edge.ids import new_id
 from edge.store import Tx
-from sync import changelog, enrol
+from sync import changelog, enrol, operations
+from sync.agent import SyncAgent
 from sync.hub import Hub
 from sync.protocol import Batch, encode_batch
 
@@ -276,3 +280,125 @@ async def test_healthz_and_hello(world: Any) -> None:
     assert health.json()["status"] == "ok"
     assert hello.json()["site_id"] == a.site_id and hello.json()["hub_site_id"] == hub.site_id
     assert HUB_URL.startswith("http")
+
+
+# --- command results: a centre answers only the commands addressed to it ---------------
+
+
+def _answer(tx: Tx, command_id: str) -> None:
+    """A result row as the agent writes it (`SyncAgent._run_command`)."""
+    tx.insert(
+        "sync_command_results",
+        {
+            "id": command_id,
+            "site_id": tx.site_id,
+            "name": "cancel_order",
+            "outcome": "applied",
+            "detail": "cancelled",
+            "applied_at": "2030-01-07T08:00:00+00:00",
+        },
+    )
+
+
+def _agent(centre: Any, client: httpx.AsyncClient) -> SyncAgent:
+    agent = centre.agent(client)
+    agent.register_command("cancel_order", cancel_handler)
+    return agent
+
+
+async def _commands_to_both(hub: Hub, a: Any, b: Any) -> tuple[str, str]:
+    """Cancel commands for one order of A and one of B (both already on the hub)."""
+
+    def send(tx: Tx) -> tuple[str, str]:
+        ids = []
+        for centre in (a, b):
+            order = tx.one("SELECT id FROM orders WHERE site_id = ?", (centre.site_id,))
+            assert order is not None
+            ids.append(operations.cancel_order(tx, order["id"], "op1"))
+        return ids[0], ids[1]
+
+    return await hub.store.write(send)
+
+
+def _results(hub_db: Path) -> dict[str, tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{hub_db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT id, site_id, outcome FROM sync_command_results")
+        return {r[0]: (r[1], r[2]) for r in rows}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("forgery", ["other_centres_command", "unknown_command", "renamed"])
+async def test_a_result_for_a_command_not_addressed_to_the_centre_is_refused(
+    world: Any, tmp_path: Path, forgery: str
+) -> None:
+    app, hub, a, b = world
+    hub_db = tmp_path / "hub.db"
+    _orders(a, 1)
+    _orders(b, 1)
+    async with hub_client(app) as client:
+        agent_b = _agent(b, client)
+        await _agent(a, client).sync_once()
+        await agent_b.sync_once()
+        cmd_a, cmd_b = await _commands_to_both(hub, a, b)
+        acked = count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (a.site_id,))
+
+        # A writes a genuine row of its own and, in the same batch, a forged answer.
+        def forge(tx: Tx) -> None:
+            add_household(tx, "李叔")
+            if forgery == "other_centres_command":
+                _answer(tx, cmd_b)
+            elif forgery == "unknown_command":
+                _answer(tx, new_id())
+            else:  # answer its own command, then rename the answer to B's command
+                _answer(tx, cmd_a)
+                tx.update("sync_command_results", cmd_a, {"id": cmd_b})
+
+        a.store.write_sync(forge)
+        refused = await _push(client, a.token, _batch(a, after=acked))
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "foreign_row"
+        # Nothing of the batch applied: no answer, not even A's own household.
+        assert _results(hub_db) == {}
+        assert count(hub_db, "SELECT COUNT(*) FROM households WHERE site_id = ?", (a.site_id,)) == 1
+        assert (
+            count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (a.site_id,))
+            == acked
+        )
+        assert count(hub_db, "SELECT COUNT(*) FROM sync_log WHERE site_id = ?", (a.site_id,)) == (
+            acked
+        )
+        # B, the addressee, answers its own command; A's forgery took nothing from it.
+        await agent_b.sync_once()  # pulls the command and applies it
+        await agent_b.sync_once()  # pushes the answer
+    assert _results(hub_db) == {cmd_b: (b.site_id, "applied")}
+    assert count(hub_db, "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'") == 1
+    assert (
+        count(
+            hub_db,
+            "SELECT COUNT(*) FROM orders WHERE site_id = ? AND status = 'placed'",
+            (a.site_id,),
+        )
+        == 1
+    )
+
+
+async def test_each_centre_answers_its_own_command(world: Any, tmp_path: Path) -> None:
+    app, hub, a, b = world
+    _orders(a, 1)
+    _orders(b, 1)
+    async with hub_client(app) as client:
+        agents = [_agent(a, client), _agent(b, client)]
+        for agent in agents:
+            await agent.sync_once()
+        cmd_a, cmd_b = await _commands_to_both(hub, a, b)
+        for _ in range(2):  # pull and apply, then push the answers
+            for agent in agents:
+                report = await agent.sync_once()
+                assert report.ok
+    assert _results(tmp_path / "hub.db") == {
+        cmd_a: (a.site_id, "applied"),
+        cmd_b: (b.site_id, "applied"),
+    }
+    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'") == 2
