@@ -9,6 +9,7 @@ lookup, so they cost nothing on the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -27,9 +28,11 @@ from edge.ids import new_id
 from edge.store import Store, Tx
 
 ROLES = ("manager", "staff", "volunteer")
-PIN_RE = re.compile(r"^\d{4,8}$")
+PIN_RE = re.compile(r"^[0-9]{4,8}$")  # ASCII digits only; a bare \d also takes "٣"
 MAX_TRACKED = 10_000  # (client, name) pairs with recent failures kept in memory
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the name is unknown, so timing does not tell which names exist.
+_UNKNOWN_NAME_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,21 +101,37 @@ class LoginLimiter:
 
     def check(self, client: str, name: str) -> None:
         with self._lock:
-            window = self._failures.get((client, name))
-            if window is None:
-                return
-            window = self._recent(client, name)
-            if len(window) >= self.max_failures:
-                wait = int(self.window_s - (time.monotonic() - window[0])) + 1
-                raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s")
+            self._check(client, name)
 
     def failed(self, client: str, name: str) -> None:
         with self._lock:
-            self._recent(client, name).append(time.monotonic())
-            if len(self._failures) > MAX_TRACKED:  # made-up names must not grow memory
-                for key in list(self._failures):
-                    if not self._recent(*key):
-                        del self._failures[key]
+            self._failed(client, name)
+
+    def attempt(self, client: str, name: str) -> None:
+        """`check`, then count this attempt as failed until `succeeded` clears it.
+
+        In one step, so sign-ins sent all at once cannot slip past the limit
+        while earlier ones are still verifying the PIN in a thread.
+        """
+        with self._lock:
+            self._check(client, name)
+            self._failed(client, name)
+
+    def _check(self, client: str, name: str) -> None:
+        window = self._failures.get((client, name))
+        if window is None:
+            return
+        window = self._recent(client, name)
+        if len(window) >= self.max_failures:
+            wait = int(self.window_s - (time.monotonic() - window[0])) + 1
+            raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s")
+
+    def _failed(self, client: str, name: str) -> None:
+        self._recent(client, name).append(time.monotonic())
+        if len(self._failures) > MAX_TRACKED:  # made-up names must not grow memory
+            for key in list(self._failures):
+                if not self._recent(*key):
+                    del self._failures[key]
 
     def succeeded(self, client: str, name: str) -> None:
         with self._lock:
@@ -136,15 +155,17 @@ class Auth:
 
     async def sign_in(self, client: str, name: str, pin: str, kind: str) -> tuple[str, Staff]:
         name = (name or "").strip()
-        self.limiter.check(client, name)
+        self.limiter.attempt(client, name)
         row = await self.store.read(
             lambda c: c.execute(
                 "SELECT id, name, role, pin_hash FROM staff WHERE name = ? AND active = 1",
                 (name,),
             ).fetchone()
         )
-        if row is None or not _verify(row["pin_hash"], pin or ""):
-            self.limiter.failed(client, name)
+        # argon2 takes tens of ms: off the event loop, and as long for an unknown name.
+        pin_hash = row["pin_hash"] if row is not None else _UNKNOWN_NAME_HASH
+        verified = await asyncio.to_thread(_verify, pin_hash, pin or "")
+        if row is None or not verified:
             raise Unauthorized("wrong name or PIN")
         self.limiter.succeeded(client, name)
         staff = Staff(id=row["id"], name=row["name"], role=row["role"])
@@ -221,3 +242,9 @@ def _verify(pin_hash: str, pin: str) -> bool:
 def require_manager(staff: Staff) -> None:
     if not staff.is_manager:
         raise Forbidden("only a manager may do this")
+
+
+def require_staff(staff: Staff) -> None:
+    """Staff and managers; volunteers pack and hand over but do not cancel."""
+    if staff.role not in ("manager", "staff"):
+        raise Forbidden("only staff or a manager may do this")

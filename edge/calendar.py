@@ -75,11 +75,21 @@ DEFAULT = Calendar(
 )
 
 
+# Days outside these years are typos (0001-01-01, 9999-12-31) and would overflow
+# the date arithmetic around cut-offs.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def parse_day(value: str, field: str = "date") -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadRequest(
+            f"{field} must be a date between {FIRST_YEAR} and {LAST_YEAR}", field=field
+        )
+    return day
 
 
 def parse_hhmm(value: str, field: str) -> time:

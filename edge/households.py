@@ -110,13 +110,20 @@ def get_household(conn: sqlite3.Connection, household_id: str) -> dict[str, Any]
     return dict(row)
 
 
-def search_households(conn: sqlite3.Connection, q: str, limit: int = 20) -> list[dict[str, Any]]:
+def search_households(
+    conn: sqlite3.Connection, q: str, *, sees_phones: bool, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Find by phone, phone tail, name or nickname. A reader who sees masked phones
+    matches only the 4-digit tail, so a search cannot confirm a whole number."""
     q = (q or "").strip()
     if not q:
         return []
-    if q.isdigit():
+    if q.isdigit() and sees_phones:
         sql = "SELECT * FROM households WHERE phone_tail = ? OR phone = ? LIMIT ?"
         params: tuple[Any, ...] = (q[-4:], q, limit)
+    elif q.isdigit():
+        sql = "SELECT * FROM households WHERE phone_tail = ? LIMIT ?"
+        params = (q, limit)
     else:
         like = f"%{q}%"
         sql = (

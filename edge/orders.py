@@ -215,13 +215,39 @@ def set_status(tx: Tx, order_id: str, new: str) -> str:
     return new
 
 
+# The only move a client may ask for by name; the others each go through the
+# step that records what they mean (weights and payment, a cancel, close of day).
+OTHER_ROUTES = {
+    "picked_up": "hand it over with POST /api/v1/orders/{id}/pickup (weights and payment)",
+    "delivered": "hand it over with POST /api/v1/orders/{id}/pickup (weights and payment)",
+    "cancelled": "use POST /api/v1/orders/{id}/cancel",
+    "no_show": "orders become no-shows at close of day (POST /api/v1/close-day)",
+}
+
+
+def mark_packed(tx: Tx, order_id: str, requested: str = "packed") -> str:
+    """The packing step: the one status change a tablet asks for directly. Asking
+    for "placed" is a backward move (409) or a no-op, as set_status decides."""
+    if requested not in ("placed", "packed"):
+        hint = OTHER_ROUTES.get(requested)
+        if hint is None:
+            raise BadRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
+        raise BadRequest(f"status can only be set to packed here; {hint}", field="status")
+    return set_status(tx, order_id, requested)
+
+
 def cancel(tx: Tx, order_id: str) -> str:
     """Cancel unless already ended; a cancel never undoes a pickup (invariant 5)."""
     return set_status(tx, order_id, "cancelled")
 
 
-def mark_no_shows(tx: Tx, day: str) -> int:
-    """Close of day: pickup orders nobody came for become no_show."""
+def mark_no_shows(tx: Tx, day: str, today: date) -> int:
+    """Close of day: pickup orders nobody came for become no_show.
+
+    Only a day that has come: closing tomorrow would end orders people can still
+    collect."""
+    if day > today.isoformat():
+        raise BadRequest(f"{day} has not come yet; only today or an earlier day", field="day")
     ids = [
         r["id"]
         for r in tx.execute(
@@ -291,9 +317,9 @@ def list_orders(
 ) -> list[dict[str, Any]]:
     """Orders for a pickup day, optionally filtered by status and a search term.
 
-    The search matches a pickup code, the last digits of a phone, a name or
-    a WeChat nickname; it stays within the day, so it is fast however many
-    past orders the box holds.
+    The search matches a pickup code, the last digits of a phone (the whole
+    phone too for readers who see phones), a name or a WeChat nickname; it
+    stays within the day, so it is fast however many past orders the box holds.
     """
     sql = (
         f"SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN households h"
@@ -305,9 +331,12 @@ def list_orders(
         params.append(status)
     q = (q or "").strip()
     if q:
-        if q.isdigit():
+        if q.isdigit() and sees_phones:
             sql += " AND (o.pickup_code = ? OR h.phone_tail = ? OR h.phone = ?)"
             params += [q, q[-4:], q]
+        elif q.isdigit():  # a masked reader may match the tail it sees, never a whole phone
+            sql += " AND (o.pickup_code = ? OR h.phone_tail = ?)"
+            params += [q, q]
         else:
             sql += " AND (h.name LIKE ? OR h.wechat_nickname LIKE ?)"
             params += [f"%{q}%", f"%{q}%"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from edge import calendar
 from edge.errors import BadRequest, Forbidden, NotFound
 from edge.ids import new_id
 from edge.store import Tx
@@ -209,10 +210,7 @@ def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if key in fields:
             value = fields[key]
             if value is not None:
-                try:
-                    date.fromisoformat(value)
-                except (TypeError, ValueError):
-                    raise BadRequest(f"{key} must be YYYY-MM-DD", field=key) from None
+                value = calendar.parse_day(value, key).isoformat()
             out[key] = value
     if "category" in fields:
         out["category"] = str(fields["category"] or "")[:20]

@@ -44,6 +44,8 @@ from edge.store import Store, Tx, get_meta, set_meta
 from sync.errors import BadBatch, NotFound, SyncError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the operator name is unknown, so timing does not tell names apart.
+UNKNOWN_OPERATOR_HASH = _hasher.hash(secrets.token_urlsafe(16))
 OPERATOR_ROLES = ("operator", "supervisor")
 
 # Keys of the centre's `meta` that enrolment writes.

@@ -15,11 +15,12 @@ again, and expired sessions are deleted at the next sign-in.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -29,13 +30,15 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from edge import calendar
 from edge.auth import LoginLimiter
-from edge.errors import TooManyRequests
+from edge.errors import BadRequest, TooManyRequests
+from edge.forms import form_ints
 from edge.households import mask_phone
 from edge.settings import Settings
 from edge.store import Store, get_meta
 from sync import operations
-from sync.enrol import hash_token, now_iso, verify_password
+from sync.enrol import UNKNOWN_OPERATOR_HASH, hash_token, now_iso, verify_password
 from sync.errors import BadBatch, SyncError, Unauthorized
 from sync.hub import Hub
 
@@ -77,7 +80,7 @@ def error_page(status: int, detail: str) -> Response[Any]:
     )
 
 
-def _hub(request: Request[Any, Any, Any]) -> Hub:
+def hub_of(request: Request[Any, Any, Any]) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 
@@ -111,9 +114,9 @@ async def _sign_in(
     request: Request[Any, Any, Any], name: str, password: str
 ) -> tuple[str, Operator]:
     """Check a name and password (rate-limited); a fresh session token if they match."""
-    hub, limiter, client = _hub(request), _limiter(request), _client(request)
+    hub, limiter, client = hub_of(request), _limiter(request), _client(request)
     name = (name or "").strip()[:80]
-    limiter.check(client, name)
+    limiter.attempt(client, name)
     row = await hub.store.read(
         lambda c: c.execute(
             "SELECT id, name, role, password_hash FROM sync_operators"
@@ -121,8 +124,10 @@ async def _sign_in(
             (name,),
         ).fetchone()
     )
-    if row is None or not verify_password(row["password_hash"], password or ""):
-        limiter.failed(client, name)
+    # argon2 takes tens of ms: off the event loop, and as long for an unknown name.
+    password_hash = row["password_hash"] if row is not None else UNKNOWN_OPERATOR_HASH
+    verified = await asyncio.to_thread(verify_password, password_hash, password or "")
+    if row is None or not verified:
         raise Unauthorized("wrong name or password / 用户名或密码错误")
     limiter.succeeded(client, name)
     token = secrets.token_urlsafe(32)
@@ -143,7 +148,7 @@ async def _sign_in(
 async def _api_operator(request: Request[Any, Any, Any]) -> Operator:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    op = await _operator_for(_hub(request), token)
+    op = await _operator_for(hub_of(request), token)
     if op is None:
         raise Unauthorized("send Authorization: Bearer <operator token> (POST /hub/api/v1/token)")
     return op
@@ -271,7 +276,7 @@ def _catalog(conn: sqlite3.Connection, hub_site: str) -> list[dict[str, Any]]:
     ]
 
 
-def _today() -> str:
+def today_iso() -> str:
     return date.today().isoformat()
 
 
@@ -283,7 +288,7 @@ def _price_fen(text: str) -> int:
     """ "3.5" yuan -> 350 fen, in decimal arithmetic: no floats near money."""
     try:
         fen = Decimal((text or "").strip()) * 100
-    except InvalidOperation:
+    except ArithmeticError:  # not a number, or "1e999999999" overflowing
         raise BadBatch("price must be a number of yuan, e.g. 3.50") from None
     if not fen.is_finite() or fen < 0 or fen > 1_000_000 or fen != fen.to_integral_value():
         raise BadBatch("price must be 0 to 10000 yuan, at most 2 decimals")
@@ -293,7 +298,7 @@ def _price_fen(text: str) -> int:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _page(name: str, op: Operator | None, *, status_code: int = 200, **context: Any) -> Template:
+def render(name: str, op: Operator | None, *, status_code: int = 200, **context: Any) -> Template:
     return Template(
         template_name=f"hub/{name}",
         context={"op": op, "fen": _fen, **context},
@@ -301,8 +306,8 @@ def _page(name: str, op: Operator | None, *, status_code: int = 200, **context: 
     )
 
 
-async def _page_operator(request: Request[Any, Any, Any]) -> Operator | None:
-    return await _operator_for(_hub(request), request.cookies.get(COOKIE))
+async def page_operator(request: Request[Any, Any, Any]) -> Operator | None:
+    return await _operator_for(hub_of(request), request.cookies.get(COOKIE))
 
 
 @get("/", include_in_schema=False)
@@ -312,7 +317,7 @@ async def root() -> Redirect:
 
 @get("/hub/login", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any]) -> Template:
-    return _page("login.html", None, error=None)
+    return render("login.html", None, error=None)
 
 
 @post("/hub/login", include_in_schema=False)
@@ -321,9 +326,9 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         token, _ = await _sign_in(request, str(form.get("name", "")), str(form.get("password", "")))
     except Unauthorized as exc:
-        return _page("login.html", None, error=exc.detail)
+        return render("login.html", None, error=exc.detail)
     except TooManyRequests as exc:
-        return _page("login.html", None, error=exc.detail, status_code=exc.status_code)
+        return render("login.html", None, error=exc.detail, status_code=exc.status_code)
     resp = Redirect(path="/hub/orders")
     resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=SESSION_LIFETIME_S)
     return resp
@@ -333,7 +338,7 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     token = request.cookies.get(COOKIE)
     if token:
-        await _hub(request).store.write(
+        await hub_of(request).store.write(
             lambda tx: tx.execute(
                 "DELETE FROM sync_operator_sessions WHERE token_hash = ?", (hash_token(token),)
             )
@@ -345,17 +350,16 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/hub/orders", include_in_schema=False)
 async def orders_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
     qp = request.query_params
-    day = qp.get("day") or _today()
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        day = _today()
+    try:  # a mistyped or far-off day shows today rather than an error page
+        day = calendar.parse_day(qp.get("day") or today_iso(), "day").isoformat()
+    except BadRequest:
+        day = today_iso()
     phones = qp.get("phones") == "1" and op.may_see_phones
-    hub = _hub(request)
+    hub = hub_of(request)
     data = await hub.store.read(
         lambda c: orders_for_day(
             c,
@@ -369,7 +373,7 @@ async def orders_page(request: Request[Any, Any, Any]) -> Response[Any]:
     centres = await hub.store.read(_centres)
     prev_day = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    return _page(
+    return render(
         "orders.html",
         op,
         day=day,
@@ -385,10 +389,10 @@ async def orders_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/hub/orders/{order_id:str}/cancel", include_in_schema=False)
 async def cancel_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     order_id = str(request.path_params["order_id"])
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
-    await _hub(request).store.write(lambda tx: operations.cancel_order(tx, order_id, op.name))
+    await hub_of(request).store.write(lambda tx: operations.cancel_order(tx, order_id, op.name))
     back = request.headers.get("referer") or "/hub/orders"
     return Redirect(
         path="/" + back.split("://", 1)[-1].partition("/")[2] if "://" in back else back
@@ -397,27 +401,29 @@ async def cancel_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/hub/sync", include_in_schema=False)
 async def health_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
-    centres = await _hub(request).store.read(lambda c: sync_health(c))
-    return _page("sync.html", op, centres=centres)
+    centres = await hub_of(request).store.read(lambda c: sync_health(c))
+    return render("sync.html", op, centres=centres)
 
 
 @post("/hub/centres/{site_id:str}/calendar", include_in_schema=False)
 async def calendar_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     site_id = str(request.path_params["site_id"])
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
     form = await request.form()
-    weekdays = [int(d) for d in form.getall("weekday")] if hasattr(form, "getall") else []
+    weekdays = form_ints(form, "weekday", maximum=6, field="weekdays")
+    if not weekdays:  # the centre would refuse the command; say so now
+        raise BadRequest("choose at least one delivery weekday", field="weekdays")
     args = {
         "weekdays": weekdays,
         "cutoff": str(form.get("cutoff") or "20:00"),
         "pickup_hours": str(form.get("pickup_hours") or "07:00-11:00"),
     }
-    await _hub(request).store.write(
+    await hub_of(request).store.write(
         lambda tx: operations.send_command(tx, site_id, "set_calendar", args, op.name)
     )
     return Redirect(path="/hub/sync")
@@ -425,17 +431,17 @@ async def calendar_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/hub/catalog", include_in_schema=False)
 async def catalog_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
-    hub = _hub(request)
+    hub = hub_of(request)
     items = await hub.store.read(lambda c: _catalog(c, hub.site_id))
-    return _page("catalog.html", op, products=items, error=None)
+    return render("catalog.html", op, products=items, error=None)
 
 
 @post("/hub/catalog", include_in_schema=False)
 async def catalog_create(request: Request[Any, Any, Any]) -> Response[Any]:
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
     form = await request.form()
@@ -446,14 +452,14 @@ async def catalog_create(request: Request[Any, Any, Any]) -> Response[Any]:
         "category": form.get("category") or "",
         "price_fen": _price_fen(str(form.get("price", ""))),
     }
-    await _hub(request).store.write(lambda tx: operations.create_product(tx, fields))
+    await hub_of(request).store.write(lambda tx: operations.create_product(tx, fields))
     return Redirect(path="/hub/catalog")
 
 
 @post("/hub/catalog/{product_id:str}", include_in_schema=False)
 async def catalog_update(request: Request[Any, Any, Any]) -> Response[Any]:
     product_id = str(request.path_params["product_id"])
-    op = await _page_operator(request)
+    op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
     form = await request.form()
@@ -462,7 +468,7 @@ async def catalog_update(request: Request[Any, Any, Any]) -> Response[Any]:
         fields["price_fen"] = _price_fen(str(form.get("price")))
     if form.get("name"):
         fields["name"] = form.get("name")
-    await _hub(request).store.write(lambda tx: operations.update_product(tx, product_id, fields))
+    await hub_of(request).store.write(lambda tx: operations.update_product(tx, product_id, fields))
     return Redirect(path="/hub/catalog")
 
 
@@ -484,10 +490,10 @@ async def api_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Orders across centres for `day` (phones masked), with per-centre totals."""
     await _api_operator(request)
     qp = request.query_params
-    return await _hub(request).store.read(
+    return await hub_of(request).store.read(
         lambda c: orders_for_day(
             c,
-            qp.get("day") or _today(),
+            qp.get("day") or today_iso(),
             centre=qp.get("centre", ""),
             status=qp.get("status", ""),
             q=qp.get("q", ""),
@@ -500,7 +506,7 @@ async def api_cancel(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Send the owner centre a cancel command; it applies it (or refuses) on its next pull."""
     order_id = str(request.path_params["order_id"])
     op = await _api_operator(request)
-    command_id = await _hub(request).store.write(
+    command_id = await hub_of(request).store.write(
         lambda tx: operations.cancel_order(tx, order_id, op.name)
     )
     return {"command_id": command_id}
@@ -513,7 +519,7 @@ async def api_command(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = await request.json()
     if not isinstance(body, dict) or not isinstance(body.get("args", {}), dict):
         raise BadBatch('send {"site_id", "name", "args": {...}}')
-    command_id = await _hub(request).store.write(
+    command_id = await hub_of(request).store.write(
         lambda tx: operations.send_command(
             tx, str(body.get("site_id")), str(body.get("name")), body.get("args") or {}, op.name
         )
@@ -527,7 +533,7 @@ async def api_product_create(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = await request.json()
     if not isinstance(body, dict):
         raise BadBatch("send a product object")
-    product_id = await _hub(request).store.write(lambda tx: operations.create_product(tx, body))
+    product_id = await hub_of(request).store.write(lambda tx: operations.create_product(tx, body))
     return {"id": product_id}
 
 
@@ -538,7 +544,7 @@ async def api_product_update(request: Request[Any, Any, Any]) -> dict[str, Any]:
     body = await request.json()
     if not isinstance(body, dict):
         raise BadBatch("send the fields to change")
-    await _hub(request).store.write(lambda tx: operations.update_product(tx, product_id, body))
+    await hub_of(request).store.write(lambda tx: operations.update_product(tx, product_id, body))
     return {"id": product_id}
 
 
@@ -546,7 +552,7 @@ async def api_product_update(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def api_centres(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     """Sync health per centre."""
     await _api_operator(request)
-    return await _hub(request).store.read(lambda c: sync_health(c))
+    return await hub_of(request).store.read(lambda c: sync_health(c))
 
 
 def _edge_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -590,12 +596,13 @@ PAGE_HANDLERS = [
 def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[str, Any]]:
     """Route handlers and Litestar options the hub app adds for its pages."""
     from edge.errors import EdgeError
+    from sync.hub_reconciliation import HANDLERS as RECONCILIATION_HANDLERS
 
     secret = store.read_sync(lambda c: get_meta(c, "secret")) or secrets.token_hex(32)
     static = create_static_files_router(
         path="/static", directories=[settings.templates_dir / "static"], include_in_schema=False
     )
-    return [*PAGE_HANDLERS, static], {
+    return [*PAGE_HANDLERS, *RECONCILIATION_HANDLERS, static], {
         "template_config": TemplateConfig(
             directory=settings.templates_dir, engine=JinjaTemplateEngine
         ),

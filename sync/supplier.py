@@ -28,7 +28,6 @@ import secrets
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -37,6 +36,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Template
 
+from edge import calendar
 from edge.errors import BadRequest, Conflict, NotFound, Unauthorized
 from edge.ids import new_id
 from edge.store import Store, Tx
@@ -421,10 +421,7 @@ class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _day(value: str, field: str) -> str:
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field) from None
+    return calendar.parse_day(value, field).isoformat()
 
 
 def _known_centre(conn: sqlite3.Connection, centre_id: str) -> None:

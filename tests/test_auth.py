@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from conftest import Centre, count
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Centre, build_centre, count
+from test_pages import csrf
+
+from edge import auth
+from edge.errors import TooManyRequests, Unauthorized
+from edge.pages import configure_templates
+from edge.store import open_store
 
 
 def test_health_and_schema_need_no_auth(centre: Centre) -> None:
@@ -97,3 +108,63 @@ def test_limiter_forgets_expired_failures() -> None:
     for i in range(MAX_TRACKED + 5):
         limiter.failed("tablet", f"made-up-{i}")
     assert len(limiter._failures) < 10  # window 0: every old failure has expired
+
+
+def _spy_on_verify(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
+    """Record each hash verified, failing if it ran on the event loop; the real check still runs."""
+    verified: list[str] = []
+    real = getattr(module, name)
+
+    def spy(stored_hash: str, secret: str) -> bool:
+        with pytest.raises(RuntimeError):
+            asyncio.get_running_loop()  # a worker thread has none
+        verified.append(stored_hash)
+        return bool(real(stored_hash, secret))
+
+    monkeypatch.setattr(module, name, spy)
+    return verified
+
+
+def test_an_unknown_name_fails_like_a_wrong_pin(
+    centre: Centre, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verified = _spy_on_verify(monkeypatch, auth, "_verify")
+    wrong_pin = centre.client.post("/api/v1/auth/token", json={"name": "staff", "pin": "0000"})
+    unknown = centre.client.post("/api/v1/auth/token", json={"name": "nobody", "pin": "0000"})
+    assert wrong_pin.status_code == unknown.status_code == 401
+    assert (
+        wrong_pin.json()
+        == unknown.json()
+        == {
+            "error": "unauthorized",
+            "detail": "wrong name or PIN",
+        }
+    )
+    # Both paid for an argon2 check (the unknown name against a stand-in hash), off the loop.
+    assert len(verified) == 2 and all(h.startswith("$argon2id$") for h in verified)
+    assert verified[0] != verified[1]
+
+
+def test_an_unknown_name_on_the_sign_in_page(centre: Centre) -> None:
+    configure_templates(centre.client.app.template_engine)
+    for name in ("staff", "nobody"):
+        r = centre.client.post(
+            "/signin",
+            data={"name": name, "pin": "0000", "_csrf_token": csrf(centre.client)},
+            follow_redirects=False,
+        )
+        assert r.status_code == 401 and "名字或密码不对，请再试一次。" in r.text
+
+
+def test_sign_ins_sent_at_once_cannot_slip_past_the_limit(tmp_path: Path) -> None:
+    db_path = tmp_path / "centre.db"
+    build_centre(db_path)
+
+    async def burst() -> list[Any]:
+        with open_store(db_path) as store:
+            signer = auth.Auth(store, auth.LoginLimiter(max_failures=5, window_s=60))
+            attempts = [signer.sign_in("tablet", "staff", "0000", "api") for _ in range(8)]
+            return await asyncio.gather(*attempts, return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert [type(r) for r in results] == [Unauthorized] * 5 + [TooManyRequests] * 3

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +190,83 @@ async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPa
         lambda c: c.execute("SELECT COUNT(*) FROM sync_operator_sessions").fetchone()[0]
     )
     assert left == 1
+
+
+async def test_an_unknown_operator_fails_like_a_wrong_password(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync import hub_pages
+
+    _app, _hub, _a, client, _order_id, _ = world
+    verified: list[str] = []
+    real = hub_pages.verify_password
+
+    def spy(password_hash: str, password: str) -> bool:
+        with pytest.raises(RuntimeError):
+            asyncio.get_running_loop()  # argon2 runs in a worker thread, not on the loop
+        verified.append(password_hash)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(hub_pages, "verify_password", spy)
+    wrong = await client.post("/hub/api/v1/token", json={"name": "op", "password": "guess-1"})
+    unknown = await client.post("/hub/api/v1/token", json={"name": "nobody", "password": "guess-1"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert len(verified) == 2 and all(h.startswith("$argon2id$") for h in verified)
+    page = await _sign_in(client, "nobody", "guess-1")
+    assert "用户名或密码错误" in page.text
+
+
+def _snapshot(db: Path) -> dict[str, list[Any]]:
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
+            for t in tables
+            if t != "sync_operator_sessions"
+        }
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "weekdays",
+    [["²"], ["abc"], ["٣"], [""], ["7"], ["-1"], ["99999999999999999999"], ["1", "²"], []],
+)
+async def test_calendar_command_refuses_bad_weekdays(
+    world: Any, tmp_path: Path, weekdays: list[str]
+) -> None:
+    _app, _hub, a, client, _order_id, _ = world
+    await _sign_in(client, "op", "password1")
+    page = await client.get("/hub/sync")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    before = _snapshot(tmp_path / "hub.db")
+    r = await client.post(
+        f"/hub/centres/{a.site_id}/calendar",
+        data={"_csrf_token": csrf, "weekday": weekdays, "cutoff": "20:00"},
+    )
+    assert r.status_code == 400, r.text
+    assert "weekday" in r.text
+    assert _snapshot(tmp_path / "hub.db") == before
+    ok = await client.post(
+        f"/hub/centres/{a.site_id}/calendar",
+        data={"_csrf_token": csrf, "weekday": ["0", "3"], "cutoff": "20:00"},
+    )
+    assert ok.status_code in (302, 303)
+
+
+@pytest.mark.parametrize("price", ["²", "abc", "1e99999999999999999", "-1", "NaN", ""])
+async def test_catalog_refuses_a_bad_price(world: Any, tmp_path: Path, price: str) -> None:
+    _app, _hub, _a, client, _order_id, _ = world
+    await _sign_in(client, "op", "password1")
+    page = await client.get("/hub/catalog")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    before = _snapshot(tmp_path / "hub.db")
+    r = await client.post(
+        "/hub/catalog",
+        data={"_csrf_token": csrf, "name": "黄瓜", "sold_by": "weight", "price": price},
+    )
+    assert r.status_code == 400, r.text
+    assert "price must be" in r.text
+    assert _snapshot(tmp_path / "hub.db") == before

@@ -366,6 +366,7 @@ def test_cancel_needs_confirm_and_close_day(pages: Any) -> None:
     client.post(f"/orders/{order_id}/cancel", data={"_csrf_token": token})
     assert "已取消" in client.get(f"/orders/{order_id}").text
     client.post("/orders/new", data=order_form(pages, token, key="c2"))
+    pages.clock.now = pages.clock.now.replace(day=30, hour=12)  # Monday noon: the day has come
     r = client.post("/close-day", data={"_csrf_token": token, "day": MONDAY})
     assert "1 单标为未取" in r.text
 

@@ -101,6 +101,7 @@ def test_home_delivery_marks_delivered(centre: Centre) -> None:
 def test_close_of_day_marks_no_shows_but_not_home_deliveries(centre: Centre) -> None:
     waiting = _order(centre)
     home = _order(centre, household_id=centre.households["王秀英"])
+    centre.clock.now = centre.clock.now.replace(day=30, hour=12)  # Monday noon
     r = centre.client.post("/api/v1/close-day", json={"day": MONDAY}, headers=centre.headers())
     assert r.json()["no_show"] == 1
     status = lambda o: centre.client.get(

@@ -11,6 +11,9 @@ balances to the fen at each centre and agrees with the hub's.
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +25,10 @@ from sync_fixtures import HUB_URL
 from test_supply_support import AFTER_CUTOFF, MONDAY, World
 
 from edge import pickup, walkin
+from edge.pages.formats import yuan
 from edge.supply import consolidated, receiving, reconciliation, returns
 from edge.supply.consolidated import lock_due
+from sync.enrol import add_operator
 from sync.errors import SyncError
 
 pytestmark = pytest.mark.anyio
@@ -264,4 +269,29 @@ async def test_a_delivery_day_across_hub_two_centres_and_the_co_op(world: Any) -
     assert hub["totals"]["takings_fen"] == (
         rec_a["totals"]["takings_fen"] + rec_b["totals"]["takings_fen"]
     )
+
+    # --- and the printable page and CSV an operator opens at the hub ---------------------------
+    page = await client.get("/hub/reconciliation", params={"day": MONDAY})
+    assert page.status_code in (302, 303)  # operators only
+    w.hub_store.write_sync(lambda tx: add_operator(tx, "op", "password1", "operator"))
+    login = await client.get("/hub/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text)
+    assert token
+    await client.post(
+        "/hub/login", data={"name": "op", "password": "password1", "_csrf_token": token.group(1)}
+    )
+    page = await client.get("/hub/reconciliation", params={"day": MONDAY})
+    assert page.status_code == 200, page.text[:300]
+    assert "金沙路社区" in page.text and "海泊河社区" in page.text
+    owed = re.search(r'id="owed-total">([-\d.]+)<', page.text)
+    assert owed and owed.group(1) == yuan(hub["totals"]["owed_fen"])
+    assert 'href="/static/print.css" media="print"' in page.text
+    sheet = await client.get("/hub/reconciliation.csv", params={"day": MONDAY})
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(sheet.text.lstrip("\ufeff"))))
+    total = next(r for r in rows if r["centre_id"] == "TOTAL")
+    assert int(total["owed_fen"]) == hub["totals"]["owed_fen"]
+    assert {r["centre_id"] for r in rows} == {a.site_id, b.site_id, "TOTAL"}
+    bad = await client.get("/hub/reconciliation", params={"day": "0001-01-01"})
+    assert bad.status_code == 400
     await down.aclose()

@@ -335,3 +335,13 @@ async def test_loading_list_is_printable_per_centre(world: Any) -> None:
         headers=w.sup(),
     )
     assert "海泊河社区" in one.text and "金沙路社区" not in one.text
+
+
+async def test_far_off_dates_are_a_clear_400(world: Any) -> None:
+    w, client = world
+    for day in ("0001-01-01", "9999-12-31", "2026-13-01", "tomorrow"):
+        r = await client.get(
+            "/supplier/v1/consolidated", params={"delivery_date": day}, headers=w.sup()
+        )
+        assert r.status_code == 400, (day, r.text)
+        assert r.json()["field"] == "delivery_date"

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge import calendar, dashboard, orders, packing, pickup, walkin
+from edge.auth import require_manager
 from edge.web import SettingsDep, StaffDep, StoreDep
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
@@ -107,11 +108,18 @@ class DeskController(Controller):
 
     @post("/close-day", status_code=200)
     async def close_day(
-        self, store: StoreDep, staff: StaffDep, data: JSONBody[CloseDayBody]
+        self,
+        store: StoreDep,
+        staff: StaffDep,
+        settings: SettingsDep,
+        data: JSONBody[CloseDayBody],
     ) -> dict[str, Any]:
-        """Close of day: orders still waiting for pickup become no-shows."""
+        """Close of day (manager): orders still waiting for pickup become no-shows.
+        Only today or an earlier day."""
+        require_manager(staff)
         day = calendar.parse_day(data.day, "day").isoformat()
-        count = await store.write(lambda tx: orders.mark_no_shows(tx, day))
+        today = settings.now().date()
+        count = await store.write(lambda tx: orders.mark_no_shows(tx, day, today))
         return {"day": day, "no_show": count}
 
     @get("/packing-list")

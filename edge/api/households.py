@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import UNSET, UnsetType
 
 from edge import households
 from edge.web import StaffDep, StoreDep
@@ -26,6 +27,22 @@ class HouseholdBody(msgspec.Struct, forbid_unknown_fields=True):
         return households.HouseholdInput(**msgspec.structs.asdict(self))
 
 
+class HouseholdPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; lengths and the phone are checked by the domain."""
+
+    name: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+    building: str | UnsetType = UNSET
+    unit: str | UnsetType = UNSET
+    room: str | UnsetType = UNSET
+    wechat_nickname: str | UnsetType = UNSET
+    home_delivery: bool | UnsetType = UNSET
+    notes: str | UnsetType = UNSET
+
+    def sent(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not UNSET}
+
+
 class HouseholdController(Controller):
     path = "/api/v1/households"
     tags = ["households"]
@@ -34,7 +51,9 @@ class HouseholdController(Controller):
     async def search(
         self, store: StoreDep, staff: StaffDep, q: FromQuery[str] = ""
     ) -> list[dict[str, Any]]:
-        found = await store.read(lambda c: households.search_households(c, q))
+        found = await store.read(
+            lambda c: households.search_households(c, q, sees_phones=staff.sees_phones)
+        )
         return [households.public_view(h, sees_phones=staff.sees_phones) for h in found]
 
     @post("/")
@@ -60,8 +79,9 @@ class HouseholdController(Controller):
         store: StoreDep,
         staff: StaffDep,
         household_id: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        data: JSONBody[HouseholdPatch],
     ) -> dict[str, Any]:
-        await store.write(lambda tx: households.update_household(tx, household_id, data))
+        fields = data.sent()
+        await store.write(lambda tx: households.update_household(tx, household_id, fields))
         row = await store.read(lambda c: households.get_household(c, household_id))
         return households.public_view(row, sees_phones=staff.sees_phones)

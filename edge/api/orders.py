@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge import calendar, orders
 from edge.api.households import HouseholdBody
+from edge.auth import require_staff
 from edge.errors import BadRequest
 from edge.web import SettingsDep, StaffDep, StoreDep
 
@@ -119,13 +120,17 @@ class OrderController(Controller):
     async def move(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[StatusBody]
     ) -> dict[str, Any]:
-        """Move an order forward (e.g. to packed). Backward moves answer 409."""
-        status = await store.write(lambda tx: orders.set_status(tx, order_id, data.status))
+        """Mark an order packed (the only status set by name: a hand-over goes through
+        /pickup, a cancel through /cancel, no-shows through /close-day). Backward moves
+        answer 409."""
+        status = await store.write(lambda tx: orders.mark_packed(tx, order_id, data.status))
         return {"id": order_id, "status": status}
 
     @post("/{order_id:str}/cancel", status_code=200)
     async def cancel(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
     ) -> dict[str, Any]:
+        """Cancel an order (staff and managers; a volunteer cannot)."""
+        require_staff(staff)
         status = await store.write(lambda tx: orders.cancel(tx, order_id))
         return {"id": order_id, "status": status}

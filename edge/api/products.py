@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import UNSET, UnsetType
 
 from edge import calendar, products
 from edge.auth import require_manager
@@ -27,6 +28,26 @@ class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
     special_price_fen: PriceFen | None = None
     special_from: str | None = None
     special_to: str | None = None
+
+
+class ProductPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; special_price_fen null ends a special."""
+
+    name: Name | UnsetType = UNSET
+    sold_by: str | UnsetType = UNSET
+    price_fen: PriceFen | UnsetType = UNSET
+    unit: Annotated[str, msgspec.Meta(max_length=8)] | UnsetType = UNSET
+    aliases: list[Annotated[str, msgspec.Meta(max_length=40)]] | UnsetType = UNSET
+    category: Annotated[str, msgspec.Meta(max_length=20)] | UnsetType = UNSET
+    bundle_size: Annotated[int, msgspec.Meta(ge=1, le=100)] | UnsetType = UNSET
+    special_price_fen: PriceFen | UnsetType | None = UNSET
+    special_from: str | UnsetType | None = UNSET
+    special_to: str | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+    sort: int | UnsetType = UNSET
+
+    def sent(self) -> dict[str, Any]:
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not UNSET}
 
 
 class ProductController(Controller):
@@ -64,10 +85,11 @@ class ProductController(Controller):
         store: StoreDep,
         staff: StaffDep,
         product_id: FromPath[str],
-        data: JSONBody[dict[str, Any]],
+        data: JSONBody[ProductPatch],
     ) -> dict[str, Any]:
         require_manager(staff)
-        await store.write(lambda tx: products.update_product(tx, product_id, data))
+        fields = data.sent()
+        await store.write(lambda tx: products.update_product(tx, product_id, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
 
 

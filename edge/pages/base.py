@@ -56,6 +56,11 @@ def need_manager(me: MeDep) -> None:
         raise Forbidden("only the station manager may open this page")
 
 
+def need_staff(me: MeDep) -> None:
+    if not me.sees_phones:  # the same line: staff and managers, not volunteers
+        raise Forbidden("only staff or the station manager may do this")
+
+
 def is_htmx(request: AnyRequest) -> bool:
     return request.headers.get("hx-request") == "true"
 

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from edge import calendar, products
 from edge.calendar import WEEKDAY_NAMES_ZH
 from edge.errors import BadRequest, EdgeError
+from edge.forms import form_int, form_ints
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, need_manager, page, today
 from edge.pages.formats import parse_yuan
 from edge.web import StoreDep
@@ -99,14 +100,13 @@ async def add_product(request: AnyRequest, me: MeDep, store: StoreDep) -> Templa
     need_manager(me)
     form = await request.form()
     try:
-        size_text = str(form.get("bundle_size", "") or "1").strip()
         fields: dict[str, Any] = {
             "name": str(form.get("name", "") or ""),
             "category": str(form.get("category", "") or ""),
             "sold_by": str(form.get("sold_by", "") or ""),
             "unit": str(form.get("unit", "") or "") or None,
             "price_fen": parse_yuan(str(form.get("price", "")), "price"),
-            "bundle_size": int(size_text) if size_text.isdigit() else -1,
+            "bundle_size": form_int(form, "bundle_size", minimum=1, maximum=100) or 1,
         }
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
     except EdgeError as exc:
@@ -167,7 +167,7 @@ async def save_calendar(request: AnyRequest, me: MeDep, store: StoreDep) -> Temp
     need_manager(me)
     form = await request.form()
     try:
-        days = [int(d) for d in form.getall("weekday", []) if str(d).isdigit()]
+        days = form_ints(form, "weekday", maximum=6, field="weekdays")
         cutoff = str(form.get("cutoff", "") or "")
         hours = str(form.get("pickup_hours", "") or "")[:40]
         await store.write(lambda tx: calendar.save(tx, days, cutoff, hours))

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from edge import calendar, orders, pickup
 from edge.errors import EdgeError
+from edge.forms import form_int
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
 from edge.pages.formats import parse_jin, parse_yuan
 from edge.pages.i18n import gettext_for
@@ -23,6 +24,8 @@ from edge.pages.orders import STATUS_LABELS, load_order, qr_svg
 from edge.supply import receiving
 from edge.web import StoreDep
 
+# The price the desk showed, echoed back in a hidden field: only compared, never stored.
+MAX_SHOWN_FEN = 10**12
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
 
 
@@ -145,12 +148,12 @@ async def desk_complete(
         method = str(form.get("method", "") or "")
         amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
         delivered = form.get("delivered") == "1"
-        shown = str(form.get("shown_due", "") or "")
-        if weighings and shown.isdigit() and amount == int(shown):
+        shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
+        if weighings and shown is not None and amount == shown:
             # Weighed and paid in one tap: if the weights moved the price, the amount
             # typed was for the old price. Keep the weights and ask once more.
             total = await store.write(lambda tx: pickup.record_weights(tx, order_id, weighings))
-            if total != int(shown):
+            if total != shown:
                 _ = gettext_for(request)
                 return await _desk_page(
                     request,

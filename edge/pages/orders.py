@@ -20,7 +20,7 @@ from markupsafe import Markup
 from edge import calendar, households, orders, products
 from edge.errors import BadRequest, EdgeError
 from edge.ids import new_id
-from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
+from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
 from edge.pages.formats import parse_quantity
 from edge.web import StoreDep
 
@@ -147,7 +147,9 @@ async def household_search(
     hq: FromQuery[str | None] = None,
 ) -> Template:
     term = (q or hq or "").strip()[:40]  # hq: the search box inside the order form
-    found = await store.read(lambda c: households.search_households(c, term, limit=8))
+    found = await store.read(
+        lambda c: households.search_households(c, term, sees_phones=me.sees_phones, limit=8)
+    )
     return page(
         request,
         "_household_results.html",
@@ -299,6 +301,7 @@ async def mark_packed(
 async def cancel_confirm(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Template:
+    need_staff(me)
     order, catalog = await load_order(store, me, order_id)
     return page(request, "order_cancel.html", me, order=order, units=catalog)
 
@@ -307,6 +310,7 @@ async def cancel_confirm(
 async def cancel_order(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Redirect:
+    need_staff(me)
     await store.write(lambda tx: orders.cancel(tx, order_id))
     return Redirect(path=f"/orders/{order_id}", status_code=303)
 

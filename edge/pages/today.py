@@ -66,6 +66,7 @@ async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template
     form = await request.form()
     try:
         d = calendar.parse_day(str(form.get("day", "")), "day").isoformat()
+        count = await store.write(lambda tx: orders.mark_no_shows(tx, d, today(request)))
     except BadRequest as exc:
         return page(
             request,
@@ -76,7 +77,6 @@ async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template
             error=form_error(request, exc),
             status=400,
         )
-    count = await store.write(lambda tx: orders.mark_no_shows(tx, d))
     return Redirect(path=f"/?day={d}&no_show={count}", status_code=303)
 
 

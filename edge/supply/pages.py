@@ -18,12 +18,16 @@ from litestar.response import Redirect, Template
 
 from edge import calendar
 from edge.errors import BadRequest, EdgeError, Forbidden
+from edge.forms import form_int, key_parts, parse_int
 from edge.pages.base import AnyRequest, MeDep, SignInRequired, page, require_staff, to_signin
 from edge.pages.formats import jin, parse_jin, yuan
 from edge.settings import Settings
 from edge.supply import consolidated, receiving, reconciliation, returns
 from edge.supply.api import csv_response
+from edge.supply.lines import MAX_COUNT
 from edge.web import StoreDep
+
+MAX_VERSION = 1_000_000  # re-locks of one day's order; a handful ever happen
 
 
 def _now(request: AnyRequest) -> Any:
@@ -55,9 +59,7 @@ def _quantity(qty_unit: str, text: str, field: str) -> int | None:
         if text in ("0", "0.0"):
             return 0
         return parse_jin(text, field)
-    if not text.isdigit() or int(text) > 100_000:
-        raise BadRequest(f"{field}: a whole number, 0 or more", field="quantity")
-    return int(text)
+    return parse_int(text, field, maximum=MAX_COUNT)
 
 
 def _shown(qty_unit: str, quantity: int | None) -> str:
@@ -135,18 +137,14 @@ async def order_buffer(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
 async def order_sent(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
     d = await _order_day(request, store, str(form.get("day") or ""))
-    version = str(form.get("version") or "")
     now = _now(request)
     try:
-        await store.write(
-            lambda tx: consolidated.mark_sent_by_hand(
-                tx, d, int(version) if version.isdigit() else None, me.name, now
-            )
-        )
+        version = form_int(form, "version", minimum=1, maximum=MAX_VERSION)
+        await store.write(lambda tx: consolidated.mark_sent_by_hand(tx, d, version, me.name, now))
     except EdgeError as exc:
         if exc.status_code not in (400, 404, 409):
             raise
-        return await _order_sheet(request, me, store, d, error=exc.detail, status=409)
+        return await _order_sheet(request, me, store, d, error=exc.detail, status=exc.status_code)
     return Redirect(path=f"/supply/order?day={d}", status_code=303)
 
 
@@ -198,7 +196,7 @@ async def receiving_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Res
         for key, value in form.multi_items():
             if not key.startswith("arrived:"):
                 continue
-            _, product_id, qty_unit = key.split(":", 2)
+            _, product_id, qty_unit = key_parts(key, 3)
             qty = _quantity(qty_unit, str(value), "arrived")
             if qty is not None:
                 arrivals.append(receiving.Arrival(product_id, qty_unit, qty))
@@ -269,7 +267,7 @@ async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
         for key, value in form.multi_items():
             if not key.startswith("left:"):
                 continue
-            _, product_id, qty_unit = key.split(":", 2)
+            _, product_id, qty_unit = key_parts(key, 3)
             qty = _quantity(qty_unit, str(value), "quantity")
             lines.append(returns.Leftover(product_id, qty_unit, qty or 0))
         note = str(form.get("note") or "")

@@ -18,6 +18,7 @@ when it has a msgid, otherwise the Simplified Chinese in `ZH` below is used
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from edge import calendar, households, orders, products
 from edge.api.wechat import catalog_cache
 from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
+from edge.forms import form_int, parse_int
 from edge.pages.base import (
     AnyRequest,
     MeDep,
@@ -55,6 +57,8 @@ from edge.wechat.price_post import price_post
 #: Rows below this confidence are flagged "please check".
 LOW_CONFIDENCE = 0.8
 MAX_ROWS = orders.MAX_ITEMS
+MAX_ROW_INDEX = 99_999  # row numbers in field names (p_3); rows past MAX_ROWS are dropped
+MAX_AMOUNT_FEN = 10_000_000  # "10块钱的香菜": what a resident asked to spend, echoed back
 HH_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
 
 # Simplified Chinese for the msgids the shared catalog does not have (yet).
@@ -243,28 +247,36 @@ def _row(
     }
 
 
+def _confidence(form: FormMultiDict, name: str) -> float | None:
+    """The parser's confidence, echoed back: 0 to 1 (an "inf" would break the card's percent)."""
+    text = str(form.get(name, "") or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan  # refused just below, like "inf" and "nan" themselves
+    if not 0 <= value <= 1:
+        raise BadRequest(f"{name} must be a number from 0 to 1", field=name)
+    return value
+
+
 def rows_from_form(form: FormMultiDict, catalog: dict[str, Product]) -> list[dict[str, Any]]:
     """The card's rows as posted: p_N product, q_N quantity, u_N unit, c_N/f_N/a_N kept."""
     indices = sorted(
-        int(k[2:]) for k in form if k.startswith("p_") and k[2:].isdigit() and len(k) < 8
+        parse_int(k[2:], k[:20], maximum=MAX_ROW_INDEX) for k in form if k.startswith("p_")
     )
     rows = []
     for i in indices[:MAX_ROWS]:
-        conf_text = str(form.get(f"c_{i}", "") or "")
-        amount_text = str(form.get(f"a_{i}", "") or "")
-        try:
-            conf = float(conf_text) if conf_text else None
-        except ValueError:
-            conf = None
         rows.append(
             _row(
                 catalog,
                 str(form.get(f"p_{i}", "") or ""),
                 str(form.get(f"q_{i}", "") or "").strip()[:12],
                 str(form.get(f"u_{i}", "") or "").strip()[:4],
-                conf,
+                _confidence(form, f"c_{i}"),
                 str(form.get(f"f_{i}", "") or "")[:200],
-                int(amount_text) if amount_text.isdigit() else None,
+                form_int(form, f"a_{i}", maximum=MAX_AMOUNT_FEN),
             )
         )
     return rows
@@ -522,9 +534,9 @@ async def edit_card(
     rows = card["rows"]
     if op == "add" and len(rows) < MAX_ROWS:
         rows.append(_row({}, "", "", "", None, "", None))
-    elif op.startswith("del:") and op[4:].isdigit():
-        index = int(op[4:])
-        if 0 <= index < len(rows):
+    elif op.startswith("del:"):
+        index = parse_int(op[4:], "op", maximum=MAX_ROW_INDEX)
+        if index < len(rows):
             rows.pop(index)
         if not rows:
             rows.append(_row({}, "", "", "", None, "", None))
@@ -535,6 +547,8 @@ async def edit_card(
 async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep) -> Template:
     """One tap: the sender's WeChat nickname belongs to the chosen household from now on."""
     form = await request.form()
+    # Drawn first, so a malformed card is refused before anything is linked.
+    card, catalog = await _card(request, me, store, settings, form)
     nickname = str(form.get("sender", "") or "").strip()
     household_id = str(form.get("household_id", "") or "").strip()
     error = None
@@ -548,7 +562,6 @@ async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: Settin
         error = form_error(request, exc)
         if exc.field == "link" or exc.status_code == 404:
             error["hint"] = texts_for(request)("Tap a household in the list first.")
-    card, catalog = await _card(request, me, store, settings, form)
     card["error"] = error
     card["linked"] = error is None
     return _render_card(request, me, card, catalog, status=400 if error else 200)
