@@ -49,6 +49,7 @@ from sync import changelog
 from sync import schema as sync_schema
 from sync.enrol import META_HUB_SITE, now_iso
 from sync.errors import (
+    RECOVER_HINT,
     BadBatch,
     Diverged,
     Forbidden,
@@ -367,7 +368,8 @@ class SyncAgent:
         if position > local_last:
             raise Diverged(
                 f"the hub holds seq {position} of this site but this box's log ends "
-                f"at {local_last}: restored from an old backup, or a cloned disk"
+                f"at {local_last}: restored from an old backup, or a cloned disk. "
+                f"{RECOVER_HINT}"
             )
         if position != acked:
             await self.store.write(lambda tx: _set_state(tx, pushed=position))
@@ -385,16 +387,22 @@ class SyncAgent:
             async for attempt in self._retrying():
                 with attempt:
                     limit = self.batch_size
+                    # Resend the hub's last seq: stage 8 then checks the seam, so a box
+                    # restored from a backup (or a cloned disk) cannot append its own
+                    # history after the hub's.
+                    seam = 1 if acked > 0 else 0
                     changes = await self.store.read(
-                        partial(changelog.read_after, site_id=site, after_seq=acked, limit=limit)
+                        partial(
+                            changelog.read_after, site_id=site, after_seq=acked - seam, limit=limit
+                        )
                     )
                     batch = Batch(
                         SCHEMA_VERSION,
                         site,
                         self.install_id,
-                        acked + 1,
+                        acked + 1 - seam,
                         self.wall_ms(),
-                        max(local_last - acked - len(changes), 0),
+                        max(local_last - acked - len(changes) + seam, 0),
                         changes,
                     )
                     loop = asyncio.get_running_loop()
@@ -414,7 +422,8 @@ class SyncAgent:
                         position = gap.position
                         if position > local_last:
                             raise Diverged(
-                                f"hub holds seq {position}, box ends at {local_last}"
+                                f"hub holds seq {position}, box ends at {local_last}. "
+                                f"{RECOVER_HINT}"
                             ) from gap
                         await self._save_pushed(position)
                         return position

@@ -9,6 +9,7 @@
     linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
     linli hub add-supplier  --db HUB.db --name N
     linli centre join       --db CENTRE.db --hub URL --token T   (with the server stopped)
+    linli centre recover    --db CENTRE.db [--dry-run]   after a restore (server stopped)
     linli sync --once       --db CENTRE.db
 """
 
@@ -145,6 +146,42 @@ def _join(args: argparse.Namespace) -> None:
     print(f"joined hub {hub_url} as centre {hello['name']} ({site})")
 
 
+def _recover(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import httpx
+
+    from edge.backup import check_linli_file
+    from edge.store import open_store
+    from sync import schema as sync_schema
+    from sync.centre_hooks import enrolment
+    from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN
+    from sync.recover import RecoverReport, recover, server_stopped
+
+    check_linli_file(Path(args.db))  # never creates an empty database on a typo
+    with server_stopped(args.db):
+        sync_schema.ensure(args.db)
+        with open_store(args.db) as store:
+            found = enrolment(store)
+            if found is None:
+                raise SyncError("this box has not joined a hub (linli centre join)")
+
+            async def run() -> RecoverReport:
+                async with httpx.AsyncClient() as client:
+                    return await recover(
+                        store,
+                        client,
+                        found[META_HUB_URL],
+                        found[META_TOKEN],
+                        hub_site_id=found[META_HUB_SITE],
+                        dry_run=args.dry_run,
+                    )
+
+            report = asyncio.run(run())
+    for line in report.lines():
+        print(line)
+
+
 def _sync_once(args: argparse.Namespace) -> None:
     import httpx
 
@@ -210,7 +247,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--site-id", required=True)
     p.set_defaults(func=_guard(_new_token))
-    p = hub.add_parser("release-centre", help="lift a 'diverged' hold after checking the box")
+    p = hub.add_parser(
+        "release-centre",
+        help="lift a 'diverged' hold after checking the box (a restored box: after "
+        "`linli centre recover` succeeded on it)",
+    )
     p.add_argument("--db", required=True)
     p.add_argument("--site-id", required=True)
     p.set_defaults(func=_guard(_release_centre))
@@ -232,6 +273,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hub", required=True, help="the hub's URL, e.g. http://hub.local:8100")
     p.add_argument("--token", required=True)
     p.set_defaults(func=_guard(_join))
+    p = centre.add_parser(
+        "recover",
+        help="after `linli restore`: bring back from the hub what this box had already synced",
+    )
+    p.add_argument("--db", required=True)
+    p.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
+    p.set_defaults(func=_guard(_recover))
 
     p = subparsers.add_parser("sync", help="sync this box with its hub")
     p.add_argument("--db", required=True)

@@ -83,3 +83,10 @@ class TooLarge(SyncError):
 class HubUnavailable(SyncError):
     status_code = 503
     error = "hub_unavailable"
+
+
+# Said wherever a box is held as diverged: the one way out after restoring a backup.
+RECOVER_HINT = (
+    "If the box was restored from a backup: stop its server, run `linli centre recover "
+    "--db <centre db>`, then `linli hub release-centre` (not before)"
+)

@@ -32,7 +32,7 @@ from edge.store import Store, Tx
 from sync import schema as sync_schema
 from sync.changelog import Change
 from sync.enrol import hash_token, init_hub, now_iso
-from sync.errors import BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
+from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
 from sync.hlc import wall_clock_ms
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
 from sync.protocol import MAX_BODY_BYTES, Batch, changes_digest_equal, decode_batch, pull_doc
@@ -41,6 +41,7 @@ from sync.supplier import SUPPLIER_HANDLERS
 log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000
 PULL_LIMIT_MAX = 10_000
+# Shown on the box's sync badge and the hub's sync page with every `diverged`.
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ class Hub:
         if state["revoked"]:
             raise Forbidden(f"the credential of centre {batch.site_id} was revoked")
         if state["diverged"]:
-            raise Diverged(f"centre {batch.site_id} is held as diverged: {state['diverged']}")
+            raise _held(batch.site_id, state["diverged"])
         if state["install_id"] and batch.install_id and state["install_id"] != batch.install_id:
             raise Diverged(
                 f"install id {batch.install_id} is not {state['install_id']}: a second box "
@@ -156,12 +157,12 @@ class Hub:
             )
             assert row is not None
             if row["diverged"]:
-                raise Diverged(f"centre {centre.site_id} is held as diverged: {row['diverged']}")
+                raise _held(centre.site_id, row["diverged"])
             acked = int(row["acked_seq"])
             if last_seq is not None and last_seq < acked:
                 raise Diverged(
                     f"the box says its log ends at seq {last_seq} but the hub holds up to "
-                    f"{acked}: restored from an old backup, or a cloned disk"
+                    f"{acked}: restored from an old backup, or a cloned disk. {RECOVER_HINT}"
                 )
             tx.execute(
                 "UPDATE sync_centres SET last_contact = ?, waiting = COALESCE(?, waiting),"
@@ -183,6 +184,50 @@ class Hub:
             if last_seq is not None:
                 await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
             raise
+
+    # --- history (recovery of a restored box) ---------------------------------
+    async def history(self, centre: Centre, after: int, limit: int) -> dict[str, Any]:
+        """The centre's own change log as the hub stores it, after seq `after`.
+
+        Read-only, and answered while the centre is held as diverged: a box
+        restored from an old backup reads back what it had already sent
+        (`sync.recover`). Only the calling centre's rows, never another site's.
+        """
+        limit = max(1, min(limit, PULL_LIMIT_MAX))
+        site = centre.site_id
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            conn.execute("BEGIN")  # one snapshot: the position and the rows agree
+            try:
+                state = conn.execute(
+                    "SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?", (site,)
+                ).fetchone()
+                if state is None:
+                    raise Unauthorized(f"centre {site} is not enrolled")
+                rows = conn.execute(
+                    "SELECT seq, hlc, tbl, row_id, op, fields FROM sync_log"
+                    " WHERE site_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (site, after, state["acked_seq"], limit),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            changes = [
+                [r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"], json.loads(r["fields"])]
+                for r in rows
+            ]
+            next_after = rows[-1]["seq"] if rows else after
+            return {
+                "schema_version": SCHEMA_VERSION,
+                "site_id": site,
+                "hub_site_id": self.site_id,
+                "position": int(state["acked_seq"]),
+                "held": state["diverged"],
+                "changes": changes,
+                "next_after": next_after,
+                "more": next_after < int(state["acked_seq"]),
+            }
+
+        return await self.store.read(read)
 
     # --- pull ----------------------------------------------------------------
     async def pull(self, centre: Centre, after: int, limit: int) -> dict[str, Any]:
@@ -253,8 +298,13 @@ def _check_history(conn: sqlite3.Connection, site_id: str, resent: list[Change])
                 f"seq {change.seq} of centre {site_id} differs from the change the hub "
                 "already holds: two boxes share this site id (a cloned disk), or the box was "
                 "restored from a backup. Nothing was applied; the centre is held until an "
-                "operator resolves it"
+                f"operator resolves it. {RECOVER_HINT}"
             )
+
+
+def _held(site_id: str, why: str) -> Diverged:
+    hint = "" if RECOVER_HINT in why else f" {RECOVER_HINT}"  # `why` may be cut short
+    return Diverged(f"centre {site_id} is held as diverged: {why}{hint}")
 
 
 def _mark_diverged(tx: Tx, site_id: str, detail: str) -> None:
@@ -315,6 +365,17 @@ async def pull_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return await hub.pull(centre, after, limit)
 
 
+@get("/sync/v1/history")
+async def history_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The calling centre's own change log as the hub holds it, after seq `after`
+    (paged by `limit`): what `linli centre recover` reads back after a restore."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    after = _opt_int(request.query_params.get("after")) or 0
+    limit = _opt_int(request.query_params.get("limit")) or PULL_LIMIT_DEFAULT
+    return await hub.history(centre, max(after, 0), limit)
+
+
 @get("/sync/v1/hello")
 async def hello_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who this credential belongs to: what `linli centre join` needs."""
@@ -372,7 +433,14 @@ ADDRESS_COLUMN = {
     **{t: "centre_id" for t in SUPPLIER_TABLES},
 }
 
-SYNC_HANDLERS = [push_handler, position_handler, pull_handler, hello_handler, healthz]
+SYNC_HANDLERS = [
+    push_handler,
+    position_handler,
+    pull_handler,
+    history_handler,
+    hello_handler,
+    healthz,
+]
 
 
 def create_hub_app(settings: Settings) -> Litestar:

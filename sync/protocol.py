@@ -1,9 +1,11 @@
 """The sync protocol: what travels between a centre and the hub, and how the hub checks it.
 
 A push carries a centre's own change-log rows after the hub's acknowledged
-position, as one gzip-compressed JSON batch. The hub runs every stage below
-before anything is written; any refusal leaves the hub exactly as it was and
-answers `{"error", "detail"}` with a 4xx status. Only the last stage writes,
+position (and that last acknowledged row again, so stage 8 checks the seam
+between the hub's history and the box's), as one gzip-compressed JSON batch.
+The hub runs every stage below before anything is written; any refusal leaves
+the hub exactly as it was and answers `{"error", "detail"}` with a 4xx status.
+Only the last stage writes,
 in one SQLite transaction that also moves the centre's position, so a batch
 is applied whole or not at all, and a batch sent twice applies once.
 
@@ -28,6 +30,10 @@ is applied whole or not at all, and a batch sent twice applies once.
     GET /sync/v1/pull?after=N ───────▶ hub change-log rows meant for this centre
     apply in one centre transaction,   (hub catalog, commands addressed to it):
     pulled := next_after ◀───────────  {"changes", "next_after", "more"}
+
+    GET /sync/v1/history?after=N ────▶ this centre's own changes as the hub stored
+    (`linli centre recover`, after      them, up to its position: a box restored
+     restoring an old backup) ◀──────  from a backup reads back what it had sent
 
 A batch (the JSON before gzip):
 
