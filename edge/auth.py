@@ -10,6 +10,7 @@ lookup, so they cost nothing on the hot path.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from edge.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from edge.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from edge.ids import new_id
 from edge.store import Store, Tx
 
@@ -31,8 +32,6 @@ ROLES = ("manager", "staff", "volunteer")
 PIN_RE = re.compile(r"^[0-9]{4,8}$")  # ASCII digits only; a bare \d also takes "٣"
 MAX_TRACKED = 10_000  # (client, name) pairs with recent failures kept in memory
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the name is unknown, so timing does not tell which names exist.
-_UNKNOWN_NAME_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +87,21 @@ def add_staff(tx: Tx, name: str, role: str, pin: str) -> Staff:
         },
     )
     return staff
+
+
+def set_pin(tx: Tx, name: str, pin: str) -> Staff:
+    """A new PIN for a forgotten one, or for staff recovered from the hub without
+    theirs (PINs never leave the box). Signs the person out of every tablet."""
+    validate_pin(pin)
+    row = tx.one(
+        "SELECT id, name, role FROM staff WHERE site_id = ? AND name = ?",
+        (tx.site_id, (name or "").strip()),
+    )
+    if row is None:
+        raise NotFound(f"no staff member {name!r}")
+    tx.update("staff", row["id"], {"pin_hash": _hasher.hash(pin)})
+    tx.execute("DELETE FROM sessions WHERE staff_id = ?", (row["id"],))
+    return Staff(id=row["id"], name=row["name"], role=row["role"])
 
 
 class LoginLimiter:
@@ -163,7 +177,7 @@ class Auth:
             ).fetchone()
         )
         # argon2 takes tens of ms: off the event loop, and as long for an unknown name.
-        pin_hash = row["pin_hash"] if row is not None else _UNKNOWN_NAME_HASH
+        pin_hash = row["pin_hash"] if row is not None else unknown_name_hash()
         verified = await asyncio.to_thread(_verify, pin_hash, pin or "")
         if row is None or not verified:
             raise Unauthorized("wrong name or PIN")
@@ -230,6 +244,13 @@ def _lookup(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
         (key,),
     ).fetchone()
     return row
+
+
+@functools.cache
+def unknown_name_hash() -> str:
+    """Verified against when the name is unknown, so timing does not tell which names
+    exist. Made on first use: hashing takes 19 MiB, which would stay in an idle box."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _verify(pin_hash: str, pin: str) -> bool:

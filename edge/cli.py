@@ -42,6 +42,15 @@ def _centre_init(args: argparse.Namespace) -> None:
     print(f"centre {args.name!r} created with site id {site_id}")
 
 
+def _staff_set_pin(args: argparse.Namespace) -> None:
+    from edge.auth import set_pin
+    from edge.store import open_store
+
+    with open_store(args.db) as store:
+        staff = store.write_sync(lambda tx: set_pin(tx, args.name, args.pin))
+    print(f"new PIN set for {staff.role} {staff.name}")
+
+
 def _staff_add(args: argparse.Namespace) -> None:
     from edge.auth import add_staff, issue_token
     from edge.store import open_store
@@ -127,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--pin", required=True)
     add.add_argument("--token", action="store_true", help="also print an API token")
     add.set_defaults(func=_staff_add)
+
+    pin = staff.add_parser("set-pin", help="a new PIN (signs the person out everywhere)")
+    pin.add_argument("--db", required=True)
+    pin.add_argument("--name", required=True)
+    pin.add_argument("--pin", required=True)
+    pin.set_defaults(func=_staff_set_pin)
 
     bk = sub.add_parser("backup", help="online backup of a database")
     bk.add_argument("--db", required=True)

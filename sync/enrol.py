@@ -26,6 +26,7 @@ idempotency and pickup-code checks no longer see).
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import secrets
@@ -44,9 +45,15 @@ from edge.store import Store, Tx, get_meta, set_meta
 from sync.errors import BadBatch, NotFound, SyncError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the operator name is unknown, so timing does not tell names apart.
-UNKNOWN_OPERATOR_HASH = _hasher.hash(secrets.token_urlsafe(16))
 OPERATOR_ROLES = ("operator", "supervisor")
+
+
+@functools.cache
+def unknown_operator_hash() -> str:
+    """Verified against when the operator name is unknown, so timing does not tell
+    names apart. Made on first use (19 MiB of hashing, not at import)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 # Keys of the centre's `meta` that enrolment writes.
 META_HUB_URL = "sync_hub_url"

@@ -38,7 +38,7 @@ from edge.households import mask_phone
 from edge.settings import Settings
 from edge.store import Store, get_meta
 from sync import operations
-from sync.enrol import UNKNOWN_OPERATOR_HASH, hash_token, now_iso, verify_password
+from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import BadBatch, SyncError, Unauthorized
 from sync.hub import Hub
 
@@ -125,7 +125,7 @@ async def _sign_in(
         ).fetchone()
     )
     # argon2 takes tens of ms: off the event loop, and as long for an unknown name.
-    password_hash = row["password_hash"] if row is not None else UNKNOWN_OPERATOR_HASH
+    password_hash = row["password_hash"] if row is not None else unknown_operator_hash()
     verified = await asyncio.to_thread(verify_password, password_hash, password or "")
     if row is None or not verified:
         raise Unauthorized("wrong name or password / 用户名或密码错误")

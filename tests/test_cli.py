@@ -34,6 +34,17 @@ def test_init_staff_backup_restore(tmp_path: Path) -> None:
     )
     assert r.returncode == 0 and "API token:" in r.stdout
     assert linli("staff", "add", "--db", str(db), "--name", "x", "--pin", "12").returncode == 2
+    set_pin = ["staff", "set-pin", "--db", str(db), "--name"]
+    assert linli(*set_pin, "小玮", "--pin", "5678").returncode == 0
+    assert linli(*set_pin, "nobody", "--pin", "5678").returncode != 0
+    assert linli(*set_pin, "小玮", "--pin", "56").returncode != 0
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0  # token revoked
+    pin_hash = conn.execute("SELECT pin_hash FROM staff").fetchone()[0]
+    conn.close()
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(pin_hash, "5678")
 
     r = linli("backup", "--db", str(db), "--to", str(tmp_path))
     assert r.returncode == 0
