@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
 from edge.errors import BadRequest
 from edge.pages import configure_templates
@@ -487,23 +488,60 @@ def test_money_and_weight_formats() -> None:
         parse_jin("0")
 
 
-def test_every_msgid_has_a_chinese_translation() -> None:
-    msgids: set[str] = set()
-    for _fn, _line, msg, _c, _x in extract_from_dir(
+def page_msgids() -> dict[str, set[str]]:
+    """Every msgid the tablet pages use, with the files that use it."""
+    found: dict[str, set[str]] = {}
+    for fn, _line, msg, _c, _x in extract_from_dir(
         str(ROOT / "templates"),
         method_map=[("**.html", "jinja2")],
         options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
-        msgids.add(msg if isinstance(msg, str) else msg[0])
-    for _fn, _line, msg, _c, _x in extract_from_dir(
-        str(ROOT / "edge" / "pages"),
-        method_map=[("**.py", "python")],
-        keywords={"_": None, "N_": None},
-    ):
-        msgids.add(msg if isinstance(msg, str) else msg[0])
+        found.setdefault(msg if isinstance(msg, str) else msg[0], set()).add(f"templates/{fn}")
+    for package, files in (("pages", "**.py"), ("supply", "pages.py"), ("wechat", "pages.py")):
+        for fn, _line, msg, _c, _x in extract_from_dir(
+            str(ROOT / "edge" / package),
+            method_map=[(files, "python")],
+            keywords={"_": None, "N_": None},
+        ):
+            found.setdefault(msg if isinstance(msg, str) else msg[0], set()).add(
+                f"edge/{package}/{fn}"
+            )
+    return found
+
+
+def test_every_msgid_has_a_chinese_translation() -> None:
+    found = page_msgids()
+    used_in = set().union(*found.values())
+    for part in ("templates/supply/", "templates/wechat/", "edge/supply/", "edge/wechat/"):
+        assert any(f.startswith(part) for f in used_in), f"no msgids found under {part}"
     zh = translations("zh")
-    missing = sorted(m for m in msgids if zh.gettext(m) == m)
+    missing = sorted(m for m in found if zh.gettext(m) == m)
     assert not missing
+    with (ROOT / "edge/locale/en/LC_MESSAGES/messages.po").open("rb") as fh:
+        en = read_po(fh, locale="en")
+    assert not sorted(m for m in found if m not in en)
+
+
+def test_supply_and_wechat_templates_have_no_inline_chinese() -> None:
+    """Their words go through the catalogs; only unit names (斤, 个, 份) may stay, as data.
+
+    supply/loading_list.html is the hub's printed van sheet, rendered without the catalogs.
+    """
+    expression = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+    literal = re.compile(r"\"([^\"]*)\"|'([^']*)'")
+    han = re.compile(r"[\u3400-\u9fff]")
+    units = {"斤", "个", "份"}
+    for folder in ("supply", "wechat"):
+        for path in (ROOT / "templates" / folder).glob("*.html"):
+            if path.name == "loading_list.html":
+                continue
+            source = path.read_text(encoding="utf-8")
+            words = han.findall(expression.sub("", source))
+            for part in expression.findall(source):
+                for a, b in literal.findall(part):
+                    if han.search(a or b) and (a or b) not in units:
+                        words.append(a or b)
+            assert not [w for w in words if w not in units], (path.name, words)
 
 
 def test_no_external_urls_in_pages() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
+import re
 import sqlite3
 
 from conftest import Centre
@@ -63,7 +64,33 @@ def test_staff_may_not_set_the_buffer(sc: Centre) -> None:
             "quantity": "1",
         },
     )
-    assert r.status_code == 403
+    assert r.status_code == 403 and "只有站长可以这样做" in r.text
+
+
+def test_order_sheet_and_receiving_speak_english_when_chosen(sc: Centre) -> None:
+    place(sc, [("土豆", 5, "斤")])
+    _signed_in(sc)
+    sc.client.get("/lang/en")
+    r = sc.client.get("/supply/order", params={"day": MONDAY})
+    assert r.status_code == 200 and 'lang="en"' in r.text
+    # the text for the co-op stays Chinese, as the co-op reads it; the page around it is English
+    html = re.sub(r"<textarea.*?</textarea>", "", r.text, flags=re.S)
+    for en in ("Order to the co-op", "Open; locks at", "Residents' orders", "Buffer", "Receiving"):
+        assert en in html, en
+    for zh in ("订货单", "未截单", "居民订", "备货", "零售备货", "收货", "对账"):
+        assert zh not in html, zh
+    sc.clock.now = MONDAY_0600
+    r = sc.client.get("/supply/receiving")
+    assert "Receiving at 06:00" in r.text and "Save what arrived" in r.text
+    assert "Expected from: the order. Weights in jin." in r.text
+    for zh in ("早6点收货", "保存实到数量", "应到", "按斤输入重量"):
+        assert zh not in r.text, zh
+    token = csrf(sc.client, "/supply/receiving")
+    bad = sc.client.post(
+        "/supply/receiving",
+        data={"_csrf_token": token, "day": MONDAY, f"arrived:{sc.products['土豆']}:g": "x"},
+    )
+    assert bad.status_code == 400 and "Enter what arrived" in bad.text
 
 
 def test_receiving_returns_and_reconciliation_pages(sc: Centre) -> None:

@@ -1,9 +1,8 @@
 """The supply pages on the centre tablet: the order sheet, receiving, returns, reconciliation.
 
-Same sign-in, session, CSRF and layout as the other tablet pages
-(`edge.pages.base`). Labels are written in both languages in the templates
-(`supply/_t.html`), Chinese unless the tablet chose English. Weights are
-typed in 斤 and kept in grams.
+Same sign-in, session, CSRF, layout and language as the other tablet pages
+(`edge.pages.base`): templates and the errors below write English msgids,
+translated from edge/locale. Weights are typed in 斤 and kept in grams.
 """
 
 from __future__ import annotations
@@ -19,8 +18,18 @@ from litestar.response import Redirect, Template
 from edge import calendar
 from edge.errors import BadRequest, EdgeError, Forbidden
 from edge.forms import form_int, key_parts, parse_int
-from edge.pages.base import AnyRequest, MeDep, SignInRequired, page, require_staff, to_signin
+from edge.pages.base import (
+    N_,
+    AnyRequest,
+    MeDep,
+    SignInRequired,
+    form_error,
+    page,
+    require_staff,
+    to_signin,
+)
 from edge.pages.formats import jin, parse_jin, yuan
+from edge.pages.i18n import gettext_for
 from edge.settings import Settings
 from edge.supply import consolidated, receiving, reconciliation, returns
 from edge.supply.api import csv_response
@@ -28,6 +37,16 @@ from edge.supply.lines import MAX_COUNT
 from edge.web import StoreDep
 
 MAX_VERSION = 1_000_000  # re-locks of one day's order; a handful ever happen
+
+# What to do about a refused form, beyond the shared per-field hints.
+SUPPLY_HINTS = {
+    "arrived": N_("Enter what arrived: jin for weights, whole numbers for pieces."),
+}
+STATUS_HINTS = {
+    403: N_("Only the station manager may do this."),
+    404: N_("Please reload the form and try again."),
+    409: N_("Please reload the form and try again."),
+}
 
 
 def _now(request: AnyRequest) -> Any:
@@ -48,6 +67,16 @@ def _today(request: AnyRequest, value: str | None) -> str:
     if value:
         return calendar.parse_day(value, "day").isoformat()
     return str(_now(request).date().isoformat())
+
+
+def _error(request: AnyRequest, exc: EdgeError) -> dict[str, str]:
+    """The error box: a hint in the tablet's language, the domain's own detail under it."""
+    _ = gettext_for(request)
+    error = form_error(request, exc)
+    hint = STATUS_HINTS.get(exc.status_code) or SUPPLY_HINTS.get(error["key"])
+    if hint:
+        error["hint"] = _(hint)
+    return error
 
 
 def _quantity(qty_unit: str, text: str, field: str) -> int | None:
@@ -80,7 +109,12 @@ async def order_sheet(
 
 
 async def _order_sheet(
-    request: AnyRequest, me: Any, store: Any, d: str, error: str | None = None, status: int = 200
+    request: AnyRequest,
+    me: Any,
+    store: Any,
+    d: str,
+    error: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Template:
     doc = await consolidated.read_locking(store, d, _now(request))
     text = consolidated.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
@@ -129,7 +163,9 @@ async def order_buffer(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
     except EdgeError as exc:
         if exc.status_code not in (400, 403):
             raise
-        return await _order_sheet(request, me, store, d, error=exc.detail, status=exc.status_code)
+        return await _order_sheet(
+            request, me, store, d, error=_error(request, exc), status=exc.status_code
+        )
     return Redirect(path=f"/supply/order?day={d}", status_code=303)
 
 
@@ -144,7 +180,9 @@ async def order_sent(request: AnyRequest, me: MeDep, store: StoreDep) -> Respons
     except EdgeError as exc:
         if exc.status_code not in (400, 404, 409):
             raise
-        return await _order_sheet(request, me, store, d, error=exc.detail, status=exc.status_code)
+        return await _order_sheet(
+            request, me, store, d, error=_error(request, exc), status=exc.status_code
+        )
     return Redirect(path=f"/supply/order?day={d}", status_code=303)
 
 
@@ -169,7 +207,7 @@ async def _receiving(
     store: Any,
     d: str,
     *,
-    error: str | None = None,
+    error: dict[str, str] | None = None,
     status: int = 200,
     saved: bool = False,
 ) -> Template:
@@ -204,7 +242,7 @@ async def receiving_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Res
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
-        return await _receiving(request, me, store, d, error=exc.detail, status=400)
+        return await _receiving(request, me, store, d, error=_error(request, exc), status=400)
     return Redirect(path=f"/supply/receiving?day={d}&saved=true", status_code=303)
 
 
@@ -229,7 +267,7 @@ async def _returns(
     store: Any,
     d: str,
     *,
-    error: str | None = None,
+    error: dict[str, str] | None = None,
     status: int = 200,
     saved: bool = False,
 ) -> Template:
@@ -275,7 +313,9 @@ async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
             raise
-        return await _returns(request, me, store, d, error=exc.detail, status=exc.status_code)
+        return await _returns(
+            request, me, store, d, error=_error(request, exc), status=exc.status_code
+        )
     return Redirect(path=f"/supply/returns?day={d}&saved=true", status_code=303)
 
 

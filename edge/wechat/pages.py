@@ -11,9 +11,7 @@ comes back as a page of its own).
 
 The price post page shows the text for the group with a big copy button.
 
-Text on these pages: English msgids as in edge/pages; the shared catalog wins
-when it has a msgid, otherwise the Simplified Chinese in `ZH` below is used
-(until these msgids move into edge/locale).
+Text on these pages: English msgids translated from edge/locale, as in edge/pages.
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ from edge.pages.base import (
     to_signin,
 )
 from edge.pages.formats import parse_quantity
-from edge.pages.i18n import locale_of, translations
+from edge.pages.i18n import gettext_for
 from edge.products import Product
 from edge.web import SettingsDep, StoreDep
 from edge.wechat.drafts import MAX_PASTE_CHARS, confirm, draft_orders, link_nickname, message_key
@@ -60,90 +58,6 @@ MAX_ROWS = orders.MAX_ITEMS
 MAX_ROW_INDEX = 99_999  # row numbers in field names (p_3); rows past MAX_ROWS are dropped
 MAX_AMOUNT_FEN = 10_000_000  # "10块钱的香菜": what a resident asked to spend, echoed back
 HH_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
-
-# Simplified Chinese for the msgids the shared catalog does not have (yet).
-ZH: dict[str, str] = {
-    "WeChat orders": "微信接龙",
-    "Paste from the WeChat group": "粘贴微信群消息",
-    "Paste one message, or a block copied from the group with names and times.": (
-        "粘贴一条消息，或从群里复制的一段（带名字和时间）。"
-    ),
-    "Read it": "解析",
-    "Paste the message here…": "把消息粘贴到这里…",
-    "Paste a message first.": "请先粘贴消息。",
-    "That is too long: paste at most %(n)s characters at a time.": (
-        "内容太长：一次最多粘贴 %(n)s 个字。"
-    ),
-    "The day's price post": "今日价格接龙",
-    "Check each order, then tap Confirm.": "逐单核对，然后点“确认下单”。",
-    "%(n)s senders, %(k)s orders to check.": "共 %(n)s 人发言，%(k)s 单需要核对。",
-    "Nothing found in this paste.": "这段内容里没有找到消息。",
-    "Paste another": "再粘贴一段",
-    "(no name)": "（没有名字）",
-    "Staff reply": "工作人员回复",
-    "Not an order": "不是订单",
-    "Open to make an order anyway": "展开，仍要下单",
-    "Already ordered": "已经下过单",
-    "This message was already made into an order. Confirming again shows that order; it does not make a new one.": (  # noqa: E501
-        "这条消息已经下过单。再点确认只会显示那个订单，不会重复下单。"
-    ),
-    "What they wrote": "原话",
-    "understood": "已识别",
-    "not understood": "没看懂",
-    "Not understood:": "没看懂的部分：",
-    "Household": "住户",
-    "WeChat name %(nick)s": "微信名 %(nick)s",
-    "Not this household? Find another": "不是这户？查找其他住户",
-    "Unknown WeChat name. Find the household, tap it, then link:": (
-        "不认识这个微信名。请查找住户，点选后再关联："
-    ),
-    "Link “%(nick)s” to the chosen household": "把“%(nick)s”关联到选中的住户",
-    "Linked: “%(nick)s” is %(name)s from now on.": "已关联：“%(nick)s”以后就是%(name)s。",
-    "Tap a household in the list first.": "请先在列表里点选一户。",
-    "Items": "商品",
-    "Row %(n)s: choose a product, or remove the row.": "第%(n)s行：请选择商品，或删除这一行。",
-    "Choose a product": "选择商品",
-    "Quantity": "数量",
-    "Remove": "删除",
-    "Add a row": "添加一行",
-    "please check": "请核对",
-    "sure": "把握",
-    "from": "原文",
-    "%(y)s yuan worth": "要%(y)s元的",
-    "Pick-up or delivery": "自取还是送货",
-    "Confirm order": "确认下单",
-    "For %(day)s": "配送日 %(day)s",
-    "Order saved.": "订单已保存。",
-    "Same order as before: this message was already confirmed.": (
-        "和之前是同一个订单：这条消息已经确认过了。"
-    ),
-    "Pick up on": "取货日期",
-    "Copy": "复制",
-    "Copied. Paste it in the group.": "已复制，可以到群里粘贴了。",
-    "Selected. Press and hold, then tap Copy.": "已选中文字，请长按后点“复制”。",
-    "Next delivery day": "下一个配送日",
-    "Order cut-off": "截单时间",
-    "Post for %(day)s": "%(day)s 的价格接龙",
-}
-
-
-def texts_for(request: AnyRequest) -> Callable[..., str]:
-    """`t` for these pages: the shared catalog first, then `ZH`, else the msgid."""
-    locale = locale_of(request)
-    catalog = translations(locale)
-
-    def t(msgid: str, **variables: Any) -> str:
-        text = catalog.gettext(msgid)
-        if text == msgid and locale == "zh":
-            text = ZH.get(msgid, msgid)
-        return text % variables if variables else text
-
-    return t
-
-
-def wx_page(request: AnyRequest, template: str, me: Staff, **context: Any) -> Template:
-    return page(request, template, me, t=texts_for(request), **context)
-
 
 # --- highlighting ------------------------------------------------------------
 
@@ -283,7 +197,7 @@ def rows_from_form(form: FormMultiDict, catalog: dict[str, Product]) -> list[dic
 
 
 def items_from_rows(
-    rows: list[dict[str, Any]], catalog: dict[str, Product], t: Callable[..., str]
+    rows: list[dict[str, Any]], catalog: dict[str, Product], _: Callable[..., str]
 ) -> list[orders.ItemInput]:
     items = []
     for n, row in enumerate(rows, start=1):
@@ -291,7 +205,7 @@ def items_from_rows(
         if product is None:
             if row["quantity"]:
                 raise BadRequest(
-                    t("Row %(n)s: choose a product, or remove the row.", n=n), field="items"
+                    _("Row %(n)s: choose a product, or remove the row.", n=n), field="items"
                 )
             continue
         try:
@@ -453,7 +367,6 @@ def _render_card(
         template,
         me,
         status=status,
-        t=texts_for(request),
         card=card,
         cards=[card],
         groups=grouped(catalog),
@@ -467,7 +380,7 @@ def _render_card(
 
 @get("/wechat", include_in_schema=False)
 async def paste_form(request: AnyRequest, me: MeDep) -> Template:
-    return wx_page(request, "wechat/paste.html", me, text="", error=None, max_chars=MAX_PASTE_CHARS)
+    return page(request, "wechat/paste.html", me, text="", error=None, max_chars=MAX_PASTE_CHARS)
 
 
 @post("/wechat/preview", include_in_schema=False)
@@ -476,19 +389,18 @@ async def preview(
 ) -> Template:
     form = await request.form()
     text = str(form.get("text", "") or "")
-    t = texts_for(request)
+    _ = gettext_for(request)
     error = None
     if not text.strip():
-        error = t("Paste a message first.")
+        error = _("Paste a message first.")
     elif len(text) > MAX_PASTE_CHARS:
-        error = t("That is too long: paste at most %(n)s characters at a time.", n=MAX_PASTE_CHARS)
+        error = _("That is too long: paste at most %(n)s characters at a time.", n=MAX_PASTE_CHARS)
     if error:
         return page(
             request,
             "wechat/paste.html",
             me,
             status=400,
-            t=t,
             text=text[:MAX_PASTE_CHARS],
             error=error,
             max_chars=MAX_PASTE_CHARS,
@@ -514,7 +426,6 @@ async def preview(
         request,
         "wechat/preview.html",
         me,
-        t=t,
         cards=cards,
         groups=grouped(catalog),
         single=False,
@@ -559,9 +470,10 @@ async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: Settin
     except EdgeError as exc:
         if exc.status_code not in (400, 404):
             raise
+        _ = gettext_for(request)
         error = form_error(request, exc)
         if exc.field == "link" or exc.status_code == 404:
-            error["hint"] = texts_for(request)("Tap a household in the list first.")
+            error["hint"] = _("Tap a household in the list first.")
     card["error"] = error
     card["linked"] = error is None
     return _render_card(request, me, card, catalog, status=400 if error else 200)
@@ -577,7 +489,7 @@ async def confirm_card(
     by_id = {p.id: p for p in catalog}
     now = settings.now()
     try:
-        items = items_from_rows(card["rows"], by_id, texts_for(request))
+        items = items_from_rows(card["rows"], by_id, gettext_for(request))
         household_id = card["household"]["id"] if card["household"] else None
         household = None
         if household_id is None:
@@ -615,7 +527,7 @@ async def confirm_card(
         lambda c: orders.get_order(c, created.order_id, sees_phones=me.sees_phones)
     )
     template = "wechat/_confirmed.html" if is_htmx(request) else "wechat/confirmed.html"
-    return wx_page(request, template, me, card=card, created=created, order=order, units=by_id)
+    return page(request, template, me, card=card, created=created, order=order, units=by_id)
 
 
 @get("/wechat/price-post", include_in_schema=False)
@@ -624,6 +536,7 @@ async def price_post_page(
 ) -> Template:
     now = settings.now()
     name = getattr(request.app.state, "centre_name", "")
+    _ = gettext_for(request)
 
     def read(conn: sqlite3.Connection) -> dict[str, Any]:
         post_ = price_post(conn, store.site_id, name, now)
@@ -632,12 +545,17 @@ async def price_post_page(
         cutoff = cal.cutoff_for(day)
         return {
             **post_,
-            "cutoff": f"{cutoff.month}月{cutoff.day}日 {cutoff.strftime('%H:%M')}",
+            "cutoff": _(
+                "%(month)s/%(day)s %(time)s",
+                month=cutoff.month,
+                day=cutoff.day,
+                time=cutoff.strftime("%H:%M"),
+            ),
             "pickup_hours": cal.pickup_hours,
         }
 
     post_ = await store.read(read)
-    return wx_page(request, "wechat/price_post.html", me, post=post_)
+    return page(request, "wechat/price_post.html", me, post=post_)
 
 
 _signed_in = Router(
@@ -650,4 +568,4 @@ _signed_in = Router(
 
 WECHAT_PAGE_HANDLERS: list[Any] = [_signed_in]
 
-__all__ = ["WECHAT_PAGE_HANDLERS", "ZH", "segments", "texts_for"]
+__all__ = ["WECHAT_PAGE_HANDLERS", "segments"]
