@@ -12,7 +12,10 @@ from edge.errors import EdgeError
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from edge.memory import return_big_blocks_to_os
     from edge.settings import Settings
+
+    return_big_blocks_to_os()
 
     settings = Settings(
         db_path=Path(args.db),
