@@ -9,7 +9,7 @@ cut-off it can still make.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -124,10 +124,46 @@ def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
     )
 
 
+OPEN_STATUSES = ("placed", "packed")
+
+
+def open_order_days(conn: sqlite3.Connection, site_id: str) -> dict[date, int]:
+    """Days that still have orders waiting (placed or packed), with how many."""
+    return {
+        date.fromisoformat(r[0]): int(r[1])
+        for r in conn.execute(
+            "SELECT pickup_date, COUNT(*) FROM orders WHERE site_id = ?"
+            " AND status IN ('placed', 'packed') GROUP BY pickup_date",
+            (site_id,),
+        )
+    }
+
+
+def _refuse_stranding(stranded: dict[date, int], field: str) -> None:
+    """A change that takes away a day residents have orders for must not leave them
+    waiting for a van that will not come: move or cancel those orders first."""
+    if stranded:
+        days = ", ".join(f"{d.isoformat()} ({n})" for d, n in sorted(stranded.items()))
+        raise BadRequest(
+            f"orders are still waiting for {days}: move them to another delivery day "
+            "or cancel them first",
+            field=field,
+        )
+
+
 def save(tx: Tx, weekdays: list[int], cutoff: str, pickup_hours: str) -> None:
     if not weekdays or any(d not in range(7) for d in weekdays):
         raise BadRequest("weekdays must be numbers 0 (Mon) to 6 (Sun)", field="weekdays")
     parse_hhmm(cutoff, "cutoff")
+    after = replace(load(tx.conn, tx.site_id), weekdays=frozenset(weekdays))
+    _refuse_stranding(
+        {
+            d: n
+            for d, n in open_order_days(tx.conn, tx.site_id).items()
+            if not after.is_delivery_day(d)
+        },
+        "weekdays",
+    )
     fields: dict[str, Any] = {
         "weekdays": ",".join(str(d) for d in sorted(set(weekdays))),
         "cutoff": cutoff,
@@ -142,6 +178,9 @@ def save(tx: Tx, weekdays: list[int], cutoff: str, pickup_hours: str) -> None:
 def add_exception(tx: Tx, day: date, kind: str, note: str = "") -> str:
     if kind not in ("closed", "extra"):
         raise BadRequest("kind must be 'closed' or 'extra'", field="kind")
+    if kind == "closed":
+        waiting = open_order_days(tx.conn, tx.site_id).get(day)
+        _refuse_stranding({day: waiting} if waiting else {}, "day")
     from edge.ids import new_id
 
     row_id = new_id()

@@ -236,6 +236,34 @@ def mark_packed(tx: Tx, order_id: str, requested: str = "packed") -> str:
     return set_status(tx, order_id, requested)
 
 
+def move_open_orders(tx: Tx, from_day: date, to_day: date) -> int:
+    """Orders still waiting for `from_day` (a day being closed) move to `to_day`,
+    which must be a delivery day; each keeps its pickup code unless `to_day`
+    already uses it. Returns how many moved."""
+    if to_day == from_day:
+        raise BadRequest("orders must move to another day", field="move_orders_to")
+    if not calendar.load(tx.conn, tx.site_id).is_delivery_day(to_day):
+        raise BadRequest(f"{to_day.isoformat()} is not a delivery day", field="move_orders_to")
+    rows = tx.execute(
+        "SELECT id, pickup_code FROM orders WHERE site_id = ? AND pickup_date = ?"
+        " AND status IN ('placed', 'packed') ORDER BY created_at",
+        (tx.site_id, from_day.isoformat()),
+    ).fetchall()
+    for row in rows:
+        code = row["pickup_code"]
+        if tx.one(
+            "SELECT 1 FROM orders WHERE site_id = ? AND pickup_date = ? AND pickup_code = ?",
+            (tx.site_id, to_day.isoformat(), code),
+        ):
+            code = _free_pickup_code(tx, to_day)
+        tx.update(
+            "orders",
+            row["id"],
+            {"pickup_date": to_day.isoformat(), "pickup_code": code, "updated_at": now_iso()},
+        )
+    return len(rows)
+
+
 def cancel(tx: Tx, order_id: str) -> str:
     """Cancel unless already ended; a cancel never undoes a pickup (invariant 5)."""
     return set_status(tx, order_id, "cancelled")

@@ -62,11 +62,16 @@ def _set_calendar(tx: Tx, args: dict[str, Any]) -> None:
 
 
 def _add_calendar_exception(tx: Tx, args: dict[str, Any]) -> str:
-    from edge import calendar
+    """Refused (and said so to the operator) when closing a day that still has orders,
+    unless the command names the day they move to (`move_orders_to`)."""
+    from edge import calendar, orders
 
-    return calendar.add_exception(
-        tx, calendar.parse_day(str(args["day"])), str(args["kind"]), str(args.get("note", ""))
-    )
+    day = calendar.parse_day(str(args["day"]))
+    if args.get("move_orders_to") and args["kind"] == "closed":
+        orders.move_open_orders(
+            tx, day, calendar.parse_day(str(args["move_orders_to"]), "move_orders_to")
+        )
+    return calendar.add_exception(tx, day, str(args["kind"]), str(args.get("note", "")))
 
 
 DEFAULT_COMMANDS: dict[str, CommandHandler] = {

@@ -9,8 +9,10 @@ from litestar import Controller, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
-from edge import calendar, products
+from edge import calendar, orders, products
 from edge.auth import require_manager
+from edge.errors import BadRequest
+from edge.store import Tx
 from edge.web import SettingsDep, StaffDep, StoreDep
 
 PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
@@ -102,7 +104,9 @@ class CalendarInput(msgspec.Struct, forbid_unknown_fields=True):
 class ExceptionInput(msgspec.Struct, forbid_unknown_fields=True):
     day: str
     kind: str
-    note: str = ""
+    note: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    # Closing a day that still has orders: the day they move to (else 400).
+    move_orders_to: str | None = None
 
 
 class CalendarController(Controller):
@@ -135,8 +139,23 @@ class CalendarController(Controller):
     @post("/exceptions")
     async def add_exception(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ExceptionInput]
-    ) -> dict[str, str]:
+    ) -> dict[str, Any]:
+        """Close a day (a holiday) or add an extra delivery day. Closing a day with
+        orders still waiting is refused unless `move_orders_to` names the delivery
+        day they move to; the answer says how many moved."""
         require_manager(staff)
         day = calendar.parse_day(data.day, "day")
-        row_id = await store.write(lambda tx: calendar.add_exception(tx, day, data.kind, data.note))
-        return {"id": row_id}
+        move_to = (
+            calendar.parse_day(data.move_orders_to, "move_orders_to")
+            if data.move_orders_to
+            else None
+        )
+
+        if move_to is not None and data.kind != "closed":
+            raise BadRequest("move_orders_to goes with kind 'closed'", field="move_orders_to")
+
+        def write(tx: Tx) -> dict[str, Any]:
+            moved = orders.move_open_orders(tx, day, move_to) if move_to else 0
+            return {"id": calendar.add_exception(tx, day, data.kind, data.note), "moved": moved}
+
+        return await store.write(write)

@@ -13,12 +13,13 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from edge import calendar, products
+from edge import calendar, orders, products
 from edge.calendar import WEEKDAY_NAMES_ZH
 from edge.errors import BadRequest, EdgeError
 from edge.forms import form_int, form_ints
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, need_manager, page, today
 from edge.pages.formats import parse_yuan
+from edge.store import Tx
 from edge.web import StoreDep
 
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -186,7 +187,15 @@ async def add_exception(request: AnyRequest, me: MeDep, store: StoreDep) -> Temp
         day = calendar.parse_day(str(form.get("day", "") or ""), "day")
         kind = str(form.get("kind", "") or "")
         note = str(form.get("note", "") or "")[:100]
-        await store.write(lambda tx: calendar.add_exception(tx, day, kind, note))
+        move = kind == "closed" and form.get("move_open") == "1"
+
+        def write(tx: Tx) -> None:
+            if move:  # the waiting orders go to the next delivery day after the closed one
+                after = calendar.load(tx.conn, tx.site_id).first_delivery_day_after(day)
+                orders.move_open_orders(tx, day, after)
+            calendar.add_exception(tx, day, kind, note)
+
+        await store.write(write)
     except EdgeError as exc:
         if exc.status_code != 400:
             raise

@@ -255,6 +255,8 @@ def lock_day(tx: Tx, day: date, now: datetime) -> int | None:
     live = live_lines(tx.conn, tx.site_id, iso)
     head = latest(tx.conn, tx.site_id, iso)
     if head is None:
+        if not cal.is_delivery_day(day):
+            return None  # a closed day: no van comes, so nothing goes to the co-op
         if not any(line.total for line in live.values()):
             return None  # nothing to buy: nothing to lock (yet)
         _write_version(tx, iso, 1, cutoff, live, [])
