@@ -2,8 +2,13 @@
 
 Expected per product line is the co-op's dispatch note when one has come
 down from the hub, else the locked consolidated order (its latest version).
-Staff enter what arrived; when a line is short, the shortage is shared out
-to that day's orders by this rule:
+The note lists what is on the van: an ordered line it leaves out is expected
+as 0 (not dispatched), and a product sent in place of another
+(`substitute_for`) is a line of its own while the one it replaces was not
+dispatched. Nothing is shared out when a note arrives: staff enter what
+arrived (the page fills in what is expected, 0 for a line left out), and
+when a line is short, the shortage is shared out to that day's orders by
+this rule:
 
 1. **The walk-in buffer gives way first.** Orders are served before any
    stock is kept for walk-in sales; only when what arrived is less than the
@@ -25,6 +30,7 @@ grams, pieces or bundles) and a new price estimate; its order gets `short = 1`.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +44,9 @@ from edge.products import fen_for_grams
 from edge.store import Tx
 from edge.supply import consolidated
 from edge.supply.lines import (
+    NAME_PREFIX,
     Key,
+    ProductInfo,
     co_op_unit,
     parse_quantity,
     product_infos,
@@ -84,7 +92,11 @@ class Expected:
     unit_label: str
     quantity: int
     source: str  # 'dispatch' | 'consolidated' | 'orders'
-    substitute_for: str | None = None
+    substitute_for: str | None = None  # as the note gave it: a product id or name
+    substitute_for_name: str | None = None
+    note: str = ""  # the co-op's word on this line ('青椒没了')
+    not_dispatched: bool = False  # ordered, but the dispatch note leaves it out
+    replaced_by: str | None = None  # the product the co-op sent in its place
 
 
 def latest_dispatch(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str, Any] | None:
@@ -108,35 +120,80 @@ def latest_dispatch(conn: sqlite3.Connection, site_id: str, day: str) -> dict[st
     return note
 
 
+def ordered_lines(
+    conn: sqlite3.Connection, site_id: str, day: str
+) -> tuple[dict[Key, consolidated.Line], str]:
+    """The locked order's lines (latest version), else the day's orders as they stand."""
+    head = consolidated.latest(conn, site_id, day)
+    if head is not None:
+        return consolidated.version_lines(conn, head["id"]), "consolidated"
+    return consolidated.live_lines(conn, site_id, day), "orders"
+
+
 def expected(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key, Expected]:
     infos = product_infos(conn)
     note = latest_dispatch(conn, site_id, day)
+    lines, source = ordered_lines(conn, site_id, day)
     out: dict[Key, Expected] = {}
-    if note is not None:
-        for r in note["lines"]:
-            key = (r["product_id"], r["qty_unit"])
-            prev = out.get(key)
+    if note is None:
+        for key, line in lines.items():
             out[key] = Expected(
-                r["product_id"],
-                r["product_name"],
-                r["qty_unit"],
-                unit_label_for(infos.get(r["product_id"]), r["qty_unit"]),
-                r["shipped_qty"] + (prev.quantity if prev else 0),
-                "dispatch",
-                r["substitute_for"],
+                line.product_id,
+                line.product_name,
+                line.qty_unit,
+                line.unit_label,
+                line.total,
+                source,
             )
         return out
-    head = consolidated.latest(conn, site_id, day)
-    source = "consolidated"
-    if head is not None:
-        lines = consolidated.version_lines(conn, head["id"])
-    else:
-        lines, source = consolidated.live_lines(conn, site_id, day), "orders"
-    for key, line in lines.items():
+    replaced_by: dict[str, str] = {}  # the replaced product's id or name -> the substitute's name
+    for r in note["lines"]:
+        key = (r["product_id"], r["qty_unit"])
+        prev = out.get(key)
+        sub_name = None
+        if r["substitute_for"]:
+            sub_name = _product_name(conn, site_id, infos, r["substitute_for"])
+            replaced_by[sub_name] = r["product_name"]
+            replaced_by[resolve_product_id(conn, site_id, r["substitute_for"])] = r["product_name"]
         out[key] = Expected(
-            line.product_id, line.product_name, line.qty_unit, line.unit_label, line.total, source
+            r["product_id"],
+            r["product_name"],
+            r["qty_unit"],
+            unit_label_for(infos.get(r["product_id"]), r["qty_unit"]),
+            r["shipped_qty"] + (prev.quantity if prev else 0),
+            "dispatch",
+            r["substitute_for"] or (prev.substitute_for if prev else None),
+            sub_name or (prev.substitute_for_name if prev else None),
+            "; ".join(x for x in (prev.note if prev else "", r["note"]) if x),
         )
+    # Not on the note means not on the van: expected 0, so that entering the
+    # arrivals shares the line out as a shortage instead of charging for it.
+    for key, line in lines.items():
+        if key not in out:
+            out[key] = Expected(
+                line.product_id,
+                line.product_name,
+                line.qty_unit,
+                line.unit_label,
+                0,
+                "dispatch",
+                not_dispatched=True,
+            )
+    for key, e in out.items():
+        by = replaced_by.get(key[0]) or replaced_by.get(e.product_name)
+        if by is not None and by != e.product_name:
+            out[key] = dataclasses.replace(e, replaced_by=by)
     return out
+
+
+def _product_name(
+    conn: sqlite3.Connection, site_id: str, infos: dict[str, ProductInfo], ref: str
+) -> str:
+    """A product id, `name:土豆` or a plain name, as the name staff know it by."""
+    info = infos.get(resolve_product_id(conn, site_id, ref))
+    if info is not None:
+        return info.name
+    return ref[len(NAME_PREFIX) :] if ref.startswith(NAME_PREFIX) else ref
 
 
 def receiving_view(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str, Any]:
@@ -167,6 +224,10 @@ def receiving_view(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str
                 "expected": e.quantity if e else 0,
                 "expected_from": e.source if e else "none",
                 "substitute_for": e.substitute_for if e else None,
+                "substitute_for_name": e.substitute_for_name if e else None,
+                "dispatch_line_note": e.note if e else "",
+                "not_dispatched": e.not_dispatched if e else False,
+                "replaced_by": e.replaced_by if e else None,
                 "arrived": arrived,
                 "orders_need": ordered,
                 "short_for_orders": max(0, ordered - arrived) if arrived is not None else 0,
@@ -175,11 +236,13 @@ def receiving_view(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str
             }
         )
     lines.sort(key=lambda x: (x["product_name"], x["qty_unit"]))
+    note = latest_dispatch(conn, site_id, day)
     return {
         "centre_id": site_id,
         "delivery_date": day,
         "lines": lines,
-        "dispatch_note": latest_dispatch(conn, site_id, day) is not None,
+        "dispatch_note": note is not None,
+        "dispatch_note_text": note["note"] if note else "",
         "shortages": shortages_for_day(conn, day, site_id=site_id),
     }
 
@@ -263,18 +326,14 @@ def record_arrivals(
 
 def _allocate_line(tx: Tx, day: str, key: Key, arrived: int) -> set[str]:
     items = tx.execute(
-        "SELECT i.id, i.order_id, i.quantity, i.allocated_qty, i.unit_price_fen, i.sold_by,"
-        " i.qty_unit, i.estimated_fen, o.status FROM order_items i JOIN orders o"
+        "SELECT i.id, i.order_id, i.quantity, i.allocated_qty, i.actual_grams, i.unit_price_fen,"
+        " i.sold_by, i.qty_unit, i.estimated_fen, o.status FROM order_items i JOIN orders o"
         " ON o.id = i.order_id WHERE o.site_id = ? AND o.pickup_date = ? AND i.product_id = ?"
         " AND i.qty_unit = ? AND o.status IN ('placed', 'packed', 'picked_up', 'delivered')"
         " ORDER BY o.created_at, o.id, i.line",
         (tx.site_id, day, key[0], key[1]),
     ).fetchall()
-    fixed = sum(
-        (r["allocated_qty"] if r["allocated_qty"] is not None else r["quantity"])
-        for r in items
-        if r["status"] in HANDED_OVER
-    )
+    fixed = sum(_handed_over(r) for r in items if r["status"] in HANDED_OVER)
     open_items = [r for r in items if r["status"] in OPEN]
     shares = share_out(
         max(0, arrived - fixed), [r["quantity"] for r in open_items], by_weight=key[1] == "g"
@@ -294,6 +353,13 @@ def _allocate_line(tx: Tx, day: str, key: Key, arrived: int) -> set[str]:
         )
         touched.add(r["order_id"])
     return touched
+
+
+def _handed_over(item: sqlite3.Row) -> int:
+    """What already left the centre with an order: the weighed grams when it was weighed."""
+    if item["qty_unit"] == "g" and item["actual_grams"] is not None:
+        return int(item["actual_grams"])
+    return int(item["allocated_qty"] if item["allocated_qty"] is not None else item["quantity"])
 
 
 def _estimate(item: sqlite3.Row, quantity: int) -> int | None:

@@ -1,7 +1,8 @@
 """The day's reconciliation: where every 斤, piece and fen of a delivery went.
 
 Per centre, day and product line: ordered (the latest version of the locked
-order), dispatched (the co-op's note), received (entered at 06:00; the
+order), dispatched (the co-op's note; 0 for a line the note leaves out,
+such as one a substitute replaced), received (entered at 06:00; the
 dispatch note, else the order, when nothing was entered — flagged
 `received_assumed`), sold through orders (handed over: weighed grams or the
 allocated count), sold walk-in, returned (the co-op's accepted quantities
@@ -70,24 +71,34 @@ def sold_walkin(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key, t
 
 
 class PriceBook:
-    """The co-op's prices in effect on one day for one centre (latest list wins)."""
+    """The co-op's prices in effect on one day for one centre (latest list wins).
+
+    A price may come by product id (copied from the consolidated JSON) or by
+    name (typed from a text); whichever way, the row of the latest list in
+    effect wins, so each entry keeps its place in that order.
+    """
 
     def __init__(self, conn: sqlite3.Connection, site_id: str, day: str) -> None:
-        self.by_id: dict[Key, int] = {}
-        self.by_name: dict[tuple[str, str], int] = {}
-        for r in conn.execute(
-            "SELECT product_id, product_name, qty_unit, price_fen FROM supply_prices"
-            " WHERE effective_from <= ? AND (centre_id IS NULL OR centre_id = ?)"
-            " ORDER BY effective_from, centre_id IS NOT NULL, created_at, id",
-            (day, site_id),
+        self.by_id: dict[Key, tuple[int, int]] = {}  # -> (rank, price_fen)
+        self.by_name: dict[tuple[str, str], tuple[int, int]] = {}
+        for rank, r in enumerate(
+            conn.execute(
+                "SELECT product_id, product_name, qty_unit, price_fen FROM supply_prices"
+                " WHERE effective_from <= ? AND (centre_id IS NULL OR centre_id = ?)"
+                " ORDER BY effective_from, centre_id IS NOT NULL, created_at, id",
+                (day, site_id),
+            )
         ):
+            entry = (rank, int(r["price_fen"]))
             if r["product_id"]:
-                self.by_id[(r["product_id"], r["qty_unit"])] = int(r["price_fen"])
-            self.by_name[(r["product_name"], r["qty_unit"])] = int(r["price_fen"])
+                self.by_id[(r["product_id"], r["qty_unit"])] = entry
+            self.by_name[(r["product_name"], r["qty_unit"])] = entry
 
     def price(self, key: Key, name: str) -> int | None:
-        found = self.by_id.get(key)
-        return found if found is not None else self.by_name.get((name, key[1]))
+        found = [
+            x for x in (self.by_id.get(key), self.by_name.get((name, key[1]))) if x is not None
+        ]
+        return max(found)[1] if found else None
 
 
 def reconcile(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str, Any]:
@@ -133,8 +144,8 @@ def reconcile(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str, Any
         label = unit_label_for(info, key[1])
         ordered = ordered_lines[key].total if key in ordered_lines else 0
         assumed = key not in received
-        if assumed:
-            got = dispatched.get(key, ordered) if note is not None else ordered
+        if assumed:  # not entered: as dispatched (0 when the note leaves it out), else ordered
+            got = dispatched.get(key, 0) if note is not None else ordered
         else:
             got = received[key]
         so_q, so_fen = sold_o.get(key, (0, 0))
@@ -147,7 +158,7 @@ def reconcile(conn: sqlite3.Connection, site_id: str, day: str) -> dict[str, Any
             "co_op_unit": co_op_unit(key[1], label),
             "unit_label": label,
             "ordered": ordered,
-            "dispatched": dispatched.get(key) if note is not None else None,
+            "dispatched": dispatched.get(key, 0) if note is not None else None,
             "received": got,
             "received_assumed": assumed,
             "sold_orders": so_q,
