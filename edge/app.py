@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Linli centre API",
             version=VERSION,
+            use_handler_docstrings=True,
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
             components=Components(

@@ -1,4 +1,9 @@
-"""Today at a glance: how many orders, packed, picked up, still waiting, and takings."""
+"""Today at a glance: how many orders, packed, picked up, still waiting, takings and owed.
+
+Takings are what was paid. Orders handed over on credit (paid less than
+their price, "下次给") are listed with what is still owed, so the money
+taken and the goods sold at price can be told apart.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,17 @@ def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
     walkin = conn.execute(
         "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales WHERE sold_on = ?", (day,)
     ).fetchone()
+    owing = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT o.id AS order_id, o.pickup_code, h.name AS household_name,"
+            " o.final_fen - o.paid_fen AS owed_fen FROM orders o"
+            " LEFT JOIN households h ON h.id = o.household_id"
+            " WHERE o.pickup_date = ? AND o.status IN ('picked_up', 'delivered')"
+            " AND o.paid_fen < o.final_fen ORDER BY o.updated_at, o.id",
+            (day,),
+        )
+    ]
     total = sum(counts.values())
     done = counts.get("picked_up", 0) + counts.get("delivered", 0)
     return {
@@ -38,4 +54,6 @@ def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
         "walkin_takings_fen": int(walkin[0]),
         "walkin_sales": int(walkin[1]),
         "takings_fen": int(orders_takings) + int(walkin[0]),
+        "owed_fen": sum(int(o["owed_fen"]) for o in owing),
+        "owing": owing,
     }

@@ -2,11 +2,18 @@
 
 By-weight items are weighed at the desk; the final price is recomputed from
 the actual grams at the price the order was taken at, and the change from
-the estimate is shown. Payment is recorded in fen with its method.
+the estimate is shown. An item that receiving shared nothing out to
+(`allocated_qty = 0`: none of it arrived) is not weighed and costs 0; NULL
+means no shortage was recorded. Payment is recorded in fen with its method.
+
+The desk takes the whole price. Less is refused unless the hand-over says it
+is on credit (an elderly resident who pays next time, "下次给"); then what was
+given is recorded and the rest, `final_fen - paid_fen`, is still owed.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +31,20 @@ MAX_GRAMS = 50_000
 class Weighing:
     item_id: str
     grams: int
+
+
+class Underpaid(BadRequest):
+    """Less than the price was handed over and the hand-over did not say "on credit"."""
+
+    def __init__(self, amount_fen: int, total_fen: int) -> None:
+        super().__init__(
+            f"amount_fen {amount_fen} is less than the price {total_fen}: take the full"
+            f" amount, or hand over on credit (on_credit: true) to record"
+            f" {total_fen - amount_fen} fen as still owed",
+            field="amount_fen",
+        )
+        self.amount_fen = amount_fen
+        self.total_fen = total_fen
 
 
 def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
@@ -55,23 +76,46 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
     return _refresh_total(tx, order_id)
 
 
+def _item_fen(item: sqlite3.Row) -> int:
+    if item["final_fen"] is not None:  # weighed: what was on the scale went out
+        return int(item["final_fen"])
+    if item["allocated_qty"] == 0:  # none arrived: nothing to pay, whatever the estimate
+        return 0
+    return int(item["estimated_fen"] or 0)
+
+
+def amount_due(conn: sqlite3.Connection, order_id: str) -> int:
+    """The price as it stands: weighed items at their weight, the rest at the estimate."""
+    rows = conn.execute("SELECT * FROM order_items WHERE order_id = ?", (order_id,))
+    return sum(_item_fen(r) for r in rows)
+
+
 def _refresh_total(tx: Tx, order_id: str) -> int:
-    total = 0
-    for item in tx.execute("SELECT * FROM order_items WHERE order_id = ?", (order_id,)):
-        if item["final_fen"] is not None:
-            total += item["final_fen"]
-        elif item["estimated_fen"] is not None:
-            total += item["estimated_fen"]
+    total = amount_due(tx.conn, order_id)
     tx.update("orders", order_id, {"final_fen": total, "updated_at": now_iso()})
     return total
 
 
-def unweighed(tx: Tx, order_id: str) -> list[str]:
+def none_arrived(conn: sqlite3.Connection, order_id: str) -> list[dict[str, Any]]:
+    """The order's items of which nothing arrived and nothing was weighed out."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, product_name, sold_by, final_fen FROM order_items WHERE order_id = ?"
+            " AND allocated_qty = 0 AND COALESCE(actual_grams, 0) = 0 ORDER BY line",
+            (order_id,),
+        )
+    ]
+
+
+def unweighed(conn: sqlite3.Connection, order_id: str) -> list[str]:
+    """Names of by-weight items still to weigh (not those of which nothing arrived)."""
     return [
         r["product_name"]
-        for r in tx.execute(
+        for r in conn.execute(
             "SELECT product_name FROM order_items WHERE order_id = ? AND sold_by = 'weight'"
-            " AND actual_grams IS NULL",
+            " AND actual_grams IS NULL AND (allocated_qty IS NULL OR allocated_qty > 0)"
+            " ORDER BY line",
             (order_id,),
         )
     ]
@@ -85,13 +129,16 @@ def complete(
     amount_fen: int,
     weighings: list[Weighing],
     delivered: bool = False,
+    on_credit: bool = False,
     staff_id: str | None = None,
 ) -> dict[str, Any]:
     """Weigh what is left, take payment, and hand the order over, in one transaction.
 
     `amount_fen` is what the resident handed over; the payment recorded (and
-    the day's takings) is the price, or less if less was given, and the rest
-    is change due.
+    the day's takings) is the price, and anything above it is change due.
+    Less than the price raises `Underpaid` (nothing is written) unless
+    `on_credit`: then the amount given is recorded and the rest is `owed_fen`.
+    Items of which nothing arrived need no weight and are handed over at 0 fen.
     """
     if method not in PAYMENT_METHODS:
         raise BadRequest(
@@ -114,9 +161,16 @@ def complete(
     if not orders.can_move(row["status"], final_status):
         raise Conflict(f"order is {row['status']}; it cannot be handed over")
     total = record_weights(tx, order_id, weighings)
-    missing = unweighed(tx, order_id)
+    missing = unweighed(tx.conn, order_id)
     if missing:
         raise BadRequest(f"weigh these first: {', '.join(missing)}", field="weights")
+    if amount_fen < total and not on_credit:
+        raise Underpaid(amount_fen, total)
+    for item in none_arrived(tx.conn, order_id):
+        if item["final_fen"] is None:
+            # Handed over empty: priced 0 on the record, so the lines of a handed-over
+            # order add up to its final price without knowing about shortages.
+            tx.update("order_items", item["id"], {"final_fen": 0})
     paid = min(amount_fen, total)
     tx.insert(
         "payments",
@@ -142,5 +196,6 @@ def complete(
         "final_fen": total,
         "paid_fen": paid,
         "change_due_fen": amount_fen - paid,
+        "owed_fen": total - paid,
         "replayed": False,
     }

@@ -56,6 +56,7 @@ def test_pickup_needs_every_weight_then_records_payment(centre: Centre) -> None:
         "final_fen": 2300,
         "paid_fen": 2300,
         "change_due_fen": 0,
+        "owed_fen": 0,
         "replayed": False,
     }
     again = centre.client.post(

@@ -394,6 +394,7 @@ class Driver:
             "method": rng.choice(["cash", "wechat"]),
             "amount_fen": rng.randint(0, 6000),
             "weights": weights,
+            "on_credit": True,  # a random amount may be short: "pay next time"
         }
         for attempt in range(2):  # a lost reply: the desk taps again
             try:

@@ -27,9 +27,22 @@ class WeightsBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class PickupBody(msgspec.Struct, forbid_unknown_fields=True):
     method: str
-    amount_fen: Fen
+    amount_fen: Annotated[
+        Fen,
+        msgspec.Meta(
+            description="What the resident handed over, in fen. Above the price: change due."
+            " Below it: refused (400, field amount_fen) unless on_credit."
+        ),
+    ]
     weights: list[WeighingBody] = []
     delivered: bool = False
+    on_credit: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Pays the rest later (下次给): record amount_fen as paid and the rest"
+            " of the price as still owed (owed_fen in the answer)."
+        ),
+    ] = False
 
 
 class SaleLineBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -75,7 +88,19 @@ class DeskController(Controller):
     async def hand_over(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[PickupBody]
     ) -> dict[str, Any]:
-        """Weigh what is left, record payment, and mark picked up (or delivered)."""
+        """Weigh what is left, record payment, and mark picked up (or delivered).
+
+        `amount_fen` is what the resident handed over. Anything above the price
+        is `change_due_fen`; only the price counts as paid. An amount below the
+        price is refused (400, field `amount_fen`, nothing recorded) unless
+        `"on_credit": true` says the resident pays the rest later ("下次给"):
+        then the amount is recorded as paid and `owed_fen` is what is still
+        owed (the order's `final_fen - paid_fen`). Items of which nothing
+        arrived (a shortage shared out as 0) need no weight and cost 0.
+        Answer: `status`, `final_fen`, `paid_fen`, `change_due_fen`,
+        `owed_fen`, `replayed` (true, with only `status`, for a retried
+        hand-over).
+        """
         return await store.write(
             lambda tx: pickup.complete(
                 tx,
@@ -84,6 +109,7 @@ class DeskController(Controller):
                 amount_fen=data.amount_fen,
                 weighings=_weighings(data.weights),
                 delivered=data.delivered,
+                on_credit=data.on_credit,
                 staff_id=staff.id,
             )
         )
@@ -146,5 +172,10 @@ class DeskController(Controller):
         settings: SettingsDep,
         day: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
+        """The day at a glance (default today): order counts by status, takings
+        (`orders_takings_fen`, `walkin_takings_fen`, `takings_fen`: what was paid),
+        and what residents handed over on credit still owe: `owed_fen` in all and
+        `owing`, one entry per order (`order_id`, `pickup_code`, `household_name`,
+        `owed_fen`)."""
         d = _day(day, settings)
         return await store.read(lambda c: dashboard.today(c, d))

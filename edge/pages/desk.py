@@ -2,11 +2,15 @@
 
 Weights are typed in 斤 as the scale shows them; the final price is
 recomputed by the domain from grams at the price the order was taken at,
-and the change from the estimate is shown before any money is taken.
+and the change from the estimate is shown before any money is taken. Items
+of which nothing arrived show as such and are not weighed. "Pay later"
+hands over on credit: what was given is recorded and the rest shows as
+still owed.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from litestar import get, post
@@ -18,7 +22,7 @@ from edge import calendar, orders, pickup
 from edge.errors import EdgeError
 from edge.forms import form_int
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
-from edge.pages.formats import parse_jin, parse_yuan
+from edge.pages.formats import parse_jin, parse_yuan, yuan
 from edge.pages.i18n import gettext_for
 from edge.pages.orders import STATUS_LABELS, load_order, qr_svg
 from edge.supply import receiving
@@ -26,6 +30,7 @@ from edge.web import StoreDep
 
 # The price the desk showed, echoed back in a hidden field: only compared, never stored.
 MAX_SHOWN_FEN = 10**12
+HANDED_OVER = ("picked_up", "delivered")
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
 
 
@@ -57,21 +62,33 @@ def _weighings(form: FormMultiDict, order: dict[str, Any]) -> list[pickup.Weighi
     return out
 
 
-def _totals(order: dict[str, Any]) -> dict[str, Any]:
+def _totals(
+    order: dict[str, Any], due_now: int, none_arrived: set[str], unweighed: list[str]
+) -> dict[str, Any]:
     estimated = order["estimated_fen"] or 0
-    due = order["final_fen"] if order["final_fen"] is not None else estimated
-    unweighed = [
-        i["product_name"]
-        for i in order["items"]
-        if i["sold_by"] == "weight" and i["actual_grams"] is None
-    ]
+    is_open = order["status"] not in orders.TERMINAL
+    if is_open or order["final_fen"] is None:
+        due = due_now  # live: a recount at receiving may have changed it since
+    else:
+        due = order["final_fen"]
     return {
         "estimated": estimated,
         "due": due,
         "change": due - estimated,
         "unweighed": unweighed,
-        "weighable": any(i["sold_by"] == "weight" for i in order["items"]),
+        "none_arrived": none_arrived,
+        "weighable": any(
+            i["sold_by"] == "weight" and i["id"] not in none_arrived for i in order["items"]
+        ),
+        "owed": max(0, due - (order["paid_fen"] or 0)) if order["status"] in HANDED_OVER else 0,
     }
+
+
+def _read_totals(
+    conn: sqlite3.Connection, order: dict[str, Any]
+) -> tuple[int, set[str], list[str]]:
+    nothing = {i["id"] for i in pickup.none_arrived(conn, order["id"])}
+    return pickup.amount_due(conn, order["id"]), nothing, pickup.unweighed(conn, order["id"])
 
 
 async def _desk_page(
@@ -86,6 +103,7 @@ async def _desk_page(
 ) -> Template:
     order, catalog = await load_order(store, me, order_id)
     short = await store.read(lambda c: receiving.shortages_for_order(c, order_id))
+    due_now, nothing, unweighed = await store.read(lambda c: _read_totals(c, order))
     template = "_desk_panel.html" if is_htmx(request) else "desk_order.html"
     return page(
         request,
@@ -93,7 +111,7 @@ async def _desk_page(
         me,
         order=order,
         units=catalog,
-        totals=_totals(order),
+        totals=_totals(order, due_now, nothing, unweighed),
         qr=qr_svg(order["pickup_code"]),
         short="、".join(i["text"] for i in short),
         methods=METHODS,
@@ -148,6 +166,7 @@ async def desk_complete(
         method = str(form.get("method", "") or "")
         amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
         delivered = form.get("delivered") == "1"
+        on_credit = form.get("on_credit") == "1"  # the "Pay later" button
         shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
         if weighings and shown is not None and amount == shown:
             # Weighed and paid in one tap: if the weights moved the price, the amount
@@ -178,8 +197,30 @@ async def desk_complete(
                 amount_fen=amount,
                 weighings=weighings,
                 delivered=delivered,
+                on_credit=on_credit,
                 staff_id=me.id,
             )
+        )
+    except pickup.Underpaid as exc:
+        _ = gettext_for(request)
+        return await _desk_page(
+            request,
+            me,
+            store,
+            order_id,
+            error={
+                "field": "amount",
+                "key": "amount",
+                "hint": _(
+                    "Less than the price (¥%(due)s). Take the full amount, or tap"
+                    " “Pay later” to record ¥%(owed)s as still owed.",
+                    due=yuan(exc.total_fen),
+                    owed=yuan(exc.total_fen - exc.amount_fen),
+                ),
+                "detail": "",
+            },
+            values={k: str(v) for k, v in form.items() if k != "on_credit"},
+            status=400,
         )
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
