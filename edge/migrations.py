@@ -13,7 +13,9 @@ from sqlite_utils import Migrations
 
 from sync.changelog import SCHEMA_SQL as CHANGELOG_SQL
 
-SCHEMA_VERSION = 1
+# The synced shape, sent in every batch; a hub accepts this one and the one before.
+# 2: wechat_turns (m003) travels with the orders it points to.
+SCHEMA_VERSION = 2
 
 migrations = Migrations("linli")
 
@@ -182,6 +184,31 @@ def m002_walkin_idempotency(db: sqlite_utils.Database) -> None:
     """A double-tapped walk-in sale records once, like orders."""
     db.execute("ALTER TABLE walkin_sales ADD COLUMN idempotency_key TEXT")
     db.execute("CREATE UNIQUE INDEX walkin_sales_idem ON walkin_sales (site_id, idempotency_key)")
+
+
+@migrations()
+def m003_wechat_turns(db: sqlite_utils.Database) -> None:
+    """Which WeChat message turns already became which order, so a re-paste orders only news.
+
+    Shared like the orders it points to (it is part of where an order came from, and a box
+    recovered from the hub must not offer those messages again); the text stays in the chat,
+    only its hash is kept.
+    """
+    db.executescript(
+        """
+        CREATE TABLE wechat_turns (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            order_id TEXT NOT NULL REFERENCES orders (id),
+            sender TEXT NOT NULL,           -- the WeChat name, '' for a message pasted alone
+            sent_at TEXT,                   -- the timestamp as WeChat printed it, if any
+            text_hash TEXT NOT NULL,        -- sha256 of the whitespace-folded text
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX wechat_turns_text ON wechat_turns (site_id, text_hash);
+        CREATE INDEX wechat_turns_order ON wechat_turns (order_id);
+        """
+    )
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -23,6 +23,7 @@ from sync_fixtures import (
 )
 
 from edge.ids import new_id
+from edge.migrations import SCHEMA_VERSION
 from edge.store import Tx
 from sync import changelog, enrol, operations
 from sync.agent import SyncAgent
@@ -175,6 +176,7 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
         "bad_seq",
         "wrong_version",
         "old_version",
+        "too_old_version",
         "unknown_table",
         "unknown_column",
         "oversize",
@@ -210,8 +212,10 @@ async def test_bad_batches_are_refused_with_nothing_applied(
         body = gz(bad_change)
     elif case == "wrong_version":
         body = gz({**good, "schema_version": 99})
+    elif case == "too_old_version":  # two versions behind
+        body = gz({**good, "schema_version": SCHEMA_VERSION - 2})
     elif case == "old_version":  # the previous version is accepted
-        body, expected = gz({**good, "schema_version": 0}), 200
+        body, expected = gz({**good, "schema_version": SCHEMA_VERSION - 1}), 200
     elif case == "unknown_table":
         bad_change["changes"][3][2] = "no_such_table"
         body = gz(bad_change)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from conftest import Centre, count
 
 REPORT_MESSAGE = "@小瑋 姐,,5斤土豆、黃瓜2斤,、饅頭5元5個的、橙子6個,、圓青椒4個,。謝謝!"
@@ -137,3 +139,26 @@ def test_staff_replies_in_a_paste_are_not_orders(centre: Centre) -> None:
     }
     assert drafts["张阿姨"]["is_order"] is True
     assert drafts["manager"]["from_staff"] is True and drafts["manager"]["is_order"] is False
+
+
+def test_api_confirm_after_the_cut_off_is_the_same_order(centre: Centre) -> None:
+    body = {
+        "sender": "张阿姨",
+        "text": "5斤土豆",
+        "household_id": centre.households["张桂兰"],
+        "items": [{"product_id": centre.products["土豆"], "quantity": 5, "unit": "斤"}],
+    }
+    first = centre.client.post("/api/v1/wechat/confirm", json=body, headers=centre.headers())
+    assert first.status_code == 201, first.text
+    centre.clock.now = datetime(2026, 11, 29, 20, 1)  # the next delivery day is Wednesday now
+    again = centre.client.post("/api/v1/wechat/confirm", json=body, headers=centre.headers())
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert again.json()["pickup_date"] == "2026-11-30"
+    drafts = centre.client.post(
+        "/api/v1/wechat/parse",
+        json={"text": "张阿姨 2026-11-29 09:00:00\n5斤土豆\n张阿姨 2026-11-29 19:00:00\n黄瓜2斤"},
+        headers=centre.headers(),
+    ).json()["drafts"]
+    assert [t["ordered"] is not None for t in drafts[0]["turns"]] == [True, False]
+    assert [i["product_name"] for i in drafts[0]["items"]] == ["黄瓜"]
+    assert count(centre.db_path, "SELECT COUNT(*) FROM orders") == 1

@@ -3,7 +3,8 @@
 Staff paste whole stretches of the group chat. WeChat copies them in a few shapes: a header
 line "张阿姨 2026-11-27 18:03:12" (desktop) or "张阿姨 18:03" followed by the text, or one line
 per message "[18:03] 张阿姨: 5斤土豆" / "张阿姨: 5斤土豆". Consecutive turns of one sender are
-merged, because residents often send an order as several short messages.
+merged, because residents often send an order as several short messages; drafts ask for them
+unmerged (`merge=False`), since each turn is what may or may not have become an order already.
 """
 
 from __future__ import annotations
@@ -52,12 +53,15 @@ def _colon_sender(line: str, not_senders: Collection[str]) -> tuple[str, str] | 
     return sender, m.group("text")
 
 
-def split_chat_block(block: str, *, not_senders: Collection[str] = ()) -> list[ChatMessage]:
+def split_chat_block(
+    block: str, *, not_senders: Collection[str] = (), merge: bool = True
+) -> list[ChatMessage]:
     """Messages in order. A block with no sender header at all is one message with sender "".
 
     The bare "name: text" form is ambiguous with "土豆：5斤"; it is read as a sender only when
     at least two lines of the block have that form and the name is not in `not_senders` (pass
-    the catalog's names and aliases to rule products out).
+    the catalog's names and aliases to rule products out). With `merge=False` every header
+    starts a turn of its own, even when the same sender spoke just before.
     """
     lines = block.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     timed = any(_HEADER.match(ln.strip()) or _BRACKET.match(ln.strip()) for ln in lines)
@@ -88,7 +92,7 @@ def split_chat_block(block: str, *, not_senders: Collection[str] = ()) -> list[C
     merged: list[ChatMessage] = []
     for sender, ts, texts in turns:
         text = "\n".join(t for t in texts if t.strip())
-        if merged and merged[-1].sender == sender:
+        if merge and merged and merged[-1].sender == sender:
             prev = merged[-1]
             joined = "\n".join(t for t in (prev.text, text) if t)
             merged[-1] = ChatMessage(prev.sender, prev.sent_at, joined)

@@ -4,10 +4,14 @@ The flow mirrors the JSON API in edge/api/wechat.py and calls the same domain
 (edge/wechat/drafts.py): one card per sender with the understood fragments and
 the unparsed ones highlighted, editable rows, the household matched by WeChat
 nickname (or a search and a one-tap "link this nickname"), and a confirm that
-makes one "wechat" order for the next delivery day; the same paste confirmed
-twice shows the same order. A card is re-drawn from its own form after every
-edit, so it works with htmx (the card swaps in place) and without it (the card
-comes back as a page of its own).
+makes one "wechat" order for the next delivery day. Messages that already
+became an order are shown greyed with that order's code and left out of the
+draft, so a re-paste of the evening's chat offers only what is new; a card
+whose messages are all ordered cannot be confirmed again. A household that
+already has an open order for that day gets a warning with it, and the button
+says "make a separate order anyway". A card is re-drawn from its own form
+after every edit, so it works with htmx (the card swaps in place) and without
+it (the card comes back as a page of its own).
 
 The price post page shows the text for the group with a big copy button.
 
@@ -16,6 +20,7 @@ Text on these pages: English msgids translated from edge/locale, as in edge/page
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from collections import OrderedDict
@@ -47,9 +52,18 @@ from edge.pages.formats import parse_quantity
 from edge.pages.i18n import gettext_for
 from edge.products import Product
 from edge.web import SettingsDep, StoreDep
-from edge.wechat.drafts import MAX_PASTE_CHARS, confirm, draft_orders, link_nickname, message_key
+from edge.wechat.chat_block import ChatMessage
+from edge.wechat.drafts import (
+    MAX_PASTE_CHARS,
+    MAX_TURNS,
+    OpenOrderExists,
+    confirm,
+    draft_for,
+    draft_orders,
+    link_nickname,
+    turn_key,
+)
 from edge.wechat.lexicon import WEIGHT_UNITS
-from edge.wechat.parse import parse_message
 from edge.wechat.price_post import price_post
 
 #: Rows below this confidence are flagged "please check".
@@ -227,13 +241,8 @@ def card_id(key: str) -> str:
     return "wx-" + key.split(":", 1)[-1][:16]
 
 
-def _already(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT id FROM orders WHERE idempotency_key = ?", (key,)).fetchone()
-    return str(row[0]) if row else None
-
-
-def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[str, Any]:
-    rows = [
+def _parsed_rows(items: list[dict[str, Any]], catalog: dict[str, Product]) -> list[dict[str, Any]]:
+    return [
         _row(
             catalog,
             i["product_id"],
@@ -243,18 +252,26 @@ def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[
             i["fragment"],
             i["amount_fen"],
         )
-        for i in draft["items"]
+        for i in items
     ]
+
+
+def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[str, Any]:
+    rows = _parsed_rows(draft["items"], catalog)
     notes = "，".join(
         f"{i['product_name']}要{i['amount_fen'] / 100:g}元的"
         for i in draft["items"]
         if i["amount_fen"]
     )
+    already = draft["already_ordered"]
     return {
         "cid": card_id(draft["key"]),
         "sender": draft["sender"],
         "sent_at": draft["sent_at"],
         "text": draft["text"],
+        "turns": draft["turns"],
+        "turns_json": _turns_json(draft["turns"]),
+        "new_keys": ",".join(t["key"] for t in draft["turns"] if t["ordered"] is None),
         "segments": segments(
             draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
         ),
@@ -265,14 +282,59 @@ def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[
         "from_staff": draft["from_staff"],
         "note": draft["note"],
         "pickup_date": draft["pickup_date"],
-        "already_ordered": draft["already_ordered"],
-        "collapsed": not draft["is_order"],
+        "already_ordered": already,
+        "already_code": draft["already_code"],
+        "open_orders": draft["open_orders"],
+        "ack": ",".join(o["id"] for o in draft["open_orders"]),
+        "collapsed": not draft["is_order"] or already is not None,
         "notes": notes,
         "delivery_mode": "",
         "hh": {"wechat_nickname": draft["sender"]},
         "error": None,
         "linked": False,
+        "skipped": False,
     }
+
+
+def _turns_json(turns: list[dict[str, Any]]) -> str:
+    return json.dumps([[t["sent_at"], t["text"]] for t in turns], ensure_ascii=False)
+
+
+def turns_from_form(form: FormMultiDict, sender: str) -> list[ChatMessage]:
+    """The sender's message turns the card was drawn from (`turns`: [[sent_at, text], ...]).
+
+    A form without them (drawn before turns were remembered) is its `text` as one turn.
+    """
+    raw = str(form.get("turns", "") or "")
+    if not raw.strip():
+        text = str(form.get("text", "") or "").replace("\r\n", "\n")[:MAX_PASTE_CHARS]
+        return [ChatMessage(sender, None, text)]
+    bad = BadRequest("the card's messages are damaged; paste the chat again", field="turns")
+    if len(raw) > 2 * MAX_PASTE_CHARS:
+        raise bad
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise bad from None
+    if not isinstance(data, list) or not 0 < len(data) <= MAX_TURNS:
+        raise bad
+    turns = []
+    for entry in data:
+        if not isinstance(entry, list) or len(entry) != 2:
+            raise bad
+        sent_at, text = entry
+        if not (sent_at is None or (isinstance(sent_at, str) and len(sent_at) <= 40)):
+            raise bad
+        if not isinstance(text, str) or len(text) > MAX_PASTE_CHARS:
+            raise bad
+        turns.append(ChatMessage(sender, sent_at or None, text.replace("\r\n", "\n")))
+    return turns
+
+
+def _ids(form: FormMultiDict, name: str) -> set[str]:
+    """A comma-separated list of ids or keys the card was drawn with."""
+    raw = str(form.get(name, "") or "")[: 64 * (MAX_TURNS + 1)]
+    return {part.strip() for part in raw.split(",") if part.strip()}
 
 
 def card_from_form(
@@ -285,34 +347,57 @@ def card_from_form(
     sees_phones: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    """Re-draw a card from what its form holds (edited rows, chosen household)."""
+    """Re-draw a card from what its form holds (edited rows, chosen household).
+
+    Which of its messages are ordered already is looked up again, so a card drawn before
+    another tablet confirmed some of them shows them greyed now.
+    """
     sender = str(form.get("sender", "") or "").strip()[:40]
-    text = str(form.get("text", "") or "").replace("\r\n", "\n")[:MAX_PASTE_CHARS]
-    result = parse_message(text, parser_catalog)
-    day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
-    key = message_key(sender, text, day)
+    turns = turns_from_form(form, sender)
     household = None
     household_id = str(form.get("household_id", "") or "").strip()
     if household_id:
         row = conn.execute("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
         if row is not None:
             household = households.public_view(dict(row), sees_phones=sees_phones)
+    day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
+    draft = draft_for(
+        conn,
+        parser_catalog,
+        sender,
+        turns,
+        site_id=site_id,
+        household_id=household["id"] if household else None,
+        day=day,
+        today=now.date(),
+    )
     staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
     rows = rows_from_form(form, catalog_products)
     return {
-        "cid": card_id(key),
+        "cid": card_id(draft["key"]),
         "sender": sender,
-        "sent_at": str(form.get("sent_at", "") or "")[:40] or None,
-        "text": text,
-        "segments": segments(text, [i.fragment for i in result.items], list(result.unparsed)),
-        "unparsed": list(result.unparsed),
+        "sent_at": draft["sent_at"],
+        "text": draft["text"],
+        "turns": draft["turns"],
+        "turns_json": _turns_json(draft["turns"]),
+        "new_keys": ",".join(t["key"] for t in draft["turns"] if t["ordered"] is None),
+        "drawn_keys": _ids(form, "new"),
+        "segments": segments(
+            draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
+        ),
+        "unparsed": draft["unparsed"],
         "rows": rows or [_row(catalog_products, "", "", "", None, "", None)],
+        "parsed_rows": _parsed_rows(draft["items"], catalog_products),
         "household": household,
-        "is_order": result.is_order and sender not in staff_names,
+        "is_order": draft["is_order"] and sender not in staff_names,
         "from_staff": sender in staff_names,
-        "note": result.note,
+        "note": draft["note"],
         "pickup_date": day,
-        "already_ordered": _already(conn, key),
+        "already_ordered": draft["already_ordered"],
+        "already_code": draft["already_code"],
+        "open_orders": draft["open_orders"],
+        "ack": ",".join(o["id"] for o in draft["open_orders"]),
+        "acked": _ids(form, "ack"),
         "collapsed": False,
         "notes": str(form.get("notes", "") or "")[:500],
         "delivery_mode": str(form.get("delivery_mode", "") or ""),
@@ -320,7 +405,21 @@ def card_from_form(
         | {"home_delivery": form.get("hh_home_delivery") == "1"},
         "error": None,
         "linked": False,
+        "skipped": False,
     }
+
+
+def turns_to_confirm(card: dict[str, Any]) -> list[ChatMessage]:
+    """The turns the card's rows were drawn for: the new ones when it was drawn.
+
+    Turns ordered since (by another tablet) stay in, so the confirm refuses instead of
+    ordering their items a second time; a card with nothing new gives all its turns,
+    which replays their order.
+    """
+    turns = [ChatMessage(card["sender"], t["sent_at"], t["text"]) for t in card["turns"]]
+    drawn = card["drawn_keys"] or set(card["new_keys"].split(",")) - {""}
+    picked = [t for t in turns if turn_key(t) in drawn]
+    return picked or turns
 
 
 def grouped(catalog: list[Product]) -> OrderedDict[str, list[Product]]:
@@ -370,6 +469,7 @@ def _render_card(
         card=card,
         cards=[card],
         groups=grouped(catalog),
+        units={p.id: p for p in catalog},
         single=True,
         max_chars=MAX_PASTE_CHARS,
     )
@@ -428,6 +528,7 @@ async def preview(
         me,
         cards=cards,
         groups=grouped(catalog),
+        units=by_id,
         single=False,
         to_check=sum(1 for c in cards if not c["collapsed"]),
         max_chars=MAX_PASTE_CHARS,
@@ -438,12 +539,14 @@ async def preview(
 async def edit_card(
     request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
 ) -> Template:
-    """Add a row, remove a row, or re-draw after a product changed (its units)."""
+    """Add a row, remove a row, re-draw after a product changed (its units), or skip the card."""
     form = await request.form()
     card, catalog = await _card(request, me, store, settings, form)
     op = str(form.get("op", "") or "")
     rows = card["rows"]
-    if op == "add" and len(rows) < MAX_ROWS:
+    if op == "skip":  # "Cancel" under the warning of an order already there: nothing saved
+        card["skipped"] = True
+    elif op == "add" and len(rows) < MAX_ROWS:
         rows.append(_row({}, "", "", "", None, "", None))
     elif op.startswith("del:"):
         index = parse_int(op[4:], "op", maximum=MAX_ROW_INDEX)
@@ -500,6 +603,7 @@ async def confirm_card(
                 home_delivery=bool(card["hh"].get("home_delivery")),
             )
         mode = card["delivery_mode"] or None
+        turns = turns_to_confirm(card)
         created = await store.write(
             lambda tx: confirm(
                 tx,
@@ -512,12 +616,37 @@ async def confirm_card(
                 notes=card["notes"],
                 now=now,
                 staff_id=me.id,
+                turns=turns,
+                acknowledged=card["acked"],
             )
         )
+    except OpenOrderExists as exc:
+        # Drawn before that order was made (or the warning was not on the card): show it now;
+        # the button then says "make a separate order anyway".
+        _ = gettext_for(request)
+        shown = {o["id"] for o in card["open_orders"]}
+        card["open_orders"] += [o for o in exc.orders if o["id"] not in shown]
+        card["ack"] = ",".join(o["id"] for o in card["open_orders"])
+        card["error"] = {
+            "field": "separate",
+            "key": "separate",
+            "hint": _("This household already has an order for that day. Nothing was saved."),
+            "detail": "",
+        }
+        return _render_card(request, me, card, catalog, status=409)
     except EdgeError as exc:
         if exc.status_code != 400:
             raise
         error = form_error(request, exc)
+        if exc.field == "turns":
+            # The rows were for messages of which some are ordered now: start again from
+            # what is still new, rather than order the others' items a second time.
+            card["rows"] = card["parsed_rows"] or [_row({}, "", "", "", None, "", None)]
+            _ = gettext_for(request)
+            error["hint"] = _(
+                "Some of these messages were ordered meanwhile (shown greyed). "
+                "Check the items, then confirm again."
+            )
         names = [by_id[r["product_id"]].name for r in card["rows"] if r["product_id"] in by_id]
         for i, name in enumerate(names):  # "items[1]: …" → "黄瓜: …"
             error["detail"] = error["detail"].replace(f"items[{i}]", name)
