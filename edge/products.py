@@ -22,6 +22,7 @@ from edge.store import Tx
 GRAMS_PER_JIN = 500
 GRAMS_PER_LIANG = 50
 SOLD_BY = ("weight", "piece", "bundle")
+MAX_SORT = 100_000  # a position in the list, not a quantity
 MAX_PRICE_FEN = 1_000_000  # 10,000 yuan: anything above is a typo
 
 WEIGHT_UNITS = {
@@ -217,8 +218,9 @@ def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     if "active" in fields:
         out["active"] = 1 if fields["active"] else 0
     if "sort" in fields:
-        if not isinstance(fields["sort"], int) or isinstance(fields["sort"], bool):
-            raise BadRequest("sort must be a whole number", field="sort")
+        sort = fields["sort"]
+        if not isinstance(sort, int) or isinstance(sort, bool) or not 0 <= sort <= MAX_SORT:
+            raise BadRequest(f"sort must be a whole number from 0 to {MAX_SORT}", field="sort")
         out["sort"] = fields["sort"]
     return out
 

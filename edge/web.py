@@ -95,6 +95,26 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     )
 
 
+def _raised_decoding_the_body(exc: BaseException) -> bool:
+    """True when the error came from turning the request body into data (a body that
+    is not UTF-8, or nested too deep to decode), not from our own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "decode_json":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if not _raised_decoding_the_body(exc):
+        return internal_error(request, exc)
+    why = "is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "is nested too deep"
+    return _answer(
+        request, 400, {"error": "bad_request", "detail": f"the JSON body {why}", "field": "body"}
+    )
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return _answer(
@@ -121,6 +141,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     EdgeError: edge_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    UnicodeDecodeError: undecodable_body,
+    RecursionError: undecodable_body,
     Exception: internal_error,
 }
 

@@ -46,7 +46,7 @@ class ProductPatch(msgspec.Struct, forbid_unknown_fields=True):
     special_from: str | UnsetType | None = UNSET
     special_to: str | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
-    sort: int | UnsetType = UNSET
+    sort: Annotated[int, msgspec.Meta(ge=0, le=products.MAX_SORT)] | UnsetType = UNSET
 
     def sent(self) -> dict[str, Any]:
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not UNSET}
