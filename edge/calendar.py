@@ -8,6 +8,7 @@ cut-off it can still make.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -80,8 +81,14 @@ DEFAULT = Calendar(
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
+DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat also takes 20301207
+HHMM_RE = re.compile(r"[0-9]{1,2}:[0-9]{2}")
+
+
 def parse_day(value: str, field: str = "date") -> date:
     try:
+        if not DAY_RE.fullmatch(value):
+            raise ValueError(value)
         day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field) from None
@@ -94,6 +101,8 @@ def parse_day(value: str, field: str = "date") -> date:
 
 def parse_hhmm(value: str, field: str) -> time:
     try:
+        if not HHMM_RE.fullmatch(value):
+            raise ValueError(value)
         hh, mm = value.split(":")
         return time(int(hh), int(mm))
     except (AttributeError, ValueError):

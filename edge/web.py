@@ -8,7 +8,9 @@ elsewhere. Anything unexpected is logged and answered 500 without internals.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.di import NamedDependency
@@ -56,6 +58,25 @@ async def api_staff(request: Request[Any, Any, Any], store: NamedDependency[Stor
 async def page_staff(request: Request[Any, Any, Any]) -> Staff | None:
     auth: Auth = request.app.state.auth
     return await auth.staff_for(request.cookies.get(SESSION_COOKIE))
+
+
+# Printable ASCII but the backslash: browsers read a backslash as "/" and drop tabs
+# and newlines, so "/", backslash or tab, "evil.example" would leave the box.
+_PLAIN_PATH = re.compile(r"[!-\[\]-~]*")
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """The path (and query) of a same-site page to go back to (a Referer, a ?next=);
+    anything that could lead off the box ("//evil.example/x") gives `default`."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if not parts.path:  # "http://box:8000", or a tab urlsplit dropped from "/\t/evil"
+        return default
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or not _PLAIN_PATH.fullmatch(path):
+        return default
+    return path
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:

@@ -30,6 +30,7 @@ from litestar import Litestar, Request, Response, post
 from litestar.response import Redirect
 
 from edge.store import Store, Tx, get_meta
+from edge.web import local_path
 from sync.agent import CommandHandler, SyncAgent
 from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN, try_serving_lock
 
@@ -191,10 +192,7 @@ async def run_sync_now(request: Request[Any, Any, Any]) -> Response[Any]:
             result.update(ok=False, error=str(getattr(exc, "detail", exc)))
     if "json" in request.headers.get("accept", ""):
         return Response(content=result)
-    back = request.headers.get("referer") or "/"
-    if not back.startswith("/") and "://" in back:
-        back = "/" + back.split("://", 1)[1].partition("/")[2]
-    return Redirect(path=back)
+    return Redirect(path=local_path(request.headers.get("referer"), "/"))
 
 
 sync_now = post("/sync-now", include_in_schema=False)(run_sync_now)

@@ -1,7 +1,8 @@
 """Errors of the sync package, each with the HTTP status the hub answers with.
 
     SyncError (500)
-    ├── BadBatch (400)            malformed body, unknown table or column
+    ├── BadBatch (400)            malformed body, unknown table or column, a value
+    │                             out of range, a change the database refuses
     │   └── UnsupportedVersion (400)  schema version neither current nor previous
     ├── Unauthorized (401)        no or unknown centre / operator credential
     ├── Forbidden (403)           revoked credential, or a row of another site

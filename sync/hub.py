@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,9 +24,11 @@ from typing import Any
 from litestar import Litestar, Request, Response, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_200_OK
 
+from edge.errors import BadRequest
+from edge.forms import parse_int
 from edge.migrations import SCHEMA_VERSION
 from edge.settings import Settings
 from edge.store import Store, Tx
@@ -35,7 +38,14 @@ from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
 from sync.hlc import wall_clock_ms
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
-from sync.protocol import MAX_BODY_BYTES, Batch, changes_digest_equal, decode_batch, pull_doc
+from sync.protocol import (
+    INT64_MAX,
+    MAX_BODY_BYTES,
+    Batch,
+    changes_digest_equal,
+    decode_batch,
+    pull_doc,
+)
 from sync.supplier import SUPPLIER_HANDLERS
 
 log = logging.getLogger("linli.hub")
@@ -146,9 +156,9 @@ class Hub:
 
     # --- position ------------------------------------------------------------
     async def position(self, centre: Centre, params: dict[str, str]) -> dict[str, Any]:
-        last_seq = _opt_int(params.get("last_seq"))
-        waiting = _opt_int(params.get("waiting"))
-        wall_ms = _opt_int(params.get("wall_ms"))
+        last_seq = _opt_int(params, "last_seq")
+        waiting = _opt_int(params, "waiting")
+        wall_ms = _opt_int(params, "wall_ms")
         now = self.now_ms()
 
         def write(tx: Tx) -> dict[str, Any]:
@@ -314,13 +324,16 @@ def _mark_diverged(tx: Tx, site_id: str, detail: str) -> None:
     )
 
 
-def _opt_int(value: str | None) -> int | None:
+def _opt_int(params: Any, name: str) -> int | None:
+    """Query parameter `name` as a whole number in ASCII digits (not "٣" or "１２",
+    which `int()` takes), or None when it is missing or blank."""
+    value = params.get(name)
     if value is None or value == "":
         return None
     try:
-        return int(value)
-    except ValueError:
-        raise BadBatch("query parameters must be integers") from None
+        return parse_int(str(value), name, maximum=INT64_MAX)
+    except BadRequest as exc:
+        raise BadBatch(f"query parameter {exc.detail}", field=name) from None
 
 
 # --- HTTP --------------------------------------------------------------------
@@ -360,8 +373,8 @@ async def pull_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Hub change-log rows meant for the calling centre, after hub seq `after`."""
     hub = _hub(request)
     centre = await hub.centre_for(_bearer(request))
-    after = _opt_int(request.query_params.get("after")) or 0
-    limit = _opt_int(request.query_params.get("limit")) or PULL_LIMIT_DEFAULT
+    after = _opt_int(request.query_params, "after") or 0
+    limit = _opt_int(request.query_params, "limit") or PULL_LIMIT_DEFAULT
     return await hub.pull(centre, after, limit)
 
 
@@ -371,9 +384,9 @@ async def history_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     (paged by `limit`): what `linli centre recover` reads back after a restore."""
     hub = _hub(request)
     centre = await hub.centre_for(_bearer(request))
-    after = _opt_int(request.query_params.get("after")) or 0
-    limit = _opt_int(request.query_params.get("limit")) or PULL_LIMIT_DEFAULT
-    return await hub.history(centre, max(after, 0), limit)
+    after = _opt_int(request.query_params, "after") or 0
+    limit = _opt_int(request.query_params, "limit") or PULL_LIMIT_DEFAULT
+    return await hub.history(centre, after, limit)
 
 
 @get("/sync/v1/hello")
@@ -404,19 +417,64 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     from sync.hub_pages import error_page, wants_html
 
+    body = {"error": _ERROR_NAMES.get(exc.status_code, "error"), "detail": exc.detail}
+    if isinstance(exc, ValidationException):
+        body.update(_named_field(exc))
     if wants_html(request):
-        return error_page(exc.status_code, str(exc.detail))
-    names = {
-        400: "bad_request",
-        401: "unauthorized",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: "payload_too_large",
-    }
+        return error_page(exc.status_code, str(body["detail"]))
+    return Response(content=body, status_code=exc.status_code)
+
+
+def _named_field(exc: ValidationException) -> dict[str, str]:
+    """The field a Litestar validation error is about, and a detail that says it:
+    from `extra` for a bad parameter or body field, from the message for a missing
+    parameter (Litestar names it only there)."""
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        field = str(extra[0].get("key") or "body")
+        return {"field": field, "detail": f"{field}: {extra[0].get('message', exc.detail)}"}
+    missing = _MISSING_PARAMETER.match(str(exc.detail))
+    if missing:
+        kind, field = missing.groups()
+        return {"field": field, "detail": f"{field}: the {kind} parameter is required"}
+    return {}
+
+
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+def _raised_decoding_the_body(exc: BaseException) -> bool:
+    """Whether the error came from Litestar turning the request body into data (a body
+    that is not UTF-8, or nested too deep to decode), not from the hub's own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "decode_json":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """UnicodeDecodeError and RecursionError: a 400 naming the body when the request
+    body could not be decoded, a 500 (logged) when the hub's own code raised them."""
+    if not _raised_decoding_the_body(exc):
+        return internal_error(request, exc)
+    why = "is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "is nested too deep"
+    from sync.hub_pages import error_page, wants_html
+
+    detail = f"the JSON body {why}"
+    if wants_html(request):
+        return error_page(400, detail)
     return Response(
-        content={"error": names.get(exc.status_code, "error"), "detail": exc.detail},
-        status_code=exc.status_code,
+        content={"error": "bad_request", "detail": detail, "field": "body"}, status_code=400
     )
 
 
@@ -463,6 +521,8 @@ def create_hub_app(settings: Settings) -> Litestar:
     handlers_by_exc: dict[Any, Any] = {
         SyncError: sync_error,
         HTTPException: http_error,
+        UnicodeDecodeError: undecodable_body,
+        RecursionError: undecodable_body,
         Exception: internal_error,
     }
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))

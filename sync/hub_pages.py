@@ -25,18 +25,19 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import SerializationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from edge import calendar
 from edge.auth import LoginLimiter
 from edge.errors import BadRequest, TooManyRequests
 from edge.forms import form_ints
 from edge.households import mask_phone
 from edge.settings import Settings
 from edge.store import Store, get_meta
+from edge.web import local_path
 from sync import operations
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import BadBatch, SyncError, Unauthorized
@@ -289,9 +290,9 @@ def _price_fen(text: str) -> int:
     try:
         fen = Decimal((text or "").strip()) * 100
     except ArithmeticError:  # not a number, or "1e999999999" overflowing
-        raise BadBatch("price must be a number of yuan, e.g. 3.50") from None
+        raise BadBatch("price must be a number of yuan, e.g. 3.50", field="price") from None
     if not fen.is_finite() or fen < 0 or fen > 1_000_000 or fen != fen.to_integral_value():
-        raise BadBatch("price must be 0 to 10000 yuan, at most 2 decimals")
+        raise BadBatch("price must be 0 to 10000 yuan, at most 2 decimals", field="price")
     return int(fen)
 
 
@@ -355,7 +356,7 @@ async def orders_page(request: Request[Any, Any, Any]) -> Response[Any]:
         return Redirect(path="/hub/login")
     qp = request.query_params
     try:  # a mistyped or far-off day shows today rather than an error page
-        day = calendar.parse_day(qp.get("day") or today_iso(), "day").isoformat()
+        day = operations.parse_iso_day(qp.get("day") or today_iso(), "day")
     except BadRequest:
         day = today_iso()
     phones = qp.get("phones") == "1" and op.may_see_phones
@@ -393,10 +394,7 @@ async def cancel_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     if op is None:
         return Redirect(path="/hub/login")
     await hub_of(request).store.write(lambda tx: operations.cancel_order(tx, order_id, op.name))
-    back = request.headers.get("referer") or "/hub/orders"
-    return Redirect(
-        path="/" + back.split("://", 1)[-1].partition("/")[2] if "://" in back else back
-    )
+    return Redirect(path=local_path(request.headers.get("referer"), "/hub/orders"))
 
 
 @get("/hub/sync", include_in_schema=False)
@@ -475,12 +473,25 @@ async def catalog_update(request: Request[Any, Any, Any]) -> Response[Any]:
 # --- JSON API for operators (scripts, tests) ------------------------------------------
 
 
+async def _json_body(request: Request[Any, Any, Any]) -> Any:
+    """The request body as JSON, or a 400 naming the body when it is not JSON
+    (NaN, cut short, a form, not UTF-8, nested too deep)."""
+    try:
+        return await request.json()
+    except SerializationException:
+        raise BadRequest("the body must be JSON", field="body") from None
+    except UnicodeDecodeError:
+        raise BadRequest("the JSON body is not UTF-8", field="body") from None
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deep", field="body") from None
+
+
 @post("/hub/api/v1/token", status_code=200)
 async def api_token(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Sign an operator in; answers a bearer token for /hub/api/v1."""
-    body = await request.json()
+    body = await _json_body(request)
     if not isinstance(body, dict):
-        raise BadBatch('send {"name", "password"}')
+        raise BadRequest('send {"name", "password"}', field="body")
     token, op = await _sign_in(request, str(body.get("name", "")), str(body.get("password", "")))
     return {"token": token, "name": op.name, "role": op.role, "expires_in_s": SESSION_LIFETIME_S}
 
@@ -490,10 +501,11 @@ async def api_orders(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Orders across centres for `day` (phones masked), with per-centre totals."""
     await _api_operator(request)
     qp = request.query_params
+    day = operations.parse_iso_day(qp.get("day") or today_iso(), "day")
     return await hub_of(request).store.read(
         lambda c: orders_for_day(
             c,
-            qp.get("day") or today_iso(),
+            day,
             centre=qp.get("centre", ""),
             status=qp.get("status", ""),
             q=qp.get("q", ""),
@@ -516,13 +528,18 @@ async def api_cancel(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def api_command(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Any known command: {"site_id", "name", "args"}."""
     op = await _api_operator(request)
-    body = await request.json()
-    if not isinstance(body, dict) or not isinstance(body.get("args", {}), dict):
-        raise BadBatch('send {"site_id", "name", "args": {...}}')
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest('send {"site_id", "name", "args": {...}}', field="body")
+    site_id, name, args = body.get("site_id"), body.get("name"), body.get("args", {})
+    if not isinstance(site_id, str) or not 0 < len(site_id) <= 64:
+        raise BadRequest("site_id must be the centre's site id", field="site_id")
+    if not isinstance(name, str):
+        raise BadRequest("name must be a command name", field="name")
+    if not isinstance(args, dict):
+        raise BadRequest("args must be an object", field="args")
     command_id = await hub_of(request).store.write(
-        lambda tx: operations.send_command(
-            tx, str(body.get("site_id")), str(body.get("name")), body.get("args") or {}, op.name
-        )
+        lambda tx: operations.send_command(tx, site_id, name, args, op.name)
     )
     return {"command_id": command_id}
 
@@ -530,9 +547,9 @@ async def api_command(request: Request[Any, Any, Any]) -> dict[str, Any]:
 @post("/hub/api/v1/products", status_code=200)
 async def api_product_create(request: Request[Any, Any, Any]) -> dict[str, Any]:
     await _api_operator(request)
-    body = await request.json()
+    body = await _json_body(request)
     if not isinstance(body, dict):
-        raise BadBatch("send a product object")
+        raise BadRequest("send a product object", field="body")
     product_id = await hub_of(request).store.write(lambda tx: operations.create_product(tx, body))
     return {"id": product_id}
 
@@ -541,9 +558,9 @@ async def api_product_create(request: Request[Any, Any, Any]) -> dict[str, Any]:
 async def api_product_update(request: Request[Any, Any, Any]) -> dict[str, Any]:
     product_id = str(request.path_params["product_id"])
     await _api_operator(request)
-    body = await request.json()
+    body = await _json_body(request)
     if not isinstance(body, dict):
-        raise BadBatch("send the fields to change")
+        raise BadRequest("send the fields to change", field="body")
     await hub_of(request).store.write(lambda tx: operations.update_product(tx, product_id, body))
     return {"id": product_id}
 

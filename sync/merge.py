@@ -193,67 +193,18 @@ def apply_owner_changes(
     log_rows: list[tuple[Any, ...]] = []
     applied = 0
     for change in changes:
-        if change.tbl in HUB_ONLY_TABLES:
-            raise ForeignRow(f"seq {change.seq}: {change.tbl} rows are written by the hub only")
-        fields = schema.check(change)
+        try:
+            applied += _apply_owner_change(conn, schema, site_id, change, latest)
+        except sqlite3.IntegrityError as exc:
+            # A missing NOT NULL column, a reference to a row the hub lacks, a CHECK:
+            # the client's fault, and the caller's rollback undoes the whole batch.
+            raise BadBatch(
+                f"seq {change.seq}: {change.op} of {change.tbl} {change.row_id} breaks "
+                f"a constraint of the hub's copy ({exc})",
+                field="changes",
+                seq=change.seq,
+            ) from exc
         key = (change.tbl, change.row_id)
-        if change.op == "insert":
-            if fields.get("id") != change.row_id or fields.get("site_id") != site_id:
-                raise ForeignRow(
-                    f"seq {change.seq}: inserts {change.tbl} {change.row_id} for site "
-                    f"{fields.get('site_id')!r}; a centre writes only its own rows"
-                )
-            if change.tbl == RESULTS_TABLE:
-                _refuse_unless_addressed(conn, change, site_id)
-            defaults = LOCAL_FIELDS.get(change.tbl)
-            if defaults:
-                fields = {**defaults, **fields}
-            cols = tuple(fields)
-            cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
-            if cur.rowcount == 0:
-                raise ForeignRow(
-                    f"seq {change.seq}: {change.tbl} {change.row_id} belongs to another site"
-                )
-            applied += 1
-        else:
-            if "site_id" in fields and fields["site_id"] != site_id:
-                raise ForeignRow(f"seq {change.seq}: a row never changes owner")
-            # A new id would be a new row that skipped the insert checks above
-            # (a command result renamed to another site's command, say).
-            if fields.get("id", change.row_id) != change.row_id:
-                raise ForeignRow(f"seq {change.seq}: a row never changes id")
-            seen = latest.get(key)
-            if seen is None:
-                row = conn.execute(
-                    "SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?", key
-                ).fetchone()
-                seen = row[0] if row and row[0] is not None else -1
-            if change.hlc < seen:
-                log.warning(
-                    "skipping stale change %s/%s to %s %s",
-                    site_id,
-                    change.seq,
-                    change.tbl,
-                    change.row_id,
-                )
-            elif change.op == "update":
-                fields = _status_guard(conn, change, fields)
-                if fields:
-                    cols = tuple(fields)
-                    cur = conn.execute(
-                        _SQL.update(change.tbl, cols), (*fields.values(), change.row_id, site_id)
-                    )
-                    if cur.rowcount == 0:
-                        _refuse_if_foreign(conn, change, site_id)
-                applied += 1
-            else:
-                cur = conn.execute(
-                    f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?",
-                    (change.row_id, site_id),
-                )
-                if cur.rowcount == 0:
-                    _refuse_if_foreign(conn, change, site_id)
-                applied += 1
         latest[key] = max(change.hlc, latest.get(key, -1))
         log_rows.append(
             (
@@ -272,6 +223,71 @@ def apply_owner_changes(
         log_rows,
     )
     return applied
+
+
+def _apply_owner_change(
+    conn: sqlite3.Connection,
+    schema: Schema,
+    site_id: str,
+    change: Change,
+    latest: dict[tuple[str, str], int],
+) -> int:
+    """One change of `apply_owner_changes`: 1 if applied, 0 if stale (logged only)."""
+    if change.tbl in HUB_ONLY_TABLES:
+        raise ForeignRow(f"seq {change.seq}: {change.tbl} rows are written by the hub only")
+    fields = schema.check(change)
+    if change.op == "insert":
+        if fields.get("id") != change.row_id or fields.get("site_id") != site_id:
+            raise ForeignRow(
+                f"seq {change.seq}: inserts {change.tbl} {change.row_id} for site "
+                f"{fields.get('site_id')!r}; a centre writes only its own rows"
+            )
+        if change.tbl == RESULTS_TABLE:
+            _refuse_unless_addressed(conn, change, site_id)
+        defaults = LOCAL_FIELDS.get(change.tbl)
+        if defaults:
+            fields = {**defaults, **fields}
+        cols = tuple(fields)
+        cur = conn.execute(_SQL.upsert(change.tbl, cols), tuple(fields.values()))
+        if cur.rowcount == 0:
+            raise ForeignRow(
+                f"seq {change.seq}: {change.tbl} {change.row_id} belongs to another site"
+            )
+        return 1
+    if "site_id" in fields and fields["site_id"] != site_id:
+        raise ForeignRow(f"seq {change.seq}: a row never changes owner")
+    # A new id would be a new row that skipped the insert checks above
+    # (a command result renamed to another site's command, say).
+    if fields.get("id", change.row_id) != change.row_id:
+        raise ForeignRow(f"seq {change.seq}: a row never changes id")
+    key = (change.tbl, change.row_id)
+    seen = latest.get(key)
+    if seen is None:
+        row = conn.execute(
+            "SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?", key
+        ).fetchone()
+        seen = row[0] if row and row[0] is not None else -1
+    if change.hlc < seen:
+        log.warning(
+            "skipping stale change %s/%s to %s %s", site_id, change.seq, change.tbl, change.row_id
+        )
+        return 0
+    if change.op == "update":
+        fields = _status_guard(conn, change, fields)
+        if fields:
+            cols = tuple(fields)
+            cur = conn.execute(
+                _SQL.update(change.tbl, cols), (*fields.values(), change.row_id, site_id)
+            )
+            if cur.rowcount == 0:
+                _refuse_if_foreign(conn, change, site_id)
+        return 1
+    cur = conn.execute(
+        f"DELETE FROM {change.tbl} WHERE id = ? AND site_id = ?", (change.row_id, site_id)
+    )
+    if cur.rowcount == 0:
+        _refuse_if_foreign(conn, change, site_id)
+    return 1
 
 
 def _refuse_if_foreign(conn: sqlite3.Connection, change: Change, site_id: str) -> None:

@@ -8,6 +8,11 @@ the hub exactly as it was and answers `{"error", "detail"}` with a 4xx status.
 Only the last stage writes,
 in one SQLite transaction that also moves the centre's position, so a batch
 is applied whole or not at all, and a batch sent twice applies once.
+Stage 4 checks every value as SQLite will store it (UTF-8 text, so no lone
+surrogate; integers in 64 bits; finite numbers, NaN and Infinity being no
+JSON), and a change the hub's constraints refuse at stage 10 (a NOT NULL
+column left out, a reference to a row the hub lacks) is a 400 `bad_batch`
+that rolls the whole batch back. Refusals name the part at fault (`field`).
 
     centre (sync.agent)                hub (sync.hub)
     ───────────────────                ──────────────
@@ -16,7 +21,7 @@ is applied whole or not at all, and a batch sent twice applies once.
                                └───▶  1 credential  bearer → enrolled centre  401
                                       2 revoked?    credential withdrawn      403
                                       3 size        compressed, inflated      413
-                                      4 decode      gzip, JSON, shape         400 bad_batch
+                                      4 decode      gzip, JSON, shape, values 400 bad_batch
                                       5 version     current or previous       400 unsupported_v.
                                       6 identity    batch site = credential   403
                                       ── writer transaction (BEGIN IMMEDIATE) ──
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -68,8 +74,12 @@ MAX_INFLATED_BYTES = 48 * 1024 * 1024  # a gzip bomb stops here
 MAX_BATCH_CHANGES = 20_000
 MAX_FIELD_CHARS = 64 * 1024
 OPS = frozenset({"insert", "update", "delete"})
-IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+IDENT_RE = re.compile(r"\A[a-z_][a-z0-9_]{0,62}\Z")  # \Z: "$" would let "orders\n" by
 ROW_ID_MAX = 64
+# SQLite stores integers in 64 bits; a larger one would fail the write, not the check.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+MAX_SEQ = INT64_MAX - MAX_BATCH_CHANGES
 
 # Fields that stay on the box; the hub stores the default instead.
 LOCAL_FIELDS: dict[str, dict[str, Any]] = {"staff": {"pin_hash": ""}}
@@ -147,14 +157,16 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
     """Stages 3-5: size, decode and shape, version. Raises a `SyncError`; writes nothing."""
     raw = inflate(body, content_encoding)
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadBatch(f"body is not JSON: {exc}") from exc
+        raise BadBatch(f"body is not JSON: {exc}", field="body") from exc
+    except RecursionError:
+        raise BadBatch("body is nested too deep to be a batch", field="body") from None
     if not isinstance(doc, dict):
-        raise BadBatch("a batch is a JSON object")
+        raise BadBatch("a batch is a JSON object", field="body")
     version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise BadBatch("schema_version is missing")
+    if not _is_int(version):
+        raise BadBatch("schema_version is missing", field="schema_version")
     if version not in ACCEPTED_VERSIONS:
         raise UnsupportedVersion(
             f"schema version {version} is not accepted; the hub takes "
@@ -162,14 +174,14 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
         )
     site_id = _str(doc, "site_id", 64)
     install_id = doc.get("install_id") or ""
-    if not isinstance(install_id, str) or len(install_id) > 64:
-        raise BadBatch("install_id must be a short string")
-    from_seq = _int(doc, "from_seq", minimum=1)
+    if not isinstance(install_id, str) or len(install_id) > 64 or not _utf8(install_id):
+        raise BadBatch("install_id must be a short string", field="install_id")
+    from_seq = _int(doc, "from_seq", minimum=1, maximum=MAX_SEQ)
     wall_ms = _int(doc, "wall_ms", minimum=0)
     waiting = _int(doc, "waiting", minimum=0)
     items = doc.get("changes")
     if not isinstance(items, list):
-        raise BadBatch("changes must be a list")
+        raise BadBatch("changes must be a list", field="changes")
     if len(items) > MAX_BATCH_CHANGES:
         raise TooLarge(f"{len(items)} changes in one batch; the limit is {MAX_BATCH_CHANGES}")
     changes = [_change(site_id, from_seq, i, item) for i, item in enumerate(items)]
@@ -179,49 +191,89 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
 def _change(site_id: str, from_seq: int, index: int, item: Any) -> Change:
     where = f"changes[{index}]"
     if not isinstance(item, list) or len(item) != 6:
-        raise BadBatch(f"{where} must be [seq, hlc, tbl, row_id, op, fields]")
+        raise BadBatch(f"{where} must be [seq, hlc, tbl, row_id, op, fields]", field=where)
     seq, hlc, tbl, row_id, op, fields = item
     if not _is_int(seq) or seq != from_seq + index:
-        raise BadBatch(f"{where}: seq must be {from_seq + index}; a batch is dense and ordered")
-    if not _is_int(hlc) or hlc < 0:
-        raise BadBatch(f"{where}: hlc must be a non-negative integer")
-    if not isinstance(tbl, str) or not IDENT_RE.match(tbl):
-        raise BadBatch(f"{where}: bad table name")
-    if not isinstance(row_id, str) or not 0 < len(row_id) <= ROW_ID_MAX:
-        raise BadBatch(f"{where}: bad row_id")
+        raise BadBatch(
+            f"{where}: seq must be {from_seq + index}; a batch is dense and ordered",
+            field=f"{where}.seq",
+        )
+    if not _is_int(hlc) or not 0 <= hlc <= INT64_MAX:
+        raise BadBatch(
+            f"{where}: hlc must be an integer from 0 to {INT64_MAX}", field=f"{where}.hlc"
+        )
+    if not isinstance(tbl, str) or not IDENT_RE.fullmatch(tbl):
+        raise BadBatch(f"{where}: bad table name", field=f"{where}.tbl")
+    if not isinstance(row_id, str) or not 0 < len(row_id) <= ROW_ID_MAX or not _utf8(row_id):
+        raise BadBatch(f"{where}: bad row_id", field=f"{where}.row_id")
     if op not in OPS:
-        raise BadBatch(f"{where}: op must be insert, update or delete")
+        raise BadBatch(f"{where}: op must be insert, update or delete", field=f"{where}.op")
     if not isinstance(fields, dict):
-        raise BadBatch(f"{where}: fields must be an object")
+        raise BadBatch(f"{where}: fields must be an object", field=f"{where}.fields")
     for key, value in fields.items():
-        if not IDENT_RE.match(key):
-            raise BadBatch(f"{where}: bad column name {key!r}")
-        if isinstance(value, str):
-            if len(value) > MAX_FIELD_CHARS:
-                raise TooLarge(f"{where}.{key} is longer than {MAX_FIELD_CHARS} characters")
-        elif value is not None and not isinstance(value, int | float):
-            raise BadBatch(f"{where}.{key}: values are strings, numbers or null")
+        if not IDENT_RE.fullmatch(key):
+            # !a and cut short: the key may be long, or hold a lone surrogate
+            raise BadBatch(f"{where}: bad column name {key[:64]!a}", field=f"{where}.fields")
+        _check_value(f"{where}.{key}", value)
     if op == "insert":
         fields = {"id": row_id, "site_id": site_id, **fields}
     return Change(site_id, seq, hlc, tbl, row_id, op, fields)
+
+
+def _check_value(where: str, value: Any) -> None:
+    """A field value SQLite can store as sent: text that is UTF-8, a 64-bit integer,
+    a finite float, or null."""
+    if isinstance(value, str):
+        if len(value) > MAX_FIELD_CHARS:
+            raise TooLarge(f"{where} is longer than {MAX_FIELD_CHARS} characters", field=where)
+        if not _utf8(value):
+            raise BadBatch(f"{where}: text must be valid Unicode (a lone surrogate?)", field=where)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise BadBatch(
+                f"{where}: integers are 64-bit ({INT64_MIN} to {INT64_MAX})", field=where
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadBatch(f"{where}: numbers must be finite", field=where)
+    else:
+        raise BadBatch(f"{where}: values are strings, numbers or null", field=where)
+
+
+def _no_constant(name: str) -> Any:
+    """`json.loads` takes NaN and Infinity, which are not JSON: refuse them."""
+    raise BadBatch(f"body is not JSON: {name} is not a number JSON allows", field="body")
+
+
+def _utf8(text: str) -> bool:
+    """Whether the text can be stored and answered: JSON's \\ud800 escapes (and
+    Python's decoder of a bytes body) let through lone surrogates, which cannot."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int(doc: dict[str, Any], key: str, *, minimum: int) -> int:
+def _int(doc: dict[str, Any], key: str, *, minimum: int, maximum: int = INT64_MAX) -> int:
     value = doc.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise BadBatch(f"{key} must be an integer ≥ {minimum}")
-    assert isinstance(value, int)
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise BadBatch(f"{key} must be an integer from {minimum} to {maximum}", field=key)
     return value
 
 
 def _str(doc: dict[str, Any], key: str, max_len: int) -> str:
     value = doc.get(key)
-    if not isinstance(value, str) or not 0 < len(value) <= max_len:
-        raise BadBatch(f"{key} must be a non-empty string")
+    if not isinstance(value, str) or not 0 < len(value) <= max_len or not _utf8(value):
+        raise BadBatch(f"{key} must be a non-empty string of at most {max_len}", field=key)
     return value
 
 
@@ -267,7 +319,7 @@ def parse_pull(doc: Any, hub_site: str) -> tuple[list[Change], int, bool]:
         if not isinstance(item, list) or len(item) != 6 or not isinstance(item[5], dict):
             raise BadBatch(f"pull changes[{i}] is malformed")
         seq, hlc, tbl, row_id, op, fields = item
-        if op not in OPS or not isinstance(tbl, str) or not IDENT_RE.match(tbl):
+        if op not in OPS or not isinstance(tbl, str) or not IDENT_RE.fullmatch(tbl):
             raise BadBatch(f"pull changes[{i}] is malformed")
         out.append(Change(hub_site, int(seq), int(hlc), tbl, str(row_id), op, fields))
     next_after = doc.get("next_after")

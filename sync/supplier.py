@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterable
@@ -475,8 +476,9 @@ def add_dispatch_note(
                     field=f"lines[{i}].product_name",
                 )
             name = prod["name"]
-        short = line.short
-        if short is None:
+        if line.short is not None:  # bounded like shipped: SQLite holds 64 bits, not 10**30
+            short = parse_quantity(line.qty_unit, line.short, field=f"lines[{i}].short")
+        else:
             short = max(0, known.total - qty) if known and not line.substitute_for else 0
         rows.append(
             {
@@ -686,6 +688,18 @@ def _json(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _field_of(exc: msgspec.ValidationError) -> str:
+    """The field a msgspec error is about: "Expected `int`, got `str` - at
+    `$.accepted[0].quantity`" -> "accepted[0].quantity"; an unknown key names itself."""
+    text = str(exc)
+    at = re.search(r"- at `\$\.?([^`]*)`$", text)
+    path = at.group(1) if at else ""
+    unknown = re.match(r"Object contains unknown field `([^`]{1,40})`", text)
+    if unknown:
+        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+    return path or "body"
+
+
 SupplierDep = NamedDependency[Supplier]  # the co-op account behind the bearer token
 
 
@@ -813,9 +827,11 @@ async def post_confirm_return(
     try:
         body = msgspec.json.decode(raw, type=ConfirmBody) if raw.strip() else ConfirmBody()
     except msgspec.ValidationError as exc:
-        raise BadRequest(f"body: {exc}", field="accepted") from None
-    except msgspec.DecodeError:
-        raise BadRequest("the body is not JSON", field="body") from None
+        raise BadRequest(f"body: {exc}", field=_field_of(exc)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise BadRequest(
+            "the body is not JSON (UTF-8, nested a few levels)", field="body"
+        ) from None
     return await _store(request).write(lambda tx: confirm_return(tx, supplier, note_id, body))
 
 

@@ -111,3 +111,30 @@ def test_product_patch_types(centre: Centre, body: dict, field: str) -> None:
     assert r.status_code == 400, r.text
     assert field in r.text
     assert changes(centre) == before
+
+
+@pytest.mark.parametrize("day", ["20261130", "2026-11-3", "２０２６-11-30", "2026-11-30T00:00"])
+def test_only_yyyy_mm_dd_is_a_day(centre: Centre, day: str) -> None:
+    r = centre.client.get("/api/v1/orders", params={"pickup_date": day}, headers=centre.headers())
+    assert r.status_code == 400 and r.json()["field"] == "pickup_date", r.text
+
+
+@pytest.mark.parametrize("cutoff", ["２０:00", "20:00:00", "8pm"])
+def test_only_ascii_hh_mm_is_a_cutoff(centre: Centre, cutoff: str) -> None:
+    before = changes(centre)
+    r = centre.client.put(
+        "/api/v1/calendar", json={"weekdays": [0, 2, 4], "cutoff": cutoff}, headers=centre.headers()
+    )
+    assert r.status_code == 400 and r.json()["field"] == "cutoff", r.text
+    assert changes(centre) == before
+
+
+@pytest.mark.parametrize(
+    "referer", ["//evil.example/x", "http://evil.example//x", "/\\evil.example", "/\tx"]
+)
+def test_going_back_never_leaves_the_box(centre: Centre, referer: str) -> None:
+    from edge.web import local_path
+
+    assert local_path(referer, "/") in ("/", "/x")
+    r = centre.client.get("/lang/en", headers={"Referer": referer}, follow_redirects=False)
+    assert r.headers["location"] in ("/", "/x")

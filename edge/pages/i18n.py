@@ -12,7 +12,6 @@ from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -22,6 +21,8 @@ from jinja2.runtime import Context
 from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Redirect
+
+from edge.web import local_path
 
 LANG_COOKIE = "linli_lang"
 DEFAULT_LOCALE = "zh"
@@ -98,13 +99,7 @@ def configure_templates(engine: Any) -> None:
 
 def safe_back(target: str | None) -> str:
     """A same-site path to go back to; anything else (another host, //evil) becomes /."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    path = parts.path or "/"
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/"
-    return path + (f"?{parts.query}" if parts.query else "")
+    return local_path(target, "/")
 
 
 @get("/lang/{code:str}", include_in_schema=False, sync_to_thread=False)
