@@ -199,3 +199,58 @@ def complete(
         "owed_fen": total - paid,
         "replayed": False,
     }
+
+
+def settle(
+    tx: Tx,
+    order_id: str,
+    *,
+    method: str,
+    amount_fen: int,
+    owed_fen: int,
+    staff_id: str | None = None,
+) -> dict[str, Any]:
+    """A resident pays (some of) what an on-credit hand-over left owing.
+
+    `owed_fen` is the amount the tablet showed: if it no longer matches (a
+    double tap, another tablet settled first) nothing is recorded, so a
+    retried payment never counts twice. Above what is owed is change due.
+    """
+    if method not in PAYMENT_METHODS:
+        raise BadRequest(f"method must be one of {', '.join(PAYMENT_METHODS)}", field="method")
+    if amount_fen <= 0:
+        raise BadRequest("amount_fen must be more than 0", field="amount_fen")
+    row = tx.one("SELECT status, final_fen, paid_fen FROM orders WHERE id = ?", (order_id,))
+    if row is None:
+        raise NotFound(f"no order {order_id!r}")
+    if row["status"] not in ("picked_up", "delivered"):
+        raise Conflict(f"order is {row['status']}: take payment at the hand-over")
+    owed = int(row["final_fen"] or 0) - int(row["paid_fen"] or 0)
+    if owed <= 0:
+        raise Conflict("nothing is owed on this order")
+    if owed != owed_fen:
+        raise Conflict(f"{owed} fen is owed now, not {owed_fen}: reload and check")
+    paid = min(amount_fen, owed)
+    tx.insert(
+        "payments",
+        {
+            "id": new_id(),
+            "site_id": tx.site_id,
+            "order_id": order_id,
+            "sale_id": None,
+            "method": method,
+            "amount_fen": paid,
+            "staff_id": staff_id,
+            "created_at": now_iso(),
+        },
+    )
+    tx.update(
+        "orders",
+        order_id,
+        {"paid_fen": int(row["paid_fen"] or 0) + paid, "updated_at": now_iso()},
+    )
+    return {
+        "paid_fen": int(row["paid_fen"] or 0) + paid,
+        "change_due_fen": amount_fen - paid,
+        "owed_fen": owed - paid,
+    }

@@ -187,3 +187,63 @@ def test_desk_page_exact_payment_shows_nothing_owed(centre: Centre) -> None:
     c.client.cookies.set("linli_lang", "en")
     english = c.client.get(f"/desk/{_buns_and_oranges(c, who='王秀英')}")
     assert "Pay later" in english.text
+
+
+def _settle(c: Centre, order_id: str, **body: Any) -> Any:
+    return c.client.post(
+        f"/api/v1/orders/{order_id}/settle",
+        json={"method": "cash", **body},
+        headers=c.headers("staff"),
+    )
+
+
+def test_paying_what_is_owed_later(centre: Centre) -> None:
+    c = centre
+    order_id = _buns_and_oranges(c)
+    assert _pickup(c, order_id, amount_fen=80, on_credit=True).json()["owed_fen"] == 720
+    part = _settle(c, order_id, amount_fen=500, owed_fen=720)
+    assert part.status_code == 200, part.text
+    assert part.json() == {"paid_fen": 580, "change_due_fen": 0, "owed_fen": 220}
+    # the same tap again (a retry) still says 720: refused, nothing recorded twice
+    retry = _settle(c, order_id, amount_fen=500, owed_fen=720)
+    assert retry.status_code == 409 and "220" in retry.json()["detail"]
+    rest = _settle(c, order_id, amount_fen=300, owed_fen=220)
+    assert rest.json() == {"paid_fen": 800, "change_due_fen": 80, "owed_fen": 0}
+    assert _dashboard(c)["owed_fen"] == 0 and _dashboard(c)["orders_takings_fen"] == 800
+    assert count(c.db_path, "SELECT COUNT(*) FROM payments") == 3
+    assert _settle(c, order_id, amount_fen=100, owed_fen=0).status_code == 409
+
+
+def test_settling_needs_a_handed_over_order_and_a_real_amount(centre: Centre) -> None:
+    c = centre
+    order_id = _buns_and_oranges(c)
+    before = _changes(c)
+    assert _settle(c, order_id, amount_fen=100, owed_fen=0).status_code == 409  # not handed over
+    _pickup(c, order_id, amount_fen=0, on_credit=True)
+    before = _changes(c)
+    for body, field in (
+        ({"amount_fen": 0, "owed_fen": 800}, "amount_fen"),
+        ({"amount_fen": 100, "owed_fen": 800, "method": "iou"}, "method"),
+        ({"amount_fen": -5, "owed_fen": 800}, "amount_fen"),
+    ):
+        r = _settle(c, order_id, **body)
+        assert r.status_code == 400 and r.json()["field"] == field, r.text
+    assert _changes(c) == before
+
+
+def test_order_page_takes_the_owed_payment(centre: Centre) -> None:
+    c = centre
+    order_id = _buns_and_oranges(c)
+    _pickup(c, order_id, amount_fen=80, on_credit=True)
+    sign_in(c.client, "staff")
+    detail = c.client.get(f"/orders/{order_id}")
+    assert 'id="settle"' in detail.text and 'name="owed_fen" value="720"' in detail.text
+    token = csrf(c.client, f"/orders/{order_id}")
+    form = {"_csrf_token": token, "method": "cash", "amount": "7.20", "owed_fen": "720"}
+    done = c.client.post(f"/orders/{order_id}/settle", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    again = c.client.post(f"/orders/{order_id}/settle", data=form)
+    assert again.status_code == 409  # a double tap records nothing more
+    page = c.client.get(f"/orders/{order_id}")
+    assert 'id="settle"' not in page.text and 'class="owed"' not in page.text
+    assert _dashboard(c)["owed_fen"] == 0

@@ -56,6 +56,18 @@ class SaleBody(msgspec.Struct, forbid_unknown_fields=True):
     method: str
 
 
+class SettleBody(msgspec.Struct, forbid_unknown_fields=True):
+    method: str
+    amount_fen: Annotated[Fen, msgspec.Meta(description="What the resident handed over now.")]
+    owed_fen: Annotated[
+        Fen,
+        msgspec.Meta(
+            description="What the tablet showed as owed; a mismatch (a retry, another"
+            " tablet) is a 409 and records nothing."
+        ),
+    ]
+
+
 class CloseDayBody(msgspec.Struct, forbid_unknown_fields=True):
     day: str
 
@@ -110,6 +122,23 @@ class DeskController(Controller):
                 weighings=_weighings(data.weights),
                 delivered=data.delivered,
                 on_credit=data.on_credit,
+                staff_id=staff.id,
+            )
+        )
+
+    @post("/orders/{order_id:str}/settle", status_code=200)
+    async def settle(
+        self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[SettleBody]
+    ) -> dict[str, Any]:
+        """A resident pays what an on-credit hand-over left owing (all or part).
+        Answer: `paid_fen`, `owed_fen` (what is still owed), `change_due_fen`."""
+        return await store.write(
+            lambda tx: pickup.settle(
+                tx,
+                order_id,
+                method=data.method,
+                amount_fen=data.amount_fen,
+                owed_fen=data.owed_fen,
                 staff_id=staff.id,
             )
         )

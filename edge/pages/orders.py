@@ -17,11 +17,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from edge import calendar, households, orders, products
+from edge import calendar, households, orders, pickup, products
+from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
+from edge.forms import form_int
 from edge.ids import new_id
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
-from edge.pages.formats import parse_quantity
+from edge.pages.formats import parse_quantity, parse_yuan
+from edge.store import Store
 from edge.web import StoreDep
 
 CHANNELS = OrderedDict(
@@ -270,6 +273,20 @@ async def order_detail(
     new: FromQuery[str | None] = None,
     late: FromQuery[str | None] = None,
 ) -> Template:
+    return await _detail(request, me, store, order_id, new=bool(new), late=bool(late))
+
+
+async def _detail(
+    request: AnyRequest,
+    me: Staff,
+    store: Store,
+    order_id: str,
+    *,
+    new: bool = False,
+    late: bool = False,
+    error: Any = None,
+    status: int = 200,
+) -> Template:
     order, catalog = await load_order(store, me, order_id)
     return page(
         request,
@@ -278,11 +295,36 @@ async def order_detail(
         order=order,
         units=catalog,
         qr=qr_svg(order["pickup_code"]),
-        new=bool(new),
-        late=bool(late),
+        new=new,
+        late=late,
         statuses=STATUS_LABELS,
         channels=CHANNELS,
+        error=error,
+        status=status,
     )
+
+
+@post("/orders/{order_id:str}/settle", include_in_schema=False)
+async def settle_owed(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template | Redirect:
+    """The resident comes back and pays what the hand-over left owing."""
+    form = await request.form()
+    try:
+        amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
+        shown = form_int(form, "owed_fen", maximum=10_000_000) or 0
+        method = str(form.get("method", "cash") or "cash")
+        await store.write(
+            lambda tx: pickup.settle(
+                tx, order_id, method=method, amount_fen=amount, owed_fen=shown, staff_id=me.id
+            )
+        )
+    except EdgeError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        error = form_error(request, exc)
+        return await _detail(request, me, store, order_id, error=error, status=exc.status_code)
+    return Redirect(path=f"/orders/{order_id}", status_code=303)
 
 
 @post("/orders/{order_id:str}/packed", include_in_schema=False)
@@ -321,6 +363,7 @@ HANDLERS: list[Any] = [
     household_search,
     create_order,
     order_detail,
+    settle_owed,
     mark_packed,
     cancel_confirm,
     cancel_order,
