@@ -121,6 +121,30 @@ def unweighed(conn: sqlite3.Connection, order_id: str) -> list[str]:
     ]
 
 
+def _check_method(method: str) -> None:
+    if method not in PAYMENT_METHODS:
+        raise BadRequest(
+            f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
+        )
+
+
+def _record_payment(tx: Tx, order_id: str, method: str, paid: int, staff_id: str | None) -> None:
+    """A payment row: what counts in the day's takings (never the change given back)."""
+    tx.insert(
+        "payments",
+        {
+            "id": new_id(),
+            "site_id": tx.site_id,
+            "order_id": order_id,
+            "sale_id": None,
+            "method": method,
+            "amount_fen": paid,
+            "staff_id": staff_id,
+            "created_at": now_iso(),
+        },
+    )
+
+
 def complete(
     tx: Tx,
     order_id: str,
@@ -140,10 +164,7 @@ def complete(
     `on_credit`: then the amount given is recorded and the rest is `owed_fen`.
     Items of which nothing arrived need no weight and are handed over at 0 fen.
     """
-    if method not in PAYMENT_METHODS:
-        raise BadRequest(
-            f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
-        )
+    _check_method(method)
     if (
         not isinstance(amount_fen, int)
         or isinstance(amount_fen, bool)
@@ -172,19 +193,7 @@ def complete(
             # order add up to its final price without knowing about shortages.
             tx.update("order_items", item["id"], {"final_fen": 0})
     paid = min(amount_fen, total)
-    tx.insert(
-        "payments",
-        {
-            "id": new_id(),
-            "site_id": tx.site_id,
-            "order_id": order_id,
-            "sale_id": None,
-            "method": method,
-            "amount_fen": paid,
-            "staff_id": staff_id,
-            "created_at": now_iso(),
-        },
-    )
+    _record_payment(tx, order_id, method, paid, staff_id)
     tx.update(
         "orders",
         order_id,
@@ -216,8 +225,7 @@ def settle(
     double tap, another tablet settled first) nothing is recorded, so a
     retried payment never counts twice. Above what is owed is change due.
     """
-    if method not in PAYMENT_METHODS:
-        raise BadRequest(f"method must be one of {', '.join(PAYMENT_METHODS)}", field="method")
+    _check_method(method)
     if amount_fen <= 0:
         raise BadRequest("amount_fen must be more than 0", field="amount_fen")
     row = tx.one("SELECT status, final_fen, paid_fen FROM orders WHERE id = ?", (order_id,))
@@ -231,19 +239,7 @@ def settle(
     if owed != owed_fen:
         raise Conflict(f"{owed} fen is owed now, not {owed_fen}: reload and check")
     paid = min(amount_fen, owed)
-    tx.insert(
-        "payments",
-        {
-            "id": new_id(),
-            "site_id": tx.site_id,
-            "order_id": order_id,
-            "sale_id": None,
-            "method": method,
-            "amount_fen": paid,
-            "staff_id": staff_id,
-            "created_at": now_iso(),
-        },
-    )
+    _record_payment(tx, order_id, method, paid, staff_id)
     tx.update(
         "orders",
         order_id,

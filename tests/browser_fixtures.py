@@ -109,7 +109,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (make browser installs Debian's)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make browser` (installs Debian's)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -129,6 +129,11 @@ async def desk_order(
     return await _desk_page(request, me, store, order_id)
 
 
+def _amount_error(hint: str) -> dict[str, str]:
+    """The error box under the amount field, in the shape `form_error` gives."""
+    return {"field": "amount", "key": "amount", "hint": hint, "detail": ""}
+
+
 @post("/desk/{order_id:str}/weights", include_in_schema=False)
 async def desk_weigh(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
@@ -179,14 +184,9 @@ async def desk_complete(
                     me,
                     store,
                     order_id,
-                    error={
-                        "field": "amount",
-                        "key": "amount",
-                        "hint": _(
-                            "The price changed after weighing. Check the amount and tap again."
-                        ),
-                        "detail": "",
-                    },
+                    error=_amount_error(
+                        _("The price changed after weighing. Check the amount and tap again.")
+                    ),
                     values={"method": method},
                 )
         result = await store.write(
@@ -208,17 +208,14 @@ async def desk_complete(
             me,
             store,
             order_id,
-            error={
-                "field": "amount",
-                "key": "amount",
-                "hint": _(
+            error=_amount_error(
+                _(
                     "Less than the price (¥%(due)s). Take the full amount, or tap"
                     " “Pay later” to record ¥%(owed)s as still owed.",
                     due=yuan(exc.total_fen),
                     owed=yuan(exc.total_fen - exc.amount_fen),
-                ),
-                "detail": "",
-            },
+                )
+            ),
             values={k: str(v) for k, v in form.items() if k != "on_credit"},
             status=400,
         )

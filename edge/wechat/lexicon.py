@@ -112,6 +112,9 @@ FILLERS: frozenset[str] = _words(
 )
 
 
+# "鸡蛋一盒几个": 几 before a measure word asks a count, it does not order one.
+COUNT_QUESTIONS: tuple[str, ...] = tuple("几" + u for u in "斤两个只把袋包盒块份瓶根颗棵")
+
 #: A clause containing one of these (or ending in ?) is a question.
 QUESTION_MARKERS: tuple[str, ...] = (
     "吗",
@@ -140,26 +143,7 @@ QUESTION_MARKERS: tuple[str, ...] = (
     "多重",
     "多大",
     "多沉",
-    # "鸡蛋一盒几个": 几 before a measure word asks a count.
-    *(
-        "几" + u
-        for u in (
-            "斤",
-            "两",
-            "个",
-            "只",
-            "把",
-            "袋",
-            "包",
-            "盒",
-            "块",
-            "份",
-            "瓶",
-            "根",
-            "颗",
-            "棵",
-        )
-    ),
+    *COUNT_QUESTIONS,
 )
 
 #: A question containing one of these asks a price or a fact ("馒头是5元5个吗", "大米一袋
@@ -171,25 +155,7 @@ PRICE_MARKERS: tuple[str, ...] = (
     "多重",
     "多大",
     "多沉",
-    *(
-        "几" + u
-        for u in (
-            "斤",
-            "两",
-            "个",
-            "只",
-            "把",
-            "袋",
-            "包",
-            "盒",
-            "块",
-            "份",
-            "瓶",
-            "根",
-            "颗",
-            "棵",
-        )
-    ),
+    *COUNT_QUESTIONS,
     "几块",
     "几钱",
     "几毛",
