@@ -5,12 +5,14 @@ PIP := $(VENV)/bin/pip
 DB ?= var/centre.db
 PORT ?= 8000
 
-.PHONY: run test check install browser clean hub
+.PHONY: run test check install browser clean hub lock wheel
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
+# then linli itself, editable, built with the locked hatchling.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --require-hashes -r requirements/dev.txt
+	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -35,6 +37,20 @@ check: install
 	$(VENV)/bin/ruff format --check edge sync tests bench
 	$(VENV)/bin/ruff check edge sync tests bench
 	$(VENV)/bin/mypy edge sync
+
+# Refresh the lock from pyproject.toml's bounds: the box's runtime set and the dev set, for
+# Python 3.11 on any platform (amd64 and arm64 boxes alike). `make test` then checks it.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	  --generate-hashes --upgrade -q -o requirements/box.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --upgrade -q -o requirements/dev.txt
+	rm -f $(VENV)/.installed
+
+# The wheel a box installs (templates, static files and compiled catalogs inside).
+wheel: install
+	rm -rf dist/wheel
+	$(PIP) wheel -q --no-deps --no-build-isolation -w dist/wheel .
 
 clean:
 	rm -rf $(VENV) var

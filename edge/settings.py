@@ -27,9 +27,15 @@ class Settings:
     housekeeping_interval_s: float = 60.0
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.
     now: Callable[[], datetime] = field(default=lambda: local_now())
-    templates_dir: Path = field(
-        default_factory=lambda: Path(__file__).resolve().parent.parent / "templates"
-    )
+    templates_dir: Path = field(default_factory=lambda: default_templates_dir())
+
+
+def default_templates_dir() -> Path:
+    """Templates and static files: inside the package when installed from the wheel,
+    the checkout's top-level templates/ when run from source (editable install)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
 
 
 def local_now() -> datetime:

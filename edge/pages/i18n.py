@@ -1,8 +1,9 @@
 """Which language a page speaks: Simplified Chinese unless the tablet chose English.
 
 Templates and page code write English msgids (`_("Pickup desk")`); the
-catalogs in edge/locale are read from their .po files at start (no compiled
-.mo in git) and picked per request from the `linli_lang` cookie.
+catalogs in edge/locale are read at start and picked per request from the
+`linli_lang` cookie. An installed wheel carries them compiled (.mo, made by
+hatch_build.py); a checkout has only the .po files, compiled here in memory.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ _catalogs: dict[str, gettext.NullTranslations] = {}
 
 
 def load_catalog(locale: str) -> gettext.NullTranslations:
-    """Read one .po into a gettext Translations object (compiled in memory)."""
-    po = LOCALE_DIR / LOCALES[locale] / "LC_MESSAGES" / "messages.po"
+    """The compiled .mo of one locale, or its .po compiled in memory."""
+    folder = LOCALE_DIR / LOCALES[locale] / "LC_MESSAGES"
+    mo = folder / "messages.mo"
+    if mo.exists():
+        with mo.open("rb") as fh:
+            return Translations(fp=fh)
+    po = folder / "messages.po"
     if not po.exists():
         return gettext.NullTranslations()
     with po.open("rb") as fh:
