@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 DB ?= var/centre.db
 PORT ?= 8000
 
-.PHONY: run test check install browser clean hub lock wheel
+.PHONY: run test check install browser clean hub lock wheel bundle
 
 # Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
 # then linli itself, editable, built with the locked hatchling.
@@ -51,6 +51,11 @@ lock: install
 wheel: install
 	rm -rf dist/wheel
 	$(PIP) wheel -q --no-deps --no-build-isolation -w dist/wheel .
+
+# The offline bundle a centre box installs from: wheels for amd64 and arm64 (Python 3.11),
+# the linli wheel and the installer, in dist/. See deploy/make-bundle.sh.
+bundle: wheel
+	bash deploy/make-bundle.sh
 
 clean:
 	rm -rf $(VENV) var
