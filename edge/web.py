@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
 
 from edge.auth import Auth, Staff
@@ -111,9 +111,24 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    unreadable = unreadable_body(exc)
+    if unreadable:
+        return _answer(request, 400, unreadable)
     return _answer(
         request, exc.status_code, {"error": _name(exc.status_code), "detail": exc.detail}
     )
+
+
+def unreadable_body(exc: HTTPException) -> dict[str, str] | None:
+    """The 400 for a body the JSON decoder refused (not UTF-8, truncated, malformed),
+    in our words: the library's message text changes between releases."""
+    if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        return {
+            "error": "bad_request",
+            "detail": "the body is not JSON in UTF-8 that can be read",
+            "field": "body",
+        }
+    return None
 
 
 def _raised_decoding_the_body(exc: BaseException) -> bool:

@@ -417,8 +417,13 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     from sync.hub_pages import error_page, wants_html
 
-    body = {"error": _ERROR_NAMES.get(exc.status_code, "error"), "detail": exc.detail}
-    if isinstance(exc, ValidationException):
+    from edge.web import unreadable_body
+
+    body = unreadable_body(exc) or {
+        "error": _ERROR_NAMES.get(exc.status_code, "error"),
+        "detail": exc.detail,
+    }
+    if isinstance(exc, ValidationException) and "field" not in body:
         body.update(_named_field(exc))
     if wants_html(request):
         return error_page(exc.status_code, str(body["detail"]))

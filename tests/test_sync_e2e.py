@@ -8,7 +8,7 @@ rows). Each centre's link to the hub goes through our fault-injecting proxy
 (drop before forwarding, drop the reply after the hub committed, 502, delay,
 truncated reply, reset; >= 30 % of sync requests faulted).
 
-Thousands of random operations go through the same JSON API the tablets
+A fixed number of random operations (the same on a fast or a busy machine) go through the same JSON API the tablets
 use (/api/v1: orders created with an Idempotency-Key, packed, picked up with
 weights and payment, cancelled) and through the hub operators' API
 (/hub/api/v1: cancel commands, catalog creates and edits). A centre and then
@@ -48,9 +48,13 @@ from sync_fixtures import FaultProxy, canonical, count
 LINLI = str(Path(sys.executable).parent / "linli")
 SYNC_INTERVAL_S = "0.3"
 FAULT_RATE = 0.45
-RUN_S = 22.0  # the faulty phase, wall time
-HEAL_TIMEOUT_S = 30.0
-KILL_CENTRE_AT, KILL_HUB_AT, DOWN_S = 6.0, 13.0, 1.5
+# The faulty phase is a fixed amount of work, not a time: each of two tablets per centre
+# takes this many steps, and the hub operator one step per share of their progress.
+STEPS_PER_TABLET = 250
+HUB_STEPS = 200
+HEAL_TIMEOUT_S = 60.0
+# The kills happen at a share of the tablets' steps, not at a time.
+KILL_CENTRE_AT, KILL_HUB_AT, DOWN_S = 0.3, 0.6, 1.5
 OPERATOR = ("op", "password1")
 
 
@@ -178,18 +182,20 @@ class Driver:
         self.hub_db = hub_db
         self.rng = random.Random(seed)
         self.ops: Counter[str] = Counter()
+        self.steps = 0  # tablet steps taken (unreachable attempts included)
+        self.planned = 0  # tablet steps the run will take in all
         self.hub_up = True
         self.hub_token = ""
         self.catalog: list[str] = []
 
     # --- centres --------------------------------------------------------------------
-    async def centre_worker(self, client: httpx.AsyncClient, box: Box, stop: float) -> None:
+    async def centre_worker(self, client: httpx.AsyncClient, box: Box, steps: int) -> None:
         rng = random.Random(self.rng.random())
         last_refresh = 0.0
-        while time.monotonic() < stop:
-            if not box.up:
+        for _ in range(steps):
+            while not box.up:
                 await asyncio.sleep(0.05)
-                continue
+            self.steps += 1
             try:
                 if time.monotonic() - last_refresh > 1.5 or not box.products:
                     await self._refresh_products(client, box)
@@ -415,12 +421,15 @@ class Driver:
         self.ops["pickup"] += 1
 
     # --- hub operators -------------------------------------------------------------------
-    async def hub_worker(self, client: httpx.AsyncClient, stop: float) -> None:
+    async def hub_worker(self, client: httpx.AsyncClient, steps: int) -> None:
+        """One operator step per 1/steps of the tablets' progress, whatever the speed."""
         rng = random.Random(self.rng.random())
-        while time.monotonic() < stop:
-            await asyncio.sleep(0.03)
-            if not self.hub_up:
+        done = 0
+        while done < steps:
+            await asyncio.sleep(0.01)
+            if not self.hub_up or done * self.planned > self.steps * steps:
                 continue
+            done += 1
             try:
                 if not self.hub_token:
                     r = await client.post(
@@ -522,15 +531,19 @@ class Driver:
             self.ops["hub_cancel"] += 1
 
     # --- chaos ---------------------------------------------------------------------------
-    async def chaos(self, started: float) -> None:
+    async def _progress(self, share: float) -> None:
+        while self.steps < share * self.planned:
+            await asyncio.sleep(0.02)
+
+    async def chaos(self) -> None:
         c1 = self.boxes[1]
-        await asyncio.sleep(max(0.0, started + KILL_CENTRE_AT - time.monotonic()))
+        await self._progress(KILL_CENTRE_AT)
         self.procs.kill9(c1.name)  # mid-request and mid-sync: it syncs every 0.3 s
         c1.up = False
         await asyncio.sleep(DOWN_S)
         await asyncio.to_thread(self._start_centre, c1)
         c1.up = True
-        await asyncio.sleep(max(0.0, started + KILL_HUB_AT - time.monotonic()))
+        await self._progress(KILL_HUB_AT)
         self.procs.kill9("hub")
         self.hub_up = False
         await asyncio.sleep(DOWN_S)
@@ -558,13 +571,13 @@ class Driver:
         )
         self.procs.wait_healthy(box.name, box.url)
 
-    async def run(self, seconds: float) -> None:
-        started = time.monotonic()
-        stop = started + seconds
+    async def run(self, steps_per_tablet: int, hub_steps: int) -> None:
         limits = httpx.Limits(max_connections=20)
+        tablets = [b for b in self.boxes for _ in range(2)]
+        self.planned = steps_per_tablet * len(tablets)
         async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-            tasks = [self.centre_worker(client, b, stop) for b in self.boxes for _ in range(2)]
-            tasks += [self.hub_worker(client, stop), self.chaos(started)]
+            tasks = [self.centre_worker(client, b, steps_per_tablet) for b in tablets]
+            tasks += [self.hub_worker(client, hub_steps), self.chaos()]
             await asyncio.gather(*tasks)
             # Whatever got no answer is retried now with its key, as a tablet does.
             for box in self.boxes:
@@ -621,7 +634,7 @@ def _diff(hub_db: Path, boxes: list[Box], hub_site: str) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(420)
 def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_path: Path) -> None:
     t0 = time.monotonic()
     hub_db = tmp_path / "hub.db"
@@ -698,7 +711,9 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
         hub_site = _query(hub_db, "SELECT value FROM meta WHERE key = 'site_id'")[0][0]
         setup_s = time.monotonic() - t0
 
-        asyncio.run(driver.run(RUN_S))
+        run_started = time.monotonic()
+        asyncio.run(driver.run(STEPS_PER_TABLET, HUB_STEPS))
+        run_s = time.monotonic() - run_started
 
         # The faulted share is measured over the faulty phase, then the links heal.
         requests = sum(b.proxy.requests for b in boxes)
@@ -722,11 +737,12 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
     print(
         f"\n{ops} operations {dict(driver.ops)}\n{requests} sync requests through the "
         f"proxies, {faulted} faulted ({faulted / max(requests, 1):.0%}): {kinds}\n"
-        f"setup {setup_s:.1f} s, run {RUN_S:.0f} s, healed in {heal_s:.1f} s, "
+        f"setup {setup_s:.1f} s, run {run_s:.1f} s, healed in {heal_s:.1f} s, "
         f"total {time.monotonic() - t0:.1f} s"
     )
     assert faulted / requests >= 0.30 and all(v > 0 for v in kinds.values()), kinds
-    assert ops >= 2000, driver.ops
+    assert driver.steps == driver.planned == 6 * STEPS_PER_TABLET, driver.ops
+    assert driver.ops["kill9"] == 2, driver.ops
     assert driver.ops["hub_cancel"] >= 20 and driver.ops["hub_product_edit"] >= 20
     assert driver.ops["pickup"] >= 100 and driver.ops["create_replayed"] >= 1, driver.ops
 
