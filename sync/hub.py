@@ -128,7 +128,9 @@ class Hub:
         fresh = [c for c in batch.changes if c.seq > position]
         if resent:
             _check_history(tx.conn, batch.site_id, resent)
-        applied = apply_owner_changes(tx.conn, self.schema, batch.site_id, fresh)
+        applied = apply_owner_changes(
+            tx.conn, self.schema, batch.site_id, fresh, hub_site=self.site_id
+        )
         new_position = max(position, batch.last_seq) if batch.changes else position
         now = self.now_ms()
         tx.execute(
@@ -415,9 +417,8 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    from sync.hub_pages import error_page, wants_html
-
     from edge.web import unreadable_body
+    from sync.hub_pages import error_page, wants_html
 
     body = unreadable_body(exc) or {
         "error": _ERROR_NAMES.get(exc.status_code, "error"),

@@ -36,6 +36,15 @@ Rules (DESIGN invariants 3-6); every one is enforced here, in one place:
    order (a gap is refused, a resent seq is skipped once its content is
    checked), so any interleaving, duplication or reordering of batches
    between sites ends in the same state.
+7. **A centre's rows refer only to its own rows** (or to the hub's district
+   catalog). Every reference column a centre writes (`REFERENCES`: an order's
+   household, an order line's order, a payment's sale, ...) must name a row
+   the centre owns, so the whole chain from a line up to its household is
+   one centre's. A batch that points one of its rows at another centre's row
+   (an order line under another centre's order, an order for another
+   centre's household) is refused whole (`ForeignRow`, 403), naming the
+   column and the row it named. A reference to a row the hub does not hold
+   is left to the database (a declared foreign key refuses it).
 """
 
 from __future__ import annotations
@@ -87,6 +96,28 @@ NEVER_SHARED = frozenset(
 )
 COMMANDS_TABLE = "sync_commands"
 RESULTS_TABLE = "sync_command_results"
+# Rule 7: per centre-written table, each column that names another row, and the
+# table of that row. Every `*_id` column of a centre's shared tables is here
+# (tests/test_sync_scoping.py checks it against the schema).
+REFERENCES: dict[str, dict[str, str]] = {
+    "orders": {"household_id": "households", "staff_id": "staff"},
+    "order_items": {"order_id": "orders", "product_id": "products"},
+    "payments": {"order_id": "orders", "sale_id": "walkin_sales", "staff_id": "staff"},
+    "walkin_sales": {"staff_id": "staff"},
+    "walkin_items": {"sale_id": "walkin_sales", "product_id": "products"},
+    "wechat_turns": {"order_id": "orders"},
+    "calendar_exceptions": {"calendar_id": "calendars"},
+    "supply_buffers": {"product_id": "products"},
+    "supply_consolidated_lines": {
+        "consolidated_id": "supply_consolidated",
+        "product_id": "products",
+    },
+    "supply_receipts": {"product_id": "products", "staff_id": "staff"},
+    "supply_return_notes": {"staff_id": "staff"},
+    "supply_return_lines": {"note_id": "supply_return_notes", "product_id": "products"},
+}
+# Tables whose hub-owned rows (the district catalog) a centre's rows may name.
+HUB_REFERABLE = frozenset({"products"})
 
 
 @dataclass(frozen=True)
@@ -181,20 +212,27 @@ def _status_guard(
 
 
 def apply_owner_changes(
-    conn: sqlite3.Connection, schema: Schema, site_id: str, changes: Iterable[Change]
+    conn: sqlite3.Connection,
+    schema: Schema,
+    site_id: str,
+    changes: Iterable[Change],
+    *,
+    hub_site: str | None = None,
 ) -> int:
     """Hub side: apply one site's changes (already checked dense and new) and log them.
 
     Runs inside the caller's transaction; raises before returning if any
     change breaks a rule, so the caller's rollback leaves nothing applied.
     Returns how many changes were applied (stale ones are logged, not applied).
+    `hub_site`: the hub's site id, whose catalog rows a centre's rows may name
+    (rule 7); without it a centre's rows may name only its own.
     """
     latest: dict[tuple[str, str], int] = {}
     log_rows: list[tuple[Any, ...]] = []
     applied = 0
     for change in changes:
         try:
-            applied += _apply_owner_change(conn, schema, site_id, change, latest)
+            applied += _apply_owner_change(conn, schema, site_id, change, latest, hub_site)
         except sqlite3.IntegrityError as exc:
             # A missing NOT NULL column, a reference to a row the hub lacks, a CHECK:
             # the client's fault, and the caller's rollback undoes the whole batch.
@@ -231,11 +269,14 @@ def _apply_owner_change(
     site_id: str,
     change: Change,
     latest: dict[tuple[str, str], int],
+    hub_site: str | None = None,
 ) -> int:
     """One change of `apply_owner_changes`: 1 if applied, 0 if stale (logged only)."""
     if change.tbl in HUB_ONLY_TABLES:
         raise ForeignRow(f"seq {change.seq}: {change.tbl} rows are written by the hub only")
     fields = schema.check(change)
+    if change.op != "delete":
+        _refuse_foreign_references(conn, change, fields, site_id, hub_site)
     if change.op == "insert":
         if fields.get("id") != change.row_id or fields.get("site_id") != site_id:
             raise ForeignRow(
@@ -288,6 +329,33 @@ def _apply_owner_change(
     if cur.rowcount == 0:
         _refuse_if_foreign(conn, change, site_id)
     return 1
+
+
+def _refuse_foreign_references(
+    conn: sqlite3.Connection,
+    change: Change,
+    fields: dict[str, Any],
+    site_id: str,
+    hub_site: str | None,
+) -> None:
+    """Rule 7: every row this change names belongs to the pushing site (or is the
+    hub's catalog). A name the hub does not hold is not checked here."""
+    for column, target in REFERENCES.get(change.tbl, {}).items():
+        value = fields.get(column)
+        if value is None:
+            continue
+        owner = _owner(conn, target, value)
+        if owner is None or owner == site_id:
+            continue
+        if hub_site is not None and owner == hub_site and target in HUB_REFERABLE:
+            continue
+        raise ForeignRow(
+            f"seq {change.seq}: {change.tbl} {change.row_id} names {target} {value} "
+            f"in {column}, a row of site {owner}; a centre's rows refer only to its own "
+            "rows. Nothing of this batch was applied",
+            field=f"{change.tbl}.{column}",
+            seq=change.seq,
+        )
 
 
 def _refuse_if_foreign(conn: sqlite3.Connection, change: Change, site_id: str) -> None:

@@ -27,7 +27,9 @@ that rolls the whole batch back. Refusals name the part at fault (`field`).
                                       ── writer transaction (BEGIN IMMEDIATE) ──
                                       7 continuity  from_seq ≤ position + 1   409 gap {position}
                                       8 history     resent seqs match stored  409 diverged
-                                      9 ownership   every row is the site's   403 foreign_row
+                                      9 ownership   every row is the site's,  403 foreign_row
+                                                    and every row it names
+                                                    (sync.merge rule 7)
                                      10 apply       merge rules (sync.merge),
                                                     log copy, new position    COMMIT
     acked := position ◀──────────────  200 {"position", "applied", "skipped", "hub_time_ms"}
