@@ -31,7 +31,7 @@ hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
 test: install browser
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2
 
 check: install
 	$(VENV)/bin/ruff format --check edge sync tests bench
