@@ -16,11 +16,20 @@ about a resident.
 
 Accounts live in `supply_suppliers` (hub-local, never synced): a bearer
 token is shown once at creation and stored as its SHA-256.
+
+**Scoped to the centres it supplies.** `supply_supplier_centres` (the sync
+schema's migration m102) lists the centres of each account, set when the
+account is made (`linli hub add-supplier --centre ID ...`; without `--centre`,
+every centre enrolled then) and changed with `linli hub supplier-centres`.
+Every answer covers those centres only, and a dispatch note, price list or
+return confirmation for another centre is a 403 naming it. A price list for
+every centre (`centre_id` null) needs an account that supplies every enrolled
+centre. A dispatch note for a centre and day is one co-op's: another co-op
+supplying the same centre cannot supersede it (409).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -37,8 +46,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Template
 
-from edge import calendar
-from edge.errors import BadRequest, Conflict, NotFound, Unauthorized
+from edge import calendar, spreadsheet
+from edge.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from edge.ids import new_id
 from edge.store import Store, Tx
 from edge.supply import consolidated as centre_order
@@ -90,23 +99,106 @@ def _only(row: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
 class Supplier:
     id: str
     name: str
+    centres: frozenset[str] = frozenset()  # site ids of the centres it supplies
+
+    def check_supplies(self, centre_id: str, field: str = "centre_id") -> None:
+        """403 naming the centre unless this co-op supplies it."""
+        if centre_id not in self.centres:
+            raise Forbidden(
+                f"co-op {self.name} does not supply centre {centre_id}; the hub operator "
+                "links it with `linli hub supplier-centres`",
+                field=field,
+            )
 
 
-def create_supplier(conn_or_tx: sqlite3.Connection | Tx, name: str) -> str:
-    """Add a co-op account on the hub; returns its bearer token (shown once, stored hashed)."""
+def _conn(conn_or_tx: sqlite3.Connection | Tx) -> sqlite3.Connection:
+    return conn_or_tx.conn if isinstance(conn_or_tx, Tx) else conn_or_tx
+
+
+def _enrolled(conn: sqlite3.Connection, site_ids: Iterable[str]) -> list[str]:
+    """The site ids, each checked to be an enrolled centre that is not revoked."""
+    out: list[str] = []
+    for site in site_ids:
+        site = (site or "").strip()
+        if not site:
+            continue
+        row = conn.execute(
+            "SELECT 1 FROM sync_centres WHERE site_id = ? AND revoked = 0", (site,)
+        ).fetchone()
+        if row is None:
+            raise BadRequest(f"no centre {site!r} on this hub", field="centre_id")
+        if site not in out:
+            out.append(site)
+    return out
+
+
+def create_supplier(
+    conn_or_tx: sqlite3.Connection | Tx, name: str, centres: Iterable[str] | None = None
+) -> str:
+    """Add a co-op account on the hub; returns its bearer token (shown once, stored hashed).
+
+    `centres`: the site ids of the centres it supplies; None = every centre
+    enrolled (and not revoked) now. A centre enrolled later is linked with
+    `link_centres`.
+    """
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise BadRequest("a supplier name is 1 to 80 characters", field="name")
     token = "sup_" + secrets.token_urlsafe(32)
-    conn = conn_or_tx.conn if isinstance(conn_or_tx, Tx) else conn_or_tx
+    conn = _conn(conn_or_tx)
     if conn.execute("SELECT 1 FROM supply_suppliers WHERE name = ?", (name,)).fetchone():
         raise Conflict(f"a supplier named {name!r} exists; issue it a new token instead")
+    sites = [s for s, _ in _centre_rows(conn)] if centres is None else _enrolled(conn, centres)
+    supplier_id = new_id()
     conn.execute(
         "INSERT INTO supply_suppliers (id, name, token_hash, active, created_at)"
         " VALUES (?, ?, ?, 1, ?)",
-        (new_id(), name, hash_token(token), now_iso()),
+        (supplier_id, name, hash_token(token), now_iso()),
     )
+    _link(conn, supplier_id, sites)
     return token
+
+
+def _link(conn: sqlite3.Connection, supplier_id: str, sites: Iterable[str]) -> None:
+    stamp = now_iso()
+    conn.executemany(
+        "INSERT OR IGNORE INTO supply_supplier_centres (supplier_id, centre_id, created_at)"
+        " VALUES (?, ?, ?)",
+        [(supplier_id, site, stamp) for site in sites],
+    )
+
+
+def link_centres(
+    conn_or_tx: sqlite3.Connection | Tx,
+    name: str,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> list[tuple[str, str]]:
+    """Change which centres the co-op `name` supplies; returns them as (site_id, name)."""
+    conn = _conn(conn_or_tx)
+    row = conn.execute("SELECT id FROM supply_suppliers WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFound(f"no supplier named {name!r}")
+    supplier_id = str(row[0])
+    _link(conn, supplier_id, _enrolled(conn, add))
+    conn.executemany(
+        "DELETE FROM supply_supplier_centres WHERE supplier_id = ? AND centre_id = ?",
+        [(supplier_id, site) for site in remove],
+    )
+    return supplied_centres(conn, supplier_id)
+
+
+def supplied_centres(conn: sqlite3.Connection, supplier_id: str) -> list[tuple[str, str]]:
+    """The centres a co-op supplies as (site_id, name), by name; revoked ones left out."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT c.site_id, c.name FROM supply_supplier_centres l"
+            " JOIN sync_centres c ON c.site_id = l.centre_id"
+            " WHERE l.supplier_id = ? AND c.revoked = 0 ORDER BY c.name, c.site_id",
+            (supplier_id,),
+        )
+    ]
 
 
 def supplier_for(conn: sqlite3.Connection, token: str | None) -> Supplier | None:
@@ -116,20 +208,31 @@ def supplier_for(conn: sqlite3.Connection, token: str | None) -> Supplier | None
         "SELECT id, name FROM supply_suppliers WHERE token_hash = ? AND active = 1",
         (hash_token(token),),
     ).fetchone()
-    return None if row is None else Supplier(row["id"], row["name"])
+    if row is None:
+        return None
+    sites = frozenset(s for s, _ in supplied_centres(conn, row["id"]))
+    return Supplier(row["id"], row["name"], sites)
 
 
 # --- reading the merged store ----------------------------------------------------------
 
 
-def centres(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Enrolled, not revoked centres as (site_id, name), by name."""
+def _centre_rows(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return [
         (r[0], r[1])
         for r in conn.execute(
             "SELECT site_id, name FROM sync_centres WHERE revoked = 0 ORDER BY name, site_id"
         )
     ]
+
+
+def centres(conn: sqlite3.Connection, supplier: Supplier | None = None) -> list[tuple[str, str]]:
+    """Enrolled, not revoked centres as (site_id, name), by name: all of them (the hub
+    operator's view), or those `supplier` supplies."""
+    rows = _centre_rows(conn)
+    if supplier is None:
+        return rows
+    return [r for r in rows if r[0] in supplier.centres]
 
 
 def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) -> dict[str, Any]:
@@ -282,7 +385,7 @@ CSV_COLUMNS = (
 def consolidated_csv(doc: dict[str, Any]) -> str:
     """One row per centre and line, then a TOTAL row per product."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = spreadsheet.writer(buf)
     w.writerow(CSV_COLUMNS)
     day = doc["delivery_date"]
     for c in doc["centres"]:

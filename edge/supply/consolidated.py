@@ -15,7 +15,6 @@ which the centre's background loop calls every minute.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sqlite3
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from edge import calendar
+from edge import calendar, spreadsheet
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.ids import new_id
@@ -360,7 +359,7 @@ CSV_COLUMNS = (
 
 def as_csv(doc: dict[str, Any]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = spreadsheet.writer(buf)
     w.writerow(CSV_COLUMNS)
     for line in doc["lines"]:
         w.writerow(

@@ -20,12 +20,12 @@ then says it is incomplete.
 
 from __future__ import annotations
 
-import csv
 import io
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from edge import spreadsheet
 from edge.supply import consolidated, receiving, returns
 from edge.supply.lines import Key, co_op_unit, cost_fen, product_infos, say, unit_label_for
 
@@ -273,7 +273,7 @@ CSV_COLUMNS = (
 
 def as_csv(docs: Iterable[dict[str, Any]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = spreadsheet.writer(buf)
     w.writerow(CSV_COLUMNS)
     docs = list(docs)
     for doc in docs:
