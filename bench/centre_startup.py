@@ -10,6 +10,16 @@
     sign-ins (argon2, 19 MiB each) and ~8 s of order creation (20 clients,
     closed loop, as centre_orders.py) plus 2 s idle,
     and after a search load on the 100,000-order database     goal <= 80 MB
+(c) bytes per order on the 100,000-order database, all included (file size /
+    orders, after a WAL checkpoint), per table and index from SQLite's `dbstat`:
+    as built, then after the hub acknowledged its whole change log and the box
+    trimmed it (`sync.changelog.trim_acked` through the real `Store`, called
+    until done, as the sync agent calls it after each push); and the change-log
+    bytes of the orders made through the API in (b)      goal <= 1,000 bytes an order
+                                                          (50 MB a busy year)
+
+    .venv/bin/python bench/centre_startup.py --size-only  # (c) alone, ~40 s
+    .venv/bin/python bench/centre_startup.py --size-only --orders 20000
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -33,6 +44,8 @@ from _load import Bench, Request
 
 GOAL_START_S = 2.0
 GOAL_RSS_MB = 80.0
+GOAL_BYTES_PER_ORDER = 1000.0
+BUSY_YEAR_ORDERS = 50_000
 
 
 def demo_db(b: Bench, name: str) -> tuple[Path, str]:
@@ -60,11 +73,76 @@ def start_times(b: Bench, db: Path, runs: int) -> tuple[list[float], list[float]
     return times, rss
 
 
+def db_bytes(db: Path) -> tuple[int, int, dict[str, int]]:
+    """File size after a checkpoint, orders, and bytes per table and index (dbstat)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        orders = conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+        per_name = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+    finally:
+        conn.close()
+    return db.stat().st_size, orders, per_name
+
+
+def trim_as_acknowledged(db: Path) -> tuple[int, int]:
+    """What a box does once the hub acknowledged its whole log: the agent's trimming,
+    called until it has nothing left to do. Returns (rows deleted, calls)."""
+    from edge.store import Store
+    from sync import changelog
+
+    store = Store(db)
+    try:
+        site = store.site_id
+        acked = store.read_sync(lambda c: changelog.last_seq(c, site))  # the hub's position
+        deleted = calls = 0
+        while True:
+            calls += 1
+            n = store.write_sync(lambda tx: changelog.trim_acked(tx.conn, site, acked))
+            deleted += n
+            if not n:
+                return deleted, calls
+    finally:
+        store.close()
+
+
+def print_sizes(db: Path) -> float:
+    """(c): before and after the trimming, per table; returns bytes per order after."""
+    size0, orders, before = db_bytes(db)
+    deleted, calls = trim_as_acknowledged(db)
+    size1, _, after = db_bytes(db)
+    b0, b1 = size0 / orders, size1 / orders
+    kept = after.get("changes", 0)
+    print(
+        f"(c) bytes per order, {orders:,}-order db: {b0:,.0f} B ({size0 / 2**20:.1f} MB) as"
+        f" built; {b1:,.0f} B ({size1 / 2**20:.1f} MB) after the hub acknowledged the whole"
+        f" log and the box trimmed it ({deleted:,} change-log rows in {calls} trim_acked"
+        f" calls) = {b1 * BUSY_YEAR_ORDERS / 1e6:.0f} MB per {BUSY_YEAR_ORDERS:,} orders;"
+        f" without the {kept / 2**20:.1f} MB of acknowledged changes it keeps (a constant,"
+        f" not growth): {(size1 - kept) / orders:,.0f} B an order"
+    )
+    print(f"    {'table / index':34s} {'before':>8s} {'after':>8s}  bytes per order")
+    for name in sorted(before, key=lambda n: -before[n]):
+        if before[name] < size0 / 200 and after.get(name, 0) < size1 / 200:
+            continue
+        print(f"    {name:34s} {before[name] / orders:8,.0f} {after.get(name, 0) / orders:8,.0f}")
+    rest0 = sum(v for n, v in before.items() if v < size0 / 200)
+    rest1 = sum(v for n, v in after.items() if v < size1 / 200)
+    print(f"    {'(the rest, each < 0.5%)':34s} {rest0 / orders:8,.0f} {rest1 / orders:8,.0f}")
+    return b1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--load-s", type=float, default=8.0)
     ap.add_argument("--no-history", action="store_true")
+    ap.add_argument(
+        "--orders", type=int, default=100_000, help="past orders in the history db (100,000)"
+    )
+    ap.add_argument(
+        "--size-only", action="store_true", help="only (c): build the history db, bytes per order"
+    )
     args = ap.parse_args()
     _load.pin_client()
     import centre_orders
@@ -76,6 +154,13 @@ def main() -> int:
             " client core 1",
             flush=True,
         )
+        if args.size_only:
+            big, _ = demo_db(b, "history.db")
+            centre_search.build_history(big, args.orders, 300, 600)
+            per_order = print_sizes(big)
+            print()
+            print(size_verdict(per_order))
+            return 0
         db, token = demo_db(b, "demo.db")
         starts, rss_start = start_times(b, db, args.runs)
         print(
@@ -86,10 +171,11 @@ def main() -> int:
         big = None
         if not args.no_history:
             big, big_token = demo_db(b, "history.db")
-            hist = centre_search.build_history(big, 100_000, 300, 600)
+            hist = centre_search.build_history(big, args.orders, 300, 600)
             hist_starts, _ = start_times(b, big, args.runs)
             print(
-                f"(a) start to first /healthz, 100,000-order db ({big.stat().st_size / 2**20:.0f}"
+                f"(a) start to first /healthz, {args.orders:,}-order db"
+                f" ({big.stat().st_size / 2**20:.0f}"
                 f" MB), {args.runs} runs: min {min(hist_starts):.2f} s, median"
                 f" {statistics.median(hist_starts):.2f} s"
                 f"  ({', '.join(f'{t:.2f}' for t in hist_starts)})"
@@ -164,9 +250,16 @@ def main() -> int:
             idle2 = _load.rss_mb(srv.pid)
             b.stop(srv)
             print(
-                f"(b) RSS idle after {r2.ok} searches on the 100,000-order db + 2 s idle:"
+                f"(b) RSS idle after {r2.ok} searches on the {args.orders:,}-order db + 2 s idle:"
                 f" {idle2:.1f} MB"
             )
+        _, api_orders, demo_bytes = db_bytes(db)
+        print(
+            f"(c) change log of the {api_orders:,} orders in the demo db (made through the API"
+            f" in (b), full rows): {demo_bytes['changes'] / api_orders:,.0f} B per order before"
+            " trimming (the history db's change rows carry 3-4 fields only)"
+        )
+        per_order = print_sizes(big) if big is not None else None
         print()
         worst = max(
             [statistics.median(starts), *([statistics.median(hist_starts)] if hist_starts else [])]
@@ -180,7 +273,18 @@ def main() -> int:
             f"  {'PASS' if peak <= GOAL_RSS_MB else 'MISS'}  idle RSS: {idle0:.1f} MB after"
             f" start, {peak:.1f} MB at most after load (goal <= {GOAL_RSS_MB:.0f} MB)"
         )
+        if per_order is not None:
+            print(size_verdict(per_order))
     return 0
+
+
+def size_verdict(per_order: float) -> str:
+    ok = per_order <= GOAL_BYTES_PER_ORDER
+    return (
+        f"  {'PASS' if ok else 'MISS'}  bytes per order after trimming: {per_order:,.0f} B"
+        f" = {per_order * BUSY_YEAR_ORDERS / 1e6:.0f} MB per busy year"
+        f" (goal <= {GOAL_BYTES_PER_ORDER:,.0f} B, 50 MB)"
+    )
 
 
 if __name__ == "__main__":
