@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig
 from edge import centre
 from edge.api import CONTROLLERS
 from edge.auth import Auth, LoginLimiter
+from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
 from edge.store import Store, open_store
@@ -59,6 +60,7 @@ async def housekeeping(store: Store, settings: Settings) -> None:
 
 
 def create_app(settings: Settings) -> Litestar:
+    escape_log_records()
     with open_store(settings.db_path) as setup:  # migrate now; the lifespan serves
         csrf_secret = centre.secret(setup)
 
@@ -105,6 +107,8 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[refuse_control_characters],
+        before_send=[add_security_headers],
         csrf_config=CSRFConfig(
             secret=csrf_secret,
             cookie_name="linli_csrf",
