@@ -381,6 +381,8 @@ class SyncAgent:
             acked = await self._push_batch(report, site, acked, local_last)
         report.position = acked
         report.waiting = max(local_last - acked, 0)
+        # What the hub has acknowledged it keeps (recover reads it back): slim the box's log.
+        await self.store.write(lambda tx: changelog.trim_acked(tx.conn, site, acked))
 
     async def _push_batch(self, report: SyncReport, site: str, acked: int, local_last: int) -> int:
         try:

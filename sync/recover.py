@@ -293,7 +293,9 @@ async def recover(
     local_last = await store.read(lambda c: changelog.last_seq(c, site))
     report = RecoverReport(site, local_last, 0, dry_run=dry_run)
     missing: list[Change] = []
-    after = 0
+    # A box keeps only the tail of its acknowledged log (changelog.trim_acked): compare
+    # from where it still holds rows.
+    after = await store.read(lambda c: changelog.trimmed_upto(c, site))
     while True:
         doc = await history.page(after, page)
         changes, next_after, more, position, held = _parse(doc, site, hub_site_id, after)
