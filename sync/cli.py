@@ -7,7 +7,8 @@
     linli hub new-token     --db HUB.db --site-id ID          re-issue (old token stops working)
     linli hub release-centre --db HUB.db --site-id ID         clear a "diverged" hold
     linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
-    linli hub add-supplier  --db HUB.db --name N
+    linli hub add-supplier  --db HUB.db --name N [--centre ID ...]   (default: every centre now)
+    linli hub supplier-centres --db HUB.db --name N [--add ID ...] [--remove ID ...]
     linli centre join       --db CENTRE.db --hub URL --token T   (with the server stopped)
     linli centre recover    --db CENTRE.db [--dry-run]   after a restore (server stopped)
     linli sync --once       --db CENTRE.db
@@ -97,17 +98,45 @@ def _add_operator(args: argparse.Namespace) -> None:
     print(f"operator {args.name} ({args.role}) added: {op_id}")
 
 
+def _print_supplied(name: str, supplied: list[tuple[str, str]]) -> None:
+    if not supplied:
+        print(f"supplies no centre yet: linli hub supplier-centres --name {name} --add ID")
+    for site, centre in supplied:
+        print(f"supplies: {centre} ({site})")
+
+
 def _add_supplier(args: argparse.Namespace) -> None:
-    from sync.supplier import create_supplier
+    from sync.supplier import create_supplier, supplied_centres
 
     store = _hub_store(args.db)
+
+    def create(tx: Any) -> tuple[str, list[tuple[str, str]]]:
+        token = create_supplier(tx, args.name, args.centre or None)
+        row = tx.one("SELECT id FROM supply_suppliers WHERE name = ?", (args.name.strip(),))
+        return token, supplied_centres(tx.conn, row["id"])
+
     try:
-        token = store.write_sync(lambda tx: create_supplier(tx, args.name))
+        token, supplied = store.write_sync(create)
     finally:
         store.close()
     print(f"supplier {args.name} added")
+    _print_supplied(args.name, supplied)
     print(f"token: {token}")
     print("the co-op uses it as: Authorization: Bearer <token> on /supplier/v1/")
+
+
+def _supplier_centres(args: argparse.Namespace) -> None:
+    from sync.supplier import link_centres
+
+    store = _hub_store(args.db)
+    try:
+        supplied = store.write_sync(
+            lambda tx: link_centres(tx, args.name, args.add or (), args.remove or ())
+        )
+    finally:
+        store.close()
+    print(f"supplier {args.name}")
+    _print_supplied(args.name, supplied)
 
 
 def _join(args: argparse.Namespace) -> None:
@@ -265,7 +294,19 @@ def register(subparsers: Any) -> None:
     p = hub.add_parser("add-supplier", help="a co-op account for the supplier API")
     p.add_argument("--db", required=True)
     p.add_argument("--name", required=True)
+    p.add_argument(
+        "--centre",
+        action="append",
+        metavar="SITE_ID",
+        help="a centre it supplies (repeat for more); default: every centre enrolled now",
+    )
     p.set_defaults(func=_guard(_add_supplier))
+    p = hub.add_parser("supplier-centres", help="change which centres a co-op supplies; lists them")
+    p.add_argument("--db", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--add", action="append", metavar="SITE_ID", help="a centre it now supplies")
+    p.add_argument("--remove", action="append", metavar="SITE_ID", help="one it no longer does")
+    p.set_defaults(func=_guard(_supplier_centres))
 
     centre = _group(subparsers, "centre", "set up this box's centre")
     p = centre.add_parser("join", help="enrol this box with a hub using the token it issued")

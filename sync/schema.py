@@ -13,6 +13,8 @@ it can run beside a live `Store` (the writer holds no lock between jobs).
 - `sync_centres`, `sync_log`: the hub's record of each enrolled centre and of
   every change it received (content kept to detect cloned boxes).
 - `sync_operators`, `sync_operator_sessions`: hub operator accounts.
+- `supply_supplier_centres`: which centres each co-op account supplies (hub-local,
+  never synced): the supplier API answers and accepts writes for those alone.
 """
 
 from __future__ import annotations
@@ -97,6 +99,29 @@ def m101_sync_initial(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m102_supplier_centres(db: sqlite_utils.Database) -> None:
+    """A co-op account supplies a set of centres. Accounts made before this kept
+    serving every enrolled centre, so they are linked to every one enrolled now."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS supply_supplier_centres (
+            supplier_id TEXT NOT NULL,      -- supply_suppliers.id
+            centre_id TEXT NOT NULL,        -- sync_centres.site_id
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (supplier_id, centre_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS supply_supplier_centres_centre
+            ON supply_supplier_centres (centre_id);
+        """
+    )
+    if "supply_suppliers" in db.table_names():  # a fresh file gets it after this set
+        db.execute(
+            "INSERT OR IGNORE INTO supply_supplier_centres (supplier_id, centre_id, created_at)"
+            " SELECT s.id, c.site_id, s.created_at FROM supply_suppliers s, sync_centres c"
+        )
 
 
 def apply(conn: sqlite3.Connection) -> None:

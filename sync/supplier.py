@@ -426,14 +426,19 @@ def consolidated_csv(doc: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def return_notes(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
-    names = dict(centres(conn))
+def return_notes(
+    conn: sqlite3.Connection, day: str, supplier: Supplier | None = None
+) -> list[dict[str, Any]]:
+    """The day's return notes: every centre's, or those of the centres `supplier` supplies."""
+    names = dict(centres(conn, supplier))
     out = []
     for n in conn.execute(
         "SELECT id, site_id, delivery_date, updated_at FROM supply_return_notes"
         " WHERE delivery_date = ? ORDER BY site_id",
         (day,),
     ):
+        if supplier is not None and n["site_id"] not in names:
+            continue
         conf = conn.execute(
             "SELECT confirmed_at, accepted FROM supply_return_confirmations WHERE id = ?",
             (n["id"],),
@@ -544,14 +549,27 @@ def add_dispatch_note(
     """One dispatch note for a centre and day; a later one supersedes it (higher revision)."""
     day = _day(body.delivery_date, "delivery_date")
     _known_centre(tx.conn, body.centre_id)
+    supplier.check_supplies(body.centre_id)
     if key:
         seen = tx.one(
             "SELECT id, revision FROM supply_dispatch_notes WHERE centre_id = ?"
-            " AND idempotency_key = ?",
-            (body.centre_id, key),
+            " AND idempotency_key = ? AND supplier = ?",
+            (body.centre_id, key, supplier.name),
         )
         if seen is not None:
             return {"id": seen["id"], "revision": seen["revision"], "replayed": True}
+    latest = tx.one(
+        "SELECT supplier, revision FROM supply_dispatch_notes WHERE centre_id = ?"
+        " AND delivery_date = ? ORDER BY revision DESC LIMIT 1",
+        (body.centre_id, day),
+    )
+    if latest is not None and latest["supplier"] != supplier.name:
+        raise Conflict(
+            f"the dispatch note for centre {body.centre_id} on {day} (revision "
+            f"{latest['revision']}) is co-op {latest['supplier']}'s; another co-op cannot "
+            "replace it",
+            field="centre_id",
+        )
     head = centre_order.latest(tx.conn, body.centre_id, day)
     ordered = centre_order.version_lines(tx.conn, head["id"]) if head else {}
     rows = []
@@ -651,8 +669,21 @@ def add_price_list(
     day = _day(body.effective_from, "effective_from")
     if body.centre_id:
         _known_centre(tx.conn, body.centre_id)
+        supplier.check_supplies(body.centre_id)
+    else:
+        for site, _name in _centre_rows(tx.conn):
+            if site not in supplier.centres:
+                raise Forbidden(
+                    f"co-op {supplier.name} does not supply centre {site}; a price list "
+                    "for every centre (no centre_id) needs a co-op that supplies them all: "
+                    "give centre_id",
+                    field="centre_id",
+                )
     if key:
-        seen = tx.one("SELECT id FROM supply_price_lists WHERE idempotency_key = ?", (key,))
+        seen = tx.one(
+            "SELECT id FROM supply_price_lists WHERE idempotency_key = ? AND supplier = ?",
+            (key, supplier.name),
+        )
         if seen is not None:
             return {"id": seen["id"], "replayed": True}
     list_id, stamp = new_id(), now_iso()
@@ -702,6 +733,7 @@ def confirm_return(
     )
     if note is None:
         raise NotFound(f"no return note {note_id!r}")
+    supplier.check_supplies(note["site_id"], field="note_id")
     seen = tx.one("SELECT confirmed_at FROM supply_return_confirmations WHERE id = ?", (note_id,))
     if seen is not None:
         return {"id": note_id, "confirmed_at": seen["confirmed_at"], "replayed": True}
@@ -815,7 +847,7 @@ async def get_consolidated(
 ) -> Response[bytes]:
     """Every centre's order for the day and the totals per product (JSON, or CSV)."""
     day = _day(delivery_date, "delivery_date")
-    doc = await _store(request).read(lambda c: consolidated(c, day))
+    doc = await _store(request).read(lambda c: consolidated(c, day, centres(c, supplier)))
     if _wants_csv(request, format):
         body = ("\ufeff" + consolidated_csv(doc)).encode()
         return cached(request, body, "text/csv; charset=utf-8", f"consolidated-{day}.csv")
@@ -831,9 +863,11 @@ async def loading_list(
 ) -> Template:
     """A printable loading list for the van: one page per centre, boxes to tick."""
     day = _day(delivery_date, "delivery_date")
+    if centre_id:
+        supplier.check_supplies(centre_id)
 
     def read(c: sqlite3.Connection) -> dict[str, Any]:
-        doc = consolidated(c, day)
+        doc = consolidated(c, day, centres(c, supplier))
         shipped: dict[str, dict[tuple[str, str], int]] = {}
         for r in c.execute(
             "SELECT n.centre_id, l.product_id, l.qty_unit, l.shipped_qty FROM"
@@ -917,7 +951,7 @@ async def get_return_notes(
 ) -> Response[bytes]:
     """The leftovers each centre sends back that day, and whether they are confirmed."""
     day = _day(delivery_date, "delivery_date")
-    notes = await _store(request).read(lambda c: return_notes(c, day))
+    notes = await _store(request).read(lambda c: return_notes(c, day, supplier))
     return cached(request, _json({"delivery_date": day, "return_notes": notes}), "application/json")
 
 
@@ -947,7 +981,9 @@ async def get_reconciliation(
 ) -> Response[bytes]:
     """The day across centres: received, sold, returned, lost, and what is owed, in fen."""
     day = _day(delivery_date, "delivery_date")
-    doc = await _store(request).read(lambda c: reconciliation.reconcile_centres(c, day, centres(c)))
+    doc = await _store(request).read(
+        lambda c: reconciliation.reconcile_centres(c, day, centres(c, supplier))
+    )
     if _wants_csv(request, format):
         body = ("\ufeff" + reconciliation.as_csv(doc["centres"])).encode()
         return cached(request, body, "text/csv; charset=utf-8", f"reconciliation-{day}.csv")
