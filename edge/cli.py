@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,7 @@ from edge.errors import EdgeError
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
+    from edge.box import run_server
     from edge.memory import return_big_blocks_to_os
     from edge.settings import Settings
 
@@ -33,7 +33,18 @@ def _serve(args: argparse.Namespace) -> None:
         from edge.app import create_app
 
         app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    # READY=1 and watchdog pings for systemd when it asks ($NOTIFY_SOCKET, $WATCHDOG_USEC),
+    # and the box's name over mDNS when --mdns-name (or $LINLI_MDNS_NAME) says so.
+    started = run_server(
+        app,
+        host=args.host,
+        port=args.port,
+        role=args.role,
+        log_level=args.log_level,
+        mdns_name=args.mdns_name,
+    )
+    if not started:
+        sys.exit(3)  # as uvicorn.run: the server never started (port taken, bad database)
 
 
 def _centre_init(args: argparse.Namespace) -> None:
@@ -73,9 +84,24 @@ def _staff_add(args: argparse.Namespace) -> None:
 
 
 def _backup(args: argparse.Namespace) -> None:
+    if args.usb:
+        _backup_usb(args)
+        return
     from edge.backup import backup
 
     print(f"backed up to {backup(Path(args.db), Path(args.to))}")
+
+
+def _backup_usb(args: argparse.Namespace) -> None:
+    from edge.box import backup_to_usb, usb_mounts
+
+    media = args.media or ["/media", "/run/media", "/mnt"]
+    mounts = usb_mounts([Path(m) for m in media], Path(args.mounts))
+    if not mounts:
+        print("no USB stick mounted: nothing to do")
+        return
+    for mount in mounts:
+        print(f"backed up to {backup_to_usb(Path(args.db), mount, keep=args.keep)}")
 
 
 def _restore(args: argparse.Namespace) -> None:
@@ -119,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds between background syncs with the hub (centre role; default 15)",
     )
+    serve.add_argument(
+        "--mdns-name",
+        default=os.environ.get("LINLI_MDNS_NAME") or None,
+        metavar="NAME|auto|off",
+        help="announce http://NAME.local:PORT/ on the LAN over mDNS; auto: from the "
+        "centre's name or the host name (default: $LINLI_MDNS_NAME, else off)",
+    )
     serve.set_defaults(func=_serve)
 
     centre = sub.add_parser("centre", help="set up this box's centre").add_subparsers(
@@ -148,7 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     bk = sub.add_parser("backup", help="online backup of a database")
     bk.add_argument("--db", required=True)
-    bk.add_argument("--to", required=True, help="a file or a folder")
+    where = bk.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", help="a file or a folder")
+    where.add_argument(
+        "--usb",
+        action="store_true",
+        help="a dated copy in linli-backups/ on each mounted USB stick (none: nothing to do)",
+    )
+    bk.add_argument("--keep", type=int, default=14, help="with --usb: dated copies kept")
+    bk.add_argument(
+        "--media",
+        action="append",
+        default=None,
+        help="with --usb: where sticks are mounted (default /media, /run/media, /mnt)",
+    )
+    bk.add_argument("--mounts", default="/proc/self/mounts", help=argparse.SUPPRESS)
     bk.set_defaults(func=_backup)
 
     rs = sub.add_parser("restore", help="restore a backup (stop the server first)")
