@@ -16,6 +16,7 @@ from edge.auth import now_iso
 from edge.errors import BadRequest, NotFound
 from edge.ids import new_id
 from edge.store import Tx
+from edge.text import clean_line
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
 FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname", "home_delivery", "notes")
@@ -52,7 +53,7 @@ def normalise_phone(phone: str) -> str:
 def validate(data: HouseholdInput) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for key, limit in LIMITS.items():
-        value = str(getattr(data, key) or "").strip()
+        value = clean_line(str(getattr(data, key) or ""))
         if len(value) > limit:
             raise BadRequest(f"{key} must be at most {limit} characters", field=key)
         row[key] = value

@@ -18,6 +18,7 @@ from edge import calendar
 from edge.errors import BadRequest, Forbidden, NotFound
 from edge.ids import new_id
 from edge.store import Tx
+from edge.text import clean_line
 
 GRAMS_PER_JIN = 500
 GRAMS_PER_LIANG = 50
@@ -173,7 +174,7 @@ def fen_for_grams(grams: int, price_per_jin_fen: int) -> int:
 def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in fields or not partial:
-        name = str(fields.get("name") or "").strip()
+        name = clean_line(str(fields.get("name") or ""))
         if not name or len(name) > 40:
             raise BadRequest("name must be 1 to 40 characters", field="name")
         out["name"] = name
@@ -181,7 +182,8 @@ def _validated(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         aliases = fields["aliases"] or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise BadRequest("aliases must be a list of names", field="aliases")
-        out["aliases"] = json.dumps([a.strip() for a in aliases if a.strip()], ensure_ascii=False)
+        names = [clean_line(a) for a in aliases]
+        out["aliases"] = json.dumps([a for a in names if a], ensure_ascii=False)
     if "sold_by" in fields or not partial:
         if fields.get("sold_by") not in SOLD_BY:
             raise BadRequest(f"sold_by must be one of {', '.join(SOLD_BY)}", field="sold_by")
