@@ -229,6 +229,37 @@ def m004_slim_change_log(db: sqlite_utils.Database) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+@migrations()
+def m005_session_lifetimes_and_signin_failures(db: sqlite_utils.Database) -> None:
+    """Sessions end on the server, and wrong PINs are counted per name (local only).
+
+    A tablet session (kind 'page') ends `idle_s` after its last use or `max_age_s`
+    after sign-in; NULL means never (API tokens for machines). Sessions from before
+    get the default working day, so one signed in long ago ends at its next use.
+    `signin_failures` counts wrong PINs per typed name from any address: `failures`
+    since the last right PIN (the wait and the lock), `unseen` since a manager last
+    cleared it (the Today page alert). No id or site_id: never synced.
+    """
+    db.executescript(
+        """
+        ALTER TABLE sessions ADD COLUMN last_seen_at TEXT;
+        ALTER TABLE sessions ADD COLUMN idle_s INTEGER;
+        ALTER TABLE sessions ADD COLUMN max_age_s INTEGER;
+        UPDATE sessions SET idle_s = 14400, max_age_s = 50400 WHERE kind = 'page';
+        CREATE INDEX sessions_staff ON sessions (staff_id);
+
+        CREATE TABLE signin_failures (
+            name TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            unseen INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            last_from TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))

@@ -15,9 +15,22 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 256 * 1024
-    # Sign-in rate limit: this many failures per window (seconds) per client and name.
+    # Sign-in rate limit: this many failures per window (seconds) per client and name
+    # (the hub's operator sign-in). At a centre, wrong PINs count per staff name from
+    # any address: login_max_failures are free, then a wait of login_delay_s doubling
+    # with each more (up to login_max_delay_s), and at login_lock_failures the name is
+    # locked until a manager lifts it.
     login_max_failures: int = 5
     login_window_s: int = 300
+    login_delay_s: float = 30.0
+    login_max_delay_s: float = 900.0
+    login_lock_failures: int = 10
+    # A tablet's session ends after this long unused, and after the working day in all
+    # (0: never). API tokens for machines last until a PIN change, removal or sign-out.
+    session_idle_s: int = 4 * 3600
+    session_max_age_s: int = 14 * 3600
+    # Addresses of reverse proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: tuple[str, ...] = ()
     # Secure cookies only when served over TLS (a box on the centre LAN is plain HTTP).
     secure_cookies: bool = False
     # Background sync with the hub (centre role); off in most tests.
