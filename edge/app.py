@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -43,8 +43,14 @@ log = logging.getLogger("linli")
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    """200 while the box can save; 503 naming the fault while writes fail (the box
+    still serves reads: lists and pickup codes stay on the tablets)."""
+    store: Store | None = getattr(request.app.state, "store", None)
+    fault = store.fault if store is not None else None
+    if fault is None:
+        return Response({"status": "ok"})
+    return Response({"status": "fault", "detail": fault.detail}, status_code=503)
 
 
 async def housekeeping(store: Store, settings: Settings) -> None:

@@ -275,7 +275,8 @@ class Announcer:
 
 
 def http_ok(host: str, port: int, path: str = "/healthz", timeout: float = 5.0) -> bool:
-    """Whether the server itself answers 200 on loopback (no proxies, no redirects)."""
+    """Whether the server itself answers on loopback (no proxies, no redirects): 200, or
+    503 for a storage fault, which a restart would not mend (the box keeps serving reads)."""
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host == "::":
@@ -283,7 +284,7 @@ def http_ok(host: str, port: int, path: str = "/healthz", timeout: float = 5.0) 
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", path)
-        return conn.getresponse().status == 200
+        return conn.getresponse().status in (200, 503)
     except OSError:
         return False
     finally:

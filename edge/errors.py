@@ -7,7 +7,8 @@ EdgeError (500)
 ├── NotFound (404)
 ├── Conflict (409)          e.g. a status that would move backwards
 ├── PayloadTooLarge (413)
-└── TooManyRequests (429)   sign-in rate limit
+├── TooManyRequests (429)   sign-in rate limit
+└── StorageFault (503)      the disk is full, read-only or failing: nothing was saved
 """
 
 from __future__ import annotations
@@ -62,3 +63,8 @@ class PayloadTooLarge(EdgeError):
 class TooManyRequests(EdgeError):
     status_code = 429
     error = "too_many_requests"
+
+
+class StorageFault(EdgeError):
+    status_code = 503
+    error = "storage_fault"

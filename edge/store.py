@@ -22,13 +22,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edge.errors import EdgeError
+from edge.errors import EdgeError, StorageFault
 from sync import changelog
 from sync.hlc import HybridClock
 
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
+# SQLite result codes (low byte) that mean the storage, not the request, is at fault.
+SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 8, 10, 13, 14
+STORAGE_FAULTS = {
+    SQLITE_FULL: "存储已满,没有保存 / storage full: nothing was saved",
+    SQLITE_READONLY: "存储只读,没有保存 / storage is read-only: nothing was saved",
+    SQLITE_IOERR: "存储读写出错,没有保存 / storage error: nothing was saved",
+    SQLITE_CANTOPEN: "存储打不开,没有保存 / storage cannot be opened: nothing was saved",
+}
+
+
+def storage_fault(exc: BaseException) -> StorageFault | None:
+    """The StorageFault an SQLite error stands for, or None for any other error."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    detail = STORAGE_FAULTS.get(code & 0xFF) if isinstance(code, int) else None
+    return StorageFault(detail) if detail else None
+
+
 MAX_GROUP_COMMIT = 64  # units of work sharing one commit, at most
 
 
@@ -116,6 +135,8 @@ class Store:
         self._reader_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="linli-read")
         self._closed = False
+        # The last write's storage fault, until a write commits again (shown by /healthz).
+        self.fault: StorageFault | None = None
 
     # --- writing -----------------------------------------------------------
     def _write_loop(self) -> None:
@@ -143,16 +164,22 @@ class Store:
 
     def _run_batch(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
+        written_before = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
                 conn.execute("SAVEPOINT unit")
                 try:
                     result = job.fn(Tx(conn, self.site_id, self.clock))
-                except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (a full disk,
+                        # an I/O error): every unit of this batch is undone, so every
+                        # caller hears of it.
+                        raise
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
-                    outcomes.append((False, exc))
+                    outcomes.append((False, self._note_fault(exc) or exc))
                 else:
                     conn.execute("RELEASE unit")
                     outcomes.append((True, result))
@@ -160,16 +187,26 @@ class Store:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            answer = self._note_fault(exc) or exc
             for job in jobs:
-                job.future.set_exception(exc)
+                job.future.set_exception(answer)
             if not isinstance(exc, Exception):
                 raise
             return
+        if conn.total_changes > written_before:  # rows reached the disk: space is back
+            self.fault = None
         for job, (ok, value) in zip(jobs, outcomes, strict=True):
             if ok:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+
+    def _note_fault(self, exc: BaseException) -> StorageFault | None:
+        fault = storage_fault(exc)
+        if fault is not None:
+            fault.__cause__ = exc
+            self.fault = fault
+        return fault
 
     def submit(self, fn: Callable[[Tx], T]) -> Future[T]:
         if self._closed:
