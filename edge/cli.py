@@ -65,6 +65,15 @@ def _staff_set_pin(args: argparse.Namespace) -> None:
     print(f"new PIN set for {staff.role} {staff.name}")
 
 
+def _staff_remove(args: argparse.Namespace) -> None:
+    from edge.auth import remove_staff
+    from edge.store import open_store
+
+    with open_store(args.db) as store:
+        staff = store.write_sync(lambda tx: remove_staff(tx, args.name))
+    print(f"removed {staff.role} {staff.name}: every tablet and token of theirs is signed out")
+
+
 def _staff_add(args: argparse.Namespace) -> None:
     from edge.auth import add_staff, issue_token
     from edge.store import open_store
@@ -178,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--name", required=True)
     pin.add_argument("--pin", required=True)
     pin.set_defaults(func=_staff_set_pin)
+
+    rm = staff.add_parser("remove", help="a person leaves (signs them out everywhere)")
+    rm.add_argument("--db", required=True)
+    rm.add_argument("--name", required=True)
+    rm.set_defaults(func=_staff_remove)
 
     bk = sub.add_parser("backup", help="online backup of a database")
     bk.add_argument("--db", required=True)

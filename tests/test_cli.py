@@ -90,3 +90,22 @@ def test_hub_add_supplier_prints_a_token_once(tmp_path: Path) -> None:
     assert r.returncode == 0 and "token: sup_" in r.stdout
     again = linli("hub", "add-supplier", "--db", str(hub), "--name", "胶州合作社")
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_staff_remove_ends_the_persons_tokens(tmp_path: Path) -> None:
+    db = tmp_path / "centre.db"
+    assert linli("centre", "init", "--db", str(db), "--name", "金沙路社区").returncode == 0
+    add = ["staff", "add", "--db", str(db), "--role", "staff", "--pin", "2345", "--token"]
+    assert linli(*add, "--name", "王姐").returncode == 0
+    assert linli(*add, "--name", "李叔").returncode == 0
+    r = linli("staff", "remove", "--db", str(db), "--name", "王姐")
+    assert r.returncode == 0 and "王姐" in r.stdout, r.stderr
+    conn = sqlite3.connect(db)
+    rows = conn.execute(
+        "SELECT s.name, s.active, COUNT(x.staff_id) FROM staff s"
+        " LEFT JOIN sessions x ON x.staff_id = s.id GROUP BY s.id ORDER BY s.name"
+    ).fetchall()
+    conn.close()
+    assert sorted(rows) == [("李叔", 1, 1), ("王姐", 0, 0)]
+    again = linli("staff", "remove", "--db", str(db), "--name", "王姐")
+    assert again.returncode != 0 and "no staff member" in again.stderr
