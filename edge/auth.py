@@ -347,6 +347,7 @@ class LoginLimiter:
 class _Cached:
     staff: Staff
     checked: float  # Auth.ticks() when the database last said yes
+    kind: str  # "page" (a tablet's cookie) or "api" (a bearer token)
 
 
 class Auth:
@@ -418,14 +419,16 @@ class Auth:
         policy = policy or self.policy
         return await self.store.read(lambda c: signin_alerts(c, policy))
 
-    async def staff_for(self, token: str | None) -> Staff | None:
+    async def staff_for(self, token: str | None, kind: str | None = None) -> Staff | None:
+        """The person behind a token. With `kind`, only a token of that kind: a page
+        cookie is not an API token and an API token is not a page cookie."""
         if not token:
             return None
         key = hash_token(token)
         now_ticks = self.ticks()
         cached = self._cache.get(key)
         if cached is not None and now_ticks - cached.checked < self.cache_s:
-            return cached.staff
+            return cached.staff if kind in (None, cached.kind) else None
         row = await self.store.read(lambda c: _lookup(c, key))
         if row is None:
             self._cache.pop(key, None)
@@ -448,8 +451,8 @@ class Auth:
         staff = Staff(id=row["id"], name=row["name"], role=row["role"])
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
-        self._cache[key] = _Cached(staff, now_ticks)
-        return staff
+        self._cache[key] = _Cached(staff, now_ticks, row["kind"])
+        return staff if kind in (None, row["kind"]) else None
 
     def forget(self, staff_id: str) -> None:
         """Drop a person's cached tokens (their sessions changed in the database)."""
@@ -508,8 +511,8 @@ def issue_token(
 
 def _lookup(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
-        "SELECT staff.id, staff.name, staff.role, sessions.created_at, sessions.last_seen_at,"
-        " sessions.idle_s, sessions.max_age_s FROM sessions"
+        "SELECT staff.id, staff.name, staff.role, sessions.kind, sessions.created_at,"
+        " sessions.last_seen_at, sessions.idle_s, sessions.max_age_s FROM sessions"
         " JOIN staff ON staff.id = sessions.staff_id"
         " WHERE sessions.token_hash = ? AND staff.active = 1",
         (key,),

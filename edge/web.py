@@ -49,7 +49,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 async def api_staff(request: Request[Any, Any, Any], store: NamedDependency[Store]) -> Staff:
     """The staff member behind the bearer token; 401 otherwise."""
     auth: Auth = request.app.state.auth
-    staff = await auth.staff_for(bearer_token(request))
+    staff = await auth.staff_for(bearer_token(request), kind="api")
     if staff is None:
         raise Unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/token)")
     return staff
@@ -57,7 +57,7 @@ async def api_staff(request: Request[Any, Any, Any], store: NamedDependency[Stor
 
 async def page_staff(request: Request[Any, Any, Any]) -> Staff | None:
     auth: Auth = request.app.state.auth
-    return await auth.staff_for(request.cookies.get(SESSION_COOKIE))
+    return await auth.staff_for(request.cookies.get(SESSION_COOKIE), kind="page")
 
 
 # Printable ASCII but the backslash: browsers read a backslash as "/" and drop tabs
