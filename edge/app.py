@@ -28,6 +28,7 @@ from edge import centre
 from edge.api import CONTROLLERS
 from edge.auth import Auth, LoginLimiter
 from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
+from edge.openapi_errors import document_errors
 from edge.pages import PAGE_HANDLERS, configure_templates
 from edge.settings import Settings
 from edge.store import Store, open_store
@@ -105,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
     ]
     route_handlers += _pages()
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan, sync_lifespan()],
         dependencies={
@@ -139,6 +140,8 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def _pages() -> list[Any]:
