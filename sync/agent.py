@@ -5,7 +5,10 @@ centre's own database (`sync_state`), so a kill -9 at any instant resumes
 where it stopped:
 
     POSITION  ask the hub where it stands for this site (it may have been
-              restored: then its position is lower, and we resend from it)
+              restored: then its position is lower, and we resend from it);
+              this call and every pull carry the end of the box's log (seq and
+              digest), which the hub checks against its copy: a cloned box is
+              held at its first contact, even with nothing to push
     PUSH      batches after the hub's position, until nothing waits;
               pushed := the hub's answer (a 409 gap also answers a position)
     PULL      hub rows after `pulled`, applied with `pulled := next_after`
@@ -61,7 +64,7 @@ from sync.errors import (
 )
 from sync.hlc import wall_clock_ms
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
-from sync.protocol import Batch, encode_batch, parse_pull
+from sync.protocol import Batch, as_stored, encode_batch, parse_pull, seam_digest
 
 log = logging.getLogger("linli.sync")
 
@@ -348,20 +351,32 @@ class SyncAgent:
         raise AssertionError("unreachable")
 
     # --- push ---------------------------------------------------------------------------
+    async def _log_end(self) -> dict[str, Any]:
+        """`last_seq` and `last_digest` of this box's log, sent with every contact:
+        the hub compares them with its copy (a clone is held at its first contact)."""
+        site = self.store.site_id
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            last = changelog.last_seq(conn, site)
+            found = changelog.read_after(conn, site, last - 1, 1) if last > 0 else []
+            end: dict[str, Any] = {"last_seq": last}
+            if found:
+                end["last_digest"] = seam_digest(as_stored(found[0]))
+            return end
+
+        return await self.store.read(read)
+
     async def _push_all(self, report: SyncReport) -> None:
         site = self.store.site_id
-        local_last = await self.store.read(lambda c: changelog.last_seq(c, site))
+        end = await self._log_end()
+        local_last = int(end["last_seq"])
         acked = await self.store.read(lambda c: int(_state(c).get("pushed") or 0))
         sent_ms = self.wall_ms()
         _, doc = await self._call(
             report,
             "GET",
             "/sync/v1/position",
-            params={
-                "last_seq": local_last,
-                "waiting": max(local_last - acked, 0),
-                "wall_ms": sent_ms,
-            },
+            params={**end, "waiting": max(local_last - acked, 0), "wall_ms": sent_ms},
         )
         self._note_clock(doc, sent_ms)
         position = int(doc["position"])
@@ -450,8 +465,12 @@ class SyncAgent:
     async def _pull_all(self, report: SyncReport) -> None:
         after = await self.store.read(lambda c: int(_state(c).get("pulled") or 0))
         for _ in range(MAX_ROUNDS):
+            end = await self._log_end()
             _, doc = await self._call(
-                report, "GET", "/sync/v1/pull", params={"after": after, "limit": PULL_LIMIT}
+                report,
+                "GET",
+                "/sync/v1/pull",
+                params={"after": after, "limit": PULL_LIMIT, **end},
             )
             changes, next_after, more = parse_pull(doc, self.hub_site_id)
             hub_hlc = doc.get("hub_hlc")

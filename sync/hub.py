@@ -41,16 +41,19 @@ from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_chan
 from sync.protocol import (
     INT64_MAX,
     MAX_BODY_BYTES,
+    SEAM_DIGEST_CHARS,
     Batch,
     changes_digest_equal,
     decode_batch,
     pull_doc,
+    seam_digest,
 )
 from sync.supplier import SUPPLIER_HANDLERS
 
 log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000
 PULL_LIMIT_MAX = 10_000
+DECODERS = 2  # pushes decoded at the same time
 # Shown on the box's sync badge and the hub's sync page with every `diverged`.
 
 
@@ -68,6 +71,9 @@ class Hub:
         self.site_id = init_hub(store)
         self.schema = store.read_sync(Schema.load)
         self.now_ms = now_ms
+        # Pushes inflated and parsed at once: each may take MAX_INFLATED_BYTES and
+        # several times that parsed, so a burst of large pushes waits its turn.
+        self._decoding = asyncio.Semaphore(DECODERS)
 
     # --- authentication (stages 1-2) ---------------------------------------
     async def centre_for(self, token: str | None) -> Centre:
@@ -88,7 +94,8 @@ class Hub:
     # --- push ----------------------------------------------------------------
     async def push(self, centre: Centre, body: bytes, encoding: str | None) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        batch = await loop.run_in_executor(None, decode_batch, body, encoding)
+        async with self._decoding:
+            batch = await loop.run_in_executor(None, decode_batch, body, encoding)
         if batch.site_id != centre.site_id:
             raise Forbidden(
                 f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
@@ -158,24 +165,13 @@ class Hub:
 
     # --- position ------------------------------------------------------------
     async def position(self, centre: Centre, params: dict[str, str]) -> dict[str, Any]:
-        last_seq = _opt_int(params, "last_seq")
+        contact = _contact_params(params)
         waiting = _opt_int(params, "waiting")
         wall_ms = _opt_int(params, "wall_ms")
         now = self.now_ms()
 
         def write(tx: Tx) -> dict[str, Any]:
-            row = tx.one(
-                "SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?", (centre.site_id,)
-            )
-            assert row is not None
-            if row["diverged"]:
-                raise _held(centre.site_id, row["diverged"])
-            acked = int(row["acked_seq"])
-            if last_seq is not None and last_seq < acked:
-                raise Diverged(
-                    f"the box says its log ends at seq {last_seq} but the hub holds up to "
-                    f"{acked}: restored from an old backup, or a cloned disk. {RECOVER_HINT}"
-                )
+            acked = _check_contact(tx, centre.site_id, *contact)
             tx.execute(
                 "UPDATE sync_centres SET last_contact = ?, waiting = COALESCE(?, waiting),"
                 " clock_offset_ms = COALESCE(?, clock_offset_ms) WHERE site_id = ?",
@@ -189,12 +185,19 @@ class Hub:
                 "schema_version": SCHEMA_VERSION,
             }
 
+        return await self._contact(centre, contact, write)
+
+    async def _contact(
+        self, centre: Centre, contact: tuple[int | None, str | None], fn: Any
+    ) -> Any:
+        """Run a contact's write; a box found diverged by it is held from now on."""
         try:
-            return await self.store.write(write)
+            return await self.store.write(fn)
         except Diverged as exc:
             detail = exc.detail
-            if last_seq is not None:
+            if contact[0] is not None:
                 await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
+                log.error("centre %s diverged: %s", centre.site_id, detail)
             raise
 
     # --- history (recovery of a restored box) ---------------------------------
@@ -242,9 +245,27 @@ class Hub:
         return await self.store.read(read)
 
     # --- pull ----------------------------------------------------------------
-    async def pull(self, centre: Centre, after: int, limit: int) -> dict[str, Any]:
+    async def pull(
+        self,
+        centre: Centre,
+        after: int,
+        limit: int,
+        contact: tuple[int | None, str | None] = (None, None),
+    ) -> dict[str, Any]:
+        """Hub rows for the centre after hub seq `after`. Like a position call, the
+        contact is checked first (`_check_contact`): a held or cloned box pulls nothing."""
         limit = max(1, min(limit, PULL_LIMIT_MAX))
         hub_site = self.site_id
+
+        def contacted(tx: Tx) -> None:
+            _check_contact(tx, centre.site_id, *contact)
+            tx.execute(
+                "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
+                " WHERE site_id = ?",
+                (after, now_iso(), centre.site_id),
+            )
+
+        await self._contact(centre, contact, contacted)
 
         def read(conn: sqlite3.Connection) -> tuple[list[Change], int, bool]:
             rows = conn.execute(
@@ -264,13 +285,6 @@ class Hub:
             return out, next_after, len(rows) == limit
 
         changes, next_after, more = await self.store.read(read)
-        await self.store.write(
-            lambda tx: tx.execute(
-                "UPDATE sync_centres SET pulled_seq = MAX(pulled_seq, ?), last_contact = ?"
-                " WHERE site_id = ?",
-                (after, now_iso(), centre.site_id),
-            )
-        )
         return pull_doc(hub_site, changes, next_after, more, self.now_ms(), self.store.clock.now())
 
 
@@ -312,6 +326,68 @@ def _check_history(conn: sqlite3.Connection, site_id: str, resent: list[Change])
                 "restored from a backup. Nothing was applied; the centre is held until an "
                 f"operator resolves it. {RECOVER_HINT}"
             )
+
+
+def _check_contact(tx: Tx, site_id: str, last_seq: int | None, digest: str | None) -> int:
+    """Every contact of a box (position, pull): refused while the centre is held, and
+    checked against the end of the box's log; returns the hub's position.
+
+    A log shorter than the hub's position is an old backup or a clone. A log as
+    long as it must end with the very change the hub holds under that seq: a push
+    would check that seam, but a box with nothing to push never pushes, so a clone
+    whose twin pushed first would report "ok, 0 waiting" while its own orders
+    never reached the hub.
+    """
+    row = tx.one("SELECT acked_seq, diverged FROM sync_centres WHERE site_id = ?", (site_id,))
+    if row is None:
+        raise Unauthorized(f"centre {site_id} is not enrolled")
+    if row["diverged"]:
+        raise _held(site_id, row["diverged"])
+    acked = int(row["acked_seq"])
+    if last_seq is None:
+        return acked
+    if last_seq < acked:
+        raise Diverged(
+            f"the box says its log ends at seq {last_seq} but the hub holds up to "
+            f"{acked}: restored from an old backup, or a cloned disk. {RECOVER_HINT}"
+        )
+    if digest is not None and last_seq == acked and acked > 0:
+        held = tx.one(
+            "SELECT seq, hlc, tbl, row_id, op, fields FROM sync_log WHERE site_id = ? AND seq = ?",
+            (site_id, acked),
+        )
+        if held is not None:
+            stored = Change(
+                site_id,
+                held["seq"],
+                held["hlc"],
+                held["tbl"],
+                held["row_id"],
+                held["op"],
+                json.loads(held["fields"]),
+            )
+            if seam_digest(stored) != digest:
+                raise Diverged(
+                    f"the box's seq {acked} differs from the change the hub holds under it: "
+                    f"two boxes share the site id {site_id} (a cloned disk), and the other "
+                    "one sent its own first. This box's changes from that seq on are not on "
+                    f"the hub; the centre is held until an operator resolves it. {RECOVER_HINT}"
+                )
+    return acked
+
+
+def _contact_params(params: Any) -> tuple[int | None, str | None]:
+    """`last_seq` and `last_digest` of a position or pull call (both optional)."""
+    last_seq = _opt_int(params, "last_seq")
+    digest = params.get("last_digest") or None
+    if digest is not None and (
+        len(digest) != SEAM_DIGEST_CHARS or not all(c in "0123456789abcdef" for c in digest)
+    ):
+        raise BadBatch(
+            f"query parameter last_digest: {SEAM_DIGEST_CHARS} lowercase hex digits",
+            field="last_digest",
+        )
+    return last_seq, digest
 
 
 def _held(site_id: str, why: str) -> Diverged:
@@ -377,7 +453,8 @@ async def pull_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     centre = await hub.centre_for(_bearer(request))
     after = _opt_int(request.query_params, "after") or 0
     limit = _opt_int(request.query_params, "limit") or PULL_LIMIT_DEFAULT
-    return await hub.pull(centre, after, limit)
+    contact = _contact_params(request.query_params)
+    return await hub.pull(centre, after, limit, contact)
 
 
 @get("/sync/v1/history")

@@ -42,6 +42,14 @@ that rolls the whole batch back. Refusals name the part at fault (`field`).
     (`linli centre recover`, after      them, up to its position: a box restored
      restoring an old backup) ◀──────  from a backup reads back what it had sent
 
+Every contact (GET position and GET pull) carries `last_seq` and `last_digest`,
+the `seam_digest` of the box's last change. A push checks the seam by resending
+the hub's last seq, but a box with nothing to push never pushes; so when the hub
+holds exactly `last_seq`, it compares the digest with its own copy of that
+change, and a box whose log is as long as the hub's but ends otherwise (a cloned
+disk whose twin pushed first) is held as diverged at its first contact, before
+it takes another order.
+
 A batch (the JSON before gzip):
 
     {"schema_version": 1, "site_id": "01H…", "install_id": "01H…",
@@ -57,6 +65,7 @@ hash) never leave the box.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -72,8 +81,18 @@ from sync.errors import BadBatch, TooLarge, UnsupportedVersion
 # upgraded one at a time after the hub.
 ACCEPTED_VERSIONS = frozenset({SCHEMA_VERSION, SCHEMA_VERSION - 1})
 MAX_BODY_BYTES = 4 * 1024 * 1024  # compressed, as received
-MAX_INFLATED_BYTES = 48 * 1024 * 1024  # a gzip bomb stops here
+# Inflated, checked while inflating: a gzip bomb stops here. A change is a few
+# hundred bytes, so 20,000 of them fit; a batch past it is a 413 and the agent
+# halves its batch. Parsing costs several times the JSON's size in memory, so
+# this bounds what one push can take of the hub (48 MiB took 1.3 GB).
+MAX_INFLATED_BYTES = 16 * 1024 * 1024
+INFLATE_CHUNK = 1024 * 1024
 MAX_BATCH_CHANGES = 20_000
+# A batch is one object holding one list of changes, each a list and an object
+# of fields (values are never containers): more arrays and objects than this is
+# no batch, and parsing them would cost ~24 bytes of memory per byte of "[],".
+MAX_CONTAINERS = 2 + 2 * MAX_BATCH_CHANGES
+_STRING_OR_CONTAINER_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]', re.DOTALL)
 MAX_FIELD_CHARS = 64 * 1024
 OPS = frozenset({"insert", "update", "delete"})
 IDENT_RE = re.compile(r"\A[a-z_][a-z0-9_]{0,62}\Z")  # \Z: "$" would let "orders\n" by
@@ -135,29 +154,70 @@ def encode_batch(batch: Batch, *, level: int = 6) -> bytes:
 # --- hub side: stages 3 to 5 -------------------------------------------------
 
 
-def inflate(body: bytes, content_encoding: str | None) -> bytes:
-    """Stage 3: size limits on the wire and after inflating."""
+def inflate(body: bytes, content_encoding: str | None) -> bytes | bytearray:
+    """Stage 3: size limits on the wire and after inflating.
+
+    Inflates a chunk at a time (`max_length`), so a small body that would
+    inflate to gigabytes stops at `MAX_INFLATED_BYTES` + one chunk of work:
+    a 413, before any of it is parsed.
+    """
     if len(body) > MAX_BODY_BYTES:
         raise TooLarge(f"batch body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     if (content_encoding or "").strip().lower() != "gzip":
-        if len(body) > MAX_BODY_BYTES:
-            raise TooLarge("batch too large")
         return body
     inflater = zlib.decompressobj(wbits=31)
+    out = bytearray()
+    data = body
     try:
-        raw = inflater.decompress(body, MAX_INFLATED_BYTES)
-        if inflater.unconsumed_tail:
-            raise TooLarge(f"batch inflates past {MAX_INFLATED_BYTES} bytes")
-        if not inflater.eof:
-            raise BadBatch("gzip body is truncated")
+        while not inflater.eof:
+            room = MAX_INFLATED_BYTES + 1 - len(out)
+            chunk = inflater.decompress(data, min(room, INFLATE_CHUNK))
+            out += chunk
+            if len(out) > MAX_INFLATED_BYTES:
+                raise TooLarge(
+                    f"batch inflates past {MAX_INFLATED_BYTES} bytes (the limit after "
+                    "gzip); send fewer changes per batch",
+                    field="body",
+                )
+            data = inflater.unconsumed_tail
+            if not data and not chunk:
+                break  # all input used, nothing more comes out: cut short
     except zlib.error as exc:
-        raise BadBatch(f"body is not valid gzip: {exc}") from exc
-    return raw
+        raise BadBatch(f"body is not valid gzip: {exc}", field="body") from exc
+    if not inflater.eof:
+        raise BadBatch("gzip body is truncated", field="body")
+    if inflater.unused_data:
+        raise BadBatch("data follows the end of the gzip body", field="body")
+    return out
+
+
+def _too_many_containers(raw: bytes | bytearray) -> bool:
+    """Whether `raw` holds more than `MAX_CONTAINERS` JSON arrays and objects.
+
+    Counting every bracket is quick and settles it for any real batch; only
+    when that count is over (brackets inside strings count there too) does a
+    scan skip the strings, and it stops at the first container past the limit.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_CONTAINERS:
+        return False
+    found = 0
+    for match in _STRING_OR_CONTAINER_RE.finditer(raw):
+        if match.end() - match.start() == 1:  # a bracket, not a string
+            found += 1
+            if found > MAX_CONTAINERS:
+                return True
+    return False
 
 
 def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
     """Stages 3-5: size, decode and shape, version. Raises a `SyncError`; writes nothing."""
     raw = inflate(body, content_encoding)
+    if _too_many_containers(raw):
+        raise TooLarge(
+            f"the body holds more than {MAX_CONTAINERS} JSON arrays and objects: more "
+            f"than {MAX_BATCH_CHANGES} changes, or values that are not scalars",
+            field="body",
+        )
     try:
         doc = json.loads(raw, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -277,6 +337,28 @@ def _str(doc: dict[str, Any], key: str, max_len: int) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= max_len or not _utf8(value):
         raise BadBatch(f"{key} must be a non-empty string of at most {max_len}", field=key)
     return value
+
+
+def as_stored(change: Change) -> Change:
+    """A box's log entry as the hub stores it once pushed: the batch drops
+    local-only fields, and an insert gets its id and site id back."""
+    fields = compact(change)[5]
+    if change.op == "insert":
+        fields = {"id": change.row_id, "site_id": change.site_id, **fields}
+    return Change(
+        change.site_id, change.seq, change.hlc, change.tbl, change.row_id, change.op, fields
+    )
+
+
+SEAM_DIGEST_CHARS = 32
+
+
+def seam_digest(stored: Change) -> str:
+    """A short fingerprint of one change as the hub stores it (`as_stored` on the box):
+    what a box sends with every contact so the hub compares the end of its log."""
+    doc = [stored.seq, stored.hlc, stored.tbl, stored.row_id, stored.op, stored.fields]
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:SEAM_DIGEST_CHARS]
 
 
 def changes_digest_equal(stored: Change, incoming: Change) -> bool:
