@@ -3,7 +3,7 @@ error answers it can give, each with the one error shape both apps send,
 `{"error", "detail", "field"}`.
 
 Which codes a route can answer is read from the route itself: 400 for every route
-(bad input), 401 where a token is required, 403 where the handler checks a role,
+(bad input), 401 where a token is required (the JSON APIs and sign-in), 403 where the handler checks a role,
 404 where the path names a thing, 409 and 503 where it writes, 429 on sign-in.
 """
 
@@ -19,6 +19,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.routes import HTTPRoute
 
 AUTHENTICATED = {"staff", "supplier", "operator", "centre"}  # parameters that need a token
+BEARER_APIS = ("/api/v1/", "/sync/v1/", "/supplier/v1/", "/hub/api/v1/")  # every route: a token
 ROLE_CHECKS = ("require_", "Forbidden(")
 SIGN_IN_PATHS = ("/api/v1/auth/token", "/hub/api/v1/token")
 
@@ -53,7 +54,7 @@ def error_codes(path: str, handler: HTTPRouteHandler) -> list[int]:
         source = ""
     writes = bool(set(handler.http_methods) - {"GET", "HEAD", "OPTIONS"})
     codes = [400]
-    if params & AUTHENTICATED:
+    if params & AUTHENTICATED or path.startswith(BEARER_APIS):
         codes.append(401)
     if any(check in source for check in ROLE_CHECKS):
         codes.append(403)

@@ -29,7 +29,9 @@ from litestar.status_codes import HTTP_200_OK
 
 from edge.errors import BadRequest
 from edge.forms import parse_int
+from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.migrations import SCHEMA_VERSION
+from edge.openapi_errors import document_errors
 from edge.settings import Settings
 from edge.store import Store, Tx
 from sync import schema as sync_schema
@@ -483,8 +485,13 @@ async def hello_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok", "role": "hub"}
+def healthz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+    """200 while the hub can save; 503 naming the storage fault while writes fail."""
+    store: Store | None = getattr(request.app.state, "store", None)
+    fault = store.fault if store is not None else None
+    if fault is None:
+        return Response({"status": "ok", "role": "hub"})
+    return Response({"status": "fault", "role": "hub", "detail": fault.detail}, status_code=503)
 
 
 def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]:
@@ -610,10 +617,13 @@ def create_hub_app(settings: Settings) -> Litestar:
     }
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
     page_state = extra.pop("state", {})
-    return Litestar(
+    escape_log_records()
+    app = Litestar(
         route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
+        middleware=[refuse_control_characters],
+        before_send=[add_security_headers],
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6
         ),
@@ -622,3 +632,5 @@ def create_hub_app(settings: Settings) -> Litestar:
         debug=False,
         **extra,
     )
+    document_errors(app)
+    return app
