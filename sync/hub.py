@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -36,7 +37,7 @@ from edge.settings import Settings
 from edge.store import Store, Tx
 from sync import schema as sync_schema
 from sync.changelog import Change
-from sync.enrol import hash_token, init_hub, now_iso
+from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
 from sync.hlc import wall_clock_ms
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
@@ -600,10 +601,17 @@ def create_hub_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # The serving lock, as a centre server holds it: `linli restore` refuses while
+        # the hub runs (it would go on writing into the file restore replaced).
+        lock = try_serving_lock(store.path)
+        if lock is None:
+            store.close()
+            raise SyncError(f"{store.path} is being restored or joined: start the hub after")
         try:
             yield
         finally:
             store.close()
+            os.close(lock)
 
     from sync.hub_pages import page_app_config
 

@@ -413,11 +413,6 @@ def test_1_restore_refused_while_served_and_a_hub_database_is_no_centres(world: 
     assert httpx.get(f"{w.hub_url}/healthz", timeout=5).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `linli serve --role hub` takes no serving lock (only the centre's sync "
-    "lifespan does), so `linli restore` replaces a running hub's database",
-)
 def test_1_restore_refused_while_the_hub_serves(tmp_path: Path) -> None:
     """Its own hub process: when the bug is there, the restore swaps the file under it."""
     hub_db, port = tmp_path / "hub.db", _free_port()
