@@ -11,12 +11,27 @@ from edge.errors import EdgeError
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from edge.box import run_server
     from edge.memory import return_big_blocks_to_os
+    from edge.server import Limits, serve
     from edge.settings import Settings
+    from edge.wechat import parse_pool
 
     return_big_blocks_to_os()
 
+    # Slow clients: header and body timeouts, connections capped below the open-files
+    # limit (edge/server.py). Checked before the database is opened.
+    body_timeout = args.body_timeout
+    if body_timeout is None:
+        body_timeout = 120.0 if args.role == "hub" else 30.0
+    limits = Limits(
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=body_timeout,
+        max_connections=args.max_connections,
+    )
+    # A centre reads WeChat pastes in worker processes, each within a deadline (not on
+    # the store's reader threads); started now, so the first paste does not wait for them.
+    if args.role != "hub":
+        parse_pool.configure(args.paste_workers, args.paste_deadline, warm=True)
     settings = Settings(
         db_path=Path(args.db),
         role=args.role,
@@ -35,13 +50,14 @@ def _serve(args: argparse.Namespace) -> None:
         app = create_app(settings)
     # READY=1 and watchdog pings for systemd when it asks ($NOTIFY_SOCKET, $WATCHDOG_USEC),
     # and the box's name over mDNS when --mdns-name (or $LINLI_MDNS_NAME) says so.
-    started = run_server(
+    started = serve(
         app,
         host=args.host,
         port=args.port,
         role=args.role,
         log_level=args.log_level,
         mdns_name=args.mdns_name,
+        limits=limits,
     )
     if not started:
         sys.exit(3)  # as uvicorn.run: the server never started (port taken, bad database)
@@ -160,6 +176,44 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|auto|off",
         help="announce http://NAME.local:PORT/ on the LAN over mDNS; auto: from the "
         "centre's name or the host name (default: $LINLI_MDNS_NAME, else off)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent its whole request line and headers "
+        "in this time (default 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="cut a request whose body has not all come in this time after its headers "
+        "(default: 30 for a centre, 120 for the hub)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections at most (default and ceiling: from the open-files limit, "
+        "less a margin, at most 4096)",
+    )
+    serve.add_argument(
+        "--paste-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes that read WeChat pastes (default: 1, or 2 with more than 2 cores)",
+    )
+    serve.add_argument(
+        "--paste-deadline",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="longest wait for a paste reader, and longest read of one paste (default 10)",
     )
     serve.set_defaults(func=_serve)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import msgspec
@@ -14,8 +13,8 @@ from edge.api.households import HouseholdBody
 from edge.api.orders import ItemBody
 from edge.errors import BadRequest
 from edge.web import SettingsDep, StaffDep, StoreDep
-from edge.wechat.drafts import MAX_PASTE_CHARS, CatalogCache, confirm, draft_orders, link_nickname
-from edge.wechat.parse import parse_message
+from edge.wechat.drafts import MAX_PASTE_CHARS, CatalogCache, confirm, link_nickname
+from edge.wechat.parse_pool import parse_paste, read_paste
 from edge.wechat.price_post import price_post
 
 
@@ -52,37 +51,24 @@ class WechatController(Controller):
     @post("/parse", status_code=200)
     async def parse(
         self,
-        request: Request[Any, Any, Any],
         store: StoreDep,
         staff: StaffDep,
         settings: SettingsDep,
         data: JSONBody[ParseBody],
     ) -> dict[str, Any]:
         """Text in, items out. `items`/`unparsed` cover the whole paste; `drafts` has one
-        draft order per sender, matched to a household by WeChat nickname."""
-        cache = catalog_cache(request)
-        now = settings.now()
-
-        def read(conn: Any) -> dict[str, Any]:
-            catalog = cache.get(conn)
-            whole = parse_message(data.text, catalog)
-            drafts = draft_orders(
-                conn,
-                catalog,
-                data.text,
-                site_id=store.site_id,
-                sees_phones=staff.sees_phones,
-                now=now,
-            )
-            return {
-                "items": [asdict(i) for i in whole.items],
-                "unparsed": list(whole.unparsed),
-                "is_order": whole.is_order,
-                "note": whole.note,
-                "drafts": drafts,
-            }
-
-        return await store.read(read)
+        draft order per sender, matched to a household by WeChat nickname. Read in a
+        paste worker, not on the store's readers: 422 when it takes too long to read,
+        503 when the workers stay busy (edge/wechat/parse_pool.py)."""
+        result: dict[str, Any] = await read_paste(
+            store.path,
+            parse_paste,
+            data.text,
+            site_id=store.site_id,
+            sees_phones=staff.sees_phones,
+            now=settings.now(),
+        )
+        return result
 
     @post("/confirm")
     async def confirm_draft(

@@ -34,7 +34,6 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from edge import calendar, households, orders, products
-from edge.api.wechat import catalog_cache
 from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.forms import form_int, parse_int
@@ -64,6 +63,7 @@ from edge.wechat.drafts import (
     turn_key,
 )
 from edge.wechat.lexicon import WEIGHT_UNITS
+from edge.wechat.parse_pool import PasteBusy, PasteTooLong, read_paste
 from edge.wechat.price_post import price_post
 
 #: Rows below this confidence are flagged "please check".
@@ -337,23 +337,11 @@ def _ids(form: FormMultiDict, name: str) -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
-def card_from_form(
-    conn: sqlite3.Connection,
-    form: FormMultiDict,
-    catalog_products: dict[str, Product],
-    *,
-    parser_catalog: Any,
-    site_id: str,
-    sees_phones: bool,
-    now: datetime,
-) -> dict[str, Any]:
-    """Re-draw a card from what its form holds (edited rows, chosen household).
-
-    Which of its messages are ordered already is looked up again, so a card drawn before
-    another tablet confirmed some of them shows them greyed now.
-    """
-    sender = str(form.get("sender", "") or "").strip()[:40]
-    turns = turns_from_form(form, sender)
+def card_reads(
+    conn: sqlite3.Connection, form: FormMultiDict, *, site_id: str, sees_phones: bool, now: datetime
+) -> tuple[dict[str, Any] | None, str, set[str], list[Product]]:
+    """What a card needs from the store besides its draft: the chosen household, the
+    delivery day, the staff's names and the catalog (quick reads, on the store's readers)."""
     household = None
     household_id = str(form.get("household_id", "") or "").strip()
     if household_id:
@@ -361,17 +349,26 @@ def card_from_form(
         if row is not None:
             household = households.public_view(dict(row), sees_phones=sees_phones)
     day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
-    draft = draft_for(
-        conn,
-        parser_catalog,
-        sender,
-        turns,
-        site_id=site_id,
-        household_id=household["id"] if household else None,
-        day=day,
-        today=now.date(),
-    )
     staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
+    return household, day, staff_names, products.list_products(conn)
+
+
+def card_from_form(
+    form: FormMultiDict,
+    draft: dict[str, Any],
+    catalog_products: dict[str, Product],
+    *,
+    household: dict[str, Any] | None,
+    staff_names: set[str],
+    day: str,
+) -> dict[str, Any]:
+    """Re-draw a card from what its form holds (edited rows, chosen household) and its
+    draft, read again from the form's turns (`_card`).
+
+    Which of its messages are ordered already is looked up again, so a card drawn before
+    another tablet confirmed some of them shows them greyed now.
+    """
+    sender = draft["sender"]
     rows = rows_from_form(form, catalog_products)
     return {
         "cid": card_id(draft["key"]),
@@ -432,23 +429,35 @@ def grouped(catalog: list[Product]) -> OrderedDict[str, list[Product]]:
 async def _card(
     request: AnyRequest, me: Staff, store: StoreDep, settings: SettingsDep, form: FormMultiDict
 ) -> tuple[dict[str, Any], list[Product]]:
-    cache = catalog_cache(request)
+    """The card its form describes. Its turns are read again in a paste worker, off the
+    store's readers (edge/wechat/parse_pool.py); the rest are quick reads."""
     now = settings.now()
-
-    def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[Product]]:
-        catalog = products.list_products(conn)
-        card = card_from_form(
-            conn,
-            form,
-            {p.id: p for p in catalog},
-            parser_catalog=cache.get(conn),
-            site_id=store.site_id,
-            sees_phones=me.sees_phones,
-            now=now,
+    sender = str(form.get("sender", "") or "").strip()[:40]
+    turns = turns_from_form(form, sender)
+    household, day, staff_names, catalog = await store.read(
+        lambda conn: card_reads(
+            conn, form, site_id=store.site_id, sees_phones=me.sees_phones, now=now
         )
-        return card, catalog
-
-    return await store.read(read)
+    )
+    draft = await read_paste(
+        store.path,
+        draft_for,
+        sender,
+        turns,
+        site_id=store.site_id,
+        household_id=household["id"] if household else None,
+        day=day,
+        today=now.date(),
+    )
+    card = card_from_form(
+        form,
+        draft,
+        {p.id: p for p in catalog},
+        household=household,
+        staff_names=staff_names,
+        day=day,
+    )
+    return card, catalog
 
 
 def _render_card(
@@ -505,21 +514,30 @@ async def preview(
             error=error,
             max_chars=MAX_PASTE_CHARS,
         )
-    cache = catalog_cache(request)
-    now = settings.now()
-
-    def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[Product]]:
-        drafts = draft_orders(
-            conn,
-            cache.get(conn),
+    try:  # read in a paste worker, off the store's readers, within a deadline
+        drafts = await read_paste(
+            store.path,
+            draft_orders,
             text,
             site_id=store.site_id,
             sees_phones=me.sees_phones,
-            now=now,
+            now=settings.now(),
         )
-        return drafts, products.list_products(conn)
-
-    drafts, catalog = await store.read(read)
+    except (PasteTooLong, PasteBusy) as exc:
+        if isinstance(exc, PasteTooLong):
+            error = _("This paste is too long to read at once: paste fewer messages.")
+        else:
+            error = _("The box is busy reading other pastes: try again in a moment.")
+        return page(
+            request,
+            "wechat/paste.html",
+            me,
+            status=exc.status_code,
+            text=text,
+            error=error,
+            max_chars=MAX_PASTE_CHARS,
+        )
+    catalog = await store.read(products.list_products)
     by_id = {p.id: p for p in catalog}
     cards = [card_from_draft(d, by_id) for d in drafts]
     return page(
