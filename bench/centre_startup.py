@@ -13,7 +13,7 @@
 (c) bytes per order on the 100,000-order database, all included (file size /
     orders, after a WAL checkpoint), per table and index from SQLite's `dbstat`:
     as built, then after the hub acknowledged its whole change log and the box
-    trimmed it (`sync.changelog.trim_acked` through the real `Store`, called
+    trimmed it (`edge.store.changelog.trim_acked` through the real `Store`, called
     until done, as the sync agent calls it after each push); and the change-log
     bytes of the orders made through the API in (b)      goal <= 1,000 bytes an order
                                                           (50 MB a busy year)
@@ -88,8 +88,7 @@ def db_bytes(db: Path) -> tuple[int, int, dict[str, int]]:
 def trim_as_acknowledged(db: Path) -> tuple[int, int]:
     """What a box does once the hub acknowledged its whole log: the agent's trimming,
     called until it has nothing left to do. Returns (rows deleted, calls)."""
-    from edge.store import Store
-    from sync import changelog
+    from edge.store import Store, changelog
 
     store = Store(db)
     try:

@@ -39,8 +39,7 @@ from sync_fixtures import (  # noqa: E402
     open_hub_store,
 )
 
-from edge.store import Tx  # noqa: E402
-from sync import changelog  # noqa: E402
+from edge.store import Tx, changelog  # noqa: E402
 from sync.agent import SyncAgent  # noqa: E402
 
 

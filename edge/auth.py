@@ -41,8 +41,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from edge.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
-from edge.ids import new_id
 from edge.store import Store, Tx
+from edge.store.ids import new_id
 
 ROLES = ("manager", "staff", "volunteer")
 PIN_RE = re.compile(r"^[0-9]{4,8}$")  # ASCII digits only; a bare \d also takes "٣"

@@ -190,7 +190,7 @@ def add_exception(tx: Tx, day: date, kind: str, note: str = "") -> str:
     if kind == "closed":
         waiting = open_order_days(tx.conn, tx.site_id).get(day)
         _refuse_stranding({day: waiting} if waiting else {}, "day")
-    from edge.ids import new_id
+    from edge.store.ids import new_id
 
     row_id = new_id()
     existing = tx.one(

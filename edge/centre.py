@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 
 from edge.errors import Conflict
-from edge.ids import new_id
 from edge.store import Store, get_meta, set_meta
+from edge.store.ids import new_id
 
 
 def init_centre(store: Store, name: str, site_id: str | None = None) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 from edge.auth import now_iso
 from edge.errors import BadRequest, NotFound
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.text import clean_line
 
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{7,8})$")

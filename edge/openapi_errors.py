@@ -3,8 +3,9 @@ error answers it can give, each with the one error shape both apps send,
 `{"error", "detail", "field"}`.
 
 Which codes a route can answer is read from the route itself: 400 for every route
-(bad input), 401 where a token is required (the JSON APIs and sign-in), 403 where the handler checks a role,
-404 where the path names a thing, 409 and 503 where it writes, 429 on sign-in.
+(bad input), 401 where a token is required (the JSON APIs and sign-in), 403 where
+the handler checks a role, 404 where the path names a thing, 409 and 503 where it
+writes, 429 on sign-in.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from edge import calendar, products
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.households import HouseholdInput, find_or_create, mask_phone
-from edge.ids import new_id, new_pickup_code
 from edge.store import Tx
+from edge.store.ids import new_id, new_pickup_code
 
 CHANNELS = ("wechat", "tablet", "hotline", "family", "walkin")
 DELIVERY_MODES = ("pickup", "home")

@@ -20,8 +20,8 @@ from typing import Any
 from edge import orders, products
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict, NotFound
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 
 PAYMENT_METHODS = ("cash", "wechat", "other")
 MAX_GRAMS = 50_000

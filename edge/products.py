@@ -16,8 +16,8 @@ from typing import Any
 
 from edge import calendar
 from edge.errors import BadRequest, Forbidden, NotFound
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.text import clean_line
 
 GRAMS_PER_JIN = 500

@@ -9,9 +9,9 @@ from typing import Any
 from edge import products
 from edge.auth import now_iso
 from edge.errors import BadRequest
-from edge.ids import new_id
 from edge.pickup import PAYMENT_METHODS
 from edge.store import Tx
+from edge.store.ids import new_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,9 +46,9 @@ from tenacity import (
     wait_random,
 )
 
-from edge.migrations import SCHEMA_VERSION
-from edge.store import Store, Tx, get_meta
-from sync import changelog
+from edge.store import Store, Tx, changelog, get_meta
+from edge.store.hlc import wall_clock_ms
+from edge.store.migrations import SCHEMA_VERSION
 from sync import schema as sync_schema
 from sync.enrol import META_HUB_SITE, now_iso
 from sync.errors import (
@@ -62,7 +62,6 @@ from sync.errors import (
     TooLarge,
     Unauthorized,
 )
-from sync.hlc import wall_clock_ms
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
 from sync.protocol import Batch, as_stored, encode_batch, parse_pull, seam_digest
 
@@ -234,7 +233,7 @@ class SyncAgent:
             try:
                 await self.sync_once()
                 failures = 0
-            except SyncError as exc:
+            except (SyncError, changelog.LogTrimmed) as exc:
                 failures += 1
                 log.warning("sync failed (%d in a row): %s", failures, exc.detail)
             except Exception:  # a bug must not stop the background sync for good
@@ -551,7 +550,7 @@ class SyncAgent:
 
 def _describe(exc: Exception) -> str:
     """A short line for the badge and `sync_state.last_error`."""
-    if isinstance(exc, SyncError):
+    if isinstance(exc, (SyncError, changelog.LogTrimmed)):
         return f"{exc.error}: {exc.detail}"
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return f"sync_failed: {text}"[:300]

@@ -40,8 +40,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from edge.ids import new_id
 from edge.store import Store, Tx, get_meta, set_meta
+from edge.store.ids import new_id
 from sync.errors import BadBatch, NotFound, SyncError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

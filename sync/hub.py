@@ -31,15 +31,15 @@ from litestar.status_codes import HTTP_200_OK
 from edge.errors import BadRequest
 from edge.forms import parse_int
 from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
-from edge.migrations import SCHEMA_VERSION
 from edge.openapi_errors import document_errors
 from edge.settings import Settings
 from edge.store import Store, Tx
+from edge.store.changelog import Change
+from edge.store.hlc import wall_clock_ms
+from edge.store.migrations import SCHEMA_VERSION
 from sync import schema as sync_schema
-from sync.changelog import Change
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
-from sync.hlc import wall_clock_ms
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
 from sync.protocol import (
     INT64_MAX,

@@ -56,7 +56,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sync.changelog import Change
+from edge.store.changelog import Change
 from sync.errors import BadBatch, ForeignRow
 from sync.protocol import LOCAL_FIELDS
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from edge import calendar, products
 from edge.errors import BadRequest
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from sync.enrol import now_iso
 from sync.errors import BadBatch, NotFound
 from sync.merge import COMMANDS_TABLE

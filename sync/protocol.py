@@ -73,8 +73,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.migrations import SCHEMA_VERSION
-from sync.changelog import Change
+from edge.store.changelog import Change
+from edge.store.migrations import SCHEMA_VERSION
 from sync.errors import BadBatch, TooLarge, UnsupportedVersion
 
 # The hub accepts the current schema and the one before it, so boxes can be

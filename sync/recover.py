@@ -56,9 +56,9 @@ from tenacity import (
     wait_random,
 )
 
-from edge.store import Store, Tx
-from sync import changelog, enrol
-from sync.changelog import Change
+from edge.store import Store, Tx, changelog
+from edge.store.changelog import Change
+from sync import enrol
 from sync.errors import BadBatch, Diverged, Forbidden, HubUnavailable, SyncError, Unauthorized
 from sync.merge import Schema
 from sync.protocol import IDENT_RE, LOCAL_FIELDS, OPS, changes_digest_equal, compact

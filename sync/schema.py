@@ -1,6 +1,6 @@
 """The sync package's own tables, in their own migration set ("linli-sync").
 
-Kept apart from `edge.migrations` so the two sets never collide. Both roles
+Kept apart from `edge.store.migrations` so the two sets never collide. Both roles
 get every table; a centre leaves the hub-only ones empty. `ensure(path)`
 applies pending migrations through a short-lived connection of its own, so
 it can run beside a live `Store` (the writer holds no lock between jobs).

@@ -48,8 +48,8 @@ from litestar.response import Template
 
 from edge import calendar, spreadsheet
 from edge.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from edge.ids import new_id
 from edge.store import Store, Tx
+from edge.store.ids import new_id
 from edge.supply import consolidated as centre_order
 from edge.supply import reconciliation
 from edge.supply.lines import (

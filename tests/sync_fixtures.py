@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 
 from edge.centre import init_centre
-from edge.ids import new_id
 from edge.settings import Settings
 from edge.store import Store, Tx, set_meta
+from edge.store.ids import new_id
 from sync import enrol
 from sync import schema as sync_schema
 from sync.agent import SyncAgent

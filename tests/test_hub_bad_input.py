@@ -21,7 +21,7 @@ import pytest
 from sync_fixtures import HUB_URL
 from test_supply_support import MONDAY, World
 
-from edge.migrations import SCHEMA_VERSION
+from edge.store.migrations import SCHEMA_VERSION
 from sync import enrol
 
 pytestmark = pytest.mark.anyio

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sync_fixtures import add_household, add_order, count, enrol_centre, hub_app, hub_client
 
-from edge.migrations import SCHEMA_VERSION
-from sync.changelog import Change
+from edge.store.changelog import Change
+from edge.store.migrations import SCHEMA_VERSION
 from sync.errors import BadBatch, SyncError, TooLarge
 from sync.protocol import (
     MAX_BATCH_CHANGES,

@@ -637,7 +637,7 @@ def _push(w: World, box: Box, doc: dict[str, Any] | bytes, **headers: str) -> ht
 
 
 def _batch(box: Box, from_seq: int, changes: list[list[Any]]) -> dict[str, Any]:
-    from edge.migrations import SCHEMA_VERSION
+    from edge.store.migrations import SCHEMA_VERSION
 
     install = _query(box.db, "SELECT value FROM meta WHERE key = 'install_id'")
     return {
@@ -659,7 +659,7 @@ def _hub_rows(w: World) -> dict[str, int]:
 
 
 def test_4_a_push_from_b_cannot_write_under_as_order_or_household(world: World) -> None:
-    from edge.ids import new_id
+    from edge.store.ids import new_id
 
     w, a, b = world, world.a, world.b
     w.wait_synced(a)
@@ -881,7 +881,7 @@ def test_6_a_cloned_box_is_held_at_its_first_contact(world: World) -> None:
 
 def _bomb(site_id: str, size: int, unit: bytes) -> bytes:
     """A batch head, then `unit` repeated to `size` bytes of JSON, gzip'd tight."""
-    from edge.migrations import SCHEMA_VERSION
+    from edge.store.migrations import SCHEMA_VERSION
 
     head = (
         json.dumps(

@@ -10,7 +10,7 @@ import pytest
 from edge.centre import init_centre
 from edge.errors import BadRequest
 from edge.store import Tx, open_store
-from sync.hlc import HybridClock, wall_ms_of
+from edge.store.hlc import HybridClock, wall_ms_of
 
 
 def test_pragmas_and_rollback_keep_data_and_log_together(tmp_path: Path) -> None:

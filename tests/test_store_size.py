@@ -1,4 +1,4 @@
-"""The store stays small: the change log drops what the hub acknowledged (`sync.changelog`).
+"""The store stays small: the change log drops what the hub acknowledged (`edge.store.changelog`).
 
 Real SQLite files in a temp folder, a real hub app in process. The trimming is
 called the way the sync agent calls it after a push the hub answered
@@ -27,12 +27,10 @@ from sync_fixtures import (
     hub_app,
 )
 
-from edge import migrations
 from edge.backup import backup, restore
-from edge.store import Store, Tx, connect
-from sync import changelog
+from edge.store import Store, Tx, changelog, connect, migrations
+from edge.store.changelog import LogTrimmed
 from sync.agent import SyncAgent, SyncReport
-from sync.changelog import LogTrimmed
 from sync.hub import Hub
 from sync.recover import recover
 

@@ -26,12 +26,12 @@ from sync_fixtures import (
     set_status,
 )
 
-from edge.store import Tx
-from sync import changelog, operations
+from edge.store import Tx, changelog
+from edge.store.hlc import HybridClock, wall_clock_ms
+from sync import operations
 from sync.agent import SyncAgent, describe_offset
 from sync.centre_hooks import sync_status
 from sync.errors import HubUnavailable
-from sync.hlc import HybridClock, wall_clock_ms
 from sync.hub import Hub
 
 pytestmark = pytest.mark.anyio

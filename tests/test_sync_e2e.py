@@ -1,20 +1,20 @@
 """End to end over real sockets: the real hub and three real centre servers.
 
-Everything runs the way it runs in the field: `linli serve --role hub` and
-three `linli serve --role centre` processes, each centre made with `linli
-demo`, given an API token with `linli staff add --token`, enrolled with
-`linli hub add-centre` and `linli centre join` (which re-owns the demo box's
-rows). Each centre's link to the hub goes through our fault-injecting proxy
-(drop before forwarding, drop the reply after the hub committed, 502, delay,
-truncated reply, reset; >= 30 % of sync requests faulted).
+Everything runs the way it runs in the field: `linli serve --role hub` and three
+`linli serve --role centre` processes, each centre made with `linli demo`, given
+an API token with `linli staff add --token`, enrolled with
+`linli hub add-centre` and `linli centre join` (which re-owns the demo box's rows). Each
+centre's link to the hub goes through our fault-injecting proxy (drop before
+forwarding, drop the reply after the hub committed, 502, delay, truncated reply,
+reset; >= 30 % of sync requests faulted).
 
-A fixed number of random operations (the same on a fast or a busy machine) go through the same JSON API the tablets
-use (/api/v1: orders created with an Idempotency-Key, packed, picked up with
-weights and payment, cancelled) and through the hub operators' API
-(/hub/api/v1: cancel commands, catalog creates and edits). A centre and then
-the hub are killed with SIGKILL mid-run and restarted; requests that got no
-answer are retried with the same Idempotency-Key, as a tablet does. Then the
-links heal, and:
+A fixed number of random operations (the same on a fast or a busy machine) go
+through the same JSON API the tablets use (/api/v1: orders created with an
+Idempotency-Key, packed, picked up with weights and payment, cancelled) and
+through the hub operators' API (/hub/api/v1: cancel commands, catalog creates
+and edits). A centre and then the hub are killed with SIGKILL mid-run and
+restarted; requests that got no answer are retried with the same
+Idempotency-Key, as a tablet does. Then the links heal, and:
 
 - every replica agrees on every row it shares (canonical hash per table);
 - nothing lost: every order a centre acknowledged is at the hub, once, and

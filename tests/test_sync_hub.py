@@ -22,10 +22,10 @@ from sync_fixtures import (
     hub_client,
 )
 
-from edge.ids import new_id
-from edge.migrations import SCHEMA_VERSION
-from edge.store import Tx
-from sync import changelog, enrol, operations
+from edge.store import Tx, changelog
+from edge.store.ids import new_id
+from edge.store.migrations import SCHEMA_VERSION
+from sync import enrol, operations
 from sync.agent import SyncAgent
 from sync.hub import Hub
 from sync.protocol import Batch, encode_batch

@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from sync_fixtures import add_household, add_order, canonical, enrol_centre, open_hub_store
 
 from edge import orders as edge_orders
-from edge.store import Store, Tx
-from sync import changelog
+from edge.store import Store, Tx, changelog
 from sync.errors import Gap
 from sync.hub import Hub
 from sync.merge import STATUS_RANK, Schema, apply_owner_changes

@@ -27,11 +27,11 @@ from sync_fixtures import (
 from edge import cli
 from edge.backup import backup, restore
 from edge.centre import init_centre
-from edge.ids import new_id
-from edge.store import Store, Tx
-from sync import changelog, enrol
+from edge.store import Store, Tx, changelog
+from edge.store.changelog import Change
+from edge.store.ids import new_id
+from sync import enrol
 from sync.agent import SyncAgent
-from sync.changelog import Change
 from sync.errors import BadBatch, Diverged, Forbidden, Unauthorized
 from sync.hub import Hub
 from sync.recover import RecoverReport, as_held, recover

@@ -14,7 +14,7 @@ import pytest
 from sync_fixtures import HUB_URL, count, open_hub_store
 from test_supply_support import MONDAY, World
 
-from edge.ids import new_id
+from edge.store.ids import new_id
 from sync.errors import Forbidden
 from sync.merge import HUB_ONLY_TABLES, REFERENCES, Schema
 
@@ -66,7 +66,7 @@ def _item_of(w: World, key: str, order_id: str) -> dict[str, Any]:
 def _forge(w: World, key: str, tbl: str, row_id: str, op: str, fields: dict[str, Any]) -> None:
     """A tampered box: its change log carries a change its own tables could not hold
     (its copy has no row of another centre to point at)."""
-    from sync import changelog
+    from edge.store import changelog
 
     store = w.centres[key].store
     store.write_sync(
@@ -122,8 +122,8 @@ async def test_the_refusal_is_a_403_naming_the_column(world: Any) -> None:
     line.update(id=new_id(), order_id=a_order)
     _forge(w, "B", "order_items", line["id"], "insert", line)
 
-    from edge.migrations import SCHEMA_VERSION
-    from sync import changelog
+    from edge.store import changelog
+    from edge.store.migrations import SCHEMA_VERSION
     from sync.protocol import Batch, encode_batch
 
     changes = b.store.read_sync(lambda c: changelog.read_after(c, b.site_id, 0, 10_000))

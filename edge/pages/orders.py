@@ -21,10 +21,10 @@ from edge import calendar, households, orders, pickup, products
 from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.forms import form_int
-from edge.ids import new_id
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
 from edge.pages.formats import parse_quantity, parse_yuan
 from edge.store import Store
+from edge.store.ids import new_id
 from edge.web import StoreDep
 
 CHANNELS = OrderedDict(

@@ -16,11 +16,11 @@ from litestar.response import Redirect, Template
 
 from edge import products, walkin
 from edge.errors import BadRequest, EdgeError
-from edge.ids import new_id
 from edge.pages.base import AnyRequest, MeDep, form_error, page, today
 from edge.pages.desk import METHODS
 from edge.pages.formats import parse_quantity
 from edge.pages.orders import biggest_first
+from edge.store.ids import new_id
 from edge.web import StoreDep
 
 

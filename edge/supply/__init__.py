@@ -5,5 +5,5 @@
 (noon: the return note), `reconciliation` (the day in quantities and fen).
 `api.SUPPLY_CONTROLLERS` and `pages.SUPPLY_PAGE_HANDLERS` are what the
 centre app mounts; `sync.supplier` is the co-op's side on the hub. Submodules are imported
-where used (no re-exports): `edge.migrations` imports `schema` from here.
+where used (no re-exports): `edge.store.migrations` imports `schema` from here.
 """

@@ -25,8 +25,8 @@ from typing import Any
 from edge import calendar, spreadsheet
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict, NotFound
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.supply.lines import (
     Key,
     co_op_quantity,

@@ -39,9 +39,9 @@ from typing import Any
 from edge import calendar
 from edge.auth import now_iso
 from edge.errors import BadRequest
-from edge.ids import new_id
 from edge.products import fen_for_grams
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.supply import consolidated
 from edge.supply.lines import (
     NAME_PREFIX,

@@ -17,8 +17,8 @@ from typing import Any
 from edge import calendar
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.supply.lines import Key, co_op_unit, parse_quantity, product_infos, say, unit_label_for
 
 

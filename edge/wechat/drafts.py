@@ -29,8 +29,8 @@ from edge import calendar, orders
 from edge.auth import now_iso
 from edge.errors import BadRequest, Conflict
 from edge.households import HouseholdInput, public_view, update_household
-from edge.ids import new_id
 from edge.store import Tx
+from edge.store.ids import new_id
 from edge.wechat.chat_block import ChatMessage, group_by_sender, split_chat_block
 from edge.wechat.parse import Catalog, CatalogEntry, parse_message
 

@@ -1,6 +1,6 @@
 """The supply loop's tables, in their own migration set ("linli-supply").
 
-Applied by `edge.migrations.migrate` after the "linli" set, on centres and on
+Applied by `edge.store.migrations.migrate` after the "linli" set, on centres and on
 the hub alike (the hub's merged store has the same schema). Every table with
 `id` and `site_id` is shared by sync; who owns its rows decides which way it
 flows:

@@ -11,7 +11,7 @@ import sqlite3
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from sync.changelog import SCHEMA_SQL as CHANGELOG_SQL
+from edge.store.changelog import SCHEMA_SQL as CHANGELOG_SQL
 
 # The synced shape, sent in every batch; a hub accepts this one and the one before.
 # 2: wechat_turns (m003) travels with the orders it points to.
@@ -213,7 +213,7 @@ def m003_wechat_turns(db: sqlite_utils.Database) -> None:
 
 @migrations(transactional=False)
 def m004_slim_change_log(db: sqlite_utils.Database) -> None:
-    """The change log stops growing forever (`sync.changelog.trim_acked`).
+    """The change log stops growing forever (`edge.store.changelog.trim_acked`).
 
     `changes_row` (tbl, row_id) is read by no query and took ~230 bytes an order.
     Incremental auto-vacuum lets the pages the trimming frees go back to the file
@@ -263,6 +263,6 @@ def m005_session_lifetimes_and_signin_failures(db: sqlite_utils.Database) -> Non
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))
-    from edge.supply import schema as supply_schema  # after the linli set: it alters its tables
+    from edge.store import supply_schema  # after the linli set: it alters its tables
 
     supply_schema.apply(conn)

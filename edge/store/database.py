@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edge.errors import EdgeError, StorageFault
-from sync import changelog
-from sync.hlc import HybridClock
+from edge.store import changelog
+from edge.store.hlc import HybridClock
 
 T = TypeVar("T")
 
@@ -122,7 +122,7 @@ class Store:
     def __init__(self, path: str | Path, *, readers: int = 3) -> None:
         self.path = Path(path)
         self._writer_conn = connect(self.path)
-        from edge.migrations import migrate  # local import: migrations import Tx from here
+        from edge.store.migrations import migrate  # local import: migrations import Tx from here
 
         migrate(self._writer_conn)
         self.site_id = get_meta(self._writer_conn, "site_id") or ""

@@ -22,8 +22,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from sync.errors import SyncError
-from sync.hlc import HybridClock
+from edge.errors import EdgeError
+from edge.store.hlc import HybridClock
 
 # Acknowledged changes kept in full on the box, newest first: a hub restored from
 # its nightly backup asks for the last day or so again (a busy centre writes ~600
@@ -118,7 +118,7 @@ def record(
     return change
 
 
-class LogTrimmed(SyncError):
+class LogTrimmed(EdgeError):
     """A seq the box acknowledged-and-trimmed was asked for again."""
 
     status_code = 409
