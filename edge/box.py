@@ -420,34 +420,3 @@ class Box:
         if announcer.start(lan_ipv4()):
             self.announcer = announcer
             self.app.state.mdns_host = announcer.host
-
-
-def run_server(
-    app: Any,
-    *,
-    host: str,
-    port: int,
-    role: str,
-    log_level: str = "info",
-    mdns_name: str | None = None,
-) -> bool:
-    """Serve `app` with uvicorn and the box's chores beside it; False if it never started."""
-    import asyncio
-
-    import uvicorn
-
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
-    server = uvicorn.Server(config)
-    app.state.box_port = port
-    box = Box(app, server, host=host, port=port, role=role, mdns_name=mdns_name)
-
-    async def stop_box() -> None:
-        await asyncio.to_thread(box.stop)
-
-    app.on_shutdown.append(stop_box)
-    box.start()
-    try:
-        server.run()
-    finally:
-        box.stop()
-    return bool(server.started)

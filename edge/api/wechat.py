@@ -13,7 +13,7 @@ from edge.api.households import HouseholdBody
 from edge.api.orders import ItemBody
 from edge.errors import BadRequest
 from edge.web import SettingsDep, StaffDep, StoreDep
-from edge.wechat.drafts import MAX_PASTE_CHARS, CatalogCache, confirm, link_nickname
+from edge.wechat.drafts import MAX_PASTE_CHARS, confirm, link_nickname
 from edge.wechat.parse_pool import parse_paste, read_paste
 from edge.wechat.price_post import price_post
 
@@ -35,13 +35,6 @@ class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
 class LinkBody(msgspec.Struct, forbid_unknown_fields=True):
     nickname: str
     household_id: str
-
-
-def catalog_cache(request: Request[Any, Any, Any]) -> CatalogCache:
-    cache = getattr(request.app.state, "wechat_catalog", None)
-    if cache is None:
-        cache = request.app.state.wechat_catalog = CatalogCache()
-    return cache
 
 
 class WechatController(Controller):
