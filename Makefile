@@ -30,13 +30,14 @@ run: install
 hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
-test: install browser
+test: install browser check
 	$(VENV)/bin/pytest -q -n 2
 
 check: install
-	$(VENV)/bin/ruff format --check edge sync tests bench
-	$(VENV)/bin/ruff check edge sync tests bench
-	$(VENV)/bin/mypy edge sync
+	$(VENV)/bin/ruff format --check edge sync hub tests bench
+	$(VENV)/bin/ruff check edge sync hub tests bench
+	$(VENV)/bin/mypy edge sync hub
+	$(VENV)/bin/lint-imports
 
 # Refresh the lock from pyproject.toml's bounds: the box's runtime set and the dev set, for
 # Python 3.11 on any platform (amd64 and arm64 boxes alike). `make test` then checks it.

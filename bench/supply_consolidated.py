@@ -8,7 +8,7 @@ cut-off; a tenth of them also with an amendment, version 2). Rows are
 bulk-loaded with SQL, not through sync (this measures the read). Then it
 times, each as the median of `--runs` runs on a warm reader connection:
 
-- `consolidated`: `sync.supplier.consolidated` (all centres' latest locked
+- `consolidated`: `hub.supplier.consolidated` (all centres' latest locked
   versions, per-centre and per-product totals) — goal ≤ 300 ms;
 - `+ json + etag`: the same plus the bytes and the ETag the API answers with;
 - `csv`: the CSV rendering of the answer;
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.store import Store, connect
+from hub.supplier import consolidated, consolidated_csv
 from sync import schema as sync_schema
-from sync.supplier import consolidated, consolidated_csv
 
 DAY = "2030-01-07"
 PRODUCTS = [(f"p{i:02d}", f"品{i:02d}", ("weight", "piece", "bundle")[i % 3]) for i in range(30)]

@@ -35,9 +35,9 @@ from edge.store import Store, open_store
 from edge.supply import consolidated
 from edge.supply.api import SUPPLY_CONTROLLERS
 from edge.supply.pages import SUPPLY_PAGE_HANDLERS
+from edge.sync_hooks import sync_lifespan
 from edge.web import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
 from edge.wechat.pages import WECHAT_PAGE_HANDLERS
-from sync.centre_hooks import sync_lifespan
 
 VERSION = "0.1.0"
 log = logging.getLogger("linli")

@@ -41,7 +41,7 @@ def _serve(args: argparse.Namespace) -> None:
         sync_interval_s=args.sync_interval,
     )
     if args.role == "hub":
-        from sync.hub import create_hub_app
+        from hub.app import create_hub_app
 
         app = create_hub_app(settings)
     else:
@@ -275,12 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", required=True)
     demo.set_defaults(func=_demo)
 
-    try:
-        from sync.cli import register
-    except ImportError:
-        pass
-    else:
-        register(sub)
+    # The composition root: the box's sync commands and the hub's own.
+    from hub.cli import register as register_hub
+    from sync.cli import register as register_sync
+
+    register_sync(sub)
+    register_hub(sub)
     return parser
 
 

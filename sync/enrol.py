@@ -16,7 +16,7 @@ the box's own id: `linli hub add-centre --site-id <the box's id>`.
 
 Joining never happens under a running centre server: the server holds a
 shared lock on `<db>-serve.lock` for as long as it runs (`serving_lock`,
-taken by `sync.centre_hooks.sync_lifespan`) and the join needs it exclusive
+taken by `edge.sync_hooks.sync_lifespan`) and the join needs it exclusive
 (`joining_lock`). A server caches its site id when it opens the database, so
 a demo box re-owned under a running server would go on writing new orders
 under the old site id, which no push ever sends (and which the box's own

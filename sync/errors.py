@@ -13,7 +13,7 @@
     └── HubUnavailable (503)      client side: the hub could not be reached in time
 
 The hub turns every one of them into `{"error": ..., "detail": ...}` JSON in
-one place (`sync.hub`); the centre's agent raises them from hub answers.
+one place (`hub.app`); the centre's agent raises them from hub answers.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from edge.centre import init_centre
 from edge.settings import Settings
 from edge.store import Store, Tx, set_meta
 from edge.store.ids import new_id
+from hub.app import create_hub_app
 from sync import enrol
 from sync import schema as sync_schema
 from sync.agent import SyncAgent
-from sync.hub import create_hub_app
 
 HUB_URL = "http://hub.test"
 DAY = "2030-01-07"

@@ -11,9 +11,9 @@ from litestar.testing import TestClient
 
 from edge.hardening import CONTENT_SECURITY_POLICY
 from edge.settings import Settings
+from hub.app import create_hub_app
+from hub.cli import _hub_store
 from sync import enrol
-from sync.cli import _hub_store
-from sync.hub import create_hub_app
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from sync_fixtures import HUB_URL, add_household, add_order, enrol_centre, hub_app
 
 from edge.store import Tx
+from hub.app import Hub
 from sync import enrol
 from sync.agent import SyncAgent
-from sync.hub import Hub
 
 pytestmark = pytest.mark.anyio
 
@@ -162,7 +162,7 @@ async def test_a_success_clears_the_failures(world: Any) -> None:
 async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from sync import hub_pages
+    from hub import pages as hub_pages
 
     _app, hub, _a, client, _order_id, _ = world
     token = (
@@ -195,7 +195,7 @@ async def test_operator_sessions_expire(world: Any, monkeypatch: pytest.MonkeyPa
 async def test_an_unknown_operator_fails_like_a_wrong_password(
     world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sync import hub_pages
+    from hub import pages as hub_pages
 
     _app, _hub, _a, client, _order_id, _ = world
     verified: list[str] = []

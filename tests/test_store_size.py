@@ -30,8 +30,8 @@ from sync_fixtures import (
 from edge.backup import backup, restore
 from edge.store import Store, Tx, changelog, connect, migrations
 from edge.store.changelog import LogTrimmed
+from hub.app import Hub
 from sync.agent import SyncAgent, SyncReport
-from sync.hub import Hub
 from sync.recover import recover
 
 pytestmark = pytest.mark.anyio

@@ -16,8 +16,8 @@ import pytest
 from sync_fixtures import HUB_URL, count, enrol_centre, open_hub_store
 from test_supply_support import MONDAY, World
 
+from hub.supplier import create_supplier
 from sync import schema as sync_schema
-from sync.supplier import create_supplier
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +80,7 @@ async def test_another_coop_cannot_replace_a_dispatch_note(world: Any) -> None:
     assert _notes(w, a_site) == [(1, "胶州合作社")]
 
     # Even linked to A, the second co-op cannot supersede the first one's note.
-    from sync.supplier import link_centres
+    from hub.supplier import link_centres
 
     w.hub_store.write_sync(lambda tx: link_centres(tx, OTHER, add=[a_site]))
     r = await client.post("/supplier/v1/dispatch-notes", headers=_as(other), json=_note(a_site, 0))

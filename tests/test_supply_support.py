@@ -75,7 +75,7 @@ class World:
 
         from edge.demo import add_catalog
         from edge.households import HouseholdInput, create_household
-        from sync.supplier import create_supplier
+        from hub.supplier import create_supplier
 
         self.tmp = tmp
         self.app = hub_app(tmp / "hub.db")

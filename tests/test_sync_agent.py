@@ -28,11 +28,11 @@ from sync_fixtures import (
 
 from edge.store import Tx, changelog
 from edge.store.hlc import HybridClock, wall_clock_ms
-from sync import operations
+from edge.sync_hooks import sync_status
+from hub import operations
+from hub.app import Hub
 from sync.agent import SyncAgent, describe_offset
-from sync.centre_hooks import sync_status
 from sync.errors import HubUnavailable
-from sync.hub import Hub
 
 pytestmark = pytest.mark.anyio
 DAY_MS = 24 * 3600 * 1000

@@ -25,9 +25,10 @@ from sync_fixtures import (
 from edge.store import Tx, changelog
 from edge.store.ids import new_id
 from edge.store.migrations import SCHEMA_VERSION
-from sync import enrol, operations
+from hub import operations
+from hub.app import Hub
+from sync import enrol
 from sync.agent import SyncAgent
-from sync.hub import Hub
 from sync.protocol import Batch, encode_batch
 
 pytestmark = pytest.mark.anyio

@@ -22,8 +22,8 @@ from sync_fixtures import add_household, add_order, canonical, enrol_centre, ope
 
 from edge import orders as edge_orders
 from edge.store import Store, Tx, changelog
+from hub.app import Hub
 from sync.errors import Gap
-from sync.hub import Hub
 from sync.merge import STATUS_RANK, Schema, apply_owner_changes
 from sync.protocol import Batch
 

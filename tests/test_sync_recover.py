@@ -30,10 +30,10 @@ from edge.centre import init_centre
 from edge.store import Store, Tx, changelog
 from edge.store.changelog import Change
 from edge.store.ids import new_id
+from hub.app import Hub
 from sync import enrol
 from sync.agent import SyncAgent
 from sync.errors import BadBatch, Diverged, Forbidden, Unauthorized
-from sync.hub import Hub
 from sync.recover import RecoverReport, as_held, recover
 
 pytestmark = pytest.mark.anyio

@@ -147,7 +147,7 @@ def test_the_wheel_carries_subpackages_templates_static_and_compiled_catalogs(
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     for path in CHECKOUT.joinpath("edge").rglob("*.py"):
         assert str(path.relative_to(CHECKOUT)) in names
-    for path in CHECKOUT.joinpath("sync").rglob("*.py"):
+    for path in [*CHECKOUT.joinpath("sync").rglob("*.py"), *CHECKOUT.joinpath("hub").rglob("*.py")]:
         assert str(path.relative_to(CHECKOUT)) in names
     for path in CHECKOUT.joinpath("templates").rglob("*"):
         if path.is_file():

@@ -20,8 +20,8 @@ from edge.auth import Staff
 from edge.errors import EdgeError, Forbidden
 from edge.pages.i18n import configure_templates, gettext_for, locale_of
 from edge.settings import Settings
+from edge.sync_hooks import NOT_ENROLLED
 from edge.web import page_staff
-from sync.centre_hooks import NOT_ENROLLED
 
 AnyRequest = Request[Any, Any, Any]
 MeDep = NamedDependency[Staff]  # the signed-in staff member, from `require_staff`

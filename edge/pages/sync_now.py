@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Response, post
 
 from edge.pages.base import AnyRequest, MeDep
-from sync.centre_hooks import run_sync_now
+from edge.sync_hooks import run_sync_now
 
 
 @post("/sync-now", include_in_schema=False)

@@ -4,6 +4,6 @@
 `receiving` (06:00: arrivals, shortages shared out to orders), `returns`
 (noon: the return note), `reconciliation` (the day in quantities and fen).
 `api.SUPPLY_CONTROLLERS` and `pages.SUPPLY_PAGE_HANDLERS` are what the
-centre app mounts; `sync.supplier` is the co-op's side on the hub. Submodules are imported
+centre app mounts; `hub.supplier` is the co-op's side on the hub. Submodules are imported
 where used (no re-exports): `edge.store.migrations` imports `schema` from here.
 """

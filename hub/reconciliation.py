@@ -17,8 +17,8 @@ from edge import calendar
 from edge.errors import BadRequest
 from edge.pages.formats import yuan
 from edge.supply import reconciliation
-from sync.hub_pages import hub_of, page_operator, render, today_iso
-from sync.supplier import centres
+from hub.pages import hub_of, page_operator, render, today_iso
+from hub.supplier import centres
 
 AnyRequest = Request[Any, Any, Any]
 

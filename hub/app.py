@@ -37,6 +37,7 @@ from edge.store import Store, Tx
 from edge.store.changelog import Change
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
+from hub.supplier import SUPPLIER_HANDLERS
 from sync import schema as sync_schema
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, SyncError, Unauthorized
@@ -51,7 +52,6 @@ from sync.protocol import (
     pull_doc,
     seam_digest,
 )
-from sync.supplier import SUPPLIER_HANDLERS
 
 log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000
@@ -503,7 +503,7 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     from edge.web import unreadable_body
-    from sync.hub_pages import error_page, wants_html
+    from hub.pages import error_page, wants_html
 
     body = unreadable_body(exc) or {
         "error": _ERROR_NAMES.get(exc.status_code, "error"),
@@ -559,7 +559,7 @@ def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if not _raised_decoding_the_body(exc):
         return internal_error(request, exc)
     why = "is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "is nested too deep"
-    from sync.hub_pages import error_page, wants_html
+    from hub.pages import error_page, wants_html
 
     detail = f"the JSON body {why}"
     if wants_html(request):
@@ -613,7 +613,7 @@ def create_hub_app(settings: Settings) -> Litestar:
             store.close()
             os.close(lock)
 
-    from sync.hub_pages import page_app_config
+    from hub.pages import page_app_config
 
     handlers, extra = page_app_config(settings, store)
     handlers_by_exc: dict[Any, Any] = {

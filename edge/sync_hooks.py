@@ -2,7 +2,7 @@
 
 In `edge.app.create_app`:
 
-    from sync.centre_hooks import SYNC_ROUTES, sync_lifespan, sync_status
+    from edge.sync_hooks import SYNC_ROUTES, sync_lifespan, sync_status
     Litestar(..., lifespan=[lifespan, sync_lifespan()], route_handlers=[..., *SYNC_ROUTES])
 
 `sync_lifespan(commands)` must come after the lifespan that puts `store` and

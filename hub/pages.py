@@ -38,10 +38,10 @@ from edge.households import mask_phone
 from edge.settings import Settings
 from edge.store import Store, get_meta
 from edge.web import local_path
-from sync import operations
+from hub import operations
+from hub.app import Hub
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import BadBatch, SyncError, Unauthorized
-from sync.hub import Hub
 
 COOKIE = "linli_hub"
 SESSION_LIFETIME_S = 12 * 3600
@@ -613,7 +613,7 @@ PAGE_HANDLERS = [
 def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[str, Any]]:
     """Route handlers and Litestar options the hub app adds for its pages."""
     from edge.errors import EdgeError
-    from sync.hub_reconciliation import HANDLERS as RECONCILIATION_HANDLERS
+    from hub.reconciliation import HANDLERS as RECONCILIATION_HANDLERS
 
     secret = store.read_sync(lambda c: get_meta(c, "secret")) or secrets.token_hex(32)
     static = create_static_files_router(

@@ -7,7 +7,7 @@ stores them). Calendars belong to their centre, so an operator changes one
 by command (`set_calendar`, `add_calendar_exception`).
 
 A command's args are checked here, before it is queued, against what its
-handler on the centre (`sync.centre_hooks.DEFAULT_COMMANDS`) reads: a
+handler on the centre (`edge.sync_hooks.DEFAULT_COMMANDS`) reads: a
 malformed one is the operator's 400 now, not a refusal a centre reports on
 its next pull.
 """
