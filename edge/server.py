@@ -101,6 +101,9 @@ def connection_budget(fd_limit: int, wanted: int | None = None) -> tuple[int, in
 _WAIT, _REQUEST = 0, 1
 
 
+DRAIN_S = 2.0  # how long the rest of an unread body is read and dropped before closing
+
+
 def _raw_response(status: int, reason: str, text: str) -> bytes:
     body = text.encode()
     return (
@@ -217,6 +220,7 @@ class GuardedProtocol:
         self._lx_since: float | None = self.guard.now()
         self._lx_bytes = 0
         self._lx_unread_body = False
+        self._lx_draining = False
         self.guard.admit(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -224,6 +228,8 @@ class GuardedProtocol:
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
+        if self._lx_draining:
+            return  # the rest of a body answered without being read: dropped, not parsed
         self._lx_sync()
         if self._lx_phase == _WAIT:
             if self._lx_since is None:  # the first byte after an answer: the clock starts
@@ -260,11 +266,23 @@ class GuardedProtocol:
             self._lx_unread_body = bool(cycle.more_body)
             if self in self.guard.live:
                 self.guard.waiting[self] = None
+            if self._lx_unread_body:
+                self._lx_drain()
+
+    def _lx_drain(self) -> None:
+        """The answer went out before the body was read (a 413, a 401): say that is all
+        (half-close), drop what the client still sends instead of parsing it as a next
+        request, and close a little later, so the client reads the answer rather than a
+        reset."""
+        self._lx_draining = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        asyncio.get_running_loop().call_later(DRAIN_S, self._lx_close, None)
 
     def _lx_close(self, answer: bytes | None) -> None:
         self.guard.forget(self)
         if not self.transport.is_closing():
-            if answer:
+            if answer and not self._lx_draining:
                 self.transport.write(answer)
             self.transport.close()
 
