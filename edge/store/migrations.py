@@ -260,6 +260,13 @@ def m005_session_lifetimes_and_signin_failures(db: sqlite_utils.Database) -> Non
     )
 
 
+@migrations()
+def m006_drop_order_items_product(db: sqlite_utils.Database) -> None:
+    """No query looks order lines up by product alone (receiving narrows by day and
+    order first), and the index cost 77 bytes an order: the SD card keeps the space."""
+    db.execute("DROP INDEX IF EXISTS order_items_product")
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))
