@@ -20,6 +20,7 @@ import sys
 import tarfile
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,58 @@ def test_installed_hub_box_serves(box: Box, serve: Any) -> None:
         assert login.status_code == 200 and "登录" in login.text
         done = _sign_in(browser, "/hub/login", {"name": "老周", "password": "hub-password-1"})
         assert done.status_code in (302, 303) and done.headers["location"] == "/hub/orders"
+
+
+def test_the_wheel_carries_subpackages_templates_static_and_compiled_catalogs(box: Box) -> None:
+    """A setuptools wheel once shipped only `edge` and `sync`: every box failed at demo."""
+    (wheel,) = box.bundle.rglob("linli-0*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("edge", "sync", "hub"):
+        for path in CHECKOUT.joinpath(package).rglob("*.py"):
+            assert str(path.relative_to(CHECKOUT)) in names
+    for path in CHECKOUT.joinpath("templates").rglob("*"):
+        if path.is_file():
+            assert f"edge/templates/{path.relative_to(CHECKOUT / 'templates')}" in names
+    assert "edge/locale/zh_CN/LC_MESSAGES/messages.mo" in names
+    assert not [n for n in names if n.endswith(".po") or "__pycache__" in n]
+
+
+def test_installed_linli_runs_from_its_venv_not_the_checkout(box: Box) -> None:
+    python = str(Path(box.linli).parent / "python")
+    where = subprocess.run(
+        [python, "-c", "import edge, sync, hub; print(edge.__file__, sync.__file__, hub.__file__)"],
+        cwd=box.root,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.returncode == 0, where.stderr
+    assert str(CHECKOUT) not in where.stdout
+    assert where.stdout.count(str(box.root / "opt" / "linli")) == 3
+
+
+def test_installed_demo_centre_speaks_chinese_and_english(
+    box: Box, serve: Any, tmp_path: Path
+) -> None:
+    db = tmp_path / "demo.db"
+    demo = subprocess.run(
+        [box.linli, "demo", "--db", str(db)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert demo.returncode == 0 and "PIN 1234" in demo.stdout, demo.stderr
+    url, _, _ = serve(box.linli, "centre", db)
+    with httpx.Client(base_url=url, timeout=10, follow_redirects=True) as tablet:
+        assert tablet.get("/static/app.css").status_code == 200
+        today = _sign_in(tablet, "/signin", {"name": "小玮", "pin": "1234"})
+        assert today.status_code == 200 and "金沙路社区" in today.text
+        english = tablet.get("/lang/en", params={"next": "/"})
+        assert english.status_code == 200
+        assert "Sign out" in english.text and "登录" not in english.text
 
 
 def test_installer_refuses_a_damaged_bundle(box: Box, tmp_path: Path) -> None:
