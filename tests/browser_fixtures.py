@@ -142,8 +142,14 @@ def tablet(browser: Any, live_server: str) -> Iterator[Any]:
     context.route("**/*", guard)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []  # what the Content-Security-Policy stopped in our own pages
+    page.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     try:
         yield page
     finally:
         context.close()
     assert not offsite, f"pages asked for something off the box: {offsite}"
+    assert not refused, f"the pages' CSP refused their own scripts or styles: {refused}"

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from browser_fixtures import browser, live_server, tablet
+from playwright.sync_api import expect
 
 __all__ = ["browser", "live_server", "tablet"]  # fixtures, imported on purpose
 
@@ -79,7 +80,8 @@ def test_a_delivery_day_on_a_tablet(tablet: Any) -> None:
     assert page.locator("#due").inner_text() == "¥12.60"  # 2 斤 × 1.80 + 6 × 1.50
     page.locator("input[name^=w_]").fill("2.3")
     page.click("#recompute")
-    page.wait_for_function("document.querySelector('#due').innerText === '¥13.14'")
+    # The page's CSP allows no eval: wait with a locator, not a JavaScript string.
+    expect(page.locator("#due")).to_have_text("¥13.14")
     assert page.locator("#delta").inner_text() == "+0.54"
     assert page.locator("#amount").input_value() == "13.14"
     page.click(".segmented >> text=微信")
