@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,10 +95,25 @@ def build_centre(db_path: Path) -> tuple[str, dict[str, str], dict[str, str], di
     return site_id, tokens, products, households
 
 
+@pytest.fixture(scope="session")
+def centre_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, tuple[str, dict[str, str], dict[str, str], dict[str, str]]]:
+    """build_centre once per test process (staff PINs are argon2 hashes: slow on
+    purpose); each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "centre.db"
+    return path, build_centre(path)
+
+
 @pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Centre]:
+def centre(
+    tmp_path: Path,
+    centre_template: tuple[Path, tuple[str, dict[str, str], dict[str, str], dict[str, str]]],
+) -> Iterator[Centre]:
     db_path = tmp_path / "centre.db"
-    site_id, tokens, products, households = build_centre(db_path)
+    template, built = centre_template
+    shutil.copyfile(template, db_path)
+    site_id, tokens, products, households = copy.deepcopy(built)
     clock = Clock(SUNDAY_MORNING)
     settings = Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0, now=clock)
     c = Centre(db_path, site_id, tokens, products, households, clock)
