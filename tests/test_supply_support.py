@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Centre, Clock, build_centre
+from conftest import Centre, Clock
 from litestar.testing import TestClient
 
 from edge.app import create_app
 from edge.settings import Settings
+from edge.store import Store
 
 MONDAY = "2026-11-30"
 SUNDAY_MORNING = datetime(2026, 11, 29, 10, 0)
@@ -21,10 +26,12 @@ MONDAY_0600 = datetime(2026, 11, 30, 6, 0)
 
 
 @pytest.fixture
-def sc(tmp_path: Path) -> Iterator[Centre]:
+def sc(tmp_path: Path, centre_template: tuple[Path, Any]) -> Iterator[Centre]:
     """A centre (conftest's world) with the supply API and pages mounted."""
     db_path = tmp_path / "centre.db"
-    site_id, tokens, products, households = build_centre(db_path)
+    template, built = centre_template
+    shutil.copyfile(template, db_path)
+    site_id, tokens, products, households = copy.deepcopy(built)
     clock = Clock(SUNDAY_MORNING)
     app = create_app(
         Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0, now=clock)
@@ -67,44 +74,86 @@ PII = {
 }
 
 
+@dataclass
+class _Built:
+    """A world's files, built once per test process; each World copies them."""
+
+    folder: Path
+    names: dict[str, str]
+    site_ids: dict[str, str]
+    tokens: dict[str, str]
+    products: dict[str, dict[str, str]]
+    households: dict[str, str]
+    supplier_token: str
+
+
+_BUILT: list[_Built] = []
+
+
+def _build_world(folder: Path) -> _Built:
+    """Enrol two centres with catalogs and a household each, and a co-op, as a hub does."""
+    from sync_fixtures import enrol_centre, hub_app
+
+    from edge.demo import add_catalog
+    from edge.households import HouseholdInput, create_household
+    from hub.supplier import create_supplier
+
+    app = hub_app(folder / "hub.db")
+    hub_store = app.state.hub.store
+    built = _Built(folder, {}, {}, {}, {}, {}, "")
+    for key, name in (("A", "金沙路社区"), ("B", "海泊河社区")):
+        c = enrol_centre(hub_store, folder / f"{key}.db", name)
+        pii = PII[key]
+
+        def write(tx: Any, pii: tuple[str, ...] = pii) -> tuple[dict[str, str], str]:
+            products = add_catalog(tx)
+            hh = create_household(
+                tx,
+                HouseholdInput(
+                    name=pii[0],
+                    phone=pii[1],
+                    building=pii[2],
+                    unit=pii[3],
+                    room=pii[4],
+                    wechat_nickname=pii[5],
+                ),
+            )
+            return products, hh
+
+        built.products[key], built.households[key] = c.store.write_sync(write)
+        built.names[key], built.site_ids[key], built.tokens[key] = name, c.site_id, c.token
+        c.store.close()
+    built.supplier_token = hub_store.write_sync(lambda tx: create_supplier(tx, "胶州合作社"))
+    hub_store.close()
+    return built
+
+
 class World:
-    """A real hub app and two enrolled centres with catalogs."""
+    """A real hub app and two enrolled centres with catalogs (each World its own copy of
+    files built once per test process: enrolling and migrating three databases per test
+    was most of the supply and hub tests' time)."""
 
     def __init__(self, tmp: Path) -> None:
-        from sync_fixtures import enrol_centre, hub_app
+        from sync_fixtures import Centre as SyncCentre
+        from sync_fixtures import hub_app
 
-        from edge.demo import add_catalog
-        from edge.households import HouseholdInput, create_household
-        from hub.supplier import create_supplier
-
+        if not _BUILT:
+            _BUILT.append(_build_world(Path(tempfile.mkdtemp(prefix="linli-world-"))))
+        built = _BUILT[0]
+        for name in ("hub.db", "A.db", "B.db"):
+            shutil.copyfile(built.folder / name, tmp / name)
         self.tmp = tmp
         self.app = hub_app(tmp / "hub.db")
         self.hub_store = self.app.state.hub.store
-        self.centres: dict[str, Any] = {}
-        self.products: dict[str, dict[str, str]] = {}
-        self.households: dict[str, str] = {}
-        for key, name in (("A", "金沙路社区"), ("B", "海泊河社区")):
-            c = enrol_centre(self.hub_store, tmp / f"{key}.db", name)
-            pii = PII[key]
-
-            def write(tx: Any, pii: tuple[str, ...] = pii) -> tuple[dict[str, str], str]:
-                products = add_catalog(tx)
-                hh = create_household(
-                    tx,
-                    HouseholdInput(
-                        name=pii[0],
-                        phone=pii[1],
-                        building=pii[2],
-                        unit=pii[3],
-                        room=pii[4],
-                        wechat_nickname=pii[5],
-                    ),
-                )
-                return products, hh
-
-            self.products[key], self.households[key] = c.store.write_sync(write)
-            self.centres[key] = c
-        self.token = self.hub_store.write_sync(lambda tx: create_supplier(tx, "胶州合作社"))
+        self.centres: dict[str, Any] = {
+            key: SyncCentre(
+                built.names[key], Store(tmp / f"{key}.db"), built.site_ids[key], built.tokens[key]
+            )
+            for key in ("A", "B")
+        }
+        self.products: dict[str, dict[str, str]] = copy.deepcopy(built.products)
+        self.households: dict[str, str] = dict(built.households)
+        self.token = built.supplier_token
 
     def order(
         self,
