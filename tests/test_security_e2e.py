@@ -137,20 +137,6 @@ def _page(client: httpx.Client, path: str = "/") -> tuple[int, str]:
     return r.status_code, r.headers.get("location", "")
 
 
-def _serve_has(option: str) -> bool:
-    from edge.cli import build_parser
-
-    try:
-        build_parser().parse_args(["serve", "--db", "x.db", option, "2"])
-    except SystemExit:
-        return False
-    return True
-
-
-SLOW_CLIENT_WORK = _serve_has("--header-timeout")
-PASTE_WORK = _serve_has("--paste-workers")
-
-
 @dataclass
 class Box:
     """One centre: its database, server, credentials."""
@@ -339,10 +325,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 for x in (a, b)
             ]
         )
-        slow = ["--header-timeout", str(HEADER_TIMEOUT_S)] if SLOW_CLIENT_WORK else []
+        slow = ["--header-timeout", str(HEADER_TIMEOUT_S)]
         for box in (a, b):
             extra = list(slow)
-            if SLOW_CLIENT_WORK and box is b:
+            if box is b:
                 extra += ["--max-connections", str(B_MAX_CONNECTIONS)]
             procs.start(
                 box.name,
@@ -967,7 +953,6 @@ def _closed_by_server(sock: socket.socket, deadline: float) -> bool:
     return False
 
 
-@pytest.mark.skipif(not SLOW_CLIENT_WORK, reason="linli serve has no --header-timeout yet")
 def test_8_slow_connections_are_closed_and_healthz_keeps_answering(world: World) -> None:
     b = world.b
     slow: list[socket.socket] = []
@@ -1013,7 +998,6 @@ def _worst_paste() -> str:
         i += 1
 
 
-@pytest.mark.skipif(not PASTE_WORK, reason="linli serve has no --paste-workers yet")
 def test_9_wechat_pastes_do_not_stall_other_reads(world: World) -> None:
     a = world.a
     paste = _worst_paste()

@@ -28,8 +28,6 @@ import pytest
 
 from tests.conftest import build_centre
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_NOFILE and /proc")
-
 SLOW = 300
 FILE_LIMIT = 256
 WAIT_S = 30.0
@@ -140,9 +138,8 @@ def test_unfinished_headers_a_trickling_body_and_huge_headers_are_cut(
     serve: Callable[..., Server],
 ) -> None:
     hard = min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-    if hard <= FILE_LIMIT:
-        pytest.skip(f"the hard open-files limit here is {hard}")
-    box = serve("--header-timeout", "2", "--body-timeout", "2", files=(FILE_LIMIT, hard))
+    soft = min(FILE_LIMIT, hard // 2)  # below the hard limit on any machine
+    box = serve("--header-timeout", "2", "--body-timeout", "2", files=(soft, hard))
     # systemd's default soft limit (1,024) is far below its hard one: raised at start.
     assert box.limits() == (hard, hard)
 
