@@ -36,7 +36,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -919,6 +919,17 @@ async def loading_list(
     )
 
 
+async def _write_once(
+    request: AnyRequest,
+    idempotency_key: str | None,
+    write: Callable[[Tx, str | None], dict[str, Any]],
+) -> Response[dict[str, Any]]:
+    """A co-op's keyed write: 201 the first time, 200 with the same answer on a replay."""
+    key = (idempotency_key or "")[:100] or None
+    done = await _store(request).write(lambda tx: write(tx, key))
+    return Response(done, status_code=200 if done["replayed"] else 201)
+
+
 @post("/dispatch-notes", status_code=201)
 async def post_dispatch_note(
     request: AnyRequest,
@@ -927,9 +938,9 @@ async def post_dispatch_note(
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[dict[str, Any]]:
     """What the van carries to one centre: shipped per line, short, substitutions."""
-    key = (idempotency_key or "")[:100] or None
-    done = await _store(request).write(lambda tx: add_dispatch_note(tx, supplier, data, key))
-    return Response(done, status_code=200 if done["replayed"] else 201)
+    return await _write_once(
+        request, idempotency_key, lambda tx, key: add_dispatch_note(tx, supplier, data, key)
+    )
 
 
 @post("/price-lists", status_code=201)
@@ -940,9 +951,9 @@ async def post_price_list(
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[dict[str, Any]]:
     """Co-op prices (per 斤 / piece / bundle) and the date they take effect."""
-    key = (idempotency_key or "")[:100] or None
-    done = await _store(request).write(lambda tx: add_price_list(tx, supplier, data, key))
-    return Response(done, status_code=200 if done["replayed"] else 201)
+    return await _write_once(
+        request, idempotency_key, lambda tx, key: add_price_list(tx, supplier, data, key)
+    )
 
 
 @get("/return-notes")
