@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import free_port, stop, wait_healthy
 
 from edge.backup import check_linli_file
 from edge.box import backup_to_usb, lan_ipv4, mdns_label, sd_notify, slug, usb_mounts
@@ -56,12 +57,6 @@ def _clean_env(**more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(more)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -140,7 +135,7 @@ def serve() -> Iterator[Any]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(linli: str, role: str, db: Path, *more: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        port = _free_port()
+        port = free_port()
         log = db.parent / f"serve-{role}-{port}.log"
         with log.open("wb") as fh:
             proc = subprocess.Popen(
@@ -164,22 +159,11 @@ def serve() -> Iterator[Any]:
             )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return url, proc, log
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError(f"{role} did not answer /healthz in 60 s:\n{log.read_text()[-3000:]}")
+        wait_healthy(url, proc, log)
+        return url, proc, log
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
+    stop(procs)
 
 
 def _sign_in(client: httpx.Client, path: str, data: dict[str, str]) -> httpx.Response:
@@ -375,7 +359,7 @@ def test_no_watchdog_ping_while_the_box_is_unhealthy(tmp_path: Path) -> None:
         app,
         server,
         host="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         role="centre",
         env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000"},
     )

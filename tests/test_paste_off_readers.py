@@ -15,7 +15,6 @@ import json
 import operator
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live_server import free_port, stop, wait_healthy
 
 from edge.wechat.drafts import MAX_PASTE_CHARS
 from edge.wechat.parse_pool import BUSY, TOO_LONG, ParsePool, PasteBusy, PasteTooLong
@@ -53,12 +53,6 @@ def worst_case_paste(limit: int = MAX_PASTE_CHARS) -> str:
     return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def centre_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, dict[str, str], Path]]]:
     procs: list[subprocess.Popen[bytes]] = []
@@ -67,7 +61,7 @@ def centre_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
 
     def start(*more: str) -> tuple[str, dict[str, str], Path]:
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"serve-{port}.log"
         with log.open("wb") as fh:
             proc = subprocess.Popen(
@@ -81,26 +75,11 @@ def centre_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, dict[str,
             )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return url, {"Authorization": f"Bearer {tokens['manager']}"}, log
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError(f"no /healthz in 60 s:\n{log.read_text()[-3000:]}")
+        wait_healthy(url, proc, log)
+        return url, {"Authorization": f"Bearer {tokens['manager']}"}, log
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    stop(procs)
 
 
 def test_reads_answer_while_eight_worst_case_pastes_run(

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import free_port, stop, wait_healthy
 
 from tests.conftest import build_centre
 
@@ -32,12 +33,6 @@ SLOW = 300
 FILE_LIMIT = 256
 WAIT_S = 30.0
 PARTIAL = b"GET /healthz HTTP/1.1\r\nHost: box\r\nUser-Agent: slow"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -71,7 +66,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         def limit_files() -> None:  # in the child, before exec
             resource.setrlimit(resource.RLIMIT_NOFILE, files)
 
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"serve-{port}.log"
         with log.open("wb") as fh:
             proc = subprocess.Popen(
@@ -86,26 +81,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return Server(url, port, proc, log)
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError(f"no /healthz in 60 s:\n{log.read_text()[-3000:]}")
+        wait_healthy(url, proc, log)
+        return Server(url, port, proc, log)
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    stop(procs)
 
 
 def _connect(port: int, first: bytes = b"") -> socket.socket:
