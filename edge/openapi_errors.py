@@ -10,7 +10,9 @@ writes, 429 on sign-in.
 
 from __future__ import annotations
 
+import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,18 +48,25 @@ DESCRIPTIONS = {
 }
 
 
-def error_codes(path: str, handler: HTTPRouteHandler) -> list[int]:
-    fn = handler.fn
-    params = set(inspect.signature(fn).parameters)
+@functools.cache
+def _reading_of(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    """A handler's parameter names and whether its source checks a role: read once per
+    function (reading source is slow, and every app built in a process reuses the answer)."""
     try:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
         source = ""
+    checks_role = any(check in source for check in ROLE_CHECKS)
+    return frozenset(inspect.signature(fn).parameters), checks_role
+
+
+def error_codes(path: str, handler: HTTPRouteHandler) -> list[int]:
+    params, checks_role = _reading_of(handler.fn)
     writes = bool(set(handler.http_methods) - {"GET", "HEAD", "OPTIONS"})
     codes = [400]
     if params & AUTHENTICATED or path.startswith(BEARER_APIS):
         codes.append(401)
-    if any(check in source for check in ROLE_CHECKS):
+    if checks_role:
         codes.append(403)
     if "{" in path:
         codes.append(404)

@@ -7,10 +7,13 @@ writes them, so every change goes through the real change log.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +78,41 @@ async def hub_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def hub_app(path: Path) -> Any:
     return create_hub_app(Settings(db_path=path, role="hub"))
+
+
+# (centre names, hub url) -> the folder holding hub.db, a.db, b.db… and each centre's
+# (name, site id, token), built once per test process.
+_ENROLLED: dict[tuple[tuple[str, ...], str], tuple[Path, list[tuple[str, str, str]]]] = {}
+LETTERS = "abcdefgh"
+
+
+def enrolled(tmp: Path, names: Sequence[str], hub_url: str = HUB_URL) -> tuple[Any, list[Centre]]:
+    """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
+
+    Migrating and enrolling fresh databases was most of every sync test's setup, so
+    the files are made once per test process with `enrol_centre` and each test gets
+    its own copy of them."""
+    key = (tuple(names), hub_url)
+    if key not in _ENROLLED:
+        folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
+        atexit.register(shutil.rmtree, folder, True)
+        hub_store = open_hub_store(folder / "hub.db")
+        made = []
+        for letter, name in zip(LETTERS, names, strict=False):
+            c = enrol_centre(hub_store, folder / f"{letter}.db", name, hub_url)
+            made.append((c.name, c.site_id, c.token))
+            c.store.close()
+        hub_store.close()
+        _ENROLLED[key] = (folder, made)
+    folder, made = _ENROLLED[key]
+    for f in folder.iterdir():
+        shutil.copyfile(f, tmp / f.name)
+    app = hub_app(tmp / "hub.db")
+    centres = [
+        Centre(name, Store(tmp / f"{letter}.db"), site_id, token)
+        for letter, (name, site_id, token) in zip(LETTERS, made, strict=False)
+    ]
+    return app, centres
 
 
 # --- rows, written like the domain writes them -----------------------------------

@@ -7,10 +7,13 @@ API. Each case snapshots the hub database before and after.
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,20 +75,40 @@ class Hub:
         )
 
 
+# The world after the setup below (files, order id, operator token): made once per test
+# process, copied per test (an argon2 hash and check per test was most of the time).
+_READY: list[tuple[Path, str, str]] = []
+
+
+async def _ready() -> tuple[Path, str, str]:
+    if not _READY:
+        folder = Path(tempfile.mkdtemp(prefix="linli-hub-bad-input-"))
+        atexit.register(shutil.rmtree, folder, True)
+        w = World(folder)
+        w.hub_store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
+        order_id = w.order("A", [("土豆", 5, "斤")])
+        async with w.app.lifespan():
+            transport = httpx.ASGITransport(app=w.app)
+            async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
+                await w.sync("A", client)
+                r = await client.post(
+                    "/hub/api/v1/token", json={"name": "boss", "password": "password2"}
+                )
+                assert r.status_code == 200, r.text
+        w.close()
+        _READY.append((folder, order_id, r.json()["token"]))
+    return _READY[0]
+
+
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    w = World(tmp_path)
-    w.hub_store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
-    order_id = w.order("A", [("土豆", 5, "斤")])
+    folder, order_id, op_token = await _ready()
+    w = World(tmp_path, source=folder)
     async with w.app.lifespan():
         transport = httpx.ASGITransport(app=w.app)
         async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
-            await w.sync("A", client)
             h = Hub(w, client, tmp_path / "hub.db", order_id)
-            r = await client.post(
-                "/hub/api/v1/token", json={"name": "boss", "password": "password2"}
-            )
-            h.op_token = r.json()["token"]
+            h.op_token = op_token
             yield h
     w.close()
 

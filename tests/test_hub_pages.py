@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import HUB_URL, add_household, add_order, enrol_centre, hub_app
+from sync_fixtures import HUB_URL, add_household, add_order, enrolled
 
 from edge.store import Tx
 from hub.app import Hub
@@ -27,11 +27,10 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
 
     def write(tx: Tx) -> str:
         return add_order(tx, add_household(tx, "王阿姨", "13812345678"))

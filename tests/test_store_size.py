@@ -23,8 +23,7 @@ from sync_fixtures import (
     add_order,
     canonical,
     count,
-    enrol_centre,
-    hub_app,
+    enrolled,
 )
 
 from edge.backup import backup, restore
@@ -44,9 +43,9 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     hub: Hub = app.state.hub
-    box = {"a": enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")}
+    box = {"a": a}
     async with app.lifespan():
         yield app, hub, box
     box["a"].store.close()

@@ -5,18 +5,14 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Centre, Clock
-from litestar.testing import TestClient
+from conftest import Centre
 
-from edge.app import create_app
-from edge.settings import Settings
 from edge.store import Store
 
 MONDAY = "2026-11-30"
@@ -26,20 +22,9 @@ MONDAY_0600 = datetime(2026, 11, 30, 6, 0)
 
 
 @pytest.fixture
-def sc(tmp_path: Path, centre_template: tuple[Path, Any]) -> Iterator[Centre]:
-    """A centre (conftest's world) with the supply API and pages mounted."""
-    db_path = tmp_path / "centre.db"
-    template, built = centre_template
-    shutil.copyfile(template, db_path)
-    site_id, tokens, products, households = copy.deepcopy(built)
-    clock = Clock(SUNDAY_MORNING)
-    app = create_app(
-        Settings(db_path=db_path, sync_enabled=False, housekeeping_interval_s=0, now=clock)
-    )
-    c = Centre(db_path, site_id, tokens, products, households, clock)
-    with TestClient(app=app) as client:
-        c.client = client
-        yield c
+def sc(centre: Centre) -> Centre:
+    """A centre (conftest's world); the supply API and pages are part of every centre app."""
+    return centre
 
 
 def place(
@@ -133,7 +118,9 @@ class World:
     files built once per test process: enrolling and migrating three databases per test
     was most of the supply and hub tests' time)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, source: Path | None = None) -> None:
+        """`source`: a folder holding a later state of this world's files (a test module's
+        own setup, made once) to copy instead of the freshly built one."""
         from sync_fixtures import Centre as SyncCentre
         from sync_fixtures import hub_app
 
@@ -141,7 +128,7 @@ class World:
             _BUILT.append(_build_world(Path(tempfile.mkdtemp(prefix="linli-world-"))))
         built = _BUILT[0]
         for name in ("hub.db", "A.db", "B.db"):
-            shutil.copyfile(built.folder / name, tmp / name)
+            shutil.copyfile((source or built.folder) / name, tmp / name)
         self.tmp = tmp
         self.app = hub_app(tmp / "hub.db")
         self.hub_store = self.app.state.hub.store

@@ -21,8 +21,7 @@ from sync_fixtures import (
     cancel_handler,
     canonical,
     count,
-    enrol_centre,
-    hub_app,
+    enrolled,
     set_status,
 )
 
@@ -45,9 +44,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     hub: Hub = app.state.hub
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
     async with app.lifespan():
         yield app, hub, a
     a.store.close()

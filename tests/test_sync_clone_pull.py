@@ -24,6 +24,7 @@ from sync_fixtures import (
     cancel_handler,
     count,
     enrol_centre,
+    enrolled,
     hub_app,
     hub_client,
 )
@@ -64,8 +65,7 @@ def _held(hub_db: Path, site_id: str) -> bool:
 async def twins(tmp_path: Path) -> AsyncIterator[tuple[Any, Centre, Centre]]:
     """A box that synced, and a copy of its disk; each then took one order of its own,
     and the original synced first. Both logs end at the same seq, with other content."""
-    app = hub_app(tmp_path / "hub.db")
-    a = enrol_centre(app.state.hub.store, tmp_path / "a.db", "金沙路社区")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     clone: Centre | None = None
     try:
         async with hub_client(app) as client:

@@ -50,8 +50,8 @@ SYNC_INTERVAL_S = "0.3"
 FAULT_RATE = 0.45
 # The faulty phase is a fixed amount of work, not a time: each of two tablets per centre
 # takes this many steps, and the hub operator one step per share of their progress.
-STEPS_PER_TABLET = 250
-HUB_STEPS = 200
+STEPS_PER_TABLET = 150
+HUB_STEPS = 120
 HEAL_TIMEOUT_S = 60.0
 # The kills happen at a share of the tablets' steps, not at a time.
 KILL_CENTRE_AT, KILL_HUB_AT, DOWN_S = 0.3, 0.6, 1.5
@@ -743,8 +743,8 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
     assert faulted / requests >= 0.30 and all(v > 0 for v in kinds.values()), kinds
     assert driver.steps == driver.planned == 6 * STEPS_PER_TABLET, driver.ops
     assert driver.ops["kill9"] == 2, driver.ops
-    assert driver.ops["hub_cancel"] >= 20 and driver.ops["hub_product_edit"] >= 20
-    assert driver.ops["pickup"] >= 100 and driver.ops["create_replayed"] >= 1, driver.ops
+    assert driver.ops["hub_cancel"] >= 20 and driver.ops["hub_product_edit"] >= 10
+    assert driver.ops["pickup"] >= 60 and driver.ops["create_replayed"] >= 1, driver.ops
 
     for box in boxes:
         # Nothing lost: every acknowledged order is at the hub; the hub holds the whole log.

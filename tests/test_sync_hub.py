@@ -17,8 +17,7 @@ from sync_fixtures import (
     cancel_handler,
     canonical,
     count,
-    enrol_centre,
-    hub_app,
+    enrolled,
     hub_client,
 )
 
@@ -41,10 +40,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "四方路社区"])
     hub: Hub = app.state.hub
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
-    b = enrol_centre(hub.store, tmp_path / "b.db", "四方路社区")
     yield app, hub, a, b
     a.store.close()
     b.store.close()

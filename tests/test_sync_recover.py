@@ -19,7 +19,7 @@ from sync_fixtures import (
     canonical,
     count,
     enrol_centre,
-    hub_app,
+    enrolled,
     open_hub_store,
     set_status,
 )
@@ -46,9 +46,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     hub: Hub = app.state.hub
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
     box = {"a": a}
     async with app.lifespan():
         yield app, hub, box
