@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..lexicon import CONFUSABLE
+from ..lexicon import ALL_UNITS, CONFUSABLE
 from .folding import fold
 from .model import CatalogEntry
 
@@ -17,10 +17,16 @@ class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "_variants", "entries")
+    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "_variants", "entries", "units")
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
+        # The products' own units the lexicon lacks ("甘蔗" by the 节): count units too.
+        self.units: dict[str, str] = {
+            u: "p"
+            for u in (fold(e.unit).strip() for e in self.entries)
+            if u and len(u) <= 2 and u not in ALL_UNITS
+        }
         index: dict[str, tuple[CatalogEntry, bool]] = {}
         # Canonical names first so an alias can never shadow another product's real name.
         for e in self.entries:

@@ -7,8 +7,17 @@ from .model import ParsedItem, Qty, Tok
 
 
 def build_item(
-    s_orig: str, tok: Tok, q: Qty | None, default_ok: bool, in_question: bool
+    s_orig: str,
+    tok: Tok,
+    q: Qty | None,
+    default_ok: bool,
+    in_question: bool,
+    *,
+    span: tuple[int, int] | None = None,
+    struck: str = "",
 ) -> ParsedItem | None:
+    """`span`: the fragment to quote when it is not the product and its quantity (a
+    restated line); `struck`: why the line no longer counts."""
     e = tok.entry
     assert e is not None
     conf = {"name": 1.0, "alias": 0.95}.get(tok.match, 0.55 + 0.3 * tok.similarity)
@@ -31,6 +40,8 @@ def build_item(
     else:
         kind, value, qunit = q.kind, q.value, q.unit
         fen = q.fen
+        if q.implied and e.sold_by == "piece":
+            qunit = e.unit  # "苞米俩": two of what 玉米 is counted in
         if kind == "p" and q.kuai and e.unit != "块" and q.value > (1 if q.arabic else 2):
             # "香菜5块" is money; "冬瓜一块", "姜1块", "两块豆腐" are pieces.
             kind, conf = "m", conf * 0.85
@@ -80,6 +91,8 @@ def build_item(
             conf *= 0.8
     if in_question:
         conf *= 0.8
+    if span is not None:
+        start, end = span
     return ParsedItem(
         product_id=e.product_id,
         product_name=e.name,
@@ -90,4 +103,5 @@ def build_item(
         amount_fen=fen,
         confidence=round(min(conf, 1.0), 2),
         fragment=s_orig[start:end],
+        struck=struck,
     )

@@ -31,6 +31,8 @@ class ParsedItem:
     amount_fen: int | None
     confidence: float
     fragment: str
+    # "corrected" or "cancelled" for a line the resident took back; the preview strikes it.
+    struck: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class ParseResult:
     unparsed: tuple[str, ...]
     is_order: bool
     note: str
+    struck: tuple[ParsedItem, ...] = ()  # lines corrected or cancelled later in the message
 
 
 @dataclass(slots=True)
@@ -66,11 +69,13 @@ class Qty:
     approx: bool = False  # a range, "两三斤": the upper end was taken
     each: bool = False
     used: bool = False
+    implied: bool = False  # "俩": a count whose unit is the product's own
 
 
 @dataclass(slots=True)
 class Tok:
-    kind: str  # prod qty sep each neg res fill polite verb price
+    # prod qty sep each neg res fill polite verb price change fix (restate) alt alt_end
+    kind: str
     start: int
     end: int
     entry: CatalogEntry | None = None
@@ -81,3 +86,8 @@ class Tok:
     paired_each: bool = False
     dropped: bool = False
     changed: bool = False  # its quantity came through 改成
+    alt: bool = False  # a fallback ("没有就来1斤五花"): not an item
+    blocked: bool = False  # res: a name the catalog lacks that ends in an alias ("青萝卜")
+    swap: Tok | None = None  # "芹菜换成菠菜": the product this one replaces
+    restate: Qty | None = None  # fix/change: "不，2斤" — the quantity that replaces one
+    target: Tok | None = None  # ...of this product's line (None: the last line)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..lexicon import PREP_CHARS
 from .model import Qty, Tok
 
 SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
+_DEGREE = "太很特那这过"  # "不要太大", "别那么肥": a preference, not a cancellation
 
 
 def neighbour_qty(toks: list[Tok], k: int, step: int) -> int | None:
@@ -14,7 +16,7 @@ def neighbour_qty(toks: list[Tok], k: int, step: int) -> int | None:
     j = k + step
     while 0 <= j < len(toks):
         t = toks[j]
-        if t.kind in SKIP or (t.kind == "res" and t.end - t.start <= 4):
+        if t.kind in SKIP or (t.kind == "res" and t.end - t.start <= 4 and not t.blocked):
             j += step
             continue
         if t.kind == "qty" and t.qty is not None and not t.qty.used and not t.qty.each:
@@ -33,6 +35,8 @@ def choose_qty(toks: list[Tok], k: int) -> Qty | None:
         b, a = toks[before].qty, toks[after].qty
         if b is not None and a is not None and b.kind == "bare" and a.kind != "bare":
             idx = after
+        elif _belongs_to_unknown_word(toks, before, after):
+            idx = after
     if idx is None:
         return None
     q = toks[idx].qty
@@ -46,6 +50,21 @@ def choose_qty(toks: list[Tok], k: int) -> Qty | None:
     return q
 
 
+def _belongs_to_unknown_word(toks: list[Tok], before: int, after: int) -> bool:
+    """ "韭黄半斤 韭菜一把": the 半斤 right after a word the catalog lacks is that word's,
+    when the product has its own quantity after it and no product waits for that one
+    ("老李5斤土豆2斤黄瓜" keeps 5斤 for 土豆)."""
+    if before == 0:
+        return False
+    word = toks[before - 1]
+    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
+        return False
+    nxt = after + 1
+    while nxt < len(toks) and toks[nxt].kind in ("fill", "polite"):
+        nxt += 1
+    return not (nxt < len(toks) and toks[nxt].kind == "prod")
+
+
 def is_negated(s: str, toks: list[Tok], k: int) -> bool:
     """A negation right before or after the product. Looking left, a closing 了/吧 ends the
     negation's reach: in "土豆不要了 黄瓜还是2斤" it belongs to 土豆, not 黄瓜."""
@@ -56,13 +75,16 @@ def is_negated(s: str, toks: list[Tok], k: int) -> bool:
                 break
             j += step
         if 0 <= j < len(toks) and toks[j].kind == "neg":
-            return True
+            # "土豆不要太大的" asks for small ones; it does not cancel the 土豆.
+            after = toks[j].end
+            return not (after < len(s) and s[after] in _DEGREE)
     return False
 
 
-def pair_clause(s: str, toks: list[Tok]) -> None:
+def pair_products(s: str, toks: list[Tok]) -> None:
     """Greedy, left to right: a product takes the free quantity just before it, else the one
-    just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right."""
+    just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right.
+    Then 各 gives its quantity to every product it covers."""
     for k, t in enumerate(toks):
         if t.kind == "each":
             for j in range(k + 1, len(toks)):
@@ -105,20 +127,11 @@ def pair_clause(s: str, toks: list[Tok]) -> None:
                     p.paired = t.qty
                     p.paired_each = True
                     t.qty.used = True
-    # "土豆5斤，改成3斤": the new quantity replaces the old one of the product before.
-    for k, t in enumerate(toks):
-        if t.kind != "change":
-            continue
-        after = neighbour_qty(toks, k, 1)
-        prev = next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
-        if after is not None and prev is not None:
-            new = toks[after].qty
-            assert new is not None
-            new.used = True
-            prev.paired = new
-            prev.paired_each = False
-            prev.changed = True
-    # "土豆，5斤": a segment with only a quantity gives it to the unpaired product before it.
+
+
+def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
+    """ "土豆，5斤": a segment with only a quantity gives it to the unpaired product before
+    it. Across a price phrase too: "苹果要5块钱一斤的那种，来3斤"."""
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
             continue
@@ -132,11 +145,22 @@ def pair_clause(s: str, toks: list[Tok]) -> None:
             continue
         j = k - 1
         crossed = False
-        while j >= 0 and toks[j].kind in SKIP | {"sep"}:
+        priced = False
+        while j >= 0 and (
+            toks[j].kind in SKIP
+            or toks[j].kind == "sep"
+            or (toks[j].kind == "res" and crossed and not toks[j].blocked)
+        ):
             crossed = crossed or toks[j].kind == "sep"
+            priced = priced or (crossed and toks[j].kind == "price")
+            # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
+            priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
-            if p.paired is None and not p.dropped and p.match != "fuzzy":
+            skipped_words = any(x.kind == "res" for x in toks[j + 1 : k])
+            if skipped_words and not priced:
+                continue
+            if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
                 p.paired = t.qty
                 t.qty.used = True

@@ -4,12 +4,34 @@ can be set aside: they describe, they order nothing."""
 
 from __future__ import annotations
 
-from ..lexicon import ALL_UNITS, CONTAINERS, MONEY_UNITS, UNIT_MAX_LEN, WEIGHT_UNITS
+from collections.abc import Mapping
+
+from ..lexicon import (
+    ALL_UNITS,
+    CONTAINERS,
+    JIN_HOMOPHONES,
+    JIN_NOT_BEFORE,
+    MONEY_UNITS,
+    UNIT_MAX_LEN,
+    WEIGHT_UNITS,
+)
 from ..numerals import DIGITS, NUMBER_START, read_number
 from .model import Qty
 
 
-def unit_at(s: str, i: int, hi: int) -> tuple[str, str] | None:
+def unit_at(
+    s: str, i: int, hi: int, own: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """The unit at s[i] -> (as written, kind). `own` adds the catalog's own units ("甘蔗"
+    sold by the 节). A homophone of 斤 counts here, where a number has just been read."""
+    if i >= hi:
+        return None
+    if own:
+        for n in (2, 1):
+            if s[i : i + n] in own:
+                return s[i : i + n], own[s[i : i + n]]
+    if s[i] in JIN_HOMOPHONES and (i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE):
+        return "斤", "w"
     for n in range(min(UNIT_MAX_LEN, hi - i), 0, -1):
         kind = ALL_UNITS.get(s[i : i + n])
         if kind is not None:
@@ -83,8 +105,8 @@ def _read_range_end(s: str, j: int, hi: int, low: float, arabic: bool) -> tuple[
     return None
 
 
-def read_qty(s: str, i: int, hi: int) -> Qty | None:
-    """A quantity starting at s[i], or None."""
+def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Qty | None:
+    """A quantity starting at s[i], or None; `own`: the catalog's units the lexicon lacks."""
     j = i
     approx = False
     money_prefix = s[j] in "¥$"
@@ -111,7 +133,7 @@ def read_qty(s: str, i: int, hi: int) -> Qty | None:
         if rng is not None:
             value, j = rng
             approx = True
-        unit = unit_at(s, j, hi)
+        unit = unit_at(s, j, hi, own)
         if unit is None and j < hi and s[j] == " ":
             # "土豆 5 斤": voice input and careful typists put spaces around the number.
             k = skip_transparent(s, j, hi)
@@ -133,8 +155,8 @@ def read_qty(s: str, i: int, hi: int) -> Qty | None:
             j += len(unit[0])
         return _approx(_read_money_tail(s, i, j, hi, round(value * 100)), approx)
     if unit is None:
-        if s[i] in "俩仨":
-            return _approx(Qty("p", i, j, value, "个"), approx)
+        if s[i] in "俩仨":  # "苞米俩": two of whatever the product is counted in
+            return _approx(Qty("p", i, j, value, "个", implied=True), approx)
         return _approx(Qty("bare", i, j, value), approx) if arabic else None
     name, kind = unit
     j += len(name)
