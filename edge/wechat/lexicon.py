@@ -109,7 +109,8 @@ FILLERS: frozenset[str] = _words(
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
     "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 有没有 那种 "
-    "左右 大概 大约 差不多 上下"
+    "左右 大概 大约 差不多 上下 "
+    "要是 如果 假如 万一 顺便 回来 过来 一起"
 )
 
 
@@ -178,8 +179,7 @@ CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改 加到 减到 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 "
-    "重说"
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说"
 )
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,

@@ -102,7 +102,8 @@ class _Reader:
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
         for a, b in fallbacks:
-            self._quote_fallback(toks[a:b], explained)
+            if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in fallbacks):
+                self._quote_fallback(toks[a:b], explained)
         for a, b, price in segs:
             if price or not any(
                 t.kind == "prod" and a <= t.start < b and _covered(t, explained) for t in toks
@@ -138,7 +139,7 @@ class _Reader:
         for k, t in enumerate(toks):
             if t.restate is not None:
                 if sensible(t.restate) and ledger.restate(t.restate, t.target, (lo, hi)):
-                    explained += [(t.start, t.end), (t.restate.start, t.restate.end)]
+                    explained.append((t.start, t.restate.end))  # "打错了，是3斤" whole
                 else:
                     t.restate.used = False  # nothing to correct: reported
                 continue
