@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .model import Qty
 
-MAX_GRAMS = 100_000  # 200 斤
+MAX_GRAMS = 50_000  # 100 斤, what an order line takes (edge.products)
 MAX_COUNT = 999
 MAX_BARE = 200  # a bare number is 斤 or pieces, depending on the product
 MAX_FEN = 200_000  # ¥2,000
