@@ -8,11 +8,14 @@ one ("刚才的芹菜改成一斤") and never another neighbour's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..chat_block import split_chat_block
 from .catalog import Catalog
 from .folding import fold
+
+_TIME = re.compile(r"\d{1,2}:\d{2}")
 
 
 class _ProductNames:
@@ -42,6 +45,12 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     """(sender, that sender's turns joined) in order of first appearance, or None when the
     text is one message with no sender headers."""
     if ":" not in text and "：" not in text:
+        return None
+    # Cheap first: a header has a time ("08:01"), or two lines look like "name: text".
+    if (
+        _TIME.search(text) is None
+        and sum(1 for ln in text.splitlines() if ":" in ln or "：" in ln) < 2
+    ):
         return None
     turns = split_chat_block(text, not_senders=_ProductNames(catalog))
     if all(not t.sender for t in turns):
