@@ -31,6 +31,7 @@ NEXT = {
 }
 RANK = {"placed": 0, "packed": 1, "picked_up": 2, "delivered": 2, "cancelled": 2, "no_show": 2}
 MAX_ITEMS = 50
+MAX_AMOUNT_FEN = 200_000  # a line ordered as money: at most ¥2,000
 MAX_KEY_LEN = 100
 
 
@@ -39,6 +40,8 @@ class ItemInput:
     product_id: str
     quantity: float
     unit: str | None = None
+    # "十块钱的香菜": ordered as this much money; `quantity` is then the estimate to weigh to.
+    amount_fen: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,15 @@ def _line(tx: Tx, index: int, item: ItemInput, day: date) -> dict[str, Any]:
         raise BadRequest(
             f"items[{index}]: {exc.detail}", field=f"items[{index}].{exc.field}"
         ) from None
+    amount = item.amount_fen
+    if amount is not None and (
+        isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT_FEN
+    ):
+        raise BadRequest(
+            f"items[{index}]: amount_fen must be 1 to {MAX_AMOUNT_FEN}",
+            field=f"items[{index}].amount_fen",
+        )
+    estimated = products.estimate_fen(product, qty_unit, quantity, day)
     return {
         "line": index,
         "product_id": product.id,
@@ -181,9 +193,10 @@ def _line(tx: Tx, index: int, item: ItemInput, day: date) -> dict[str, Any]:
         "qty_unit": qty_unit,
         "quantity": quantity,
         "unit_price_fen": product.price_on(day),
-        "estimated_fen": products.estimate_fen(product, qty_unit, quantity, day),
+        "estimated_fen": estimated if amount is None else amount,
         "actual_grams": None,
         "final_fen": None,
+        "amount_fen": amount,
     }
 
 
@@ -318,7 +331,8 @@ def get_order(conn: sqlite3.Connection, order_id: str, *, sees_phones: bool) -> 
         dict(r)
         for r in conn.execute(
             "SELECT id, product_id, product_name, sold_by, qty_unit, quantity, unit_price_fen,"
-            " estimated_fen, actual_grams, final_fen FROM order_items WHERE order_id = ?"
+            " estimated_fen, actual_grams, final_fen, amount_fen FROM order_items"
+            " WHERE order_id = ?"
             " ORDER BY line",
             (order_id,),
         )

@@ -70,7 +70,10 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
             w.item_id,
             {
                 "actual_grams": w.grams,
-                "final_fen": products.fen_for_grams(w.grams, item["unit_price_fen"]),
+                # Ordered as money ("十块钱的"): weighed to about it, charged the amount.
+                "final_fen": item["amount_fen"]
+                if item["amount_fen"] is not None
+                else products.fen_for_grams(w.grams, item["unit_price_fen"]),
             },
         )
     return _refresh_total(tx, order_id)

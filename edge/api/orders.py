@@ -21,6 +21,8 @@ class ItemBody(msgspec.Struct, forbid_unknown_fields=True):
     product_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     quantity: Quantity
     unit: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    # Ordered as money ("十块钱的香菜"), in fen: the line keeps it and is charged it.
+    amount_fen: Annotated[int, msgspec.Meta(ge=1, le=orders.MAX_AMOUNT_FEN)] | None = None
 
 
 class OrderBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -35,7 +37,9 @@ class OrderBody(msgspec.Struct, forbid_unknown_fields=True):
 
     def to_input(self, key: str | None) -> orders.OrderInput:
         return orders.OrderInput(
-            items=[orders.ItemInput(i.product_id, i.quantity, i.unit) for i in self.items],
+            items=[
+                orders.ItemInput(i.product_id, i.quantity, i.unit, i.amount_fen) for i in self.items
+            ],
             household_id=self.household_id,
             household=self.household.to_input() if self.household else None,
             channel=self.channel,

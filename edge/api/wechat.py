@@ -70,7 +70,9 @@ class WechatController(Controller):
         """Create the order for a checked draft; the same paste confirmed twice makes one."""
         if not data.household_id and data.household is None:
             raise BadRequest("choose the household this message is from", field="household_id")
-        items = [orders.ItemInput(i.product_id, i.quantity, i.unit) for i in data.items]
+        items = [
+            orders.ItemInput(i.product_id, i.quantity, i.unit, i.amount_fen) for i in data.items
+        ]
         now = settings.now()
         created = await store.write(
             lambda tx: confirm(

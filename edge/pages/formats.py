@@ -72,7 +72,11 @@ def parse_quantity(text: str, field: str = "quantity") -> float | None:
 
 
 def qty(item: dict[str, Any], units: dict[str, Any] | None = None) -> str:
-    """An order or sale line's quantity as staff say it: '2.5 斤', '4 个', '1 份'."""
+    """An order or sale line's quantity as staff say it: '2.5 斤', '4 个', '1 份'; a line
+    ordered as money says the amount first: '¥10.00 (≈1.25 斤)'."""
+    amount = item.get("amount_fen")
+    if amount:
+        return f"¥{yuan(amount)} (≈{qty({**item, 'amount_fen': None}, units)})"
     kind = item.get("qty_unit")
     n = item.get("quantity")
     if kind == "g":

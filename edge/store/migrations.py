@@ -15,7 +15,8 @@ from edge.store.changelog import SCHEMA_SQL as CHANGELOG_SQL
 
 # The synced shape, sent in every batch; a hub accepts this one and the one before.
 # 2: wechat_turns (m003) travels with the orders it points to.
-SCHEMA_VERSION = 2
+# 3: order_items.amount_fen (m008): a line ordered as an amount of money.
+SCHEMA_VERSION = 3
 
 migrations = Migrations("linli")
 
@@ -265,6 +266,13 @@ def m006_drop_order_items_product(db: sqlite_utils.Database) -> None:
     """No query looks order lines up by product alone (receiving narrows by day and
     order first), and the index cost 77 bytes an order: the SD card keeps the space."""
     db.execute("DROP INDEX IF EXISTS order_items_product")
+
+
+@migrations()
+def m008_order_item_amount(db: sqlite_utils.Database) -> None:
+    """ "十块钱的香菜": a line ordered as an amount of money keeps it. The desk weighs to
+    about that amount and charges the amount; NULL is a line ordered by quantity."""
+    db.execute("ALTER TABLE order_items ADD COLUMN amount_fen INTEGER")
 
 
 def migrate(conn: sqlite3.Connection) -> None:

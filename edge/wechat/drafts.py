@@ -286,6 +286,8 @@ def draft_for(
         ],
         "new_turns": [{"sent_at": t.sent_at, "text": t.text} for t in new],
         "items": [asdict(i) for i in result.items],
+        # lines the resident corrected or cancelled: the preview strikes them through
+        "struck": [asdict(i) for i in result.struck],
         "unparsed": list(result.unparsed),
         # the manager's own replies ("土豆给您留好了") are not orders
         "is_order": result.is_order and bool(new),

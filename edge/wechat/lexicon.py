@@ -27,7 +27,8 @@ WEIGHT_UNITS: dict[str, int] = {
 
 #: Count units. 块 is also money; the parser decides by context (see parse._item).
 PIECE_UNITS: frozenset[str] = _words(
-    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐"
+    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 "
+    "节 段 卷 托"
 )
 
 #: Units that, for a product sold in bundles, count whole bundles rather than pieces.
@@ -77,7 +78,7 @@ EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一�
 #: (quantity 1) only when one of these is in its clause or the message has other items.
 ORDER_VERBS: frozenset[str] = _words(
     "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购 "
-    "留点 拿点 称 称点 带点 捎点 整点 弄点"
+    "留点 拿点 称 称点 带点 捎点 整点 弄点 带 捎 带上 捎上"
 )
 
 #: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
@@ -107,8 +108,9 @@ FILLERS: frozenset[str] = _words(
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
-    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 "
-    "左右 大概 大约 差不多 上下"
+    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 有没有 那种 "
+    "左右 大概 大约 差不多 上下 "
+    "要是 如果 假如 万一 顺便 回来 过来 一起"
 )
 
 
@@ -167,10 +169,37 @@ PRICE_MARKERS: tuple[str, ...] = (
 )
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
-NEGATIONS: frozenset[str] = _words("不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉")
+NEGATIONS: frozenset[str] = _words(
+    "不要 别要 别 取消 不用 算了 去掉 删掉 删了 不买 不来 免了 退掉 唔要 唔使 不需要 不拿 甭要 撤了"
+)
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改 加到 减到 改到 调成 调到 还是")
+
+#: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
+#: replaces it.
+RESTATES: frozenset[str] = _words(
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说"
+)
+
+#: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
+#: not a second item. "菠菜也行": the product before is the fallback.
+FALLBACK_OPENERS: frozenset[str] = _words(
+    "没有 没有的话 没的话 没货 没货的话 要是没有 如果没有 或者 或 要不然 不然 不行的话 实在没有"
+)
+FALLBACK_CLOSERS: frozenset[str] = _words("也行 也可以 也好 也成 也没事 也没关系")
+
+#: 斤 typed or heard as a homophone right after a number ("土豆5金", "黄瓜两进").
+JIN_HOMOPHONES = "金进今近筋"
+#: ...unless the next character makes a word of it (进口, 今天, 金针菇, 金桔).
+JIN_NOT_BEFORE = "口天针桔黄色"
+
+#: Preparation verbs: "要把葱切好" asks to cut the 葱, it does not order a 把 of it; a
+#: one-character name followed by one is still that product ("葱切段").
+PREP_CHARS = "切剁择洗剥削去拍绞砍斩剪打磨剖刮"
+
+#: A measure word right after one of these is "this/that/each" ("这个西瓜"), not "one".
+DEMONSTRATIVES = "这那哪每几某各整半"
 
 #: Everything the tokenizer matches as a word, with its role.
 WORD_ROLES: dict[str, str] = {
@@ -181,6 +210,9 @@ WORD_ROLES: dict[str, str] = {
     **{w: "each" for w in EACH_WORDS},
     **{w: "neg" for w in NEGATIONS},
     **{w: "change" for w in CHANGES},
+    **{w: "fix" for w in RESTATES},
+    **{w: "alt" for w in FALLBACK_OPENERS},
+    **{w: "alt_end" for w in FALLBACK_CLOSERS},
 }
 WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)
 

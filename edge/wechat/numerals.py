@@ -31,6 +31,9 @@ NUMBER_START = frozenset("0123456789十百" + "".join(DIGITS))
 _TAIL_DIGITS = {k: v for k, v in DIGITS.items() if k not in "两俩仨"}
 
 
+_MAX_DIGITS = 9
+
+
 def _is_ascii_digit(ch: str) -> bool:
     return "0" <= ch <= "9"
 
@@ -43,6 +46,14 @@ def read_arabic(s: str, i: int) -> tuple[float, int] | None:
         j += 1
     if j == i:
         return None
+    if j - i > _MAX_DIGITS:
+        # A 400-digit "quantity" is consumed whole but read as a number no order has, so
+        # nothing downstream ever rounds an infinite float; the limits refuse it.
+        while j + 1 < n and s[j] == "." and _is_ascii_digit(s[j + 1]):
+            j += 2
+            while j < n and _is_ascii_digit(s[j]):
+                j += 1
+        return float(10**_MAX_DIGITS), j
     if j + 1 < n and s[j] == "." and _is_ascii_digit(s[j + 1]):
         k = j + 1
         while k < n and _is_ascii_digit(s[k]):

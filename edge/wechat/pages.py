@@ -228,7 +228,7 @@ def items_from_rows(
             raise BadRequest(f"{product.name}: {exc.detail}", field="items.quantity") from None
         if quantity is None:
             continue
-        items.append(orders.ItemInput(product.id, quantity, row["unit"] or None))
+        items.append(orders.ItemInput(product.id, quantity, row["unit"] or None, row["amount_fen"]))
     if not items:
         raise BadRequest("choose at least one product and a quantity", field="items")
     return items
@@ -276,6 +276,7 @@ def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[
             draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
         ),
         "unparsed": draft["unparsed"],
+        "struck": draft.get("struck", []),
         "rows": rows or [_row(catalog, "", "", "", None, "", None)],
         "household": draft["household"],
         "is_order": draft["is_order"],
@@ -383,6 +384,7 @@ def card_from_form(
             draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
         ),
         "unparsed": draft["unparsed"],
+        "struck": draft.get("struck", []),
         "rows": rows or [_row(catalog_products, "", "", "", None, "", None)],
         "parsed_rows": _parsed_rows(draft["items"], catalog_products),
         "household": household,

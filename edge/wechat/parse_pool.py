@@ -86,6 +86,7 @@ def parse_paste(
     drafts = draft_orders(conn, catalog, text, site_id=site_id, sees_phones=sees_phones, now=now)
     return {
         "items": [asdict(i) for i in whole.items],
+        "struck": [asdict(i) for i in whole.struck],
         "unparsed": list(whole.unparsed),
         "is_order": whole.is_order,
         "note": whole.note,

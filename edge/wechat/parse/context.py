@@ -1,0 +1,117 @@
+"""What surrounds a product decides whether it is ordered: questions, chatter, look-back
+words, order verbs."""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+from ..lexicon import HARD_STOPS, ORDERING_CONNECTORS, PAST_WORDS, PRICE_MARKERS, QUESTION_MARKERS
+from .model import Tok
+
+
+def has_content(s: str, a: int, b: int) -> bool:
+    return any(c.isalnum() for c in s[a:b])
+
+
+def clauses(s: str) -> list[tuple[int, int, str]]:
+    """(start, end, terminator) for each clause; the terminator is "" at the end."""
+    out: list[tuple[int, int, str]] = []
+    lo = 0
+    for i, c in enumerate(s):
+        if c in HARD_STOPS:
+            if i > lo:
+                out.append((lo, i, c))
+            lo = i + 1
+    if lo < len(s):
+        out.append((lo, len(s), ""))
+    return out
+
+
+# One pass over a part instead of one `in` per marker.
+_ASKS = re.compile("|".join(map(re.escape, QUESTION_MARKERS)))
+
+
+def question_segments(
+    s: str, toks: list[Tok], lo: int, hi: int, stop: str
+) -> list[tuple[int, int, bool]]:
+    """The comma-separated parts of a clause that ask something -> (start, end, asks_price).
+    A trailing ? with no question word marks the last part."""
+    out: list[tuple[int, int, bool]] = []
+    if _ASKS.search(s, lo, hi) is None and stop not in ("?", "？"):
+        return out
+    bounds = [lo] + [t.start for t in toks if t.kind == "sep"] + [hi]
+    for a, b in pairwise(bounds):
+        part = s[a:b]
+        if _ASKS.search(part):
+            out.append((a, b, asks_info(part)))
+    if not out and stop in ("?", "？"):
+        a = bounds[-2]
+        if any(t.kind in ("prod", "res", "qty") for t in toks if a <= t.start):
+            out.append((a, hi, asks_info(s[a:hi])))
+    return out
+
+
+def asks_info(part: str) -> bool:
+    """A price or yes/no fact question ("馒头是5元5个吗"): nothing in it is ordered."""
+    return any(m in part for m in PRICE_MARKERS) or ("是" in part and "吗" in part)
+
+
+def chatter_around(toks: list[Tok], prod: Tok) -> bool:
+    """Unknown words or a price in the product's own list item: "上次的土豆很好吃" and
+    "黄瓜3元一斤" talk about the product, they do not order it."""
+    k = toks.index(prod)
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(toks) and toks[j].kind != "sep":
+            if toks[j].kind in ("res", "price"):
+                return True
+            j += step
+    return False
+
+
+def list_item(toks: list[Tok], k: int) -> tuple[int, int]:
+    """Token index range [a, b) of the list item (between separators) around token k."""
+    a = k
+    while a > 0 and toks[a - 1].kind != "sep":
+        a -= 1
+    b = k + 1
+    while b < len(toks) and toks[b].kind != "sep":
+        b += 1
+    return a, b
+
+
+def orders_here(s: str, toks: list[Tok], k: int) -> bool:
+    """Is product k ordered? An order word in its own list item or in the items it is listed
+    with ("给我留点小白菜和菠菜", "帮我留：排骨、香菜"), an ordering connector ("再来") opening
+    it, or a 各 quantity in the clause. A verb across a comma ("东西都拿到了，黄瓜特别新鲜")
+    says nothing about this product."""
+    if any(t.kind == "qty" and t.qty is not None and t.qty.each for t in toks):
+        return True
+    a, b = list_item(toks, k)
+    while True:
+        if any(t.kind in ("verb", "each") for t in toks[a:b]):
+            return True
+        if a == 0:
+            return False
+        joint = s[toks[a - 1].start : toks[a - 1].end]
+        if joint in ORDERING_CONNECTORS:
+            return True
+        if joint in "，,":
+            return False
+        a, b = list_item(toks, a - 2) if a >= 2 else (0, 0)
+
+
+def looks_back(s: str, toks: list[Tok], k: int) -> bool:
+    """ "上次买的3斤排骨", "上周买了5斤土豆": a look-back word, then 的 or 了, before the
+    product in its list item."""
+    a, _ = list_item(toks, k)
+    lo = toks[a].start
+    head = s[lo : toks[k].start]
+    if "的" not in head and "了" not in head:
+        return False
+    for w in PAST_WORDS:
+        at = head.find(w)
+        if at >= 0 and ("的" in head[at + len(w) :] or "了" in head[at + len(w) :]):
+            return True
+    return False

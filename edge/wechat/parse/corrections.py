@@ -1,0 +1,208 @@
+"""Corrections: the resident takes something back, and the order follows the last word.
+
+Residents correct themselves in the same message or a later one: "土豆改成3斤", "黄瓜3斤，
+不，2斤", "西红柿不要了", "芹菜换成菠菜", "刚才的芹菜改成一斤". They also name a product
+again to describe it ("鸡蛋来5斤，要土鸡蛋"), and give fallbacks ("没有就来1斤五花",
+"柿子椒也行") that are not items at all.
+
+Two steps. `mark` reads one clause's tokens after pairing: which quantity restates which
+line, which product replaces which, which parts are fallbacks. `Ledger` then keeps the lines
+of the whole message (one sender's turns, when a chat is pasted) in order: a correction
+strikes the line it corrects and adds the new one in its place, a cancellation strikes it,
+a re-mention adds nothing. Struck lines are kept so the preview can show what changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import CatalogEntry, Qty, Tok
+from .pairing import SKIP, neighbour_qty
+
+# Tokens a correction reaches across: "打错了，是3斤", "土豆还是要一斤".
+_BRIDGE = SKIP | {"sep"}
+
+
+def _next_meaningful(s: str, toks: list[Tok], k: int, across_seps: bool) -> int | None:
+    j = k + 1
+    skip = _BRIDGE if across_seps else SKIP
+    while j < len(toks):
+        t = toks[j]
+        if t.kind in skip or (t.kind == "res" and s[t.start : t.end] in ("是", "要", "就")):
+            j += 1
+            continue
+        return j
+    return None
+
+
+def _prev_product(toks: list[Tok], k: int) -> Tok | None:
+    return next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
+
+
+def mark_fallbacks(toks: list[Tok]) -> list[tuple[int, int]]:
+    """Products in a fallback part of the clause: from "没有/或者…" to the end of its
+    segment, or the segment that ends in "也行". Their quantities go with them. Returns the
+    token index ranges [a, b) of those parts."""
+    parts: list[tuple[int, int]] = []
+    seg_start = 0
+    for k, t in enumerate(toks):
+        if t.kind == "sep":
+            seg_start = k + 1
+        elif t.kind == "alt":
+            b = k + 1
+            while b < len(toks) and toks[b].kind != "sep":
+                b += 1
+            parts.append((k, b))
+        elif t.kind == "alt_end":
+            # "圆青椒三个 柿子椒也行": only the product just before (and a quantity right
+            # before it) is the fallback.
+            a = k - 1
+            while a > seg_start and toks[a].kind in ("fill", "polite", "verb"):
+                a -= 1
+            if a >= seg_start and toks[a].kind == "prod":
+                if a - 1 == seg_start and toks[a - 1].kind == "qty":
+                    a -= 1  # "，2斤菠菜也行" (but "青椒三个 柿子椒也行": 三个 is 青椒's)
+                parts.append((a, k + 1))
+    for a, b in parts:
+        for t in toks[a:b]:
+            if t.kind == "prod":
+                t.alt = True
+            elif t.qty is not None:
+                t.qty.used = True
+    return parts
+
+
+def mark(s: str, toks: list[Tok]) -> None:
+    """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
+    for k, t in enumerate(toks):
+        if t.kind == "change":
+            _mark_change(s, toks, k)
+        elif t.kind == "fix":
+            j = _next_meaningful(s, toks, k, across_seps=True)
+            nxt = toks[j] if j is not None else None
+            q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
+            if q is None or q.used or q.each:
+                continue
+            if s[t.start : t.end] == "不是" and k > 0 and toks[k - 1].end == t.start:
+                q.used = True  # "要3斤不是2斤": the 2斤 is what was not meant
+                continue
+            # "不，2斤" restates the last line only when no product of its own follows.
+            after = _next_meaningful(s, toks, j, across_seps=False) if j is not None else None
+            if after is not None and toks[after].kind == "prod":
+                continue
+            q.used = True
+            t.restate = q
+
+
+def _mark_change(s: str, toks: list[Tok], k: int) -> None:
+    j = _next_meaningful(s, toks, k, across_seps=False)
+    nxt = toks[j] if j is not None else None
+    before = _prev_product(toks, k)
+    if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
+        if before is not None and before.entry is not nxt.entry and nxt.paired is None:
+            nxt.swap = before  # "芹菜换成菠菜": 菠菜 takes 芹菜's line and quantity
+        elif before is not None and before.entry is not nxt.entry:
+            nxt.swap = before  # "土豆换成3斤黄瓜"
+        else:
+            nxt.changed = True  # "改成鸡子儿三斤"
+        return
+    if before is None:
+        after = neighbour_qty(toks, k, 1)
+        q = toks[after].qty if after is not None else None
+        if q is not None:
+            q.used = True
+            toks[k].restate = q  # "改成3斤": the last line of the message
+        return
+    if before.paired is not None and nxt is not None and nxt.qty is before.paired:
+        before.changed = True  # "黄瓜还是要一斤": 黄瓜 took the quantity after the change
+        return
+    after = neighbour_qty(toks, k, 1)
+    q = toks[after].qty if after is not None else None
+    if q is None:
+        return
+    q.used = True
+    if before.paired is None:
+        before.paired, before.paired_each, before.changed = q, False, True
+    else:
+        toks[k].restate, toks[k].target = q, before  # "土豆5斤，改成3斤"
+
+
+@dataclass(slots=True)
+class Line:
+    """One order line as the message stands so far; `qty` None: named without a quantity."""
+
+    tok: Tok
+    qty: Qty | None
+    pos: int
+    in_question: bool = False
+    verb: bool = True  # a quantity-less line: an order word says it is ordered
+    struck: str = ""
+    span: tuple[int, int] | None = None  # the fragment, when not the product's own
+
+
+class Ledger:
+    """The message's lines in the order they were said, corrections applied."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+
+    def live(self, entry: CatalogEntry | None) -> Line | None:
+        for line in reversed(self.lines):
+            if not line.struck and line.tok.entry is entry:
+                return line
+        return None
+
+    def _replace(self, old: Line, new: Line) -> None:
+        # A line named without a quantity was never a real amount: it is simply replaced.
+        if old.qty is None:
+            self.lines.remove(old)
+        else:
+            old.struck = "corrected"
+        new.pos = old.pos
+        self.lines.append(new)
+
+    def order(self, tok: Tok, qty: Qty | None, in_question: bool = False) -> None:
+        """A product with its quantity (or, after 换成, the replaced line's quantity)."""
+        new = Line(tok, qty, tok.start, in_question)
+        old = self.live(tok.swap.entry) if tok.swap is not None else None
+        if old is not None:
+            if new.qty is None:
+                new.qty = old.qty
+            self._replace(old, new)
+            return
+        old = self.live(tok.entry)
+        if old is not None and (tok.changed or old.qty is None):
+            self._replace(old, new)
+            return
+        self.lines.append(new)
+
+    def mention(self, tok: Tok, verb: bool) -> None:
+        """A product named without a quantity: a re-mention of a line adds nothing."""
+        if self.live(tok.entry) is None:
+            self.lines.append(Line(tok, None, tok.start, verb=verb))
+
+    def cancel(self, entry: CatalogEntry | None) -> bool:
+        line = self.live(entry)
+        if line is None:
+            return False
+        if line.qty is None:
+            self.lines.remove(line)
+        else:
+            line.struck = "cancelled"
+        return True
+
+    def restate(self, qty: Qty, target: Tok | None, same_clause: tuple[int, int]) -> bool:
+        """ "不，2斤", "改成3斤": the new quantity replaces the target's line, or the last
+        line with a quantity."""
+        if target is not None:
+            old = self.live(target.entry)
+        else:
+            old = next((ln for ln in reversed(self.lines) if not ln.struck and ln.qty), None)
+        if old is None:
+            return False
+        lo, hi = same_clause
+        span = (old.tok.start, qty.end) if lo <= old.tok.start < hi else (qty.start, qty.end)
+        self._replace(old, Line(old.tok, qty, old.pos, old.in_question, span=span))
+        return True

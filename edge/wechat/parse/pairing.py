@@ -1,0 +1,166 @@
+"""Pair each product with the quantity next to it, within one clause."""
+
+from __future__ import annotations
+
+from ..lexicon import PREP_CHARS
+from .model import Qty, Tok
+
+SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
+_DEGREE = "太很特那这过"  # "不要太大", "别那么肥": a preference, not a cancellation
+
+
+def neighbour_qty(toks: list[Tok], k: int, step: int) -> int | None:
+    """Index of the free quantity next to token k (step -1 left, +1 right) in its segment.
+    Fillers are skipped; a short leftover (≤4 chars, "切成片") is tolerated (and still
+    reported as unparsed); anything else stops."""
+    j = k + step
+    while 0 <= j < len(toks):
+        t = toks[j]
+        if t.kind in SKIP or (t.kind == "res" and t.end - t.start <= 4 and not t.blocked):
+            j += step
+            continue
+        if t.kind == "qty" and t.qty is not None and not t.qty.used and not t.qty.each:
+            return j
+        return None
+    return None
+
+
+def choose_qty(toks: list[Tok], k: int) -> Qty | None:
+    """The quantity for product k: the one before it, else the one after; a bare number
+    ("301") loses to a quantity with a unit, and a descriptor ("5元5个的", "5斤装的") to a
+    plain quantity right after it ("5斤装的一盒")."""
+    before, after = neighbour_qty(toks, k, -1), neighbour_qty(toks, k, 1)
+    idx = before if before is not None else after
+    if before is not None and after is not None:
+        b, a = toks[before].qty, toks[after].qty
+        if b is not None and a is not None and b.kind == "bare" and a.kind != "bare":
+            idx = after
+        elif _belongs_to_unknown_word(toks, before, after):
+            idx = after
+    if idx is None:
+        return None
+    q = toks[idx].qty
+    assert q is not None
+    if q.descriptor:
+        nxt = neighbour_qty(toks, max(idx, k), 1)
+        plain = toks[nxt].qty if nxt is not None else None
+        if plain is not None and plain.kind in ("w", "p") and not plain.descriptor:
+            q.used = True
+            q = plain
+    return q
+
+
+def _belongs_to_unknown_word(toks: list[Tok], before: int, after: int) -> bool:
+    """ "韭黄半斤 韭菜一把": the 半斤 right after a word the catalog lacks is that word's,
+    when the product has its own quantity after it and no product waits for that one
+    ("老李5斤土豆2斤黄瓜" keeps 5斤 for 土豆)."""
+    if before == 0:
+        return False
+    word = toks[before - 1]
+    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
+        return False
+    nxt = after + 1
+    while nxt < len(toks) and toks[nxt].kind in ("fill", "polite"):
+        nxt += 1
+    return not (nxt < len(toks) and toks[nxt].kind == "prod")
+
+
+def is_negated(s: str, toks: list[Tok], k: int) -> bool:
+    """A negation right before or after the product. Looking left, a closing 了/吧 ends the
+    negation's reach: in "土豆不要了 黄瓜还是2斤" it belongs to 土豆, not 黄瓜."""
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(toks) and toks[j].kind in ("fill", "polite"):
+            if step < 0 and s[toks[j].start : toks[j].end] in ("了", "吧", "啦"):
+                break
+            j += step
+        if 0 <= j < len(toks) and toks[j].kind == "neg":
+            # "土豆不要太大的" asks for small ones; it does not cancel the 土豆.
+            after = toks[j].end
+            return not (after < len(s) and s[after] in _DEGREE)
+    return False
+
+
+def pair_products(s: str, toks: list[Tok]) -> None:
+    """Greedy, left to right: a product takes the free quantity just before it, else the one
+    just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right.
+    Then 各 gives its quantity to every product it covers."""
+    for k, t in enumerate(toks):
+        if t.kind == "each":
+            for j in range(k + 1, len(toks)):
+                nxt = toks[j]
+                if nxt.kind == "qty" and nxt.qty is not None:
+                    nxt.qty.each = True
+                    break
+                if nxt.kind not in SKIP:
+                    break
+    for k, t in enumerate(toks):
+        if t.kind != "prod":
+            continue
+        if is_negated(s, toks, k):
+            t.dropped = True
+            continue
+        q = choose_qty(toks, k)
+        if q is not None:
+            q.used = True
+            t.paired = q
+    # 各: the quantity goes to every unpaired product listed before it, back to the last
+    # product that already has its own quantity.
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or not t.qty.each:
+            continue
+        for j in range(k - 1, -1, -1):
+            p = toks[j]
+            if p.kind == "prod":
+                if p.paired is not None or p.dropped:
+                    break
+                p.paired = t.qty
+                p.paired_each = True
+                t.qty.used = True
+            elif p.kind == "qty":
+                break
+        if not t.qty.used:  # "每样一斤：土豆、黄瓜": the list follows
+            for p in toks[k + 1 :]:
+                if p.kind == "qty":
+                    break
+                if p.kind == "prod" and p.paired is None and not p.dropped:
+                    p.paired = t.qty
+                    p.paired_each = True
+                    t.qty.used = True
+
+
+def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
+    """ "土豆，5斤": a segment with only a quantity gives it to the unpaired product before
+    it. Across a price phrase too: "苹果要5块钱一斤的那种，来3斤"."""
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or t.qty.used:
+            continue
+        seg_has_prod = False
+        for j in range(k + 1, len(toks)):
+            if toks[j].kind == "sep":
+                break
+            if toks[j].kind == "prod":
+                seg_has_prod = True
+        if seg_has_prod:
+            continue
+        j = k - 1
+        crossed = False
+        priced = False
+        while j >= 0 and (
+            toks[j].kind in SKIP
+            or toks[j].kind == "sep"
+            or (toks[j].kind == "res" and crossed and not toks[j].blocked)
+        ):
+            crossed = crossed or toks[j].kind == "sep"
+            priced = priced or (crossed and toks[j].kind == "price")
+            # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
+            priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
+            j -= 1
+        if crossed and j >= 0 and toks[j].kind == "prod":
+            p = toks[j]
+            skipped_words = any(x.kind == "res" for x in toks[j + 1 : k])
+            if skipped_words and not priced:
+                continue
+            if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
+                p.paired = t.qty
+                t.qty.used = True

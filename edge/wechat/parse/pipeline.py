@@ -1,0 +1,266 @@
+"""The parser's stages, in order: `parse_message` and `_Reader.clause` list them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .catalog import Catalog, as_catalog
+from .context import (
+    chatter_around,
+    clauses,
+    has_content,
+    list_item,
+    looks_back,
+    orders_here,
+    question_segments,
+)
+from .corrections import Ledger, mark, mark_fallbacks
+from .folding import fold, strip_mentions
+from .items import build_item
+from .limits import MAX_ITEMS_PER_SENDER, sensible
+from .model import CatalogEntry, ParsedItem, ParseResult, Tok
+from .pairing import pair_lone_quantities, pair_products
+from .senders import sender_texts
+from .tokens import fuzzy_pass, tokenize
+
+
+def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> ParseResult:
+    """Parse one resident message, or a pasted stretch of the group chat one sender at a
+    time (header lines are never items). Build a `Catalog` once and pass it for speed."""
+    cat = as_catalog(catalog)
+    items: list[ParsedItem] = []
+    struck: list[ParsedItem] = []
+    unparsed: list[str] = []
+    for body in [b for _, b in sender_texts(text, cat) or [("", text)]]:
+        reader = _Reader(body, cat)
+        for lo, hi, stop in clauses(reader.s):
+            reader.clause(lo, hi, stop)
+        got, gone, left = reader.finish()
+        if len(got) > MAX_ITEMS_PER_SENDER:
+            over = got[MAX_ITEMS_PER_SENDER:]
+            got = got[:MAX_ITEMS_PER_SENDER]
+            left.append(
+                f"一单最多{MAX_ITEMS_PER_SENDER}个商品，另有{len(over)}个没有列出：{over[0].fragment}…"
+            )
+        items += got
+        struck += gone
+        unparsed += left
+    return _result(items, struck, unparsed)
+
+
+def _result(items: list[ParsedItem], struck: list[ParsedItem], left: list[str]) -> ParseResult:
+    if items:
+        note = f"识别到{len(items)}个商品"
+        if struck:
+            note += f"，{len(struck)}处已改或取消"
+        if left:
+            note += f"，另有{len(left)}处没看懂，请人工确认"
+    elif left:
+        note = "不是订单：没有识别到商品，有内容需要人工查看"
+    else:
+        note = "不是订单：没有识别到商品"
+    return ParseResult(
+        items=tuple(items),
+        unparsed=tuple(left),
+        is_order=bool(items),
+        note=note,
+        struck=tuple(struck),
+    )
+
+
+class _Reader:
+    """One sender's text, clause by clause, into a ledger of lines."""
+
+    def __init__(self, text: str, cat: Catalog) -> None:
+        self.text = text
+        self.cat = cat
+        self.s = strip_mentions(fold(text), cat)  # same length: offsets quote the original
+        self.ledger = Ledger()
+        self.unparsed: list[tuple[int, str]] = []
+        self.last_question_prod: Tok | None = None
+
+    def clause(self, lo: int, hi: int, stop: str) -> None:
+        s, cat = self.s, self.cat
+        toks = fuzzy_pass(s, tokenize(s, lo, hi, cat), cat)  # numbers, units, products
+        kinds = {t.kind for t in toks}
+        if not kinds & {"prod", "qty", "res", "neg"}:
+            return  # only greetings, politeness, fillers
+        segs = question_segments(s, toks, lo, hi, stop)
+        price_prods: list[Tok] = []
+        for a, b, price in segs:
+            if price:  # "土豆多少钱一斤": nothing here is an order
+                price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
+                toks = [t for t in toks if not a <= t.start < b]
+        fallbacks = mark_fallbacks(toks)  # "没有就来1斤五花", "柿子椒也行"
+        pair_products(s, toks)
+        mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
+        pair_lone_quantities(s, toks)
+        explained: list[tuple[int, int]] = []
+        self._answer_to_question(toks, explained)
+        question_prods = self._lines(toks, segs, lo, hi, explained)
+        self.last_question_prod = (
+            (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
+        )
+        for a, b in fallbacks:
+            if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in fallbacks):
+                self._quote_fallback(toks[a:b], explained)
+        for a, b, price in segs:
+            if price or not any(
+                t.kind == "prod" and a <= t.start < b and _covered(t, explained) for t in toks
+            ):
+                # A question needs a person to answer it: quote it whole.
+                b_out = b + 1 if b == hi and stop else b
+                self.unparsed.append((a, self.text[a:b_out].strip(" \t,，、")))
+                toks = [t for t in toks if not a <= t.start < b]
+        collect_leftovers(self.text, s, toks, explained, self.unparsed)
+
+    def _answer_to_question(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """ "有土豆吗？来5斤": an order right after a question about one product."""
+        prod = self.last_question_prod
+        if prod is None or any(t.kind == "prod" and not t.alt for t in toks):
+            return
+        free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
+        if len(free) == 1 and free[0].qty is not None and sensible(free[0].qty):
+            free[0].qty.used = True
+            self.ledger.order(prod, free[0].qty, in_question=True)
+            explained.append((free[0].start, free[0].end))
+
+    def _lines(
+        self,
+        toks: list[Tok],
+        segs: list[tuple[int, int, bool]],
+        lo: int,
+        hi: int,
+        explained: list[tuple[int, int]],
+    ) -> list[Tok]:
+        """The clause's products and corrections into the ledger, in the order said."""
+        s, ledger = self.s, self.ledger
+        question_prods: list[Tok] = []
+        for k, t in enumerate(toks):
+            if t.restate is not None:
+                if sensible(t.restate) and ledger.restate(t.restate, t.target, (lo, hi)):
+                    explained.append((t.start, t.restate.end))  # "打错了，是3斤" whole
+                else:
+                    t.restate.used = False  # nothing to correct: reported
+                continue
+            if t.kind != "prod" or t.alt:
+                continue
+            if t.dropped:  # "西红柿不要了": strikes the line, if there is one
+                if ledger.cancel(t.entry):
+                    a, b = list_item(toks, k)
+                    explained += [
+                        (x.start, x.end)
+                        for x in toks[a:b]
+                        if x is t or x.kind in ("neg", "fill", "polite")
+                    ]
+                continue
+            seg = next((a for a, b, _ in segs if a <= t.start < b), None)
+            if not t.changed and t.swap is None and looks_back(s, toks, k):
+                if t.paired is not None:
+                    t.paired.used = False  # reported with the product as unparsed
+                continue
+            if t.paired is not None:
+                if not sensible(t.paired):  # "土豆0斤": not understood, never an item
+                    t.paired.used = False
+                    continue
+                ledger.order(t, t.paired, in_question=seg is not None)
+                explained += [(t.start, t.end), (t.paired.start, t.paired.end)]
+                if t.changed:  # "刚才的芹菜改成一斤": the look-back is part of it
+                    a, _ = list_item(toks, k)
+                    explained += [(x.start, x.end) for x in toks[a:k] if x.kind == "res"]
+            elif t.swap is not None:
+                ledger.order(t, None)
+                explained.append((t.start, t.end))
+            elif seg is not None:
+                question_prods.append(t)
+            elif t.match != "fuzzy" and (
+                (has_verb := orders_here(s, toks, k))
+                or (t.end - t.start >= 2 and not chatter_around(toks, t))
+            ):
+                ledger.mention(t, has_verb)
+                explained.append((t.start, t.end))
+        return question_prods
+
+    def _quote_fallback(self, part: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """A fallback is for the manager to read, not an item; naming a product already
+        ordered ("来3斤青椒，柿子椒也行") adds nothing."""
+        prods = [t for t in part if t.kind == "prod"]
+        if not part:
+            return
+        a, b = part[0].start, part[-1].end
+        explained.append((a, b))
+        if any(self.ledger.live(t.entry) is None for t in prods):
+            self.unparsed.append((a, self.text[a:b].strip()))
+
+    def finish(self) -> tuple[list[ParsedItem], list[ParsedItem], list[str]]:
+        """Lines named without a quantity count when an order word says so or the message
+        has other items; then every line becomes an item, struck ones apart."""
+        lines = self.ledger.lines
+        have_items = any(ln.qty is not None and not ln.struck for ln in lines)
+        items: list[ParsedItem] = []
+        struck: list[ParsedItem] = []
+        for line in sorted(lines, key=lambda ln: ln.pos):
+            if line.qty is None and not (line.verb or have_items):
+                self.unparsed.append((line.pos, self.text[line.tok.start : line.tok.end]))
+                continue
+            it = build_item(
+                self.text,
+                line.tok,
+                line.qty,
+                line.qty is None,
+                line.in_question,
+                span=line.span,
+                struck=line.struck,
+            )
+            if it is not None:
+                (struck if line.struck else items).append(it)
+        self.unparsed.sort(key=lambda u: u[0])
+        return items, struck, [u for _, u in self.unparsed if u]
+
+
+def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:
+    return any(a <= t.start and t.end <= b for a, b in explained)
+
+
+def collect_leftovers(
+    text: str,
+    s: str,
+    toks: list[Tok],
+    explained: list[tuple[int, int]],
+    unparsed: list[tuple[int, str]],
+) -> None:
+    """Report runs of unexplained tokens (leftover text, lone quantities, cancelled products)
+    as the original substring; fillers inside a run are kept so the quote reads naturally."""
+    mask = bytearray(len(s) + 1)
+    for a, b in explained:
+        mask[a:b] = b"\x01" * (b - a)
+    unknown = [
+        (t.kind in ("res", "neg", "prod") or (t.kind == "qty" and t.qty and not t.qty.used))
+        and not (mask[t.start] and mask[t.end - 1])
+        for t in toks
+    ]
+    if not any(unknown):
+        return
+    # A short leftover in a clause of thanks ("谢谢小玮") is the manager's name, not content.
+    polite = any(t.kind == "polite" for t in toks)
+    if polite and not explained:
+        chars = sum(t.end - t.start for t, u in zip(toks, unknown, strict=True) if u)
+        if chars <= 4 and all(t.kind == "res" for t, u in zip(toks, unknown, strict=True) if u):
+            return
+    run: list[Tok] = []
+    for t, u in zip(toks, unknown, strict=True):
+        if u:
+            run.append(t)
+        elif run and t.kind in ("fill", "verb", "neg", "fix", "change", "alt", "alt_end"):
+            continue
+        elif run:
+            _emit(text, s, run, unparsed)
+            run = []
+    if run:
+        _emit(text, s, run, unparsed)
+
+
+def _emit(text: str, s: str, run: list[Tok], unparsed: list[tuple[int, str]]) -> None:
+    a, b = run[0].start, run[-1].end
+    if has_content(s, a, b):
+        unparsed.append((a, text[a:b].strip()))

@@ -1,0 +1,205 @@
+"""Cut a clause into tokens by longest match: product, quantity, separator, known word
+(filler, politeness, order verb, negation, change, each), and leftover text."""
+
+from __future__ import annotations
+
+from ..lexicon import (
+    ADDRESS_TERMS,
+    ALL_UNITS,
+    DEMONSTRATIVES,
+    HARD_STOPS,
+    PIECE_UNITS,
+    PREP_CHARS,
+    SOFT_SEPS,
+    TRANSPARENT,
+    WORD_MAX_LEN,
+    WORD_ROLES,
+)
+from ..numerals import NUMBER_START
+from .catalog import Catalog
+from .model import Qty, Tok
+from .quantities import read_qty
+
+
+def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
+    """A bare number ("土豆5") must be followed by a break, a product, or a known word."""
+    if j >= hi:
+        return True
+    c = s[j]
+    if c in TRANSPARENT or c in SOFT_SEPS or c in HARD_STOPS:
+        return True
+    return catalog.match_at(s, j, hi) is not None or word_at(s, j, hi) is not None
+
+
+def word_at(s: str, i: int, hi: int) -> tuple[int, str] | None:
+    for n in range(min(WORD_MAX_LEN, hi - i), 0, -1):
+        role = WORD_ROLES.get(s[i : i + n])
+        if role is not None:
+            return n, role
+    return None
+
+
+def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
+    """Tokens of s[lo:hi] by longest match. A quantity beats a product only when longer, so a
+    product name that starts with a numeral ("五花肉") stays a product."""
+    toks: list[Tok] = []
+    i = lo
+    while i < hi:
+        c = s[i]
+        if c in TRANSPARENT or (c == "x" and i + 1 < hi and "0" <= s[i + 1] <= "9"):
+            i += 1
+            continue
+        if c in SOFT_SEPS:
+            toks.append(Tok("sep", i, i + 1))
+            i += 1
+            continue
+        pm = catalog.match_at(s, i, hi)
+        q = None
+        if c in NUMBER_START or c in "半斤¥$":
+            q = read_qty(s, i, hi, catalog.units)
+            if q is not None and q.kind == "bare" and not boundary_ok(s, q.end, hi, catalog):
+                q = None
+        if q is not None and (pm is None or q.end - i > pm[0]):
+            toks.append(Tok("price" if q.kind == "price" else "qty", i, q.end, qty=q))
+            i = q.end
+            continue
+        if pm is not None:
+            n, entry, alias = pm
+            if _part_of_other_name(s, i, n, hi, toks, alias, catalog):
+                # "青萝卜" is not 白萝卜 (alias 萝卜), "凤梨" not 梨: an unknown product.
+                if toks and toks[-1].kind == "res" and toks[-1].end == i:
+                    toks[-1].end = i + n
+                    toks[-1].blocked = True
+                else:
+                    toks.append(Tok("res", i, i + n, blocked=True))
+                i += n
+                continue
+            toks.append(Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
+            i += n
+            continue
+        if c in PIECE_UNITS and _lone_measure(s, i, hi, toks, catalog):
+            # "来个西瓜", "带个西兰花", "要块豆腐": a bare measure word before a product is one.
+            toks.append(Tok("qty", i, i + 1, qty=Qty("p", i, i + 1, 1.0, c)))
+            i += 1
+            continue
+        if c == "把" and toks and toks[-1].end == i and catalog.match_at(s, i + 1, hi):
+            toks.append(Tok("fill", i, i + 1))  # "要把葱切好": 把 marks what is cut
+            i += 1
+            continue
+        if (
+            c == "个"
+            and toks
+            and toks[-1].kind == "verb"
+            and i + 1 < hi
+            and s[i + 1] in NUMBER_START
+        ):
+            toks.append(Tok("fill", i, i + 1))  # "来个两三斤"
+            i += 1
+            continue
+        w = word_at(s, i, hi)
+        if w is not None:
+            toks.append(Tok(w[1], i, i + w[0]))
+            i += w[0]
+            continue
+        if toks and toks[-1].kind == "res" and toks[-1].end == i:
+            toks[-1].end = i + 1
+        else:
+            toks.append(Tok("res", i, i + 1))
+        i += 1
+    merged: list[Tok] = []
+    for t in toks:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and t.kind == "prod"
+            and prev.kind == "prod"
+            and prev.entry is t.entry
+            and all(ch in TRANSPARENT for ch in s[prev.end : t.start])
+        ):
+            prev.end = t.end  # "西红柿（番茄）": one product named twice
+            continue
+        merged.append(t)
+    toks = merged
+    for k in range(len(toks) - 1):
+        t, nxt = toks[k], toks[k + 1]
+        if (
+            t.kind == "res"
+            and t.end - t.start <= 3
+            and nxt.start == t.end
+            and s[nxt.start : nxt.end] in ADDRESS_TERMS
+        ):
+            t.kind = "polite"  # a name: "小玮姐", "王阿姨"
+    return toks
+
+
+def _cjk(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
+
+
+def _part_of_other_name(
+    s: str, i: int, n: int, hi: int, toks: list[Tok], alias: bool, catalog: Catalog
+) -> bool:
+    """Does the name or alias at s[i:i+n] only end (or, for one character, start) a longer
+    word the catalog does not have? An alias, or a one-character name, matches only as a
+    whole product name: "青萝卜", "心里美萝卜", "凤梨", "蒜苗" are other products. A full name
+    keeps its descriptors ("土鸡蛋", "东北大米"); "葱切好" and "梨子" are still 葱 and 梨."""
+    if not alias and n > 1:
+        return False
+    prev = toks[-1] if toks else None
+    if prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1]):
+        return True
+    if n > 1 or i + 1 >= hi:
+        return False
+    nxt = s[i + 1]
+    if not _cjk(nxt) or nxt in "子儿半" or nxt in PREP_CHARS or nxt in NUMBER_START:
+        return False
+    if nxt in ALL_UNITS or nxt in catalog.units or catalog.match_at(s, i + 1, hi) is not None:
+        return False
+    return word_at(s, i + 1, hi) is None
+
+
+def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
+    """A measure word with no number, right before a product, after an order verb or any
+    word that is not a demonstrative ("这个西瓜" is "this"), means one of it. 把 followed
+    by a product and a preparation verb ("把葱切好") marks the object, it counts nothing."""
+    if not toks or i + 1 >= hi:
+        return False
+    prev = toks[-1]
+    if not (
+        prev.kind == "verb"
+        or (prev.kind == "sep" and prev.end - prev.start > 1)
+        or (prev.kind == "res" and prev.end == i and s[i - 1] not in DEMONSTRATIVES)
+    ):
+        return False
+    pm = catalog.match_at(s, i + 1, hi)
+    if pm is None:
+        return False
+    after = i + 1 + pm[0]
+    return not (s[i] == "把" and after < hi and s[after] in PREP_CHARS)
+
+
+def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
+    """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
+    out: list[Tok] = []
+    for t in toks:
+        if t.kind != "res" or t.end - t.start < 2 or t.blocked:
+            out.append(t)
+            continue
+        lo = t.start
+        pieces: list[Tok] = []
+        while lo < t.end:
+            got = catalog.fuzzy_in(s, lo, t.end) if t.end - lo >= 3 else None
+            if got is None:
+                var = catalog.variant_in(s, lo, t.end)
+                if var is None:
+                    break
+                got = (*var, 0.5)
+            a, b, entry, sim = got
+            if a > lo:
+                pieces.append(Tok("res", lo, a))
+            pieces.append(Tok("prod", a, b, entry=entry, match="fuzzy", similarity=sim))
+            lo = b
+        if lo < t.end:
+            pieces.append(Tok("res", lo, t.end))
+        out.extend(pieces)
+    return out
