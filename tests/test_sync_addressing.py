@@ -11,6 +11,7 @@ import pytest
 from sync_fixtures import enrol_centre, hub_app, hub_client
 
 from edge.auth import now_iso
+from edge.store.migrations import SCHEMA_VERSION
 
 pytestmark = pytest.mark.anyio
 
@@ -77,7 +78,7 @@ async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> N
 
             # A centre pushing a dispatch note of its own is refused, nothing applied.
             batch = {
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "site_id": b.site_id,
                 "from_seq": 1,
                 "changes": [
