@@ -99,7 +99,7 @@ def clock_advice(c: dict[str, Any], _: Gettext) -> str:
         "Set the time on that box (turn on automatic time): "
         "cut-offs and pickup days follow its clock."
     )
-    return f"{text} {advice}"
+    return text + ("" if text.endswith("。") else " ") + advice
 
 
 def _human_ms(ms: int) -> str:

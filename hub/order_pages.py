@@ -11,6 +11,7 @@ offline and the cancel will wait for it.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from edge.errors import BadRequest
-from edge.households import mask_phone, normalise_phone
+from edge.households import mask_phone
 from edge.web import local_path
 from hub import commands, operations
 from hub.centre_pages import POLL_S, command_view, part_query
@@ -35,7 +36,9 @@ FILTERS = ("centre", "status", "q", "phones", "alldays")
 def search_clause(q: str) -> tuple[str, list[Any]]:
     """SQL and parameters finding `q`: a whole phone number matches the whole number,
     four digits a pickup code or a phone's last four, other text a name."""
-    digits = normalise_phone(q)
+    digits = re.sub(r"[\s()+\-]", "", q)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
     if digits.isascii() and digits.isdigit():
         if len(digits) >= 7:
             return "h.phone = ?", [digits]
@@ -115,7 +118,7 @@ def orders_for_day(
 
 
 def _link(filters: dict[str, str], **change: str) -> str:
-    return "?" + urlencode({k: v for k, v in {**filters, **change}.items() if v})
+    return "?" + urlencode({k: v for k, v in {**change, **filters}.items() if v})
 
 
 @get(["/hub/orders"], include_in_schema=False)
