@@ -91,15 +91,26 @@ def district(folder: Path) -> Iterator[District]:
     log_path = folder / "hub.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [LINLI, "serve", "--role", "hub", "--db", str(hub_db), "--host", "127.0.0.1"]
-            + ["--port", str(port), "--log-level", "warning"],
+            [
+                *(LINLI, "serve", "--role", "hub", "--db", str(hub_db), "--host", "127.0.0.1"),
+                *("--port", str(port), "--log-level", "warning"),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             wait_healthy(url, proc, log_path)
             for db, out in ((a_db, a), (b_db, b)):
-                linli("centre", "join", "--db", str(db), "--hub", url, "--token", grab(r"token: (\S+)", out))
+                linli(
+                    "centre",
+                    "join",
+                    "--db",
+                    str(db),
+                    "--hub",
+                    url,
+                    "--token",
+                    grab(r"token: (\S+)", out),
+                )
             # Centre A added a Saturday delivery of its own before the operator looks.
             _save_calendar(a_db, [0, 2, 4, 5], "19:30")
             world = District(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from browser_fixtures import browser
 from hub_world import District, district
@@ -52,6 +53,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
         _hub_write(
             w, "UPDATE sync_centres SET clock_offset_ms = 540000 WHERE site_id = ?", (w.a_site,)
         )
+        token = httpx.post(
+            f"{w.url}/hub/api/v1/token", json={"name": "op", "password": "password1"}
+        ).json()["token"]
+        made = httpx.post(
+            f"{w.url}/hub/api/v1/products",
+            json={"name": "山东大葱", "sold_by": "weight", "price_fen": 280, "category": "蔬菜"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert made.status_code == 200, made.text
         yield w
 
 
@@ -93,6 +103,7 @@ def _sign_in(page: Any) -> None:
 def _check(page: Any, name: str, size: str) -> None:
     """No horizontal overflow on a phone, no axe violations, and a screenshot."""
     page.screenshot(path=SHOTS.format(name, size), full_page=True)
+    page.screenshot(path=SHOTS.format(f"{name}-screen", size))  # what the first screen shows
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.evaluate("() => window.innerWidth")
     wide = page.evaluate(
@@ -106,6 +117,25 @@ def _check(page: Any, name: str, size: str) -> None:
     found = page.evaluate("async () => (await axe.run(document)).violations")
     summary = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
     assert not found, f"{name} at {size}: {summary}"
+
+
+def _fits_a4(page: Any) -> None:
+    """Printed on A4 (190 mm between the margins, about 718 px): every sheet whole in width,
+    and kept off a page break (`break-inside: avoid`)."""
+    page.set_viewport_size({"width": 718, "height": 1000})
+    page.emulate_media(media="print")
+    try:
+        sheets = page.evaluate(
+            "() => [...document.querySelectorAll('.sheet')].map(s => [s.scrollWidth,"
+            " s.clientWidth, getComputedStyle(s).breakInside])"
+        )
+        assert len(sheets) == 3, sheets  # the summary and one per centre
+        for scroll_width, width, keep in sheets:
+            assert scroll_width <= width and keep == "avoid", sheets
+        page.pdf(path="/tmp/linli-hub-reconciliation.pdf", format="A4")
+    finally:
+        page.emulate_media(media="screen")
+        page.set_viewport_size(SIZES["desk"])
 
 
 def _order_day(world: District) -> str:
@@ -136,6 +166,8 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
         ):
             page.goto(path)
             _check(page, name, size)
+            if name == "reconciliation" and size == "desk":
+                _fits_a4(page)
         page.goto(f"/hub/suppliers?day={day}")
         link = page.get_by_label("装车单链接").input_value()
         page.context.clear_cookies()  # the co-op has no session: the link alone opens it
@@ -202,9 +234,7 @@ def test_a_cancel_answers_on_the_page_without_a_reload(browser: Any, world: Dist
         page.goto(f"/hub/orders?day={b_day}&centre={world.b_site}")
         page.locator("#orders").get_by_role("button", name="取消").first.click()
         page.wait_for_url(re.compile(r"sent="))
-        expect(page.locator(".notice")).to_contain_text(
-            "站点离线：指令会等它下次联网时执行。"
-        )
+        expect(page.locator(".notice")).to_contain_text("站点离线：指令会等它下次联网时执行。")
         expect(page.locator(".notice")).to_contain_text("3 天前")
         page.goto("/hub/commands")
         expect(page.locator(".cmd-pending")).to_have_count(1)

@@ -156,7 +156,7 @@ async def test_a_cancel_says_it_will_wait_for_an_offline_centre_then_shows_it_ap
     assert "站点已执行" in part.text and "hx-get" not in part.text
     page = await client.get(f"/hub/orders?day={DAY}")
     assert page.text.count('<span class="status s-cancelled">已取消</span>') == 1
-    api = (await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"}))
+    api = await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
     auth = {"Authorization": f"Bearer {api.json()['token']}"}
     listed = (await client.get("/hub/api/v1/commands", headers=auth)).json()
     assert listed[0]["id"] == sent and listed[0]["outcome"] == "applied"
@@ -204,7 +204,7 @@ async def test_sync_health_says_what_is_unknown_in_local_time_and_whose_clock_is
     token = (
         await client.post("/hub/api/v1/token", json={"name": "op", "password": "password1"})
     ).json()["token"]
-    api = (await client.get("/hub/api/v1/centres", headers={"Authorization": f"Bearer {token}"}))
+    api = await client.get("/hub/api/v1/centres", headers={"Authorization": f"Bearer {token}"})
     by = {c["site_id"]: c for c in api.json()}
     assert by[a.site_id]["online"] is False and by[a.site_id]["state"] == "offline"
     assert by[a.site_id]["lag_s"] is None and by[a.site_id]["current"] is False
@@ -323,9 +323,14 @@ async def test_a_bad_price_comes_back_in_chinese_with_the_input_kept_and_saves_s
     assert r.status_code == 400
     assert "请输入价格（元），例如 3.50。" in r.text and "price must be" in r.text
     assert 'value="两块八"' in r.text and 'value="山东大葱"' in r.text
-    assert hub.store.read_sync(
-        lambda c: c.execute("SELECT COUNT(*) FROM products WHERE name = '山东大葱'").fetchone()[0]
-    ) == 0
+    assert (
+        hub.store.read_sync(
+            lambda c: c.execute("SELECT COUNT(*) FROM products WHERE name = '山东大葱'").fetchone()[
+                0
+            ]
+        )
+        == 0
+    )
     r = await client.post(
         "/hub/catalog",
         data={"_csrf_token": csrf, "name": "山东大葱", "sold_by": "weight", "price": "2.8元"},
@@ -361,8 +366,12 @@ async def test_the_co_op_opens_its_loading_list_from_a_signed_link(world: Any) -
     assert bad.status_code == 403 and "这个链接无效" in bad.text
     old, _ = hub.store.read_sync(
         lambda c: links.make_link(
-            c, hub.store.read_sync(lambda c2: c2.execute("SELECT id FROM supply_suppliers")
-            .fetchone()[0]), DAY, now=datetime.now(UTC).timestamp() - 100 * 3600
+            c,
+            hub.store.read_sync(
+                lambda c2: c2.execute("SELECT id FROM supply_suppliers").fetchone()[0]
+            ),
+            DAY,
+            now=datetime.now(UTC).timestamp() - 100 * 3600,
         )
     )
     expired = await client.get(old)
