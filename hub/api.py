@@ -20,8 +20,6 @@ from hub.order_pages import orders_for_day
 from hub.pages import SESSION_LIFETIME_S, api_operator, hub_of, hub_zone, sign_in, today_iso
 
 AnyRequest = Request[Any, Any, Any]
-_api_operator = api_operator
-_sign_in = sign_in
 
 
 async def _json_body(request: AnyRequest) -> Any:
@@ -43,14 +41,14 @@ async def api_token(request: AnyRequest) -> dict[str, Any]:
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('send {"name", "password"}', field="body")
-    token, op = await _sign_in(request, str(body.get("name", "")), str(body.get("password", "")))
+    token, op = await sign_in(request, str(body.get("name", "")), str(body.get("password", "")))
     return {"token": token, "name": op.name, "role": op.role, "expires_in_s": SESSION_LIFETIME_S}
 
 
 @get("/hub/api/v1/orders")
 async def api_orders(request: AnyRequest) -> dict[str, Any]:
     """Orders across centres for `day` (phones masked), with per-centre totals."""
-    await _api_operator(request)
+    await api_operator(request)
     qp = request.query_params
     day = operations.parse_iso_day(qp.get("day") or today_iso(request), "day")
     return await hub_of(request).store.read(
@@ -68,7 +66,7 @@ async def api_orders(request: AnyRequest) -> dict[str, Any]:
 async def api_cancel(request: AnyRequest) -> dict[str, Any]:
     """Send the owner centre a cancel command; it applies it (or refuses) on its next pull."""
     order_id = str(request.path_params["order_id"])
-    op = await _api_operator(request)
+    op = await api_operator(request)
     command_id = await hub_of(request).store.write(
         lambda tx: operations.cancel_order(tx, order_id, op.name)
     )
@@ -78,7 +76,7 @@ async def api_cancel(request: AnyRequest) -> dict[str, Any]:
 @post("/hub/api/v1/commands", status_code=200)
 async def api_command(request: AnyRequest) -> dict[str, Any]:
     """Any known command: {"site_id", "name", "args"}."""
-    op = await _api_operator(request)
+    op = await api_operator(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise BadRequest('send {"site_id", "name", "args": {...}}', field="body")
@@ -97,7 +95,7 @@ async def api_command(request: AnyRequest) -> dict[str, Any]:
 
 @post("/hub/api/v1/products", status_code=200)
 async def api_product_create(request: AnyRequest) -> dict[str, Any]:
-    await _api_operator(request)
+    await api_operator(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("send a product object", field="body")
@@ -108,7 +106,7 @@ async def api_product_create(request: AnyRequest) -> dict[str, Any]:
 @post("/hub/api/v1/products/{product_id:str}", status_code=200)
 async def api_product_update(request: AnyRequest) -> dict[str, Any]:
     product_id = str(request.path_params["product_id"])
-    await _api_operator(request)
+    await api_operator(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("send the fields to change", field="body")
@@ -119,7 +117,7 @@ async def api_product_update(request: AnyRequest) -> dict[str, Any]:
 @get("/hub/api/v1/centres")
 async def api_centres(request: AnyRequest) -> list[dict[str, Any]]:
     """Sync health per centre."""
-    await _api_operator(request)
+    await api_operator(request)
     now, tz = datetime.now(UTC), hub_zone(request)
     return await hub_of(request).store.read(lambda c: sync_health(c, now, tz))
 
@@ -128,7 +126,7 @@ async def api_centres(request: AnyRequest) -> list[dict[str, Any]]:
 async def api_commands(request: AnyRequest) -> list[dict[str, Any]]:
     """The last 50 commands sent (`?site=` one centre's), newest first, each with its
     `outcome`: pending, applied or refused (`detail`: the centre's reason)."""
-    await _api_operator(request)
+    await api_operator(request)
     site = request.query_params.get("site", "")[:64]
     return await hub_of(request).store.read(lambda c: commands.list_commands(c, site=site))
 

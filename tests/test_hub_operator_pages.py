@@ -379,3 +379,22 @@ async def test_the_co_op_opens_its_loading_list_from_a_signed_link(world: Any) -
     await sign_in(client)
     page = await client.get(f"/hub/suppliers?day={DAY}")
     assert "胶州合作社" in page.text and "/supplier/loading-list?" in page.text
+
+
+def test_every_hub_msgid_has_a_chinese_translation() -> None:
+    """The words the hub's Python code says (ages, clock advice, refusals) are in the
+    catalogs too; the templates' are checked with the centre's (tests/test_pages.py)."""
+    from babel.messages.extract import extract_from_dir
+
+    from edge.pages.i18n import translations
+
+    hub_dir = Path(__file__).resolve().parent.parent / "hub"
+    found = {
+        m if isinstance(m, str) else m[0]
+        for _f, _l, m, _c, _x in extract_from_dir(
+            str(hub_dir), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+        )
+    }
+    assert len(found) > 30
+    zh = translations("zh")
+    assert sorted(m for m in found if zh.gettext(m) == m) == []
