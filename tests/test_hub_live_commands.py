@@ -65,7 +65,10 @@ def test_commands_wait_for_a_stopped_centre_then_show_done_or_refused_with_the_r
         refused = listed[listed.index('<li class="cmd cmd-refused"') :]
         refused = refused[: refused.index("</li>")]
         assert "配送日 周六，截单 19:30" in refused
-        assert f"{day} (" in refused and "还有订单未完成：请先把这些订单改到别的配送日，或取消它们。" in refused
+        assert (
+            f"{day} (" in refused
+            and "还有订单未完成：请先把这些订单改到别的配送日，或取消它们。" in refused
+        )
         assert "orders are still waiting for" in refused  # the centre's own words beside
         done = listed[listed.index('<li class="cmd cmd-applied"') :]
         assert "站点已执行" in done and "取消订单" in done
