@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         sync_enabled=not args.no_sync,
         sync_interval_s=args.sync_interval,
+        timezone=args.timezone,
     )
     if args.role == "hub":
         from hub.app import create_hub_app
@@ -169,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=15.0,
         metavar="SECONDS",
         help="seconds between background syncs with the hub (centre role; default 15)",
+    )
+    serve.add_argument(
+        "--timezone",
+        default=os.environ.get("LINLI_TIMEZONE") or "Asia/Shanghai",
+        metavar="ZONE",
+        help="the hub's local time zone for the operator pages (default: $LINLI_TIMEZONE, "
+        "else Asia/Shanghai)",
     )
     serve.add_argument(
         "--mdns-name",

@@ -38,6 +38,8 @@ class Settings:
     sync_interval_s: float = 15.0
     # Lock consolidated orders at cut-off, every this many seconds (0: off, for tests).
     housekeeping_interval_s: float = 60.0
+    # The hub's local time zone (IANA name): times and "today" on the operator pages.
+    timezone: str = "Asia/Shanghai"
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.
     now: Callable[[], datetime] = field(default=lambda: local_now())
     templates_dir: Path = field(default_factory=lambda: default_templates_dir())

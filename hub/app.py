@@ -512,7 +512,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, ValidationException) and "field" not in body:
         body.update(_named_field(exc))
     if wants_html(request):
-        return error_page(exc.status_code, str(body["detail"]))
+        return error_page(request, exc.status_code, str(body["detail"]), body.get("field"))
     return Response(content=body, status_code=exc.status_code)
 
 
@@ -563,7 +563,7 @@ def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
     detail = f"the JSON body {why}"
     if wants_html(request):
-        return error_page(400, detail)
+        return error_page(request, 400, detail, "body")
     return Response(
         content={"error": "bad_request", "detail": detail, "field": "body"}, status_code=400
     )
@@ -571,6 +571,10 @@ def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    from hub.pages import error_page, wants_html
+
+    if wants_html(request):
+        return error_page(request, 500, "the hub logged it")
     return Response(
         content={"error": "internal_error", "detail": "the hub logged it"}, status_code=500
     )

@@ -865,32 +865,35 @@ async def loading_list(
     day = _day(delivery_date, "delivery_date")
     if centre_id:
         supplier.check_supplies(centre_id)
+    context = await _store(request).read(lambda c: loading_context(c, supplier, day, centre_id))
+    return Template(template_name="supply/loading_list.html", context=context)
 
-    def read(c: sqlite3.Connection) -> dict[str, Any]:
-        doc = consolidated(c, day, centres(c, supplier))
-        shipped: dict[str, dict[tuple[str, str], int]] = {}
-        for r in c.execute(
-            "SELECT n.centre_id, l.product_id, l.qty_unit, l.shipped_qty FROM"
-            " supply_dispatch_notes n JOIN supply_dispatch_lines l ON l.note_id = n.id"
-            " WHERE n.delivery_date = ? AND n.revision = (SELECT MAX(revision) FROM"
-            " supply_dispatch_notes m WHERE m.centre_id = n.centre_id"
-            " AND m.delivery_date = n.delivery_date)",
-            (day,),
-        ):
-            per = shipped.setdefault(r["centre_id"], {})
-            key = (r["product_id"], r["qty_unit"])
-            per[key] = per.get(key, 0) + int(r["shipped_qty"])
-        return {"doc": doc, "shipped": shipped}
 
-    found = await _store(request).read(read)
-    doc = found["doc"]
+def loading_context(
+    c: sqlite3.Connection, supplier: Supplier, day: str, centre_id: str | None = None
+) -> dict[str, Any]:
+    """What the loading list shows: a sheet per centre with lines, for the co-op's
+    centres (or the one asked for)."""
+    doc = consolidated(c, day, centres(c, supplier))
+    found: dict[str, dict[tuple[str, str], int]] = {}
+    for r in c.execute(
+        "SELECT n.centre_id, l.product_id, l.qty_unit, l.shipped_qty FROM"
+        " supply_dispatch_notes n JOIN supply_dispatch_lines l ON l.note_id = n.id"
+        " WHERE n.delivery_date = ? AND n.revision = (SELECT MAX(revision) FROM"
+        " supply_dispatch_notes m WHERE m.centre_id = n.centre_id"
+        " AND m.delivery_date = n.delivery_date)",
+        (day,),
+    ):
+        per = found.setdefault(r["centre_id"], {})
+        key = (r["product_id"], r["qty_unit"])
+        per[key] = per.get(key, 0) + int(r["shipped_qty"])
     pages = []
-    for c in doc["centres"]:
-        if centre_id and c["centre_id"] != centre_id:
+    for centre in doc["centres"]:
+        if centre_id and centre["centre_id"] != centre_id:
             continue
-        if not c["lines"]:
+        if not centre["lines"]:
             continue
-        ship = found["shipped"].get(c["centre_id"])
+        ship = found.get(centre["centre_id"])
         rows = [
             {
                 **x,
@@ -905,18 +908,10 @@ async def loading_list(
                     else ""
                 ),
             }
-            for x in c["lines"]
+            for x in centre["lines"]
         ]
-        pages.append({**c, "rows": rows})
-    return Template(
-        template_name="supply/loading_list.html",
-        context={
-            "day": day,
-            "pages": pages,
-            "supplier": supplier.name,
-            "products": doc["products"],
-        },
-    )
+        pages.append({**centre, "rows": rows})
+    return {"day": day, "pages": pages, "supplier": supplier.name, "products": doc["products"]}
 
 
 async def _write_once(

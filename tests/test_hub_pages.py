@@ -70,7 +70,7 @@ async def test_pages_need_sign_in_and_mask_phones(world: Any) -> None:
     page = await client.get("/hub/orders?day=2030-01-07&phones=1")
     assert "13812345678" not in page.text
     health = await client.get("/hub/sync")
-    assert health.status_code == 200 and "在线 online" in health.text
+    assert health.status_code == 200 and '<span class="pill ok">在线</span>' in health.text
 
 
 async def test_supervisor_may_show_phones(world: Any) -> None:
@@ -89,8 +89,9 @@ async def test_cancel_button_sends_a_command_the_centre_applies(world: Any, tmp_
     assert no_csrf.status_code == 403
     r = await client.post(f"/hub/orders/{order_id}/cancel", data={"_csrf_token": csrf})
     assert r.status_code in (302, 303)
-    page = await client.get("/hub/orders?day=2030-01-07")
-    assert "cancel sent" in page.text
+    assert "sent=" in r.headers["location"]
+    page = await client.get(r.headers["location"])
+    assert "取消指令已发出" in page.text and "等待站点执行" in page.text
     agent.register_command(
         "cancel_order",
         lambda tx, args: tx.update("orders", args["order_id"], {"status": "cancelled"}),
@@ -98,7 +99,9 @@ async def test_cancel_button_sends_a_command_the_centre_applies(world: Any, tmp_
     await agent.sync_once()
     await agent.sync_once()
     page = await client.get("/hub/orders?day=2030-01-07")
-    assert "cancelled" in page.text and "applied" in page.text
+    assert '<span class="status s-cancelled">已取消</span>' in page.text
+    listed = await client.get("/hub/commands")
+    assert "站点已执行" in listed.text and "取消订单" in listed.text
 
 
 async def test_operator_api(world: Any) -> None:

@@ -292,6 +292,10 @@ async def test_a_delivery_day_across_hub_two_centres_and_the_co_op(world: Any) -
     total = next(r for r in rows if r["centre_id"] == "TOTAL")
     assert int(total["owed_fen"]) == hub["totals"]["owed_fen"]
     assert {r["centre_id"] for r in rows} == {a.site_id, b.site_id, "TOTAL"}
+    # For a person: centre names, 斤 and 元 beside the grams and fen.
+    assert total["站点"] == "合计" and total["应付(元)"] == yuan(hub["totals"]["owed_fen"])
+    potato = next(r for r in rows if r["站点"] == "金沙路社区" and r["品名"] == "土豆")
+    assert potato["单位"] == "斤" and potato["收货"] == "5" and potato["received"] == "2500"
     bad = await client.get("/hub/reconciliation", params={"day": "0001-01-01"})
     assert bad.status_code == 400
     await down.aclose()

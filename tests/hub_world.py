@@ -1,0 +1,130 @@
+"""A district as an operator meets it, built with the documented CLI: a real hub on loopback,
+a demo centre joined to it whose server is stopped (it syncs only when the test runs
+`linli sync --once`), a second centre, an operator and a co-op.
+
+Used by tests/test_hub_live_commands.py and tests/test_browser_hub.py.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from live_server import free_port, stop, wait_healthy
+
+from edge import calendar
+from edge.store import Store
+
+LINLI = str(Path(sys.executable).with_name("linli"))
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def linli(*args: str) -> str:
+    done = subprocess.run([LINLI, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"linli {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def grab(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found, f"{pattern!r} not in {text!r}"
+    return found.group(1)
+
+
+@dataclass
+class District:
+    folder: Path
+    hub_db: Path
+    url: str
+    a_db: Path
+    a_site: str
+    b_db: Path
+    b_site: str
+    supplier_token: str
+
+    def sync(self, db: Path) -> None:
+        """The stopped centre's one sync run, as `linli sync --once` does it."""
+        linli("sync", "--db", str(db), "--once")
+
+    def hub_rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        conn = sqlite3.connect(self.hub_db)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+def _save_calendar(db: Path, weekdays: list[int], cutoff: str) -> None:
+    store = Store(db)
+    try:
+        store.write_sync(lambda tx: calendar.save(tx, weekdays, cutoff, "07:00-11:00"))
+    finally:
+        store.close()
+
+
+def sign_in(client: httpx.Client, name: str = "op", password: str = "password1") -> str:
+    page = client.get("/hub/login")
+    token = grab(CSRF.pattern, page.text)
+    r = client.post("/hub/login", data={"name": name, "password": password, "_csrf_token": token})
+    assert r.status_code in (302, 303), r.text[:300]
+    return token
+
+
+@contextmanager
+def district(folder: Path) -> Iterator[District]:
+    hub_db, a_db, b_db = folder / "hub.db", folder / "a.db", folder / "b.db"
+    a = linli("hub", "add-centre", "--db", str(hub_db), "--name", "金沙路社区")
+    b = linli("hub", "add-centre", "--db", str(hub_db), "--name", "海泊河社区")
+    linli("hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1")
+    sup = linli("hub", "add-supplier", "--db", str(hub_db), "--name", "胶州合作社")
+    linli("demo", "--db", str(a_db))
+    linli("demo", "--db", str(b_db))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = folder / "hub.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                *(LINLI, "serve", "--role", "hub", "--db", str(hub_db), "--host", "127.0.0.1"),
+                *("--port", str(port), "--log-level", "warning"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_healthy(url, proc, log_path)
+            for db, out in ((a_db, a), (b_db, b)):
+                linli(
+                    "centre",
+                    "join",
+                    "--db",
+                    str(db),
+                    "--hub",
+                    url,
+                    "--token",
+                    grab(r"token: (\S+)", out),
+                )
+            # Centre A added a Saturday delivery of its own before the operator looks.
+            _save_calendar(a_db, [0, 2, 4, 5], "19:30")
+            world = District(
+                folder=folder,
+                hub_db=hub_db,
+                url=url,
+                a_db=a_db,
+                a_site=grab(r"site id: (\S+)", a),
+                b_db=b_db,
+                b_site=grab(r"site id: (\S+)", b),
+                supplier_token=grab(r"(sup_\S+)", sup),
+            )
+            world.sync(a_db)
+            world.sync(b_db)
+            yield world
+        finally:
+            stop([proc])
