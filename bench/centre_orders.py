@@ -73,7 +73,7 @@ def households(n: int, rng: random.Random) -> list[dict[str, str]]:
 
 def delivery_days(db: Path, count: int) -> list[str]:
     """The next `count` delivery days whose cut-off is still ahead, from the centre's calendar."""
-    from edge import calendar
+    from edge.domain import calendar
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row

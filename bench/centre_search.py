@@ -250,7 +250,7 @@ def ms_hlc(ms: int, counter: int) -> int:
 
 
 def query_plans(db: Path, day: str) -> list[str]:
-    """What SQLite does for the two shapes of search (same SQL as edge.orders.list_orders)."""
+    """What SQLite does for the two shapes of search (the SQL of edge.domain.orders.list_orders)."""
     from_where = (
         "FROM orders o LEFT JOIN households h ON h.id = o.household_id WHERE o.pickup_date = ?"
     )

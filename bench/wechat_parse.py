@@ -16,7 +16,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from wechat_catalog import padded_catalog  # noqa: E402 - after the path set-up above
 
-from edge.wechat import Catalog, parse_message  # noqa: E402
+from edge.domain.wechat import Catalog, parse_message  # noqa: E402
 
 GOAL_PER_SECOND = 2000
 

@@ -11,10 +11,10 @@ from edge.errors import EdgeError
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from edge.domain.wechat import parse_pool
     from edge.memory import return_big_blocks_to_os
     from edge.server import Limits, serve
     from edge.settings import Settings
-    from edge.wechat import parse_pool
 
     return_big_blocks_to_os()
 
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> None:
 
         app = create_hub_app(settings)
     else:
-        from edge.app import create_app
+        from edge.web.app import create_app
 
         app = create_app(settings)
     # READY=1 and watchdog pings for systemd when it asks ($NOTIFY_SOCKET, $WATCHDOG_USEC),
@@ -65,7 +65,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _centre_init(args: argparse.Namespace) -> None:
-    from edge.centre import init_centre
+    from edge.domain.centre import init_centre
     from edge.store import open_store
 
     with open_store(args.db) as store:
@@ -74,7 +74,7 @@ def _centre_init(args: argparse.Namespace) -> None:
 
 
 def _staff_set_pin(args: argparse.Namespace) -> None:
-    from edge.auth import set_pin
+    from edge.domain.auth import set_pin
     from edge.store import open_store
 
     with open_store(args.db) as store:
@@ -83,7 +83,7 @@ def _staff_set_pin(args: argparse.Namespace) -> None:
 
 
 def _staff_remove(args: argparse.Namespace) -> None:
-    from edge.auth import remove_staff
+    from edge.domain.auth import remove_staff
     from edge.store import open_store
 
     with open_store(args.db) as store:
@@ -92,7 +92,7 @@ def _staff_remove(args: argparse.Namespace) -> None:
 
 
 def _staff_add(args: argparse.Namespace) -> None:
-    from edge.auth import add_staff, issue_token
+    from edge.domain.auth import add_staff, issue_token
     from edge.store import open_store
 
     with open_store(args.db) as store:

@@ -11,11 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from edge import calendar, orders
-from edge.auth import add_staff, issue_token
-from edge.centre import init_centre
-from edge.households import HouseholdInput, create_household
-from edge.products import create_product
+from edge.domain import calendar, orders
+from edge.domain.auth import add_staff, issue_token
+from edge.domain.centre import init_centre
+from edge.domain.households import HouseholdInput, create_household
+from edge.domain.products import create_product
 from edge.settings import local_now
 from edge.store import Tx, open_store
 

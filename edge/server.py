@@ -329,7 +329,7 @@ def build_server(
         log_level=log_level,
         access_log=False,
         # No proxy in front of a box: the peer address is the tablet's, whatever
-        # X-Forwarded-For a client sends (edge.auth reads it only for a trusted proxy).
+        # X-Forwarded-For a client sends (edge.domain.auth reads it only for a trusted proxy).
         proxy_headers=False,
         loop="asyncio",
         http=protocol_class(guard),

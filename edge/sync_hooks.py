@@ -1,6 +1,6 @@
 """What the centre app calls to run sync: a lifespan, the badge status, a "sync now" route.
 
-In `edge.app.create_app`:
+In `edge.web.app.create_app`:
 
     from edge.sync_hooks import SYNC_ROUTES, sync_lifespan, sync_status
     Litestar(..., lifespan=[lifespan, sync_lifespan()], route_handlers=[..., *SYNC_ROUTES])
@@ -30,7 +30,7 @@ from litestar import Litestar, Request, Response, post
 from litestar.response import Redirect
 
 from edge.store import Store, Tx, get_meta
-from edge.web import local_path
+from edge.web.shared import local_path
 from sync.agent import CommandHandler, SyncAgent
 from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN, try_serving_lock
 
@@ -46,13 +46,13 @@ NOT_ENROLLED: dict[str, Any] = {
 
 
 def _cancel_order(tx: Tx, args: dict[str, Any]) -> str:
-    from edge import orders
+    from edge.domain import orders
 
     return orders.cancel(tx, str(args["order_id"]))
 
 
 def _set_calendar(tx: Tx, args: dict[str, Any]) -> None:
-    from edge import calendar
+    from edge.domain import calendar
 
     calendar.save(
         tx,
@@ -65,7 +65,7 @@ def _set_calendar(tx: Tx, args: dict[str, Any]) -> None:
 def _add_calendar_exception(tx: Tx, args: dict[str, Any]) -> str:
     """Refused (and said so to the operator) when closing a day that still has orders,
     unless the command names the day they move to (`move_orders_to`)."""
-    from edge import calendar, orders
+    from edge.domain import calendar, orders
 
     day = calendar.parse_day(str(args["day"]))
     if args.get("move_orders_to") and args["kind"] == "closed":
@@ -181,7 +181,7 @@ async def sync_status(app_state: Any) -> dict[str, Any]:
 async def run_sync_now(request: Request[Any, Any, Any]) -> Response[Any]:
     """The "sync now" button: runs one sync (bounded) and goes back to the page.
 
-    The centre mounts it behind its sign-in (edge/pages/sync_now.py)."""
+    The centre mounts it behind its sign-in (edge/web/pages/sync_now.py)."""
     agent: SyncAgent | None = getattr(request.app.state, "sync", None)
     result: dict[str, Any] = {"enrolled": agent is not None}
     if agent is not None:

@@ -29,14 +29,14 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_200_OK
 
 from edge.errors import BadRequest
-from edge.forms import parse_int
-from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
-from edge.openapi_errors import document_errors
 from edge.settings import Settings
 from edge.store import Store, Tx
 from edge.store.changelog import Change
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
+from edge.web.forms import parse_int
+from edge.web.hardening import add_security_headers, escape_log_records, refuse_control_characters
+from edge.web.openapi_errors import document_errors
 from hub.supplier import SUPPLIER_HANDLERS
 from sync import schema as sync_schema
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
@@ -502,7 +502,7 @@ def sync_error(request: Request[Any, Any, Any], exc: SyncError) -> Response[Any]
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    from edge.web import unreadable_body
+    from edge.web.shared import unreadable_body
     from hub.pages import error_page, wants_html
 
     body = unreadable_body(exc) or {

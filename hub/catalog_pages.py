@@ -15,8 +15,8 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from edge.errors import BadRequest, EdgeError, NotFound
-from edge.pages.base import form_error
-from edge.pages.formats import parse_yuan
+from edge.web.pages.base import form_error
+from edge.web.pages.formats import parse_yuan
 from hub import commands, operations
 from hub.pages import hub_of, page_operator, render, to_login
 from sync.errors import SyncError

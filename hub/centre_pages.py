@@ -19,8 +19,8 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from edge.errors import BadRequest
-from edge.forms import form_ints
-from edge.pages.i18n import gettext_for
+from edge.web.forms import form_ints
+from edge.web.pages.i18n import gettext_for
 from hub import commands, operations
 from hub.health import clock_advice, sync_health
 from hub.pages import hub_of, hub_zone, page_operator, render, to_login, today_iso

@@ -21,9 +21,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from edge import calendar
-from edge.pages.base import N_
-from edge.pages.orders import STATUS_LABELS
+from edge.domain import calendar
+from edge.web.pages.base import N_
+from edge.web.pages.orders import STATUS_LABELS
 from hub.humane import Gettext
 
 WEEKDAYS = (
@@ -128,7 +128,7 @@ def describe(cmd: dict[str, Any], _: Gettext) -> str:
     return str(cmd["name"])
 
 
-# The reasons a centre gives, as it words them (edge.orders, edge.calendar, sync.agent).
+# The reasons a centre gives, as it words them (edge.domain.orders and .calendar, sync.agent).
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"order is (?P<status>\w+); it cannot become cancelled"),

@@ -3,7 +3,7 @@
 The hub stores UTC ISO stamps; an operator in Qingdao reads "12-04 09:15" in
 the hub's configured zone (`Settings.timezone`, Asia/Shanghai by default) and
 "3 天前" rather than "4320.0 min ago". The words come from the same gettext
-catalogs as the centre's pages (`edge.pages.i18n`), in the request's language.
+catalogs as the centre's pages (`edge.web.pages.i18n`), in the request's language.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from edge.pages.base import N_
+from edge.web.pages.base import N_
 
 Gettext = Callable[..., str]
 CHINA = timezone(timedelta(hours=8), "CST")

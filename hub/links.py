@@ -26,8 +26,8 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from edge.errors import BadRequest, Forbidden
-from edge.pages.base import N_
 from edge.store import Store, get_meta, set_meta
+from edge.web.pages.base import N_
 from hub.pages import error_page, hub_of, hub_zone, page_operator, render, to_login, today_iso
 from hub.supplier import (
     Supplier,

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from edge import calendar, products
+from edge.domain import calendar, products
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -47,7 +47,7 @@ def _text(args: dict[str, Any], key: str, max_len: int, *, required: bool = True
 
 
 def parse_iso_day(value: Any, field: str) -> str:
-    """A day as exactly YYYY-MM-DD within `edge.calendar`'s years, or a BadRequest."""
+    """A day as exactly YYYY-MM-DD within `edge.domain.calendar`'s years, or a BadRequest."""
     if not isinstance(value, str) or not DAY_RE.fullmatch(value):
         raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field)
     return calendar.parse_day(value, field).isoformat()

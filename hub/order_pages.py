@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
+from edge.domain.households import mask_phone
 from edge.errors import BadRequest
-from edge.households import mask_phone
-from edge.web import local_path
+from edge.web.shared import local_path
 from hub import commands, operations
 from hub.centre_pages import POLL_S, command_view, part_query
 from hub.health import sync_health

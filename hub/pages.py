@@ -6,11 +6,11 @@ centres' sync health, calendars and the commands sent to them
 (`hub.centre_pages`), the district catalog (`hub.catalog_pages`), the day's
 reconciliation (`hub.reconciliation`) and the co-op's loading-list links
 (`hub.links`); their JSON twin is `hub.api`. Words go through the centre's
-gettext catalogs (`edge.pages.i18n`, the `linli_lang` cookie), times are the
+gettext catalogs (`edge.web.pages.i18n`, the `linli_lang` cookie), times are the
 hub's local time (`Settings.timezone`).
 
 Sign-in failures are rate-limited per client address and name (the centre's
-`edge.auth.LoginLimiter`, with `Settings.login_max_failures` per
+`edge.domain.auth.LoginLimiter`, with `Settings.login_max_failures` per
 `Settings.login_window_s`), and an operator session (cookie or API token)
 lasts `SESSION_LIFETIME_S` from sign-in: after that the operator signs in
 again, and expired sessions are deleted at the next sign-in.
@@ -31,13 +31,13 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from edge.auth import LoginLimiter
+from edge.domain.auth import LoginLimiter
 from edge.errors import TooManyRequests
-from edge.pages.base import FIELD_HINTS, N_, field_key
-from edge.pages.i18n import choose_language, configure_templates, gettext_for, locale_of
-from edge.pages.orders import CHANNELS, STATUS_LABELS
 from edge.settings import Settings
 from edge.store import Store, get_meta
+from edge.web.pages.base import FIELD_HINTS, N_, field_key
+from edge.web.pages.i18n import choose_language, configure_templates, gettext_for, locale_of
+from edge.web.pages.orders import CHANNELS, STATUS_LABELS
 from hub import humane
 from hub.app import Hub
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password

@@ -17,10 +17,10 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from edge import calendar, spreadsheet
+from edge.domain import calendar, spreadsheet
+from edge.domain.supply import reconciliation
 from edge.errors import BadRequest
-from edge.pages.formats import jin, yuan
-from edge.supply import reconciliation
+from edge.web.pages.formats import jin, yuan
 from hub.pages import error_page, hub_of, page_operator, render, to_login, today_iso
 from hub.supplier import centres
 

@@ -46,19 +46,19 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Template
 
-from edge import calendar, spreadsheet
-from edge.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from edge.store import Store, Tx
-from edge.store.ids import new_id
-from edge.supply import consolidated as centre_order
-from edge.supply import reconciliation
-from edge.supply.lines import (
+from edge.domain import calendar, spreadsheet
+from edge.domain.supply import consolidated as centre_order
+from edge.domain.supply import reconciliation
+from edge.domain.supply.lines import (
     QTY_UNITS,
     co_op_quantity,
     co_op_unit,
     parse_quantity,
     say,
 )
+from edge.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from edge.store import Store, Tx
+from edge.store.ids import new_id
 from sync.enrol import hash_token, now_iso
 
 AnyRequest = Request[Any, Any, Any]

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from edge.app import create_app
-from edge.auth import add_staff, issue_token
-from edge.centre import init_centre
 from edge.demo import add_catalog
-from edge.households import HouseholdInput, create_household
+from edge.domain.auth import add_staff, issue_token
+from edge.domain.centre import init_centre
+from edge.domain.households import HouseholdInput, create_household
 from edge.settings import Settings
 from edge.store import Tx, open_store
+from edge.web.app import create_app
 
 # A Sunday morning: the next delivery day is Monday 2026-11-30 (cut-off Sunday 20:00).
 SUNDAY_MORNING = datetime(2026, 11, 29, 10, 0)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from live_server import free_port, stop, wait_healthy
 
-from edge import calendar
+from edge.domain import calendar
 from edge.store import Store
 
 LINLI = str(Path(sys.executable).with_name("linli"))

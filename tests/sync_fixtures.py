@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from edge.centre import init_centre
+from edge.domain.centre import init_centre
 from edge.settings import Settings
 from edge.store import Store, Tx, set_meta
 from edge.store.ids import new_id
@@ -209,7 +209,7 @@ def add_order(
 
 
 def set_status(tx: Tx, order_id: str, status: str) -> None:
-    """Forward-only, like edge.orders.set_status (raises on a backward move)."""
+    """Forward-only, like edge.domain.orders.set_status (raises on a backward move)."""
     from sync.merge import STATUS_RANK
 
     row = tx.one("SELECT status FROM orders WHERE id = ?", (order_id,))

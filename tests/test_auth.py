@@ -10,10 +10,10 @@ import pytest
 from conftest import Centre, build_centre, count
 from test_pages import csrf
 
-from edge import auth
+from edge.domain import auth
 from edge.errors import TooManyRequests, Unauthorized
-from edge.pages import configure_templates
 from edge.store import open_store
+from edge.web.pages import configure_templates
 
 
 def test_health_and_schema_need_no_auth(centre: Centre) -> None:
@@ -102,7 +102,7 @@ def test_district_catalog_rows_are_changed_on_the_hub_only(centre: Centre) -> No
 
 
 def test_limiter_forgets_expired_failures() -> None:
-    from edge.auth import MAX_TRACKED, LoginLimiter
+    from edge.domain.auth import MAX_TRACKED, LoginLimiter
 
     limiter = LoginLimiter(max_failures=3, window_s=0)
     for i in range(MAX_TRACKED + 5):

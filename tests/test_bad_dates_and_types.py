@@ -133,7 +133,7 @@ def test_only_ascii_hh_mm_is_a_cutoff(centre: Centre, cutoff: str) -> None:
     "referer", ["//evil.example/x", "http://evil.example//x", "/\\evil.example", "/\tx"]
 )
 def test_going_back_never_leaves_the_box(centre: Centre, referer: str) -> None:
-    from edge.web import local_path
+    from edge.web.shared import local_path
 
     assert local_path(referer, "/") in ("/", "/x")
     r = centre.client.get("/lang/en", headers={"Referer": referer}, follow_redirects=False)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 from conftest import Centre, order_body
 
-from edge.calendar import DEFAULT, Calendar
+from edge.domain.calendar import DEFAULT, Calendar
 
 
 def test_next_delivery_day_respects_cutoff() -> None:

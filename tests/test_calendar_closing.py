@@ -14,8 +14,8 @@ from typing import Any
 from conftest import Centre, count, order_body
 from test_pages import csrf, sign_in
 
+from edge.domain.supply.consolidated import lock_due
 from edge.store import open_store
-from edge.supply.consolidated import lock_due
 
 MONDAY, WEDNESDAY = "2026-11-30", "2026-12-02"
 

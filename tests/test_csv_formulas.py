@@ -10,7 +10,7 @@ import io
 from conftest import Centre
 from test_supply_support import MONDAY, place, sc
 
-from edge import spreadsheet
+from edge.domain import spreadsheet
 
 
 def test_formula_prefixes_are_written_as_text_and_numbers_stay_numbers() -> None:

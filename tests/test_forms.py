@@ -1,6 +1,6 @@
 """Numbers and keys in posted page forms: a 400 naming the field, and nothing written.
 
-`edge.forms` on its own, then every tablet page handler that reads a number
+`edge.web.forms` on its own, then every tablet page handler that reads a number
 or a compound key from its form, driven through the real app on a real temp
 database (conftest's `centre`, the supply `sc`, the WeChat `wx`).
 """
@@ -20,8 +20,8 @@ from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 from test_wechat_pages import HX, card_forms, preview, wx
 
 from edge.errors import BadRequest
-from edge.forms import form_int, form_ints, key_parts, parse_int
-from edge.pages import configure_templates
+from edge.web.forms import form_int, form_ints, key_parts, parse_int
+from edge.web.pages import configure_templates
 
 # What int() takes or chokes on: superscripts raise, other scripts' digits pass,
 # 5,000 digits trip its length limit, 20 digits overflow SQLite's INTEGER.

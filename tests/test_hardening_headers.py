@@ -8,7 +8,7 @@ import logging
 import pytest
 from conftest import Centre
 
-from edge.hardening import CONTENT_SECURITY_POLICY
+from edge.web.hardening import CONTENT_SECURITY_POLICY
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 from conftest import SUNDAY_MORNING, Clock, build_centre, count
 from litestar.testing import TestClient
 
-from edge.app import create_app
 from edge.settings import Settings
+from edge.web.app import create_app
 
 
 def test_consolidated_order_locks_when_the_cutoff_passes(tmp_path: Path) -> None:

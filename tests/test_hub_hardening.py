@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from edge.hardening import CONTENT_SECURITY_POLICY
 from edge.settings import Settings
+from edge.web.hardening import CONTENT_SECURITY_POLICY
 from hub.app import create_hub_app
 from hub.cli import _hub_store
 from sync import enrol

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrol_centre, hub_app
 
-from edge import calendar
+from edge.domain import calendar
 from edge.store import Tx
 from edge.sync_hooks import DEFAULT_COMMANDS
 from hub import links
@@ -386,7 +386,7 @@ def test_every_hub_msgid_has_a_chinese_translation() -> None:
     catalogs too; the templates' are checked with the centre's (tests/test_pages.py)."""
     from babel.messages.extract import extract_from_dir
 
-    from edge.pages.i18n import translations
+    from edge.web.pages.i18n import translations
 
     hub_dir = Path(__file__).resolve().parent.parent / "hub"
     found = {

@@ -16,9 +16,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from edge.errors import BadRequest
-from edge.pages import configure_templates
-from edge.pages.formats import jin, parse_jin, parse_yuan, yuan
-from edge.pages.i18n import translations
+from edge.web.pages import configure_templates
+from edge.web.pages.formats import jin, parse_jin, parse_yuan, yuan
+from edge.web.pages.i18n import translations
 
 MONDAY = "2026-11-30"
 ROOT = Path(__file__).resolve().parent.parent
@@ -497,22 +497,24 @@ def page_msgids() -> dict[str, set[str]]:
         options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
         found.setdefault(msg if isinstance(msg, str) else msg[0], set()).add(f"templates/{fn}")
-    for package, files in (("pages", "**.py"), ("supply", "pages.py"), ("wechat", "pages.py")):
-        for fn, _line, msg, _c, _x in extract_from_dir(
-            str(ROOT / "edge" / package),
-            method_map=[(files, "python")],
-            keywords={"_": None, "N_": None},
-        ):
-            found.setdefault(msg if isinstance(msg, str) else msg[0], set()).add(
-                f"edge/{package}/{fn}"
-            )
+    for fn, _line, msg, _c, _x in extract_from_dir(
+        str(ROOT / "edge" / "web" / "pages"),
+        method_map=[("**.py", "python")],
+        keywords={"_": None, "N_": None},
+    ):
+        found.setdefault(msg if isinstance(msg, str) else msg[0], set()).add(f"edge/web/pages/{fn}")
     return found
 
 
 def test_every_msgid_has_a_chinese_translation() -> None:
     found = page_msgids()
     used_in = set().union(*found.values())
-    for part in ("templates/supply/", "templates/wechat/", "edge/supply/", "edge/wechat/"):
+    for part in (
+        "templates/supply/",
+        "templates/wechat/",
+        "edge/web/pages/supply.py",
+        "edge/web/pages/wechat.py",
+    ):
         assert any(f.startswith(part) for f in used_in), f"no msgids found under {part}"
     zh = translations("zh")
     missing = sorted(m for m in found if zh.gettext(m) == m)

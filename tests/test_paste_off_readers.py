@@ -27,8 +27,8 @@ import httpx
 import pytest
 from live_server import free_port, stop, wait_healthy
 
-from edge.wechat.drafts import MAX_PASTE_CHARS
-from edge.wechat.parse_pool import BUSY, TOO_LONG, ParsePool, PasteBusy, PasteTooLong
+from edge.domain.wechat.drafts import MAX_PASTE_CHARS
+from edge.domain.wechat.parse_pool import BUSY, TOO_LONG, ParsePool, PasteBusy, PasteTooLong
 from tests.conftest import build_centre
 
 CORPUS = Path(__file__).resolve().parent / "wechat_corpus.jsonl"

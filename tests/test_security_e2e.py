@@ -984,7 +984,7 @@ def test_8_slow_connections_are_closed_and_healthz_keeps_answering(world: World)
 
 
 def _worst_paste() -> str:
-    from edge.wechat.drafts import MAX_PASTE_CHARS
+    from edge.domain.wechat.drafts import MAX_PASTE_CHARS
 
     corpus = Path(__file__).parent / "wechat_corpus.jsonl"
     texts = [json.loads(line)["text"] for line in corpus.read_text().splitlines() if line.strip()]

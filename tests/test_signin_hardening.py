@@ -26,10 +26,10 @@ from conftest import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
 from test_pages import csrf, order_form, sign_in
 
-from edge.app import create_app
-from edge.pages import configure_templates
 from edge.settings import Settings
 from edge.store import open_store
+from edge.web.app import create_app
+from edge.web.pages import configure_templates
 
 WAIT_RE = re.compile(r"try again in (\d+) s")
 
@@ -118,7 +118,7 @@ def test_set_pin_from_the_cli_ends_every_tablet_and_token_of_the_person(pages: C
 
 
 def test_removing_a_staff_member_ends_their_sessions(pages: Centre) -> None:
-    from edge.auth import remove_staff
+    from edge.domain.auth import remove_staff
 
     c = pages
     token = api_token(c, "volunteer")

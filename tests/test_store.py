@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.centre import init_centre
+from edge.domain.centre import init_centre
 from edge.errors import BadRequest
 from edge.store import Tx, open_store
 from edge.store.hlc import HybridClock, wall_ms_of

@@ -185,7 +185,7 @@ async def test_a_return_note_is_confirmed_only_by_a_coop_of_its_centre(world: An
     w, client, other = world
     a = w.centres["A"]
     w.order("A", [("土豆", 5, "斤")])
-    from edge.supply import returns
+    from edge.domain.supply import returns
 
     leftover = returns.Leftover(w.products["A"]["土豆"], "g", 500)
     a.store.write_sync(lambda tx: returns.record_return(tx, MONDAY, [leftover]))

@@ -20,8 +20,8 @@ from test_supply_support import (
     sc,
 )
 
+from edge.domain.supply.consolidated import lock_due
 from edge.store import open_store
-from edge.supply.consolidated import lock_due
 
 
 def _get(c: Centre, **params: Any) -> Any:
@@ -143,7 +143,7 @@ def test_lock_due_locks_without_a_reader_and_stops_amending_on_the_day(sc: Centr
         assert store.write_sync(lambda tx: lock_due(tx, datetime(2026, 11, 29, 19, 59))) == []
         assert store.write_sync(lambda tx: lock_due(tx, AFTER_CUTOFF)) == [(MONDAY, 1)]
         assert store.write_sync(lambda tx: lock_due(tx, AFTER_CUTOFF)) == []
-        from edge import orders
+        from edge.domain import orders
 
         store.write_sync(lambda tx: orders.cancel(tx, first))
         # on the delivery day itself the van is loaded: no more amendments

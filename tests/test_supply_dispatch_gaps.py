@@ -18,7 +18,7 @@ from test_pages import csrf
 from test_supply_pages import _signed_in
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, World, place, sc
 
-from edge.supply import reconciliation
+from edge.domain.supply import reconciliation
 
 HUB = "01HUBHUBHUBHUBHUBHUBHUBHUB"
 

@@ -24,10 +24,10 @@ import pytest
 from sync_fixtures import HUB_URL
 from test_supply_support import AFTER_CUTOFF, MONDAY, World
 
-from edge import pickup, walkin
-from edge.pages.formats import yuan
-from edge.supply import consolidated, receiving, reconciliation, returns
-from edge.supply.consolidated import lock_due
+from edge.domain import pickup, walkin
+from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply.consolidated import lock_due
+from edge.web.pages.formats import yuan
 from sync.enrol import add_operator
 from sync.errors import SyncError
 

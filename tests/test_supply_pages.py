@@ -10,7 +10,7 @@ from conftest import Centre
 from test_pages import csrf, sign_in
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 
-from edge.pages import configure_templates
+from edge.web.pages import configure_templates
 
 
 def _signed_in(c: Centre, who: str = "manager") -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 
-from edge.supply.receiving import share_out
+from edge.domain.supply.receiving import share_out
 
 
 @settings(max_examples=400, deadline=None)

@@ -12,7 +12,7 @@ from typing import Any
 from conftest import Centre
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 
-from edge.products import fen_for_grams
+from edge.domain.products import fen_for_grams
 
 HUB = "01HUBHUBHUBHUBHUBHUBHUBHUB"
 

@@ -131,7 +131,7 @@ async def test_no_personal_data_in_any_supplier_answer(world: Any) -> None:
     w, client = world
     await _day_ordered(w, client)
     # a return note and a dispatch note so every endpoint has something to say
-    from edge.supply import returns
+    from edge.domain.supply import returns
 
     a = w.centres["A"]
     a.store.write_sync(
@@ -259,7 +259,7 @@ async def test_dispatch_note_price_list_and_confirmation_flow_down(world: Any) -
     assert ("花卷", 2, 0, w.products["A"]["馒头"]) in lines
     assert prices == 2
 
-    from edge.supply import receiving, returns
+    from edge.domain.supply import receiving, returns
 
     view = a.store.read_sync(lambda c: receiving.receiving_view(c, a.site_id, MONDAY))
     assert view["dispatch_note"]
@@ -302,7 +302,7 @@ async def test_dispatch_note_price_list_and_confirmation_flow_down(world: Any) -
 async def test_sent_by_hand_shows_at_the_supplier(world: Any) -> None:
     w, client = world
     await _day_ordered(w, client)
-    from edge.supply import consolidated
+    from edge.domain.supply import consolidated
 
     b = w.centres["B"]
     b.store.write_sync(

@@ -80,7 +80,7 @@ def _build_world(folder: Path) -> _Built:
     from sync_fixtures import enrol_centre, hub_app
 
     from edge.demo import add_catalog
-    from edge.households import HouseholdInput, create_household
+    from edge.domain.households import HouseholdInput, create_household
     from hub.supplier import create_supplier
 
     app = hub_app(folder / "hub.db")
@@ -149,7 +149,7 @@ class World:
         now: datetime = SUNDAY_MORNING,
         notes: str = "",
     ) -> str:
-        from edge import orders
+        from edge.domain import orders
 
         c = self.centres[key]
         data = orders.OrderInput(
@@ -161,7 +161,7 @@ class World:
         return str(c.store.write_sync(lambda tx: orders.create_order(tx, data, now)).order_id)
 
     def lock(self, key: str, now: datetime = AFTER_CUTOFF) -> Any:
-        from edge.supply.consolidated import lock_due
+        from edge.domain.supply.consolidated import lock_due
 
         return self.centres[key].store.write_sync(lambda tx: lock_due(tx, now))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sync_fixtures import enrol_centre, hub_app, hub_client
 
-from edge.auth import now_iso
+from edge.domain.auth import now_iso
 from edge.store.migrations import SCHEMA_VERSION
 
 pytestmark = pytest.mark.anyio

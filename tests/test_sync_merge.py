@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sync_fixtures import add_household, add_order, canonical, enrol_centre, open_hub_store
 
-from edge import orders as edge_orders
+from edge.domain import orders as edge_orders
 from edge.store import Store, Tx, changelog
 from hub.app import Hub
 from sync.errors import Gap

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from conftest import build_centre
 
-from edge.app import create_app
 from edge.settings import Settings
 from edge.store import Store, get_meta
+from edge.web.app import create_app
 from sync import enrol
 from sync import schema as sync_schema
 

@@ -26,7 +26,7 @@ from sync_fixtures import (
 
 from edge import cli
 from edge.backup import backup, restore
-from edge.centre import init_centre
+from edge.domain.centre import init_centre
 from edge.store import Store, Tx, changelog
 from edge.store.changelog import Change
 from edge.store.ids import new_id

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from conftest import Centre
 
-from edge.text import clean_line
+from edge.domain.text import clean_line
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from wechat_catalog import CATALOG
 
-from edge import orders
-from edge.wechat import Catalog, CatalogEntry, ParseResult, parse_message
-from edge.wechat.parse.limits import MAX_ITEMS_PER_SENDER
+from edge.domain import orders
+from edge.domain.wechat import Catalog, CatalogEntry, ParseResult, parse_message
+from edge.domain.wechat.parse.limits import MAX_ITEMS_PER_SENDER
 
 CAT = Catalog(CATALOG)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from edge.wechat.pages import segments
+from edge.web.pages.wechat import segments
 
 MONDAY = "2026-11-30"
 TOKEN_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')

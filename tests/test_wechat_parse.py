@@ -1,4 +1,4 @@
-"""Tests for edge.wechat: one test group per language rule, a corpus precision/recall gate,
+"""Tests for edge.domain.wechat: one test group per language rule, a corpus precision/recall gate,
 and the chat-block splitter."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wechat_catalog import CATALOG, padded_catalog
 
-from edge.wechat import (
+from edge.domain.wechat import (
     Catalog,
     CatalogEntry,
     ChatMessage,

@@ -6,7 +6,7 @@ Names are chosen to set the traps real catalogs have: 白菜/大白菜/小白菜
 
 from __future__ import annotations
 
-from edge.wechat import CatalogEntry
+from edge.domain.wechat import CatalogEntry
 
 
 def _w(pid: str, name: str, price: int, *aliases: str) -> CatalogEntry:

@@ -1,0 +1,62 @@
+"""Packing and home-delivery lists for a delivery day, sorted the way staff walk.
+
+Packing goes household by household, sorted by building, unit and room, so
+bags line up in the order volunteers carry them. The delivery list shows
+masked phones unless the reader's role may see them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+from edge.domain.households import address, mask_phone
+
+ACTIVE = ("placed", "packed")
+
+
+def packing_list(
+    conn: sqlite3.Connection, day: str, *, sees_phones: bool, home_only: bool = False
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT o.id, o.pickup_code, o.status, o.delivery_mode, o.notes, o.placed_by,"
+        " h.name, h.phone, h.building, h.unit, h.room"
+        " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
+        " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
+    )
+    if home_only:
+        sql += " AND o.delivery_mode = 'home'"
+    sql += (
+        " ORDER BY CAST(h.building AS INTEGER), h.building, CAST(h.unit AS INTEGER),"
+        " CAST(h.room AS INTEGER), h.room, o.created_at"
+    )
+    orders = [dict(r) for r in conn.execute(sql, (day,))]
+    items: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in conn.execute(
+        "SELECT i.order_id, i.product_name, i.qty_unit, i.quantity, i.sold_by"
+        " FROM order_items i JOIN orders o ON o.id = i.order_id"
+        " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed') ORDER BY i.line",
+        (day,),
+    ):
+        items[item["order_id"]].append(dict(item))
+    for order in orders:
+        order["address"] = address(order) if order["name"] is not None else ""
+        order["phone"] = (order["phone"] or "") if sees_phones else mask_phone(order["phone"] or "")
+        order["items"] = items.get(order["id"], [])
+    return orders
+
+
+def product_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
+    """How much of each product the day's open orders need (what to lay out)."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT i.product_id, i.product_name, i.qty_unit, SUM(i.quantity) AS quantity,"
+            " COUNT(DISTINCT i.order_id) AS orders"
+            " FROM order_items i JOIN orders o ON o.id = i.order_id"
+            " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
+            " GROUP BY i.product_id, i.product_name, i.qty_unit ORDER BY i.product_name",
+            (day,),
+        )
+    ]

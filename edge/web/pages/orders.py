@@ -1,0 +1,370 @@
+"""Order pages: the day's list with search, the new-order form, one order, pack, cancel.
+
+The new-order form carries an Idempotency-Key made when the form is drawn,
+so a double tap (or a resend after a dropped answer) makes one order. A form
+that fails validation is drawn again with the message and nothing written.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import segno
+from litestar import get, post
+from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from markupsafe import Markup
+
+from edge.domain import calendar, households, orders, pickup, products
+from edge.domain.auth import Staff
+from edge.errors import BadRequest, EdgeError
+from edge.store import Store
+from edge.store.ids import new_id
+from edge.web.forms import form_int
+from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
+from edge.web.pages.formats import parse_quantity, parse_yuan
+from edge.web.shared import StoreDep
+
+CHANNELS = OrderedDict(
+    [
+        ("wechat", N_("WeChat group")),
+        ("tablet", N_("Tablet")),
+        ("hotline", N_("12349 hotline")),
+        ("family", N_("Family member")),
+        ("walkin", N_("At the centre")),
+    ]
+)
+STATUS_LABELS = {
+    "placed": N_("Placed"),
+    "packed": N_("Packed"),
+    "picked_up": N_("Picked up"),
+    "delivered": N_("Delivered"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("No-show"),
+}
+HOUSEHOLD_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
+
+
+def qr_svg(code: FromPath[str]) -> Markup:
+    """The pickup code as an inline SVG QR, drawn on the box (no network)."""
+    svg = segno.make(code, micro=False).svg_inline(scale=6, border=2)
+    return Markup(svg)  # segno's own output: no user text in it but the digit code
+
+
+def product_map(rows: list[products.Product]) -> dict[str, products.Product]:
+    return {p.id: p for p in rows}
+
+
+def biggest_first(
+    groups: OrderedDict[str, list[dict[str, Any]]],
+) -> OrderedDict[str, list[dict[str, Any]]]:
+    """Categories with the most products first: vegetables lead, rice and oil trail."""
+    return OrderedDict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+
+# --- the day's list --------------------------------------------------------
+
+
+@get("/orders", include_in_schema=False)
+async def order_list(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    day: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+) -> Template:
+    d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
+    status = status if status in orders.STATUSES else None
+    term = (q or "").strip()[:40]
+    found = await store.read(
+        lambda c: orders.list_orders(c, d, sees_phones=me.sees_phones, status=status, q=term)
+    )
+    template = "_order_rows.html" if is_htmx(request) else "orders.html"
+    return page(
+        request,
+        template,
+        me,
+        day=d,
+        q=term,
+        status_filter=status,
+        orders=found,
+        statuses=STATUS_LABELS,
+    )
+
+
+# --- new order -------------------------------------------------------------
+
+
+async def _form_context(request: AnyRequest, store: StoreDep) -> dict[str, Any]:
+    now = request.app.state.settings.now()
+    cal = await store.read(lambda c: calendar.load(c, store.site_id))
+    try:
+        day = cal.next_delivery_day(now)
+    except BadRequest:
+        day = None
+    missed = cal.first_delivery_day_after(now.date())
+    catalog = await store.read(lambda c: products.list_products(c))
+    groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    for p in catalog:
+        groups.setdefault(p.category or "", []).append(
+            {
+                "p": p,
+                "price_fen": p.price_on(day) if day else p.price_fen,
+                "special": day is not None and p.price_on(day) != p.price_fen,
+            }
+        )
+    groups = biggest_first(groups)
+    return {
+        "day": day.isoformat() if day else None,
+        "late": day is not None and day > missed,
+        "missed": missed.isoformat(),
+        "cutoff": cal.cutoff.strftime("%H:%M"),
+        "groups": groups,
+        "channels": CHANNELS,
+    }
+
+
+@get("/orders/new", include_in_schema=False)
+async def new_order_form(
+    request: AnyRequest, me: MeDep, store: StoreDep, household_id: FromQuery[str | None] = None
+) -> Template:
+    chosen = None
+    if household_id:
+        chosen = await store.read(lambda c: households.get_household(c, household_id))
+        chosen = households.public_view(chosen, sees_phones=me.sees_phones)
+    ctx = await _form_context(request, store)
+    return page(
+        request, "order_new.html", me, key=new_id(), values={}, chosen=chosen, error=None, **ctx
+    )
+
+
+@get("/households/search", include_in_schema=False)
+async def household_search(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    q: FromQuery[str | None] = None,
+    hq: FromQuery[str | None] = None,
+) -> Template:
+    term = (q or hq or "").strip()[:40]  # hq: the search box inside the order form
+    found = await store.read(
+        lambda c: households.search_households(c, term, sees_phones=me.sees_phones, limit=8)
+    )
+    return page(
+        request,
+        "_household_results.html",
+        me,
+        q=term,
+        found=[households.public_view(h, sees_phones=me.sees_phones) for h in found],
+    )
+
+
+def _items(
+    form: FormMultiDict, catalog: dict[str, products.Product]
+) -> tuple[list[orders.ItemInput], list[str]]:
+    """Quantities typed next to each product → order items (and their names by index)."""
+    items: list[orders.ItemInput] = []
+    names: list[str] = []
+    for key, value in form.multi_items():
+        if not key.startswith("qty_"):
+            continue
+        product_id = key[4:]
+        product = catalog.get(product_id)
+        if product is None:
+            raise BadRequest(f"no product {product_id!r}", field="items.product_id")
+        try:
+            quantity = parse_quantity(str(value))
+        except BadRequest as exc:
+            raise BadRequest(f"{product.name}: {exc.detail}", field="items.quantity") from None
+        if quantity is None:
+            continue
+        unit = str(form.get(f"unit_{product_id}", "") or "") or None
+        items.append(orders.ItemInput(product_id, quantity, unit))
+        names.append(product.name)
+    return items, names
+
+
+def _order_input(form: FormMultiDict, items: list[orders.ItemInput]) -> orders.OrderInput:
+    household_id = str(form.get("household_id", "") or "").strip() or None
+    household = None
+    if household_id is None and str(form.get("hh_name", "")).strip():
+        household = households.HouseholdInput(
+            **{f: str(form.get(f"hh_{f}", "") or "") for f in HOUSEHOLD_FIELDS},
+            home_delivery=form.get("hh_home_delivery") == "1",
+        )
+    mode = str(form.get("delivery_mode", "") or "") or None
+    return orders.OrderInput(
+        items=items,
+        household_id=household_id,
+        household=household,
+        channel=str(form.get("channel", "tablet") or "tablet"),
+        delivery_mode=mode,
+        notes=str(form.get("notes", "") or "")[:600],
+        placed_by=str(form.get("placed_by", "") or "")[:100],
+        idempotency_key=str(form.get("idempotency_key", "") or "") or None,
+    )
+
+
+@post("/orders/new", include_in_schema=False)
+async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
+    form = await request.form()
+    catalog = product_map(await store.read(lambda c: products.list_products(c)))
+    now = request.app.state.settings.now()
+    names: list[str] = []
+    try:
+        items, names = _items(form, catalog)
+        data = _order_input(form, items)
+        created = await store.write(lambda tx: orders.create_order(tx, data, now, staff_id=me.id))
+    except EdgeError as exc:
+        if exc.status_code != 400:
+            raise
+        error = form_error(request, exc)
+        for i, name in enumerate(names):  # "items[2]: …" → "黄瓜: …"
+            error["detail"] = error["detail"].replace(f"items[{i}]", name)
+        values = {k: str(v) for k, v in form.items()}
+        chosen = None
+        if values.get("household_id"):
+            try:
+                row = await store.read(
+                    lambda c: households.get_household(c, values["household_id"])
+                )
+                chosen = households.public_view(row, sees_phones=me.sees_phones)
+            except EdgeError:
+                chosen = None
+        ctx = await _form_context(request, store)
+        # Same key again: nothing was stored under it, and a second tap stays one order.
+        key = values.get("idempotency_key") or new_id()
+        return page(
+            request,
+            "order_new.html",
+            me,
+            key=key,
+            values=values,
+            chosen=chosen,
+            error=error,
+            status=400,
+            **ctx,
+        )
+    suffix = "?new=1" + ("&late=1" if created.notice else "")
+    return Redirect(path=f"/orders/{created.order_id}{suffix}", status_code=303)
+
+
+# --- one order -------------------------------------------------------------
+
+
+async def load_order(
+    store: StoreDep, me: MeDep, order_id: FromPath[str]
+) -> tuple[dict[str, Any], dict[str, products.Product]]:
+    order = await store.read(lambda c: orders.get_order(c, order_id, sees_phones=me.sees_phones))
+    catalog = product_map(await store.read(lambda c: products.list_products(c, active_only=False)))
+    order["address"] = households.address(order) if order["household_name"] else ""
+    return order, catalog
+
+
+@get("/orders/{order_id:str}", include_in_schema=False)
+async def order_detail(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    order_id: FromPath[str],
+    new: FromQuery[str | None] = None,
+    late: FromQuery[str | None] = None,
+) -> Template:
+    return await _detail(request, me, store, order_id, new=bool(new), late=bool(late))
+
+
+async def _detail(
+    request: AnyRequest,
+    me: Staff,
+    store: Store,
+    order_id: str,
+    *,
+    new: bool = False,
+    late: bool = False,
+    error: Any = None,
+    status: int = 200,
+) -> Template:
+    order, catalog = await load_order(store, me, order_id)
+    return page(
+        request,
+        "order_detail.html",
+        me,
+        order=order,
+        units=catalog,
+        qr=qr_svg(order["pickup_code"]),
+        new=new,
+        late=late,
+        statuses=STATUS_LABELS,
+        channels=CHANNELS,
+        error=error,
+        status=status,
+    )
+
+
+@post("/orders/{order_id:str}/settle", include_in_schema=False)
+async def settle_owed(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template | Redirect:
+    """The resident comes back and pays what the hand-over left owing."""
+    form = await request.form()
+    try:
+        amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
+        shown = form_int(form, "owed_fen", maximum=10_000_000) or 0
+        method = str(form.get("method", "cash") or "cash")
+        await store.write(
+            lambda tx: pickup.settle(
+                tx, order_id, method=method, amount_fen=amount, owed_fen=shown, staff_id=me.id
+            )
+        )
+    except EdgeError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        error = form_error(request, exc)
+        return await _detail(request, me, store, order_id, error=error, status=exc.status_code)
+    return Redirect(path=f"/orders/{order_id}", status_code=303)
+
+
+@post("/orders/{order_id:str}/packed", include_in_schema=False)
+async def mark_packed(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Redirect:
+    await store.write(lambda tx: orders.set_status(tx, order_id, "packed"))
+    form = await request.form()
+    back = str(form.get("back", "") or "")
+    if back.startswith("/lists/packing"):
+        return Redirect(path=back, status_code=303)
+    return Redirect(path=f"/orders/{order_id}", status_code=303)
+
+
+@get("/orders/{order_id:str}/cancel", include_in_schema=False)
+async def cancel_confirm(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template:
+    need_staff(me)
+    order, catalog = await load_order(store, me, order_id)
+    return page(request, "order_cancel.html", me, order=order, units=catalog)
+
+
+@post("/orders/{order_id:str}/cancel", include_in_schema=False)
+async def cancel_order(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Redirect:
+    need_staff(me)
+    await store.write(lambda tx: orders.cancel(tx, order_id))
+    return Redirect(path=f"/orders/{order_id}", status_code=303)
+
+
+HANDLERS: list[Any] = [
+    order_list,
+    new_order_form,
+    household_search,
+    create_order,
+    order_detail,
+    settle_owed,
+    mark_packed,
+    cancel_confirm,
+    cancel_order,
+]

@@ -1,0 +1,172 @@
+"""Signing a tablet in with a name and PIN, and out again; lifting a sign-in lock.
+
+A tablet stays signed in for the working day: the session ends on the server
+after `Settings.session_idle_s` unused or `session_max_age_s` in all, and at
+once on sign-out, a PIN change or the person's removal. The last name used is
+remembered so a returning staff member only taps in the PIN.
+
+Wrong PINs count per name from any tablet (edge.domain.auth). A locked name is lifted
+by a manager: the manager's name and PIN typed on the locked sign-in form, or
+the alert on the Today page (`/signin/alerts`, loaded into it by htmx).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, unquote
+
+from litestar import get, post
+from litestar.response import Redirect, Template
+
+from edge.domain.auth import Auth, Locked, SignInPolicy, client_address
+from edge.errors import Forbidden, TooManyRequests, Unauthorized
+from edge.settings import Settings
+from edge.web.pages.base import AnyRequest, page
+from edge.web.pages.i18n import gettext_for, safe_back
+from edge.web.shared import SESSION_COOKIE, SettingsDep, page_staff
+
+NAME_COOKIE = "linli_last_name"
+YEAR_S = 365 * 24 * 3600
+
+
+def _auth(request: AnyRequest) -> Auth:
+    auth: Auth = request.app.state.auth
+    return auth
+
+
+def _client(request: AnyRequest, settings: Settings) -> str:
+    return client_address(request, settings.trusted_proxies)
+
+
+@get("/signin", include_in_schema=False)
+async def signin_form(request: AnyRequest) -> Template | Redirect:
+    back = safe_back(request.query_params.get("next"))
+    if await page_staff(request) is not None:
+        return Redirect(path=back, status_code=303)
+    last_name = unquote(request.cookies.get(NAME_COOKIE, ""))
+    return page(request, "signin.html", name=last_name, next=back, error=None)
+
+
+def _signin_error(
+    request: AnyRequest,
+    name: str,
+    back: str,
+    status: int,
+    error: str,
+    detail: str = "",
+    **more: Any,
+) -> Template:
+    return page(
+        request,
+        "signin.html",
+        name=name,
+        next=back,
+        status=status,
+        error=error,
+        detail=detail,
+        **more,
+    )
+
+
+@post("/signin", include_in_schema=False)
+async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redirect:
+    form = await request.form()
+    name = str(form.get("name", "")).strip()[:40]
+    pin = str(form.get("pin", "")).strip()[:16]
+    manager_name = str(form.get("manager_name", "")).strip()[:40]
+    manager_pin = str(form.get("manager_pin", "")).strip()[:16]
+    back = safe_back(str(form.get("next", "") or "/"))
+    auth = _auth(request)
+    policy = SignInPolicy.of(settings)
+    client = _client(request, settings)
+    _ = gettext_for(request)
+    try:
+        if manager_name or manager_pin:  # a manager lifts this name's lock, then signs it in
+            await auth.unlock_with_manager(client, manager_name, manager_pin, name, policy)
+        token, _staff = await auth.sign_in(client, name, pin, kind="page", policy=policy)
+    except Locked as exc:
+        return _signin_error(
+            request,
+            name,
+            back,
+            429,
+            _("Too many wrong PINs: this name is locked. Ask the station manager to unlock it."),
+            exc.detail,
+            locked=True,
+        )
+    except TooManyRequests as exc:
+        return _signin_error(
+            request,
+            name,
+            back,
+            429,
+            _("Too many wrong PINs. Wait a few minutes, then try again."),
+            exc.detail,
+        )
+    except Forbidden:
+        return _signin_error(
+            request,
+            name,
+            back,
+            403,
+            _("Only the station manager can unlock a name."),
+            locked=True,
+        )
+    except Unauthorized:
+        return _signin_error(request, name, back, 401, _("Wrong name or PIN. Please try again."))
+    response = Redirect(path=back, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=YEAR_S,  # only carries the token: the server decides when it ends
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    response.set_cookie(
+        NAME_COOKIE,
+        quote(name),
+        max_age=YEAR_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+@post("/signout", include_in_schema=False)
+async def signout(request: AnyRequest) -> Redirect:
+    """Sign this tablet out; `everywhere` ends every session and token of the person."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        form = await request.form()
+        await _auth(request).sign_out(token, everywhere=bool(form.get("everywhere")))
+    response = Redirect(path="/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@get("/signin/alerts", include_in_schema=False)
+async def signin_alerts(request: AnyRequest, settings: SettingsDep) -> Template:
+    """The manager's alert of names with runs of wrong PINs (empty for anyone else)."""
+    me = await page_staff(request)
+    alerts = []
+    if me is not None and me.is_manager:
+        alerts = await _auth(request).alerts(SignInPolicy.of(settings))
+    return page(request, "_signin_alert.html", me, signin_alerts=alerts)
+
+
+@post("/signin/unlock", include_in_schema=False)
+async def signin_unlock(request: AnyRequest) -> Redirect:
+    """A manager lifts a name's wait or lock and dismisses its alert."""
+    me = await page_staff(request)
+    if me is None:
+        return Redirect(path="/signin", status_code=303)
+    if not me.is_manager:
+        raise Forbidden("only the station manager may unlock a name")
+    form = await request.form()
+    await _auth(request).unlock(str(form.get("name", "")).strip()[:40])
+    return Redirect(path=safe_back(str(form.get("next", "") or "/")), status_code=303)
+
+
+HANDLERS: list[Any] = [signin_form, signin, signout, signin_alerts, signin_unlock]

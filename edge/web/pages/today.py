@@ -1,0 +1,83 @@
+"""The Today page: the day's orders at a glance, takings, and close of day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get, post
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from edge.domain import calendar, dashboard, orders
+from edge.errors import BadRequest
+from edge.web.pages.base import AnyRequest, MeDep, form_error, need_manager, page, today
+from edge.web.shared import StoreDep
+
+
+def _day(request: AnyRequest, value: str | None) -> str:
+    if value:
+        return calendar.parse_day(value, "day").isoformat()
+    return today(request).isoformat()
+
+
+@get("/", include_in_schema=False)
+async def today_page(
+    request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
+) -> Template:
+    d = _day(request, day)
+    summary = await store.read(lambda c: dashboard.today(c, d))
+    cal = await store.read(lambda c: calendar.load(c, store.site_id))
+    now = request.app.state.settings.now()
+    try:
+        next_day = cal.next_delivery_day(now).isoformat()
+    except BadRequest:
+        next_day = None
+    return page(
+        request,
+        "today.html",
+        me,
+        summary=summary,
+        next_day=next_day,
+        cutoff=cal.cutoff.strftime("%H:%M"),
+        pickup_hours=cal.pickup_hours,
+        is_delivery_day=cal.is_delivery_day(calendar.parse_day(d)),
+    )
+
+
+@get("/close-day", include_in_schema=False)
+async def close_day_form(
+    request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
+) -> Template:
+    need_manager(me)
+    d = _day(request, day)
+    waiting = await store.read(
+        lambda c: [
+            o
+            for o in orders.list_orders(c, d, sees_phones=me.sees_phones)
+            if o["status"] in ("placed", "packed") and o["delivery_mode"] == "pickup"
+        ]
+    )
+    return page(request, "close_day.html", me, day=d, waiting=waiting, error=None)
+
+
+@post("/close-day", include_in_schema=False)
+async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
+    need_manager(me)
+    form = await request.form()
+    try:
+        d = calendar.parse_day(str(form.get("day", "")), "day").isoformat()
+        count = await store.write(lambda tx: orders.mark_no_shows(tx, d, today(request)))
+    except BadRequest as exc:
+        return page(
+            request,
+            "close_day.html",
+            me,
+            day=str(form.get("day", ""))[:20],
+            waiting=[],
+            error=form_error(request, exc),
+            status=400,
+        )
+    return Redirect(path=f"/?day={d}&no_show={count}", status_code=303)
+
+
+HANDLERS: list[Any] = [today_page, close_day_form, close_day]
