@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from edge import calendar, households, orders, pickup, products
+from edge import calendar, corrections, households, orders, pickup, products
 from edge.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.forms import form_int
@@ -264,6 +264,9 @@ async def load_order(
     return order, catalog
 
 
+PAYMENT_LABELS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
+
+
 @get("/orders/{order_id:str}", include_in_schema=False)
 async def order_detail(
     request: AnyRequest,
@@ -288,11 +291,14 @@ async def _detail(
     status: int = 200,
 ) -> Template:
     order, catalog = await load_order(store, me, order_id)
+    undone = await store.read(lambda c: corrections.for_order(c, order_id))
     return page(
         request,
         "order_detail.html",
         me,
         order=order,
+        corrections=undone,
+        methods=PAYMENT_LABELS,
         units=catalog,
         qr=qr_svg(order["pickup_code"]),
         new=new,

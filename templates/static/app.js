@@ -14,6 +14,7 @@
       var v = Math.max(0, (parseFloat(input.value) || 0) + step);
       input.value = v ? String(Math.round(v * 100) / 100) : "";
       box.closest(".product").classList.toggle("chosen", !!input.value);
+      input.dispatchEvent(new Event("input", { bubbles: true }));  // the live total follows
       return;
     }
     var key = ev.target.closest(".keypad button");
