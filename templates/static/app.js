@@ -52,6 +52,12 @@
     }
   });
 
+  // "Pay later" opens below the pay button: bring its box and confirm button into view.
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (d.id === "later" && d.open) d.scrollIntoView({ block: "end", behavior: "instant" });
+  }, true);
+
   onReady(function () {
     var pin = document.getElementById("pin");
     if (pin && !pin.value && document.querySelector("input[name=name]").value) pin.focus();
