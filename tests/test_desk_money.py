@@ -175,7 +175,9 @@ def test_walkin_total_and_change_before_saving_and_the_days_list(centre: Centre)
     assert sold.status_code == 200
     assert re.search(r'id="sold-change">¥5.50<', sold.text)
     listed = c.client.get("/walkin")
-    assert re.search(r'id="walkin-today">\s*<h2>今天的散客销售 <span class="day">¥4.50</span>', listed.text)
+    assert re.search(
+        r'id="walkin-today">\s*<h2>今天的散客销售 <span class="day">¥4.50</span>', listed.text
+    )
     assert "橙子 3 个" in listed.text and 'href="/undo/sale/' in listed.text
 
 
@@ -197,5 +199,3 @@ def test_order_json_carries_allocation_and_short_flag(centre: Centre) -> None:
     body = c.client.get(f"/api/v1/orders/{order_id}", headers=c.headers()).json()
     assert all("allocated_qty" in i and i["short"] is False for i in body["items"])
     assert body["payments"] == []
-
-
