@@ -11,6 +11,7 @@ import pytest
 from sync_fixtures import enrol_centre, hub_app, hub_client
 
 from edge.auth import now_iso
+from edge.store.migrations import SCHEMA_VERSION
 
 pytestmark = pytest.mark.anyio
 
@@ -77,8 +78,11 @@ async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> N
 
             # A centre pushing a dispatch note of its own is refused, nothing applied.
             batch = {
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "site_id": b.site_id,
+                "install_id": "",
+                "wall_ms": 1,
+                "waiting": 0,
                 "from_seq": 1,
                 "changes": [
                     [
@@ -108,6 +112,7 @@ async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> N
                 },
             )
             assert r.status_code in (400, 403), r.text
+            assert "hub only" in r.text, r.text  # refused for the row, not the version
             rows = hub.store.read_sync(
                 lambda c: c.execute(
                     "SELECT COUNT(*) FROM supply_dispatch_notes WHERE id = 'forged'"

@@ -55,7 +55,7 @@ def _batch(centre: Any, after: int = 0, limit: int = 1000, **over: Any) -> bytes
         lambda c: changelog.read_after(c, centre.site_id, after, limit)
     )
     doc = dict(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         site_id=centre.site_id,
         install_id="",
         from_seq=after + 1,
