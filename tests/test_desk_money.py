@@ -9,7 +9,6 @@ lists the day's sales.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from conftest import Centre, count, order_body
 from test_pages import csrf, sign_in

@@ -210,12 +210,14 @@ def test_the_domain_refuses_money_out_without_a_manager(centre: Centre) -> None:
     staff_id = _one(c, "SELECT id FROM staff WHERE name = 'staff'")
     store = c.client.app.state.store
     for manager in (None, staff_id):
-        with pytest.raises(Forbidden) as refused:
-            store.write_sync(
-                lambda tx: corrections.void_handover(
-                    tx, order_id, reason="x", staff_id=staff_id, manager_id=manager
-                )
+
+        def void(tx: Tx, manager: str | None = manager) -> Any:
+            return corrections.void_handover(
+                tx, order_id, reason="x", staff_id=staff_id, manager_id=manager
             )
+
+        with pytest.raises(Forbidden) as refused:
+            store.write_sync(void)
         assert refused.value.field == "manager_pin"
     with pytest.raises(BadRequest) as no_reason:
         store.write_sync(
