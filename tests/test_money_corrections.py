@@ -344,3 +344,33 @@ def _hub(tmp_path: Path, sql: str, *params: Any) -> Any:
         return conn.execute(sql, params).fetchone()[0]
     finally:
         conn.close()
+
+
+def test_the_api_voids_with_the_same_rules(centre: Centre) -> None:
+    c = centre
+    sale = c.client.post(
+        "/api/v1/walkin",
+        headers=c.headers("staff"),
+        json={"lines": [{"product_id": c.products["橙子"], "quantity": 2}], "method": "cash"},
+    )
+    sale_id = sale.json()["sale_id"]
+    url = "/api/v1/corrections"
+    body = {"kind": "void_sale", "target_id": sale_id, "reason": "卖错了"}
+    bad_kind = c.client.post(url, headers=c.headers("staff"), json={**body, "kind": "refund"})
+    assert bad_kind.status_code == 400 and bad_kind.json()["field"] == "kind"
+    no_pin = c.client.post(url, headers=c.headers("staff"), json=body)
+    assert no_pin.status_code == 403 and no_pin.json()["field"] == "manager_pin"
+    wrong = {**body, "manager_name": "manager", "manager_pin": "0000"}
+    refused = c.client.post(url, headers=c.headers("staff"), json=wrong)
+    assert refused.status_code == 403 and refused.json()["field"] == "manager_pin"
+    ok = {**body, "manager_name": "manager", "manager_pin": "1234"}
+    done = c.client.post(url, headers=c.headers("staff"), json=ok)
+    assert done.status_code == 201, done.text
+    assert done.json()["given_back_fen"] == 300
+    again = c.client.post(url, headers=c.headers("staff"), json=ok)
+    assert again.status_code == 409
+    listed = c.client.get(url, params={"day": SUNDAY}, headers=c.headers("staff")).json()
+    assert [(x["kind"], x["amount_fen"], x["reason"]) for x in listed] == [
+        ("void_sale", -300, "卖错了")
+    ]
+    assert _takings(c, SUNDAY)["walkin_takings_fen"] == 0

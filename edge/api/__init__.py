@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.api.auth import AuthController
+from edge.api.corrections import CorrectionController
 from edge.api.desk import DeskController
 from edge.api.households import HouseholdController
 from edge.api.orders import OrderController
@@ -16,6 +17,7 @@ CONTROLLERS = [
     HouseholdController,
     OrderController,
     DeskController,
+    CorrectionController,
     WechatController,
 ]
 

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from edge import corrections
 from edge.auth import Auth, SignInPolicy, client_address
-from edge.errors import BadRequest, EdgeError, Forbidden, NotFound, TooManyRequests, Unauthorized
+from edge.errors import BadRequest, EdgeError, NotFound
 from edge.pages.base import N_, AnyRequest, MeDep, form_error, page
 from edge.pages.i18n import gettext_for
 from edge.settings import Settings
@@ -109,12 +109,7 @@ async def _manager_id(request: AnyRequest, name: str, pin: str) -> str | None:
     auth: Auth = request.app.state.auth
     settings: Settings = request.app.state.settings
     client = client_address(request, settings.trusted_proxies)
-    try:
-        staff = await auth.verify(client, name, pin, SignInPolicy.of(settings))
-    except (Unauthorized, TooManyRequests) as exc:
-        raise Forbidden(f"manager's name or PIN: {exc.detail}", field="manager_pin") from None
-    if not staff.is_manager:
-        raise Forbidden(f"{staff.name} is not a station manager", field="manager_pin")
+    staff = await auth.approving_manager(client, name, pin, SignInPolicy.of(settings))
     return staff.id
 
 
