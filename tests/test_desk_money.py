@@ -198,3 +198,31 @@ def test_order_json_carries_allocation_and_short_flag(centre: Centre) -> None:
     body = c.client.get(f"/api/v1/orders/{order_id}", headers=c.headers()).json()
     assert all("allocated_qty" in i and i["short"] is False for i in body["items"])
     assert body["payments"] == []
+
+
+def test_packing_keeps_its_place_and_json_carries_the_allocation(centre: Centre) -> None:
+    c = centre
+    order_id = _order(c)
+    sign_in(c.client, "staff")
+    page = c.client.get("/lists/packing", params={"day": MONDAY})
+    assert f'id="order-{order_id}"' in page.text
+    assert f'hx-select="#order-{order_id}"' in page.text  # htmx swaps just this bag
+    token = csrf(c.client, "/lists/packing")
+    r = c.client.post(
+        f"/orders/{order_id}/packed",
+        data={"_csrf_token": token, "back": f"/lists/packing?day={MONDAY}"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/lists/packing?day={MONDAY}#order-{order_id}"
+    evil = c.client.post(
+        f"/orders/{order_id}/packed",
+        data={"_csrf_token": token, "back": "/lists/packing//evil.example"},
+        follow_redirects=False,
+    )
+    assert not evil.headers["location"].startswith("//")
+    body = c.client.get(
+        "/api/v1/packing-list", params={"day": MONDAY}, headers=c.headers()
+    ).json()
+    items = body["orders"][0]["items"]
+    assert all("allocated_qty" in i and i["short"] is False for i in items)

@@ -25,7 +25,7 @@ from edge.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_sta
 from edge.pages.formats import parse_quantity, parse_yuan
 from edge.store import Store
 from edge.store.ids import new_id
-from edge.web import StoreDep
+from edge.web import StoreDep, local_path
 
 CHANNELS = OrderedDict(
     [
@@ -341,7 +341,10 @@ async def mark_packed(
     form = await request.form()
     back = str(form.get("back", "") or "")
     if back.startswith("/lists/packing"):
-        return Redirect(path=back, status_code=303)
+        # Back to the same bag, not the top of a long list (htmx swaps just the bag).
+        return Redirect(
+            path=f"{local_path(back, '/lists/packing')}#order-{order_id}", status_code=303
+        )
     return Redirect(path=f"/orders/{order_id}", status_code=303)
 
 
