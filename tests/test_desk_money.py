@@ -221,8 +221,33 @@ def test_packing_keeps_its_place_and_json_carries_the_allocation(centre: Centre)
         follow_redirects=False,
     )
     assert not evil.headers["location"].startswith("//")
-    body = c.client.get(
-        "/api/v1/packing-list", params={"day": MONDAY}, headers=c.headers()
-    ).json()
+    body = c.client.get("/api/v1/packing-list", params={"day": MONDAY}, headers=c.headers()).json()
     items = body["orders"][0]["items"]
     assert all("allocated_qty" in i and i["short"] is False for i in items)
+
+
+def test_an_address_is_stored_and_shown_as_typed(centre: Centre) -> None:
+    c = centre
+    r = c.client.post(
+        "/api/v1/orders",
+        headers=c.headers(),
+        json={
+            **order_body(c),
+            "household_id": None,
+            "household": {
+                "name": "孙阿姨",
+                "phone": "13900001111",
+                "building": "翠湖苑10号楼",
+                "unit": "2单元",
+                "room": "301",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    assert count(c.db_path, "SELECT COUNT(*) FROM households WHERE building = '翠湖苑10号楼'") == 1
+    sign_in(c.client, "staff")
+    desk = c.client.get(f"/desk/{order_id}")
+    assert "翠湖苑10号楼2单元301" in desk.text and "号楼号楼" not in desk.text
+    plain = c.client.get(f"/desk/{_order(c)}")
+    assert "3号楼1单元201" in plain.text  # a bare number still gets its word
