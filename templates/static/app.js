@@ -60,6 +60,7 @@
 
   onReady(function () {
     var pin = document.getElementById("pin");
-    if (pin && !pin.value && document.querySelector("input[name=name]").value) pin.focus();
+    var chosen = document.querySelector("input[name=name]:checked, input[type=text][name=name], input[name=name]:not([type])");
+    if (pin && !pin.value && chosen && chosen.value) pin.focus();
   });
 })();
