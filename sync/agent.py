@@ -70,7 +70,21 @@ log = logging.getLogger("linli.sync")
 CommandHandler = Callable[[Tx, dict[str, Any]], Any]
 
 CLOCK_WARN_MS = 5 * 60 * 1000
-MAX_IDLE_S = 600.0
+
+
+# The longest wait between failed runs: the badge tells the truth within this
+# long after the link returns (it was 10 minutes, ~8 at the default interval).
+MAX_IDLE_S = 60.0
+
+
+def next_wait(interval: float, failures: int) -> float:
+    """Seconds to the next run (before jitter): the interval, or after `failures`
+    failed runs in a row the interval doubled per failure, capped at `MAX_IDLE_S`."""
+    if failures <= 0:
+        return interval
+    return min(interval * 2 ** min(failures, 10), max(MAX_IDLE_S, interval))
+
+
 MAX_ROUNDS = 10_000  # batches in one run: bounds a run even if the log grows while it runs
 PULL_LIMIT = 5000
 
@@ -168,6 +182,7 @@ class SyncAgent:
         self._handlers: dict[str, CommandHandler] = {}
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
+        self._next_try: float | None = None  # wall time of the next run after a failure
         meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in ("install_id", META_HUB_SITE)})
         self.install_id = meta["install_id"] or ""
         self.hub_site_id = hub_site_id or meta[META_HUB_SITE] or ""
@@ -225,7 +240,8 @@ class SyncAgent:
             self._status = {**self._status, "online": False, "last_error": error}
 
     async def run_forever(self, interval: float | None = None) -> None:
-        """Sync every `interval` seconds; back off (to 10 min, with jitter) while failing."""
+        """Sync every `interval` seconds; back off (to `MAX_IDLE_S`, with jitter) while
+        failing, and tell the badge when the next try is."""
         interval = self.interval_s if interval is None else interval
         self._wake = asyncio.Event()
         failures = 0
@@ -239,10 +255,8 @@ class SyncAgent:
             except Exception:  # a bug must not stop the background sync for good
                 failures += 1
                 log.exception("sync run crashed")
-            delay = (
-                interval if failures == 0 else min(interval * 2 ** min(failures, 10), MAX_IDLE_S)
-            )
-            delay *= random.uniform(0.8, 1.2)
+            delay = next_wait(interval, failures) * random.uniform(0.8, 1.2)
+            self._next_try = time.time() + delay if failures else None
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
@@ -256,8 +270,15 @@ class SyncAgent:
 
     # --- status for the badge ------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """The badge dict, from memory (refreshed after every run and by `fresh_status`)."""
-        return dict(self._status)
+        """The badge dict, from memory (refreshed after every run and by `fresh_status`);
+        `next_try`: the local time of the next try while runs are failing, else None."""
+        out = dict(self._status)
+        out["next_try"] = (
+            time.strftime("%H:%M:%S", time.localtime(self._next_try))
+            if self._next_try is not None and out.get("last_error")
+            else None
+        )
+        return out
 
     async def fresh_status(self) -> dict[str, Any]:
         await self.store.read(self._read_status)

@@ -115,7 +115,17 @@ REFERENCES: dict[str, dict[str, str]] = {
     "supply_receipts": {"product_id": "products", "staff_id": "staff"},
     "supply_return_notes": {"staff_id": "staff"},
     "supply_return_lines": {"note_id": "supply_return_notes", "product_id": "products"},
+    "money_corrections": {
+        "order_id": "orders",
+        "sale_id": "walkin_sales",
+        "payment_id": "payments",
+        "staff_id": "staff",
+        "manager_id": "staff",
+    },
 }
+# A handed-over order moves back to this status only when its owner voided the
+# hand-over: a `void_handover` row for it (sent before the order's update) says so.
+REOPENED_BY_CORRECTION = "packed"
 # Tables whose hub-owned rows (the district catalog) a centre's rows may name.
 HUB_REFERABLE = frozenset({"products"})
 
@@ -207,8 +217,21 @@ def _status_guard(
         return fields
     if STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
         return fields
+    if _voided_handover(conn, change.row_id, current, new):
+        return fields
     log.info("order %s stays %s (a change to %s would move it back)", change.row_id, current, new)
     return {k: v for k, v in fields.items() if k != "status"}
+
+
+def _voided_handover(conn: sqlite3.Connection, order_id: str, current: str, new: str) -> bool:
+    """The one backward move: a hand-over its owner undid (edge/domain/corrections.py)."""
+    if current not in ("picked_up", "delivered") or new != REOPENED_BY_CORRECTION:
+        return False
+    row = conn.execute(
+        "SELECT 1 FROM money_corrections WHERE order_id = ? AND kind = 'void_handover' LIMIT 1",
+        (order_id,),
+    ).fetchone()
+    return row is not None
 
 
 def apply_owner_changes(

@@ -158,7 +158,9 @@ def test_desk_page_refuses_underpayment_then_pay_later(centre: Centre) -> None:
     assert 'value="0.80"' in refused.text  # what was typed stays in the box
     assert count(c.db_path, "SELECT COUNT(*) FROM payments") == 0
 
-    done = c.client.post(f"/desk/{order_id}/complete", data={**form, "on_credit": "1"})
+    # "Pay later" records what is in its own box (what was given now), not the amount box.
+    later = {**form, "on_credit": "1", "given": "0.80"}
+    done = c.client.post(f"/desk/{order_id}/complete", data=later)
     assert done.status_code == 200, done.text
     assert "已取货" in done.text
     assert re.search(r'id="owed">还欠 <b>¥7.20</b>', done.text)

@@ -352,7 +352,10 @@ def test_weighing_and_paying_in_one_tap_asks_again_if_price_moved(pages: Any) ->
             f"w_{item}": "2.3",
         },
     )
-    assert "称重后价格变了" in r.text and 'value="13.14"' in r.text
+    # Nothing saved; the new total is said, and the typed amount is never replaced.
+    assert r.status_code == 409
+    assert "价格现在是 ¥13.14，不是刚才显示的 ¥12.60" in r.text and 'value="12.60"' in r.text
+    assert re.search(r'id="due">¥13.14<', r.text)
     assert count(pages.db_path, "SELECT COUNT(*) FROM payments") == 0
 
 

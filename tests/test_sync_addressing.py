@@ -80,6 +80,9 @@ async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> N
             batch = {
                 "schema_version": SCHEMA_VERSION,
                 "site_id": b.site_id,
+                "install_id": "",
+                "wall_ms": 1,
+                "waiting": 0,
                 "from_seq": 1,
                 "changes": [
                     [
@@ -109,6 +112,7 @@ async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> N
                 },
             )
             assert r.status_code in (400, 403), r.text
+            assert "hub only" in r.text, r.text  # refused for the row, not the version
             rows = hub.store.read_sync(
                 lambda c: c.execute(
                     "SELECT COUNT(*) FROM supply_dispatch_notes WHERE id = 'forged'"

@@ -402,6 +402,20 @@ class Auth:
         )
         return token, staff
 
+    async def approving_manager(
+        self, client: str, name: str, pin: str, policy: SignInPolicy | None = None
+    ) -> Staff:
+        """The station manager whose name and PIN were typed to allow a step (money
+        going back out of the drawer). Wrong PINs count against that name, as at
+        sign-in; a wrong PIN, a lock or someone not a manager is a 403 on `manager_pin`."""
+        try:
+            staff = await self.verify(client, name, pin, policy)
+        except (Unauthorized, TooManyRequests) as exc:
+            raise Forbidden(f"manager's name or PIN: {exc.detail}", field="manager_pin") from None
+        if not staff.is_manager:
+            raise Forbidden(f"{staff.name} is not a station manager", field="manager_pin")
+        return staff
+
     async def unlock_with_manager(
         self, client: str, manager_name: str, manager_pin: str, name: str, policy: SignInPolicy
     ) -> Staff:

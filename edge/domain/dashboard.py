@@ -1,7 +1,9 @@
 """Today at a glance: how many orders, packed, picked up, still waiting, takings and owed.
 
-Takings are what was paid. Orders handed over on credit (paid less than
-their price, "下次给") are listed with what is still owed, so the money
+Takings are what was paid and not given back: a payment reversed by a
+correction (edge/domain/corrections.py) no longer counts, and the corrections are
+listed with who made them and why. Orders handed over on credit (paid less
+than their price, "下次给") are listed with what is still owed, so the money
 taken and the goods sold at price can be told apart.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 from typing import Any
+
+from edge.domain import corrections
 
 
 def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
@@ -20,12 +24,16 @@ def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
     }
     orders_takings = conn.execute(
         "SELECT COALESCE(SUM(p.amount_fen), 0) FROM payments p JOIN orders o ON o.id = p.order_id"
-        " WHERE o.pickup_date = ?",
+        " WHERE o.pickup_date = ? AND NOT EXISTS"
+        " (SELECT 1 FROM money_corrections c WHERE c.payment_id = p.id)",
         (day,),
     ).fetchone()[0]
     walkin = conn.execute(
-        "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales WHERE sold_on = ?", (day,)
+        "SELECT COALESCE(SUM(total_fen), 0), COUNT(*) FROM walkin_sales s WHERE sold_on = ?"
+        " AND NOT EXISTS (SELECT 1 FROM money_corrections c WHERE c.sale_id = s.id)",
+        (day,),
     ).fetchone()
+    undone = corrections.for_day(conn, day)
     owing = [
         dict(r)
         for r in conn.execute(
@@ -56,4 +64,6 @@ def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
         "takings_fen": int(orders_takings) + int(walkin[0]),
         "owed_fen": sum(int(o["owed_fen"]) for o in owing),
         "owing": owing,
+        "corrections": undone,
+        "given_back_fen": -sum(int(c["amount_fen"]) for c in undone),
     }

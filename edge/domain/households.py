@@ -135,10 +135,22 @@ def search_households(
     return [dict(r) for r in conn.execute(sql, params)]
 
 
+# A bare number or code ("10", "3A") gets its word; anything else was typed in full
+# ("翠湖苑10号楼", "2单元") and is shown as typed, never "10号楼号楼".
+_BARE = re.compile(r"[0-9A-Za-z-]+")
+
+
+def _with_word(value: str, word: str) -> str:
+    if not value:
+        return ""
+    return f"{value}{word}" if _BARE.fullmatch(value) else value
+
+
 def address(row: dict[str, Any] | sqlite3.Row) -> str:
+    """The address as staff say it: 3号楼1单元201, or the parts as they were typed."""
     parts = [
-        row["building"] and f"{row['building']}号楼",
-        row["unit"] and f"{row['unit']}单元",
+        _with_word(row["building"], "号楼"),
+        _with_word(row["unit"], "单元"),
         row["room"],
     ]
     return "".join(p for p in parts if p)

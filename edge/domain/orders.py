@@ -331,17 +331,21 @@ def get_order(conn: sqlite3.Connection, order_id: str, *, sees_phones: bool) -> 
         dict(r)
         for r in conn.execute(
             "SELECT id, product_id, product_name, sold_by, qty_unit, quantity, unit_price_fen,"
-            " estimated_fen, actual_grams, final_fen, amount_fen FROM order_items"
-            " WHERE order_id = ?"
-            " ORDER BY line",
+            " estimated_fen, actual_grams, final_fen, amount_fen, allocated_qty,"
+            " (allocated_qty IS NOT NULL AND allocated_qty < quantity) AS short"
+            " FROM order_items WHERE order_id = ? ORDER BY line",
             (order_id,),
         )
     ]
+    for item in order["items"]:
+        item["short"] = bool(item["short"])  # receiving shared out less than ordered
+    # `undone`: reversed by a correction (edge/domain/corrections.py); no longer in the takings.
     order["payments"] = [
-        dict(r)
+        {**dict(r), "undone": bool(r["undone"])}
         for r in conn.execute(
-            "SELECT method, amount_fen, created_at FROM payments WHERE order_id = ?"
-            " ORDER BY created_at",
+            "SELECT p.id, p.method, p.amount_fen, p.created_at, EXISTS (SELECT 1 FROM"
+            " money_corrections c WHERE c.payment_id = p.id) AS undone FROM payments p"
+            " WHERE p.order_id = ? ORDER BY p.created_at, p.id",
             (order_id,),
         )
     ]

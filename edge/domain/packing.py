@@ -34,12 +34,14 @@ def packing_list(
     orders = [dict(r) for r in conn.execute(sql, (day,))]
     items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in conn.execute(
-        "SELECT i.order_id, i.product_name, i.qty_unit, i.quantity, i.sold_by"
+        "SELECT i.order_id, i.product_id, i.product_name, i.qty_unit, i.quantity, i.sold_by,"
+        " i.allocated_qty, (i.allocated_qty IS NOT NULL AND i.allocated_qty < i.quantity) AS short"
         " FROM order_items i JOIN orders o ON o.id = i.order_id"
         " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed') ORDER BY i.line",
         (day,),
     ):
-        items[item["order_id"]].append(dict(item))
+        # allocated_qty: what receiving shared out to the line (None: no shortage recorded)
+        items[item["order_id"]].append({**dict(item), "short": bool(item["short"])})
     for order in orders:
         order["address"] = address(order) if order["name"] is not None else ""
         order["phone"] = (order["phone"] or "") if sees_phones else mask_phone(order["phone"] or "")

@@ -58,13 +58,7 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
         r["id"]: r for r in tx.execute("SELECT * FROM order_items WHERE order_id = ?", (order_id,))
     }
     for w in weighings:
-        item = items.get(w.item_id)
-        if item is None:
-            raise BadRequest(f"item {w.item_id!r} is not in this order", field="item_id")
-        if item["sold_by"] != "weight":
-            raise BadRequest(f"{item['product_name']} is not sold by weight", field="grams")
-        if not isinstance(w.grams, int) or not 1 <= w.grams <= MAX_GRAMS:
-            raise BadRequest("grams must be 1 to 50000", field="grams")
+        item = _weighed_item(items, w)
         tx.update(
             "order_items",
             w.item_id,
@@ -77,6 +71,49 @@ def record_weights(tx: Tx, order_id: str, weighings: list[Weighing]) -> int:
             },
         )
     return _refresh_total(tx, order_id)
+
+
+def _weighed_item(items: dict[str, Any], w: Weighing) -> Any:
+    """The order line a weighing is for, if the weighing may stand."""
+    item = items.get(w.item_id)
+    if item is None:
+        raise BadRequest(f"item {w.item_id!r} is not in this order", field="item_id")
+    if item["sold_by"] != "weight":
+        raise BadRequest(f"{item['product_name']} is not sold by weight", field="grams")
+    if not isinstance(w.grams, int) or not 1 <= w.grams <= MAX_GRAMS:
+        raise BadRequest("grams must be 1 to 50000", field="grams")
+    return item
+
+
+def quote(conn: sqlite3.Connection, order_id: str, weighings: list[Weighing]) -> dict[str, Any]:
+    """The price with these weights, written nowhere: what the desk shows while typing.
+
+    The same arithmetic as `record_weights` + `amount_due`, so the number the desk
+    shows is the number the hand-over records.
+    """
+    rows = conn.execute("SELECT * FROM order_items WHERE order_id = ? ORDER BY line", (order_id,))
+    items = {r["id"]: r for r in rows}
+    known = conn.execute("SELECT 1 FROM orders WHERE id = ?", (order_id,)).fetchone()
+    if known is None:
+        raise NotFound(f"no order {order_id!r}")
+    typed: dict[str, int] = {}
+    for w in weighings:
+        _weighed_item(items, w)
+        typed[w.item_id] = w.grams
+    line_fen: dict[str, int] = {}
+    unweighed_names: list[str] = []
+    for item_id, item in items.items():
+        if item_id in typed:
+            line_fen[item_id] = products.fen_for_grams(typed[item_id], item["unit_price_fen"])
+            continue
+        line_fen[item_id] = _item_fen(item)
+        if (
+            item["sold_by"] == "weight"
+            and item["actual_grams"] is None
+            and (item["allocated_qty"] is None or item["allocated_qty"] > 0)
+        ):
+            unweighed_names.append(item["product_name"])
+    return {"total_fen": sum(line_fen.values()), "line_fen": line_fen, "unweighed": unweighed_names}
 
 
 def _item_fen(item: sqlite3.Row) -> int:

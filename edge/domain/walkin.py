@@ -1,7 +1,12 @@
-"""Walk-in sales: selling from today's stock to whoever comes in, no household."""
+"""Walk-in sales: selling from today's stock to whoever comes in, no household.
+
+A sale is never edited; a mistaken one is voided by a correction row
+(edge/domain/corrections.py) and drops out of the takings and the reconciliation.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,10 +33,13 @@ def sell(
     day: date,
     staff_id: str | None = None,
     idempotency_key: str | None = None,
+    given_fen: int | None = None,
 ) -> dict[str, Any]:
     """Record one walk-in sale; by-weight lines are weighed already, so priced now.
 
     The same `idempotency_key` twice (a double tap, a retry) answers the first sale.
+    `given_fen`, what the buyer handed over, is only checked (not less than the
+    total) and answered with the change; the takings are the total.
     """
     if idempotency_key:
         seen = tx.one(
@@ -44,39 +52,16 @@ def sell(
         raise BadRequest(
             f"payment method must be one of {', '.join(PAYMENT_METHODS)}", field="method"
         )
-    if not lines or len(lines) > 50:
-        raise BadRequest("a sale needs 1 to 50 lines", field="lines")
     sale_id = new_id()
-    rows: list[dict[str, Any]] = []
-    for i, line in enumerate(lines):
-        found = tx.one("SELECT * FROM products WHERE id = ? AND active = 1", (line.product_id,))
-        if found is None:
-            raise BadRequest(
-                f"lines[{i}]: no product {line.product_id!r}", field=f"lines[{i}].product_id"
-            )
-        product = products.from_row(found)
-        try:
-            qty_unit, quantity = products.to_base_quantity(product, line.quantity, line.unit)
-        except BadRequest as exc:
-            raise BadRequest(f"lines[{i}]: {exc.detail}", field=f"lines[{i}].{exc.field}") from None
-        if product.sold_by == "weight" and qty_unit != "g":
-            raise BadRequest(
-                f"lines[{i}]: weigh {product.name} and give its weight", field=f"lines[{i}].unit"
-            )
-        fen = products.estimate_fen(product, qty_unit, quantity, day) or 0
-        rows.append(
-            {
-                "id": new_id(),
-                "site_id": tx.site_id,
-                "sale_id": sale_id,
-                "product_id": product.id,
-                "product_name": product.name,
-                "qty_unit": qty_unit,
-                "quantity": quantity,
-                "fen": fen,
-            }
-        )
+    rows = [
+        {"id": new_id(), "site_id": tx.site_id, "sale_id": sale_id, **row}
+        for row in price_lines(tx.conn, lines, day)
+    ]
     total = sum(r["fen"] for r in rows)
+    if given_fen is not None and given_fen < total:
+        raise BadRequest(
+            f"{given_fen} fen handed over is less than the total {total}", field="given"
+        )
     stamp = now_iso()
     tx.insert(
         "walkin_sales",
@@ -106,7 +91,74 @@ def sell(
             "created_at": stamp,
         },
     )
-    return {"sale_id": sale_id, "total_fen": total, "lines": rows, "replayed": False}
+    change = None if given_fen is None else given_fen - total
+    return {
+        "sale_id": sale_id,
+        "total_fen": total,
+        "change_due_fen": change,
+        "lines": rows,
+        "replayed": False,
+    }
+
+
+def price_lines(conn: sqlite3.Connection, lines: list[SaleLine], day: date) -> list[dict[str, Any]]:
+    """Each line priced at the day's price, written nowhere: the walk-in page shows the
+    total from this as quantities are typed, and `sell` records the same numbers."""
+    if not lines or len(lines) > 50:
+        raise BadRequest("a sale needs 1 to 50 lines", field="lines")
+    rows: list[dict[str, Any]] = []
+    for i, line in enumerate(lines):
+        found = conn.execute(
+            "SELECT * FROM products WHERE id = ? AND active = 1", (line.product_id,)
+        ).fetchone()
+        if found is None:
+            raise BadRequest(
+                f"lines[{i}]: no product {line.product_id!r}", field=f"lines[{i}].product_id"
+            )
+        product = products.from_row(found)
+        try:
+            qty_unit, quantity = products.to_base_quantity(product, line.quantity, line.unit)
+        except BadRequest as exc:
+            raise BadRequest(f"lines[{i}]: {exc.detail}", field=f"lines[{i}].{exc.field}") from None
+        if product.sold_by == "weight" and qty_unit != "g":
+            raise BadRequest(
+                f"lines[{i}]: weigh {product.name} and give its weight", field=f"lines[{i}].unit"
+            )
+        rows.append(
+            {
+                "product_id": product.id,
+                "product_name": product.name,
+                "qty_unit": qty_unit,
+                "quantity": quantity,
+                "fen": products.estimate_fen(product, qty_unit, quantity, day) or 0,
+            }
+        )
+    return rows
+
+
+def sales_on(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
+    """The day's walk-in sales, newest first, each with its lines and whether it was voided."""
+    sales = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT s.*, st.name AS staff_name, EXISTS (SELECT 1 FROM money_corrections c"
+            " WHERE c.sale_id = s.id) AS voided FROM walkin_sales s"
+            " LEFT JOIN staff st ON st.id = s.staff_id WHERE s.sold_on = ?"
+            " ORDER BY s.created_at DESC, s.id DESC",
+            (day,),
+        )
+    ]
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for r in conn.execute(
+        "SELECT w.* FROM walkin_items w JOIN walkin_sales s ON s.id = w.sale_id"
+        " WHERE s.sold_on = ?",
+        (day,),
+    ):
+        lines.setdefault(r["sale_id"], []).append(dict(r))
+    for sale in sales:
+        sale["voided"] = bool(sale["voided"])
+        sale["lines"] = lines.get(sale["id"], [])
+    return sales
 
 
 def _sale(tx: Tx, sale_id: str) -> dict[str, Any]:

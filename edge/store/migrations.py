@@ -15,7 +15,8 @@ from edge.store.changelog import SCHEMA_SQL as CHANGELOG_SQL
 
 # The synced shape, sent in every batch; a hub accepts this one and the one before.
 # 2: wechat_turns (m003) travels with the orders it points to.
-# 3: order_items.amount_fen (m008): a line ordered as an amount of money.
+# 3: order_items.amount_fen (m008): a line ordered as an amount of money;
+#    money_corrections (m007): a voided hand-over, payment or walk-in sale.
 SCHEMA_VERSION = 3
 
 migrations = Migrations("linli")
@@ -266,6 +267,43 @@ def m006_drop_order_items_product(db: sqlite_utils.Database) -> None:
     """No query looks order lines up by product alone (receiving narrows by day and
     order first), and the index cost 77 bytes an order: the SD card keeps the space."""
     db.execute("DROP INDEX IF EXISTS order_items_product")
+
+
+@migrations()
+def m007_money_corrections(db: sqlite_utils.Database) -> None:
+    """Undoing a money step is a row of its own, never an edit of the payment or sale.
+
+    Each row reverses one payment (a hand-over's, a later settlement's, or a walk-in
+    sale's) and says who did it, why, and which manager's PIN let money leave the
+    drawer (a hand-over whose payments were all reversed already gets one row with
+    no payment, so its reopening is still on record). The unique index makes a
+    payment or sale reversible once, so a double tap or a replayed push cannot give
+    the money back twice. `amount_fen` is what
+    the row changes in the day's takings (minus what was given back); `day` is the
+    day whose takings it changes (the order's pickup day, the sale's day).
+    """
+    db.executescript(
+        """
+        CREATE TABLE money_corrections (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('void_handover', 'void_payment', 'void_sale')),
+            day TEXT NOT NULL,
+            order_id TEXT REFERENCES orders (id),
+            sale_id TEXT REFERENCES walkin_sales (id),
+            payment_id TEXT REFERENCES payments (id),   -- NULL: a hand-over that took nothing
+            amount_fen INTEGER NOT NULL CHECK (amount_fen <= 0),
+            reason TEXT NOT NULL,
+            staff_id TEXT NOT NULL,
+            manager_id TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX money_corrections_payment ON money_corrections (payment_id);
+        CREATE INDEX money_corrections_day ON money_corrections (day);
+        CREATE INDEX money_corrections_order ON money_corrections (order_id);
+        CREATE INDEX money_corrections_sale ON money_corrections (sale_id);
+        """
+    )
 
 
 @migrations()

@@ -14,6 +14,7 @@
       var v = Math.max(0, (parseFloat(input.value) || 0) + step);
       input.value = v ? String(Math.round(v * 100) / 100) : "";
       box.closest(".product").classList.toggle("chosen", !!input.value);
+      input.dispatchEvent(new Event("input", { bubbles: true }));  // the live total follows
       return;
     }
     var key = ev.target.closest(".keypad button");
@@ -51,8 +52,15 @@
     }
   });
 
+  // "Pay later" opens below the pay button: bring its box and confirm button into view.
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (d.id === "later" && d.open) d.scrollIntoView({ block: "end", behavior: "instant" });
+  }, true);
+
   onReady(function () {
     var pin = document.getElementById("pin");
-    if (pin && !pin.value && document.querySelector("input[name=name]").value) pin.focus();
+    var chosen = document.querySelector("input[name=name]:checked, input[type=text][name=name], input[name=name]:not([type])");
+    if (pin && !pin.value && chosen && chosen.value) pin.focus();
   });
 })();

@@ -5,7 +5,8 @@ order), dispatched (the co-op's note; 0 for a line the note leaves out,
 such as one a substitute replaced), received (entered at 06:00; the
 dispatch note, else the order, when nothing was entered — flagged
 `received_assumed`), sold through orders (handed over: weighed grams or the
-allocated count), sold walk-in, returned (the co-op's accepted quantities
+allocated count; a voided hand-over reopens the order, so it drops out),
+sold walk-in (less voided sales), returned (the co-op's accepted quantities
 once it confirmed the note), and lost = received − sold − returned
 (negative when more was sold than arrived: a generous scale).
 
@@ -63,7 +64,9 @@ def sold_walkin(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key, t
     for r in conn.execute(
         "SELECT w.product_id, w.qty_unit, SUM(w.quantity) AS q, SUM(w.fen) AS fen"
         " FROM walkin_sales s JOIN walkin_items w ON w.sale_id = s.id"
-        " WHERE s.site_id = ? AND s.sold_on = ? GROUP BY w.product_id, w.qty_unit",
+        " WHERE s.site_id = ? AND s.sold_on = ? AND NOT EXISTS"
+        " (SELECT 1 FROM money_corrections c WHERE c.sale_id = s.id)"
+        " GROUP BY w.product_id, w.qty_unit",
         (site_id, day),
     ):
         out[(r["product_id"], r["qty_unit"])] = (int(r["q"]), int(r["fen"]))

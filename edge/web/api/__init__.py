@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.web.api.auth import AuthController
+from edge.web.api.corrections import CorrectionController
 from edge.web.api.desk import DeskController
 from edge.web.api.households import HouseholdController
 from edge.web.api.orders import OrderController
@@ -16,6 +17,7 @@ CONTROLLERS = [
     HouseholdController,
     OrderController,
     DeskController,
+    CorrectionController,
     WechatController,
 ]
 

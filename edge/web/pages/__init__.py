@@ -12,7 +12,18 @@ from typing import Any
 from litestar import Router
 from litestar.di import Provide
 
-from edge.web.pages import catalog, desk, lists, orders, poster, signin, sync_now, today, walkin
+from edge.web.pages import (
+    catalog,
+    desk,
+    lists,
+    orders,
+    poster,
+    signin,
+    sync_now,
+    today,
+    undo,
+    walkin,
+)
 from edge.web.pages.base import SignInRequired, require_staff, to_signin
 from edge.web.pages.i18n import choose_language, configure_templates
 
@@ -27,6 +38,7 @@ _signed_in = Router(
         *catalog.HANDLERS,
         *sync_now.HANDLERS,
         *poster.HANDLERS,
+        *undo.HANDLERS,
     ],
     dependencies={"me": Provide(require_staff)},
     exception_handlers={SignInRequired: to_signin},

@@ -117,6 +117,7 @@ FIELD_HINTS = {
     "notes": N_("The note is too long."),
     "amount": N_("Enter the amount paid in yuan, for example 12.50."),
     "amount_fen": N_("Enter the amount paid in yuan, for example 12.50."),
+    "given": N_("Enter the amount paid in yuan, for example 12.50."),
     "weights": N_("Weigh every item sold by weight and enter it in jin, for example 2.3."),
     "grams": N_("Enter weights in jin, between 0.1 and 100."),
     "method": N_("Choose how they paid."),

@@ -1,31 +1,30 @@
 """The pickup desk: find the order, weigh, see the final price, take payment, hand over.
 
-Weights are typed in 斤 as the scale shows them; the final price is
-recomputed by the domain from grams at the price the order was taken at,
-and the change from the estimate is shown before any money is taken. Items
-of which nothing arrived show as such and are not weighed. "Pay later"
-hands over on credit: what was given is recorded and the rest shows as
-still owed.
+Weights are typed in 斤 as the scale shows them; as they are typed the desk
+asks the domain for the price (`pickup.quote`, nothing written), so the one
+total on the screen, the change to give and what "pay later" leaves owed are
+all shown before anything is saved. The hand-over records that same total
+or refuses, saying the new one. Items of which nothing arrived show as such
+and are not weighed. "Pay later" records what was given (0 unless typed).
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import get, post
-from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from edge.domain import calendar, orders, pickup
+from edge.domain import calendar, corrections, orders, pickup
 from edge.domain.supply import receiving
-from edge.errors import EdgeError
+from edge.errors import BadRequest, EdgeError
 from edge.web.forms import form_int
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
 from edge.web.pages.formats import parse_jin, parse_yuan, yuan
 from edge.web.pages.i18n import gettext_for
-from edge.web.pages.orders import STATUS_LABELS, load_order, qr_svg
+from edge.web.pages.orders import STATUS_LABELS, load_order
 from edge.web.shared import StoreDep
 
 # The price the desk showed, echoed back in a hidden field: only compared, never stored.
@@ -40,20 +39,32 @@ async def desk_search(
     me: MeDep,
     store: StoreDep,
     q: FromQuery[str | None] = None,
+    name: FromQuery[str | None] = None,
     day: FromQuery[str | None] = None,
 ) -> Template:
+    """Pickup code or phone tail in the numeric box (`q`); a name in the other."""
     d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
-    term = (q or "").strip()[:40]
+    term = ((q or "").strip() or (name or "").strip())[:40]
     found = (
         await store.read(lambda c: orders.list_orders(c, d, sees_phones=me.sees_phones, q=term))
         if term
         else []
     )
     template = "_desk_results.html" if is_htmx(request) else "desk.html"
-    return page(request, template, me, q=term, day=d, orders=found, statuses=STATUS_LABELS)
+    return page(
+        request,
+        template,
+        me,
+        q=term,
+        typed_q=(q or "").strip()[:40],
+        typed_name=(name or "").strip()[:40] if not (q or "").strip() else "",
+        day=d,
+        orders=found,
+        statuses=STATUS_LABELS,
+    )
 
 
-def _weighings(form: FormMultiDict, order: dict[str, Any]) -> list[pickup.Weighing]:
+def _weighings(form: Mapping[str, Any], order: dict[str, Any]) -> list[pickup.Weighing]:
     out = []
     for item in order["items"]:
         text = str(form.get(f"w_{item['id']}", "") or "").strip()
@@ -62,48 +73,81 @@ def _weighings(form: FormMultiDict, order: dict[str, Any]) -> list[pickup.Weighi
     return out
 
 
-def _totals(
-    order: dict[str, Any], due_now: int, none_arrived: set[str], unweighed: list[str]
-) -> dict[str, Any]:
-    estimated = order["estimated_fen"] or 0
-    is_open = order["status"] not in orders.TERMINAL
-    if is_open or order["final_fen"] is None:
-        due = due_now  # live: a recount at receiving may have changed it since
-    else:
-        due = order["final_fen"]
-    return {
-        "estimated": estimated,
+def _optional_yuan(form: Mapping[str, Any], field: str) -> int | None:
+    text = str(form.get(field, "") or "").strip()
+    return parse_yuan(text, field) if text else None
+
+
+def _money(order: dict[str, Any], quote: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
+    """Every number the desk shows, from one quote: the total, what was handed over,
+    the change to give or what is short, and what "pay later" leaves owed."""
+    due = int(quote["total_fen"])
+    money: dict[str, Any] = {
         "due": due,
-        "change": due - estimated,
-        "unweighed": unweighed,
-        "none_arrived": none_arrived,
-        "weighable": any(
-            i["sold_by"] == "weight" and i["id"] not in none_arrived for i in order["items"]
-        ),
-        "owed": max(0, due - (order["paid_fen"] or 0)) if order["status"] in HANDED_OVER else 0,
+        "estimated": int(order["estimated_fen"] or 0),
+        "delta": due - int(order["estimated_fen"] or 0),
+        "unweighed": quote["unweighed"],
+        "line_fen": quote["line_fen"],
+        "given": None,
+        "change": None,
+        "short": None,
+        "later_given": 0,
+        "later_owed": due,
+        "problem": None,
     }
+    try:
+        given = _optional_yuan(form, "amount")
+        later = _optional_yuan(form, "given")
+    except BadRequest as exc:
+        money["problem"] = exc.field
+        return money
+    if given is not None:
+        money["given"] = given
+        if given >= due:
+            money["change"] = given - due
+        else:
+            money["short"] = due - given
+    money["later_given"] = min(later or 0, due)
+    money["later_owed"] = max(0, due - (later or 0))
+    return money
 
 
-def _read_totals(
-    conn: sqlite3.Connection, order: dict[str, Any]
-) -> tuple[int, set[str], list[str]]:
-    nothing = {i["id"] for i in pickup.none_arrived(conn, order["id"])}
-    return pickup.amount_due(conn, order["id"]), nothing, pickup.unweighed(conn, order["id"])
+def _closed(order: dict[str, Any], none_arrived: set[str]) -> dict[str, Any]:
+    """A handed-over (or cancelled) order: its recorded price and what is still owed."""
+    due = int(order["final_fen"] if order["final_fen"] is not None else order["estimated_fen"])
+    return {
+        "due": due,
+        "estimated": int(order["estimated_fen"] or 0),
+        "delta": due - int(order["estimated_fen"] or 0),
+        "owed": max(0, due - int(order["paid_fen"] or 0)) if order["status"] in HANDED_OVER else 0,
+        "none_arrived": none_arrived,
+    }
 
 
 async def _desk_page(
     request: AnyRequest,
     me: MeDep,
     store: StoreDep,
-    order_id: FromPath[str],
+    order_id: str,
     *,
     error: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
     order, catalog = await load_order(store, me, order_id)
+    values = values or {}
     short = await store.read(lambda c: receiving.shortages_for_order(c, order_id))
-    due_now, nothing, unweighed = await store.read(lambda c: _read_totals(c, order))
+    nothing = await store.read(lambda c: {i["id"] for i in pickup.none_arrived(c, order_id)})
+    is_open = order["status"] not in orders.TERMINAL
+    money = None
+    if is_open:
+        try:
+            typed = _weighings(values, order)
+        except BadRequest:
+            typed = []
+        quote = await store.read(lambda c: pickup.quote(c, order_id, typed))
+        money = _money(order, quote, values)
+    payments = await store.read(lambda c: corrections.live_payments(c, order_id))
     template = "_desk_panel.html" if is_htmx(request) else "desk_order.html"
     return page(
         request,
@@ -111,13 +155,17 @@ async def _desk_page(
         me,
         order=order,
         units=catalog,
-        totals=_totals(order, due_now, nothing, unweighed),
-        qr=qr_svg(order["pickup_code"]),
+        open=is_open,
+        money=money,
+        totals=_closed(order, nothing),
+        none_arrived=nothing,
+        weighable=any(i["sold_by"] == "weight" and i["id"] not in nothing for i in order["items"]),
+        live_payments=payments,
         short="、".join(i["text"] for i in short),
         methods=METHODS,
         statuses=STATUS_LABELS,
         error=error,
-        values=values or {},
+        values=values,
         status=status,
     )
 
@@ -129,6 +177,24 @@ async def desk_order(
     return await _desk_page(request, me, store, order_id)
 
 
+@get("/desk/{order_id:str}/quote", include_in_schema=False)
+async def desk_quote(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template:
+    """The money block for what is typed so far (weights, amount, pay-later amount),
+    written nowhere: the desk asks for it as the staff member types."""
+    order, _catalog = await load_order(store, me, order_id)
+    values = {k: str(v) for k, v in request.query_params.items()}
+    try:
+        typed = _weighings(values, order)
+        quote = await store.read(lambda c: pickup.quote(c, order_id, typed))
+    except BadRequest as exc:
+        return page(
+            request, "_desk_quote.html", me, order=order, money=None, problem=exc, status=400
+        )
+    return page(request, "_desk_quote.html", me, order=order, money=_money(order, quote, values))
+
+
 def _amount_error(hint: str) -> dict[str, str]:
     """The error box under the amount field, in the shape `form_error` gives."""
     return {"field": "amount", "key": "amount", "hint": hint, "detail": ""}
@@ -138,6 +204,7 @@ def _amount_error(hint: str) -> dict[str, str]:
 async def desk_weigh(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Template | Redirect:
+    """Stores the weights typed so far (kept for pages opened before the live total)."""
     form = await request.form()
     order, _catalog = await load_order(store, me, order_id)
     try:
@@ -164,37 +231,53 @@ async def desk_weigh(
 async def desk_complete(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Template:
+    """Hand over at the price the desk showed, and nothing else.
+
+    `shown_due` is the total on the screen when the button was tapped; if the
+    weights sent give another price, nothing is saved and the page says so with
+    the new total (never a silently changed amount). An empty amount is the
+    exact price. "Pay later" records `given` (empty: 0), never the amount box.
+    """
     form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
     order, _catalog = await load_order(store, me, order_id)
+    _ = gettext_for(request)
     try:
         weighings = _weighings(form, order)
         method = str(form.get("method", "") or "")
-        amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
-        delivered = form.get("delivered") == "1"
         on_credit = form.get("on_credit") == "1"  # the "Pay later" button
+        delivered = form.get("delivered") == "1"
         shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
-        if weighings and shown is not None and amount == shown:
-            # Weighed and paid in one tap: if the weights moved the price, the amount
-            # typed was for the old price. Keep the weights and ask once more.
-            total = await store.write(lambda tx: pickup.record_weights(tx, order_id, weighings))
-            if total != shown:
-                _ = gettext_for(request)
+        amount = _optional_yuan(form, "given" if on_credit else "amount")
+        if order["status"] not in orders.TERMINAL:
+            quote = await store.read(lambda c: pickup.quote(c, order_id, weighings))
+            total = int(quote["total_fen"])
+            if shown is not None and total != shown:
                 return await _desk_page(
                     request,
                     me,
                     store,
                     order_id,
                     error=_amount_error(
-                        _("The price changed after weighing. Check the amount and tap again.")
+                        _(
+                            "The price is now ¥%(now)s, not the ¥%(shown)s shown. Check the"
+                            " amount and tap again.",
+                            now=yuan(total),
+                            shown=yuan(shown),
+                        )
                     ),
-                    values={"method": method},
+                    values={k: v for k, v in values.items() if k != "on_credit"},
+                    status=409,
                 )
+            if amount is None:
+                amount = 0 if on_credit else total
+        paid_in = amount or 0
         result = await store.write(
             lambda tx: pickup.complete(
                 tx,
                 order_id,
                 method=method,
-                amount_fen=amount,
+                amount_fen=paid_in,
                 weighings=weighings,
                 delivered=delivered,
                 on_credit=on_credit,
@@ -202,7 +285,6 @@ async def desk_complete(
             )
         )
     except pickup.Underpaid as exc:
-        _ = gettext_for(request)
         return await _desk_page(
             request,
             me,
@@ -216,7 +298,7 @@ async def desk_complete(
                     owed=yuan(exc.total_fen - exc.amount_fen),
                 )
             ),
-            values={k: str(v) for k, v in form.items() if k != "on_credit"},
+            values={k: v for k, v in values.items() if k != "on_credit"},
             status=400,
         )
     except EdgeError as exc:
@@ -228,8 +310,8 @@ async def desk_complete(
             store,
             order_id,
             error=form_error(request, exc),
-            values={k: str(v) for k, v in form.items()},
-            status=400,
+            values=values,
+            status=exc.status_code,
         )
     order, catalog = await load_order(store, me, order_id)
     return page(
@@ -244,4 +326,4 @@ async def desk_complete(
     )
 
 
-HANDLERS: list[Any] = [desk_search, desk_order, desk_weigh, desk_complete]
+HANDLERS: list[Any] = [desk_search, desk_order, desk_quote, desk_weigh, desk_complete]

@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from edge.domain import calendar, households, orders, pickup, products
+from edge.domain import calendar, corrections, households, orders, pickup, products
 from edge.domain.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.store import Store
@@ -25,7 +25,7 @@ from edge.store.ids import new_id
 from edge.web.forms import form_int
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
 from edge.web.pages.formats import parse_quantity, parse_yuan
-from edge.web.shared import StoreDep
+from edge.web.shared import StoreDep, local_path
 
 CHANNELS = OrderedDict(
     [
@@ -264,6 +264,9 @@ async def load_order(
     return order, catalog
 
 
+PAYMENT_LABELS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
+
+
 @get("/orders/{order_id:str}", include_in_schema=False)
 async def order_detail(
     request: AnyRequest,
@@ -288,11 +291,14 @@ async def _detail(
     status: int = 200,
 ) -> Template:
     order, catalog = await load_order(store, me, order_id)
+    undone = await store.read(lambda c: corrections.for_order(c, order_id))
     return page(
         request,
         "order_detail.html",
         me,
         order=order,
+        corrections=undone,
+        methods=PAYMENT_LABELS,
         units=catalog,
         qr=qr_svg(order["pickup_code"]),
         new=new,
@@ -335,7 +341,10 @@ async def mark_packed(
     form = await request.form()
     back = str(form.get("back", "") or "")
     if back.startswith("/lists/packing"):
-        return Redirect(path=back, status_code=303)
+        # Back to the same bag, not the top of a long list (htmx swaps just the bag).
+        return Redirect(
+            path=f"{local_path(back, '/lists/packing')}#order-{order_id}", status_code=303
+        )
     return Redirect(path=f"/orders/{order_id}", status_code=303)
 
 

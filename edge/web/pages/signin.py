@@ -3,7 +3,9 @@
 A tablet stays signed in for the working day: the session ends on the server
 after `Settings.session_idle_s` unused or `session_max_age_s` in all, and at
 once on sign-out, a PIN change or the person's removal. The last name used is
-remembered so a returning staff member only taps in the PIN.
+remembered so a returning staff member (whose session ran out) only taps in
+the PIN; a sign-out forgets it. The names are the centre's staff list, tapped,
+never typed.
 
 Wrong PINs count per name from any tablet (edge.domain.auth). A locked name is lifted
 by a manager: the manager's name and PIN typed on the locked sign-in form, or
@@ -44,10 +46,31 @@ async def signin_form(request: AnyRequest) -> Template | Redirect:
     if await page_staff(request) is not None:
         return Redirect(path=back, status_code=303)
     last_name = unquote(request.cookies.get(NAME_COOKIE, ""))
-    return page(request, "signin.html", name=last_name, next=back, error=None)
+    return page(
+        request,
+        "signin.html",
+        name=last_name,
+        staff_names=await _staff_names(request),
+        next=back,
+        error=None,
+    )
 
 
-def _signin_error(
+async def _staff_names(request: AnyRequest) -> list[str]:
+    """The centre's active staff, managers first: a tablet signs in by tapping a name."""
+    store = request.app.state.store
+    return await store.read(  # type: ignore[no-any-return]
+        lambda c: [
+            r[0]
+            for r in c.execute(
+                "SELECT name FROM staff WHERE active = 1"
+                " ORDER BY role = 'manager' DESC, role = 'staff' DESC, name LIMIT 60"
+            )
+        ]
+    )
+
+
+async def _signin_error(
     request: AnyRequest,
     name: str,
     back: str,
@@ -60,6 +83,7 @@ def _signin_error(
         request,
         "signin.html",
         name=name,
+        staff_names=await _staff_names(request),
         next=back,
         status=status,
         error=error,
@@ -85,7 +109,7 @@ async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redir
             await auth.unlock_with_manager(client, manager_name, manager_pin, name, policy)
         token, _staff = await auth.sign_in(client, name, pin, kind="page", policy=policy)
     except Locked as exc:
-        return _signin_error(
+        return await _signin_error(
             request,
             name,
             back,
@@ -95,7 +119,7 @@ async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redir
             locked=True,
         )
     except TooManyRequests as exc:
-        return _signin_error(
+        return await _signin_error(
             request,
             name,
             back,
@@ -104,7 +128,7 @@ async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redir
             exc.detail,
         )
     except Forbidden:
-        return _signin_error(
+        return await _signin_error(
             request,
             name,
             back,
@@ -113,7 +137,9 @@ async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redir
             locked=True,
         )
     except Unauthorized:
-        return _signin_error(request, name, back, 401, _("Wrong name or PIN. Please try again."))
+        return await _signin_error(
+            request, name, back, 401, _("Wrong name or PIN. Please try again.")
+        )
     response = Redirect(path=back, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -143,6 +169,7 @@ async def signout(request: AnyRequest) -> Redirect:
         await _auth(request).sign_out(token, everywhere=bool(form.get("everywhere")))
     response = Redirect(path="/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(NAME_COOKIE)  # the next person taps their own name
     return response
 
 

@@ -7,7 +7,7 @@ translated from edge/locale. Weights are typed in 斤 and kept in grams.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from litestar import Response, Router, get, post
@@ -67,6 +67,42 @@ def _today(request: AnyRequest, value: str | None) -> str:
     if value:
         return calendar.parse_day(value, "day").isoformat()
     return str(_now(request).date().isoformat())
+
+
+# How far back receiving, returns and reconciliation look for the last delivery.
+LOOK_BACK_DAYS = 14
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+
+async def _delivery_day(request: AnyRequest, store: Any, value: str | None) -> str:
+    """The delivery receiving, returns and reconciliation are about: the one asked
+    for, else today's when today is a delivery day, else the last one before."""
+    if value:
+        return calendar.parse_day(value, "day").isoformat()
+    today: date = _now(request).date()
+    cal = await store.read(lambda c: calendar.load(c, store.site_id))
+    for back in range(LOOK_BACK_DAYS + 1):
+        day = today - timedelta(days=back)
+        if cal.is_delivery_day(day):
+            return day.isoformat()
+    return today.isoformat()
+
+
+def _day_head(request: AnyRequest, d: str) -> dict[str, str]:
+    """What the big day line at the top of every co-op page says: the date, its
+    weekday, and whether it is today, tomorrow or yesterday."""
+    day = calendar.parse_day(d, "day")
+    offset = (day - _now(request).date()).days
+    relative = {0: N_("today"), 1: N_("tomorrow"), -1: N_("yesterday")}.get(offset, "")
+    return {"date": d, "weekday": WEEKDAYS[day.weekday()], "relative": relative}
 
 
 def _error(request: AnyRequest, exc: EdgeError) -> dict[str, str]:
@@ -132,6 +168,8 @@ async def _order_sheet(
         "supply/order.html",
         me,
         day=d,
+        day_head=_day_head(request, d),
+        order_sheet=True,
         doc=doc,
         text=text,
         products=products,
@@ -198,7 +236,8 @@ async def receiving_page(
     saved: FromQuery[bool] = False,
 ) -> Template:
     """06:00: expected against arrived, per line; shortages once entered."""
-    return await _receiving(request, me, store, _today(request, day), saved=saved)
+    d = await _delivery_day(request, store, day)
+    return await _receiving(request, me, store, d, saved=saved)
 
 
 async def _receiving(
@@ -217,6 +256,7 @@ async def _receiving(
         "supply/receiving.html",
         me,
         day=d,
+        day_head=_day_head(request, d),
         view=view,
         error=error,
         status=status,
@@ -258,7 +298,8 @@ async def returns_page(
     saved: FromQuery[bool] = False,
 ) -> Template:
     """Noon: what is left per line goes back on the van (counts suggested)."""
-    return await _returns(request, me, store, _today(request, day), saved=saved)
+    d = await _delivery_day(request, store, day)
+    return await _returns(request, me, store, d, saved=saved)
 
 
 async def _returns(
@@ -292,7 +333,15 @@ async def _returns(
 
     found = await store.read(read)
     return page(
-        request, "supply/returns.html", me, day=d, error=error, status=status, saved=saved, **found
+        request,
+        "supply/returns.html",
+        me,
+        day=d,
+        day_head=_day_head(request, d),
+        error=error,
+        status=status,
+        saved=saved,
+        **found,
     )
 
 
@@ -326,16 +375,24 @@ async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
 async def reconciliation_page(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
-    d = _today(request, day)
+    d = await _delivery_day(request, store, day)
     doc = await store.read(lambda c: reconciliation.reconcile(c, store.site_id, d))
-    return page(request, "supply/reconciliation.html", me, day=d, doc=doc, yuan=yuan)
+    return page(
+        request,
+        "supply/reconciliation.html",
+        me,
+        day=d,
+        day_head=_day_head(request, d),
+        doc=doc,
+        yuan=yuan,
+    )
 
 
 @get("/reconciliation.csv")
 async def reconciliation_csv(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Response[bytes]:
-    d = _today(request, day)
+    d = await _delivery_day(request, store, day)
     doc = await store.read(lambda c: reconciliation.reconcile(c, store.site_id, d))
     return csv_response(reconciliation.as_csv([doc]), f"reconciliation-{d}.csv")
 
