@@ -134,7 +134,7 @@ class Procs:
             stderr=log,
         )
 
-    def wait_healthy(self, name: str, url: str, timeout: float = 20) -> None:
+    def wait_healthy(self, name: str, url: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         proc = self.procs[name]
         while time.monotonic() < deadline:
