@@ -26,6 +26,7 @@ from litestar.template.config import TemplateConfig
 
 from edge import centre
 from edge.api import CONTROLLERS
+from edge.api.care_people import CARE_CONTROLLERS
 from edge.auth import Auth, LoginLimiter
 from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.openapi_errors import document_errors
@@ -94,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
 
     api = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, *SUPPLY_CONTROLLERS],
+        route_handlers=[*CONTROLLERS, *SUPPLY_CONTROLLERS, *CARE_CONTROLLERS],
         dependencies={"staff": Provide(api_staff)},
         security=[{"bearer": []}],
     )

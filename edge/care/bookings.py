@@ -385,3 +385,41 @@ def list_bookings(
     sql += " ORDER BY b.day, b.start LIMIT ?"
     params.append(limit)
     return [as_dict(r, viewer) for r in conn.execute(sql, params)]
+
+
+def preview(
+    conn: sqlite3.Connection,
+    data: BookingInput | None = None,
+    *,
+    booking_id: str | None = None,
+    provider_id: str | None = None,
+) -> list[clashes.Clash]:
+    """The clashes a new booking (`data`), or assigning `provider_id` to an existing one,
+    would meet: what the desk shows before anyone presses save."""
+    if booking_id is not None:
+        row = conn.execute("SELECT * FROM care_bookings WHERE id = ?", (booking_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no booking {booking_id[:64]!r}", field="booking_id")
+        service_id, recipient_id, day, start_at, minutes = (
+            row["service_id"], row["recipient_id"], row["day"], row["start"], row["minutes"]
+        )
+        in_slot = row["status"] == "requested"
+    elif data is not None:
+        service_id, recipient_id = data.service_id, data.recipient_id
+        day, start_at = parse_day(data.day, "day").isoformat(), hhmm(data.start)
+        in_slot = data.channel not in HUB_CHANNELS
+        minutes = data.minutes
+    else:
+        raise BadRequest("name a booking or describe one", field="booking_id")
+    service = get_service(conn, service_id)
+    return clashes.find(
+        conn,
+        service=service,
+        recipient_id=recipient_id,
+        day=day,
+        start=start_at,
+        minutes=whole(service["minutes"] if minutes is None else minutes, "minutes", 5, 720),
+        provider_id=provider_id,
+        exclude=booking_id or "",
+        counts_in_slot=in_slot,
+    )
