@@ -31,6 +31,7 @@ from edge.auth import Auth, LoginLimiter
 from edge.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.openapi_errors import document_errors
 from edge.pages import PAGE_HANDLERS, configure_templates
+from edge.pages.care import CARE_PAGE_HANDLERS
 from edge.settings import Settings
 from edge.store import Store, open_store
 from edge.supply import consolidated
@@ -147,4 +148,4 @@ def create_app(settings: Settings) -> Litestar:
 
 def _pages() -> list[Any]:
     """The tablet pages (the sync badge's "sync now" button among them) and the WeChat pages."""
-    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS, *SUPPLY_PAGE_HANDLERS]
+    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS, *SUPPLY_PAGE_HANDLERS, *CARE_PAGE_HANDLERS]
