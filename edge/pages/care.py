@@ -208,10 +208,8 @@ async def daycare_page(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
     on = _day(request, day)
-    data = await store.read(
-        lambda c: {"grid": daycare.grid(c, on), "lunch": daycare.lunch_count(c, on)}
-    )
-    return page(request, "care/daycare.html", me, day=on, **data)
+    grid, lunch = await store.read(lambda c: (daycare.grid(c, on), daycare.lunch_count(c, on)))
+    return page(request, "care/daycare.html", me, day=on, grid=grid, lunch=lunch)
 
 
 @post("/daycare/{recipient_id:str}/tap")
