@@ -37,6 +37,7 @@ from edge.store import Store, Tx
 from edge.store.changelog import Change
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
+from hub.family import FAMILY_HANDLERS
 from hub.supplier import SUPPLIER_HANDLERS
 from sync import schema as sync_schema
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
@@ -627,7 +628,7 @@ def create_hub_app(settings: Settings) -> Litestar:
     page_state = extra.pop("state", {})
     escape_log_records()
     app = Litestar(
-        route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS],
+        route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS, *FAMILY_HANDLERS],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
         middleware=[refuse_control_characters],

@@ -401,7 +401,11 @@ def preview(
         if row is None:
             raise NotFound(f"no booking {booking_id[:64]!r}", field="booking_id")
         service_id, recipient_id, day, start_at, minutes = (
-            row["service_id"], row["recipient_id"], row["day"], row["start"], row["minutes"]
+            row["service_id"],
+            row["recipient_id"],
+            row["day"],
+            row["start"],
+            row["minutes"],
         )
         in_slot = row["status"] == "requested"
     elif data is not None:
