@@ -614,6 +614,7 @@ def create_hub_app(settings: Settings) -> Litestar:
             store.close()
             os.close(lock)
 
+    from hub.hotline import HOTLINE_HANDLERS, hotline_guard
     from hub.pages import page_app_config
 
     handlers, extra = page_app_config(settings, store)
@@ -628,10 +629,17 @@ def create_hub_app(settings: Settings) -> Litestar:
     page_state = extra.pop("state", {})
     escape_log_records()
     app = Litestar(
-        route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS, *FAMILY_HANDLERS],
+        route_handlers=[
+            *SYNC_HANDLERS,
+            *handlers,
+            *SUPPLIER_HANDLERS,
+            *FAMILY_HANDLERS,
+            *HOTLINE_HANDLERS,
+        ],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
         middleware=[refuse_control_characters],
+        before_request=hotline_guard,
         before_send=[add_security_headers],
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6
