@@ -614,6 +614,7 @@ def create_hub_app(settings: Settings) -> Litestar:
             store.close()
             os.close(lock)
 
+    from hub.care_statement import HANDLERS as CARE_STATEMENT_HANDLERS
     from hub.hotline import HOTLINE_HANDLERS, hotline_guard
     from hub.pages import page_app_config
 
@@ -635,6 +636,7 @@ def create_hub_app(settings: Settings) -> Litestar:
             *SUPPLIER_HANDLERS,
             *FAMILY_HANDLERS,
             *HOTLINE_HANDLERS,
+            *CARE_STATEMENT_HANDLERS,
         ],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,

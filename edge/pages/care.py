@@ -33,6 +33,7 @@ from edge.pages.base import (
     to_signin,
     today,
 )
+from edge.pages.care_statement import STATEMENT_HANDLERS
 from edge.web import StoreDep, local_path
 
 STATUS_LABELS = {
@@ -243,6 +244,7 @@ CARE_PAGE_HANDLERS: list[Any] = [
             daycare_page,
             daycare_tap,
             daycare_lunch,
+            *STATEMENT_HANDLERS,
         ],
         dependencies={"me": Provide(require_staff)},
         exception_handlers={SignInRequired: to_signin},
