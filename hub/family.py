@@ -210,8 +210,8 @@ async def _linked(request: AnyRequest, recipient_id: str) -> tuple[dict[str, Any
         raise Unauthorized("请先登录 / sign in first")
     elder = await _store(request).read(
         lambda c: c.execute(
-            "SELECT r.id, r.name, r.site_id, c.name AS centre_name FROM care_family_links l"
-            " JOIN care_recipients r ON r.id = l.recipient_id"
+            "SELECT r.id, r.name, r.site_id, r.subsidy, c.name AS centre_name"
+            " FROM care_family_links l JOIN care_recipients r ON r.id = l.recipient_id"
             " LEFT JOIN sync_centres c ON c.site_id = r.site_id"
             " WHERE l.account_id = ? AND l.recipient_id = ?",
             (account["id"], recipient_id),
@@ -236,7 +236,7 @@ async def _elder_page(
         data["services"] = [
             dict(r)
             for r in conn.execute(
-                "SELECT id, name, minutes, price_fen FROM care_services"
+                "SELECT id, name, minutes, price_fen, subsidised_fen FROM care_services"
                 " WHERE site_id IN (?, ?) AND active = 1 ORDER BY sort, name",
                 (elder["site_id"], hub_site),
             )
