@@ -206,18 +206,28 @@ def visits(conn: sqlite3.Connection, recipient_id: str) -> dict[str, Any]:
         )
     ]
     answered = {r["request_id"] for r in rows if r["request_id"]}
-    waiting, refused = [], []
-    for c in conn.execute(
+    # By the indexes of m110: the elder's booking requests, then the cancels and
+    # ratings naming one of the elder's bookings or requests.
+    sql = (
         "SELECT m.id, m.name, m.args, m.created_at, r.outcome, r.detail FROM sync_commands m"
-        " LEFT JOIN sync_command_results r ON r.id = m.id"
-        " WHERE m.name IN ('care_book', 'care_cancel', 'care_rate')"
-        " AND json_extract(m.args, '$.recipient_id') IS ?"
-        " OR (m.name != 'care_book' AND m.name IN ('care_cancel', 'care_rate')"
-        "     AND json_extract(m.args, '$.booking_id') IN"
-        "     (SELECT id FROM care_bookings WHERE recipient_id = ?))"
-        " ORDER BY m.created_at",
-        (recipient_id, recipient_id),
-    ):
+        " LEFT JOIN sync_command_results r ON r.id = m.id WHERE "
+    )
+    books = conn.execute(
+        sql + "m.name = 'care_book' AND json_extract(m.args, '$.recipient_id') = ?",
+        (recipient_id,),
+    ).fetchall()
+    mine = sorted({r["id"] for r in rows} | answered | {c["id"] for c in books})
+    marks = ",".join("?" * len(mine))
+    others = conn.execute(
+        sql + "m.name IN ('care_cancel', 'care_rate') AND coalesce("
+        "json_extract(m.args, '$.booking_id'), json_extract(m.args, '$.request_id'))"
+        f" IN ({marks})",
+        mine,
+    ).fetchall()
+    waiting, refused = [], []
+    for c in sorted([*books, *others], key=lambda c: (c["created_at"], c["id"])):
+        if c["outcome"] == "applied":
+            continue
         args = json.loads(c["args"])
         item = {
             **args,
@@ -230,7 +240,7 @@ def visits(conn: sqlite3.Connection, recipient_id: str) -> dict[str, Any]:
                 waiting.append(item)
             elif c["name"] == "care_cancel":
                 waiting.append(item)
-        elif c["outcome"] == "refused":
+        else:
             refused.append({**item, "detail": c["detail"]})
     refusals = {r.get("booking_id") or r.get("request_id"): r["detail"] for r in refused}
     for b in rows:

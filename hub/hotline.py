@@ -228,8 +228,9 @@ def record_return_visit(tx: Tx, booking_id: str, form: dict[str, str], operator:
     )
     pending = tx.one(
         "SELECT 1 FROM sync_commands m LEFT JOIN sync_command_results r ON r.id = m.id"
-        " WHERE m.name = 'care_rate' AND r.id IS NULL"
-        " AND json_extract(m.args, '$.booking_id') = ?",
+        " WHERE m.name IN ('care_cancel', 'care_rate') AND m.name = 'care_rate'"
+        " AND r.id IS NULL AND coalesce(json_extract(m.args, '$.booking_id'),"
+        " json_extract(m.args, '$.request_id')) = ?",
         (booking_id,),
     )
     if row["rating"] is None and pending is None:

@@ -127,7 +127,8 @@ def m102_supplier_centres(db: sqlite_utils.Database) -> None:
 @migrations()
 def m110_care_family(db: sqlite_utils.Database) -> None:
     """Care at the hub, hub-local (never synced: no `site_id`): family accounts, which
-    elders each may book for, their sessions, and the hotline's return visits (回访)."""
+    elders each may book for, their sessions, and the hotline's return visits (回访);
+    and indexes of the care commands by elder and by booking."""
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS care_family_accounts (
@@ -159,6 +160,14 @@ def m110_care_family(db: sqlite_utils.Database) -> None:
             operator TEXT NOT NULL,
             created_at TEXT NOT NULL
         );
+        -- An elder's care commands, for the family page and the hotline: found by
+        -- index, not by reading every command's JSON.
+        CREATE INDEX IF NOT EXISTS sync_commands_care_recipient
+            ON sync_commands (json_extract(args, '$.recipient_id')) WHERE name = 'care_book';
+        CREATE INDEX IF NOT EXISTS sync_commands_care_booking
+            ON sync_commands (coalesce(json_extract(args, '$.booking_id'),
+                                       json_extract(args, '$.request_id')))
+            WHERE name IN ('care_cancel', 'care_rate');
         """
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 from edge.calendar import parse_day
 from edge.care import clashes
 from edge.care.catalog import get_service
-from edge.care.common import Actor, hhmm, now_iso, text, whole
+from edge.care.common import Actor, hhmm, now_iso, row_dict, text, whole
 from edge.care.providers import get_provider
 from edge.care.recipients import own
 from edge.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -338,7 +338,7 @@ DETAIL_SQL = (
 def as_dict(row: sqlite3.Row, viewer: Actor | None) -> dict[str, Any]:
     from edge.care.recipients import address
 
-    d = dict(row)
+    d = row_dict(row)
     d["address"] = address(d)
     d["status_zh"] = STATUS_ZH.get(d["status"], d["status"])
     if not sees_notes(viewer, d.get("provider_staff_id")):

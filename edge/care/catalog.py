@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from edge.care.common import dumps, now_iso, text, text_list, whole
+from edge.care.common import dumps, now_iso, row_dict, text, text_list, whole
 from edge.errors import BadRequest, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -96,7 +96,7 @@ def seed_demo(tx: Tx) -> dict[str, str]:
 
 
 def as_dict(row: sqlite3.Row) -> dict[str, Any]:
-    d = dict(row)
+    d = row_dict(row)
     d["skills"] = json.loads(d["skills"] or "[]")
     d["meal"], d["day_care"], d["active"] = bool(d["meal"]), bool(d["day_care"]), bool(d["active"])
     return d

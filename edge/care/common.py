@@ -103,5 +103,11 @@ def people(value: Any, field: str) -> list[dict[str, str]]:
     return out
 
 
+def row_dict(row: Any) -> dict[str, Any]:
+    """A sqlite3.Row as a dict in one pass: `dict(row)` looks every column up by name
+    (a linear, case-insensitive search each), which is most of a roster's time."""
+    return dict(zip(row.keys(), row, strict=True))
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

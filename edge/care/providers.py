@@ -8,7 +8,7 @@ import json
 import sqlite3
 from typing import Any
 
-from edge.care.common import dumps, now_iso, text, text_list
+from edge.care.common import dumps, now_iso, row_dict, text, text_list
 from edge.errors import BadRequest, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -58,7 +58,7 @@ def create_provider(tx: Tx, fields: dict[str, Any]) -> str:
 
 
 def as_dict(row: sqlite3.Row) -> dict[str, Any]:
-    d = dict(row)
+    d = row_dict(row)
     d["skills"] = json.loads(d["skills"] or "[]")
     d["active"] = bool(d["active"])
     return d

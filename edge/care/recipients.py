@@ -14,7 +14,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from edge.care.common import dumps, now_iso, people, text
+from edge.care.common import dumps, now_iso, people, row_dict, text
 from edge.errors import BadRequest, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -124,7 +124,7 @@ SELECT = (
 
 
 def as_dict(row: sqlite3.Row, *, sees_notes: bool) -> dict[str, Any]:
-    d = dict(row)
+    d = row_dict(row)
     for key in ("emergency_contacts", "family"):
         d[key] = json.loads(d.get(key) or "[]")
     for key in ("subsidy", "day_care", "active"):

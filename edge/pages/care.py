@@ -34,6 +34,7 @@ from edge.pages.base import (
     today,
 )
 from edge.pages.care_statement import STATEMENT_HANDLERS
+from edge.pages.i18n import gettext_for
 from edge.web import StoreDep, local_path
 
 STATUS_LABELS = {
@@ -184,7 +185,9 @@ async def roster_page(
 ) -> Template:
     on, who = _day(request, day), actor(me)
     data = await store.read(lambda c: roster.roster(c, on, who))
-    return page(request, "care/roster.html", me, labels=STATUS_LABELS, kinds=KIND_LABELS, **data)
+    _ = gettext_for(request)  # once a page, not once a row: most of a long roster's time
+    labels = {status: _(label) for status, label in STATUS_LABELS.items()}
+    return page(request, "care/roster.html", me, labels=labels, kinds=KIND_LABELS, **data)
 
 
 @get("/visits/{booking_id:str}")
