@@ -13,6 +13,7 @@ from typing import Any
 
 from edge.domain import calendar, orders
 from edge.domain.auth import add_staff, issue_token
+from edge.domain.care import demo as care_demo
 from edge.domain.centre import init_centre
 from edge.domain.households import HouseholdInput, create_household
 from edge.domain.products import create_product
@@ -100,10 +101,10 @@ def create_demo(db_path: Path) -> str:
         rng = random.Random(7)
 
         def write(tx: Tx) -> dict[str, Any]:
-            tokens = {}
+            tokens, staff_ids, household_ids = {}, {}, {}
             for name, role, pin in DEMO_STAFF:
                 staff = add_staff(tx, name, role, pin)
-                tokens[name] = issue_token(tx, staff.id)
+                tokens[name], staff_ids[name] = issue_token(tx, staff.id), staff.id
             product_ids = list(add_catalog(tx).values())
             now = local_now()
             today = now.date()
@@ -113,7 +114,7 @@ def create_demo(db_path: Path) -> str:
                 calendar.add_exception(tx, today, "extra", "演示 demo")
             next_day = calendar.load(tx.conn, tx.site_id).next_delivery_day(now)
             for hh in HOUSEHOLDS:
-                household_id = create_household(
+                household_id = household_ids[hh[0]] = create_household(
                     tx,
                     HouseholdInput(
                         name=hh[0],
@@ -138,6 +139,7 @@ def create_demo(db_path: Path) -> str:
                         ),
                         yesterday_morning,
                     )
+            care_demo.seed(tx, household_ids, staff_ids, today)
             return tokens
 
         tokens = store.write_sync(write)

@@ -29,6 +29,7 @@ import httpx
 from litestar import Litestar, Request, Response, post
 from litestar.response import Redirect
 
+from edge.domain.care.commands import CARE_COMMANDS
 from edge.store import Store, Tx, get_meta
 from edge.web.shared import local_path
 from sync.agent import CommandHandler, SyncAgent
@@ -79,6 +80,7 @@ DEFAULT_COMMANDS: dict[str, CommandHandler] = {
     "cancel_order": _cancel_order,
     "set_calendar": _set_calendar,
     "add_calendar_exception": _add_calendar_exception,
+    **CARE_COMMANDS,
 }
 
 

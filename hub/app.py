@@ -37,6 +37,7 @@ from edge.store.migrations import SCHEMA_VERSION
 from edge.web.forms import parse_int
 from edge.web.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.web.openapi_errors import document_errors
+from hub.family import FAMILY_HANDLERS
 from hub.supplier import SUPPLIER_HANDLERS
 from sync import schema as sync_schema
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
@@ -617,6 +618,8 @@ def create_hub_app(settings: Settings) -> Litestar:
             store.close()
             os.close(lock)
 
+    from hub.care_statement import HANDLERS as CARE_STATEMENT_HANDLERS
+    from hub.hotline import HOTLINE_HANDLERS, hotline_guard
     from hub.pages import page_app_config
 
     handlers, extra = page_app_config(settings, store)
@@ -631,10 +634,18 @@ def create_hub_app(settings: Settings) -> Litestar:
     page_state = extra.pop("state", {})
     escape_log_records()
     app = Litestar(
-        route_handlers=[*SYNC_HANDLERS, *handlers, *SUPPLIER_HANDLERS],
+        route_handlers=[
+            *SYNC_HANDLERS,
+            *handlers,
+            *SUPPLIER_HANDLERS,
+            *FAMILY_HANDLERS,
+            *HOTLINE_HANDLERS,
+            *CARE_STATEMENT_HANDLERS,
+        ],
         lifespan=[lifespan],
         exception_handlers=handlers_by_exc,
         middleware=[refuse_control_characters],
+        before_request=hotline_guard,
         before_send=[add_security_headers],
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, gzip_compress_level=6

@@ -161,7 +161,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--role", choices=["operator", "supervisor"], default="operator")
+    p.add_argument("--role", choices=["operator", "supervisor", "hotline"], default="operator")
     p.set_defaults(func=_guard(_add_operator))
 
     p = hub.add_parser("add-supplier", help="a co-op account for the supplier API")

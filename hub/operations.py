@@ -23,6 +23,7 @@ from edge.domain import calendar, products
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
+from hub.care_commands import CARE_ARG_CHECKS
 from sync.enrol import now_iso
 from sync.errors import BadBatch, NotFound
 from sync.merge import COMMANDS_TABLE
@@ -107,6 +108,7 @@ ARG_CHECKS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], frozense
         _add_calendar_exception_args,
         frozenset({"day", "kind", "note", "move_orders_to"}),
     ),
+    **CARE_ARG_CHECKS,
 }
 KNOWN_COMMANDS = tuple(ARG_CHECKS)
 
@@ -129,12 +131,19 @@ def check_command(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def send_command(
-    tx: Tx, target_site: str, name: str, args: dict[str, Any], issued_by: str = ""
+    tx: Tx,
+    target_site: str,
+    name: str,
+    args: dict[str, Any],
+    issued_by: str = "",
+    command_id: str | None = None,
 ) -> str:
+    """Queue a command for `target_site`; `command_id` when the args must name it
+    (a care booking's `request_id`)."""
     args = check_command(name, args)
     if tx.one("SELECT 1 FROM sync_centres WHERE site_id = ?", (target_site,)) is None:
         raise NotFound(f"no centre {target_site[:64]!r}", field="site_id")
-    command_id = new_id()
+    command_id = command_id or new_id()
     tx.insert(
         COMMANDS_TABLE,
         {

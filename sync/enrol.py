@@ -45,7 +45,7 @@ from edge.store.ids import new_id
 from sync.errors import BadBatch, NotFound, SyncError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-OPERATOR_ROLES = ("operator", "supervisor")
+OPERATOR_ROLES = ("operator", "supervisor", "hotline")  # hotline: the 12349 desk (m111)
 
 
 @functools.cache

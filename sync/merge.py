@@ -21,7 +21,8 @@ Rules (DESIGN invariants 3-6); every one is enforced here, in one place:
    only the commands addressed to it: the hub refuses a whole batch holding
    a result whose command it does not have, or has for another site (else
    one centre could answer, and so block, another's command).
-4. **Order status only moves forward**: rank placed (0) < packed (1) <
+4. **Order status only moves forward** (a care booking's too: `CARE_STATUS_RANK`):
+   rank placed (0) < packed (1) <
    terminal (picked_up, delivered, cancelled, no_show: 2). A change that
    would lower the rank, or swap one terminal status for another, keeps the
    status already held (and applies its other fields). So a cancel that
@@ -70,6 +71,18 @@ STATUS_RANK = {
     "cancelled": 2,
     "no_show": 2,
 }
+# Care bookings (edge.domain.care.bookings): requested < confirmed < assigned < started < the ends.
+CARE_STATUS_RANK = {
+    "requested": 0,
+    "confirmed": 1,
+    "assigned": 2,
+    "started": 3,
+    "declined": 4,
+    "done": 4,
+    "not_at_home": 4,
+    "cancelled": 4,
+}
+STATUS_RANKS = {"orders": STATUS_RANK, "care_bookings": CARE_STATUS_RANK}
 # Shared by shape (id + site_id) but never written by a centre's push.
 # Rows the co-op sends through the hub, addressed to one centre by `centre_id`.
 SUPPLIER_TABLES = frozenset(
@@ -122,12 +135,29 @@ REFERENCES: dict[str, dict[str, str]] = {
         "staff_id": "staff",
         "manager_id": "staff",
     },
+    "care_recipients": {"household_id": "households"},
+    "care_providers": {"organisation_id": "care_providers", "staff_id": "staff"},
+    "care_series": {
+        "recipient_id": "care_recipients",
+        "service_id": "care_services",
+        "request_id": "sync_commands",
+    },
+    "care_bookings": {
+        "recipient_id": "care_recipients",
+        "service_id": "care_services",
+        "series_id": "care_series",
+        "provider_id": "care_providers",
+        "request_id": "sync_commands",  # the hub's booking command it answers
+    },
+    "care_booking_steps": {"booking_id": "care_bookings", "staff_id": "staff"},
+    "care_checkins": {"recipient_id": "care_recipients", "staff_id": "staff"},
+    "care_walkin_lunches": {"staff_id": "staff"},
 }
 # A handed-over order moves back to this status only when its owner voided the
 # hand-over: a `void_handover` row for it (sent before the order's update) says so.
 REOPENED_BY_CORRECTION = "packed"
 # Tables whose hub-owned rows (the district catalog) a centre's rows may name.
-HUB_REFERABLE = frozenset({"products"})
+HUB_REFERABLE = frozenset({"products", "care_services", "sync_commands"})
 
 
 @dataclass(frozen=True)
@@ -207,19 +237,26 @@ def _status_guard(
     conn: sqlite3.Connection, change: Change, fields: dict[str, Any]
 ) -> dict[str, Any]:
     new = fields.get("status")
-    if change.tbl != "orders" or new is None:
+    rank = STATUS_RANKS.get(change.tbl)
+    if rank is None or new is None:
         return fields
-    row = conn.execute("SELECT status FROM orders WHERE id = ?", (change.row_id,)).fetchone()
+    row = conn.execute(f"SELECT status FROM {change.tbl} WHERE id = ?", (change.row_id,)).fetchone()
     if row is None:
         return fields
     current = row[0]
     if new == current:
         return fields
-    if STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
+    if rank.get(new, -1) > rank.get(current, -1):
         return fields
     if _voided_handover(conn, change.row_id, current, new):
         return fields
-    log.info("order %s stays %s (a change to %s would move it back)", change.row_id, current, new)
+    log.info(
+        "%s %s stays %s (a change to %s would move it back)",
+        change.tbl,
+        change.row_id,
+        current,
+        new,
+    )
     return {k: v for k, v in fields.items() if k != "status"}
 
 

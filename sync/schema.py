@@ -124,6 +124,88 @@ def m102_supplier_centres(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations()
+def m110_care_family(db: sqlite_utils.Database) -> None:
+    """Care at the hub, hub-local (never synced: no `site_id`): family accounts, which
+    elders each may book for, their sessions, and the hotline's return visits (回访);
+    and indexes of the care commands by elder and by booking."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS care_family_accounts (
+            id TEXT PRIMARY KEY,
+            phone TEXT NOT NULL UNIQUE,     -- what the family member signs in with
+            name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS care_family_links (
+            account_id TEXT NOT NULL REFERENCES care_family_accounts (id),
+            recipient_id TEXT NOT NULL,     -- care_recipients.id (a centre's row)
+            relation TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, recipient_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS care_family_sessions (
+            token_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES care_family_accounts (id),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS care_return_visits (
+            id TEXT PRIMARY KEY,
+            booking_id TEXT NOT NULL UNIQUE, -- care_bookings.id
+            centre_id TEXT NOT NULL,
+            satisfaction INTEGER NOT NULL CHECK (satisfaction BETWEEN 1 AND 5),
+            note TEXT NOT NULL DEFAULT '',
+            complaint TEXT NOT NULL DEFAULT '',
+            operator TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        -- An elder's care commands, for the family page and the hotline: found by
+        -- index, not by reading every command's JSON.
+        CREATE INDEX IF NOT EXISTS sync_commands_care_recipient
+            ON sync_commands (json_extract(args, '$.recipient_id')) WHERE name = 'care_book';
+        CREATE INDEX IF NOT EXISTS sync_commands_care_booking
+            ON sync_commands (coalesce(json_extract(args, '$.booking_id'),
+                                       json_extract(args, '$.request_id')))
+            WHERE name IN ('care_cancel', 'care_rate');
+        """
+    )
+
+
+@migrations(transactional=False)
+def m111_hotline_role(db: sqlite_utils.Database) -> None:
+    """Operators may have the role `hotline` (the 12349 desk). SQLite cannot change a
+    CHECK in place: the table is rebuilt with foreign keys off (sessions point at it),
+    in one transaction; killed halfway, it rolls back and runs again."""
+    sql = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_operators'"
+    ).fetchone()[0]
+    if "'hotline'" in sql:
+        return
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in (
+            "CREATE TABLE sync_operators_new (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+            " role TEXT NOT NULL CHECK (role IN ('operator', 'supervisor', 'hotline')),"
+            " password_hash TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,"
+            " created_at TEXT NOT NULL)",
+            "INSERT INTO sync_operators_new SELECT id, name, role, password_hash, active,"
+            " created_at FROM sync_operators",
+            "DROP TABLE sync_operators",
+            "ALTER TABLE sync_operators_new RENAME TO sync_operators",
+        ):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

@@ -313,6 +313,158 @@ def m008_order_item_amount(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE order_items ADD COLUMN amount_fen INTEGER")
 
 
+@migrations()
+def m009_care(db: sqlite_utils.Database) -> None:
+    """Care services (edge.domain.care): the catalog, elders, providers, bookings and their steps,
+    recurring series, day-care check-ins and walk-in lunches. All shared like orders:
+    each row is its centre's; the hub's own `care_services` rows are the district catalog.
+    `care_recipients.link_code` is what a family types on the hub; not unique in the
+    index, so a chance clash between two centres can never block a sync."""
+    db.executescript(
+        """
+        CREATE TABLE care_services (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('at_centre', 'at_home', 'escort')),
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+            subsidised_fen INTEGER NOT NULL CHECK (subsidised_fen >= 0),
+            skills TEXT NOT NULL DEFAULT '[]',
+            capacity INTEGER NOT NULL DEFAULT 0 CHECK (capacity >= 0),  -- per slot; 0: none
+            meal INTEGER NOT NULL DEFAULT 0,        -- counts for the kitchen (助餐, 送餐)
+            day_care INTEGER NOT NULL DEFAULT 0,    -- the day-care room (check-in grid)
+            active INTEGER NOT NULL DEFAULT 1,
+            sort INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE care_recipients (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            household_id TEXT REFERENCES households (id),
+            name TEXT NOT NULL,
+            birth_date TEXT,
+            mobility TEXT NOT NULL DEFAULT 'independent',
+            diet_notes TEXT NOT NULL DEFAULT '',
+            care_notes TEXT NOT NULL DEFAULT '',     -- managers and the assignee only
+            emergency_contacts TEXT NOT NULL DEFAULT '[]',
+            family TEXT NOT NULL DEFAULT '[]',
+            subsidy INTEGER NOT NULL DEFAULT 0,
+            day_care INTEGER NOT NULL DEFAULT 0,
+            link_code TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX care_recipients_code ON care_recipients (link_code);
+        CREATE INDEX care_recipients_household ON care_recipients (household_id);
+        CREATE INDEX care_recipients_name ON care_recipients (name);
+
+        CREATE TABLE care_providers (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('staff', 'volunteer', 'organisation', 'worker')),
+            organisation_id TEXT REFERENCES care_providers (id),
+            staff_id TEXT REFERENCES staff (id),
+            phone TEXT NOT NULL DEFAULT '',
+            skills TEXT NOT NULL DEFAULT '[]',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE care_series (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            recipient_id TEXT NOT NULL REFERENCES care_recipients (id),
+            service_id TEXT NOT NULL REFERENCES care_services (id),
+            weekdays TEXT NOT NULL,                 -- Monday = 0, as in calendars
+            start TEXT NOT NULL,
+            from_day TEXT NOT NULL,
+            to_day TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'ended')),
+            paused_from TEXT,
+            channel TEXT NOT NULL,
+            request_id TEXT,
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE care_bookings (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            recipient_id TEXT NOT NULL REFERENCES care_recipients (id),
+            service_id TEXT NOT NULL REFERENCES care_services (id),
+            series_id TEXT REFERENCES care_series (id),
+            provider_id TEXT REFERENCES care_providers (id),
+            day TEXT NOT NULL,
+            start TEXT NOT NULL,
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            status TEXT NOT NULL CHECK (status IN ('requested', 'confirmed', 'declined',
+                'assigned', 'started', 'done', 'not_at_home', 'cancelled')),
+            channel TEXT NOT NULL,
+            request_id TEXT,                        -- the hub command it answers
+            requested_by TEXT NOT NULL DEFAULT '',
+            caller TEXT NOT NULL DEFAULT '',
+            caller_relation TEXT NOT NULL DEFAULT '',
+            callback_phone TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',          -- what was asked for
+            price_fen INTEGER NOT NULL CHECK (price_fen >= 0),
+            charged_fen INTEGER NOT NULL CHECK (charged_fen >= 0),
+            subsidy_fen INTEGER NOT NULL CHECK (subsidy_fen >= 0),
+            reason TEXT NOT NULL DEFAULT '',        -- why declined or cancelled
+            visit_note TEXT NOT NULL DEFAULT '',    -- managers and the assignee only
+            actual_minutes INTEGER,
+            rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+            rating_note TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX care_bookings_day ON care_bookings (day, start);
+        CREATE INDEX care_bookings_recipient ON care_bookings (recipient_id, day);
+        CREATE INDEX care_bookings_provider ON care_bookings (provider_id, day);
+        CREATE INDEX care_bookings_request ON care_bookings (request_id);
+        CREATE INDEX care_bookings_series ON care_bookings (series_id, day);
+
+        CREATE TABLE care_booking_steps (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            booking_id TEXT NOT NULL REFERENCES care_bookings (id),
+            status TEXT NOT NULL,
+            by_name TEXT NOT NULL,
+            staff_id TEXT REFERENCES staff (id),
+            note TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL
+        );
+        CREATE INDEX care_booking_steps_booking ON care_booking_steps (booking_id);
+
+        CREATE TABLE care_checkins (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            recipient_id TEXT NOT NULL REFERENCES care_recipients (id),
+            day TEXT NOT NULL,
+            in_at TEXT NOT NULL,
+            out_at TEXT,
+            lunch INTEGER NOT NULL DEFAULT 1,
+            staff_id TEXT REFERENCES staff (id)
+        );
+        CREATE UNIQUE INDEX care_checkins_day ON care_checkins (site_id, day, recipient_id);
+
+        CREATE TABLE care_walkin_lunches (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,                 -- a correction is a row of -1
+            staff_id TEXT REFERENCES staff (id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX care_walkin_lunches_day ON care_walkin_lunches (day);
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))

@@ -33,10 +33,12 @@ from edge.settings import Settings
 from edge.store import Store, open_store
 from edge.sync_hooks import sync_lifespan
 from edge.web.api import CONTROLLERS
+from edge.web.api.care_people import CARE_CONTROLLERS
 from edge.web.api.supply import SUPPLY_CONTROLLERS
 from edge.web.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.web.openapi_errors import document_errors
 from edge.web.pages import PAGE_HANDLERS, configure_templates
+from edge.web.pages.care import CARE_PAGE_HANDLERS
 from edge.web.pages.supply import SUPPLY_PAGE_HANDLERS
 from edge.web.pages.wechat import WECHAT_PAGE_HANDLERS
 from edge.web.shared import EXCEPTION_HANDLERS, api_staff, provide_settings, provide_store
@@ -114,7 +116,7 @@ def create_app(settings: Settings) -> Litestar:
 
     api = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, *SUPPLY_CONTROLLERS],
+        route_handlers=[*CONTROLLERS, *SUPPLY_CONTROLLERS, *CARE_CONTROLLERS],
         dependencies={"staff": Provide(api_staff)},
         security=[{"bearer": []}],
     )
@@ -168,4 +170,4 @@ def create_app(settings: Settings) -> Litestar:
 
 def _pages() -> list[Any]:
     """The tablet pages (the sync badge's "sync now" button among them) and the WeChat pages."""
-    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS, *SUPPLY_PAGE_HANDLERS]
+    return [*PAGE_HANDLERS, *WECHAT_PAGE_HANDLERS, *SUPPLY_PAGE_HANDLERS, *CARE_PAGE_HANDLERS]
