@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Centre, build_centre, count
+from centre_world import Centre, build_centre, count
 from test_pages import csrf
 
 from edge.domain import auth

@@ -4,7 +4,7 @@ a 400 naming what was wrong, never a 500, nothing written."""
 from __future__ import annotations
 
 import pytest
-from conftest import Centre, count
+from centre_world import Centre, count
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ naming the field, never a 500, and change nothing."""
 from __future__ import annotations
 
 import pytest
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 
 FAR_DAYS = ["0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01"]
 

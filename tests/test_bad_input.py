@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 
 
 def _changes(centre: Centre) -> int:

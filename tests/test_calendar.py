@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from conftest import Centre, order_body
+from centre_world import Centre, order_body
 
 from edge.domain.calendar import DEFAULT, Calendar
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 from test_pages import csrf, sign_in
 
 from edge.domain.supply.consolidated import lock_due

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from care_fixtures import MONDAY, Care, seed_care
-from conftest import Centre, count
+from centre_world import Centre, count
 
 API = "/api/v1/care"
 

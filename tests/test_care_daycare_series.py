@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from care_fixtures import MONDAY, Care, open_care_store
-from conftest import count
+from centre_world import count
 
 from edge.domain import calendar
 from edge.domain.care import bookings, daycare, recurring

@@ -21,11 +21,6 @@ TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def world(tmp_path: Path) -> Any:
     app = hub_app(tmp_path / "hub.db")
     async with hub_client(app) as client:

@@ -27,11 +27,6 @@ TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 MONDAY = date.today() + timedelta(days=7 - date.today().weekday())  # next Monday
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def seed(store: Store) -> dict[str, str]:
     def write(tx: Tx) -> dict[str, str]:
         services = catalog.seed_demo(tx)

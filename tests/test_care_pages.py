@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from care_fixtures import MONDAY, Care, seed_care
-from conftest import Centre, count
+from centre_world import Centre, count
 from test_pages import csrf, sign_in
 
 from edge.domain.care import bookings

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from care_fixtures import MONDAY, Care, open_care_store, seed_care
-from conftest import Centre
+from centre_world import Centre
 from test_pages import sign_in
 
 from edge.domain.care import bookings, statement
@@ -154,11 +154,6 @@ def test_desk_bookings_keep_the_price_split(care_store: tuple[Store, Care]) -> N
     line = next(ln for ln in doc["groups"]["elder"] if ln.name == "张桂兰")
     assert (line.price_fen, line.charged_fen, line.subsidy_fen) == (16000, 12000, 4000)
     assert statement.unbalanced(doc) == []
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.mark.anyio

@@ -42,11 +42,6 @@ def seed(store: Store) -> dict[str, str]:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def world(tmp_path: Path) -> Any:
     app = hub_app(tmp_path / "hub.db")
     async with hub_client(app) as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Centre
+from centre_world import Centre
 from test_pages import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent

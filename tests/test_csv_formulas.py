@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import Centre
+from centre_world import Centre
 from test_supply_support import MONDAY, place, sc
 
 from edge.domain import spreadsheet

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import Centre, count
+from centre_world import Centre, count
 from test_pages import csrf, sign_in
 
 MONDAY = "2026-11-30"

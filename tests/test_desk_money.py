@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 from test_pages import csrf, sign_in
 
 MONDAY = "2026-11-30"

@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from conftest import Centre, count
+from centre_world import Centre, count
 from test_pages import csrf, sign_in
 
 MONDAY = "2026-11-30"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Centre, order_body
+from centre_world import Centre, order_body
 from litestar.datastructures import FormMultiDict
 from test_pages import csrf, sign_in
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc

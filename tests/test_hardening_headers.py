@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Centre
+from centre_world import Centre
 
 from edge.web.hardening import CONTENT_SECURITY_POLICY
 

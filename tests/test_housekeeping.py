@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from conftest import SUNDAY_MORNING, Clock, build_centre, count
+from centre_world import SUNDAY_MORNING, Clock, build_centre, count
 from litestar.testing import TestClient
 
 from edge.settings import Settings

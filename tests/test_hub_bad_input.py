@@ -33,11 +33,6 @@ NOT_UTF8 = b'{"note": "\xff"}'  # a key every endpoint takes
 DEEP = b"[" * 5000 + b"]" * 5000
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Hub:
     """The hub app with centres A and B, a supplier and an operator; A has one order."""
 

@@ -32,11 +32,6 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def world(tmp_path: Path) -> Any:
     """A hub, centre A (one order for 王阿姨 on DAY, a calendar with a Saturday) synced
     once, and centre B enrolled but never synced."""

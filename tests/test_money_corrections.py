@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 from sync_fixtures import HUB_URL, add_household, add_order, enrol_centre, hub_app, set_status
 from test_pages import csrf, sign_in
 
@@ -246,11 +246,6 @@ def _sold_walkin(c: Centre, product_id: str) -> int:
 
 
 # --- sync: the correction travels, and the hub lets the voided hand-over move back ---------
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.mark.anyio

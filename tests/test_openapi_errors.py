@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Centre
+from centre_world import Centre
 
 
 def _responses(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:

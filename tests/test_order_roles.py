@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 from test_pages import csrf, sign_in
 
 MONDAY = "2026-11-30"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 
 
 def test_create_order_gets_next_delivery_day_code_and_estimate(centre: Centre) -> None:

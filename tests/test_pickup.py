@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 
 MONDAY = "2026-11-30"
 

@@ -33,11 +33,6 @@ pytestmark = pytest.mark.anyio
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _bomb(site_id: str, size: int, unit: bytes = b"[],") -> bytes:
     """A batch head, then `unit` repeated to `size` bytes of JSON, gzip'd as tight as it goes."""
     head = (

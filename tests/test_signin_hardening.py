@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from browser_fixtures import free_port, linli_command
-from conftest import SUNDAY_MORNING, Centre, Clock, build_centre
+from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
 from test_pages import csrf, order_form, sign_in
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from conftest import Centre, count, order_body
+from centre_world import Centre, count, order_body
 
 from edge.store import Store, storage_fault
 

@@ -37,11 +37,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def world(tmp_path: Path) -> Any:
     app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     hub: Hub = app.state.hub

@@ -25,11 +25,6 @@ OTHER = "城阳合作社"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[World, httpx.AsyncClient, str]]:
     """Centres A and B; the first co-op supplies both (made after both enrolled),
     a second co-op supplies B only."""

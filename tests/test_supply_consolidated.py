@@ -10,7 +10,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from conftest import Centre
+from centre_world import Centre
 from test_supply_support import (
     AFTER_CUTOFF,
     MONDAY,

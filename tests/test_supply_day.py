@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Centre
+from centre_world import Centre
 from test_pages import sign_in
 
 

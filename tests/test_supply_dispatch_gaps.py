@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Centre
+from centre_world import Centre
 from sync_fixtures import HUB_URL
 from test_pages import csrf
 from test_supply_pages import _signed_in
@@ -318,11 +318,6 @@ def test_re_entering_after_a_weighed_pickup_counts_the_weighed_grams(sc: Centre)
 
 
 # --- through the hub: what the co-op reads ----------------------------------------------------
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture

@@ -34,11 +34,6 @@ from sync.errors import SyncError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("link down", request=request)
 

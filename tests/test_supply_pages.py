@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from conftest import Centre
+from centre_world import Centre
 from test_pages import csrf, sign_in
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 

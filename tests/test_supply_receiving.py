@@ -5,7 +5,7 @@ from __future__ import annotations
 # ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
 import sqlite3
 
-from conftest import Centre
+from centre_world import Centre
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Centre
+from centre_world import Centre
 
 from edge.store import Store
 

@@ -16,11 +16,6 @@ from edge.store.migrations import SCHEMA_VERSION
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _note(tx: Any, centre_id: str | None, note_id: str) -> None:
     tx.insert(
         "supply_dispatch_notes",

@@ -37,11 +37,6 @@ from sync.errors import Diverged
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _agent(centre: Centre, client: httpx.AsyncClient) -> SyncAgent:
     agent = centre.agent(client)
     agent.register_command("cancel_order", cancel_handler)

@@ -34,11 +34,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def world(tmp_path: Path) -> Any:
     app, (a, b) = enrolled(tmp_path, ["金沙路社区", "四方路社区"])
     hub: Hub = app.state.hub

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import build_centre
+from centre_world import build_centre
 
 from edge.settings import Settings
 from edge.store import Store, get_meta

@@ -26,11 +26,6 @@ from sync.agent import MAX_IDLE_S, next_wait
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def test_the_wait_between_failed_runs_is_capped() -> None:
     assert next_wait(15, 0) == 15
     assert next_wait(15, 1) == 30

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import Centre
+from centre_world import Centre
 
 from edge.domain.text import clean_line
 

@@ -3,7 +3,7 @@ other's door (a stolen cookie is no API token; a leaked API token is no page ses
 
 from __future__ import annotations
 
-from conftest import Centre
+from centre_world import Centre
 from test_pages import sign_in
 
 

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from typing import Any
 
-from conftest import Centre
+from centre_world import Centre
 
 TOKEN_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
 

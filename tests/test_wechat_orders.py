@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import Centre, count
+from centre_world import Centre, count
 
 REPORT_MESSAGE = "@小瑋 姐,,5斤土豆、黃瓜2斤,、饅頭5元5個的、橙子6個,、圓青椒4個,。謝謝!"
 
