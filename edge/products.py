@@ -264,8 +264,7 @@ def link_to_district(tx: Tx, product_id: str, district_id: str) -> str:
         raise BadRequest(f"{district.name} is not in the district catalog", field="district_id")
     if (district.sold_by, district.bundle_size) != (own.sold_by, own.bundle_size):
         raise BadRequest(
-            f"{own.name} is sold {own.sold_by} here and {district.sold_by} in the district"
-            " catalog",
+            f"{own.name} is sold {own.sold_by} here and {district.sold_by} in the district catalog",
             field="district_id",
         )
     if own.active:

@@ -14,6 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import SerializationException
 
 from edge.errors import BadRequest
+from edge.products import MAX_PRICE_FEN
 from hub import centre_products, commands, operations
 from hub.health import sync_health
 from hub.order_pages import orders_for_day
@@ -142,11 +143,13 @@ async def api_product_adopt(request: AnyRequest) -> Any:
     if not isinstance(body, dict):
         raise BadRequest('send {"price_fen"}', field="body")
     confirm, fen = _confirm(body), body.get("price_fen")
-    if type(fen) is not int or not 0 <= fen <= centre_products.products.MAX_PRICE_FEN:
+    if type(fen) is not int or not 0 <= fen <= MAX_PRICE_FEN:
         raise BadRequest("price_fen must be a whole number of fen, 0 to 1000000", field="price_fen")
     try:
         district_id, sent = await hub_of(request).store.write(
-            lambda tx: centre_products.adopt(tx, product_id, fen, op.name, confirm_duplicate=confirm)
+            lambda tx: centre_products.adopt(
+                tx, product_id, fen, op.name, confirm_duplicate=confirm
+            )
         )
     except centre_products.LikelyDuplicate as exc:
         return _duplicate(exc)
@@ -175,7 +178,7 @@ async def api_product_price(request: AnyRequest) -> dict[str, Any]:
     op = await api_operator(request)
     body = await _json_body(request)
     fen = body.get("price_fen") if isinstance(body, dict) else None
-    if type(fen) is not int or not 0 <= fen <= centre_products.products.MAX_PRICE_FEN:
+    if type(fen) is not int or not 0 <= fen <= MAX_PRICE_FEN:
         raise BadRequest("price_fen must be a whole number of fen, 0 to 1000000", field="price_fen")
     command_id = await hub_of(request).store.write(
         lambda tx: centre_products.set_centre_price(tx, product_id, fen, op.name)

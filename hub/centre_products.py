@@ -64,7 +64,9 @@ def core_name(name: str) -> str:
     return text
 
 
-def likely_same(name_a: str, aliases_a: Iterable[str], name_b: str, aliases_b: Iterable[str]) -> bool:
+def likely_same(
+    name_a: str, aliases_a: Iterable[str], name_b: str, aliases_b: Iterable[str]
+) -> bool:
     """Rules 1-3 of the module docstring."""
     a, b = core_name(name_a), core_name(name_b)
     if a == b:
@@ -132,7 +134,7 @@ def _pending(conn: sqlite3.Connection, name: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def rows(conn: sqlite3.Connection, hub_site: str) -> list[Row]:
+def rows(conn: sqlite3.Connection, hub_site: str, skip_id: str = "") -> list[Row]:
     """Every product on sale somewhere: active district products and the centres'
     active own products, one row per (name, sold_by, unit)."""
     centres = {c["site_id"] for c in _centres(conn)}
@@ -142,7 +144,7 @@ def rows(conn: sqlite3.Connection, hub_site: str) -> list[Row]:
         " FROM products WHERE active = 1 ORDER BY category, sort, name, id"
     ):
         p = dict(r)
-        if p["site_id"] != hub_site and p["site_id"] not in centres:
+        if p["id"] == skip_id or (p["site_id"] != hub_site and p["site_id"] not in centres):
             continue
         key = (p["name"], p["sold_by"], p["unit"])
         row = by_key.setdefault(key, Row(*key, category=p["category"]))
@@ -191,8 +193,7 @@ def matrix(conn: sqlite3.Connection, hub_site: str) -> dict[str, Any]:
                 "price_fen": (other.district or next(iter(other.own.values())))["price_fen"],
             }
             for other in found
-            if other is not row
-            and likely_same(row.name, row.aliases, other.name, other.aliases)
+            if other is not row and likely_same(row.name, row.aliases, other.name, other.aliases)
         ]
         out.append(
             {
@@ -238,13 +239,14 @@ def likely_duplicates(
     *,
     district_only: bool = False,
     skip_key: tuple[str, str, str] | None = None,
+    skip_id: str = "",
 ) -> list[dict[str, Any]]:
     """The rows on sale whose product is likely the same as `name` (district rows
     only, if asked), each with its district price and each centre's own price."""
     aliases = list(aliases)
     centres = {c["site_id"]: c["name"] for c in _centres(conn)}
     out = []
-    for row in rows(conn, hub_site):
+    for row in rows(conn, hub_site, skip_id):
         if row.key == skip_key or (district_only and row.district is None):
             continue
         if likely_same(name, aliases, row.name, row.aliases):
@@ -270,14 +272,15 @@ def create_district_product(
     tx: Tx, fields: dict[str, Any], *, confirm_duplicate: bool = False
 ) -> str:
     """A new district product, refused (`LikelyDuplicate`) while its name is likely
-    that of a product on sale somewhere, until the operator confirms."""
-    name = str(fields.get("name") or "")
-    if not confirm_duplicate and name.strip():
-        aliases = fields.get("aliases") if isinstance(fields.get("aliases"), list) else []
-        found = likely_duplicates(tx.conn, tx.site_id, name, [str(a) for a in aliases or []])
+    that of a product on sale somewhere, until the operator confirms. Checked once
+    the product is valid (bad input is a 400 first); refusing undoes the insert."""
+    product_id = products.create_product(tx, fields)
+    if not confirm_duplicate:
+        made = products.get_product(tx.conn, product_id)
+        found = likely_duplicates(tx.conn, tx.site_id, made.name, made.aliases, skip_id=product_id)
         if found:
-            raise LikelyDuplicate(name, found)
-    return products.create_product(tx, fields)
+            raise LikelyDuplicate(made.name, found)
+    return product_id
 
 
 def _centre_product(tx: Tx, product_id: str) -> dict[str, Any]:

@@ -158,14 +158,14 @@ async def test_the_catalog_shows_each_centres_price_and_whether_it_is_a_district
     page = (await w.client.get("/hub/catalog")).text
     assert "各站点在卖的商品与价格" in page
     dacong = row_html(page, w.ids["a大葱"])  # the row of 大葱 takes A's id (A comes first)
-    assert re.search(r'data-label="海泊河社区" class="num cell-own">\s*2\.80', dacong)
-    assert re.search(r'data-label="金沙路社区" class="num cell-own">\s*3\.00', dacong)
-    assert re.search(r'data-label="四方路社区" class="num cell-none">\s*<span[^>]*>不卖', dacong)
+    assert re.search(r'data-label="海泊河社区" class="num at cell-own">\s*2\.80', dacong)
+    assert re.search(r'data-label="金沙路社区" class="num at cell-own">\s*3\.00', dacong)
+    assert re.search(r'data-label="四方路社区" class="num at cell-none">\s*<span[^>]*>不卖', dacong)
     assert "站点自有" in dacong and "可能与以下商品相同：" in dacong and "山东大葱" in dacong
     shandong = row_html(page, w.ids["山东大葱"])
     assert shandong.count("cell-district") == 3 and "3.20 · 区域" in shandong
     assert "区域商品" in shandong
-    assert "每 把" in row_html(page, w.ids["b香菜"])
+    assert "每把" in row_html(page, w.ids["b香菜"])
 
     api = await w.client.get("/hub/api/v1/catalog", headers=await api_token(w))
     assert api.status_code == 200, api.text
@@ -192,7 +192,9 @@ async def test_a_likely_duplicate_is_added_only_once_the_operator_confirms(world
     form = {"name": "本地大葱", "sold_by": "weight", "unit": "", "category": "蔬菜", "price": "3"}
     r = await w.post("/hub/catalog", **form)
     assert r.status_code == 409
-    warning = r.text[r.text.index("dup-warning") : r.text.index("</div>", r.text.index("dup-warning"))]
+    warning = r.text[
+        r.text.index("dup-warning") : r.text.index("</div>", r.text.index("dup-warning"))
+    ]
     assert "这很可能是已经在卖的商品：" in warning
     assert "山东大葱" in warning and "区域商品" in warning  # the district one
     assert "站点自有： 海泊河社区 2.80 ¥、金沙路社区 3.00 ¥" in warning
@@ -213,9 +215,14 @@ async def test_a_likely_duplicate_is_added_only_once_the_operator_confirms(world
         "/hub/api/v1/products", json={**body, "confirm_duplicate": "yes"}, headers=auth
     )
     assert r.status_code == 400 and r.json()["field"] == "confirm_duplicate"
+    r = await w.client.post("/hub/api/v1/products", json={**body, "price_fen": -1}, headers=auth)
+    assert r.status_code == 400 and r.json()["field"] == "price_fen"  # bad input comes first
     assert count() == before + 1
-    r = await w.client.post("/hub/api/v1/products", json={"name": "韭黄", "sold_by": "weight",
-                                                            "price_fen": 600}, headers=auth)
+    r = await w.client.post(
+        "/hub/api/v1/products",
+        json={"name": "韭黄", "sold_by": "weight", "price_fen": 600},
+        headers=auth,
+    )
     assert r.status_code == 200  # nothing like it on sale: no question asked
 
 
@@ -237,7 +244,7 @@ async def test_a_centres_price_changes_by_command_with_a_visible_outcome(world: 
     listed = (await w.client.get("/hub/commands")).text
     assert "站点已执行" in listed and "大葱 的价格：2.50 元" in listed
     catalog = (await w.client.get("/hub/catalog")).text
-    assert re.search(r'data-label="海泊河社区" class="num cell-own">\s*2\.50\s*</td>', catalog)
+    assert re.search(r'data-label="海泊河社区" class="num at cell-own">\s*2\.50\s*</td>', catalog)
 
 
 async def test_bad_prices_and_products_are_refused_naming_the_field(world: World) -> None:
