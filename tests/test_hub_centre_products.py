@@ -278,6 +278,18 @@ async def test_bad_prices_and_products_are_refused_naming_the_field(world: World
         headers=auth,
     )
     assert r.status_code == 400 and r.json()["field"] == "args.price_fen"
+    r = await w.client.post(
+        "/hub/api/v1/products/nope/adopt", json={"price_fen": 300}, headers=auth
+    )
+    assert r.status_code == 404 and r.json()["field"] == "product_id"
+    r = await w.client.post(f"/hub/api/v1/products/{w.ids['a大葱']}/link", json={}, headers=auth)
+    assert r.status_code == 400 and r.json()["field"] == "district_id"
+    r = await w.client.post(
+        f"/hub/api/v1/products/{w.ids['a大葱']}/link",
+        json={"district_id": w.ids["b大葱"]},  # a centre's product is no district product
+        headers=auth,
+    )
+    assert r.status_code == 404 and r.json()["field"] == "district_id"
     assert w.hub_one(sent)[0] == before
 
 
