@@ -76,11 +76,28 @@ def _add_calendar_exception(tx: Tx, args: dict[str, Any]) -> str:
     return calendar.add_exception(tx, day, str(args["kind"]), str(args.get("note", "")))
 
 
+def _set_product_price(tx: Tx, args: dict[str, Any]) -> str:
+    """A price the district operator set for one of this centre's own products."""
+    from edge.domain import products
+
+    before = products.get_product(tx.conn, str(args["product_id"]))
+    products.update_product(tx, before.id, {"price_fen": args["price_fen"]})
+    return f"{before.name}: {before.price_fen} -> {args['price_fen']} fen"
+
+
+def _link_product(tx: Tx, args: dict[str, Any]) -> str:
+    from edge.domain import products
+
+    return products.link_to_district(tx, str(args["product_id"]), str(args["district_id"]))
+
+
 DEFAULT_COMMANDS: dict[str, CommandHandler] = {
     "cancel_order": _cancel_order,
     "set_calendar": _set_calendar,
     "add_calendar_exception": _add_calendar_exception,
     **CARE_COMMANDS,
+    "set_product_price": _set_product_price,
+    "link_product": _link_product,
 }
 
 

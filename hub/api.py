@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import SerializationException
 
+from edge.domain.products import MAX_PRICE_FEN
 from edge.errors import BadRequest
-from hub import commands, operations
+from hub import centre_products, commands, operations
 from hub.health import sync_health
 from hub.order_pages import orders_for_day
 from hub.pages import SESSION_LIFETIME_S, api_operator, hub_of, hub_zone, sign_in, today_iso
@@ -93,14 +94,96 @@ async def api_command(request: AnyRequest) -> dict[str, Any]:
     return {"command_id": command_id}
 
 
+def _duplicate(exc: centre_products.LikelyDuplicate) -> Response[Any]:
+    return Response(content={**exc.as_json(), "existing": exc.existing}, status_code=409)
+
+
+def _confirm(body: dict[str, Any]) -> bool:
+    confirm = body.pop("confirm_duplicate", False)
+    if not isinstance(confirm, bool):
+        raise BadRequest("confirm_duplicate must be true or false", field="confirm_duplicate")
+    return confirm
+
+
 @post("/hub/api/v1/products", status_code=200)
-async def api_product_create(request: AnyRequest) -> dict[str, Any]:
+async def api_product_create(request: AnyRequest) -> Any:
+    """A district product; 409 with the `existing` products when its name is likely one
+    already on sale (`hub.centre_products`), unless `"confirm_duplicate": true`."""
     await api_operator(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise BadRequest("send a product object", field="body")
-    product_id = await hub_of(request).store.write(lambda tx: operations.create_product(tx, body))
+    confirm = _confirm(body)
+    try:
+        product_id = await hub_of(request).store.write(
+            lambda tx: centre_products.create_district_product(tx, body, confirm_duplicate=confirm)
+        )
+    except centre_products.LikelyDuplicate as exc:
+        return _duplicate(exc)
     return {"id": product_id}
+
+
+@get("/hub/api/v1/catalog")
+async def api_catalog(request: AnyRequest) -> dict[str, Any]:
+    """Every product on sale: `centres` (the columns) and `rows`, each with its price at
+    each centre (`cells`: own, district or none), its district product and the rows
+    it is likely the same as."""
+    await api_operator(request)
+    hub = hub_of(request)
+    return await hub.store.read(lambda c: centre_products.matrix(c, hub.site_id))
+
+
+@post("/hub/api/v1/products/{product_id:str}/adopt", status_code=200)
+async def api_product_adopt(request: AnyRequest) -> Any:
+    """A centre product becomes a district product: {"price_fen", "confirm_duplicate"}.
+    Answers its id and the `link_product` commands sent to the centres selling it."""
+    product_id = str(request.path_params["product_id"])[:64]
+    op = await api_operator(request)
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest('send {"price_fen"}', field="body")
+    confirm, fen = _confirm(body), body.get("price_fen")
+    if type(fen) is not int or not 0 <= fen <= MAX_PRICE_FEN:
+        raise BadRequest("price_fen must be a whole number of fen, 0 to 1000000", field="price_fen")
+    try:
+        district_id, sent = await hub_of(request).store.write(
+            lambda tx: centre_products.adopt(
+                tx, product_id, fen, op.name, confirm_duplicate=confirm
+            )
+        )
+    except centre_products.LikelyDuplicate as exc:
+        return _duplicate(exc)
+    return {"id": district_id, "command_ids": sent}
+
+
+@post("/hub/api/v1/products/{product_id:str}/link", status_code=200)
+async def api_product_link(request: AnyRequest) -> dict[str, Any]:
+    """Send the centre owning the product `link_product`: {"district_id"}."""
+    product_id = str(request.path_params["product_id"])[:64]
+    op = await api_operator(request)
+    body = await _json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("district_id"), str):
+        raise BadRequest('send {"district_id"}', field="district_id")
+    district_id = body["district_id"][:64]
+    command_id = await hub_of(request).store.write(
+        lambda tx: centre_products.link(tx, product_id, district_id, op.name)
+    )
+    return {"command_id": command_id}
+
+
+@post("/hub/api/v1/products/{product_id:str}/price", status_code=200)
+async def api_product_price(request: AnyRequest) -> dict[str, Any]:
+    """A centre's own price: {"price_fen"}, sent to that centre as `set_product_price`."""
+    product_id = str(request.path_params["product_id"])[:64]
+    op = await api_operator(request)
+    body = await _json_body(request)
+    fen = body.get("price_fen") if isinstance(body, dict) else None
+    if type(fen) is not int or not 0 <= fen <= MAX_PRICE_FEN:
+        raise BadRequest("price_fen must be a whole number of fen, 0 to 1000000", field="price_fen")
+    command_id = await hub_of(request).store.write(
+        lambda tx: centre_products.set_centre_price(tx, product_id, fen, op.name)
+    )
+    return {"command_id": command_id}
 
 
 @post("/hub/api/v1/products/{product_id:str}", status_code=200)
@@ -139,5 +222,9 @@ HANDLERS = [
     api_commands,
     api_product_create,
     api_product_update,
+    api_catalog,
+    api_product_adopt,
+    api_product_link,
+    api_product_price,
     api_centres,
 ]

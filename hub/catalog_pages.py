@@ -1,14 +1,24 @@
-"""The district catalog page: hub-owned products every centre receives at its next sync.
+"""The district catalog page: hub-owned products every centre receives at its next sync,
+and below them every product the centres sell, with each centre's price.
 
 A price is typed as people write it ("2.8", "2.8元", "¥2.80"); anything else
 comes back on the same page with the reason in the page's language and the
 typed text kept. After a save the page says which centres already have the
-change and which are still to receive it.
+change and which are still to receive it. A new district product whose name
+is likely that of one on sale already (`hub.centre_products`) comes back with
+the existing ones listed, and is added only once the operator confirms.
+
+One product's page (`/hub/catalog/products/{id}`) shows it at each centre:
+change a centre's own price (a command to that centre), adopt it into the
+district catalog, or link a centre's own to the district product; the
+commands sent about it are listed there with their outcome, as on
+/hub/commands.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -17,12 +27,15 @@ from litestar.response import Redirect
 from edge.errors import BadRequest, EdgeError, NotFound
 from edge.web.pages.base import form_error
 from edge.web.pages.formats import parse_yuan
-from hub import commands, operations
-from hub.pages import hub_of, page_operator, render, to_login
+from hub import centre_products, commands, operations
+from hub.centre_pages import command_view, part_query
+from hub.health import sync_health
+from hub.pages import hub_of, hub_zone, page_operator, render, to_login
 from sync.errors import SyncError
 
 AnyRequest = Request[Any, Any, Any]
 MAX_PRICE_FEN = 1_000_000  # 10,000 元
+POLL_S = 3
 
 
 def price_fen(text: str) -> int:
@@ -65,9 +78,12 @@ async def _page(
     error: dict[str, str] | None = None,
     error_for: str = "",
     typed: dict[str, Any] | None = None,
+    duplicates: list[dict[str, Any]] | None = None,
 ) -> Response[Any]:
     hub = hub_of(request)
-    items = await hub.store.read(lambda c: _catalog(c, hub.site_id))
+    items, sold = await hub.store.read(
+        lambda c: (_catalog(c, hub.site_id), centre_products.matrix(c, hub.site_id))
+    )
     saved = str(request.query_params.get("saved") or "")[:40]
     return render(
         request,
@@ -75,10 +91,13 @@ async def _page(
         op,
         status_code=status_code,
         products=items,
+        centres=sold["centres"],
+        rows=sold["rows"],
         saved=next((p for p in items if p["id"] == saved), None),
         error=error,
         error_for=error_for,
         typed=typed or {},
+        duplicates=duplicates or [],
     )
 
 
@@ -105,7 +124,22 @@ async def catalog_create(request: AnyRequest) -> Response[Any]:
             "category": typed["category"],
             "price_fen": price_fen(typed["price"]),
         }
-        product_id = await _save(request, lambda tx: operations.create_product(tx, fields))
+        confirm = form.get("confirm_duplicate") == "1"
+        product_id = await _save(
+            request,
+            lambda tx: centre_products.create_district_product(
+                tx, fields, confirm_duplicate=confirm
+            ),
+        )
+    except centre_products.LikelyDuplicate as exc:
+        return await _page(
+            request,
+            op,
+            status_code=exc.status_code,
+            error_for="new",
+            typed=typed,
+            duplicates=exc.existing,
+        )
     except EdgeError as exc:
         error = form_error(request, exc)
         return await _page(
@@ -137,4 +171,172 @@ async def catalog_update(request: AnyRequest) -> Response[Any]:
     return Redirect(path=f"/hub/catalog?saved={product_id}")
 
 
-HANDLERS = [catalog_page, catalog_create, catalog_update]
+# --- one product across the centres ------------------------------------------------
+
+
+def _product_view(conn: sqlite3.Connection, hub_site: str, product_id: str) -> dict[str, Any]:
+    row = centre_products.row_of(conn, hub_site, product_id)
+    sold = centre_products.matrix(conn, hub_site)
+    found = next(r for r in sold["rows"] if row.key == (r["name"], r["sold_by"], r["unit"]))
+    ids = centre_products.commands_about(conn, row)
+    return {
+        "row": found,
+        "centres": sold["centres"],
+        "suggested": centre_products.suggested_price(row),
+        "command_ids": ids,
+        "commands": commands.list_commands(conn, ids=ids) if ids else [],
+    }
+
+
+def _likely_districts(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [x for x in view["row"]["likely"] if x["district"]]
+
+
+async def _product_page(
+    request: AnyRequest,
+    op: Any,
+    product_id: str,
+    *,
+    status_code: int = 200,
+    error: dict[str, str] | None = None,
+    error_for: str = "",
+    typed: dict[str, str] | None = None,
+    duplicates: list[dict[str, Any]] | None = None,
+) -> Response[Any]:
+    hub = hub_of(request)
+    now, tz = datetime.now(UTC), hub_zone(request)
+
+    def read(c: sqlite3.Connection) -> dict[str, Any]:
+        view = _product_view(c, hub.site_id, product_id)
+        view["health"] = {h["site_id"]: h for h in sync_health(c, now, tz)}
+        return view
+
+    view = await hub.store.read(read)
+    command_view(request, view["commands"], view["health"])
+    return render(
+        request,
+        "catalog_product.html",
+        op,
+        status_code=status_code,
+        **view,
+        likely_districts=_likely_districts(view),
+        part=part_query(ids=tuple(view["command_ids"])),
+        poll_s=POLL_S,
+        sent=str(request.query_params.get("sent") or "")[:40],
+        error=error,
+        error_for=error_for,
+        typed=typed or {},
+        duplicates=duplicates or [],
+    )
+
+
+def _product_id(request: AnyRequest) -> str:
+    return str(request.path_params["product_id"])[:64]
+
+
+def _back(product_id: str, sent: str) -> Redirect:
+    return Redirect(path=f"/hub/catalog/products/{product_id}?sent={sent}#commands")
+
+
+@get("/hub/catalog/products/{product_id:str}", include_in_schema=False)
+async def product_page(request: AnyRequest) -> Response[Any]:
+    op = await page_operator(request)
+    if op is None:
+        return to_login(request)
+    return await _product_page(request, op, _product_id(request))
+
+
+@post("/hub/catalog/products/{product_id:str}/price", include_in_schema=False)
+async def product_price(request: AnyRequest) -> Response[Any]:
+    """A centre's own price, changed by command to that centre."""
+    product_id = _product_id(request)
+    op = await page_operator(request)
+    if op is None:
+        return to_login(request)
+    form = await request.form()
+    typed = {"price": str(form.get("price") or "")}
+    try:
+        fen = price_fen(typed["price"])
+        sent = await _save(
+            request, lambda tx: centre_products.set_centre_price(tx, product_id, fen, op.name)
+        )
+    except EdgeError as exc:
+        error = form_error(request, exc)
+        return await _product_page(
+            request,
+            op,
+            product_id,
+            status_code=exc.status_code,
+            error=error,
+            error_for=product_id,
+            typed=typed,
+        )
+    return _back(product_id, sent)
+
+
+@post("/hub/catalog/products/{product_id:str}/adopt", include_in_schema=False)
+async def product_adopt(request: AnyRequest) -> Response[Any]:
+    """The centres' product becomes a district product at the chosen price."""
+    product_id = _product_id(request)
+    op = await page_operator(request)
+    if op is None:
+        return to_login(request)
+    form = await request.form()
+    typed = {"price": str(form.get("price") or "")}
+    confirm = form.get("confirm_duplicate") == "1"
+    try:
+        fen = price_fen(typed["price"])
+        district_id, _sent = await _save(
+            request,
+            lambda tx: centre_products.adopt(
+                tx, product_id, fen, op.name, confirm_duplicate=confirm
+            ),
+        )
+    except centre_products.LikelyDuplicate as exc:
+        return await _product_page(
+            request,
+            op,
+            product_id,
+            status_code=exc.status_code,
+            error_for="adopt",
+            typed=typed,
+            duplicates=exc.existing,
+        )
+    except EdgeError as exc:
+        error = form_error(request, exc)
+        return await _product_page(
+            request,
+            op,
+            product_id,
+            status_code=exc.status_code,
+            error=error,
+            error_for="adopt",
+            typed=typed,
+        )
+    return Redirect(path=f"/hub/catalog/products/{district_id}?adopted=1#commands")
+
+
+@post("/hub/catalog/products/{product_id:str}/link", include_in_schema=False)
+async def product_link(request: AnyRequest) -> Response[Any]:
+    """A centre's own product taken off sale there: the district product sells it."""
+    product_id = _product_id(request)
+    op = await page_operator(request)
+    if op is None:
+        return to_login(request)
+    form = await request.form()
+    district_id = str(form.get("district_id") or "")[:64]
+    sent = await _save(
+        request, lambda tx: centre_products.link(tx, product_id, district_id, op.name)
+    )
+    return _back(district_id, sent)  # the centre's own leaves its row once linked
+
+
+HANDLERS = [
+    catalog_page,
+    catalog_create,
+    catalog_update,
+    product_page,
+    product_price,
+    product_adopt,
+    product_link,
+]

@@ -78,8 +78,21 @@ def list_commands(
             d["args"] = {}
         d["outcome"] = d["outcome"] or "pending"
         d["order"] = _order(conn, d) if d["name"] == "cancel_order" else None
+        if d["name"] in PRODUCT_COMMANDS:
+            d["product"] = _product_name(conn, d["args"].get("product_id"))
+            d["district"] = _product_name(conn, d["args"].get("district_id"))
         out.append(d)
     return out
+
+
+PRODUCT_COMMANDS = ("set_product_price", "link_product")
+
+
+def _product_name(conn: sqlite3.Connection, product_id: Any) -> str:
+    if not isinstance(product_id, str):
+        return "—"
+    row = conn.execute("SELECT name FROM products WHERE id = ?", (product_id,)).fetchone()
+    return str(row[0]) if row else "—"
 
 
 def _order(conn: sqlite3.Connection, cmd: dict[str, Any]) -> dict[str, Any] | None:
@@ -125,6 +138,16 @@ def describe(cmd: dict[str, Any], _: Gettext) -> str:
         if args.get("note"):
             text += f" ({args['note']})"
         return text
+    if cmd["name"] == "set_product_price":
+        fen = args.get("price_fen")
+        price = f"{fen / 100:.2f}" if isinstance(fen, int) else "?"
+        return _("Price of %(name)s: %(price)s yuan", name=cmd.get("product", "—"), price=price)
+    if cmd["name"] == "link_product":
+        return _(
+            "Replace the centre's own %(name)s with the district product %(district)s",
+            name=cmd.get("product", "—"),
+            district=cmd.get("district", "—"),
+        )
     return str(cmd["name"])
 
 
@@ -142,6 +165,15 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
     ),
     (re.compile(r"no order "), N_("The centre does not have this order.")),
+    (
+        re.compile(r"no district product .* here yet"),
+        N_("The district product has not reached the centre yet: send it again later."),
+    ),
+    (re.compile(r"no product "), N_("The centre does not have this product.")),
+    (
+        re.compile(r"is sold \w+ here and \w+ in the district"),
+        N_("The centre sells it differently (by weight, piece or bundle): it was not linked."),
+    ),
     (
         re.compile(r"this centre has no handler for"),
         N_("This centre's software does not know this command yet: update the box."),

@@ -4,7 +4,8 @@ Both are hub writes that go into the hub's change log, and so flow down on
 the next pull: a command row addressed to one centre (applied there by its
 owner, see `sync.merge` rule 3), catalog rows owned by the hub (every centre
 stores them). Calendars belong to their centre, so an operator changes one
-by command (`set_calendar`, `add_calendar_exception`).
+by command (`set_calendar`, `add_calendar_exception`), and so are a centre's
+own products (`set_product_price`, `link_product`: see `hub.centre_products`).
 
 A command's args are checked here, before it is queued, against what its
 handler on the centre (`edge.sync_hooks.DEFAULT_COMMANDS`) reads: a
@@ -100,6 +101,22 @@ def _add_calendar_exception_args(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _set_product_price_args(args: dict[str, Any]) -> dict[str, Any]:
+    price = args.get("price_fen")
+    if type(price) is not int or not 0 <= price <= products.MAX_PRICE_FEN:
+        raise BadRequest(
+            "args.price_fen must be a whole number of fen, 0 to 1000000", field="args.price_fen"
+        )
+    return {"product_id": _text(args, "product_id", ID_MAX), "price_fen": price}
+
+
+def _link_product_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "product_id": _text(args, "product_id", ID_MAX),
+        "district_id": _text(args, "district_id", ID_MAX),
+    }
+
+
 # Per command: the check of its args, and the keys it takes.
 ARG_CHECKS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], frozenset[str]]] = {
     "cancel_order": (_cancel_order_args, frozenset({"order_id"})),
@@ -109,6 +126,8 @@ ARG_CHECKS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], frozense
         frozenset({"day", "kind", "note", "move_orders_to"}),
     ),
     **CARE_ARG_CHECKS,
+    "set_product_price": (_set_product_price_args, frozenset({"product_id", "price_fen"})),
+    "link_product": (_link_product_args, frozenset({"product_id", "district_id"})),
 }
 KNOWN_COMMANDS = tuple(ARG_CHECKS)
 

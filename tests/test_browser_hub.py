@@ -58,7 +58,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
         ).json()["token"]
         made = httpx.post(
             f"{w.url}/hub/api/v1/products",
-            json={"name": "山东大葱", "sold_by": "weight", "price_fen": 280, "category": "蔬菜"},
+            json={
+                "name": "山东大葱",
+                "sold_by": "weight",
+                "price_fen": 280,
+                "category": "蔬菜",
+                "confirm_duplicate": True,  # the centres sell their own 大葱
+            },
             headers={"Authorization": f"Bearer {token}"},
         )
         assert made.status_code == 200, made.text
@@ -155,11 +161,15 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
         _check(page, "login", size)
         _sign_in(page)
         day = _order_day(world)
+        dacong = world.hub_rows(
+            "SELECT id FROM products WHERE site_id = ? AND name = '大葱'", (world.a_site,)
+        )[0][0]
         for name, path in (
             ("orders", f"/hub/orders?day={day}"),
             ("sync", "/hub/sync"),
             ("commands", "/hub/commands"),
             ("catalog", "/hub/catalog"),
+            ("catalog-product", f"/hub/catalog/products/{dacong}"),
             ("reconciliation", f"/hub/reconciliation?day={day}"),
             ("suppliers", f"/hub/suppliers?day={day}"),
             ("error", "/hub/nowhere"),
@@ -168,6 +178,15 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
             _check(page, name, size)
             if name == "reconciliation" and size == "desk":
                 _fits_a4(page)
+            if name == "catalog":  # each centre's price, and the duplicate warning
+                row = page.locator("#sold tbody tr").filter(has_text="大葱").first
+                expect(row).to_contain_text("可能与以下商品相同：")
+                form = page.locator("form[action='/hub/catalog#new']")
+                form.get_by_label("商品名称").fill("本地大葱")
+                form.get_by_label("价格（元）").fill("3")
+                form.get_by_role("button", name="添加").click()
+                expect(page.locator(".dup-warning")).to_contain_text("山东大葱")
+                _check(page, "catalog-duplicate", size)
         page.goto(f"/hub/suppliers?day={day}")
         link = page.get_by_label("装车单链接").input_value()
         page.context.clear_cookies()  # the co-op has no session: the link alone opens it

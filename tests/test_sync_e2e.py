@@ -459,6 +459,7 @@ class Driver:
                 "sold_by": sold_by,
                 "price_fen": rng.randint(50, 900),
                 "category": "区配送",
+                "confirm_duplicate": True,  # 区12 and 区123 are "likely the same"
             }
             if sold_by == "bundle":
                 body["bundle_size"] = 5

@@ -245,3 +245,28 @@ def update_product(tx: Tx, product_id: str, fields: dict[str, Any]) -> None:
     changes = _validated(fields, partial=True)
     if changes:
         tx.update("products", product_id, changes)
+
+
+def link_to_district(tx: Tx, product_id: str, district_id: str) -> str:
+    """The district catalog now sells what this centre sold as its own product (the
+    hub's `link_product` command): the centre's own is taken off sale, so staff and
+    residents see one product, and kept for the orders that name it."""
+    own = get_product(tx.conn, product_id)
+    if own.site_id != tx.site_id:
+        raise Forbidden(f"{own.name} is not this centre's own product")
+    try:
+        district = get_product(tx.conn, district_id)
+    except NotFound:
+        raise NotFound(
+            f"no district product {district_id!r} here yet", field="district_id"
+        ) from None
+    if district.site_id == tx.site_id:
+        raise BadRequest(f"{district.name} is not in the district catalog", field="district_id")
+    if (district.sold_by, district.bundle_size) != (own.sold_by, own.bundle_size):
+        raise BadRequest(
+            f"{own.name} is sold {own.sold_by} here and {district.sold_by} in the district catalog",
+            field="district_id",
+        )
+    if own.active:
+        tx.update("products", own.id, {"active": 0})
+    return f"{own.name} off sale here; the district {district.name} replaces it"
