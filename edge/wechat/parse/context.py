@@ -28,8 +28,11 @@ def clauses(s: str) -> list[tuple[int, int, str]]:
     return out
 
 
-# One pass over a part instead of one `in` per marker.
-_ASKS = re.compile("|".join(map(re.escape, QUESTION_MARKERS)))
+# One pass over a part instead of one `in` per marker. "随便哪个", "哪个都行" leave the
+# choice to the centre; they ask nothing.
+_ASKS = re.compile(
+    "|".join(r"(?<!随便)哪(?![个样]都)" if m == "哪" else re.escape(m) for m in QUESTION_MARKERS)
+)
 
 
 def question_segments(

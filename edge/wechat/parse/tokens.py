@@ -7,7 +7,10 @@ from ..lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     DEMONSTRATIVES,
+    FOOD_SUFFIXES,
     HARD_STOPS,
+    MEAT_CHARS,
+    OTHER_ANIMALS,
     PIECE_UNITS,
     PREP_CHARS,
     SOFT_SEPS,
@@ -16,9 +19,9 @@ from ..lexicon import (
     WORD_ROLES,
 )
 from ..numerals import NUMBER_START
-from .catalog import Catalog
+from .catalog import OTHER_FOOD, Catalog
 from .model import Qty, Tok
-from .quantities import read_qty
+from .quantities import read_qty, unit_at
 
 
 def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
@@ -65,7 +68,10 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             continue
         if pm is not None:
             n, entry, alias = pm
-            if _part_of_other_name(s, i, n, hi, toks, alias, catalog):
+            if entry is not OTHER_FOOD and _food_suffix(s, i + n, hi, catalog):
+                n += 1  # "玉米面", "鸡蛋糕": another food, reported unknown
+                entry = OTHER_FOOD
+            if entry is OTHER_FOOD or _part_of_other_name(s, i, n, hi, toks, alias, catalog):
                 # "青萝卜" is not 白萝卜 (alias 萝卜), "凤梨" not 梨: an unknown product.
                 if toks and toks[-1].kind == "res" and toks[-1].end == i:
                     toks[-1].end = i + n
@@ -142,11 +148,15 @@ def _part_of_other_name(
     """Does the name or alias at s[i:i+n] only end (or, for one character, start) a longer
     word the catalog does not have? An alias, or a one-character name, matches only as a
     whole product name: "青萝卜", "心里美萝卜", "凤梨", "蒜苗" are other products. A full name
-    keeps its descriptors ("土鸡蛋", "东北大米"); "葱切好" and "梨子" are still 葱 and 梨."""
+    keeps its descriptors ("土鸡蛋", "东北大米"), but not another animal's name ("羊排骨");
+    "葱切好" and "梨子" are still 葱 and 梨."""
+    prev = toks[-1] if toks else None
+    glued = prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1])
+    if glued and s[i - 1] in OTHER_ANIMALS and any(c in MEAT_CHARS for c in s[i : i + n]):
+        return True  # "羊排骨", "牛肉馅": another animal's meat
     if not alias and n > 1:
         return False
-    prev = toks[-1] if toks else None
-    if prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1]):
+    if glued:
         return True
     if n > 1 or i + 1 >= hi:
         return False
@@ -156,6 +166,33 @@ def _part_of_other_name(
     if nxt in ALL_UNITS or nxt in catalog.units or catalog.match_at(s, i + 1, hi) is not None:
         return False
     return word_at(s, i + 1, hi) is None
+
+
+def _food_suffix(s: str, j: int, hi: int, catalog: Catalog) -> bool:
+    """Is s[j], right after a product's name, a character that makes another food of it
+    ("玉米面2斤", "鸡蛋糕两个", "南瓜子")? Only when a quantity, a known word, a break or the
+    end follows it: "黄瓜皮薄的" describes 黄瓜, "西红柿粉的" is a kind of 西红柿."""
+    if j >= hi:
+        return False
+    c = s[j]
+    if c not in FOOD_SUFFIXES and not (c == "子" and s[j - 1] == "瓜"):
+        return False
+    if catalog.match_at(s, j, hi) is not None:
+        return False  # "土豆豆角各一斤": the next product
+    k = j + 1
+    if k >= hi:
+        return True
+    d = s[k]
+    if d == "的":
+        return False  # "西红柿粉的": which kind
+    return (
+        not _cjk(d)
+        or d in NUMBER_START
+        or d in "半儿"
+        or unit_at(s, k, hi) is not None
+        or word_at(s, k, hi) is not None
+        or catalog.match_at(s, k, hi) is not None
+    )
 
 
 def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
@@ -182,8 +219,16 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
     """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
     out: list[Tok] = []
     for t in toks:
-        if t.kind != "res" or t.end - t.start < 2 or t.blocked:
+        if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
+            continue
+        if t.blocked:
+            # "羊葱": 葱 inside an unknown word, unless the word is a name's homophone.
+            var = catalog.variant_in(s, t.start, t.end) if t.end - t.start == 2 else None
+            if var is None:
+                out.append(t)
+            else:
+                out.append(Tok("prod", t.start, t.end, entry=var[2], match="fuzzy", similarity=0.5))
             continue
         lo = t.start
         pieces: list[Tok] = []
