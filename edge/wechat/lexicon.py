@@ -28,7 +28,7 @@ WEIGHT_UNITS: dict[str, int] = {
 #: Count units. 块 is also money; the parser decides by context (see parse._item).
 PIECE_UNITS: frozenset[str] = _words(
     "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 "
-    "节 段 卷 托"
+    "节 段 卷 托 穗 张 瓣"
 )
 
 #: Units that, for a product sold in bundles, count whole bundles rather than pieces.
@@ -182,7 +182,8 @@ CHANGES: frozenset[str] = _words(
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说"
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说 "
+    "多了 太多了 要多了 少了 太少了"
 )
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
@@ -340,7 +341,7 @@ OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜
 #: "鸡蛋糕", "番茄酱", "豆腐皮", "山药豆" are not 玉米, 鸡蛋, 西红柿, 豆腐, 山药. (After a name
 #: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
 #: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
-FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆"
+FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花"
 
 #: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
 OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"

@@ -65,17 +65,18 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
             if s[t.start : t.end] in ANY_OF and not any(
                 p.kind == "prod" for p in toks[seg_start:a]
             ):
-                continue  # "蘑菇香菇都行": one product, named twice, is fine either way
+                t.kind = "fill"  # "蘑菇香菇都行": one product, named twice, either is fine
+                continue
             if a >= seg_start and toks[a].kind == "prod":
                 if a - 1 == seg_start and toks[a - 1].kind == "qty":
                     a -= 1  # "，2斤菠菜也行" (but "青椒三个 柿子椒也行": 三个 is 青椒's)
                 parts.append((a, k + 1))
     for a, b in parts:
         for t in toks[a:b]:
-            if t.kind == "prod":
-                t.alt = True
-            elif t.qty is not None:
+            if t.qty is not None:
                 t.qty.used = True
+            else:
+                t.alt = True  # products, and the words around them ("或者鸭蛋都行")
     return parts
 
 

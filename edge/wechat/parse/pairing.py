@@ -167,8 +167,8 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         priced = False
         while j >= 0 and (
             toks[j].kind in SKIP
-            or toks[j].kind in ("sep", "alt", "alt_end")
-            or (toks[j].kind == "prod" and toks[j].alt)
+            or toks[j].kind == "sep"
+            or toks[j].alt
             or (toks[j].kind == "res" and crossed and not toks[j].blocked)
         ):
             crossed = crossed or toks[j].kind == "sep"
@@ -178,7 +178,7 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
-            skipped_words = any(x.kind == "res" for x in toks[j + 1 : k])
+            skipped_words = any(x.kind == "res" and not x.alt for x in toks[j + 1 : k])
             if skipped_words and not priced:
                 continue
             if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":

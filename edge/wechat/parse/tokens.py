@@ -13,6 +13,7 @@ from ..lexicon import (
     OTHER_ANIMALS,
     PIECE_UNITS,
     PREP_CHARS,
+    QUESTION_MARKERS,
     SOFT_SEPS,
     TRANSPARENT,
     WORD_MAX_LEN,
@@ -165,6 +166,8 @@ def _part_of_other_name(
         return False
     if nxt in ALL_UNITS or nxt in catalog.units or catalog.match_at(s, i + 1, hi) is not None:
         return False
+    if s.startswith(QUESTION_MARKERS, i + 1):
+        return False  # "葱多少钱一把"
     return word_at(s, i + 1, hi) is None
 
 
