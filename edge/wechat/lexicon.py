@@ -54,7 +54,6 @@ ALL_UNITS: dict[str, str] = {
     **{u: "m" for u in MONEY_UNITS},
     "块": "k",
 }
-UNIT_MAX_LEN = max(len(u) for u in ALL_UNITS)
 
 #: Characters that end a clause: a question or a negation never reaches across them.
 HARD_STOPS = frozenset("。！!？?；;\n…")
@@ -224,7 +223,6 @@ WORD_ROLES: dict[str, str] = {
     **{w: "alt" for w in FALLBACK_OPENERS},
     **{w: "alt_end" for w in FALLBACK_CLOSERS},
 }
-WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)
 
 
 #: Words that look back ("上次买的3斤排骨真不错", "我昨天订的土豆还没拿"): a product they

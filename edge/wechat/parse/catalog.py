@@ -20,7 +20,16 @@ class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "_variants", "entries", "units")
+    __slots__ = (
+        "_fuzzy",
+        "_fuzzy_chars",
+        "_index",
+        "_lengths",
+        "_variants",
+        "entries",
+        "first_chars",
+        "units",
+    )
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
@@ -71,6 +80,7 @@ class Catalog:
         for key in index:
             lengths.setdefault(key[0], set()).add(len(key))
         self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+        self.first_chars = frozenset(self._lengths)  # characters a name or alias starts with
 
     def __len__(self) -> int:
         return len(self.entries)

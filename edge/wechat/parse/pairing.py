@@ -30,18 +30,26 @@ def names_first(toks: list[Tok]) -> bool:
     """Does the clause name things before their quantities ("白菜两棵 粉条一斤 豆腐两块")?
     Read from its first product: a quantity after it and none before."""
     k = next((k for k, t in enumerate(toks) if t.kind == "prod" and not t.alt), None)
-    return (
-        k is not None
-        and neighbour_qty(toks, k, -1) is None
-        and neighbour_qty(toks, k, 1) is not None
-    )
+    return k is not None and not _qty_beside(toks, k, -1) and _qty_beside(toks, k, 1)
 
 
-def choose_qty(toks: list[Tok], k: int, after_names: bool = False) -> Qty | None:
+def _qty_beside(toks: list[Tok], k: int, step: int) -> bool:
+    """Is a quantity written next to token k, whatever has taken it since?"""
+    j = k + step
+    while 0 <= j < len(toks):
+        t = toks[j]
+        if t.kind in SKIP or (t.kind == "res" and t.end - t.start <= 4 and not t.blocked):
+            j += step
+            continue
+        return t.kind == "qty"
+    return False
+
+
+def choose_qty(toks: list[Tok], k: int, after_names: list[bool] | None = None) -> Qty | None:
     """The quantity for product k: the one before it, else the one after; a bare number
     ("301") loses to a quantity with a unit, and a descriptor ("5元5个的", "5斤装的") to a
-    plain quantity right after it ("5斤装的一盒"). `after_names`: the clause names things
-    before their quantities, so a quantity right after an unknown word is that word's."""
+    plain quantity right after it ("5斤装的一盒"). `after_names` caches `names_first` for
+    the clause (empty until needed): then a quantity right after an unknown word is its."""
     before, after = neighbour_qty(toks, k, -1), neighbour_qty(toks, k, 1)
     idx = before if before is not None else after
     if before is not None and after is not None:
@@ -63,15 +71,20 @@ def choose_qty(toks: list[Tok], k: int, after_names: bool = False) -> Qty | None
     return q
 
 
-def _belongs_to_unknown_word(toks: list[Tok], before: int, after: int, after_names: bool) -> bool:
+def _belongs_to_unknown_word(
+    toks: list[Tok], before: int, after: int, after_names: list[bool] | None
+) -> bool:
     """ "韭黄半斤 韭菜一把": the 半斤 right after a word the catalog lacks is that word's,
     when the product has its own quantity after it and no product waits for that one
     ("老李5斤土豆2斤黄瓜" keeps 5斤 for 土豆), or the clause names things first."""
     if before == 0:
         return False
     word = toks[before - 1]
-    if after_names and word.kind in ("res", "verb", "fill"):
-        return True  # "海带一斤 大葱一根": 带 reads as a verb, the word is still unknown
+    if after_names is not None and word.kind in ("res", "verb", "fill"):
+        if not after_names:
+            after_names.append(names_first(toks))
+        if after_names[0]:
+            return True  # "海带一斤 大葱一根": 带 reads as a verb, the word is still unknown
     if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
         return False
     nxt = after + 1
@@ -109,7 +122,9 @@ def pair_products(s: str, toks: list[Tok]) -> None:
                     break
                 if nxt.kind not in SKIP:
                     break
-    after_names = names_first(toks)
+    # Whether the clause names things first is needed only for a product with a free
+    # quantity on both sides: worked out once, when first needed.
+    after_names: list[bool] = []
     for k, t in enumerate(toks):
         if t.kind != "prod":
             continue

@@ -133,11 +133,15 @@ class _Reader:
 
     def _lone_prod(self, toks: list[Tok]) -> Tok | None:
         """The product of a clause that named only it, as a line still without a quantity."""
-        content = [t for t in toks if t.kind not in ("fill", "polite", "verb", "sep")]
-        if len(content) != 1 or content[0].kind != "prod" or content[0].paired is not None:
-            return None
-        line = self.ledger.live(content[0].entry)
-        return content[0] if line is not None and line.qty is None else None
+        prod: Tok | None = None
+        for t in toks:
+            if t.kind in ("fill", "polite", "verb", "sep"):
+                continue
+            if prod is not None or t.kind != "prod" or t.paired is not None:
+                return None
+            prod = t
+        line = self.ledger.live(prod.entry) if prod is not None else None
+        return prod if line is not None and line.qty is None else None
 
     def _lines(
         self,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
@@ -16,7 +18,6 @@ from ..lexicon import (
     QUESTION_MARKERS,
     SOFT_SEPS,
     TRANSPARENT,
-    WORD_MAX_LEN,
     WORD_ROLES,
 )
 from ..numerals import NUMBER_START
@@ -35,11 +36,27 @@ def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
     return catalog.match_at(s, j, hi) is not None or word_at(s, j, hi) is not None
 
 
+def _lengths_by_first_char(words: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    out: dict[str, set[int]] = {}
+    for w in words:
+        out.setdefault(w[0], set()).add(len(w))
+    return {c: tuple(sorted(ns, reverse=True)) for c, ns in out.items()}
+
+
+# Most characters start no known word: one dict look-up says so, instead of one per length.
+_WORD_LENGTHS = _lengths_by_first_char(WORD_ROLES)
+_SUFFIX_CHARS = frozenset(FOOD_SUFFIXES + "子")
+
+
 def word_at(s: str, i: int, hi: int) -> tuple[int, str] | None:
-    for n in range(min(WORD_MAX_LEN, hi - i), 0, -1):
-        role = WORD_ROLES.get(s[i : i + n])
-        if role is not None:
-            return n, role
+    lengths = _WORD_LENGTHS.get(s[i]) if i < hi else None
+    if lengths is None:
+        return None
+    for n in lengths:
+        if i + n <= hi:
+            role = WORD_ROLES.get(s[i : i + n])
+            if role is not None:
+                return n, role
     return None
 
 
@@ -47,6 +64,7 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
     """Tokens of s[lo:hi] by longest match. A quantity beats a product only when longer, so a
     product name that starts with a numeral ("五花肉") stays a product."""
     toks: list[Tok] = []
+    starts = catalog.first_chars
     i = lo
     while i < hi:
         c = s[i]
@@ -57,7 +75,7 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             toks.append(Tok("sep", i, i + 1))
             i += 1
             continue
-        pm = catalog.match_at(s, i, hi)
+        pm = catalog.match_at(s, i, hi) if c in starts else None
         q = None
         if c in NUMBER_START or c in "半斤¥$":
             q = read_qty(s, i, hi, catalog.units)
@@ -69,7 +87,8 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             continue
         if pm is not None:
             n, entry, alias = pm
-            if entry is not OTHER_FOOD and _food_suffix(s, i + n, hi, catalog):
+            j = i + n
+            if j < hi and s[j] in _SUFFIX_CHARS and _food_suffix(s, j, hi, catalog):
                 n += 1  # "玉米面", "鸡蛋糕": another food, reported unknown
                 entry = OTHER_FOOD
             if entry is OTHER_FOOD or _part_of_other_name(s, i, n, hi, toks, alias, catalog):
@@ -81,7 +100,16 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
                     toks.append(Tok("res", i, i + n, blocked=True))
                 i += n
                 continue
-            toks.append(Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
+            prev = toks[-1] if toks else None
+            if (
+                prev is not None
+                and prev.kind == "prod"
+                and prev.entry is entry
+                and all(ch in TRANSPARENT for ch in s[prev.end : i])
+            ):
+                prev.end = i + n  # "西红柿（番茄）": one product named twice
+            else:
+                toks.append(Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
             i += n
             continue
         if c in PIECE_UNITS and _lone_measure(s, i, hi, toks, catalog):
@@ -113,20 +141,6 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
         else:
             toks.append(Tok("res", i, i + 1))
         i += 1
-    merged: list[Tok] = []
-    for t in toks:
-        prev = merged[-1] if merged else None
-        if (
-            prev is not None
-            and t.kind == "prod"
-            and prev.kind == "prod"
-            and prev.entry is t.entry
-            and all(ch in TRANSPARENT for ch in s[prev.end : t.start])
-        ):
-            prev.end = t.end  # "西红柿（番茄）": one product named twice
-            continue
-        merged.append(t)
-    toks = merged
     for k in range(len(toks) - 1):
         t, nxt = toks[k], toks[k + 1]
         if (
