@@ -28,7 +28,7 @@ WEIGHT_UNITS: dict[str, int] = {
 #: Count units. 块 is also money; the parser decides by context (see parse._item).
 PIECE_UNITS: frozenset[str] = _words(
     "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 "
-    "节 段 卷 托"
+    "节 段 卷 托 穗 张 瓣"
 )
 
 #: Units that, for a product sold in bundles, count whole bundles rather than pieces.
@@ -54,7 +54,6 @@ ALL_UNITS: dict[str, str] = {
     **{u: "m" for u in MONEY_UNITS},
     "块": "k",
 }
-UNIT_MAX_LEN = max(len(u) for u in ALL_UNITS)
 
 #: Characters that end a clause: a question or a negation never reaches across them.
 HARD_STOPS = frozenset("。！!？?；;\n…")
@@ -101,7 +100,7 @@ ORDERING_CONNECTORS: frozenset[str] = _words("还要 再来 再要 再加 加上
 #: Other words that carry no order content: pronouns, time words, measure fillers.
 FILLERS: frozenset[str] = _words(
     "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
-    "的 得 地 个吧 "
+    "的 得 个吧 自己 要不要 "
     "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
     "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
     "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
@@ -174,20 +173,30 @@ NEGATIONS: frozenset[str] = _words(
 )
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
-CHANGES: frozenset[str] = _words("改成 改为 换成 变成 改 加到 减到 改到 调成 调到 还是")
+CHANGES: frozenset[str] = _words(
+    "改成 改为 换成 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
+    "少要 少来 少拿 少要点 少来点 少拿点 少点"
+)
 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说"
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说 "
+    "多了 太多了 要多了 少了 太少了"
 )
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
 #: not a second item. "菠菜也行": the product before is the fallback.
 FALLBACK_OPENERS: frozenset[str] = _words(
-    "没有 没有的话 没的话 没货 没货的话 要是没有 如果没有 或者 或 要不然 不然 不行的话 实在没有"
+    "没有 没有的话 没的话 没货 没货的话 要是没有 如果没有 或者 或 要不然 不然 不行的话 实在没有 "
+    "要不 要不就"
 )
-FALLBACK_CLOSERS: frozenset[str] = _words("也行 也可以 也好 也成 也没事 也没关系")
+FALLBACK_CLOSERS: frozenset[str] = _words(
+    "也行 也可以 也好 也成 也没事 也没关系 都行 都可以 都成 随便 随便哪个 哪个都行 哪样都行"
+)
+#: Closers that leave the choice among the products listed before them ("排骨五花都行"):
+#: the first is the item, the others fallbacks; after a single product they mean nothing.
+ANY_OF: frozenset[str] = _words("都行 都可以 都成 随便 随便哪个 哪个都行 哪样都行")
 
 #: 斤 typed or heard as a homophone right after a number ("土豆5金", "黄瓜两进").
 JIN_HOMOPHONES = "金进今近筋"
@@ -214,7 +223,6 @@ WORD_ROLES: dict[str, str] = {
     **{w: "alt" for w in FALLBACK_OPENERS},
     **{w: "alt_end" for w in FALLBACK_CLOSERS},
 }
-WORD_MAX_LEN = max(len(w) for w in WORD_ROLES)
 
 
 #: Words that look back ("上次买的3斤排骨真不错", "我昨天订的土豆还没拿"): a product they
@@ -240,13 +248,13 @@ PAST_WORDS: tuple[str, ...] = (
 #: fuzzy matching cannot cover safely, and only when a quantity sits next to the word. Digits,
 #: units, order words and characters of other products' names are deliberately left out.
 CONFUSABLE: dict[str, str] = {
-    "瓜": "爪刮呱",
+    "瓜": "爪刮呱挂",
     "蛋": "旦淡但弹",
     "腐": "付府富附夫",
-    "菜": "才采彩材蔡",
+    "菜": "才采彩材蔡财",
     "骨": "谷古股鼓",
     "豆": "逗斗痘",
-    "馒": "慢蛮曼漫",
+    "馒": "慢蛮曼漫满",
     "头": "投",
     "芹": "琴勤秦",
     "韭": "久酒",
@@ -270,5 +278,95 @@ CONFUSABLE: dict[str, str] = {
     "子": "字仔",
     "冬": "东",
     "馅": "陷",
-    "洋": "阳",
+    "洋": "阳羊杨扬",
+    # Heard, not typed: what phone dictation writes for a grocery word said with an accent.
+    "蒜": "算",
+    "葱": "聪匆冲",
+    "南": "男难",
+    "香": "乡相",
+    "生": "声",
 }
+
+#: Regional names for common products (Shandong and the north, where the centres are), by the
+#: standard name they mean. A catalog that has the standard name (as a name or an alias) but
+#: not the regional one gets it as an alias; a catalog's own names always win.
+REGIONAL_NAMES: dict[str, str] = {
+    "地蛋": "土豆",
+    "山药蛋": "土豆",
+    "洋柿子": "西红柿",
+    "火柿子": "西红柿",
+    "饽饽": "馒头",
+    "大饽饽": "馒头",
+    "馍": "馒头",
+    "馍馍": "馒头",
+    "蒸馍": "馒头",
+    "棒子": "玉米",
+    "苞米": "玉米",
+    "包米": "玉米",
+    "苞谷": "玉米",
+    "包谷": "玉米",
+    "玉米棒": "玉米",
+    "玉米棒子": "玉米",
+    "鸡子": "鸡蛋",
+    "鸡子儿": "鸡蛋",
+    "芫荽": "香菜",
+    "盐荽": "香菜",
+    "芸豆": "豆角",
+    "豆橛子": "豆角",
+    "架豆": "豆角",
+    "四季豆": "豆角",
+    "圆葱": "洋葱",
+    "葱头": "洋葱",
+    "洋葱头": "洋葱",
+    "番瓜": "南瓜",
+    "倭瓜": "南瓜",
+    "菜椒": "青椒",
+    "甜椒": "青椒",
+    "柿子椒": "青椒",
+    "灯笼椒": "青椒",
+    "青花菜": "西兰花",
+    "肉末": "猪肉馅",
+    "肉沫": "猪肉馅",
+    "小排": "排骨",
+    "酸牛奶": "酸奶",
+}
+
+#: Common foods whose names hold a product's name but are other foods ("圆白菜" is cabbage,
+#: not 白菜). Read as unknown products unless the catalog sells them by that name.
+OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜 卷心白菜")
+
+#: A character glued right after a product's name that makes another food of it: "玉米面",
+#: "鸡蛋糕", "番茄酱", "豆腐皮", "山药豆" are not 玉米, 鸡蛋, 西红柿, 豆腐, 山药. (After a name
+#: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
+#: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
+FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花"
+
+#: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
+OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"
+MEAT_CHARS = "肉骨排馅蹄肠肝腿翅"
+
+#: "帮楼下李奶奶带两斤鸡蛋，我自己要一斤": a line ordered for someone else, then a quantity
+#: the resident orders for themself, is a second line of the same product.
+THIRD_PARTY: tuple[str, ...] = (
+    "帮",
+    "替",
+    "代",
+    "他",
+    "她",
+    "隔壁",
+    "对门",
+    "邻居",
+    "楼上",
+    "楼下",
+    "奶奶",
+    "爷爷",
+    "阿姨",
+    "大爷",
+    "大娘",
+    "大妈",
+    "叔",
+    "姨",
+    "老太太",
+    "老头",
+)
+FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "自己", "自家")

@@ -8,16 +8,28 @@ from collections.abc import Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..lexicon import ALL_UNITS, CONFUSABLE
+from ..lexicon import ALL_UNITS, CONFUSABLE, OTHER_FOODS, REGIONAL_NAMES
 from .folding import fold
 from .model import CatalogEntry
+
+#: Stands for a food the catalog's names are part of but that is another food ("圆白菜").
+OTHER_FOOD = CatalogEntry("", "", (), "", "", 0)
 
 
 class Catalog:
     """Lookup tables built once from the catalog: exact names and aliases for longest match,
     and names of 3+ characters grouped by length for one-typo fuzzy matching."""
 
-    __slots__ = ("_fuzzy", "_fuzzy_chars", "_index", "_lengths", "_variants", "entries", "units")
+    __slots__ = (
+        "_fuzzy",
+        "_fuzzy_chars",
+        "_index",
+        "_lengths",
+        "_variants",
+        "entries",
+        "first_chars",
+        "units",
+    )
 
     def __init__(self, entries: Sequence[CatalogEntry]) -> None:
         self.entries: tuple[CatalogEntry, ...] = tuple(entries)
@@ -36,10 +48,6 @@ class Catalog:
                 index.setdefault(fold(a).strip(), (e, True))
         index.pop("", None)
         self._index = index
-        lengths: dict[str, set[int]] = {}
-        for key in index:
-            lengths.setdefault(key[0], set()).add(len(key))
-        self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
         fuzzy: dict[int, list[str]] = {}
         for key in index:
             if len(key) >= 3:
@@ -60,6 +68,19 @@ class Catalog:
                     prev = variants.get(v, e)
                     variants[v] = e if prev is e else None
         self._variants = {v: e for v, e in variants.items() if e is not None}
+        # Regional names and other foods after the typo tables: only the catalog's own words
+        # get typo tolerance ("大柿子" must not be one edit from 洋柿子).
+        for word, standard in REGIONAL_NAMES.items():
+            hit = index.get(standard)
+            if hit is not None:
+                index.setdefault(word, (hit[0], True))
+        for word in OTHER_FOODS:
+            index.setdefault(word, (OTHER_FOOD, True))
+        lengths: dict[str, set[int]] = {}
+        for key in index:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+        self.first_chars = frozenset(self._lengths)  # characters a name or alias starts with
 
     def __len__(self) -> int:
         return len(self.entries)

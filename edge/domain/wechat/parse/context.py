@@ -14,22 +14,20 @@ def has_content(s: str, a: int, b: int) -> bool:
     return any(c.isalnum() for c in s[a:b])
 
 
+_CLAUSE = re.compile("[^" + re.escape("".join(sorted(HARD_STOPS))) + "]+")
+
+
 def clauses(s: str) -> list[tuple[int, int, str]]:
     """(start, end, terminator) for each clause; the terminator is "" at the end."""
-    out: list[tuple[int, int, str]] = []
-    lo = 0
-    for i, c in enumerate(s):
-        if c in HARD_STOPS:
-            if i > lo:
-                out.append((lo, i, c))
-            lo = i + 1
-    if lo < len(s):
-        out.append((lo, len(s), ""))
-    return out
+    n = len(s)
+    return [(m.start(), m.end(), s[m.end()] if m.end() < n else "") for m in _CLAUSE.finditer(s)]
 
 
-# One pass over a part instead of one `in` per marker.
-_ASKS = re.compile("|".join(map(re.escape, QUESTION_MARKERS)))
+# One pass over a part instead of one `in` per marker. "随便哪个", "哪个都行" leave the
+# choice to the centre; they ask nothing.
+_ASKS = re.compile(
+    "|".join(r"(?<!随便)哪(?![个样]都)" if m == "哪" else re.escape(m) for m in QUESTION_MARKERS)
+)
 
 
 def question_segments(

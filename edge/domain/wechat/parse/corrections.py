@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lexicon import ANY_OF
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
 
@@ -39,7 +40,7 @@ def _prev_product(toks: list[Tok], k: int) -> Tok | None:
     return next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
 
 
-def mark_fallbacks(toks: list[Tok]) -> list[tuple[int, int]]:
+def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
     """Products in a fallback part of the clause: from "没有/或者…" to the end of its
     segment, or the segment that ends in "也行". Their quantities go with them. Returns the
     token index ranges [a, b) of those parts."""
@@ -49,6 +50,8 @@ def mark_fallbacks(toks: list[Tok]) -> list[tuple[int, int]]:
         if t.kind == "sep":
             seg_start = k + 1
         elif t.kind == "alt":
+            if s[t.start : t.end] in ("要不", "要不就") and _prev_product(toks, k) is None:
+                continue  # "要不来两斤排骨吧" suggests, it offers no second choice
             b = k + 1
             while b < len(toks) and toks[b].kind != "sep":
                 b += 1
@@ -59,16 +62,21 @@ def mark_fallbacks(toks: list[Tok]) -> list[tuple[int, int]]:
             a = k - 1
             while a > seg_start and toks[a].kind in ("fill", "polite", "verb"):
                 a -= 1
+            if s[t.start : t.end] in ANY_OF and not any(
+                p.kind == "prod" for p in toks[seg_start:a]
+            ):
+                t.kind = "fill"  # "蘑菇香菇都行": one product, named twice, either is fine
+                continue
             if a >= seg_start and toks[a].kind == "prod":
                 if a - 1 == seg_start and toks[a - 1].kind == "qty":
                     a -= 1  # "，2斤菠菜也行" (but "青椒三个 柿子椒也行": 三个 is 青椒's)
                 parts.append((a, k + 1))
     for a, b in parts:
         for t in toks[a:b]:
-            if t.kind == "prod":
-                t.alt = True
-            elif t.qty is not None:
+            if t.qty is not None:
                 t.qty.used = True
+            else:
+                t.alt = True  # products, and the words around them ("或者鸭蛋都行")
     return parts
 
 
@@ -77,7 +85,8 @@ def mark(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind == "change":
             _mark_change(s, toks, k)
-        elif t.kind == "fix":
+        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
+            # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
             q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
@@ -107,8 +116,7 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
             nxt.changed = True  # "改成鸡子儿三斤"
         return
     if before is None:
-        after = neighbour_qty(toks, k, 1)
-        q = toks[after].qty if after is not None else None
+        q = _new_qty(s, toks, k)
         if q is not None:
             q.used = True
             toks[k].restate = q  # "改成3斤": the last line of the message
@@ -116,8 +124,7 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
     if before.paired is not None and nxt is not None and nxt.qty is before.paired:
         before.changed = True  # "黄瓜还是要一斤": 黄瓜 took the quantity after the change
         return
-    after = neighbour_qty(toks, k, 1)
-    q = toks[after].qty if after is not None else None
+    q = _new_qty(s, toks, k)
     if q is None:
         return
     q.used = True
@@ -125,6 +132,22 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
         before.paired, before.paired_each, before.changed = q, False, True
     else:
         toks[k].restate, toks[k].target = q, before  # "土豆5斤，改成3斤"
+
+
+def _new_qty(s: str, toks: list[Tok], k: int) -> Qty | None:
+    """The quantity a change word at k sets: right after it, or alone in the next part
+    ("茄子少要点，一斤就行")."""
+    after = neighbour_qty(toks, k, 1)
+    if after is not None:
+        return toks[after].qty
+    j = _next_meaningful(s, toks, k, across_seps=True)
+    q = toks[j].qty if j is not None and toks[j].kind == "qty" else None
+    if j is None or q is None:
+        return None
+    nxt = _next_meaningful(s, toks, j, across_seps=False)
+    if q.used or q.each or (nxt is not None and toks[nxt].kind == "prod"):
+        return None
+    return q
 
 
 @dataclass(slots=True)

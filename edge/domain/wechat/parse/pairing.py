@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..lexicon import PREP_CHARS
+from ..lexicon import FIRST_PERSON, PREP_CHARS, THIRD_PARTY
+from .context import list_item
 from .model import Qty, Tok
 
 SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
@@ -25,17 +26,37 @@ def neighbour_qty(toks: list[Tok], k: int, step: int) -> int | None:
     return None
 
 
-def choose_qty(toks: list[Tok], k: int) -> Qty | None:
+def names_first(toks: list[Tok]) -> bool:
+    """Does the clause name things before their quantities ("白菜两棵 粉条一斤 豆腐两块")?
+    Read from its first product: a quantity after it and none before."""
+    k = next((k for k, t in enumerate(toks) if t.kind == "prod" and not t.alt), None)
+    return k is not None and not _qty_beside(toks, k, -1) and _qty_beside(toks, k, 1)
+
+
+def _qty_beside(toks: list[Tok], k: int, step: int) -> bool:
+    """Is a quantity written next to token k, whatever has taken it since?"""
+    j = k + step
+    while 0 <= j < len(toks):
+        t = toks[j]
+        if t.kind in SKIP or (t.kind == "res" and t.end - t.start <= 4 and not t.blocked):
+            j += step
+            continue
+        return t.kind == "qty"
+    return False
+
+
+def choose_qty(toks: list[Tok], k: int, after_names: list[bool] | None = None) -> Qty | None:
     """The quantity for product k: the one before it, else the one after; a bare number
     ("301") loses to a quantity with a unit, and a descriptor ("5元5个的", "5斤装的") to a
-    plain quantity right after it ("5斤装的一盒")."""
+    plain quantity right after it ("5斤装的一盒"). `after_names` caches `names_first` for
+    the clause (empty until needed): then a quantity right after an unknown word is its."""
     before, after = neighbour_qty(toks, k, -1), neighbour_qty(toks, k, 1)
     idx = before if before is not None else after
     if before is not None and after is not None:
         b, a = toks[before].qty, toks[after].qty
         if b is not None and a is not None and b.kind == "bare" and a.kind != "bare":
             idx = after
-        elif _belongs_to_unknown_word(toks, before, after):
+        elif _belongs_to_unknown_word(toks, before, after, after_names):
             idx = after
     if idx is None:
         return None
@@ -50,13 +71,20 @@ def choose_qty(toks: list[Tok], k: int) -> Qty | None:
     return q
 
 
-def _belongs_to_unknown_word(toks: list[Tok], before: int, after: int) -> bool:
+def _belongs_to_unknown_word(
+    toks: list[Tok], before: int, after: int, after_names: list[bool] | None
+) -> bool:
     """ "韭黄半斤 韭菜一把": the 半斤 right after a word the catalog lacks is that word's,
     when the product has its own quantity after it and no product waits for that one
-    ("老李5斤土豆2斤黄瓜" keeps 5斤 for 土豆)."""
+    ("老李5斤土豆2斤黄瓜" keeps 5斤 for 土豆), or the clause names things first."""
     if before == 0:
         return False
     word = toks[before - 1]
+    if after_names is not None and word.kind in ("res", "verb", "fill"):
+        if not after_names:
+            after_names.append(names_first(toks))
+        if after_names[0]:
+            return True  # "海带一斤 大葱一根": 带 reads as a verb, the word is still unknown
     if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
         return False
     nxt = after + 1
@@ -94,13 +122,16 @@ def pair_products(s: str, toks: list[Tok]) -> None:
                     break
                 if nxt.kind not in SKIP:
                     break
+    # Whether the clause names things first is needed only for a product with a free
+    # quantity on both sides: worked out once, when first needed.
+    after_names: list[bool] = []
     for k, t in enumerate(toks):
         if t.kind != "prod":
             continue
         if is_negated(s, toks, k):
             t.dropped = True
             continue
-        q = choose_qty(toks, k)
+        q = choose_qty(toks, k, after_names)
         if q is not None:
             q.used = True
             t.paired = q
@@ -131,7 +162,10 @@ def pair_products(s: str, toks: list[Tok]) -> None:
 
 def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
     """ "土豆，5斤": a segment with only a quantity gives it to the unpaired product before
-    it. Across a price phrase too: "苹果要5块钱一斤的那种，来3斤"."""
+    it. Across a price phrase too ("苹果要5块钱一斤的那种，来3斤"), and across a fallback
+    ("排骨或者五花都行，来两斤"). After a line ordered for a neighbour, "我自己要一斤" is
+    the resident's own line of the same product."""
+    again: list[tuple[int, Tok]] = []
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
             continue
@@ -149,6 +183,7 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         while j >= 0 and (
             toks[j].kind in SKIP
             or toks[j].kind == "sep"
+            or toks[j].alt
             or (toks[j].kind == "res" and crossed and not toks[j].blocked)
         ):
             crossed = crossed or toks[j].kind == "sep"
@@ -158,9 +193,31 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
-            skipped_words = any(x.kind == "res" for x in toks[j + 1 : k])
+            skipped_words = any(x.kind == "res" and not x.alt for x in toks[j + 1 : k])
             if skipped_words and not priced:
                 continue
             if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
                 p.paired = t.qty
                 t.qty.used = True
+            elif p.paired is not None and not p.dropped and _for_me_too(s, toks, j, k):
+                a, _ = list_item(toks, k)
+                mine = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
+                mine.paired = t.qty
+                t.qty.used = True
+                again.append((a, mine))
+    for a, mine in reversed(again):
+        toks.insert(a, mine)
+
+
+def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
+    """Is the lone quantity k the resident's own order of product p, which was ordered for
+    someone else ("帮楼下李奶奶带两斤鸡蛋，我自己要一斤", "孙大爷说他要5斤土豆，我要3斤")?"""
+    pa, pb = list_item(toks, p)
+    qa, _ = list_item(toks, k)
+    theirs = s[toks[pa].start : toks[pb - 1].end]
+    mine = s[toks[qa].start : toks[k].start]
+    return (
+        any(t.kind == "verb" for t in toks[qa:k])
+        and any(w in mine for w in FIRST_PERSON)
+        and any(w in theirs for w in THIRD_PARTY)
+    )

@@ -78,12 +78,14 @@ class _Reader:
         self.ledger = Ledger()
         self.unparsed: list[tuple[int, str]] = []
         self.last_question_prod: Tok | None = None
+        self.last_lone_prod: Tok | None = None  # a clause that only named a product
 
     def clause(self, lo: int, hi: int, stop: str) -> None:
         s, cat = self.s, self.cat
         toks = fuzzy_pass(s, tokenize(s, lo, hi, cat), cat)  # numbers, units, products
         kinds = {t.kind for t in toks}
         if not kinds & {"prod", "qty", "res", "neg"}:
+            self.last_lone_prod = None
             return  # only greetings, politeness, fillers
         segs = question_segments(s, toks, lo, hi, stop)
         price_prods: list[Tok] = []
@@ -91,7 +93,7 @@ class _Reader:
             if price:  # "土豆多少钱一斤": nothing here is an order
                 price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
                 toks = [t for t in toks if not a <= t.start < b]
-        fallbacks = mark_fallbacks(toks)  # "没有就来1斤五花", "柿子椒也行"
+        fallbacks = mark_fallbacks(s, toks)  # "没有就来1斤五花", "柿子椒也行"
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
@@ -101,6 +103,7 @@ class _Reader:
         self.last_question_prod = (
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
+        self.last_lone_prod = self._lone_prod(toks)
         for a, b in fallbacks:
             if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in fallbacks):
                 self._quote_fallback(toks[a:b], explained)
@@ -115,15 +118,30 @@ class _Reader:
         collect_leftovers(self.text, s, toks, explained, self.unparsed)
 
     def _answer_to_question(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
-        """ "有土豆吗？来5斤": an order right after a question about one product."""
-        prod = self.last_question_prod
+        """ "有土豆吗？来5斤": an order right after a question about one product. Dictation
+        puts a full stop at every pause ("土豆。三斤。"): a quantity alone in its clause
+        goes to the product named alone in the clause before."""
+        prod = self.last_question_prod or self.last_lone_prod
         if prod is None or any(t.kind == "prod" and not t.alt for t in toks):
             return
         free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
         if len(free) == 1 and free[0].qty is not None and sensible(free[0].qty):
             free[0].qty.used = True
-            self.ledger.order(prod, free[0].qty, in_question=True)
+            asked = prod is self.last_question_prod
+            self.ledger.order(prod, free[0].qty, in_question=asked)
             explained.append((free[0].start, free[0].end))
+
+    def _lone_prod(self, toks: list[Tok]) -> Tok | None:
+        """The product of a clause that named only it, as a line still without a quantity."""
+        prod: Tok | None = None
+        for t in toks:
+            if t.kind in ("fill", "polite", "verb", "sep"):
+                continue
+            if prod is not None or t.kind != "prod" or t.paired is not None:
+                return None
+            prod = t
+        line = self.ledger.live(prod.entry) if prod is not None else None
+        return prod if line is not None and line.qty is None else None
 
     def _lines(
         self,

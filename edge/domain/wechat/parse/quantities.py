@@ -12,11 +12,15 @@ from ..lexicon import (
     JIN_HOMOPHONES,
     JIN_NOT_BEFORE,
     MONEY_UNITS,
-    UNIT_MAX_LEN,
     WEIGHT_UNITS,
 )
 from ..numerals import DIGITS, NUMBER_START, read_number
 from .model import Qty
+
+_UNIT_LENGTHS: dict[str, tuple[int, ...]] = {
+    c: tuple(sorted({len(u) for u in ALL_UNITS if u[0] == c}, reverse=True))
+    for c in {u[0] for u in ALL_UNITS}
+}
 
 
 def unit_at(
@@ -32,8 +36,8 @@ def unit_at(
                 return s[i : i + n], own[s[i : i + n]]
     if s[i] in JIN_HOMOPHONES and (i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE):
         return "斤", "w"
-    for n in range(min(UNIT_MAX_LEN, hi - i), 0, -1):
-        kind = ALL_UNITS.get(s[i : i + n])
+    for n in _UNIT_LENGTHS.get(s[i], ()):
+        kind = ALL_UNITS.get(s[i : i + n]) if i + n <= hi else None
         if kind is not None:
             # "g" only as a unit when not the start of a longer latin word.
             if n == 1 and s[i] == "g" and i + 1 < hi and "a" <= s[i + 1] <= "z":

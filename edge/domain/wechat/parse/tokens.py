@@ -3,22 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     DEMONSTRATIVES,
+    FOOD_SUFFIXES,
     HARD_STOPS,
+    MEAT_CHARS,
+    OTHER_ANIMALS,
     PIECE_UNITS,
     PREP_CHARS,
+    QUESTION_MARKERS,
     SOFT_SEPS,
     TRANSPARENT,
-    WORD_MAX_LEN,
     WORD_ROLES,
 )
 from ..numerals import NUMBER_START
-from .catalog import Catalog
+from .catalog import OTHER_FOOD, Catalog
 from .model import Qty, Tok
-from .quantities import read_qty
+from .quantities import read_qty, unit_at
 
 
 def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
@@ -31,11 +36,27 @@ def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
     return catalog.match_at(s, j, hi) is not None or word_at(s, j, hi) is not None
 
 
+def _lengths_by_first_char(words: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    out: dict[str, set[int]] = {}
+    for w in words:
+        out.setdefault(w[0], set()).add(len(w))
+    return {c: tuple(sorted(ns, reverse=True)) for c, ns in out.items()}
+
+
+# Most characters start no known word: one dict look-up says so, instead of one per length.
+_WORD_LENGTHS = _lengths_by_first_char(WORD_ROLES)
+_SUFFIX_CHARS = frozenset(FOOD_SUFFIXES + "子")
+
+
 def word_at(s: str, i: int, hi: int) -> tuple[int, str] | None:
-    for n in range(min(WORD_MAX_LEN, hi - i), 0, -1):
-        role = WORD_ROLES.get(s[i : i + n])
-        if role is not None:
-            return n, role
+    lengths = _WORD_LENGTHS.get(s[i]) if i < hi else None
+    if lengths is None:
+        return None
+    for n in lengths:
+        if i + n <= hi:
+            role = WORD_ROLES.get(s[i : i + n])
+            if role is not None:
+                return n, role
     return None
 
 
@@ -43,6 +64,7 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
     """Tokens of s[lo:hi] by longest match. A quantity beats a product only when longer, so a
     product name that starts with a numeral ("五花肉") stays a product."""
     toks: list[Tok] = []
+    starts = catalog.first_chars
     i = lo
     while i < hi:
         c = s[i]
@@ -53,7 +75,7 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             toks.append(Tok("sep", i, i + 1))
             i += 1
             continue
-        pm = catalog.match_at(s, i, hi)
+        pm = catalog.match_at(s, i, hi) if c in starts else None
         q = None
         if c in NUMBER_START or c in "半斤¥$":
             q = read_qty(s, i, hi, catalog.units)
@@ -65,7 +87,11 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             continue
         if pm is not None:
             n, entry, alias = pm
-            if _part_of_other_name(s, i, n, hi, toks, alias, catalog):
+            j = i + n
+            if j < hi and s[j] in _SUFFIX_CHARS and _food_suffix(s, j, hi, catalog):
+                n += 1  # "玉米面", "鸡蛋糕": another food, reported unknown
+                entry = OTHER_FOOD
+            if entry is OTHER_FOOD or _part_of_other_name(s, i, n, hi, toks, alias, catalog):
                 # "青萝卜" is not 白萝卜 (alias 萝卜), "凤梨" not 梨: an unknown product.
                 if toks and toks[-1].kind == "res" and toks[-1].end == i:
                     toks[-1].end = i + n
@@ -74,7 +100,16 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
                     toks.append(Tok("res", i, i + n, blocked=True))
                 i += n
                 continue
-            toks.append(Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
+            prev = toks[-1] if toks else None
+            if (
+                prev is not None
+                and prev.kind == "prod"
+                and prev.entry is entry
+                and all(ch in TRANSPARENT for ch in s[prev.end : i])
+            ):
+                prev.end = i + n  # "西红柿（番茄）": one product named twice
+            else:
+                toks.append(Tok("prod", i, i + n, entry=entry, match="alias" if alias else "name"))
             i += n
             continue
         if c in PIECE_UNITS and _lone_measure(s, i, hi, toks, catalog):
@@ -106,20 +141,6 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
         else:
             toks.append(Tok("res", i, i + 1))
         i += 1
-    merged: list[Tok] = []
-    for t in toks:
-        prev = merged[-1] if merged else None
-        if (
-            prev is not None
-            and t.kind == "prod"
-            and prev.kind == "prod"
-            and prev.entry is t.entry
-            and all(ch in TRANSPARENT for ch in s[prev.end : t.start])
-        ):
-            prev.end = t.end  # "西红柿（番茄）": one product named twice
-            continue
-        merged.append(t)
-    toks = merged
     for k in range(len(toks) - 1):
         t, nxt = toks[k], toks[k + 1]
         if (
@@ -142,11 +163,15 @@ def _part_of_other_name(
     """Does the name or alias at s[i:i+n] only end (or, for one character, start) a longer
     word the catalog does not have? An alias, or a one-character name, matches only as a
     whole product name: "青萝卜", "心里美萝卜", "凤梨", "蒜苗" are other products. A full name
-    keeps its descriptors ("土鸡蛋", "东北大米"); "葱切好" and "梨子" are still 葱 and 梨."""
+    keeps its descriptors ("土鸡蛋", "东北大米"), but not another animal's name ("羊排骨");
+    "葱切好" and "梨子" are still 葱 and 梨."""
+    prev = toks[-1] if toks else None
+    glued = prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1])
+    if glued and s[i - 1] in OTHER_ANIMALS and any(c in MEAT_CHARS for c in s[i : i + n]):
+        return True  # "羊排骨", "牛肉馅": another animal's meat
     if not alias and n > 1:
         return False
-    prev = toks[-1] if toks else None
-    if prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1]):
+    if glued:
         return True
     if n > 1 or i + 1 >= hi:
         return False
@@ -155,7 +180,36 @@ def _part_of_other_name(
         return False
     if nxt in ALL_UNITS or nxt in catalog.units or catalog.match_at(s, i + 1, hi) is not None:
         return False
+    if s.startswith(QUESTION_MARKERS, i + 1):
+        return False  # "葱多少钱一把"
     return word_at(s, i + 1, hi) is None
+
+
+def _food_suffix(s: str, j: int, hi: int, catalog: Catalog) -> bool:
+    """Is s[j], right after a product's name, a character that makes another food of it
+    ("玉米面2斤", "鸡蛋糕两个", "南瓜子")? Only when a quantity, a known word, a break or the
+    end follows it: "黄瓜皮薄的" describes 黄瓜, "西红柿粉的" is a kind of 西红柿."""
+    if j >= hi:
+        return False
+    c = s[j]
+    if c not in FOOD_SUFFIXES and not (c == "子" and s[j - 1] == "瓜"):
+        return False
+    if catalog.match_at(s, j, hi) is not None:
+        return False  # "土豆豆角各一斤": the next product
+    k = j + 1
+    if k >= hi:
+        return True
+    d = s[k]
+    if d == "的":
+        return False  # "西红柿粉的": which kind
+    return (
+        not _cjk(d)
+        or d in NUMBER_START
+        or d in "半儿"
+        or unit_at(s, k, hi) is not None
+        or word_at(s, k, hi) is not None
+        or catalog.match_at(s, k, hi) is not None
+    )
 
 
 def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
@@ -182,8 +236,16 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
     """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
     out: list[Tok] = []
     for t in toks:
-        if t.kind != "res" or t.end - t.start < 2 or t.blocked:
+        if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
+            continue
+        if t.blocked:
+            # "羊葱": 葱 inside an unknown word, unless the word is a name's homophone.
+            var = catalog.variant_in(s, t.start, t.end) if t.end - t.start == 2 else None
+            if var is None:
+                out.append(t)
+            else:
+                out.append(Tok("prod", t.start, t.end, entry=var[2], match="fuzzy", similarity=0.5))
             continue
         lo = t.start
         pieces: list[Tok] = []
