@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from wechat_catalog import CATALOG
 
-from edge.wechat import Catalog, CatalogEntry, ParseResult, parse_message
+from edge.domain.wechat import Catalog, CatalogEntry, ParseResult, parse_message
 
 CAT = Catalog(CATALOG)
 
