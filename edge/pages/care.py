@@ -33,6 +33,7 @@ from edge.pages.base import (
     to_signin,
     today,
 )
+from edge.pages.care_slip import SLIP_HANDLERS
 from edge.pages.care_statement import STATEMENT_HANDLERS
 from edge.pages.i18n import gettext_for
 from edge.web import StoreDep, local_path
@@ -248,6 +249,7 @@ CARE_PAGE_HANDLERS: list[Any] = [
             daycare_tap,
             daycare_lunch,
             *STATEMENT_HANDLERS,
+            *SLIP_HANDLERS,
         ],
         dependencies={"me": Provide(require_staff)},
         exception_handlers={SignInRequired: to_signin},
