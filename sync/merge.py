@@ -145,6 +145,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "care_booking_steps": {"booking_id": "care_bookings", "staff_id": "staff"},
     "care_checkins": {"recipient_id": "care_recipients", "staff_id": "staff"},
     "care_walkin_lunches": {"staff_id": "staff"},
+    "care_signups": {"activity_id": "care_activities", "recipient_id": "care_recipients"},
 }
 # Tables whose hub-owned rows (the district catalog) a centre's rows may name.
 HUB_REFERABLE = frozenset({"products", "care_services", "sync_commands"})

@@ -33,6 +33,7 @@ from edge.pages.base import (
     to_signin,
     today,
 )
+from edge.pages.care_activities import ACTIVITY_HANDLERS
 from edge.pages.care_slip import SLIP_HANDLERS
 from edge.pages.care_statement import STATEMENT_HANDLERS
 from edge.pages.i18n import gettext_for
@@ -250,6 +251,7 @@ CARE_PAGE_HANDLERS: list[Any] = [
             daycare_lunch,
             *STATEMENT_HANDLERS,
             *SLIP_HANDLERS,
+            *ACTIVITY_HANDLERS,
         ],
         dependencies={"me": Provide(require_staff)},
         exception_handlers={SignInRequired: to_signin},
