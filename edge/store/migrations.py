@@ -458,6 +458,7 @@ def m009b_care_activities(db: sqlite_utils.Database) -> None:
         """
     )
 
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))
