@@ -423,7 +423,8 @@ def m009_care(db: sqlite_utils.Database) -> None:
 def m009b_care_activities(db: sqlite_utils.Database) -> None:
     """Neighbourhood activities (优惠帮, 结伴行, 邻里情) with a capacity, and their sign-ups:
     `booked` up to the capacity, then `waiting` in the order they came; a cancelled
-    place goes to the first waiting. Part of care (issue 15's number), shared like m009."""
+    place goes to the first waiting. Part of care (issue 15's number), shared like m009.
+    And an index of the bookings still waiting for the manager."""
     db.executescript(
         """
         CREATE TABLE care_activities (
@@ -455,6 +456,9 @@ def m009b_care_activities(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL
         );
         CREATE INDEX care_signups_activity ON care_signups (activity_id, status, created_at);
+        -- The manager's new requests, without walking a year of bookings to find them.
+        CREATE INDEX care_bookings_requested ON care_bookings (day, start)
+            WHERE status = 'requested';
         """
     )
 
