@@ -81,10 +81,11 @@ async def _start_session(request: AnyRequest, account_id: str, to: str) -> Respo
 @get("/family")
 async def home(request: AnyRequest) -> Template:
     account = await _account(request)
+    code = normalise_code(request.query_params.get("code") or "")  # from the slip's QR
     if account is None:
-        return _page("signin.html", error=None, values={})
+        return _page("signin.html", error=None, values={"code": code})
     elders = await _store(request).read(lambda c: _elders(c, account["id"]))
-    return _page("home.html", account=account, elders=elders)
+    return _page("home.html", account=account, elders=elders, code=code)
 
 
 def _elders(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:

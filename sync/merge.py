@@ -152,6 +152,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "care_booking_steps": {"booking_id": "care_bookings", "staff_id": "staff"},
     "care_checkins": {"recipient_id": "care_recipients", "staff_id": "staff"},
     "care_walkin_lunches": {"staff_id": "staff"},
+    "care_signups": {"activity_id": "care_activities", "recipient_id": "care_recipients"},
 }
 # A handed-over order moves back to this status only when its owner voided the
 # hand-over: a `void_handover` row for it (sent before the order's update) says so.

@@ -465,6 +465,50 @@ def m009_care(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_care_activities(db: sqlite_utils.Database) -> None:
+    """Neighbourhood activities (优惠帮, 结伴行, 邻里情) with a capacity, and their sign-ups:
+    `booked` up to the capacity, then `waiting` in the order they came; a cancelled
+    place goes to the first waiting. Part of care (issue 15's number), shared like m009.
+    And an index of the bookings still waiting for the manager."""
+    db.executescript(
+        """
+        CREATE TABLE care_activities (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            day TEXT NOT NULL,
+            start TEXT NOT NULL,
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            place TEXT NOT NULL DEFAULT '',
+            capacity INTEGER NOT NULL CHECK (capacity > 0),
+            note TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX care_activities_day ON care_activities (day, start);
+
+        CREATE TABLE care_signups (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            activity_id TEXT NOT NULL REFERENCES care_activities (id),
+            recipient_id TEXT REFERENCES care_recipients (id),  -- an elder, or just a name
+            name TEXT NOT NULL,
+            phone TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('booked', 'waiting', 'cancelled')),
+            promoted_at TEXT,                       -- moved from the waiting list
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX care_signups_activity ON care_signups (activity_id, status, created_at);
+        -- The manager's new requests, without walking a year of bookings to find them.
+        CREATE INDEX care_bookings_requested ON care_bookings (day, start)
+            WHERE status = 'requested';
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations; safe to call at every start."""
     migrations.apply(sqlite_utils.Database(conn))

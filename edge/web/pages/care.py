@@ -33,6 +33,8 @@ from edge.web.pages.base import (
     to_signin,
     today,
 )
+from edge.web.pages.care_activities import ACTIVITY_HANDLERS
+from edge.web.pages.care_slip import SLIP_HANDLERS
 from edge.web.pages.care_statement import STATEMENT_HANDLERS
 from edge.web.pages.i18n import gettext_for
 from edge.web.shared import StoreDep, local_path
@@ -248,6 +250,8 @@ CARE_PAGE_HANDLERS: list[Any] = [
             daycare_tap,
             daycare_lunch,
             *STATEMENT_HANDLERS,
+            *SLIP_HANDLERS,
+            *ACTIVITY_HANDLERS,
         ],
         dependencies={"me": Provide(require_staff)},
         exception_handlers={SignInRequired: to_signin},

@@ -17,6 +17,7 @@ from edge.web.pages.base import N_, AnyRequest, MeDep, need_manager, page, today
 from edge.web.shared import StoreDep
 
 GROUP_TITLES = {"elder": N_("By elder"), "service": N_("By service"), "provider": N_("By provider")}
+COLUMN_TITLES = {"elder": N_("Elder"), "service": N_("Service"), "provider": N_("Who goes")}
 
 
 def _month(request: AnyRequest, month: str | None) -> str:
@@ -51,6 +52,7 @@ async def statement_page(
         doc=doc,
         groups=tuple(GROUP_TITLES),
         group_titles=GROUP_TITLES,
+        column_titles=COLUMN_TITLES,
         yuan=statement.yuan,
     )
 
