@@ -33,10 +33,10 @@ from hub.supplier import (
     Supplier,
     SupplierDep,
     loading_context,
+    parse_day,
     provide_supplier,
     supplied_centres,
 )
-from hub.supplier import _day as parse_day
 
 AnyRequest = Request[Any, Any, Any]
 SECRET_KEY = "loading_link_secret"

@@ -1,0 +1,310 @@
+"""What a co-op reads: the consolidated order, its CSV, return notes, built from explicit
+allow-lists of columns (least data: nothing about a resident)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Request
+
+from edge.domain import spreadsheet
+from edge.domain.supply import consolidated as centre_order
+from edge.domain.supply.lines import (
+    co_op_quantity,
+    co_op_unit,
+)
+from hub.supplier.accounts import Supplier, _centre_rows
+
+AnyRequest = Request[Any, Any, Any]
+
+# What a supplier may see, and nothing else.
+CENTRE_FIELDS = (
+    "centre_id",
+    "centre_name",
+    "status",
+    "version",
+    "locked_at",
+    "sent_by_hand",
+    "sent_by_hand_at",
+    "sent_by_hand_versions",
+    "lines",
+    "amendments",
+)
+LINE_FIELDS = ("product_id", "product_name", "qty_unit", "quantity", "co_op_quantity", "co_op_unit")
+PRODUCT_FIELDS = ("product_name", "qty_unit", "co_op_unit", "quantity", "co_op_quantity", "centres")
+RETURN_LINE_FIELDS = (
+    "product_id",
+    "product_name",
+    "qty_unit",
+    "quantity",
+    "co_op_quantity",
+    "co_op_unit",
+)
+
+
+def _only(row: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    return {k: row[k] for k in fields}
+
+
+# --- reading the merged store ----------------------------------------------------------
+
+
+def centres(conn: sqlite3.Connection, supplier: Supplier | None = None) -> list[tuple[str, str]]:
+    """Enrolled, not revoked centres as (site_id, name), by name: all of them (the hub
+    operator's view), or those `supplier` supplies."""
+    rows = _centre_rows(conn)
+    if supplier is None:
+        return rows
+    return [r for r in rows if r[0] in supplier.centres]
+
+
+def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "product_name": name,
+        "qty_unit": qty_unit,
+        "quantity": quantity,
+        "co_op_quantity": co_op_quantity(qty_unit, quantity),
+        "co_op_unit": co_op_unit(qty_unit, label),
+    }
+
+
+def consolidated(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """The day's order for every centre, and per product across centres.
+
+    A centre whose order is locked shows its latest version (`locked` or
+    `amended`); one not locked yet shows a live `provisional` total of what
+    the hub holds of its orders and buffer; a centre with nothing shows
+    `none`. Built from allow-listed columns only (see the module docstring).
+    """
+    centre_list = centres(conn) if centre_list is None else centre_list
+    heads: dict[str, dict[str, Any]] = {}
+    by_hand: dict[str, list[int]] = {}
+    for r in conn.execute(
+        "SELECT id, site_id, version, locked_at, sent_by_hand_at, diff"
+        " FROM supply_consolidated WHERE delivery_date = ? ORDER BY site_id, version",
+        (day,),
+    ):
+        site = r["site_id"]
+        if r["sent_by_hand_at"]:
+            by_hand.setdefault(site, []).append(int(r["version"]))
+        entry = heads.setdefault(site, {"amendments": []})
+        if r["version"] > 1:
+            entry["amendments"].append(
+                {
+                    "version": r["version"],
+                    "locked_at": r["locked_at"],
+                    "changes": [
+                        {
+                            k: c[k]
+                            for k in (
+                                "product_id",
+                                "product_name",
+                                "qty_unit",
+                                "before",
+                                "after",
+                                "change",
+                            )
+                        }
+                        for c in json.loads(r["diff"])
+                    ],
+                }
+            )
+        entry.update(
+            id=r["id"],
+            version=r["version"],
+            locked_at=r["locked_at"],
+            sent_by_hand_at=r["sent_by_hand_at"],
+        )
+    locked_lines: dict[str, list[dict[str, Any]]] = {}
+    head_ids = {v["id"]: site for site, v in heads.items()}
+    for r in conn.execute(
+        "SELECT l.consolidated_id, l.product_id, l.product_name, l.qty_unit, l.unit_label,"
+        " l.total_qty FROM supply_consolidated_lines l WHERE l.delivery_date = ?"
+        " ORDER BY l.product_name, l.qty_unit",
+        (day,),
+    ):
+        site = head_ids.get(r["consolidated_id"])
+        if site is not None:
+            locked_lines.setdefault(site, []).append(
+                _line(
+                    r["product_id"],
+                    r["product_name"],
+                    r["qty_unit"],
+                    r["unit_label"],
+                    r["total_qty"],
+                )
+            )
+    out_centres = []
+    for site, name in centre_list:
+        head = heads.get(site)
+        if head is not None:
+            lines = locked_lines.get(site, [])
+            status = "amended" if head["version"] > 1 else "locked"
+        else:
+            live = centre_order.live_lines(conn, site, day)
+            lines = [
+                _line(x.product_id, x.product_name, x.qty_unit, x.unit_label, x.total)
+                for x in sorted(live.values(), key=lambda x: (x.product_name, x.qty_unit))
+                if x.total > 0
+            ]
+            status = "provisional" if lines else "none"
+        hand = by_hand.get(site, [])
+        row = {
+            "centre_id": site,
+            "centre_name": name,
+            "status": status,
+            "version": head["version"] if head else None,
+            "locked_at": head["locked_at"] if head else None,
+            "sent_by_hand": bool(head and head["version"] in hand),
+            "sent_by_hand_at": head["sent_by_hand_at"] if head else None,
+            "sent_by_hand_versions": hand,
+            "lines": [_only(x, LINE_FIELDS) for x in lines],
+            "amendments": head["amendments"] if head else [],
+        }
+        out_centres.append(_only(row, CENTRE_FIELDS))
+    products: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for c in out_centres:
+        for x in c["lines"]:
+            key = (x["product_name"], x["qty_unit"], x["co_op_unit"])
+            p = products.setdefault(
+                key,
+                {
+                    "product_name": key[0],
+                    "qty_unit": key[1],
+                    "co_op_unit": key[2],
+                    "quantity": 0,
+                    "centres": 0,
+                },
+            )
+            p["quantity"] += x["quantity"]
+            p["centres"] += 1
+    product_rows = []
+    for key in sorted(products):
+        p = products[key]
+        p["co_op_quantity"] = co_op_quantity(p["qty_unit"], p["quantity"])
+        product_rows.append(_only(p, PRODUCT_FIELDS))
+    return {"delivery_date": day, "centres": out_centres, "products": product_rows}
+
+
+CSV_COLUMNS = (
+    "delivery_date",
+    "centre_id",
+    "centre_name",
+    "status",
+    "version",
+    "sent_by_hand",
+    "product_id",
+    "product_name",
+    "qty_unit",
+    "quantity",
+    "co_op_quantity",
+    "co_op_unit",
+)
+
+
+def consolidated_csv(doc: dict[str, Any]) -> str:
+    """One row per centre and line, then a TOTAL row per product."""
+    buf = io.StringIO()
+    w = spreadsheet.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    day = doc["delivery_date"]
+    for c in doc["centres"]:
+        for x in c["lines"]:
+            w.writerow(
+                [
+                    day,
+                    c["centre_id"],
+                    c["centre_name"],
+                    c["status"],
+                    c["version"] or "",
+                    int(c["sent_by_hand"]),
+                    x["product_id"],
+                    x["product_name"],
+                    x["qty_unit"],
+                    x["quantity"],
+                    x["co_op_quantity"],
+                    x["co_op_unit"],
+                ]
+            )
+    for p in doc["products"]:
+        w.writerow(
+            [
+                day,
+                "TOTAL",
+                "",
+                "",
+                "",
+                "",
+                "",
+                p["product_name"],
+                p["qty_unit"],
+                p["quantity"],
+                p["co_op_quantity"],
+                p["co_op_unit"],
+            ]
+        )
+    return buf.getvalue()
+
+
+def return_notes(
+    conn: sqlite3.Connection, day: str, supplier: Supplier | None = None
+) -> list[dict[str, Any]]:
+    """The day's return notes: every centre's, or those of the centres `supplier` supplies."""
+    names = dict(centres(conn, supplier))
+    out = []
+    for n in conn.execute(
+        "SELECT id, site_id, delivery_date, updated_at FROM supply_return_notes"
+        " WHERE delivery_date = ? ORDER BY site_id",
+        (day,),
+    ):
+        if supplier is not None and n["site_id"] not in names:
+            continue
+        conf = conn.execute(
+            "SELECT confirmed_at, accepted FROM supply_return_confirmations WHERE id = ?",
+            (n["id"],),
+        ).fetchone()
+        lines = [
+            _only(
+                {
+                    **dict(r),
+                    "co_op_quantity": co_op_quantity(r["qty_unit"], r["quantity"]),
+                    "co_op_unit": co_op_unit(
+                        r["qty_unit"], _label(conn, r["product_id"], r["qty_unit"])
+                    ),
+                },
+                RETURN_LINE_FIELDS,
+            )
+            for r in conn.execute(
+                "SELECT product_id, product_name, qty_unit, quantity FROM supply_return_lines"
+                " WHERE note_id = ? AND quantity > 0 ORDER BY product_name",
+                (n["id"],),
+            )
+        ]
+        out.append(
+            {
+                "id": n["id"],
+                "centre_id": n["site_id"],
+                "centre_name": names.get(n["site_id"], ""),
+                "delivery_date": day,
+                "updated_at": n["updated_at"],
+                "lines": lines,
+                "confirmed": conf is not None,
+                "confirmed_at": conf["confirmed_at"] if conf else None,
+                "accepted": json.loads(conf["accepted"]) if conf else None,
+            }
+        )
+    return out
+
+
+def _label(conn: sqlite3.Connection, product_id: str, qty_unit: str) -> str:
+    row = conn.execute("SELECT sold_by, unit FROM products WHERE id = ?", (product_id,)).fetchone()
+    if row is None or qty_unit == "g":
+        return ""
+    return "个" if row["sold_by"] == "weight" else str(row["unit"])
