@@ -94,6 +94,12 @@ MAX_BATCH_CHANGES = 20_000
 MAX_CONTAINERS = 2 + 2 * MAX_BATCH_CHANGES
 _STRING_OR_CONTAINER_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]', re.DOTALL)
 MAX_FIELD_CHARS = 64 * 1024
+# Column names already found well-formed (a handful in practice; bounded all the same).
+_GOOD_KEYS: set[str] = set()
+MAX_GOOD_KEYS = 4096
+# The ways a lone surrogate gets into a parsed string: a JSON escape \uD800 to \uDFFF,
+# or one encoded in the bytes (`json.loads` decodes a bytes body with "surrogatepass").
+_SURROGATE_RE = re.compile(rb"\\u[dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 OPS = frozenset({"insert", "update", "delete"})
 IDENT_RE = re.compile(r"\A[a-z_][a-z0-9_]{0,62}\Z")  # \Z: "$" would let "orders\n" by
 ROW_ID_MAX = 64
@@ -246,13 +252,17 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
         raise BadBatch("changes must be a list", field="changes")
     if len(items) > MAX_BATCH_CHANGES:
         raise TooLarge(f"{len(items)} changes in one batch; the limit is {MAX_BATCH_CHANGES}")
-    changes = [_change(site_id, from_seq, i, item) for i, item in enumerate(items)]
+    surrogates = _may_hold_surrogates(raw)
+    changes = [_change(site_id, from_seq, i, item, surrogates) for i, item in enumerate(items)]
     return Batch(version, site_id, install_id, from_seq, wall_ms, waiting, changes)
 
 
-def _change(site_id: str, from_seq: int, index: int, item: Any) -> Change:
+def _change(site_id: str, from_seq: int, index: int, item: Any, surrogates: bool = True) -> Change:
+    """One change of a batch, checked. `surrogates`: whether the body may hold a
+    lone surrogate at all (`_may_hold_surrogates`); without one, the check of
+    every non-ASCII string is skipped."""
     where = f"changes[{index}]"
-    if not isinstance(item, list) or len(item) != 6:
+    if type(item) is not list or len(item) != 6:
         raise BadBatch(f"{where} must be [seq, hlc, tbl, row_id, op, fields]", field=where)
     seq, hlc, tbl, row_id, op, fields = item
     if not _is_int(seq) or seq != from_seq + index:
@@ -273,13 +283,39 @@ def _change(site_id: str, from_seq: int, index: int, item: Any) -> Change:
     if not isinstance(fields, dict):
         raise BadBatch(f"{where}: fields must be an object", field=f"{where}.fields")
     for key, value in fields.items():
-        if not IDENT_RE.fullmatch(key):
-            # !a and cut short: the key may be long, or hold a lone surrogate
-            raise BadBatch(f"{where}: bad column name {key[:64]!a}", field=f"{where}.fields")
+        if key not in _GOOD_KEYS:
+            if not IDENT_RE.fullmatch(key):
+                # !a and cut short: the key may be long, or hold a lone surrogate
+                raise BadBatch(f"{where}: bad column name {key[:64]!a}", field=f"{where}.fields")
+            if len(_GOOD_KEYS) < MAX_GOOD_KEYS:
+                _GOOD_KEYS.add(key)
+        # The common values first, checked inline (this loop runs for every field of
+        # every change); anything else, or a value out of bounds, takes the full check.
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_FIELD_CHARS and (value.isascii() or not surrogates):
+                continue
+        elif kind is int:
+            if INT64_MIN <= value <= INT64_MAX:
+                continue
+        elif value is None:
+            continue
         _check_value(f"{where}.{key}", value)
     if op == "insert":
         fields = {"id": row_id, "site_id": site_id, **fields}
     return Change(site_id, seq, hlc, tbl, row_id, op, fields)
+
+
+def _may_hold_surrogates(raw: bytes | bytearray) -> bool:
+    """Whether a parsed string of this body may hold a lone surrogate: a body in
+    UTF-16 or UTF-32 (which `json.loads` also reads) may; a UTF-8 one only through
+    an escape or encoded bytes in the surrogate range, found without a regex scan
+    of the whole body in the common case."""
+    if b"\x00" in raw[:4] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    if raw.find(b"\\u") < 0 and raw.find(b"\xed") < 0:
+        return False
+    return _SURROGATE_RE.search(raw) is not None
 
 
 def _check_value(where: str, value: Any) -> None:
