@@ -63,7 +63,7 @@ from sync.errors import (
     Unauthorized,
 )
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
-from sync.protocol import Batch, as_stored, encode_batch, parse_pull, seam_digest
+from sync.protocol import Batch, as_stored, encode_log_batch, parse_pull, seam_digest
 
 log = logging.getLogger("linli.sync")
 
@@ -407,22 +407,24 @@ class SyncAgent:
                     # restored from a backup (or a cloned disk) cannot append its own
                     # history after the hub's.
                     seam = 1 if acked > 0 else 0
-                    changes = await self.store.read(
+                    rows = await self.store.read(
                         partial(
-                            changelog.read_after, site_id=site, after_seq=acked - seam, limit=limit
+                            changelog.read_after_raw,
+                            site_id=site,
+                            after_seq=acked - seam,
+                            limit=limit,
                         )
                     )
-                    batch = Batch(
+                    head = Batch(
                         SCHEMA_VERSION,
                         site,
                         self.install_id,
                         acked + 1 - seam,
                         self.wall_ms(),
-                        max(local_last - acked - len(changes) + seam, 0),
-                        changes,
+                        max(local_last - acked - len(rows) + seam, 0),
                     )
                     loop = asyncio.get_running_loop()
-                    body = await loop.run_in_executor(None, encode_batch, batch)
+                    body = await loop.run_in_executor(None, encode_log_batch, head, rows)
                     started = time.monotonic()
                     sent_ms = self.wall_ms()
                     try:
@@ -446,7 +448,7 @@ class SyncAgent:
                     self._note_clock(doc, sent_ms)
                     position = int(doc["position"])
                     elapsed = time.monotonic() - started
-                    if elapsed < 2.0 and len(changes) >= self.batch_size:
+                    if elapsed < 2.0 and len(rows) >= self.batch_size:
                         self.batch_size = min(self.max_batch, self.batch_size * 2)
                     elif elapsed > 10.0:
                         self.batch_size = max(self.min_batch, self.batch_size // 2)

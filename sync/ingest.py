@@ -45,6 +45,7 @@ log = logging.getLogger("linli.sync")
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ABSENT = object()
+_INSERTS = frozenset({"insert", "upsert"})
 
 
 class OneByOne(Exception):
@@ -197,7 +198,9 @@ def _plan(
         defaults = LOCAL_FIELDS.get(tbl)
         if defaults:
             fields = {**defaults, **fields}
-        plan.append(("insert", tbl, tuple(fields), tuple(fields.values()), row_id))
+        # A plain INSERT where the row is new: an upsert costs twice as much.
+        kind = "insert" if held is None else "upsert"
+        plan.append((kind, tbl, tuple(fields), tuple(fields.values()), row_id))
         owner[key] = site_id
         if tbl == "orders":
             if "status" in fields:
@@ -251,20 +254,25 @@ def _execute(
     while i < len(plan):
         op, tbl, cols, _params, _row = plan[i]
         j = i + 1
-        if op == "insert":
+        if op in _INSERTS:
             inserted = {(tbl, plan[i][4])}
-            while j < len(plan) and plan[j][0] == "insert":
+            while j < len(plan) and plan[j][0] in _INSERTS:
                 k = (plan[j][1], plan[j][4])
                 if k in inserted:
                     break  # a row inserted twice: its second insert starts the next run
                 inserted.add(k)
                 j += 1
-            groups: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = defaultdict(list)
-            for _op, t, c, params, _r in plan[i:j]:
-                groups[(t, c)].append(params)
-            for t, c in sorted(groups, key=lambda g: _RANK.get(g[0], 0)):
-                cur = conn.executemany(_SQL.upsert(t, c), groups[(t, c)])
-                if cur.rowcount != len(groups[(t, c)]):
+            groups: dict[tuple[str, tuple[str, ...], str], list[tuple[Any, ...]]]
+            groups = defaultdict(list)
+            for kind, t, c, params, _r in plan[i:j]:
+                groups[(t, c, kind)].append(params)
+            for t, c, kind in sorted(groups, key=lambda g: _RANK.get(g[0], 0)):
+                rows = groups[(t, c, kind)]
+                if kind == "insert":
+                    sql = f"INSERT INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
+                else:
+                    sql = _SQL.upsert(t, c)
+                if conn.executemany(sql, rows).rowcount != len(rows):
                     raise OneByOne  # a row of another site after all: say which, one by one
         else:
             while j < len(plan) and plan[j][:3] == plan[i][:3]:

@@ -148,6 +148,8 @@ class Schema:
         cols = self.columns.get(change.tbl)
         if cols is None:
             raise BadBatch(f"seq {change.seq}: table {change.tbl!r} is not shared")
+        if change.fields.keys() <= cols:
+            return change.fields
         unknown = [k for k in change.fields if k not in cols]
         if unknown:
             if not lenient:
