@@ -392,8 +392,13 @@ def _refuse_unless_addressed(conn: sqlite3.Connection, change: Change, site_id: 
         f"SELECT target_site FROM {COMMANDS_TABLE} WHERE id = ?", (change.row_id,)
     ).fetchone()
     if row is None:
+        # `missing_command`: a box whose hub was restored from a backup hands the
+        # command back (`hub.restore`) and pushes again.
         raise ForeignRow(
-            f"seq {change.seq}: answers command {change.row_id}, which the hub never sent"
+            f"seq {change.seq}: answers command {change.row_id}, which the hub never sent",
+            field=f"{RESULTS_TABLE}.id",
+            seq=change.seq,
+            missing_command=change.row_id,
         )
     if row[0] != site_id:
         raise ForeignRow(
