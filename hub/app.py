@@ -38,6 +38,7 @@ from edge.web.forms import parse_int
 from edge.web.hardening import add_security_headers, escape_log_records, refuse_control_characters
 from edge.web.openapi_errors import document_errors
 from hub.family import FAMILY_HANDLERS
+from hub.restore import returned_commands, take_back
 from hub.supplier import SUPPLIER_HANDLERS
 from sync import schema as sync_schema
 from sync.enrol import hash_token, init_hub, now_iso, try_serving_lock
@@ -255,9 +256,15 @@ class Hub:
         after: int,
         limit: int,
         contact: tuple[int | None, str | None] = (None, None),
+        after_hlc: int | None = None,
     ) -> dict[str, Any]:
         """Hub rows for the centre after hub seq `after`. Like a position call, the
-        contact is checked first (`_check_contact`): a held or cloned box pulls nothing."""
+        contact is checked first (`_check_contact`): a held or cloned box pulls nothing.
+
+        `after_hlc`, the stamp the box holds for hub seq `after`: when the hub holds
+        no such change (a hub restored from a backup, its log shorter than what the
+        box pulled, or grown again under the same seqs), the answer starts over from
+        seq 0 and says `restart`; the box applies it all again (idempotent)."""
         limit = max(1, min(limit, PULL_LIMIT_MAX))
         hub_site = self.site_id
 
@@ -271,11 +278,20 @@ class Hub:
 
         await self._contact(centre, contact, contacted)
 
-        def read(conn: sqlite3.Connection) -> tuple[list[Change], int, bool]:
+        def read(conn: sqlite3.Connection) -> tuple[list[Change], int, bool, bool, int | None]:
+            start, restart, start_hlc = after, False, None
+            if after > 0:
+                held = conn.execute(
+                    "SELECT hlc FROM changes WHERE site_id = ? AND seq = ?", (hub_site, after)
+                ).fetchone()
+                if held is None or (after_hlc is not None and held[0] != after_hlc):
+                    start, restart = 0, True
+                else:
+                    start_hlc = int(held[0])
             rows = conn.execute(
                 "SELECT seq, hlc, tbl, row_id, op, fields FROM changes"
                 " WHERE site_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (hub_site, after, limit),
+                (hub_site, start, limit),
             ).fetchall()
             out = []
             for r in rows:
@@ -285,11 +301,33 @@ class Hub:
                 out.append(
                     Change(hub_site, r["seq"], r["hlc"], r["tbl"], r["row_id"], r["op"], fields)
                 )
-            next_after = rows[-1]["seq"] if rows else after
-            return out, next_after, len(rows) == limit
+            next_after = rows[-1]["seq"] if rows else start
+            next_hlc = int(rows[-1]["hlc"]) if rows else start_hlc
+            return out, next_after, len(rows) == limit, restart, next_hlc
 
-        changes, next_after, more = await self.store.read(read)
-        return pull_doc(hub_site, changes, next_after, more, self.now_ms(), self.store.clock.now())
+        changes, next_after, more, restart, next_hlc = await self.store.read(read)
+        if restart:
+            log.warning(
+                "centre %s pulled up to hub seq %d, which this hub does not hold as it sent "
+                "it (restored from a backup?): it pulls again from the start",
+                centre.site_id,
+                after,
+            )
+        doc = pull_doc(hub_site, changes, next_after, more, self.now_ms(), self.store.clock.now())
+        doc["next_hlc"] = next_hlc
+        doc["restart"] = restart
+        return doc
+
+    # --- commands handed back after a restore (`hub.restore`) -------------------
+    async def return_commands(self, centre: Centre, doc: Any) -> dict[str, int]:
+        rows = returned_commands(doc)
+
+        def write(tx: Tx) -> dict[str, int]:
+            _check_contact(tx, centre.site_id, None, None)  # a held box hands back nothing
+            return take_back(tx, self.site_id, centre.site_id, rows)
+
+        result: dict[str, int] = await self.store.write(write)
+        return result
 
 
 def _addressed(
@@ -458,7 +496,23 @@ async def pull_handler(request: Request[Any, Any, Any]) -> dict[str, Any]:
     after = _opt_int(request.query_params, "after") or 0
     limit = _opt_int(request.query_params, "limit") or PULL_LIMIT_DEFAULT
     contact = _contact_params(request.query_params)
-    return await hub.pull(centre, after, limit, contact)
+    after_hlc = _opt_int(request.query_params, "after_hlc")
+    return await hub.pull(centre, after, limit, contact, after_hlc)
+
+
+@post("/sync/v1/commands/returned", status_code=HTTP_200_OK)
+async def returned_commands_handler(request: Request[Any, Any, Any]) -> dict[str, int]:
+    """Commands a centre was sent and hands back to a hub restored from a backup."""
+    hub = _hub(request)
+    centre = await hub.centre_for(_bearer(request))
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadBatch(f"the body is over {MAX_BODY_BYTES} bytes", field="body")
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadBatch("the body is not JSON", field="body") from None
+    return await hub.return_commands(centre, doc)
 
 
 @get("/sync/v1/history")
@@ -591,6 +645,7 @@ SYNC_HANDLERS = [
     push_handler,
     position_handler,
     pull_handler,
+    returned_commands_handler,
     history_handler,
     hello_handler,
     healthz,

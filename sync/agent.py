@@ -56,6 +56,7 @@ from sync.errors import (
     BadBatch,
     Diverged,
     Forbidden,
+    ForeignRow,
     Gap,
     HubUnavailable,
     SyncError,
@@ -63,7 +64,7 @@ from sync.errors import (
     Unauthorized,
 )
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
-from sync.protocol import Batch, as_stored, encode_batch, parse_pull, seam_digest
+from sync.protocol import Batch, as_stored, encode_log_batch, parse_pull, seam_digest
 
 log = logging.getLogger("linli.sync")
 
@@ -331,10 +332,12 @@ class SyncAgent:
         params: dict[str, Any] | None = None,
         body: bytes | None = None,
         ok_statuses: tuple[int, ...] = (200,),
+        plain: bool = False,
     ) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {self.token}", "Accept-Encoding": "gzip"}
         if body is not None:
-            headers["Content-Encoding"] = "gzip"
+            if not plain:
+                headers["Content-Encoding"] = "gzip"
             headers["Content-Type"] = "application/json"
         report.requests += 1
         resp = await self.client.request(
@@ -420,6 +423,7 @@ class SyncAgent:
         await self.store.write(lambda tx: changelog.trim_acked(tx.conn, site, acked))
 
     async def _push_batch(self, report: SyncReport, site: str, acked: int, local_last: int) -> int:
+        returned = 0
         try:
             async for attempt in self._retrying():
                 with attempt:
@@ -428,22 +432,24 @@ class SyncAgent:
                     # restored from a backup (or a cloned disk) cannot append its own
                     # history after the hub's.
                     seam = 1 if acked > 0 else 0
-                    changes = await self.store.read(
+                    rows = await self.store.read(
                         partial(
-                            changelog.read_after, site_id=site, after_seq=acked - seam, limit=limit
+                            changelog.read_after_raw,
+                            site_id=site,
+                            after_seq=acked - seam,
+                            limit=limit,
                         )
                     )
-                    batch = Batch(
+                    head = Batch(
                         SCHEMA_VERSION,
                         site,
                         self.install_id,
                         acked + 1 - seam,
                         self.wall_ms(),
-                        max(local_last - acked - len(changes) + seam, 0),
-                        changes,
+                        max(local_last - acked - len(rows) + seam, 0),
                     )
                     loop = asyncio.get_running_loop()
-                    body = await loop.run_in_executor(None, encode_batch, batch)
+                    body = await loop.run_in_executor(None, encode_log_batch, head, rows)
                     started = time.monotonic()
                     sent_ms = self.wall_ms()
                     try:
@@ -454,6 +460,15 @@ class SyncAgent:
                         if self.batch_size <= self.min_batch:
                             raise
                         raise _Retry("batch too large for the hub") from None
+                    except ForeignRow as refused:
+                        # A hub restored from a backup lost a command this box answered:
+                        # hand back the commands it answered since, once, then push again.
+                        if "missing_command" not in refused.extra or returned:
+                            raise
+                        returned = await self._return_commands(report, acked - seam)
+                        if not returned:
+                            raise
+                        raise _Retry("commands handed back to the hub") from None
                     except Gap as gap:
                         # The hub is behind or ahead of what we thought: restart from it.
                         position = gap.position
@@ -467,7 +482,7 @@ class SyncAgent:
                     self._note_clock(doc, sent_ms)
                     position = int(doc["position"])
                     elapsed = time.monotonic() - started
-                    if elapsed < 2.0 and len(changes) >= self.batch_size:
+                    if elapsed < 2.0 and len(rows) >= self.batch_size:
                         self.batch_size = min(self.max_batch, self.batch_size * 2)
                     elif elapsed > 10.0:
                         self.batch_size = max(self.min_batch, self.batch_size // 2)
@@ -478,27 +493,69 @@ class SyncAgent:
             raise HubUnavailable(f"push to {self.hub_url} failed: {exc!r}") from exc
         raise AssertionError("unreachable")
 
+    async def _return_commands(self, report: SyncReport, after: int) -> int:
+        """Hand the hub back the commands this box answered after its seq `after`
+        (README, "Restoring the hub"); how many the hub wrote again."""
+        site = self.store.site_id
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT m.id, m.site_id, m.target_site, m.name, m.args, m.issued_by,"
+                " m.created_at FROM changes l JOIN sync_commands m ON m.id = l.row_id"
+                " WHERE l.site_id = ? AND l.seq > ? AND l.tbl = ? AND l.op = 'insert'"
+                " AND m.target_site = ? ORDER BY l.seq LIMIT 1000",
+                (site, after, RESULTS_TABLE, site),
+            ).fetchall()
+            return [dict(r) for r in rows]
+
+        commands = await self.store.read(read)
+        if not commands:
+            return 0
+        _, doc = await self._request(
+            report,
+            "POST",
+            "/sync/v1/commands/returned",
+            body=json.dumps({"commands": commands}, ensure_ascii=False).encode(),
+            plain=True,
+        )
+        returned = int(doc.get("returned") or 0)
+        log.warning("handed %d command(s) back to the hub (restored from a backup)", returned)
+        return returned
+
     async def _save_pushed(self, position: int) -> None:
         await self.store.write(lambda tx: _set_state(tx, pushed=position))
 
     # --- pull ---------------------------------------------------------------------------
     async def _pull_all(self, report: SyncReport) -> None:
-        after = await self.store.read(lambda c: int(_state(c).get("pulled") or 0))
+        state = await self.store.read(_state)
+        after = int(state.get("pulled") or 0)
+        after_hlc: int | None = int(state["pulled_hlc"]) if state.get("pulled_hlc") else None
         for _ in range(MAX_ROUNDS):
             end = await self._log_end()
-            _, doc = await self._call(
-                report,
-                "GET",
-                "/sync/v1/pull",
-                params={"after": after, "limit": PULL_LIMIT, **end},
-            )
+            params: dict[str, Any] = {"after": after, "limit": PULL_LIMIT, **end}
+            if after_hlc is not None and after > 0:
+                params["after_hlc"] = after_hlc
+            _, doc = await self._call(report, "GET", "/sync/v1/pull", params=params)
             changes, next_after, more = parse_pull(doc, self.hub_site_id)
+            if doc.get("restart"):
+                log.warning(
+                    "the hub no longer holds its seq %d as this box pulled it (restored from "
+                    "a backup): pulling its rows again from the start",
+                    after,
+                )
+            next_hlc = doc.get("next_hlc")
+            after_hlc = next_hlc if isinstance(next_hlc, int) else None
             hub_hlc = doc.get("hub_hlc")
             if isinstance(hub_hlc, int) and hub_hlc > 0:
                 self.store.clock.observe(hub_hlc)
-            if changes or next_after != after:
+            if changes or next_after != after or doc.get("restart"):
                 ran = await self.store.write(
-                    partial(self._apply_pulled, changes=changes, next_after=next_after)
+                    partial(
+                        self._apply_pulled,
+                        changes=changes,
+                        next_after=next_after,
+                        next_hlc=after_hlc,
+                    )
                 )
                 report.pulled += len(changes)
                 report.commands += ran
@@ -506,7 +563,9 @@ class SyncAgent:
             if not more:
                 break
 
-    def _apply_pulled(self, tx: Tx, changes: list[Any], next_after: int) -> int:
+    def _apply_pulled(
+        self, tx: Tx, changes: list[Any], next_after: int, next_hlc: int | None = None
+    ) -> int:
         commands = apply_hub_changes(tx.conn, self.schema, self.hub_site_id, changes)
         ran = 0
         for command in commands:
@@ -516,7 +575,7 @@ class SyncAgent:
                 continue
             self._run_command(tx, command.row_id, command.fields)
             ran += 1
-        _set_state(tx, pulled=next_after)
+        _set_state(tx, pulled=next_after, pulled_hlc=next_hlc)
         return ran
 
     def _run_command(self, tx: Tx, command_id: str, fields: dict[str, Any]) -> None:
@@ -586,6 +645,8 @@ def _hub_error(status: int, doc: dict[str, Any]) -> SyncError:
         return Diverged(detail)
     if status == 401:
         return Unauthorized(detail)
+    if status == 403 and error == "foreign_row" and isinstance(doc.get("missing_command"), str):
+        return ForeignRow(detail, missing_command=doc["missing_command"])
     if status == 403:
         return Forbidden(detail)
     if status == 413:

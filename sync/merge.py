@@ -50,7 +50,6 @@ Rules (DESIGN invariants 3-6); every one is enforced here, in one place:
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable
@@ -58,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.store.changelog import Change
-from sync.errors import BadBatch, ForeignRow
+from sync.errors import BadBatch, ForeignRow, SyncError
 from sync.protocol import LOCAL_FIELDS
 
 log = logging.getLogger("linli.sync")
@@ -190,6 +189,8 @@ class Schema:
         cols = self.columns.get(change.tbl)
         if cols is None:
             raise BadBatch(f"seq {change.seq}: table {change.tbl!r} is not shared")
+        if change.fields.keys() <= cols:
+            return change.fields
         unknown = [k for k in change.fields if k not in cols]
         if unknown:
             if not lenient:
@@ -287,9 +288,37 @@ def apply_owner_changes(
     Returns how many changes were applied (stale ones are logged, not applied).
     `hub_site`: the hub's site id, whose catalog rows a centre's rows may name
     (rule 7); without it a centre's rows may name only its own.
+
+    The batch goes through `sync.ingest` (checked against rows fetched once,
+    written a statement per table); any refusal there rolls back to a savepoint
+    and the batch is applied again change by change (`apply_one_by_one`), the
+    reference, which names the change at fault.
     """
+    from sync import ingest  # builds on this module's rules
+
+    changes = list(changes)
+    conn.execute("SAVEPOINT grouped_apply")
+    try:
+        applied = ingest.apply_grouped(conn, schema, site_id, changes, hub_site)
+    except (SyncError, sqlite3.IntegrityError, ingest.OneByOne):
+        conn.execute("ROLLBACK TO grouped_apply")
+        conn.execute("RELEASE grouped_apply")
+        applied = apply_one_by_one(conn, schema, site_id, changes, hub_site)
+    else:
+        conn.execute("RELEASE grouped_apply")
+    ingest.write_log(conn, site_id, changes)
+    return applied
+
+
+def apply_one_by_one(
+    conn: sqlite3.Connection,
+    schema: Schema,
+    site_id: str,
+    changes: list[Change],
+    hub_site: str | None = None,
+) -> int:
+    """`apply_owner_changes` one change and one statement at a time (the log aside)."""
     latest: dict[tuple[str, str], int] = {}
-    log_rows: list[tuple[Any, ...]] = []
     applied = 0
     for change in changes:
         try:
@@ -305,22 +334,6 @@ def apply_owner_changes(
             ) from exc
         key = (change.tbl, change.row_id)
         latest[key] = max(change.hlc, latest.get(key, -1))
-        log_rows.append(
-            (
-                site_id,
-                change.seq,
-                change.hlc,
-                change.tbl,
-                change.row_id,
-                change.op,
-                json.dumps(change.fields, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
-    conn.executemany(
-        "INSERT INTO sync_log (site_id, seq, hlc, tbl, row_id, op, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        log_rows,
-    )
     return applied
 
 
@@ -440,8 +453,13 @@ def _refuse_unless_addressed(conn: sqlite3.Connection, change: Change, site_id: 
         f"SELECT target_site FROM {COMMANDS_TABLE} WHERE id = ?", (change.row_id,)
     ).fetchone()
     if row is None:
+        # `missing_command`: a box whose hub was restored from a backup hands the
+        # command back (`hub.restore`) and pushes again.
         raise ForeignRow(
-            f"seq {change.seq}: answers command {change.row_id}, which the hub never sent"
+            f"seq {change.seq}: answers command {change.row_id}, which the hub never sent",
+            field=f"{RESULTS_TABLE}.id",
+            seq=change.seq,
+            missing_command=change.row_id,
         )
     if row[0] != site_id:
         raise ForeignRow(

@@ -131,19 +131,29 @@ def read_after(conn: sqlite3.Connection, site_id: str, after_seq: int, limit: in
     Raises `LogTrimmed` when the box no longer holds seq `after_seq + 1`
     (trimmed after the hub acknowledged it): a batch must never skip a seq.
     """
+    rows = read_after_raw(conn, site_id, after_seq, limit)
+    return [Change(site_id, r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+
+def read_after_raw(
+    conn: sqlite3.Connection, site_id: str, after_seq: int, limit: int
+) -> list[tuple[int, int, str, str, str, str]]:
+    """`read_after` with each change as stored: (seq, hlc, tbl, row_id, op, fields as
+    JSON text). A push copies the text into its batch instead of parsing and
+    writing it again (`sync.protocol.encode_log_batch`)."""
     rows = conn.execute(
-        "SELECT site_id, seq, hlc, tbl, row_id, op, fields FROM changes"
+        "SELECT seq, hlc, tbl, row_id, op, fields FROM changes"
         " WHERE site_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         (site_id, after_seq, limit),
     ).fetchall()
-    if rows and rows[0][1] != after_seq + 1:
+    if rows and rows[0][0] != after_seq + 1:
         raise LogTrimmed(
             f"this box no longer holds seq {after_seq + 1} of its change log: it keeps the "
-            f"changes from seq {rows[0][1]} on, the older ones were acknowledged by the hub "
+            f"changes from seq {rows[0][0]} on, the older ones were acknowledged by the hub "
             "and trimmed. Something asks for them again: a hub restored from a backup older "
             "than those acknowledgements cannot get them back from this box"
         )
-    return [Change(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+    return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 def trimmed_upto(conn: sqlite3.Connection, site_id: str) -> int:

@@ -1,0 +1,244 @@
+"""The hub's grouped apply (`sync.ingest`) and the box's raw batch encoding give what the
+change-by-change reference gives (`sync.merge.apply_one_by_one`, `encode_batch`)."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sync_fixtures import (
+    Centre,
+    add_household,
+    add_order,
+    canonical,
+    closing_stores,
+    enrol_centre,
+    open_hub_store,
+    set_status,
+)
+
+from edge.store import Tx, changelog, connect
+from edge.store.changelog import Change
+from edge.store.ids import new_id
+from edge.store.migrations import SCHEMA_VERSION
+from hub import operations
+from sync import ingest
+from sync.errors import ForeignRow
+from sync.merge import Schema, apply_one_by_one, apply_owner_changes
+from sync.protocol import Batch, decode_batch, encode_batch, encode_log_batch
+
+
+def _staff(tx: Tx, name: str) -> str:
+    sid = new_id()
+    tx.insert(
+        "staff",
+        {
+            "id": sid,
+            "site_id": tx.site_id,
+            "name": name,
+            "role": "staff",
+            "pin_hash": "argon2-secret",
+            "created_at": "2030-01-06T08:00:00+00:00",
+        },
+    )
+    return sid
+
+
+def _busy_day(centre: Centre, product_id: str) -> None:
+    """Inserts of every kind, updates, a status that would move back, deletes."""
+
+    def write(tx: Tx) -> None:
+        staff = _staff(tx, "小陈")
+        orders = []
+        for i in range(40):
+            hh = add_household(tx, f"住户{i}", f"139{i:08d}")
+            orders.append(add_order(tx, hh, items=2, product_id=product_id))
+            if i % 3 == 0:
+                set_status(tx, orders[-1], "packed")
+            if i % 7 == 0:
+                tx.update("households", hh, {"notes": 'says "id": 7, 不要香菜'})
+        for oid in orders[::5]:
+            set_status(tx, oid, "picked_up")
+        for oid in orders[1::9]:
+            item = tx.one("SELECT id FROM order_items WHERE order_id = ? LIMIT 1", (oid,))
+            assert item is not None
+            tx.delete("order_items", item["id"])
+        tx.update("staff", staff, {"name": "小陈师傅"})
+
+    centre.store.write_sync(write)
+
+
+def _received(centre: Centre) -> list[Change]:
+    """The centre's log as the hub decodes it from a push."""
+    rows = centre.store.read_sync(lambda c: changelog.read_after_raw(c, centre.site_id, 0, 10**6))
+    body = encode_log_batch(Batch(SCHEMA_VERSION, centre.site_id, "", 1, 0, 0), rows)
+    return decode_batch(body).changes
+
+
+def _late_changes(centre: Centre, changes: list[Change]) -> list[Change]:
+    """A change that would move a picked-up order back (its status is kept, its notes
+    applied), and one stamped before a change already applied to its row (skipped)."""
+    picked = next(c for c in changes if c.fields.get("status") == "picked_up")
+    last = changes[-1]
+    back = {"status": "placed", "notes": "late"}
+    site = centre.site_id
+    return [
+        Change(site, last.seq + 1, last.hlc + 1, "orders", picked.row_id, "update", back),
+        Change(
+            site, last.seq + 2, picked.hlc - 1, "orders", picked.row_id, "update", {"notes": "x"}
+        ),
+    ]
+
+
+@pytest.fixture
+def day(tmp_path: Path) -> Any:
+    hub_store = open_hub_store(tmp_path / "hub.db")
+    centre = enrol_centre(hub_store, tmp_path / "c.db", "金沙路社区")
+    fields = {"name": "土豆", "sold_by": "weight", "unit": "斤", "price_fen": 150}
+    product = hub_store.write_sync(lambda tx: operations.create_product(tx, fields))
+    hub_site = hub_store.site_id
+    schema = hub_store.read_sync(Schema.load)
+    hub_store.close()  # the tests copy and open hub.db themselves
+    with closing_stores(centre.store):
+        _busy_day(centre, product)
+        changes = _received(centre)
+        changes.extend(_late_changes(centre, changes))
+        yield centre, hub_site, schema, changes
+
+
+class _Counting:
+    """A connection that counts the writing statements it is handed (an executemany is one)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.writes = 0
+
+    def _count(self, sql: str) -> None:
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            self.writes += 1
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        self._count(sql)
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, params: Any) -> sqlite3.Cursor:
+        self._count(sql)
+        return self.conn.executemany(sql, params)
+
+
+def _apply(path: Path, fn: Any) -> Any:
+    conn = connect(path)
+    counting = _Counting(conn)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        result = fn(counting)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return result, counting.writes
+
+
+def _log(path: Path) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [tuple(r) for r in conn.execute("SELECT * FROM sync_log ORDER BY site_id, seq")]
+    finally:
+        conn.close()
+
+
+def test_the_grouped_apply_ends_where_the_one_by_one_apply_does(day: Any, tmp_path: Path) -> None:
+    centre, hub_site, schema, changes = day
+    assert {c.op for c in changes} == {"insert", "update", "delete"}
+    grouped, one_by_one = tmp_path / "grouped.db", tmp_path / "one.db"
+    shutil.copyfile(tmp_path / "hub.db", grouped)
+    shutil.copyfile(tmp_path / "hub.db", one_by_one)
+    site = centre.site_id
+
+    applied, writes = _apply(
+        grouped, lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site)
+    )
+
+    def reference(conn: sqlite3.Connection) -> int:
+        n = apply_one_by_one(conn, schema, site, changes, hub_site)
+        ingest.write_log(conn, site, changes)
+        return n
+
+    expected, _ = _apply(one_by_one, reference)
+    assert applied == expected == len(changes) - 1  # the stale change is logged only
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+    # And the hub's copy is the centre's (a PIN never leaves the box), but for the two
+    # late changes to one order: its status kept, the first one's notes applied.
+    hub_rows, box_rows = (
+        canonical(grouped, site_ids={site}),
+        canonical(centre.store.path, site_ids={site}),
+    )
+    assert hub_rows.pop("orders") != box_rows.pop("orders")
+    assert hub_rows == box_rows
+    conn = sqlite3.connect(f"file:{grouped}?mode=ro", uri=True)
+    try:
+        late = conn.execute(
+            "SELECT status, notes FROM orders WHERE id = ?", (changes[-1].row_id,)
+        ).fetchone()
+    finally:
+        conn.close()
+    assert late == ("picked_up", "late")
+    # A statement per table and run of changes, not one per change: no fallback.
+    assert writes < len(changes) // 2, writes  # the fallback writes one per change
+
+
+def test_a_refused_batch_names_the_change_at_fault_and_applies_nothing(
+    day: Any, tmp_path: Path
+) -> None:
+    centre, hub_site, schema, changes = day
+    foreign = new_id()  # another site's household, already on the hub
+    conn = connect(tmp_path / "hub.db")
+    conn.execute(
+        "INSERT INTO households (id, site_id, name, phone, phone_tail, created_at)"
+        " VALUES (?, 'ANOTHER-SITE', '别人', '13900000000', '0000', '2030-01-06')",
+        (foreign,),
+    )
+    conn.close()
+    at = next(i for i in range(30, len(changes)) if changes[i].tbl == "orders")
+    bad = changes[at]
+    changes[at] = Change(
+        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
+        {**bad.fields, "household_id": foreign},
+    )  # fmt: skip
+    before = canonical(tmp_path / "hub.db")
+    with pytest.raises(ForeignRow) as refused:
+        _apply(
+            tmp_path / "hub.db",
+            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+        )
+    assert f"seq {bad.seq}:" in refused.value.detail
+    assert refused.value.extra["field"] == "orders.household_id"
+    assert canonical(tmp_path / "hub.db") == before
+
+
+def test_the_raw_batch_is_the_parsed_one_byte_for_byte(day: Any) -> None:
+    centre, _hub_site, _schema, _changes = day
+    site = centre.site_id
+    head = Batch(SCHEMA_VERSION, site, "install", 1, 1_700_000_000_000, 3)
+    rows = centre.store.read_sync(lambda c: changelog.read_after_raw(c, site, 0, 10**6))
+    parsed = centre.store.read_sync(lambda c: changelog.read_after(c, site, 0, 10**6))
+    assert any(r[2] == "staff" for r in rows) and any('\\"id\\": 7' in r[5] for r in rows)
+    reference = encode_batch(_with(head, parsed))
+    assert gzip.decompress(encode_log_batch(head, rows)) == gzip.decompress(reference)
+    assert "argon2" not in gzip.decompress(encode_log_batch(head, rows)).decode()
+
+
+def _with(head: Batch, changes: list[Change]) -> Batch:
+    return Batch(
+        head.schema_version,
+        head.site_id,
+        head.install_id,
+        head.from_seq,
+        head.wall_ms,
+        head.waiting,
+        changes,
+    )
