@@ -37,6 +37,7 @@ from sync.merge import (
     REFERENCES,
     RESULTS_TABLE,
     STATUS_RANK,
+    STATUS_RANKS,
     Schema,
 )
 from sync.protocol import LOCAL_FIELDS
@@ -87,8 +88,11 @@ class _Rows:
                 pass
             else:
                 stamped[c.tbl].add(c.row_id)
-                if c.tbl == "orders" and c.op == "update" and "status" in c.fields:
-                    statuses.add(c.row_id)
+                if c.op == "update" and "status" in c.fields:
+                    if c.tbl != "orders" and c.tbl in STATUS_RANKS:
+                        raise OneByOne  # care bookings' statuses: the reference path rules
+                    if c.tbl == "orders":
+                        statuses.add(c.row_id)
             if c.op != "delete":
                 for column, target in REFERENCES.get(c.tbl, {}).items():
                     value = c.fields.get(column)
@@ -145,15 +149,12 @@ def apply_grouped(
     plan: list[tuple[str, str, tuple[str, ...], tuple[Any, ...], str]] = []
     latest: dict[tuple[str, str], int] = {}
     stale: list[Change] = []
-    kept: list[tuple[str, Any, Any]] = []
     applied = 0
     for change in changes:
         key = (change.tbl, change.row_id)
-        applied += _plan(rows, schema, site_id, hub_site, change, latest, plan, stale, kept)
+        applied += _plan(rows, schema, site_id, hub_site, change, latest, plan, stale)
         latest[key] = max(change.hlc, latest.get(key, -1))
     _execute(conn, plan)
-    for order_id, current, new in kept:
-        log.info("order %s stays %s (a change to %s would move it back)", order_id, current, new)
     for c in stale:
         log.warning("skipping stale change %s/%s to %s %s", site_id, c.seq, c.tbl, c.row_id)
     return applied
@@ -168,7 +169,6 @@ def _plan(
     latest: dict[tuple[str, str], int],
     plan: list[tuple[str, str, tuple[str, ...], tuple[Any, ...], str]],
     stale: list[Change],
-    kept: list[tuple[str, Any, Any]],
 ) -> int:
     """Check one change against the rows as they stand, and queue its write: 1 if it
     applies, 0 if it is stale. Mirrors `merge._apply_owner_change` rule for rule."""
@@ -226,8 +226,9 @@ def _plan(
             if current is _ABSENT:
                 raise OneByOne
             if new != current and not STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
-                kept.append((row_id, current, new))
-                fields = {k: v for k, v in fields.items() if k != "status"}
+                # A backward move: kept as it is, or a voided hand-over (a correction row
+                # perhaps in this very batch): the reference path decides, change by change.
+                raise OneByOne
         if fields:
             if held is not None and held != site_id:
                 raise ForeignRow("updates another site's row")
