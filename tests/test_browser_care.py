@@ -175,7 +175,7 @@ def test_the_roster_and_the_day_care_grid_on_a_tablet(browser: Any, world: dict[
     try:
         page.goto("/")
         page.wait_for_url(re.compile(r"/signin"))
-        page.fill("input[name=name]", "小玮")
+        page.locator(".staff-pick label.choice", has_text="小玮").click()  # a name from the list
         for digit in "1234":
             page.click(f".keypad button[data-key='{digit}']")
         page.click("form.signin button[type=submit]")
