@@ -161,6 +161,10 @@ class _Reader:
                 else:
                     t.restate.used = False  # nothing to correct: reported
                 continue
+            if t.takes_back:
+                if ledger.take_back() is not None:
+                    explained.append((t.start, t.end))
+                continue
             if t.kind != "prod" or t.alt:
                 continue
             if t.dropped:  # "西红柿不要了": strikes the line, if there is one
