@@ -102,7 +102,7 @@ FILLERS: frozenset[str] = _words(
     "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
     "的 得 个吧 自己 要不要 "
     "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
-    "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
+    "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 就够 够了 "
     "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.

@@ -1,0 +1,142 @@
+"""Round 4 of the WeChat parser: the kinds tests/wechat_heldout_round4.jsonl (scored once,
+untuned) showed, each rule with the near misses it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+from test_wechat_parse import parse, triples
+
+# --------------------------------------------------------------------------- take-backs
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["土豆3斤，算了", "黄瓜两斤，算了不要了", "西瓜一个，算了，家里还有", "菠菜一斤，不要了"],
+)
+def test_a_lone_negation_takes_back_the_line_just_said(text: str) -> None:
+    r = parse(text)
+    assert r.items == ()
+    assert not r.is_order
+    assert len(r.struck) == 1
+    assert r.struck[0].struck == "cancelled"
+
+
+def test_a_take_back_strikes_only_the_last_line() -> None:
+    r = parse("茄子2斤，豆角1斤，算了")
+    assert triples("茄子2斤，豆角1斤，算了") == [("茄子", 2, "斤")]
+    assert [i.product_name for i in r.struck] == ["豆角"]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # A wish, not a cancellation: words follow the negation.
+        ("黄瓜2斤，不要老的", [("黄瓜", 2, "斤")]),
+        ("土豆3斤，不要太大的", [("土豆", 3, "斤")]),
+        # A fallback: "没有就算了" only says what to do if there is none.
+        ("西瓜有的话带一个，没有就算了", [("西瓜", 1, "个")]),
+        # A take-back followed by a new quantity is a restatement, as before.
+        ("西红柿来三斤，算了还是两斤吧", [("西红柿", 2, "斤")]),
+        # The negation names its own product: only that one goes.
+        ("土豆3斤 黄瓜2斤 黄瓜不要了", [("土豆", 3, "斤")]),
+    ],
+)
+def test_near_misses_of_a_take_back(text: str, want: list[tuple[str, float, str]]) -> None:
+    assert triples(text) == want
+
+
+def test_a_take_back_with_nothing_said_is_no_order() -> None:
+    r = parse("算了")
+    assert r.items == () and r.struck == ()
+    assert not r.is_order
+
+
+# --------------------------------------------------------------------------- "我要3斤"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("鸡蛋2斤，我要3斤", ("鸡蛋", 3, "斤")),
+        ("茄子两斤，我要一斤就够了", ("茄子", 1, "斤")),
+        ("排骨1斤，要2斤", ("排骨", 2, "斤")),
+    ],
+)
+def test_an_order_word_and_a_quantity_restate_the_line(
+    text: str, want: tuple[str, float, str]
+) -> None:
+    r = parse(text)
+    assert triples(text) == [want]
+    assert [i.struck for i in r.struck] == ["corrected"]
+    assert r.unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # A neighbour's line, then mine: two lines.
+        ("帮对门王姨带2斤鸡蛋，我要3斤", [("鸡蛋", 2, "斤"), ("鸡蛋", 3, "斤")]),
+        # Its own product: a new line.
+        ("鸡蛋2斤，我要3斤土豆", [("鸡蛋", 2, "斤"), ("土豆", 3, "斤")]),
+        # A product named without a quantity takes it, nothing is restated.
+        ("土豆，我要3斤", [("土豆", 3, "斤")]),
+    ],
+)
+def test_near_misses_of_a_restatement(text: str, want: list[tuple[str, float, str]]) -> None:
+    assert triples(text) == want
+
+
+# --------------------------------------------------------------------------- 换 alone
+
+
+def test_huan_alone_swaps_the_product() -> None:
+    assert triples("苹果2斤香蕉2斤，香蕉换梨") == [("苹果", 2, "斤"), ("梨", 2, "斤")]
+    assert triples("香蕉换成梨，3斤") == [("梨", 3, "斤")]
+
+
+# --------------------------------------------------------------------------- other foods
+
+
+@pytest.mark.parametrize("text", ["土豆丝一斤", "馒头片一袋", "白菜心两个", "芹菜叶半斤"])
+def test_a_part_or_cut_after_a_name_is_another_food(text: str) -> None:
+    r = parse(text)
+    assert r.items == ()
+    assert not r.is_order
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("馒头片一袋，馒头五个", [("馒头", 5, "个")]),
+        # Not glued to a quantity, a break or the end: the word describes the product.
+        ("土豆3斤，切丝", [("土豆", 3, "斤")]),
+        ("芹菜一斤 叶子别摘", [("芹菜", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_other_foods(text: str, want: list[tuple[str, float, str]]) -> None:
+    assert triples(text) == want
+
+
+# --------------------------------------------------------------------------- regional names
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("洋山芋两斤", ("土豆", 2, "斤")),
+        ("薯仔三斤", ("土豆", 3, "斤")),
+        ("矮瓜一斤", ("茄子", 1, "斤")),
+        ("包粟两根", ("玉米", 2, "根")),
+        ("芫茜一把", ("香菜", 1, "把")),
+        ("鸡春两斤", ("鸡蛋", 2, "斤")),
+        ("香交三斤", ("香蕉", 3, "斤")),
+    ],
+)
+def test_southern_names_and_heard_spellings(text: str, want: tuple[str, float, str]) -> None:
+    assert triples(text) == [want]
+
+
+def test_a_southern_name_the_centre_does_not_stock_stays_unknown() -> None:
+    # 山芋 is sweet potato in Jiangsu: not 土豆 (only 洋山芋 is).
+    r = parse("山芋两斤")
+    assert r.items == ()
