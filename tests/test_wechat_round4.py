@@ -140,3 +140,22 @@ def test_a_southern_name_the_centre_does_not_stock_stays_unknown() -> None:
     # 山芋 is sweet potato in Jiangsu: not 土豆 (only 洋山芋 is).
     r = parse("山芋两斤")
     assert r.items == ()
+
+
+# --------------------------------------------------------------------------- heard homophones
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("葫萝卜两斤", [("胡萝卜", 2, "斤")]),
+        ("要一根湖萝卜", [("胡萝卜", 1, "根")]),
+        # Near misses: another radish, and a real word ending in 萝卜, stay unknown.
+        ("青萝卜两斤", []),
+        ("水萝卜一把", []),
+    ],
+)
+def test_a_longer_name_heard_with_a_homophone(
+    text: str, want: list[tuple[str, float, str]]
+) -> None:
+    assert triples(text) == want

@@ -244,9 +244,10 @@ PAST_WORDS: tuple[str, ...] = (
 )
 
 #: Characters residents type in place of a product's character: same or near pinyin (旦/蛋,
-#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used only for 2-character names, which one-edit
-#: fuzzy matching cannot cover safely, and only when a quantity sits next to the word. Digits,
-#: units, order words and characters of other products' names are deliberately left out.
+#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used for 2-character names, which one-edit
+#: fuzzy matching cannot cover safely, and for a longer name only where the word would
+#: otherwise be an unknown food ending in an alias: "葫萝卜" is 胡萝卜, "青萝卜" stays unknown.
+#: Digits, units, order words and characters of other products' names are deliberately left out.
 CONFUSABLE: dict[str, str] = {
     "瓜": "爪刮呱挂",
     "蛋": "旦淡但弹",
@@ -261,6 +262,7 @@ CONFUSABLE: dict[str, str] = {
     "菠": "波玻拨",
     "椒": "胶焦交",
     "萝": "罗箩逻",
+    "胡": "葫湖糊",
     "卜": "葡补",
     "苹": "平萍评",
     "蕉": "焦胶交",
