@@ -159,3 +159,31 @@ def test_a_longer_name_heard_with_a_homophone(
     text: str, want: list[tuple[str, float, str]]
 ) -> None:
     assert triples(text) == want
+
+
+# --------------------------------------------------------------------------- for them too
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("给我留两袋牛奶，帮502的老周也留两袋", [("牛奶", 2, "袋"), ("牛奶", 2, "袋")]),
+        ("鸡蛋两斤，隔壁刘姐也要一斤", [("鸡蛋", 2, "斤"), ("鸡蛋", 1, "斤")]),
+        # The other way round is the older rule, unchanged.
+        ("帮楼下李奶奶带两斤鸡蛋，我自己要一斤", [("鸡蛋", 2, "斤"), ("鸡蛋", 1, "斤")]),
+        # Near misses: 帮我 is the resident (ambiguous, left to the manager), and a part
+        # with its own product is its own line.
+        ("土豆3斤，帮我带2斤", [("土豆", 3, "斤")]),
+        ("土豆3斤，帮对门带2斤黄瓜", [("土豆", 3, "斤"), ("黄瓜", 2, "斤")]),
+    ],
+)
+def test_my_line_then_a_neighbours_quantity(
+    text: str, want: list[tuple[str, float, str]]
+) -> None:
+    assert triples(text) == want
+
+
+def test_a_neighbours_quantity_keeps_who_it_is_for_for_the_manager() -> None:
+    r = parse("土豆3斤，帮对门也带2斤")
+    assert triples("土豆3斤，帮对门也带2斤") == [("土豆", 3, "斤"), ("土豆", 2, "斤")]
+    assert r.unparsed == ("帮对门",)

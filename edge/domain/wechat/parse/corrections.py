@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lexicon import ANY_OF, THIRD_PARTY
+from .context import list_item
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
 
@@ -80,17 +81,6 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
     return parts
 
 
-def _part(toks: list[Tok], k: int) -> tuple[int, int]:
-    """The list part around token k: from the separator before it to the one after it."""
-    a = k
-    while a > 0 and toks[a - 1].kind != "sep":
-        a -= 1
-    b = k + 1
-    while b < len(toks) and toks[b].kind != "sep":
-        b += 1
-    return a, b
-
-
 def _mark_takeback(s: str, toks: list[Tok], k: int) -> None:
     """ "土豆3斤，算了", "菠菜一斤，不要了": a negation that is its own list part, with no
     product to cancel next to it, takes back the line just said. "不要老的" (a wish, words
@@ -98,7 +88,7 @@ def _mark_takeback(s: str, toks: list[Tok], k: int) -> None:
     t = toks[k]
     if t.alt or t.restate is not None:
         return
-    a, b = _part(toks, k)
+    a, b = list_item(toks, k)
     if a == 0 or any(x.kind not in ("neg", "fill", "polite") for x in toks[a:b]):
         return
     if any(x.takes_back for x in toks[a:k]):
@@ -113,7 +103,7 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     q = toks[k].qty
     if q is None or q.used or q.each:
         return
-    a, b = _part(toks, k)
+    a, b = list_item(toks, k)
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return
     before = toks[a:k]
