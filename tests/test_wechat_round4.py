@@ -177,9 +177,7 @@ def test_a_longer_name_heard_with_a_homophone(
         ("土豆3斤，帮对门带2斤黄瓜", [("土豆", 3, "斤"), ("黄瓜", 2, "斤")]),
     ],
 )
-def test_my_line_then_a_neighbours_quantity(
-    text: str, want: list[tuple[str, float, str]]
-) -> None:
+def test_my_line_then_a_neighbours_quantity(text: str, want: list[tuple[str, float, str]]) -> None:
     assert triples(text) == want
 
 
