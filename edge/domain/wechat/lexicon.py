@@ -351,7 +351,7 @@ OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜
 #: "鸡蛋糕", "番茄酱", "豆腐皮", "山药豆" are not 玉米, 鸡蛋, 西红柿, 豆腐, 山药. (After a name
 #: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
 #: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
-FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花丝片心叶"
+FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花丝片心叶条"
 
 #: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
 OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"

@@ -89,8 +89,10 @@ def _mark_takeback(s: str, toks: list[Tok], k: int) -> None:
     if t.alt or t.restate is not None:
         return
     a, b = list_item(toks, k)
-    if a == 0 or any(x.kind not in ("neg", "fill", "polite") for x in toks[a:b]):
-        return
+    if (a == 0 and b < len(toks)) or any(
+        x.kind not in ("neg", "fill", "polite") for x in toks[a:b]
+    ):
+        return  # (a clause that is only "算了。" takes back the line before it too)
     if any(x.takes_back for x in toks[a:k]):
         return  # "算了不要了": one take-back
     t.takes_back = True

@@ -85,7 +85,10 @@ def _belongs_to_unknown_word(
             after_names.append(names_first(toks))
         if after_names[0]:
             return True  # "海带一斤 大葱一根": 带 reads as a verb, the word is still unknown
-    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
+    # A one-character leftover is mostly a particle ("的", "吧"); one that opens its list
+    # part right before the quantity is a word ("藕两斤 茄子一斤").
+    opens = before == 1 or toks[before - 2].kind == "sep"
+    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2 or opens):
         return False
     nxt = after + 1
     while nxt < len(toks) and toks[nxt].kind in ("fill", "polite"):
