@@ -233,3 +233,24 @@ def test_a_one_character_unknown_word_opening_its_part_keeps_its_quantity(
     text: str, want: list[tuple[str, float, str]]
 ) -> None:
     assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "土豆3斤，不用送了",
+        "土豆3斤，不用送，我自己去拿",
+        "黄瓜2斤，别的不要了",
+        "黄瓜2斤，就这些，别的不用了",
+    ],
+)
+def test_declining_something_else_takes_nothing_back(text: str) -> None:
+    r = parse(text)
+    assert len(r.items) == 1
+    assert r.struck == ()
+
+
+def test_a_double_take_back_is_explained_whole() -> None:
+    r = parse("黄瓜两斤，算了不要了")
+    assert r.items == ()
+    assert r.unparsed == ()

@@ -81,17 +81,20 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
     return parts
 
 
+# Negations that can take back a line on their own. "不用了", "别" alone more often decline
+# something else ("不用送了", "别太大"), so they never do.
+_TAKE_BACKS = frozenset(("算了", "不要", "取消", "删掉", "删了", "去掉", "免了", "别要", "撤了"))
+
+
 def _mark_takeback(s: str, toks: list[Tok], k: int) -> None:
     """ "土豆3斤，算了", "菠菜一斤，不要了": a negation that is its own list part, with no
     product to cancel next to it, takes back the line just said. "不要老的" (a wish, words
-    follow) and "没有就算了" (a fallback) do not."""
+    follow), "别的不要了" (nothing else), "不用送了" and "没有就算了" (a fallback) do not."""
     t = toks[k]
-    if t.alt or t.restate is not None:
+    if t.alt or t.restate is not None or s[t.start : t.end] not in _TAKE_BACKS:
         return
     a, b = list_item(toks, k)
-    if (a == 0 and b < len(toks)) or any(
-        x.kind not in ("neg", "fill", "polite") for x in toks[a:b]
-    ):
+    if (a == 0 and b < len(toks)) or any(x.kind not in ("neg", "polite") for x in toks[a:b]):
         return  # (a clause that is only "算了。" takes back the line before it too)
     if any(x.takes_back for x in toks[a:k]):
         return  # "算了不要了": one take-back

@@ -163,7 +163,8 @@ class _Reader:
                 continue
             if t.takes_back:
                 if ledger.take_back() is not None:
-                    explained.append((t.start, t.end))
+                    a, b = list_item(toks, k)  # "算了不要了" whole
+                    explained += [(x.start, x.end) for x in toks[a:b]]
                 continue
             if t.kind != "prod" or t.alt:
                 continue
