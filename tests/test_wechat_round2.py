@@ -250,9 +250,12 @@ def test_a_neighbours_line_then_my_own(text: str, want: list[tuple[str, float, s
 
 
 def test_my_second_quantity_without_a_neighbour_is_no_second_line() -> None:
+    # Round 4: "我要3斤" restates the line just said (the last figure counts); the first is
+    # kept struck, so the manager sees the change.
     r = parse("鸡蛋2斤，我要3斤")
-    assert [(i.product_name, i.quantity) for i in r.items] == [("鸡蛋", 2)]
-    assert r.unparsed == ("3斤",)  # ambiguous: the manager reads it
+    assert [(i.product_name, i.quantity) for i in r.items] == [("鸡蛋", 3)]
+    assert [(i.product_name, i.quantity) for i in r.struck] == [("鸡蛋", 2)]
+    assert r.unparsed == ()
 
 
 # --------------------------------------------------------------------------- round 3

@@ -102,7 +102,7 @@ FILLERS: frozenset[str] = _words(
     "我 我家 我们 咱 咱家 俺 你 您 给 帮 请 再 也 还 就 先 共 一共 总共 "
     "的 得 个吧 自己 要不要 "
     "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
-    "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 "
+    "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 就够 够了 "
     "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
@@ -174,7 +174,7 @@ NEGATIONS: frozenset[str] = _words(
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
-    "改成 改为 换成 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
+    "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
     "少要 少来 少拿 少要点 少来点 少拿点 少点"
 )
 
@@ -244,9 +244,10 @@ PAST_WORDS: tuple[str, ...] = (
 )
 
 #: Characters residents type in place of a product's character: same or near pinyin (旦/蛋,
-#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used only for 2-character names, which one-edit
-#: fuzzy matching cannot cover safely, and only when a quantity sits next to the word. Digits,
-#: units, order words and characters of other products' names are deliberately left out.
+#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used for 2-character names, which one-edit
+#: fuzzy matching cannot cover safely, and for a longer name only where the word would
+#: otherwise be an unknown food ending in an alias: "葫萝卜" is 胡萝卜, "青萝卜" stays unknown.
+#: Digits, units, order words and characters of other products' names are deliberately left out.
 CONFUSABLE: dict[str, str] = {
     "瓜": "爪刮呱挂",
     "蛋": "旦淡但弹",
@@ -261,9 +262,10 @@ CONFUSABLE: dict[str, str] = {
     "菠": "波玻拨",
     "椒": "胶焦交",
     "萝": "罗箩逻",
+    "胡": "葫湖糊",
     "卜": "葡补",
     "苹": "平萍评",
-    "蕉": "焦胶",
+    "蕉": "焦胶交",
     "橙": "澄程",
     "柿": "市事式",
     "肉": "内",
@@ -287,7 +289,8 @@ CONFUSABLE: dict[str, str] = {
     "生": "声",
 }
 
-#: Regional names for common products (Shandong and the north, where the centres are), by the
+#: Regional names for common products (Shandong and the north, where the centres are, and a few
+#: residents bring from the south), by the
 #: standard name they mean. A catalog that has the standard name (as a name or an alias) but
 #: not the regional one gets it as an alias; a catalog's own names always win.
 REGIONAL_NAMES: dict[str, str] = {
@@ -329,6 +332,15 @@ REGIONAL_NAMES: dict[str, str] = {
     "肉沫": "猪肉馅",
     "小排": "排骨",
     "酸牛奶": "酸奶",
+    # Names residents bring from elsewhere (the south, Shanghai, Guangdong, Hunan).
+    "洋山芋": "土豆",
+    "薯仔": "土豆",
+    "荷兰薯": "土豆",
+    "矮瓜": "茄子",
+    "包粟": "玉米",
+    "粟米": "玉米",
+    "芫茜": "香菜",
+    "鸡春": "鸡蛋",
 }
 
 #: Common foods whose names hold a product's name but are other foods ("圆白菜" is cabbage,
@@ -339,7 +351,7 @@ OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜
 #: "鸡蛋糕", "番茄酱", "豆腐皮", "山药豆" are not 玉米, 鸡蛋, 西红柿, 豆腐, 山药. (After a name
 #: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
 #: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
-FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花"
+FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花丝片心叶条"
 
 #: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
 OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"

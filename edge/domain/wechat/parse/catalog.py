@@ -54,13 +54,15 @@ class Catalog:
                 fuzzy.setdefault(len(key), []).append(key)
         self._fuzzy = fuzzy
         self._fuzzy_chars = frozenset("".join(k for ks in fuzzy.values() for k in ks))
-        # 2-character names with one character typed as a homophone ("鸡旦"); a variant that
-        # two products share, or that is itself a name, is left out.
+        # Names of 2-4 characters with one character typed as a homophone ("鸡旦", "葫萝卜");
+        # a variant that two products share, or that is itself a name, is left out. Only the
+        # 2-character ones are looked for anywhere; longer ones only as a word the catalog
+        # lacks (3+ characters have one-edit fuzzy matching otherwise).
         variants: dict[str, CatalogEntry | None] = {}
         for key, (e, _) in index.items():
-            if len(key) != 2:
+            if len(key) > 4:
                 continue
-            for pos in (0, 1):
+            for pos in range(len(key)):
                 for c in CONFUSABLE.get(key[pos], ""):
                     v = key[:pos] + c + key[pos + 1 :]
                     if v in index:
@@ -104,6 +106,16 @@ class Catalog:
             e = variants.get(s[i : i + 2])
             if e is not None:
                 return i, i + 2, e
+        return None
+
+    def variant_ending(self, s: str, lo: int, hi: int) -> tuple[int, int, CatalogEntry] | None:
+        """A 3-4 character name with one character heard as a homophone, ending the unknown
+        word s[lo:hi] ("葫萝卜" is 胡萝卜, though it ends in 萝卜 like "青萝卜")."""
+        for n in (4, 3):
+            if hi - n >= lo:
+                e = self._variants.get(s[hi - n : hi])
+                if e is not None:
+                    return hi - n, hi, e
         return None
 
     def fuzzy_in(self, s: str, lo: int, hi: int) -> tuple[int, int, CatalogEntry, float] | None:

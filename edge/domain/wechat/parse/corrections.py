@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lexicon import ANY_OF
+from ..lexicon import ANY_OF, THIRD_PARTY
+from .context import list_item
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
 
@@ -80,10 +81,57 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
     return parts
 
 
+# Negations that can take back a line on their own. "不用了", "别" alone more often decline
+# something else ("不用送了", "别太大"), so they never do.
+_TAKE_BACKS = frozenset(("算了", "不要", "取消", "删掉", "删了", "去掉", "免了", "别要", "撤了"))
+
+
+def _mark_takeback(s: str, toks: list[Tok], k: int) -> None:
+    """ "土豆3斤，算了", "菠菜一斤，不要了": a negation that is its own list part, with no
+    product to cancel next to it, takes back the line just said. "不要老的" (a wish, words
+    follow), "别的不要了" (nothing else), "不用送了" and "没有就算了" (a fallback) do not."""
+    t = toks[k]
+    if t.alt or t.restate is not None or s[t.start : t.end] not in _TAKE_BACKS:
+        return
+    a, b = list_item(toks, k)
+    if (a == 0 and b < len(toks)) or any(x.kind not in ("neg", "polite") for x in toks[a:b]):
+        return  # (a clause that is only "算了。" takes back the line before it too)
+    if any(x.takes_back for x in toks[a:k]):
+        return  # "算了不要了": one take-back
+    t.takes_back = True
+
+
+def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
+    """ "鸡蛋2斤，我要3斤": a part that is only an order word and a quantity, after a line
+    with its own quantity, says that line's amount again; the last figure counts. Not after
+    a line for a neighbour ("帮李奶奶带两斤鸡蛋，我自己要一斤" is a second line)."""
+    q = toks[k].qty
+    if q is None or q.used or q.each:
+        return
+    a, b = list_item(toks, k)
+    if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
+        return
+    before = toks[a:k]
+    if not any(x.kind == "verb" for x in before) or any(
+        x.kind not in ("verb", "fill", "polite") for x in before
+    ):
+        return
+    prev = _prev_product(toks, a)
+    if prev is None or prev.paired is None or prev.alt:
+        return
+    said = s[toks[0].start : q.start]
+    if any(w in said for w in THIRD_PARTY):
+        return
+    q.used = True
+    toks[k].restate, toks[k].target = q, prev
+
+
 def mark(s: str, toks: list[Tok]) -> None:
     """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
     for k, t in enumerate(toks):
-        if t.kind == "change":
+        if t.kind == "qty":
+            _mark_own_restate(s, toks, k)
+        elif t.kind == "change":
             _mark_change(s, toks, k)
         elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
@@ -101,6 +149,9 @@ def mark(s: str, toks: list[Tok]) -> None:
                 continue
             q.used = True
             t.restate = q
+    for k, t in enumerate(toks):
+        if t.kind == "neg":
+            _mark_takeback(s, toks, k)
 
 
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
@@ -215,6 +266,13 @@ class Ledger:
         else:
             line.struck = "cancelled"
         return True
+
+    def take_back(self) -> Line | None:
+        """ "土豆3斤，算了": strikes the last line still standing."""
+        line = next((ln for ln in reversed(self.lines) if not ln.struck), None)
+        if line is not None:
+            self.cancel(line.tok.entry)
+        return line
 
     def restate(self, qty: Qty, target: Tok | None, same_clause: tuple[int, int]) -> bool:
         """ "不，2斤", "改成3斤": the new quantity replaces the target's line, or the last

@@ -91,3 +91,4 @@ class Tok:
     swap: Tok | None = None  # "芹菜换成菠菜": the product this one replaces
     restate: Qty | None = None  # fix/change: "不，2斤" — the quantity that replaces one
     target: Tok | None = None  # ...of this product's line (None: the last line)
+    takes_back: bool = False  # neg alone in its part ("土豆3斤，算了"): strikes the last line

@@ -85,7 +85,10 @@ def _belongs_to_unknown_word(
             after_names.append(names_first(toks))
         if after_names[0]:
             return True  # "海带一斤 大葱一根": 带 reads as a verb, the word is still unknown
-    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2):
+    # A one-character leftover is mostly a particle ("的", "吧"); one that opens its list
+    # part right before the quantity is a word ("藕两斤 茄子一斤").
+    opens = before == 1 or toks[before - 2].kind == "sep"
+    if word.kind != "res" or not (word.blocked or word.end - word.start >= 2 or opens):
         return False
     nxt = after + 1
     while nxt < len(toks) and toks[nxt].kind in ("fill", "polite"):
@@ -169,6 +172,10 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
             continue
+        theirs = _for_them_too(s, toks, k)
+        if theirs is not None:
+            again.append(theirs)
+            continue
         seg_has_prod = False
         for j in range(k + 1, len(toks)):
             if toks[j].kind == "sep":
@@ -221,3 +228,33 @@ def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
         and any(w in mine for w in FIRST_PERSON)
         and any(w in theirs for w in THIRD_PARTY)
     )
+
+
+def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
+    someone else and ends in an order word and a quantity, with no product of its own, is a
+    second line of the same product for them. Returns (where, the new product token)."""
+    q = toks[k].qty
+    a, b = list_item(toks, k)
+    if a == 0 or q is None or q.each or any(x.kind == "prod" for x in toks[a:b]):
+        return None
+    j = k - 1
+    while j >= a and toks[j].kind in ("fill", "polite"):
+        j -= 1
+    if j < a or toks[j].kind != "verb":
+        return None
+    said = s[toks[a].start : toks[k].start]
+    if not any(w in said for w in THIRD_PARTY) or any(w in said for w in FIRST_PERSON):
+        return None  # "土豆3斤，帮我带2斤" is the resident's own
+    p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
+    if p is None or p.paired is None or p.dropped or p.alt:
+        return None
+    pa, pb = list_item(toks, toks.index(p))
+    if pb != a - 1:
+        return None  # only right after that product's own part
+    if any(w in s[toks[pa].start : toks[pb - 1].end] for w in THIRD_PARTY):
+        return None  # a neighbour's line already: "我也要" is _for_me_too's
+    new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
+    new.paired = q
+    q.used = True
+    return a, new

@@ -161,6 +161,11 @@ class _Reader:
                 else:
                     t.restate.used = False  # nothing to correct: reported
                 continue
+            if t.takes_back:
+                if ledger.take_back() is not None:
+                    a, b = list_item(toks, k)  # "算了不要了" whole
+                    explained += [(x.start, x.end) for x in toks[a:b]]
+                continue
             if t.kind != "prod" or t.alt:
                 continue
             if t.dropped:  # "西红柿不要了": strikes the line, if there is one

@@ -241,11 +241,17 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
             continue
         if t.blocked:
             # "羊葱": 葱 inside an unknown word, unless the word is a name's homophone.
-            var = catalog.variant_in(s, t.start, t.end) if t.end - t.start == 2 else None
+            n = t.end - t.start
+            if n == 2:
+                var = catalog.variant_in(s, t.start, t.end)
+            else:
+                var = catalog.variant_ending(s, t.start, t.end)
             if var is None:
                 out.append(t)
             else:
-                out.append(Tok("prod", t.start, t.end, entry=var[2], match="fuzzy", similarity=0.5))
+                if var[0] > t.start:
+                    out.append(Tok("res", t.start, var[0]))
+                out.append(Tok("prod", var[0], var[1], entry=var[2], match="fuzzy", similarity=0.5))
             continue
         lo = t.start
         pieces: list[Tok] = []
