@@ -35,6 +35,7 @@ from sync.merge import (
     HUB_ONLY_TABLES,
     HUB_REFERABLE,
     REFERENCES,
+    REOPENED_BY_CORRECTION,
     RESULTS_TABLE,
     STATUS_RANK,
     STATUS_RANKS,
@@ -226,9 +227,14 @@ def _plan(
             if current is _ABSENT:
                 raise OneByOne
             if new != current and not STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1):
-                # A backward move: kept as it is, or a voided hand-over (a correction row
-                # perhaps in this very batch): the reference path decides, change by change.
-                raise OneByOne
+                if new == REOPENED_BY_CORRECTION:
+                    # Perhaps a voided hand-over (its correction row perhaps in this very
+                    # batch): the reference path decides, change by change.
+                    raise OneByOne
+                log.info(
+                    "order %s stays %s (a change to %s would move it back)", row_id, current, new
+                )
+                fields = {k: v for k, v in fields.items() if k != "status"}
         if fields:
             if held is not None and held != site_id:
                 raise ForeignRow("updates another site's row")
