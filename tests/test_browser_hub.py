@@ -172,6 +172,9 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
             ("catalog-product", f"/hub/catalog/products/{dacong}"),
             ("reconciliation", f"/hub/reconciliation?day={day}"),
             ("suppliers", f"/hub/suppliers?day={day}"),
+            ("hotline", "/hub/hotline?q=王"),
+            ("hotline-returns", "/hub/hotline/returns"),
+            ("care-statement", "/hub/care/statement"),
             ("error", "/hub/nowhere"),
         ):
             page.goto(path)
@@ -193,6 +196,8 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
         page.goto(link)
         expect(page.locator("h1").first).to_contain_text("装车单")
         _check(page, "loading-list", size)
+        page.goto("/family")  # the family page: public, beside the operators' pages
+        _check(page, "family", size)
     finally:
         page.context.close()
     assert not page.offsite, page.offsite
