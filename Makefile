@@ -9,7 +9,7 @@ PORT ?= 8000
 
 # Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
 # then linli itself, editable, built with the locked hatchling.
-$(VENV)/.installed: pyproject.toml requirements/dev.txt
+$(VENV)/.installed: pyproject.toml uv.lock requirements/dev.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --require-hashes -r requirements/dev.txt
 	$(PIP) install -q --no-deps --no-build-isolation -e .
@@ -39,13 +39,14 @@ check: install
 	$(VENV)/bin/mypy edge sync hub
 	$(VENV)/bin/lint-imports
 
-# Refresh the lock from pyproject.toml's bounds: the box's runtime set and the dev set, for
-# Python 3.11 on any platform (amd64 and arm64 boxes alike). `make test` then checks it.
+# Refresh the lock: `uv lock` resolves pyproject.toml's bounds for Python 3.11 on any
+# platform (uv.lock); the installs read the same versions, with hashes, from the files
+# `uv export` makes of it: requirements/box.txt (the box) and requirements/dev.txt (tests).
+# `make test` then checks the refresh (tests/test_lock.py holds the three together).
 lock: install
-	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
-	  --generate-hashes --upgrade -q -o requirements/box.txt
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
-	  --generate-hashes --upgrade -q -o requirements/dev.txt
+	$(VENV)/bin/uv lock --upgrade --python 3.11
+	$(VENV)/bin/uv export --frozen --no-emit-project -q -o requirements/box.txt
+	$(VENV)/bin/uv export --frozen --no-emit-project --extra dev -q -o requirements/dev.txt
 	rm -f $(VENV)/.installed
 
 # The wheel a box installs (templates, static files and compiled catalogs inside).
