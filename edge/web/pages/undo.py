@@ -167,53 +167,32 @@ async def undo_form(
     return await _confirm(request, me, store, kind, target_id)
 
 
+# What each undo voids, and where the page goes after it.
+VOIDS: dict[str, tuple[Callable[..., Any], Callable[[Any], str]]] = {
+    "handover": (corrections.void_handover, lambda r: f"/desk/{r['order_id']}?undone=1"),
+    "payment": (corrections.void_payment, lambda r: f"/orders/{r['order_id']}?undone=1"),
+    "sale": (corrections.void_sale, lambda r: "/walkin?undone=1"),
+}
+
+
 @post("/undo/{kind:str}/{target_id:str}", include_in_schema=False)
 async def undo(
     request: AnyRequest, me: MeDep, store: StoreDep, kind: FromPath[str], target_id: FromPath[str]
 ) -> Template | Redirect:
-    if kind == "handover":
-        return await _undo(
-            request,
-            me,
-            store,
-            kind,
-            target_id,
-            lambda reason, manager: store.write(
-                lambda tx: corrections.void_handover(
-                    tx, target_id, reason=reason, staff_id=me.id, manager_id=manager
-                )
-            ),
-            lambda r: f"/desk/{r['order_id']}?undone=1",
-        )
-    if kind == "payment":
-        return await _undo(
-            request,
-            me,
-            store,
-            kind,
-            target_id,
-            lambda reason, manager: store.write(
-                lambda tx: corrections.void_payment(
-                    tx, target_id, reason=reason, staff_id=me.id, manager_id=manager
-                )
-            ),
-            lambda r: f"/orders/{r['order_id']}?undone=1",
-        )
-    if kind == "sale":
-        return await _undo(
-            request,
-            me,
-            store,
-            kind,
-            target_id,
-            lambda reason, manager: store.write(
-                lambda tx: corrections.void_sale(
-                    tx, target_id, reason=reason, staff_id=me.id, manager_id=manager
-                )
-            ),
-            lambda r: "/walkin?undone=1",
-        )
-    raise NotFound(f"nothing to undo called {kind!r}")
+    if kind not in VOIDS:
+        raise NotFound(f"nothing to undo called {kind!r}")
+    void, done = VOIDS[kind]
+    return await _undo(
+        request,
+        me,
+        store,
+        kind,
+        target_id,
+        lambda reason, manager: store.write(
+            lambda tx: void(tx, target_id, reason=reason, staff_id=me.id, manager_id=manager)
+        ),
+        done,
+    )
 
 
 HANDLERS: list[Any] = [undo_form, undo]
