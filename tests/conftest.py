@@ -78,3 +78,39 @@ def centre(
     with TestClient(app=app) as client:
         c.client = client
         yield c
+
+
+# --- scheduling over `make test`'s two workers (-n 2 --dist loadgroup) ----------------------
+
+# The modules whose tests take longest, slowest first: they start at once, on both workers,
+# instead of being the last thing one worker runs while the other has finished. (Seconds
+# of one worker on a quiet 2-core machine, summed per module, in the comments; a module not
+# named here keeps its place after them.)
+SLOW_FIRST = (
+    "test_browser_hub",  # ~80, one world and one Chromium for its four tests
+    "test_sync_e2e",  # ~30, the three centres through faults and kill -9
+    "test_security_e2e",  # ~35, two centres and a hub serving
+    "test_deploy",  # ~30, the bundle, installed into a fresh venv
+    "test_browser_desk",
+    "test_browser_care",
+    "test_browser",
+    "test_hub_live_commands",
+    "test_care_e2e",
+    "test_restore_guard",
+    "test_hub_bad_input",
+    "test_forms",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slowest modules first, and every test of a module with a module-scoped fixture (a
+    served world, a browser, an installed box) in one xdist group: under `--dist
+    loadgroup` one worker builds that world once, instead of each worker building it."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: file order kept
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d[-1].scope in ("module", "class", "package") for d in defs if d):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

@@ -186,6 +186,7 @@ class Driver:
         self.planned = 0  # tablet steps the run will take in all
         self.hub_up = True
         self.hub_token = ""
+        self.cancels_unanswered = 0  # cancels sent to a hub that died before answering
         self.catalog: list[str] = []
 
     # --- centres --------------------------------------------------------------------
@@ -525,9 +526,15 @@ class Driver:
         assert r.status_code == 200, r.text
         found = r.json()["orders"]
         for o in rng.sample(found, min(len(found), 2)):
-            r = await client.post(
-                f"{self.hub_url}/hub/api/v1/orders/{o['id']}/cancel", headers=auth
-            )
+            try:
+                r = await client.post(
+                    f"{self.hub_url}/hub/api/v1/orders/{o['id']}/cancel", headers=auth
+                )
+            except httpx.TransportError:
+                # The hub was killed with the cancel in flight: it may have queued the
+                # command before it died (the reply is what was lost), or not.
+                self.cancels_unanswered += 1
+                raise
             assert r.status_code == 200, r.text
             self.ops["hub_cancel"] += 1
 
@@ -812,7 +819,12 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
         " WHERE m.name = 'cancel_order'",
     )
     print("cancel commands:", dict(Counter(f"{o[1]} ({o[3]})" for o in outcomes)))
-    assert len(outcomes) == driver.ops["hub_cancel"]
+    # Every answered cancel is queued; one the hub died answering may be, or not.
+    assert (
+        driver.ops["hub_cancel"]
+        <= len(outcomes)
+        <= driver.ops["hub_cancel"] + driver.cancels_unanswered
+    ), (len(outcomes), driver.ops, driver.cancels_unanswered)
     for command_id, outcome, detail, status in outcomes:
         assert outcome in ("applied", "refused"), command_id
         if outcome == "applied":
