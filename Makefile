@@ -36,7 +36,7 @@ hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
 test: install browser check
-	$(VENV)/bin/pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
+	$(VENV)/bin/pytest -q -n 2
 
 check: install
 	$(VENV)/bin/ruff format --check edge sync hub tests bench

@@ -80,15 +80,15 @@ def centre(
         yield c
 
 
-# --- scheduling over `make test`'s two workers (-n 2 --dist loadgroup) ----------------------
+# --- scheduling over `make test`'s two workers (pytest -n 2) ---------------------------------
 
 # The modules whose tests take longest, slowest first: they start at once, on both workers,
 # instead of being the last thing one worker runs while the other has finished. (Seconds
 # of one worker on a quiet 2-core machine, summed per module, in the comments; a module not
 # named here keeps its place after them.)
 SLOW_FIRST = (
-    "test_browser_hub",  # ~80, one world and one Chromium for its four tests
-    "test_sync_e2e",  # ~30, the three centres through faults and kill -9
+    "test_browser_hub",  # ~80, one district and one Chromium for its four tests
+    "test_sync_e2e",  # ~25, the three centres through faults and kill -9
     "test_security_e2e",  # ~35, two centres and a hub serving
     "test_deploy",  # ~30, the bundle, installed into a fresh venv
     "test_browser_desk",
@@ -101,16 +101,41 @@ SLOW_FIRST = (
     "test_forms",
 )
 
+# Modules whose tests share a module-scoped world (served processes, a Chromium, an
+# installed box): each is sent whole to one worker, which builds the world once. Split
+# across both workers, each built it (the box and the hub district were built twice).
+# Every other test is scheduled on its own, to whichever worker is free.
+MODULE_WORLDS = frozenset(
+    {
+        "test_browser",
+        "test_browser_care",
+        "test_browser_desk",
+        "test_browser_hub",
+        "test_deploy",
+        "test_hub_live_commands",
+        "test_security_e2e",
+    }
+)
 
-@pytest.hookimpl(tryfirst=True)
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slowest modules first, and every test of a module with a module-scoped fixture (a
-    served world, a browser, an installed box) in one xdist group: under `--dist
-    loadgroup` one worker builds that world once, instead of each worker building it."""
+    """Slowest modules first (stable: the order inside a module is kept)."""
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: file order kept
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if any(d[-1].scope in ("module", "class", "package") for d in defs if d):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`-n 2` (xdist's "load"): one test at a time to a free worker, but a MODULE_WORLDS
+    module as one unit, in the order above. (xdist's `--dist loadgroup` marks would say
+    the same, but pytest 9 ignores the node ids xdist 3.8 renames for them.)"""
+    if config.getvalue("dist") != "load":
+        return None  # an explicit --dist loadfile, loadscope, …: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorldsWhole(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).stem in MODULE_WORLDS else nodeid
+
+    config.option.loadscopereorder = False  # keep SLOW_FIRST's order, not biggest-unit first
+    return WorldsWhole(config, log)
