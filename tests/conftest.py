@@ -82,25 +82,6 @@ def centre(
 
 # --- scheduling over `make test`'s two workers (pytest -n 2) ---------------------------------
 
-# The modules whose tests take longest, slowest first: they start at once, on both workers,
-# instead of being the last thing one worker runs while the other has finished. (Seconds
-# of one worker on a quiet 2-core machine, summed per module, in the comments; a module not
-# named here keeps its place after them.)
-SLOW_FIRST = (
-    "test_browser_hub",  # ~80, one district and one Chromium for its four tests
-    "test_sync_e2e",  # ~25, the three centres through faults and kill -9
-    "test_security_e2e",  # ~35, two centres and a hub serving
-    "test_deploy",  # ~30, the bundle, installed into a fresh venv
-    "test_browser_desk",
-    "test_browser_care",
-    "test_browser",
-    "test_hub_live_commands",
-    "test_care_e2e",
-    "test_restore_guard",
-    "test_hub_bad_input",
-    "test_forms",
-)
-
 # Modules whose tests share a module-scoped world (served processes, a Chromium, an
 # installed box): each is sent whole to one worker, which builds the world once. Split
 # across both workers, each built it (the box and the hub district were built twice).
@@ -118,16 +99,11 @@ MODULE_WORLDS = frozenset(
 )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slowest modules first (stable: the order inside a module is kept)."""
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`-n 2` (xdist's "load"): one test at a time to a free worker, but a MODULE_WORLDS
-    module as one unit, in the order above. (xdist's `--dist loadgroup` marks would say
-    the same, but pytest 9 ignores the node ids xdist 3.8 renames for them.)"""
+    module as one unit, in file order (the served worlds stay spread over the run: started
+    together they fight over the two cores and each is slower). xdist's `--dist loadgroup`
+    would say the same, but pytest 9 ignores the node ids xdist 3.8 renames for it."""
     if config.getvalue("dist") != "load":
         return None  # an explicit --dist loadfile, loadscope, …: xdist's own
     from xdist.scheduler import LoadScopeScheduling
@@ -137,5 +113,5 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module = nodeid.split("::", 1)[0]
             return module if Path(module).stem in MODULE_WORLDS else nodeid
 
-    config.option.loadscopereorder = False  # keep SLOW_FIRST's order, not biggest-unit first
+    config.option.loadscopereorder = False  # file order, not biggest unit first
     return WorldsWhole(config, log)
