@@ -16,6 +16,7 @@ from typing import Any
 
 from edge.errors import BadRequest
 from edge.store import Tx
+from edge.store.statuses import ORDER_OPEN, sql_in
 
 WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 LOOKAHEAD_DAYS = 60
@@ -133,16 +134,13 @@ def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
     )
 
 
-OPEN_STATUSES = ("placed", "packed")
-
-
 def open_order_days(conn: sqlite3.Connection, site_id: str) -> dict[date, int]:
     """Days that still have orders waiting (placed or packed), with how many."""
     return {
         date.fromisoformat(r[0]): int(r[1])
         for r in conn.execute(
             "SELECT pickup_date, COUNT(*) FROM orders WHERE site_id = ?"
-            " AND status IN ('placed', 'packed') GROUP BY pickup_date",
+            f" AND status IN {sql_in(ORDER_OPEN)} GROUP BY pickup_date",
             (site_id,),
         )
     }

@@ -79,7 +79,7 @@ class OrderController(Controller):
             "id": created.order_id,
             "pickup_date": created.pickup_date,
             "pickup_code": created.pickup_code,
-            "status": "placed",
+            "status": orders.OrderStatus.PLACED,
             "notice": created.notice,
             "replayed": created.replayed,
         }

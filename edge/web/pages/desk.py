@@ -29,7 +29,7 @@ from edge.web.shared import StoreDep
 
 # The price the desk showed, echoed back in a hidden field: only compared, never stored.
 MAX_SHOWN_FEN = 10**12
-HANDED_OVER = ("picked_up", "delivered")
+HANDED_OVER = orders.HANDED_OVER
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
 
 

@@ -337,7 +337,7 @@ async def settle_owed(
 async def mark_packed(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Redirect:
-    await store.write(lambda tx: orders.set_status(tx, order_id, "packed"))
+    await store.write(lambda tx: orders.set_status(tx, order_id, orders.OrderStatus.PACKED))
     form = await request.form()
     back = str(form.get("back", "") or "")
     if back.startswith("/lists/packing"):

@@ -54,7 +54,7 @@ async def close_day_form(
         lambda c: [
             o
             for o in orders.list_orders(c, d, sees_phones=me.sees_phones)
-            if o["status"] in ("placed", "packed") and o["delivery_mode"] == "pickup"
+            if o["status"] in orders.OPEN and o["delivery_mode"] == "pickup"
         ]
     )
     return page(request, "close_day.html", me, day=d, waiting=waiting, error=None)
