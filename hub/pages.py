@@ -38,6 +38,7 @@ from edge.store import Store, get_meta
 from edge.web.pages.base import FIELD_HINTS, N_, field_key
 from edge.web.pages.i18n import choose_language, configure_templates, gettext_for, locale_of
 from edge.web.pages.orders import CHANNELS, STATUS_LABELS
+from edge.web.shared import bearer_token
 from hub import humane
 from hub.app import Hub
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
@@ -187,9 +188,7 @@ async def sign_in(request: AnyRequest, name: str, password: str) -> tuple[str, O
 
 
 async def api_operator(request: AnyRequest) -> Operator:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    op = await _operator_for(hub_of(request), token)
+    op = await _operator_for(hub_of(request), bearer_token(request))
     if op is None:
         raise Unauthorized("send Authorization: Bearer <operator token> (POST /hub/api/v1/token)")
     return op

@@ -86,7 +86,9 @@ DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat also takes 2
 HHMM_RE = re.compile(r"[0-9]{1,2}:[0-9]{2}")
 
 
-def parse_day(value: str, field: str = "date") -> date:
+def parse_day(value: Any, field: str = "date") -> date:
+    """The one day parser: exactly YYYY-MM-DD within FIRST_YEAR..LAST_YEAR, else a
+    BadRequest naming `field` (anything not text is refused the same way)."""
     try:
         if not DAY_RE.fullmatch(value):
             raise ValueError(value)
@@ -98,6 +100,16 @@ def parse_day(value: str, field: str = "date") -> date:
             f"{field} must be a date between {FIRST_YEAR} and {LAST_YEAR}", field=field
         )
     return day
+
+
+def iso_day(value: Any, field: str = "date") -> str:
+    """`parse_day`, answered as its YYYY-MM-DD text (what queries and replies use)."""
+    return parse_day(value, field).isoformat()
+
+
+def day_or(value: str | None, default: date, field: str = "day") -> str:
+    """The day asked for (a query or form field) as YYYY-MM-DD; none or empty: `default`."""
+    return parse_day(value, field).isoformat() if value else default.isoformat()
 
 
 def parse_hhmm(value: str, field: str) -> time:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
@@ -39,8 +40,11 @@ def provide_settings(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The one reader of `Authorization: Bearer <token>` (the scheme in any case), for the
+    centre's API and the hub's operator, hotline and supplier APIs alike; None when the
+    header is missing or another scheme."""
+    header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
     return None

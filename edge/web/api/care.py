@@ -92,12 +92,6 @@ class DayBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
-def _day(value: str | None, settings: Any) -> str:
-    return (
-        calendar.parse_day(value, "day").isoformat() if value else settings.now().date().isoformat()
-    )
-
-
 class CareBookingController(Controller):
     path = "/api/v1/care"
     tags = ["care"]
@@ -151,7 +145,7 @@ class CareBookingController(Controller):
             raise BadRequest(
                 f"status must be one of {', '.join(bookings.STATUSES)}", field="status"
             )
-        on = calendar.parse_day(day, "day").isoformat() if day else None
+        on = calendar.iso_day(day, "day") if day else None
         who = actor(staff)
         return await store.read(
             lambda c: bookings.list_bookings(
@@ -303,7 +297,7 @@ class CareBookingController(Controller):
         day: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """A day's visits by time (default today), with the notes the reader may see."""
-        on, who = _day(day, settings), actor(staff)
+        on, who = calendar.day_or(day, settings.now().date()), actor(staff)
         return await store.read(lambda c: roster.roster(c, on, who))
 
     @get("/requests")

@@ -29,12 +29,6 @@ class LunchBody(msgspec.Struct, forbid_unknown_fields=True):
     day: Annotated[str, msgspec.Meta(max_length=10)] | None = None
 
 
-def _day(value: str | None, settings: Any) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return str(settings.now().date().isoformat())
-
-
 class CarePeopleController(Controller):
     path = "/api/v1/care"
     tags = ["care"]
@@ -147,7 +141,7 @@ class CarePeopleController(Controller):
         day: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """The check-in grid of the day-care room and the kitchen's lunch count."""
-        on = _day(day, settings)
+        on = calendar.day_or(day, settings.now().date())
         return await store.read(
             lambda c: {"day": on, "grid": daycare.grid(c, on), "lunch": daycare.lunch_count(c, on)}
         )
@@ -162,7 +156,7 @@ class CarePeopleController(Controller):
         data: JSONBody[TapBody],
     ) -> dict[str, Any]:
         """One tap: checks the elder in, the next one out."""
-        on, who = _day(data.day, settings), actor(staff)
+        on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         state = await store.write(
             lambda tx: daycare.tap(tx, recipient_id, on, who, lunch=data.lunch)
         )
@@ -173,7 +167,7 @@ class CarePeopleController(Controller):
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[LunchBody]
     ) -> dict[str, Any]:
         """A walk-in lunch (+1) or its correction (-1); answers the day's total."""
-        on, who = _day(data.day, settings), actor(staff)
+        on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         total = await store.write(lambda tx: daycare.add_walkin_lunch(tx, on, data.count, who))
         return {"day": on, "total": total}
 

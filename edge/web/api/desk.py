@@ -76,12 +76,6 @@ def _weighings(items: list[WeighingBody]) -> list[pickup.Weighing]:
     return [pickup.Weighing(w.item_id, w.grams) for w in items]
 
 
-def _day(value: str | None, settings: SettingsDep) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return settings.now().date().isoformat()
-
-
 class DeskController(Controller):
     path = "/api/v1"
     tags = ["pickup desk"]
@@ -172,7 +166,7 @@ class DeskController(Controller):
         """Close of day (manager): orders still waiting for pickup become no-shows.
         Only today or an earlier day."""
         require_manager(staff)
-        day = calendar.parse_day(data.day, "day").isoformat()
+        day = calendar.iso_day(data.day, "day")
         today = settings.now().date()
         count = await store.write(lambda tx: orders.mark_no_shows(tx, day, today))
         return {"day": day, "no_show": count}
@@ -186,7 +180,7 @@ class DeskController(Controller):
         day: FromQuery[str | None] = None,
         home_only: FromQuery[bool] = False,
     ) -> dict[str, Any]:
-        d = _day(day, settings)
+        d = calendar.day_or(day, settings.now().date())
         found = await store.read(
             lambda c: packing.packing_list(c, d, sees_phones=staff.sees_phones, home_only=home_only)
         )
@@ -206,5 +200,5 @@ class DeskController(Controller):
         and what residents handed over on credit still owe: `owed_fen` in all and
         `owing`, one entry per order (`order_id`, `pickup_code`, `household_name`,
         `owed_fen`)."""
-        d = _day(day, settings)
+        d = calendar.day_or(day, settings.now().date())
         return await store.read(lambda c: dashboard.today(c, d))

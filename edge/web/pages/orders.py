@@ -76,7 +76,7 @@ async def order_list(
     q: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
 ) -> Template:
-    d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
+    d = calendar.day_or(day, today(request))
     status = status if status in orders.STATUSES else None
     term = (q or "").strip()[:40]
     found = await store.read(

@@ -57,16 +57,10 @@ def _now(request: AnyRequest) -> Any:
 async def _order_day(request: AnyRequest, store: Any, value: str | None) -> str:
     """The delivery day the order sheet is about: the next one after today by default."""
     if value:
-        return calendar.parse_day(value, "day").isoformat()
+        return calendar.iso_day(value, "day")
     today: date = _now(request).date()
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     return str(cal.first_delivery_day_after(today).isoformat())
-
-
-def _today(request: AnyRequest, value: str | None) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return str(_now(request).date().isoformat())
 
 
 # How far back receiving, returns and reconciliation look for the last delivery.
@@ -86,7 +80,7 @@ async def _delivery_day(request: AnyRequest, store: Any, value: str | None) -> s
     """The delivery receiving, returns and reconciliation are about: the one asked
     for, else today's when today is a delivery day, else the last one before."""
     if value:
-        return calendar.parse_day(value, "day").isoformat()
+        return calendar.iso_day(value, "day")
     today: date = _now(request).date()
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     for back in range(LOOK_BACK_DAYS + 1):
@@ -268,7 +262,7 @@ async def _receiving(
 @post("/receiving")
 async def receiving_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = _today(request, str(form.get("day") or ""))
+    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
     try:
         arrivals = []
         for key, value in form.multi_items():
@@ -348,7 +342,7 @@ async def _returns(
 @post("/returns")
 async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = _today(request, str(form.get("day") or ""))
+    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
     try:
         lines = []
         for key, value in form.multi_items():
