@@ -14,6 +14,7 @@ from edge.domain import calendar
 from edge.domain.auth import require_manager, require_staff
 from edge.domain.care import catalog, daycare, providers, recipients
 from edge.web.api.care import CareBookingController, actor
+from edge.web.api.replies import Created, DaycareTap, LinkCode, LunchTotal
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Body = dict[str, Any]
@@ -109,11 +110,11 @@ class CarePeopleController(Controller):
     @post("/recipients/{recipient_id:str}/link-code", status_code=200)
     async def new_code(
         self, store: StoreDep, staff: StaffDep, recipient_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> LinkCode:
         """A new link code; the old one no longer links a family account."""
         require_manager(staff)
         code = await store.write(lambda tx: recipients.new_code(tx, recipient_id))
-        return {"id": recipient_id, "link_code": code}
+        return LinkCode(recipient_id, code)
 
     @get("/providers")
     async def list_providers(
@@ -125,12 +126,12 @@ class CarePeopleController(Controller):
     @post("/providers")
     async def add_provider(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[Body]
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[Created]:
         """name, kind (staff, volunteer, organisation, worker), organisation_id for a
         worker, staff_id to sign in with, phone, skills."""
         require_manager(staff)
         provider_id = await store.write(lambda tx: providers.create_provider(tx, data))
-        return Response({"id": provider_id}, status_code=201)
+        return Response(Created(provider_id), status_code=201)
 
     @get("/daycare")
     async def daycare_day(
@@ -154,22 +155,22 @@ class CarePeopleController(Controller):
         settings: SettingsDep,
         recipient_id: FromPath[str],
         data: JSONBody[TapBody],
-    ) -> dict[str, Any]:
+    ) -> DaycareTap:
         """One tap: checks the elder in, the next one out."""
         on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         state = await store.write(
             lambda tx: daycare.tap(tx, recipient_id, on, who, lunch=data.lunch)
         )
-        return {"id": recipient_id, "day": on, "state": state}
+        return DaycareTap(recipient_id, on, state)
 
     @post("/daycare/walkin-lunch", status_code=200)
     async def walkin_lunch(
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[LunchBody]
-    ) -> dict[str, Any]:
+    ) -> LunchTotal:
         """A walk-in lunch (+1) or its correction (-1); answers the day's total."""
         on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         total = await store.write(lambda tx: daycare.add_walkin_lunch(tx, on, data.count, who))
-        return {"day": on, "total": total}
+        return LunchTotal(on, total)
 
 
 CARE_CONTROLLERS = [CareBookingController, CarePeopleController]

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, dashboard, orders, packing, pickup, walkin
 from edge.domain.auth import require_manager
+from edge.web.api.replies import DayClosed, PackingList
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
@@ -162,14 +163,14 @@ class DeskController(Controller):
         staff: StaffDep,
         settings: SettingsDep,
         data: JSONBody[CloseDayBody],
-    ) -> dict[str, Any]:
+    ) -> DayClosed:
         """Close of day (manager): orders still waiting for pickup become no-shows.
         Only today or an earlier day."""
         require_manager(staff)
         day = calendar.iso_day(data.day, "day")
         today = settings.now().date()
         count = await store.write(lambda tx: orders.mark_no_shows(tx, day, today))
-        return {"day": day, "no_show": count}
+        return DayClosed(day, count)
 
     @get("/packing-list")
     async def packing_list(
@@ -179,13 +180,13 @@ class DeskController(Controller):
         settings: SettingsDep,
         day: FromQuery[str | None] = None,
         home_only: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
+    ) -> PackingList:
         d = calendar.day_or(day, settings.now().date())
         found = await store.read(
             lambda c: packing.packing_list(c, d, sees_phones=staff.sees_phones, home_only=home_only)
         )
         totals = await store.read(lambda c: packing.product_totals(c, d))
-        return {"day": d, "orders": found, "totals": totals}
+        return PackingList(d, found, totals)
 
     @get("/dashboard")
     async def today(

@@ -13,6 +13,7 @@ from edge.domain import calendar, orders, products
 from edge.domain.auth import require_manager
 from edge.errors import BadRequest
 from edge.store import Tx
+from edge.web.api.replies import CalendarSaved, ExceptionAdded
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
@@ -129,17 +130,17 @@ class CalendarController(Controller):
     @put("/")
     async def save(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[CalendarInput]
-    ) -> dict[str, str]:
+    ) -> CalendarSaved:
         require_manager(staff)
         await store.write(
             lambda tx: calendar.save(tx, data.weekdays, data.cutoff, data.pickup_hours)
         )
-        return {"status": "saved"}
+        return CalendarSaved("saved")
 
     @post("/exceptions")
     async def add_exception(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ExceptionInput]
-    ) -> dict[str, Any]:
+    ) -> ExceptionAdded:
         """Close a day (a holiday) or add an extra delivery day. Closing a day with
         orders still waiting is refused unless `move_orders_to` names the delivery
         day they move to; the answer says how many moved."""
@@ -154,8 +155,8 @@ class CalendarController(Controller):
         if move_to is not None and data.kind != "closed":
             raise BadRequest("move_orders_to goes with kind 'closed'", field="move_orders_to")
 
-        def write(tx: Tx) -> dict[str, Any]:
+        def write(tx: Tx) -> ExceptionAdded:
             moved = orders.move_open_orders(tx, day, move_to) if move_to else 0
-            return {"id": calendar.add_exception(tx, day, data.kind, data.note), "moved": moved}
+            return ExceptionAdded(calendar.add_exception(tx, day, data.kind, data.note), moved)
 
         return await store.write(write)

@@ -12,6 +12,7 @@ from edge.domain import calendar
 from edge.domain.supply import consolidated, receiving, reconciliation, returns
 from edge.domain.supply.lines import parse_quantity
 from edge.errors import Forbidden
+from edge.web.api.replies import OrderShortages, Shortages
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 AnyRequest = Request[Any, Any, Any]
@@ -174,17 +175,17 @@ class SupplyController(Controller):
     @get("/shortages")
     async def shortages(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
-    ) -> dict[str, Any]:
+    ) -> Shortages:
         day = calendar.iso_day(delivery_date, "delivery_date")
         found = await store.read(lambda c: receiving.shortages_for_day(c, day, store.site_id))
-        return {"delivery_date": day, "orders": found}
+        return Shortages(day, found)
 
     @get("/orders/{order_id:str}/shortages")
     async def order_shortages(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> OrderShortages:
         found = await store.read(lambda c: receiving.shortages_for_order(c, order_id))
-        return {"order_id": order_id, "items": found}
+        return OrderShortages(order_id, found)
 
     @get("/returns")
     async def return_note(
