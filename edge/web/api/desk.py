@@ -9,8 +9,8 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, dashboard, orders, packing, pickup, walkin
-from edge.domain.auth import require_manager
 from edge.web.api.replies import DayClosed, PackingList
+from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
@@ -156,7 +156,7 @@ class DeskController(Controller):
         )
         return Response(sale, status_code=200 if sale["replayed"] else 201)
 
-    @post("/close-day", status_code=200)
+    @post("/close-day", status_code=200, guards=[manager_only])
     async def close_day(
         self,
         store: StoreDep,
@@ -166,7 +166,6 @@ class DeskController(Controller):
     ) -> DayClosed:
         """Close of day (manager): orders still waiting for pickup become no-shows.
         Only today or an earlier day."""
-        require_manager(staff)
         day = calendar.iso_day(data.day, "day")
         today = settings.now().date()
         count = await store.write(lambda tx: orders.mark_no_shows(tx, day, today))

@@ -9,10 +9,10 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, orders
-from edge.domain.auth import require_staff
 from edge.errors import BadRequest
 from edge.web.api.households import HouseholdBody
 from edge.web.api.replies import OrderCreated, StatusReply
+from edge.web.guards import staff_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Quantity = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
@@ -131,11 +131,10 @@ class OrderController(Controller):
         status = await store.write(lambda tx: orders.mark_packed(tx, order_id, data.status))
         return StatusReply(order_id, status)
 
-    @post("/{order_id:str}/cancel", status_code=200)
+    @post("/{order_id:str}/cancel", status_code=200, guards=[staff_only])
     async def cancel(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
     ) -> StatusReply:
         """Cancel an order (staff and managers; a volunteer cannot)."""
-        require_staff(staff)
         status = await store.write(lambda tx: orders.cancel(tx, order_id))
         return StatusReply(order_id, status)

@@ -10,10 +10,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
 from edge.domain import calendar, orders, products
-from edge.domain.auth import require_manager
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.web.api.replies import CalendarSaved, ExceptionAdded
+from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
@@ -73,16 +73,15 @@ class ProductController(Controller):
         product = await store.read(lambda c: products.get_product(c, product_id))
         return product.as_json()
 
-    @post("/")
+    @post("/", guards=[manager_only])
     async def create(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ProductCreate]
     ) -> dict[str, Any]:
-        require_manager(staff)
         fields = msgspec.structs.asdict(data)
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
 
-    @patch("/{product_id:str}")
+    @patch("/{product_id:str}", guards=[manager_only])
     async def update(
         self,
         store: StoreDep,
@@ -90,7 +89,6 @@ class ProductController(Controller):
         product_id: FromPath[str],
         data: JSONBody[ProductPatch],
     ) -> dict[str, Any]:
-        require_manager(staff)
         fields = data.sent()
         await store.write(lambda tx: products.update_product(tx, product_id, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
@@ -127,24 +125,22 @@ class CalendarController(Controller):
             "next_delivery_day": cal.next_delivery_day(now).isoformat(),
         }
 
-    @put("/")
+    @put("/", guards=[manager_only])
     async def save(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[CalendarInput]
     ) -> CalendarSaved:
-        require_manager(staff)
         await store.write(
             lambda tx: calendar.save(tx, data.weekdays, data.cutoff, data.pickup_hours)
         )
         return CalendarSaved("saved")
 
-    @post("/exceptions")
+    @post("/exceptions", guards=[manager_only])
     async def add_exception(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ExceptionInput]
     ) -> ExceptionAdded:
         """Close a day (a holiday) or add an extra delivery day. Closing a day with
         orders still waiting is refused unless `move_orders_to` names the delivery
         day they move to; the answer says how many moved."""
-        require_manager(staff)
         day = calendar.parse_day(data.day, "day")
         move_to = (
             calendar.parse_day(data.move_orders_to, "move_orders_to")
