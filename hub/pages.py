@@ -10,7 +10,7 @@ gettext catalogs (`edge.web.pages.i18n`, the `linli_lang` cookie), times are the
 hub's local time (`Settings.timezone`).
 
 Sign-in failures are rate-limited per client address and name (the centre's
-`edge.domain.auth.LoginLimiter`, with `Settings.login_max_failures` per
+`edge.domain.signin.LoginLimiter`, with `Settings.login_max_failures` per
 `Settings.login_window_s`), and an operator session (cookie or API token)
 lasts `SESSION_LIFETIME_S` from sign-in: after that the operator signs in
 again, and expired sessions are deleted at the next sign-in.
@@ -31,7 +31,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from edge.domain.auth import LoginLimiter
+from edge.domain.signin import LoginLimiter
 from edge.errors import TooManyRequests
 from edge.settings import Settings
 from edge.store import Store, get_meta

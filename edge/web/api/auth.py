@@ -13,7 +13,8 @@ import msgspec
 from litestar import Controller, Request, delete, post
 from litestar.params import FromQuery, JSONBody
 
-from edge.domain.auth import Auth, SignInPolicy, client_address
+from edge.domain.auth import Auth
+from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import Unauthorized
 from edge.settings import Settings
 from edge.web.api.replies import StaffRef, TokenReply

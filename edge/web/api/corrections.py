@@ -14,8 +14,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody
 
 from edge.domain import corrections
-from edge.domain.auth import Auth, SignInPolicy, client_address
+from edge.domain.auth import Auth
 from edge.domain.calendar import iso_day
+from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import BadRequest
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
