@@ -9,7 +9,13 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.domain import calendar
-from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply import (
+    consolidated,
+    consolidated_formats,
+    receiving,
+    reconciliation,
+    returns,
+)
 from edge.domain.supply.lines import parse_quantity
 from edge.errors import Forbidden
 from edge.web.api.replies import OrderShortages, Shortages
@@ -101,7 +107,9 @@ class SupplyController(Controller):
             store, calendar.iso_day(delivery_date, "delivery_date"), settings.now()
         )
         if wants_csv(request, format):
-            return csv_response(consolidated.as_csv(doc), f"order-{doc['delivery_date']}.csv")
+            return csv_response(
+                consolidated_formats.as_csv(doc), f"order-{doc['delivery_date']}.csv"
+            )
         return Response(doc)
 
     @put("/consolidated/buffer", status_code=200)
@@ -137,7 +145,7 @@ class SupplyController(Controller):
         doc = await consolidated.read_locking(
             store, calendar.iso_day(delivery_date, "delivery_date"), settings.now()
         )
-        return consolidated.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
+        return consolidated_formats.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
 
     @post("/consolidated/sent-by-hand", status_code=200)
     async def sent_by_hand(

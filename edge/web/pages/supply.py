@@ -16,7 +16,13 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from edge.domain import calendar
-from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply import (
+    consolidated,
+    consolidated_formats,
+    receiving,
+    reconciliation,
+    returns,
+)
 from edge.domain.supply.lines import MAX_COUNT
 from edge.errors import BadRequest, EdgeError, Forbidden
 from edge.settings import Settings
@@ -147,7 +153,7 @@ async def _order_sheet(
     status: int = 200,
 ) -> Template:
     doc = await consolidated.read_locking(store, d, _now(request))
-    text = consolidated.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
+    text = consolidated_formats.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
     products = await store.read(
         lambda c: [
             dict(r)
