@@ -344,7 +344,7 @@ class Driver:
         if r.status_code == 409:
             # Ended meanwhile: a hub cancel got there first, or a hand-over whose reply
             # was lost. The refusal names the status it ended in, and nothing else.
-            ended = _ended_as(r.json(), what)
+            ended = _ended_as(r.json(), "packed" if what == "packed" else "cancelled")
             assert ended in ("cancelled", "picked_up", "delivered"), r.text
             box.open_orders.pop(order_id, None)
             self.ops[f"{what}_conflict" if ended == "cancelled" else f"{what}_after_handover"] += 1
@@ -561,9 +561,14 @@ class Driver:
         assert r.status_code == 200, r.text
         found = r.json()["orders"]
         for o in rng.sample(found, min(len(found), 2)):
-            r = await client.post(
-                f"{self.hub_url}/hub/api/v1/orders/{o['id']}/cancel", headers=auth
-            )
+            try:
+                r = await client.post(
+                    f"{self.hub_url}/hub/api/v1/orders/{o['id']}/cancel", headers=auth
+                )
+            except httpx.TransportError:
+                # The hub was killed mid-request: the command may or may not be written.
+                self.ops["hub_cancel_unanswered"] += 1
+                raise
             assert r.status_code == 200, r.text
             self.ops["hub_cancel"] += 1
 
@@ -848,7 +853,8 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
         " WHERE m.name = 'cancel_order'",
     )
     print("cancel commands:", dict(Counter(f"{o[1]} ({o[3]})" for o in outcomes)))
-    assert len(outcomes) == driver.ops["hub_cancel"]
+    answered, unanswered = driver.ops["hub_cancel"], driver.ops["hub_cancel_unanswered"]
+    assert answered <= len(outcomes) <= answered + unanswered
     for command_id, outcome, detail, status in outcomes:
         assert outcome in ("applied", "refused"), command_id
         if outcome == "applied":
