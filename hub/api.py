@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.exceptions import SerializationException
 
+from edge.domain import calendar
 from edge.domain.products import MAX_PRICE_FEN
 from edge.errors import BadRequest
 from hub import centre_products, commands, operations
@@ -51,7 +52,7 @@ async def api_orders(request: AnyRequest) -> dict[str, Any]:
     """Orders across centres for `day` (phones masked), with per-centre totals."""
     await api_operator(request)
     qp = request.query_params
-    day = operations.parse_iso_day(qp.get("day") or today_iso(request), "day")
+    day = calendar.iso_day(qp.get("day") or today_iso(request), "day")
     return await hub_of(request).store.read(
         lambda c: orders_for_day(
             c,

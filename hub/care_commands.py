@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from edge.domain.calendar import parse_day
+from edge.domain.calendar import iso_day
 from edge.domain.care.common import hhmm, text, whole
 from edge.domain.households import normalise_phone
 from edge.errors import BadRequest, Conflict, NotFound
@@ -42,7 +42,7 @@ def _book_args(args: dict[str, Any]) -> dict[str, Any]:
         "request_id": _id(args, "request_id"),
         "recipient_id": _id(args, "recipient_id"),
         "service_id": _id(args, "service_id"),
-        "day": parse_day(str(args.get("day") or ""), "args.day").isoformat(),
+        "day": iso_day(str(args.get("day") or ""), "args.day"),
         "start": hhmm(args.get("start"), "args.start"),
         "channel": args.get("channel", "family"),
         "requested_by": text(args.get("requested_by"), "args.requested_by", 40),
@@ -68,7 +68,7 @@ def _book_args(args: dict[str, Any]) -> dict[str, Any]:
         ):
             raise BadRequest("args.weekdays must list 0 (Mon) to 6 (Sun)", field="args.weekdays")
         out["weekdays"] = sorted(set(days))
-        out["until"] = parse_day(str(args.get("until") or ""), "args.until").isoformat()
+        out["until"] = iso_day(str(args.get("until") or ""), "args.until")
     return out
 
 

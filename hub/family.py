@@ -22,9 +22,9 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from edge.domain.auth import LoginLimiter
 from edge.domain.care.recipients import normalise_code
 from edge.domain.households import normalise_phone
+from edge.domain.signin import LoginLimiter
 from edge.errors import BadRequest, EdgeError, NotFound, Unauthorized
 from edge.store.ids import new_id
 from hub import care_commands

@@ -34,6 +34,7 @@ from edge.errors import BadRequest, Conflict, EdgeError, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
 from edge.web.forms import form_ints
+from edge.web.shared import bearer_token
 from hub import care_commands
 from hub.pages import Operator, _operator_for, error_page, hub_of, page_operator, wants_html
 from sync.enrol import now_iso
@@ -61,9 +62,7 @@ async def hotline_guard(request: AnyRequest) -> Response[Any] | None:
     operator page other than the desk is sent to the desk (a page) or refused (403)."""
     if not _guarded(request.url.path):
         return None
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    token = token or request.cookies.get("linli_hub")
+    token = bearer_token(request) or request.cookies.get("linli_hub")
     if not token:
         return None
     op = await _operator_for(hub_of(request), token)

@@ -25,6 +25,7 @@ from litestar.di import Provide
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from edge.domain.calendar import iso_day
 from edge.errors import BadRequest, Forbidden
 from edge.store import Store, get_meta, set_meta
 from edge.web.pages.base import N_
@@ -33,7 +34,6 @@ from hub.supplier import (
     Supplier,
     SupplierDep,
     loading_context,
-    parse_day,
     provide_supplier,
     supplied_centres,
 )
@@ -127,7 +127,7 @@ async def loading_list_link(request: AnyRequest) -> Response[Any]:
 
 def _open(conn: sqlite3.Connection, params: Any) -> dict[str, Any]:
     supplier, day, centre_id = check_link(conn, params)
-    day = parse_day(day, "delivery_date")
+    day = iso_day(day, "delivery_date")
     if centre_id:
         supplier.check_supplies(centre_id)
     return loading_context(conn, supplier, day, centre_id or None)
@@ -145,7 +145,7 @@ async def loading_list_link_api(
     centre_id: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """A signed link to the day's loading list that opens in any browser for 72 hours."""
-    day = parse_day(delivery_date, "delivery_date")
+    day = iso_day(delivery_date, "delivery_date")
     if centre_id:
         supplier.check_supplies(centre_id)
     path, expires = await hub_of(request).store.read(
@@ -162,7 +162,7 @@ async def suppliers_page(request: AnyRequest) -> Response[Any]:
         return to_login(request)
     day = str(request.query_params.get("day") or today_iso(request))
     try:
-        day = parse_day(day, "day")
+        day = iso_day(day, "day")
     except BadRequest:
         day = today_iso(request)
     base = str(request.base_url).rstrip("/")

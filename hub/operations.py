@@ -30,7 +30,6 @@ from sync.errors import BadBatch, NotFound
 from sync.merge import COMMANDS_TABLE
 
 HHMM_RE = re.compile(r"\A(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z")
-DAY_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # fromisoformat also takes "20300107"
 PICKUP_HOURS_MAX = 40
 NOTE_MAX = 100
 ID_MAX = 64
@@ -48,18 +47,11 @@ def _text(args: dict[str, Any], key: str, max_len: int, *, required: bool = True
     return value
 
 
-def parse_iso_day(value: Any, field: str) -> str:
-    """A day as exactly YYYY-MM-DD within `edge.domain.calendar`'s years, or a BadRequest."""
-    if not isinstance(value, str) or not DAY_RE.fullmatch(value):
-        raise BadRequest(f"{field} must be a date as YYYY-MM-DD", field=field)
-    return calendar.parse_day(value, field).isoformat()
-
-
 def _day(args: dict[str, Any], key: str, *, required: bool = True) -> str | None:
     value = args.get(key)
     if not required and value in (None, ""):
         return None
-    return parse_iso_day(value, f"args.{key}")
+    return calendar.iso_day(value, f"args.{key}")
 
 
 def _cancel_order_args(args: dict[str, Any]) -> dict[str, Any]:

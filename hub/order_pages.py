@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
+from edge.domain import calendar
 from edge.domain.households import mask_phone
 from edge.errors import BadRequest
 from edge.web.shared import local_path
@@ -128,7 +129,7 @@ async def orders_page(request: AnyRequest) -> Response[Any]:
         return to_login(request)
     qp = request.query_params
     try:  # a mistyped or far-off day shows today rather than an error page
-        day = operations.parse_iso_day(qp.get("day") or today_iso(request), "day")
+        day = calendar.iso_day(qp.get("day") or today_iso(request), "day")
     except BadRequest:
         day = today_iso(request)
     filters = {k: str(qp.get(k) or "")[:80] for k in FILTERS}

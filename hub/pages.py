@@ -10,7 +10,7 @@ gettext catalogs (`edge.web.pages.i18n`, the `linli_lang` cookie), times are the
 hub's local time (`Settings.timezone`).
 
 Sign-in failures are rate-limited per client address and name (the centre's
-`edge.domain.auth.LoginLimiter`, with `Settings.login_max_failures` per
+`edge.domain.signin.LoginLimiter`, with `Settings.login_max_failures` per
 `Settings.login_window_s`), and an operator session (cookie or API token)
 lasts `SESSION_LIFETIME_S` from sign-in: after that the operator signs in
 again, and expired sessions are deleted at the next sign-in.
@@ -31,13 +31,14 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from edge.domain.auth import LoginLimiter
+from edge.domain.signin import LoginLimiter
 from edge.errors import TooManyRequests
 from edge.settings import Settings
 from edge.store import Store, get_meta
 from edge.web.pages.base import FIELD_HINTS, N_, field_key
 from edge.web.pages.i18n import choose_language, configure_templates, gettext_for, locale_of
 from edge.web.pages.orders import CHANNELS, STATUS_LABELS
+from edge.web.shared import bearer_token
 from hub import humane
 from hub.app import Hub
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
@@ -187,9 +188,7 @@ async def sign_in(request: AnyRequest, name: str, password: str) -> tuple[str, O
 
 
 async def api_operator(request: AnyRequest) -> Operator:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    op = await _operator_for(hub_of(request), token)
+    op = await _operator_for(hub_of(request), bearer_token(request))
     if op is None:
         raise Unauthorized("send Authorization: Bearer <operator token> (POST /hub/api/v1/token)")
     return op

@@ -104,7 +104,7 @@ async def reconciliation_page(
     if op is None:
         return to_login(request)
     try:
-        d = calendar.parse_day(day, "day").isoformat() if day else today_iso(request)
+        d = calendar.iso_day(day, "day") if day else today_iso(request)
     except BadRequest as exc:
         return error_page(request, 400, exc.detail, "day")
     doc = await _doc(request, d)
@@ -116,7 +116,7 @@ async def reconciliation_csv(request: AnyRequest, day: FromQuery[str]) -> Respon
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    d = calendar.parse_day(day, "day").isoformat()
+    d = calendar.iso_day(day, "day")
     doc = await _doc(request, d)
     body = "\ufeff" + person_csv(doc)  # BOM: Excel opens it as UTF-8
     return Response(

@@ -19,7 +19,9 @@ Every request is idempotent (a push is keyed by seq on the hub), so each is
 retried with bounded exponential backoff and jitter; the batch size halves
 after a failure and doubles after a quick success. The HTTP client is the
 caller's: tests put a hub behind `ASGITransport`, a faulty transport, or a
-fault proxy.
+fault proxy. Beside this module: `sync.hub_client` (one request and the retry
+policy), `sync.state` (what `sync_state` holds), `sync.commands` (running a hub
+command and recording its outcome).
 """
 
 from __future__ import annotations
@@ -31,46 +33,32 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-    wait_random,
-)
 
 from edge.store import Store, Tx, changelog, get_meta
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
 from sync import schema as sync_schema
+from sync.commands import CommandHandler, run_command
 from sync.enrol import META_HUB_SITE, now_iso
 from sync.errors import (
     RECOVER_HINT,
-    BadBatch,
     Diverged,
-    Forbidden,
     ForeignRow,
     Gap,
     HubUnavailable,
     SyncError,
     TooLarge,
-    Unauthorized,
 )
+from sync.hub_client import HubClient, Retry, SyncReport, describe_failure
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
 from sync.protocol import Batch, as_stored, encode_log_batch, parse_pull, seam_digest
+from sync.state import describe_offset, read_state, write_state
 
 log = logging.getLogger("linli.sync")
-
-CommandHandler = Callable[[Tx, dict[str, Any]], Any]
-
-CLOCK_WARN_MS = 5 * 60 * 1000
 
 
 # The longest wait between failed runs: the badge tells the truth within this
@@ -88,59 +76,6 @@ def next_wait(interval: float, failures: int) -> float:
 
 MAX_ROUNDS = 10_000  # batches in one run: bounds a run even if the log grows while it runs
 PULL_LIMIT = 5000
-
-
-@dataclass
-class SyncReport:
-    ok: bool = False
-    pushed: int = 0
-    pulled: int = 0
-    commands: int = 0
-    requests: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    position: int = 0
-    waiting: int = 0
-    error: str | None = None
-    seconds: float = 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class _Retry(Exception):
-    """An answer worth retrying: 5xx, 429, or a reply cut short."""
-
-
-def _state(conn: sqlite3.Connection) -> dict[str, str]:
-    return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM sync_state")}
-
-
-def _set_state(tx: Tx, **values: Any) -> None:
-    for key, value in values.items():
-        tx.execute(
-            "INSERT INTO sync_state (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, "" if value is None else str(value)),
-        )
-
-
-def describe_offset(offset_ms: int) -> str | None:
-    """A warning for the tablet when the box's clock disagrees with the hub's."""
-    if abs(offset_ms) < CLOCK_WARN_MS:
-        return None
-    ahead = offset_ms > 0
-    minutes = abs(offset_ms) / 60_000
-    if minutes >= 2 * 24 * 60:
-        amount_zh, amount_en = f"{minutes / 1440:.0f} 天", f"{minutes / 1440:.0f} days"
-    elif minutes >= 120:
-        amount_zh, amount_en = f"{minutes / 60:.0f} 小时", f"{minutes / 60:.0f} hours"
-    else:
-        amount_zh, amount_en = f"{minutes:.0f} 分钟", f"{minutes:.0f} minutes"
-    return (
-        f"本机时钟比中心{'快' if ahead else '慢'} {amount_zh},请校准时间 / "
-        f"this box's clock is {amount_en} {'ahead of' if ahead else 'behind'} the hub"
-    )
 
 
 class SyncAgent:
@@ -167,19 +102,23 @@ class SyncAgent:
     ) -> None:
         sync_schema.ensure(store.path)
         self.store = store
-        self.client = client
-        self.hub_url = hub_url.rstrip("/")
-        self.token = token
+        self.hub = HubClient(
+            client,
+            hub_url,
+            token,
+            attempts=attempts,
+            retry_for_s=retry_for_s,
+            timeout_s=timeout_s,
+            backoff_s=backoff_s,
+            backoff_max_s=backoff_max_s,
+            on_retry=self._halve_batch,
+        )
+        self.hub_url = self.hub.hub_url
         self.wall_ms = wall_ms
         self.batch_size = batch_size
         self.min_batch = min_batch
         self.max_batch = max_batch
-        self.attempts = attempts
-        self.retry_for_s = retry_for_s
-        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         self.interval_s = interval_s
-        self.backoff_s = backoff_s
-        self.backoff_max_s = backoff_max_s
         self._handlers: dict[str, CommandHandler] = {}
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
@@ -190,6 +129,10 @@ class SyncAgent:
         self.schema = store.read_sync(Schema.load)
         self._status: dict[str, Any] = {}
         self._refresh_status_sync()
+
+    def _halve_batch(self) -> None:
+        """Between retries: a smaller batch has a better chance on a poor link."""
+        self.batch_size = max(self.min_batch, self.batch_size // 2)
 
     # --- commands --------------------------------------------------------------
     def register_command(self, name: str, handler: CommandHandler) -> None:
@@ -217,13 +160,13 @@ class SyncAgent:
                 await self._push_all(report)
                 await self._pull_all(report)
             except Exception as exc:  # not only SyncError: the badge must see every failure
-                report.error = _describe(exc)
+                report.error = describe_failure(exc)
                 await self._record_failure(report.error)
                 raise
             report.ok = True
             report.seconds = time.monotonic() - started
             await self.store.write(
-                lambda tx: _set_state(
+                lambda tx: write_state(
                     tx, last_attempt=now_iso(), last_success=now_iso(), last_error=""
                 )
             )
@@ -233,7 +176,7 @@ class SyncAgent:
     async def _record_failure(self, error: str) -> None:
         try:
             await self.store.write(
-                lambda tx: _set_state(tx, last_attempt=now_iso(), last_error=error)
+                lambda tx: write_state(tx, last_attempt=now_iso(), last_error=error)
             )
             await self._refresh_status()
         except Exception:  # the store failed too: the badge still shows the run's error
@@ -292,7 +235,7 @@ class SyncAgent:
         await self.store.read(self._read_status)
 
     def _read_status(self, conn: sqlite3.Connection) -> None:
-        state = _state(conn)
+        state = read_state(conn)
         site = self.store.site_id
         waiting = changelog.last_seq(conn, site) - int(state.get("pushed") or 0)
         offset = int(state.get("clock_offset_ms") or 0)
@@ -306,72 +249,6 @@ class SyncAgent:
             "clock_warning": describe_offset(offset) if state.get("clock_offset_ms") else None,
             "last_error": state.get("last_error") or None,
         }
-
-    # --- HTTP ------------------------------------------------------------------------
-    def _retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.retry_for_s),
-            wait=(
-                wait_exponential(multiplier=self.backoff_s, max=self.backoff_max_s)
-                + wait_random(0, self.backoff_s)
-            ),
-            retry=retry_if_exception_type((httpx.TransportError, _Retry)),
-            before_sleep=self._after_failure,
-            reraise=True,
-        )
-
-    def _after_failure(self, state: RetryCallState) -> None:
-        self.batch_size = max(self.min_batch, self.batch_size // 2)
-
-    async def _request(
-        self,
-        report: SyncReport,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: bytes | None = None,
-        ok_statuses: tuple[int, ...] = (200,),
-        plain: bool = False,
-    ) -> tuple[int, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept-Encoding": "gzip"}
-        if body is not None:
-            if not plain:
-                headers["Content-Encoding"] = "gzip"
-            headers["Content-Type"] = "application/json"
-        report.requests += 1
-        resp = await self.client.request(
-            method,
-            self.hub_url + path,
-            params=params,
-            content=body,
-            headers=headers,
-            timeout=self.timeout,
-        )
-        report.bytes_sent += len(body or b"")
-        report.bytes_received += int(resp.headers.get("content-length") or len(resp.content))
-        if resp.status_code >= 500 or resp.status_code == 429:
-            raise _Retry(f"hub answered {resp.status_code}")
-        try:
-            doc = resp.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _Retry(f"hub reply cut short ({resp.status_code})") from exc
-        if not isinstance(doc, dict):
-            raise _Retry("hub reply is not an object")
-        if resp.status_code not in ok_statuses:
-            raise _hub_error(resp.status_code, doc)
-        return resp.status_code, doc
-
-    async def _call(
-        self, report: SyncReport, method: str, path: str, **kwargs: Any
-    ) -> tuple[int, dict[str, Any]]:
-        try:
-            async for attempt in self._retrying():
-                with attempt:
-                    return await self._request(report, method, path, **kwargs)
-        except (httpx.TransportError, _Retry) as exc:
-            raise HubUnavailable(f"hub {self.hub_url} out of reach: {exc!r}") from exc
-        raise AssertionError("unreachable")
 
     # --- push ---------------------------------------------------------------------------
     async def _log_end(self) -> dict[str, Any]:
@@ -393,9 +270,9 @@ class SyncAgent:
         site = self.store.site_id
         end = await self._log_end()
         local_last = int(end["last_seq"])
-        acked = await self.store.read(lambda c: int(_state(c).get("pushed") or 0))
+        acked = await self.store.read(lambda c: int(read_state(c).get("pushed") or 0))
         sent_ms = self.wall_ms()
-        _, doc = await self._call(
+        _, doc = await self.hub.call(
             report,
             "GET",
             "/sync/v1/position",
@@ -410,7 +287,7 @@ class SyncAgent:
                 f"{RECOVER_HINT}"
             )
         if position != acked:
-            await self.store.write(lambda tx: _set_state(tx, pushed=position))
+            await self.store.write(lambda tx: write_state(tx, pushed=position))
         acked = position
         for _ in range(MAX_ROUNDS):
             local_last = await self.store.read(lambda c: changelog.last_seq(c, site))
@@ -425,7 +302,7 @@ class SyncAgent:
     async def _push_batch(self, report: SyncReport, site: str, acked: int, local_last: int) -> int:
         returned = 0
         try:
-            async for attempt in self._retrying():
+            async for attempt in self.hub.retrying():
                 with attempt:
                     limit = self.batch_size
                     # Resend the hub's last seq: stage 8 then checks the seam, so a box
@@ -453,13 +330,13 @@ class SyncAgent:
                     started = time.monotonic()
                     sent_ms = self.wall_ms()
                     try:
-                        _, doc = await self._request(
+                        _, doc = await self.hub.request(
                             report, "POST", "/sync/v1/push", body=body, ok_statuses=(200,)
                         )
                     except TooLarge:
                         if self.batch_size <= self.min_batch:
                             raise
-                        raise _Retry("batch too large for the hub") from None
+                        raise Retry("batch too large for the hub") from None
                     except ForeignRow as refused:
                         # A hub restored from a backup lost a command this box answered:
                         # hand back the commands it answered since, once, then push again.
@@ -468,7 +345,7 @@ class SyncAgent:
                         returned = await self._return_commands(report, acked - seam)
                         if not returned:
                             raise
-                        raise _Retry("commands handed back to the hub") from None
+                        raise Retry("commands handed back to the hub") from None
                     except Gap as gap:
                         # The hub is behind or ahead of what we thought: restart from it.
                         position = gap.position
@@ -489,7 +366,7 @@ class SyncAgent:
                     await self._save_pushed(position)
                     report.pushed += max(position - acked, 0)
                     return position
-        except (httpx.TransportError, _Retry) as exc:
+        except (httpx.TransportError, Retry) as exc:
             raise HubUnavailable(f"push to {self.hub_url} failed: {exc!r}") from exc
         raise AssertionError("unreachable")
 
@@ -511,7 +388,7 @@ class SyncAgent:
         commands = await self.store.read(read)
         if not commands:
             return 0
-        _, doc = await self._request(
+        _, doc = await self.hub.request(
             report,
             "POST",
             "/sync/v1/commands/returned",
@@ -523,11 +400,11 @@ class SyncAgent:
         return returned
 
     async def _save_pushed(self, position: int) -> None:
-        await self.store.write(lambda tx: _set_state(tx, pushed=position))
+        await self.store.write(lambda tx: write_state(tx, pushed=position))
 
     # --- pull ---------------------------------------------------------------------------
     async def _pull_all(self, report: SyncReport) -> None:
-        state = await self.store.read(_state)
+        state = await self.store.read(read_state)
         after = int(state.get("pulled") or 0)
         after_hlc: int | None = int(state["pulled_hlc"]) if state.get("pulled_hlc") else None
         for _ in range(MAX_ROUNDS):
@@ -535,7 +412,7 @@ class SyncAgent:
             params: dict[str, Any] = {"after": after, "limit": PULL_LIMIT, **end}
             if after_hlc is not None and after > 0:
                 params["after_hlc"] = after_hlc
-            _, doc = await self._call(report, "GET", "/sync/v1/pull", params=params)
+            _, doc = await self.hub.call(report, "GET", "/sync/v1/pull", params=params)
             changes, next_after, more = parse_pull(doc, self.hub_site_id)
             if doc.get("restart"):
                 log.warning(
@@ -573,47 +450,10 @@ class SyncAgent:
                 continue
             if tx.one(f"SELECT 1 FROM {RESULTS_TABLE} WHERE id = ?", (command.row_id,)):
                 continue
-            self._run_command(tx, command.row_id, command.fields)
+            run_command(tx, self._handlers, command.row_id, command.fields)
             ran += 1
-        _set_state(tx, pulled=next_after, pulled_hlc=next_hlc)
+        write_state(tx, pulled=next_after, pulled_hlc=next_hlc)
         return ran
-
-    def _run_command(self, tx: Tx, command_id: str, fields: dict[str, Any]) -> None:
-        name = str(fields.get("name") or "")
-        try:
-            args = json.loads(fields.get("args") or "{}")
-        except json.JSONDecodeError:
-            args = None
-        handler = self._handlers.get(name)
-        outcome, detail = "applied", ""
-        if handler is None:
-            outcome, detail = "refused", f"this centre has no handler for {name!r}"
-        elif not isinstance(args, dict):
-            outcome, detail = "refused", "command arguments are not an object"
-        else:
-            tx.execute("SAVEPOINT command")
-            try:
-                result = handler(tx, args)
-            except Exception as exc:
-                tx.execute("ROLLBACK TO command")
-                outcome = "refused"
-                detail = str(getattr(exc, "detail", None) or exc)[:300]
-                if not hasattr(exc, "detail"):
-                    log.exception("command %s (%s) failed", command_id, name)
-            else:
-                detail = "" if result is None else str(result)[:300]
-            tx.execute("RELEASE command")
-        tx.insert(
-            RESULTS_TABLE,
-            {
-                "id": command_id,
-                "site_id": tx.site_id,
-                "name": name,
-                "outcome": outcome,
-                "detail": detail,
-                "applied_at": now_iso(),
-            },
-        )
 
     # --- clocks ---------------------------------------------------------------------------
     def _note_clock(self, doc: dict[str, Any], sent_ms: int) -> None:
@@ -623,32 +463,8 @@ class SyncAgent:
         received = self.wall_ms()
         offset = (sent_ms + received) // 2 - hub_ms
         try:
-            self.store.submit(lambda tx: _set_state(tx, clock_offset_ms=offset, hub_time_ms=hub_ms))
+            self.store.submit(
+                lambda tx: write_state(tx, clock_offset_ms=offset, hub_time_ms=hub_ms)
+            )
         except Exception:  # the store is closing: the next run records it
             log.debug("clock offset not recorded", exc_info=True)
-
-
-def _describe(exc: Exception) -> str:
-    """A short line for the badge and `sync_state.last_error`."""
-    if isinstance(exc, (SyncError, changelog.LogTrimmed)):
-        return f"{exc.error}: {exc.detail}"
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return f"sync_failed: {text}"[:300]
-
-
-def _hub_error(status: int, doc: dict[str, Any]) -> SyncError:
-    detail = str(doc.get("detail") or doc)
-    error = doc.get("error")
-    if status == 409 and error == "gap":
-        return Gap(detail, int(doc.get("position") or 0))
-    if status == 409 and error == "diverged":
-        return Diverged(detail)
-    if status == 401:
-        return Unauthorized(detail)
-    if status == 403 and error == "foreign_row" and isinstance(doc.get("missing_command"), str):
-        return ForeignRow(detail, missing_command=doc["missing_command"])
-    if status == 403:
-        return Forbidden(detail)
-    if status == 413:
-        return TooLarge(detail)
-    return BadBatch(f"hub answered {status} {error}: {detail}")

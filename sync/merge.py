@@ -57,30 +57,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.store.changelog import Change
+from edge.store.statuses import (
+    BOOKING_RANK,
+    ORDER_HANDED_OVER,
+    ORDER_RANK,
+    OrderStatus,
+)
 from sync.errors import BadBatch, ForeignRow, SyncError
 from sync.protocol import LOCAL_FIELDS
 
 log = logging.getLogger("linli.sync")
 
-STATUS_RANK = {
-    "placed": 0,
-    "packed": 1,
-    "picked_up": 2,
-    "delivered": 2,
-    "cancelled": 2,
-    "no_show": 2,
-}
-# Care bookings (edge.domain.care.bookings): requested < confirmed < assigned < started < the ends.
-CARE_STATUS_RANK = {
-    "requested": 0,
-    "confirmed": 1,
-    "assigned": 2,
-    "started": 3,
-    "declined": 4,
-    "done": 4,
-    "not_at_home": 4,
-    "cancelled": 4,
-}
+# The same ranks the centre moves statuses by (edge.store.statuses): placed < packed < the
+# ends; a care booking's requested < confirmed < assigned < started < the ends.
+STATUS_RANK = ORDER_RANK
+CARE_STATUS_RANK = BOOKING_RANK
 STATUS_RANKS = {"orders": STATUS_RANK, "care_bookings": CARE_STATUS_RANK}
 # Shared by shape (id + site_id) but never written by a centre's push.
 # Rows the co-op sends through the hub, addressed to one centre by `centre_id`.
@@ -155,7 +146,7 @@ REFERENCES: dict[str, dict[str, str]] = {
 }
 # A handed-over order moves back to this status only when its owner voided the
 # hand-over: a `void_handover` row for it (sent before the order's update) says so.
-REOPENED_BY_CORRECTION = "packed"
+REOPENED_BY_CORRECTION = OrderStatus.PACKED
 # Tables whose hub-owned rows (the district catalog) a centre's rows may name.
 HUB_REFERABLE = frozenset({"products", "care_services", "sync_commands"})
 
@@ -264,7 +255,7 @@ def _status_guard(
 
 def _voided_handover(conn: sqlite3.Connection, order_id: str, current: str, new: str) -> bool:
     """The one backward move: a hand-over its owner undid (edge/domain/corrections.py)."""
-    if current not in ("picked_up", "delivered") or new != REOPENED_BY_CORRECTION:
+    if current not in ORDER_HANDED_OVER or new != REOPENED_BY_CORRECTION:
         return False
     row = conn.execute(
         "SELECT 1 FROM money_corrections WHERE order_id = ? AND kind = 'void_handover' LIMIT 1",

@@ -21,10 +21,12 @@ from typing import Any
 
 import httpx
 
+from edge.domain import orders
 from edge.domain.centre import init_centre
 from edge.settings import Settings
 from edge.store import Store, Tx, set_meta
 from edge.store.ids import new_id
+from edge.sync_hooks import DEFAULT_COMMANDS
 from hub.app import create_hub_app
 from sync import enrol
 from sync import schema as sync_schema
@@ -208,23 +210,12 @@ def add_order(
     return oid
 
 
-def set_status(tx: Tx, order_id: str, status: str) -> None:
-    """Forward-only, like edge.domain.orders.set_status (raises on a backward move)."""
-    from sync.merge import STATUS_RANK
-
-    row = tx.one("SELECT status FROM orders WHERE id = ?", (order_id,))
-    if row is None:
-        raise LookupError(order_id)
-    if row["status"] == status:
-        return
-    if STATUS_RANK[status] <= STATUS_RANK[row["status"]]:
-        raise ValueError(f"order is {row['status']}; it cannot become {status}")
-    tx.update("orders", order_id, {"status": status, "updated_at": "2030-01-07T08:00:00"})
-
-
-def cancel_handler(tx: Tx, args: dict[str, Any]) -> str:
-    set_status(tx, str(args["order_id"]), "cancelled")
-    return "cancelled"
+# The centre's real rules, not copies: a status only moves forward
+# (edge.domain.orders.set_status), and the hub's cancel_order command is the handler a
+# box registers (edge.sync_hooks.DEFAULT_COMMANDS), so "a cancel never undoes a pickup"
+# is checked against the code that runs.
+set_status = orders.set_status
+cancel_handler = DEFAULT_COMMANDS["cancel_order"]
 
 
 # --- comparing replicas ---------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_district_catalog_rows_are_changed_on_the_hub_only(centre: Centre) -> No
 
 
 def test_limiter_forgets_expired_failures() -> None:
-    from edge.domain.auth import MAX_TRACKED, LoginLimiter
+    from edge.domain.signin import MAX_TRACKED, LoginLimiter
 
     limiter = LoginLimiter(max_failures=3, window_s=0)
     for i in range(MAX_TRACKED + 5):

@@ -73,10 +73,15 @@ def test_restore_refuses_a_file_that_is_not_linli(tmp_path: Path) -> None:
     conn.close()
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
-    for wrong in (other, junk, tmp_path / "missing.db"):
+    missing = tmp_path / "missing.db"
+    for wrong, why in (
+        (other, f"{other} is not a Linli database (no such table: meta)"),
+        (junk, f"{junk} is not a Linli database (file is not a database)"),
+        (missing, f"{missing} does not exist"),
+    ):
         r = linli("restore", "--db", str(db), str(wrong))
         assert r.returncode == 2
-        assert "not a Linli database" in r.stderr or "does not exist" in r.stderr
+        assert r.stderr == f"linli: {why}\n"
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT value FROM meta WHERE key='centre_name'").fetchone() == (
         "金沙路社区",

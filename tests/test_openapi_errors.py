@@ -42,3 +42,41 @@ def test_a_real_error_answer_has_the_documented_shape(centre: Centre) -> None:
     )
     assert r.status_code == 403
     assert r.json() == {"error": "forbidden", "detail": "only a manager may do this"}
+
+
+def _success_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    responses = _responses(doc, method, path)
+    ok = next(code for code in ("200", "201") if code in responses)
+    ref = responses[ok]["content"]["application/json"]["schema"]["$ref"]
+    return dict(doc["components"]["schemas"][ref.rsplit("/", 1)[1]])
+
+
+def test_typed_replies_show_their_fields(centre: Centre) -> None:
+    """Endpoints answering a fixed shape document it (edge.web.api.replies), and the body
+    the app sends has exactly those fields."""
+    doc = centre.client.get("/schema/openapi.json").json()
+    expected = {
+        ("post", "/api/v1/auth/token"): {"token", "staff"},
+        ("post", "/api/v1/orders"): {
+            "id",
+            "pickup_date",
+            "pickup_code",
+            "status",
+            "notice",
+            "replayed",
+        },
+        ("post", "/api/v1/orders/{order_id}/cancel"): {"id", "status"},
+        ("post", "/api/v1/close-day"): {"day", "no_show"},
+        ("get", "/api/v1/packing-list"): {"day", "orders", "totals"},
+        ("post", "/api/v1/care/bookings/{booking_id}/confirm"): {"id", "status"},
+        ("post", "/api/v1/care/daycare/walkin-lunch"): {"day", "total"},
+        ("get", "/api/v1/shortages"): {"delivery_date", "orders"},
+        ("post", "/api/v1/calendar/exceptions"): {"id", "moved"},
+    }
+    for (method, path), fields in expected.items():
+        schema = _success_schema(doc, method, path)
+        assert set(schema["properties"]) == fields, (method, path)
+        assert set(schema["required"]) == fields, (method, path)
+    r = centre.client.get("/api/v1/packing-list", headers=centre.headers())
+    assert r.status_code == 200
+    assert set(r.json()) == {"day", "orders", "totals"}

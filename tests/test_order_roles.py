@@ -139,3 +139,45 @@ def test_volunteer_search_cannot_confirm_a_whole_phone(centre: Centre) -> None:
         "/api/v1/households", params={"q": tail}, headers=centre.headers("volunteer")
     ).json()
     assert shown[0]["phone"] != full and shown[0]["phone"].endswith(tail)
+
+
+# Role guards (edge.web.guards) on the API: who is asking is checked before the body is
+# read, with the same 401 and 403 answers the inline checks gave.
+MANAGER_ROUTES = [
+    ("post", "/api/v1/close-day"),
+    ("post", "/api/v1/products"),
+    ("put", "/api/v1/calendar"),
+    ("post", "/api/v1/calendar/exceptions"),
+    ("post", "/api/v1/care/services"),
+    ("post", "/api/v1/care/providers"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), MANAGER_ROUTES)
+def test_a_manager_route_refuses_others_before_reading_the_body(
+    centre: Centre, method: str, path: str
+) -> None:
+    for role in ("volunteer", "staff"):
+        r = centre.client.request(method, path, content=b"{not json", headers=centre.headers(role))
+        assert r.status_code == 403, (role, r.text)
+        assert r.json() == {"error": "forbidden", "detail": "only a manager may do this"}
+    r = centre.client.request(method, path, content=b"{not json")
+    assert r.status_code == 401
+    assert r.json() == {
+        "error": "unauthorized",
+        "detail": "send Authorization: Bearer <token> (POST /api/v1/auth/token)",
+    }
+    # the manager gets as far as the body
+    r = centre.client.request(method, path, content=b"{not json", headers=centre.headers())
+    assert r.status_code == 400, r.text
+
+
+def test_a_volunteer_may_not_cancel_or_add_an_elder(centre: Centre) -> None:
+    order_id = new_order(centre)
+    r = centre.client.post(f"/api/v1/orders/{order_id}/cancel", headers=centre.headers("volunteer"))
+    assert r.status_code == 403
+    assert r.json() == {"error": "forbidden", "detail": "only staff or a manager may do this"}
+    assert status_of(centre, order_id) == "placed"
+    r = centre.client.post("/api/v1/care/recipients", json={}, headers=centre.headers("volunteer"))
+    assert r.status_code == 403
+    assert r.json() == {"error": "forbidden", "detail": "only staff or a manager may do this"}

@@ -25,7 +25,13 @@ from sync_fixtures import HUB_URL
 from test_supply_support import AFTER_CUTOFF, MONDAY, World
 
 from edge.domain import pickup, walkin
-from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply import (
+    consolidated,
+    consolidated_formats,
+    receiving,
+    reconciliation,
+    returns,
+)
 from edge.domain.supply.consolidated import lock_due
 from edge.web.pages.formats import yuan
 from sync.enrol import add_operator
@@ -81,7 +87,7 @@ async def test_a_delivery_day_across_hub_two_centres_and_the_co_op(world: Any) -
     assert b.store.write_sync(lambda tx: lock_due(tx, AFTER_CUTOFF)) == [(MONDAY, 1)]
     await w.sync("A", client)
     doc_b = b.store.read_sync(lambda c: consolidated.view(c, b.site_id, MONDAY, AFTER_CUTOFF))
-    text = consolidated.as_text(doc_b, "海泊河社区")
+    text = consolidated_formats.as_text(doc_b, "海泊河社区")
     assert "土豆 4斤" in text and "馒头 2份" in text
     b.store.write_sync(
         lambda tx: consolidated.mark_sent_by_hand(tx, MONDAY, 1, "小玮", AFTER_CUTOFF)

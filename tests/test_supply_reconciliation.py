@@ -9,6 +9,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+import pytest
 from centre_world import Centre
 from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 
@@ -130,6 +131,26 @@ def test_returns_suggested_then_recorded(sc: Centre) -> None:
     assert [x["product_name"] for x in r.json()["lines"]] == ["土豆"]
 
 
+@pytest.mark.parametrize(
+    ("grams", "price_per_jin_fen", "fen"),
+    [
+        (500, 180, 180),  # one 斤 is the price
+        (2480, 180, 893),  # 892.8 → up
+        (1510, 180, 544),  # 543.6 → up
+        (3990, 120, 958),  # 957.6 → up
+        (10, 120, 2),  # 2.4 → down
+        (1, 250, 1),  # 0.5 exactly → half up
+        (1, 249, 0),  # 0.498 → down
+        (0, 180, 0),
+    ],
+)
+def test_fen_for_grams_rounds_half_up_per_line(
+    grams: int, price_per_jin_fen: int, fen: int
+) -> None:
+    """Money for a weight: grams × price per 斤 / 500, rounded half up, in whole fen."""
+    assert fen_for_grams(grams, price_per_jin_fen) == fen
+
+
 def test_reconciliation_balances_to_the_fen(sc: Centre) -> None:
     _day(sc)
     sc.client.put(
@@ -148,9 +169,12 @@ def test_reconciliation_balances_to_the_fen(sc: Centre) -> None:
     potato, orange, buns = lines["土豆"], lines["橙子"], lines["馒头"]
     assert (potato["ordered"], potato["received"], potato["sold_orders"]) == (4000, 4000, 3990)
     assert (potato["returned"], potato["lost"]) == (0, 10)
-    assert potato["sold_orders_fen"] == fen_for_grams(2480, 180) + fen_for_grams(1510, 180)
+    # Weighed lines at ¥1.80/斤 (500 g), each rounded half up on its own:
+    # 2480 g → 2480 × 180 / 500 = 892.8 → 893; 1510 g → 543.6 → 544; 893 + 544 = 1437.
+    assert potato["sold_orders_fen"] == 1437
+    # The co-op's ¥1.20/斤: 4000 g → 960 exactly; 3990 g sold → 957.6 → 958; 10 g lost → 2.4 → 2.
     assert potato["received_fen"] == 960 and potato["owed_fen"] == 960
-    assert potato["sold_orders_cost_fen"] == fen_for_grams(3990, 120) and potato["lost_fen"] == 2
+    assert potato["sold_orders_cost_fen"] == 958 and potato["lost_fen"] == 2
     assert (orange["ordered"], orange["received"]) == (10, 10)  # 6 ordered + 4 buffer
     assert (orange["sold_orders"], orange["sold_walkin"], orange["returned"]) == (6, 3, 1)
     assert orange["lost"] == 0 and orange["owed_fen"] == 900 and orange["sold_walkin_fen"] == 450

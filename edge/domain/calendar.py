@@ -16,6 +16,7 @@ from typing import Any
 
 from edge.errors import BadRequest
 from edge.store import Tx
+from edge.store.statuses import ORDER_OPEN, sql_in
 
 WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 LOOKAHEAD_DAYS = 60
@@ -85,7 +86,9 @@ DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat also takes 2
 HHMM_RE = re.compile(r"[0-9]{1,2}:[0-9]{2}")
 
 
-def parse_day(value: str, field: str = "date") -> date:
+def parse_day(value: Any, field: str = "date") -> date:
+    """The one day parser: exactly YYYY-MM-DD within FIRST_YEAR..LAST_YEAR, else a
+    BadRequest naming `field` (anything not text is refused the same way)."""
     try:
         if not DAY_RE.fullmatch(value):
             raise ValueError(value)
@@ -97,6 +100,16 @@ def parse_day(value: str, field: str = "date") -> date:
             f"{field} must be a date between {FIRST_YEAR} and {LAST_YEAR}", field=field
         )
     return day
+
+
+def iso_day(value: Any, field: str = "date") -> str:
+    """`parse_day`, answered as its YYYY-MM-DD text (what queries and replies use)."""
+    return parse_day(value, field).isoformat()
+
+
+def day_or(value: str | None, default: date, field: str = "day") -> str:
+    """The day asked for (a query or form field) as YYYY-MM-DD; none or empty: `default`."""
+    return parse_day(value, field).isoformat() if value else default.isoformat()
 
 
 def parse_hhmm(value: str, field: str) -> time:
@@ -133,16 +146,13 @@ def load(conn: sqlite3.Connection, site_id: str) -> Calendar:
     )
 
 
-OPEN_STATUSES = ("placed", "packed")
-
-
 def open_order_days(conn: sqlite3.Connection, site_id: str) -> dict[date, int]:
     """Days that still have orders waiting (placed or packed), with how many."""
     return {
         date.fromisoformat(r[0]): int(r[1])
         for r in conn.execute(
             "SELECT pickup_date, COUNT(*) FROM orders WHERE site_id = ?"
-            " AND status IN ('placed', 'packed') GROUP BY pickup_date",
+            f" AND status IN {sql_in(ORDER_OPEN)} GROUP BY pickup_date",
             (site_id,),
         )
     }

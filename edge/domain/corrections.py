@@ -25,12 +25,13 @@ from edge.domain.auth import now_iso
 from edge.errors import BadRequest, Conflict, Forbidden, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import ORDER_HANDED_OVER, OrderStatus
 
 KINDS = ("void_handover", "void_payment", "void_sale")
 MAX_REASON = 200
 # The status a voided hand-over goes back to: the goods were assembled for it.
-REOPENED = "packed"
-HANDED_OVER = ("picked_up", "delivered")
+REOPENED = OrderStatus.PACKED
+HANDED_OVER = ORDER_HANDED_OVER
 
 
 def live_payments(conn: sqlite3.Connection, order_id: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from edge.domain import corrections
+from edge.store.statuses import ORDER_HANDED_OVER, sql_in
 
 
 def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def today(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
             "SELECT o.id AS order_id, o.pickup_code, h.name AS household_name,"
             " o.final_fen - o.paid_fen AS owed_fen FROM orders o"
             " LEFT JOIN households h ON h.id = o.household_id"
-            " WHERE o.pickup_date = ? AND o.status IN ('picked_up', 'delivered')"
+            f" WHERE o.pickup_date = ? AND o.status IN {sql_in(ORDER_HANDED_OVER)}"
             " AND o.paid_fen < o.final_fen ORDER BY o.updated_at, o.id",
             (day,),
         )

@@ -20,16 +20,26 @@ from edge.domain.households import HouseholdInput, find_or_create, mask_phone
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id, new_pickup_code
+from edge.store.statuses import (
+    ORDER_HANDED_OVER,
+    ORDER_OPEN,
+    ORDER_RANK,
+    ORDER_TERMINAL,
+    OrderStatus,
+    sql_in,
+)
 
 CHANNELS = ("wechat", "tablet", "hotline", "family", "walkin")
 DELIVERY_MODES = ("pickup", "home")
-STATUSES = ("placed", "packed", "picked_up", "delivered", "cancelled", "no_show")
-TERMINAL = frozenset({"picked_up", "delivered", "cancelled", "no_show"})
-NEXT = {
-    "placed": frozenset({"packed", "picked_up", "delivered", "cancelled", "no_show"}),
-    "packed": frozenset({"picked_up", "delivered", "cancelled", "no_show"}),
+STATUSES = tuple(OrderStatus)
+OPEN = ORDER_OPEN
+HANDED_OVER = ORDER_HANDED_OVER
+TERMINAL = ORDER_TERMINAL
+NEXT: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset(OrderStatus) - {OrderStatus.PLACED},
+    OrderStatus.PACKED: ORDER_TERMINAL,
 }
-RANK = {"placed": 0, "packed": 1, "picked_up": 2, "delivered": 2, "cancelled": 2, "no_show": 2}
+RANK = ORDER_RANK
 MAX_ITEMS = 50
 MAX_AMOUNT_FEN = 200_000  # a line ordered as money: at most ¥2,000
 MAX_KEY_LEN = 100
@@ -131,7 +141,7 @@ def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None =
             "pickup_date": day.isoformat(),
             "delivery_mode": mode,
             "pickup_code": code,
-            "status": "placed",
+            "status": OrderStatus.PLACED,
             "notes": data.notes,
             "placed_by": data.placed_by,
             "estimated_fen": estimated,
@@ -241,7 +251,7 @@ OTHER_ROUTES = {
 def mark_packed(tx: Tx, order_id: str, requested: str = "packed") -> str:
     """The packing step: the one status change a tablet asks for directly. Asking
     for "placed" is a backward move (409) or a no-op, as set_status decides."""
-    if requested not in ("placed", "packed"):
+    if requested not in OPEN:
         hint = OTHER_ROUTES.get(requested)
         if hint is None:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}", field="status")
@@ -259,7 +269,7 @@ def move_open_orders(tx: Tx, from_day: date, to_day: date) -> int:
         raise BadRequest(f"{to_day.isoformat()} is not a delivery day", field="move_orders_to")
     rows = tx.execute(
         "SELECT id, pickup_code FROM orders WHERE site_id = ? AND pickup_date = ?"
-        " AND status IN ('placed', 'packed') ORDER BY created_at",
+        f" AND status IN {sql_in(OPEN)} ORDER BY created_at",
         (tx.site_id, from_day.isoformat()),
     ).fetchall()
     for row in rows:
@@ -279,7 +289,7 @@ def move_open_orders(tx: Tx, from_day: date, to_day: date) -> int:
 
 def cancel(tx: Tx, order_id: str) -> str:
     """Cancel unless already ended; a cancel never undoes a pickup (invariant 5)."""
-    return set_status(tx, order_id, "cancelled")
+    return set_status(tx, order_id, OrderStatus.CANCELLED)
 
 
 def mark_no_shows(tx: Tx, day: str, today: date) -> int:
@@ -293,12 +303,12 @@ def mark_no_shows(tx: Tx, day: str, today: date) -> int:
         r["id"]
         for r in tx.execute(
             "SELECT id FROM orders WHERE pickup_date = ? AND delivery_mode = 'pickup'"
-            " AND status IN ('placed', 'packed')",
+            f" AND status IN {sql_in(OPEN)}",
             (day,),
         )
     ]
     for order_id in ids:
-        set_status(tx, order_id, "no_show")
+        set_status(tx, order_id, OrderStatus.NO_SHOW)
     return len(ids)
 
 

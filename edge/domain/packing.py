@@ -12,8 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from edge.domain.households import address, mask_phone
-
-ACTIVE = ("placed", "packed")
+from edge.store.statuses import ORDER_OPEN, sql_in
 
 
 def packing_list(
@@ -23,7 +22,7 @@ def packing_list(
         "SELECT o.id, o.pickup_code, o.status, o.delivery_mode, o.notes, o.placed_by,"
         " h.name, h.phone, h.building, h.unit, h.room"
         " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
-        " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
+        f" WHERE o.pickup_date = ? AND o.status IN {sql_in(ORDER_OPEN)}"
     )
     if home_only:
         sql += " AND o.delivery_mode = 'home'"
@@ -37,7 +36,7 @@ def packing_list(
         "SELECT i.order_id, i.product_id, i.product_name, i.qty_unit, i.quantity, i.sold_by,"
         " i.allocated_qty, (i.allocated_qty IS NOT NULL AND i.allocated_qty < i.quantity) AS short"
         " FROM order_items i JOIN orders o ON o.id = i.order_id"
-        " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed') ORDER BY i.line",
+        f" WHERE o.pickup_date = ? AND o.status IN {sql_in(ORDER_OPEN)} ORDER BY i.line",
         (day,),
     ):
         # allocated_qty: what receiving shared out to the line (None: no shortage recorded)
@@ -57,7 +56,7 @@ def product_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
             "SELECT i.product_id, i.product_name, i.qty_unit, SUM(i.quantity) AS quantity,"
             " COUNT(DISTINCT i.order_id) AS orders"
             " FROM order_items i JOIN orders o ON o.id = i.order_id"
-            " WHERE o.pickup_date = ? AND o.status IN ('placed', 'packed')"
+            f" WHERE o.pickup_date = ? AND o.status IN {sql_in(ORDER_OPEN)}"
             " GROUP BY i.product_id, i.product_name, i.qty_unit ORDER BY i.product_name",
             (day,),
         )

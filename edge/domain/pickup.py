@@ -216,7 +216,7 @@ def complete(
     row = tx.one("SELECT status FROM orders WHERE id = ?", (order_id,))
     if row is None:
         raise NotFound(f"no order {order_id!r}")
-    final_status = "delivered" if delivered else "picked_up"
+    final_status = orders.OrderStatus.DELIVERED if delivered else orders.OrderStatus.PICKED_UP
     if row["status"] == final_status:  # a retried hand-over: nothing more to do
         return {"status": final_status, "replayed": True}
     if not orders.can_move(row["status"], final_status):
@@ -271,7 +271,7 @@ def settle(
     row = tx.one("SELECT status, final_fen, paid_fen FROM orders WHERE id = ?", (order_id,))
     if row is None:
         raise NotFound(f"no order {order_id!r}")
-    if row["status"] not in ("picked_up", "delivered"):
+    if row["status"] not in orders.HANDED_OVER:
         raise Conflict(f"order is {row['status']}: take payment at the hand-over")
     owed = int(row["final_fen"] or 0) - int(row["paid_fen"] or 0)
     if owed <= 0:

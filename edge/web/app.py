@@ -27,7 +27,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from edge.domain import centre
-from edge.domain.auth import Auth, LoginLimiter
+from edge.domain.auth import Auth
+from edge.domain.signin import LoginLimiter
 from edge.domain.supply import consolidated
 from edge.settings import Settings
 from edge.store import Store, open_store

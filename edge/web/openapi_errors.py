@@ -4,8 +4,8 @@ error answers it can give, each with the one error shape both apps send,
 
 Which codes a route can answer is read from the route itself: 400 for every route
 (bad input), 401 where a token is required (the JSON APIs and sign-in), 403 where
-the handler checks a role, 404 where the path names a thing, 409 and 503 where it
-writes, 429 on sign-in.
+the route has a role guard or the handler checks a role, 404 where the path names a
+thing, 409 and 503 where it writes, 429 on sign-in.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def error_codes(path: str, handler: HTTPRouteHandler) -> list[int]:
     codes = [400]
     if params & AUTHENTICATED or path.startswith(BEARER_APIS):
         codes.append(401)
-    if checks_role:
+    if checks_role or handler.guards:  # an inline check or a role guard (edge.web.guards)
         codes.append(403)
     if "{" in path:
         codes.append(404)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Template
@@ -39,20 +40,36 @@ def provide_settings(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The one reader of `Authorization: Bearer <token>` (the scheme in any case), for the
+    centre's API and the hub's operator, hotline and supplier APIs alike; None when the
+    header is missing or another scheme."""
+    header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
     return None
 
 
-async def api_staff(request: Request[Any, Any, Any], store: NamedDependency[Store]) -> Staff:
-    """The staff member behind the bearer token; 401 otherwise."""
-    auth: Auth = request.app.state.auth
-    staff = await auth.staff_for(bearer_token(request), kind="api")
+async def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Staff:
+    """The staff member behind the bearer token; 401 otherwise. Looked up once a request:
+    a role guard (edge.web.guards) and the `staff` dependency share the answer."""
+    found = cast("Staff | None", connection.scope.get(_STAFF_KEY))  # type: ignore[call-overload]
+    if found is not None:
+        return found
+    auth: Auth = connection.app.state.auth
+    staff = await auth.staff_for(bearer_token(connection), kind="api")
     if staff is None:
         raise Unauthorized("send Authorization: Bearer <token> (POST /api/v1/auth/token)")
+    connection.scope[_STAFF_KEY] = staff  # type: ignore[literal-required]
     return staff
+
+
+_STAFF_KEY = "linli_api_staff"
+
+
+async def api_staff(request: Request[Any, Any, Any], store: NamedDependency[Store]) -> Staff:
+    """The `staff` dependency of every /api/v1 route but sign-in."""
+    return await staff_of(request)
 
 
 async def page_staff(request: Request[Any, Any, Any]) -> Staff | None:

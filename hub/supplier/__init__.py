@@ -36,7 +36,7 @@ from hub.supplier.accounts import (
     supplier_for,
 )
 from hub.supplier.api import SUPPLIER_HANDLERS, SupplierDep, loading_context, provide_supplier
-from hub.supplier.inbound import add_dispatch_note, add_price_list, confirm_return, parse_day
+from hub.supplier.inbound import add_dispatch_note, add_price_list, confirm_return
 from hub.supplier.views import centres, consolidated, consolidated_csv, return_notes
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "create_supplier",
     "link_centres",
     "loading_context",
-    "parse_day",
     "provide_supplier",
     "return_notes",
     "supplied_centres",

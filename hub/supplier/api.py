@@ -16,12 +16,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.response import Template
 
+from edge.domain.calendar import iso_day
 from edge.domain.supply import reconciliation
 from edge.domain.supply.lines import (
     say,
 )
 from edge.errors import BadRequest, Unauthorized
 from edge.store import Store, Tx
+from edge.web.shared import bearer_token
 from hub.supplier.accounts import Supplier, supplier_for
 from hub.supplier.inbound import (
     ConfirmBody,
@@ -30,7 +32,6 @@ from hub.supplier.inbound import (
     add_dispatch_note,
     add_price_list,
     confirm_return,
-    parse_day,
 )
 from hub.supplier.views import centres, consolidated, consolidated_csv, return_notes
 
@@ -45,8 +46,7 @@ def _store(request: AnyRequest) -> Store:
 
 
 async def provide_supplier(request: AnyRequest) -> Supplier:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = bearer_token(request)
     found = await _store(request).read(lambda c: supplier_for(c, token))
     if found is None:
         raise Unauthorized("send Authorization: Bearer <supplier token>")
@@ -110,7 +110,7 @@ async def get_consolidated(
     format: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Every centre's order for the day and the totals per product (JSON, or CSV)."""
-    day = parse_day(delivery_date, "delivery_date")
+    day = iso_day(delivery_date, "delivery_date")
     doc = await _store(request).read(lambda c: consolidated(c, day, centres(c, supplier)))
     if _wants_csv(request, format):
         body = ("\ufeff" + consolidated_csv(doc)).encode()
@@ -126,7 +126,7 @@ async def loading_list(
     centre_id: FromQuery[str | None] = None,
 ) -> Template:
     """A printable loading list for the van: one page per centre, boxes to tick."""
-    day = parse_day(delivery_date, "delivery_date")
+    day = iso_day(delivery_date, "delivery_date")
     if centre_id:
         supplier.check_supplies(centre_id)
     context = await _store(request).read(lambda c: loading_context(c, supplier, day, centre_id))
@@ -220,7 +220,7 @@ async def get_return_notes(
     request: AnyRequest, supplier: SupplierDep, delivery_date: FromQuery[str]
 ) -> Response[bytes]:
     """The leftovers each centre sends back that day, and whether they are confirmed."""
-    day = parse_day(delivery_date, "delivery_date")
+    day = iso_day(delivery_date, "delivery_date")
     notes = await _store(request).read(lambda c: return_notes(c, day, supplier))
     return cached(request, _json({"delivery_date": day, "return_notes": notes}), "application/json")
 
@@ -250,7 +250,7 @@ async def get_reconciliation(
     format: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """The day across centres: received, sold, returned, lost, and what is owed, in fen."""
-    day = parse_day(delivery_date, "delivery_date")
+    day = iso_day(delivery_date, "delivery_date")
     doc = await _store(request).read(
         lambda c: reconciliation.reconcile_centres(c, day, centres(c, supplier))
     )

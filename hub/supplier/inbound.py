@@ -70,10 +70,6 @@ class ConfirmBody(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
-def parse_day(value: str, field: str) -> str:
-    return calendar.parse_day(value, field).isoformat()
-
-
 def _known_centre(conn: sqlite3.Connection, centre_id: str) -> None:
     if (
         conn.execute(
@@ -88,7 +84,7 @@ def add_dispatch_note(
     tx: Tx, supplier: Supplier, body: DispatchNoteBody, key: str | None
 ) -> dict[str, Any]:
     """One dispatch note for a centre and day; a later one supersedes it (higher revision)."""
-    day = parse_day(body.delivery_date, "delivery_date")
+    day = calendar.iso_day(body.delivery_date, "delivery_date")
     _known_centre(tx.conn, body.centre_id)
     supplier.check_supplies(body.centre_id)
     if key:
@@ -207,7 +203,7 @@ def add_price_list(
     tx: Tx, supplier: Supplier, body: PriceListBody, key: str | None
 ) -> dict[str, Any]:
     """Co-op prices taking effect on a date (for one centre, or all when centre_id is null)."""
-    day = parse_day(body.effective_from, "effective_from")
+    day = calendar.iso_day(body.effective_from, "effective_from")
     if body.centre_id:
         _known_centre(tx.conn, body.centre_id)
         supplier.check_supplies(body.centre_id)

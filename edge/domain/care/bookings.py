@@ -27,34 +27,27 @@ from edge.domain.care.recipients import own
 from edge.errors import BadRequest, Conflict, Forbidden, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import BOOKING_OPEN, BOOKING_VISITED, BookingStatus
 
-STATUSES = (
-    "requested",
-    "confirmed",
-    "declined",
-    "assigned",
-    "started",
-    "done",
-    "not_at_home",
-    "cancelled",
-)
+S = BookingStatus
+STATUSES = tuple(BookingStatus)
 STATUS_ZH = {
-    "requested": "待确认",
-    "confirmed": "已确认",
-    "declined": "已婉拒",
-    "assigned": "已派人",
-    "started": "服务中",
-    "done": "已完成",
-    "not_at_home": "上门未遇",
-    "cancelled": "已取消",
+    S.REQUESTED: "待确认",
+    S.CONFIRMED: "已确认",
+    S.DECLINED: "已婉拒",
+    S.ASSIGNED: "已派人",
+    S.STARTED: "服务中",
+    S.DONE: "已完成",
+    S.NOT_AT_HOME: "上门未遇",
+    S.CANCELLED: "已取消",
 }
 FORWARD = {
-    "requested": ("confirmed", "declined", "assigned", "cancelled"),
-    "confirmed": ("assigned", "cancelled"),
-    "assigned": ("assigned", "started", "not_at_home", "cancelled"),
-    "started": ("done", "not_at_home"),
+    S.REQUESTED: (S.CONFIRMED, S.DECLINED, S.ASSIGNED, S.CANCELLED),
+    S.CONFIRMED: (S.ASSIGNED, S.CANCELLED),
+    S.ASSIGNED: (S.ASSIGNED, S.STARTED, S.NOT_AT_HOME, S.CANCELLED),
+    S.STARTED: (S.DONE, S.NOT_AT_HOME),
 }
-OPEN = ("requested", "confirmed", "assigned")
+OPEN = BOOKING_OPEN
 CHANNELS = ("tablet", "phone", "walkin", "family", "hotline")
 HUB_CHANNELS = ("family", "hotline")
 
@@ -101,7 +94,7 @@ def create_booking(tx: Tx, data: BookingInput, actor: Actor, *, allow_clash: boo
             "id": booking_id,
             "site_id": tx.site_id,
             **row,
-            "status": "confirmed" if from_desk else "requested",
+            "status": S.CONFIRMED if from_desk else S.REQUESTED,
             "price_fen": service["price_fen"],
             "charged_fen": charged,
             "subsidy_fen": service["price_fen"] - charged,
@@ -110,9 +103,9 @@ def create_booking(tx: Tx, data: BookingInput, actor: Actor, *, allow_clash: boo
             "updated_at": stamp,
         },
     )
-    step(tx, booking_id, "requested", actor, row["note"])
+    step(tx, booking_id, S.REQUESTED, actor, row["note"])
     if from_desk:
-        step(tx, booking_id, "confirmed", actor)
+        step(tx, booking_id, S.CONFIRMED, actor)
     return booking_id
 
 
@@ -193,7 +186,7 @@ def confirm(tx: Tx, booking_id: str, actor: Actor, *, allow_clash: bool = False)
     _desk(actor)
     row = _load(tx, booking_id)
     _check_slot(tx, row, allow_clash)
-    return _move(tx, row, "confirmed", actor)
+    return _move(tx, row, S.CONFIRMED, actor)
 
 
 def _check_slot(
@@ -208,7 +201,7 @@ def _check_slot(
         minutes=row["minutes"],
         provider_id=provider_id,
         exclude=row["id"],
-        counts_in_slot=row["status"] == "requested",
+        counts_in_slot=row["status"] == S.REQUESTED,
     )
     clashes.refuse(found, allow_clash)
 
@@ -227,10 +220,10 @@ def assign(
     row = _load(tx, booking_id)
     provider = get_provider(tx.conn, tx.site_id, provider_id)
     _check_slot(tx, row, allow_clash, provider_id)
-    if row["status"] == "requested":
-        _move(tx, row, "confirmed", actor)
+    if row["status"] == S.REQUESTED:
+        _move(tx, row, S.CONFIRMED, actor)
         row = _load(tx, booking_id)
-    return _move(tx, row, "assigned", actor, provider["name"], provider_id=provider_id)
+    return _move(tx, row, S.ASSIGNED, actor, provider["name"], provider_id=provider_id)
 
 
 def _doer(actor: Actor, row: sqlite3.Row) -> None:
@@ -243,7 +236,7 @@ def _doer(actor: Actor, row: sqlite3.Row) -> None:
 def start(tx: Tx, booking_id: str, actor: Actor) -> str:
     row = _load(tx, booking_id)
     _doer(actor, row)
-    return _move(tx, row, "started", actor)
+    return _move(tx, row, S.STARTED, actor)
 
 
 def finish(
@@ -251,16 +244,16 @@ def finish(
     booking_id: str,
     actor: Actor,
     *,
-    outcome: str = "done",
+    outcome: str = S.DONE,
     minutes: int | None = None,
     note: str = "",
 ) -> str:
-    if outcome not in ("done", "not_at_home"):
+    if outcome not in BOOKING_VISITED:
         raise BadRequest("outcome must be done or not_at_home", field="outcome")
     row = _load(tx, booking_id)
     _doer(actor, row)
     fields: dict[str, Any] = {"visit_note": text(note, "note", 500)}
-    if outcome == "done":
+    if outcome == S.DONE:
         fields["actual_minutes"] = whole(
             row["minutes"] if minutes is None else minutes, "minutes", 1, 720
         )
@@ -274,15 +267,15 @@ def cancel(tx: Tx, booking_id: str, actor: Actor, reason: str = "") -> str:
         raise Forbidden("only staff or the station manager may cancel a booking")
     row = _load(tx, booking_id)
     why = text(reason, "reason", 200)
-    if row["status"] == "started":
+    if row["status"] == S.STARTED:
         raise Conflict(
             f"服务已于 {_started_at(tx, booking_id)} 开始，不能取消 / the visit already "
             "started; it can no longer be cancelled",
             field="status",
         )
-    if row["status"] == "cancelled":
-        return "cancelled"  # a cancel asked twice changes nothing
-    return _move(tx, row, "cancelled", actor, why, reason=why)
+    if row["status"] == S.CANCELLED:
+        return S.CANCELLED  # a cancel asked twice changes nothing
+    return _move(tx, row, S.CANCELLED, actor, why, reason=why)
 
 
 def _started_at(tx: Tx, booking_id: str) -> str:
@@ -301,7 +294,7 @@ def local_hhmm(stamp: str | None) -> str:
 
 def rate(tx: Tx, booking_id: str, rating: Any, actor: Actor, note: str = "") -> None:
     row = _load(tx, booking_id)
-    if row["status"] != "done":
+    if row["status"] != S.DONE:
         raise Conflict(
             f"only a finished visit can be rated; this one is {row['status']}", field="status"
         )
@@ -407,7 +400,7 @@ def preview(
             row["start"],
             row["minutes"],
         )
-        in_slot = row["status"] == "requested"
+        in_slot = row["status"] == S.REQUESTED
     elif data is not None:
         service_id, recipient_id = data.service_id, data.recipient_id
         day, start_at = parse_day(data.day, "day").isoformat(), hhmm(data.start)

@@ -16,10 +16,12 @@ from typing import Any
 
 from edge.domain.care.common import minutes_of
 from edge.errors import Conflict
+from edge.store.statuses import BookingStatus, sql_in
 
 HARD = ("provider_busy",)
-COUNTED = ("confirmed", "assigned", "started", "done")  # what fills a slot
-BUSY = ("requested", "confirmed", "assigned", "started")
+S = BookingStatus
+COUNTED = (S.CONFIRMED, S.ASSIGNED, S.STARTED, S.DONE)  # what fills a slot
+BUSY = (S.REQUESTED, S.CONFIRMED, S.ASSIGNED, S.STARTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ def find(
     for r in conn.execute(
         "SELECT b.id, b.start, b.minutes, s.name, s.kind FROM care_bookings b"
         " JOIN care_services s ON s.id = b.service_id WHERE b.recipient_id = ? AND b.day = ?"
-        f" AND b.status IN {BUSY!r} AND b.id != ?",
+        f" AND b.status IN {sql_in(BUSY)} AND b.id != ?",
         (recipient_id, day, exclude),
     ):
         both_here = r["kind"] == "at_centre" and service["kind"] == "at_centre"
@@ -99,7 +101,7 @@ def find(
             1
             for r in conn.execute(
                 "SELECT start FROM care_bookings WHERE service_id = ? AND day = ?"
-                f" AND status IN {COUNTED!r} AND id != ?",
+                f" AND status IN {sql_in(COUNTED)} AND id != ?",
                 (service["id"], day, exclude),
             )
             if period(r["start"]) == period(start)

@@ -17,8 +17,10 @@ from edge.domain.care.recipients import own
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import BookingStatus as S
+from edge.store.statuses import sql_in
 
-MEAL_STATUSES = ("requested", "confirmed", "assigned", "started", "done")
+MEAL_STATUSES = (S.REQUESTED, S.CONFIRMED, S.ASSIGNED, S.STARTED, S.DONE)
 
 
 def tap(tx: Tx, recipient_id: str, day: str, actor: Actor, *, lunch: bool = True) -> str:
@@ -92,7 +94,7 @@ def lunch_count(conn: sqlite3.Connection, day: str) -> dict[str, int]:
     for r in conn.execute(
         "SELECT b.recipient_id, s.kind FROM care_bookings b"
         " JOIN care_services s ON s.id = b.service_id"
-        f" WHERE b.day = ? AND s.meal = 1 AND b.status IN {MEAL_STATUSES!r}",
+        f" WHERE b.day = ? AND s.meal = 1 AND b.status IN {sql_in(MEAL_STATUSES)}",
         (day,),
     ):
         booked_ids.add(r["recipient_id"])

@@ -20,6 +20,7 @@ from edge.domain.care.common import Actor, now_iso
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import BOOKING_OPEN, sql_in
 
 MAX_DAYS = 92
 
@@ -128,7 +129,7 @@ def pause(tx: Tx, series_id: str, from_day: str, actor: Actor, reason: str = "")
         r["id"]
         for r in tx.execute(
             "SELECT id FROM care_bookings WHERE series_id = ? AND day >= ?"
-            " AND status IN ('requested', 'confirmed', 'assigned')",
+            f" AND status IN {sql_in(BOOKING_OPEN)}",
             (series_id, day),
         ).fetchall()
     ]

@@ -13,13 +13,15 @@ from typing import Any
 
 from edge.domain.care.bookings import DETAIL_SQL, as_dict
 from edge.domain.care.common import Actor
+from edge.store.statuses import BookingStatus as S
+from edge.store.statuses import sql_in
 
-SHOWN = ("confirmed", "assigned", "started", "done", "not_at_home")
+SHOWN = (S.CONFIRMED, S.ASSIGNED, S.STARTED, S.DONE, S.NOT_AT_HOME)
 
 
 def roster(conn: sqlite3.Connection, day: str, viewer: Actor | None) -> dict[str, Any]:
     rows = conn.execute(
-        DETAIL_SQL + f" WHERE b.day = ? AND b.status IN {SHOWN!r} ORDER BY b.start, s.sort",
+        DETAIL_SQL + f" WHERE b.day = ? AND b.status IN {sql_in(SHOWN)} ORDER BY b.start, s.sort",
         (day,),
     ).fetchall()
     visits = [as_dict(r, viewer) for r in rows]
@@ -32,6 +34,6 @@ def requests(
 ) -> list[dict[str, Any]]:
     """New requests waiting for the manager, oldest day first."""
     rows = conn.execute(
-        DETAIL_SQL + " WHERE b.status = 'requested' ORDER BY b.day, b.start LIMIT ?", (limit,)
+        DETAIL_SQL + f" WHERE b.status = '{S.REQUESTED}' ORDER BY b.day, b.start LIMIT ?", (limit,)
     ).fetchall()
     return [as_dict(r, viewer) for r in rows]

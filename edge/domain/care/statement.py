@@ -22,10 +22,11 @@ from typing import Any
 
 from edge.domain.spreadsheet import writer
 from edge.errors import BadRequest
+from edge.store.statuses import BOOKING_VISITED, sql_in
 
 GROUPS = ("centre", "elder", "service", "provider")
 GROUP_ZH = {"centre": "服务站", "elder": "老人", "service": "服务", "provider": "服务人员"}
-COUNTED = ("done", "not_at_home")
+COUNTED = BOOKING_VISITED
 SUMMED = (
     "visits",
     "done",
@@ -105,7 +106,7 @@ SQL = (
     " FROM care_bookings b JOIN care_recipients r ON r.id = b.recipient_id"
     " JOIN care_services s ON s.id = b.service_id"
     " LEFT JOIN care_providers p ON p.id = b.provider_id"
-    f" WHERE b.day >= ? AND b.day < ? AND b.status IN {COUNTED!r}"
+    f" WHERE b.day >= ? AND b.day < ? AND b.status IN {sql_in(COUNTED)}"
 )
 
 

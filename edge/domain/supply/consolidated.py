@@ -15,14 +15,13 @@ which the centre's background loop calls every minute.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from edge.domain import calendar, spreadsheet
+from edge.domain import calendar
 from edge.domain.auth import now_iso
 from edge.domain.supply.lines import (
     Key,
@@ -30,14 +29,11 @@ from edge.domain.supply.lines import (
     co_op_unit,
     parse_quantity,
     product_infos,
-    say,
     unit_label_for,
 )
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
-
-WEEKDAYS_ZH = calendar.WEEKDAY_NAMES_ZH
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,71 +337,6 @@ async def read_locking(store: Any, day: str, now: datetime) -> dict[str, Any]:
     d = calendar.parse_day(day, "delivery_date")
     await store.write(lambda tx: lock_day(tx, d, now))
     return await store.read(lambda c: view(c, store.site_id, d.isoformat(), now))
-
-
-CSV_COLUMNS = (
-    "delivery_date",
-    "version",
-    "product_id",
-    "product_name",
-    "qty_unit",
-    "ordered",
-    "buffer",
-    "total",
-    "co_op_quantity",
-    "co_op_unit",
-)
-
-
-def as_csv(doc: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    w = spreadsheet.writer(buf)
-    w.writerow(CSV_COLUMNS)
-    for line in doc["lines"]:
-        w.writerow(
-            [
-                doc["delivery_date"],
-                doc["version"] or "",
-                line["product_id"],
-                line["product_name"],
-                line["qty_unit"],
-                line["ordered"],
-                line["buffer"],
-                line["total"],
-                line["co_op_quantity"],
-                line["co_op_unit"],
-            ]
-        )
-    return buf.getvalue()
-
-
-def as_text(doc: dict[str, Any], centre_name: str) -> str:
-    """The order as a plain WeChat / SMS message in Chinese, ready to paste."""
-    d = date.fromisoformat(doc["delivery_date"])
-    version = doc["version"]
-    head = f"【{centre_name}】{d.month}月{d.day}日({WEEKDAYS_ZH[d.weekday()]})订货"
-    if version:
-        head += f" 第{version}版"
-        if version > 1:
-            head += f"(更正第{version - 1}版)"
-    else:
-        head += "(未截单,预览)"
-    out = [head]
-    for line in doc["lines"]:
-        text = f"{line['product_name']} {line['co_op_quantity']}{line['co_op_unit']}"
-        if line["qty_unit"] == "bundle" and line["bundle_size"] > 1:
-            text += f"(每份{line['bundle_size']}个)"
-        out.append(text)
-    if doc["amendments"]:
-        last = doc["amendments"][-1]
-        changes = "、".join(
-            f"{c['product_name']} {say(c['qty_unit'], c['before'], c['unit_label'])}"
-            f"→{say(c['qty_unit'], c['after'], c['unit_label'])}"
-            for c in last["diff"]
-        )
-        out.append(f"改动:{changes}")
-    out.append(f"共{len(doc['lines'])}项。{d.month}月{d.day}日早6点送到,谢谢!")
-    return "\n".join(out)
 
 
 # --- writing ------------------------------------------------------------------

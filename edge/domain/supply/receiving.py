@@ -54,9 +54,10 @@ from edge.domain.supply.lines import (
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import ORDER_HANDED_OVER, ORDER_OPEN, sql_in
 
-HANDED_OVER = ("picked_up", "delivered")
-OPEN = ("placed", "packed")
+HANDED_OVER = ORDER_HANDED_OVER
+OPEN = ORDER_OPEN
 
 
 def share_out(arrived: int, demands: Sequence[int], *, by_weight: bool) -> list[int]:
@@ -253,7 +254,7 @@ def _demand(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key, int]:
         for r in conn.execute(
             "SELECT i.product_id, i.qty_unit, SUM(i.quantity) FROM orders o"
             " JOIN order_items i ON i.order_id = o.id WHERE o.site_id = ? AND o.pickup_date = ?"
-            " AND o.status IN ('placed', 'packed', 'picked_up', 'delivered')"
+            f" AND o.status IN {sql_in(ORDER_OPEN | ORDER_HANDED_OVER)}"
             " GROUP BY i.product_id, i.qty_unit",
             (site_id, day),
         )
@@ -329,7 +330,7 @@ def _allocate_line(tx: Tx, day: str, key: Key, arrived: int) -> set[str]:
         "SELECT i.id, i.order_id, i.quantity, i.allocated_qty, i.actual_grams, i.unit_price_fen,"
         " i.sold_by, i.qty_unit, i.estimated_fen, o.status FROM order_items i JOIN orders o"
         " ON o.id = i.order_id WHERE o.site_id = ? AND o.pickup_date = ? AND i.product_id = ?"
-        " AND i.qty_unit = ? AND o.status IN ('placed', 'packed', 'picked_up', 'delivered')"
+        f" AND i.qty_unit = ? AND o.status IN {sql_in(ORDER_OPEN | ORDER_HANDED_OVER)}"
         " ORDER BY o.created_at, o.id, i.line",
         (tx.site_id, day, key[0], key[1]),
     ).fetchall()

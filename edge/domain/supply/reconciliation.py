@@ -29,6 +29,7 @@ from typing import Any
 from edge.domain import spreadsheet
 from edge.domain.supply import consolidated, receiving, returns
 from edge.domain.supply.lines import Key, co_op_unit, cost_fen, product_infos, say, unit_label_for
+from edge.store.statuses import ORDER_HANDED_OVER, sql_in
 
 FEN_COLUMNS = (
     "ordered_fen",
@@ -51,7 +52,7 @@ def sold_by_orders(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key
         "     ELSE COALESCE(i.allocated_qty, i.quantity) END) AS q,"
         " SUM(COALESCE(i.final_fen, i.estimated_fen, 0)) AS fen"
         " FROM orders o JOIN order_items i ON i.order_id = o.id"
-        " WHERE o.site_id = ? AND o.pickup_date = ? AND o.status IN ('picked_up', 'delivered')"
+        f" WHERE o.site_id = ? AND o.pickup_date = ? AND o.status IN {sql_in(ORDER_HANDED_OVER)}"
         " GROUP BY i.product_id, i.qty_unit",
         (site_id, day),
     ):

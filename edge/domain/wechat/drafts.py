@@ -36,7 +36,7 @@ from edge.store.ids import new_id
 
 MAX_PASTE_CHARS = 20_000
 MAX_TURNS = 200  # one sender's turns in one card, at most
-OPEN_STATUSES = ("placed", "packed")
+OPEN_STATUSES = tuple(sorted(orders.OPEN))
 # A month and a day ("2026-11-29 18:03", "11月29日 18:03"): the same stamp will not recur.
 _DATED = re.compile(r"\d{1,2}\s*[-/.月]\s*\d{1,2}")
 

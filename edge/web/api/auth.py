@@ -13,9 +13,11 @@ import msgspec
 from litestar import Controller, Request, delete, post
 from litestar.params import FromQuery, JSONBody
 
-from edge.domain.auth import Auth, SignInPolicy, client_address
+from edge.domain.auth import Auth
+from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import Unauthorized
 from edge.settings import Settings
+from edge.web.api.replies import StaffRef, TokenReply
 from edge.web.shared import bearer_token
 
 
@@ -31,14 +33,14 @@ class AuthController(Controller):
     @post("/token", status_code=200)
     async def token(
         self, request: Request[Any, Any, Any], data: JSONBody[TokenRequest]
-    ) -> dict[str, Any]:
+    ) -> TokenReply:
         auth: Auth = request.app.state.auth
         settings: Settings = request.app.state.settings
         client = client_address(request, settings.trusted_proxies)
         token, staff = await auth.sign_in(
             client, data.name, data.pin, kind="api", policy=SignInPolicy.of(settings)
         )
-        return {"token": token, "staff": {"id": staff.id, "name": staff.name, "role": staff.role}}
+        return TokenReply(token, StaffRef(staff.id, staff.name, staff.role))
 
     @delete("/token", status_code=204)
     async def sign_out(

@@ -17,6 +17,14 @@ from edge.domain.care import bookings, recurring, roster
 from edge.domain.care.bookings import BookingInput
 from edge.domain.care.common import Actor
 from edge.errors import BadRequest
+from edge.web.api.replies import (
+    Clashes,
+    ClashReply,
+    Rated,
+    SeriesPaused,
+    SeriesResumed,
+    StatusReply,
+)
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -92,12 +100,6 @@ class DayBody(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
 
-def _day(value: str | None, settings: Any) -> str:
-    return (
-        calendar.parse_day(value, "day").isoformat() if value else settings.now().date().isoformat()
-    )
-
-
 class CareBookingController(Controller):
     path = "/api/v1/care"
     tags = ["care"]
@@ -132,11 +134,11 @@ class CareBookingController(Controller):
         staff: StaffDep,
         data: JSONBody[BookingBody],
         provider_id: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Clashes:
         """The clashes this booking would meet, saving nothing."""
         one = data.to_input(staff)
         found = await store.read(lambda c: bookings.preview(c, one, provider_id=provider_id))
-        return {"clashes": [c.as_json() for c in found]}
+        return Clashes([ClashReply(c.kind, c.detail, c.booking_id) for c in found])
 
     @get("/bookings")
     async def list_bookings(
@@ -151,7 +153,7 @@ class CareBookingController(Controller):
             raise BadRequest(
                 f"status must be one of {', '.join(bookings.STATUSES)}", field="status"
             )
-        on = calendar.parse_day(day, "day").isoformat() if day else None
+        on = calendar.iso_day(day, "day") if day else None
         who = actor(staff)
         return await store.read(
             lambda c: bookings.list_bookings(
@@ -174,21 +176,21 @@ class CareBookingController(Controller):
         staff: StaffDep,
         booking_id: FromPath[str],
         provider_id: FromQuery[str],
-    ) -> dict[str, Any]:
+    ) -> Clashes:
         """What assigning `provider_id` would clash with, before saving."""
         found = await store.read(
             lambda c: bookings.preview(c, booking_id=booking_id, provider_id=provider_id)
         )
-        return {"clashes": [c.as_json() for c in found]}
+        return Clashes([ClashReply(c.kind, c.detail, c.booking_id) for c in found])
 
-    async def _move(self, store: Any, booking_id: str, fn: Any) -> dict[str, Any]:
+    async def _move(self, store: Any, booking_id: str, fn: Any) -> StatusReply:
         status = await store.write(fn)
-        return {"id": booking_id, "status": status}
+        return StatusReply(booking_id, status)
 
     @post("/bookings/{booking_id:str}/confirm", status_code=200)
     async def confirm(
         self, store: StoreDep, staff: StaffDep, booking_id: FromPath[str], data: JSONBody[ClashBody]
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         who = actor(staff)
         return await self._move(
             store,
@@ -203,7 +205,7 @@ class CareBookingController(Controller):
         staff: StaffDep,
         booking_id: FromPath[str],
         data: JSONBody[ReasonBody],
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         """Decline a request; the reason is required and the family sees it."""
         who = actor(staff)
         return await self._move(
@@ -217,7 +219,7 @@ class CareBookingController(Controller):
         staff: StaffDep,
         booking_id: FromPath[str],
         data: JSONBody[AssignBody],
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         who = actor(staff)
         return await self._move(
             store,
@@ -230,7 +232,7 @@ class CareBookingController(Controller):
     @post("/bookings/{booking_id:str}/start", status_code=200)
     async def start(
         self, store: StoreDep, staff: StaffDep, booking_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         who = actor(staff)
         return await self._move(store, booking_id, lambda tx: bookings.start(tx, booking_id, who))
 
@@ -241,7 +243,7 @@ class CareBookingController(Controller):
         staff: StaffDep,
         booking_id: FromPath[str],
         data: JSONBody[FinishBody],
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         """Done (with the minutes it took and a note), or `not_at_home`."""
         who = actor(staff)
         return await self._move(
@@ -259,7 +261,7 @@ class CareBookingController(Controller):
         staff: StaffDep,
         booking_id: FromPath[str],
         data: JSONBody[ReasonBody],
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         """Cancel before the visit starts; after, 409 saying when it started."""
         who = actor(staff)
         return await self._move(
@@ -269,30 +271,30 @@ class CareBookingController(Controller):
     @post("/bookings/{booking_id:str}/rate", status_code=200)
     async def rate(
         self, store: StoreDep, staff: StaffDep, booking_id: FromPath[str], data: JSONBody[RateBody]
-    ) -> dict[str, Any]:
+    ) -> Rated:
         """A satisfaction of 1 to 5 for a finished visit (taken on the phone)."""
         who = actor(staff)
         await store.write(lambda tx: bookings.rate(tx, booking_id, data.rating, who, data.note))
-        return {"id": booking_id, "rating": data.rating}
+        return Rated(booking_id, data.rating)
 
     @post("/series/{series_id:str}/pause", status_code=200)
     async def pause(
         self, store: StoreDep, staff: StaffDep, series_id: FromPath[str], data: JSONBody[DayBody]
-    ) -> dict[str, Any]:
+    ) -> SeriesPaused:
         """Cancel the series' open bookings from `from_day` (the elder is in hospital)."""
         who = actor(staff)
         n = await store.write(
             lambda tx: recurring.pause(tx, series_id, data.from_day, who, data.reason)
         )
-        return {"id": series_id, "status": "paused", "cancelled": n}
+        return SeriesPaused(series_id, "paused", n)
 
     @post("/series/{series_id:str}/resume", status_code=200)
     async def resume(
         self, store: StoreDep, staff: StaffDep, series_id: FromPath[str], data: JSONBody[DayBody]
-    ) -> dict[str, Any]:
+    ) -> SeriesResumed:
         who = actor(staff)
         made = await store.write(lambda tx: recurring.resume(tx, series_id, data.from_day, who))
-        return {"id": series_id, "status": "active", **made}
+        return SeriesResumed(series_id, "active", made["booked"], made["skipped"])
 
     @get("/roster")
     async def roster(
@@ -303,7 +305,7 @@ class CareBookingController(Controller):
         day: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """A day's visits by time (default today), with the notes the reader may see."""
-        on, who = _day(day, settings), actor(staff)
+        on, who = calendar.day_or(day, settings.now().date()), actor(staff)
         return await store.read(lambda c: roster.roster(c, on, who))
 
     @get("/requests")

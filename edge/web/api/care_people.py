@@ -11,9 +11,11 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.domain import calendar
-from edge.domain.auth import require_manager, require_staff
+from edge.domain.auth import require_manager
 from edge.domain.care import catalog, daycare, providers, recipients
 from edge.web.api.care import CareBookingController, actor
+from edge.web.api.replies import Created, DaycareTap, LinkCode, LunchTotal
+from edge.web.guards import manager_only, staff_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Body = dict[str, Any]
@@ -29,12 +31,6 @@ class LunchBody(msgspec.Struct, forbid_unknown_fields=True):
     day: Annotated[str, msgspec.Meta(max_length=10)] | None = None
 
 
-def _day(value: str | None, settings: Any) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return str(settings.now().date().isoformat())
-
-
 class CarePeopleController(Controller):
     path = "/api/v1/care"
     tags = ["care"]
@@ -44,13 +40,12 @@ class CarePeopleController(Controller):
         """The services this centre can book (its own and the district's)."""
         return await store.read(lambda c: catalog.list_services(c))
 
-    @post("/services")
+    @post("/services", guards=[manager_only])
     async def add_service(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[Body]
     ) -> Response[dict[str, Any]]:
         """A service of this centre (manager): name, kind, minutes, price_fen,
         subsidised_fen, skills, capacity per slot (0: no limit), meal, day_care."""
-        require_manager(staff)
         service_id = await store.write(lambda tx: catalog.create_service(tx, data))
         return Response(
             await store.read(lambda c: catalog.get_service(c, service_id)), status_code=201
@@ -70,14 +65,13 @@ class CarePeopleController(Controller):
             lambda c: recipients.list_recipients(c, sees_notes=sees, day_care=day_care, q=q[:40])
         )
 
-    @post("/recipients")
+    @post("/recipients", guards=[staff_only])
     async def add_recipient(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[Body]
     ) -> Response[dict[str, Any]]:
         """An elder of a household (`household_id`): birth_date, mobility, diet_notes,
         care_notes, emergency_contacts and family ([{name, relation, phone}]), subsidy,
         day_care. Answers the link code the family types on the hub."""
-        require_staff(staff)
         household = data.get("household_id")
         household_id = household if isinstance(household, str) else None
         recipient_id = await store.write(
@@ -98,12 +92,11 @@ class CarePeopleController(Controller):
             lambda c: recipients.get_recipient(c, recipient_id, sees_notes=sees)
         )
 
-    @post("/recipients/{recipient_id:str}", status_code=200)
+    @post("/recipients/{recipient_id:str}", status_code=200, guards=[staff_only])
     async def update_recipient(
         self, store: StoreDep, staff: StaffDep, recipient_id: FromPath[str], data: JSONBody[Body]
     ) -> dict[str, Any]:
         """Change some of an elder's fields (care_notes: the manager only)."""
-        require_staff(staff)
         if "care_notes" in data:
             require_manager(staff)
         await store.write(lambda tx: recipients.update_recipient(tx, recipient_id, data))
@@ -112,14 +105,13 @@ class CarePeopleController(Controller):
             lambda c: recipients.get_recipient(c, recipient_id, sees_notes=sees)
         )
 
-    @post("/recipients/{recipient_id:str}/link-code", status_code=200)
+    @post("/recipients/{recipient_id:str}/link-code", status_code=200, guards=[manager_only])
     async def new_code(
         self, store: StoreDep, staff: StaffDep, recipient_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> LinkCode:
         """A new link code; the old one no longer links a family account."""
-        require_manager(staff)
         code = await store.write(lambda tx: recipients.new_code(tx, recipient_id))
-        return {"id": recipient_id, "link_code": code}
+        return LinkCode(recipient_id, code)
 
     @get("/providers")
     async def list_providers(
@@ -128,15 +120,14 @@ class CarePeopleController(Controller):
         """People who can be assigned (not the organisations themselves), by skill."""
         return await store.read(lambda c: providers.list_providers(c, skill[:20]))
 
-    @post("/providers")
+    @post("/providers", guards=[manager_only])
     async def add_provider(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[Body]
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[Created]:
         """name, kind (staff, volunteer, organisation, worker), organisation_id for a
         worker, staff_id to sign in with, phone, skills."""
-        require_manager(staff)
         provider_id = await store.write(lambda tx: providers.create_provider(tx, data))
-        return Response({"id": provider_id}, status_code=201)
+        return Response(Created(provider_id), status_code=201)
 
     @get("/daycare")
     async def daycare_day(
@@ -147,7 +138,7 @@ class CarePeopleController(Controller):
         day: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """The check-in grid of the day-care room and the kitchen's lunch count."""
-        on = _day(day, settings)
+        on = calendar.day_or(day, settings.now().date())
         return await store.read(
             lambda c: {"day": on, "grid": daycare.grid(c, on), "lunch": daycare.lunch_count(c, on)}
         )
@@ -160,22 +151,22 @@ class CarePeopleController(Controller):
         settings: SettingsDep,
         recipient_id: FromPath[str],
         data: JSONBody[TapBody],
-    ) -> dict[str, Any]:
+    ) -> DaycareTap:
         """One tap: checks the elder in, the next one out."""
-        on, who = _day(data.day, settings), actor(staff)
+        on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         state = await store.write(
             lambda tx: daycare.tap(tx, recipient_id, on, who, lunch=data.lunch)
         )
-        return {"id": recipient_id, "day": on, "state": state}
+        return DaycareTap(recipient_id, on, state)
 
     @post("/daycare/walkin-lunch", status_code=200)
     async def walkin_lunch(
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[LunchBody]
-    ) -> dict[str, Any]:
+    ) -> LunchTotal:
         """A walk-in lunch (+1) or its correction (-1); answers the day's total."""
-        on, who = _day(data.day, settings), actor(staff)
+        on, who = calendar.day_or(data.day, settings.now().date()), actor(staff)
         total = await store.write(lambda tx: daycare.add_walkin_lunch(tx, on, data.count, who))
-        return {"day": on, "total": total}
+        return LunchTotal(on, total)
 
 
 CARE_CONTROLLERS = [CareBookingController, CarePeopleController]

@@ -14,8 +14,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody
 
 from edge.domain import corrections
-from edge.domain.auth import Auth, SignInPolicy, client_address
-from edge.domain.calendar import parse_day
+from edge.domain.auth import Auth
+from edge.domain.calendar import iso_day
+from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import BadRequest
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
@@ -85,5 +86,5 @@ class CorrectionController(Controller):
         self, store: StoreDep, staff: StaffDep, day: FromQuery[str]
     ) -> list[dict[str, Any]]:
         """The day's corrections (the day whose takings they change), oldest first."""
-        d = parse_day(day, "day").isoformat()
+        d = iso_day(day, "day")
         return await store.read(lambda c: corrections.for_day(c, d))

@@ -9,7 +9,8 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, dashboard, orders, packing, pickup, walkin
-from edge.domain.auth import require_manager
+from edge.web.api.replies import DayClosed, PackingList
+from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Grams = Annotated[int, msgspec.Meta(ge=1, le=pickup.MAX_GRAMS)]
@@ -74,12 +75,6 @@ class CloseDayBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def _weighings(items: list[WeighingBody]) -> list[pickup.Weighing]:
     return [pickup.Weighing(w.item_id, w.grams) for w in items]
-
-
-def _day(value: str | None, settings: SettingsDep) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return settings.now().date().isoformat()
 
 
 class DeskController(Controller):
@@ -161,21 +156,20 @@ class DeskController(Controller):
         )
         return Response(sale, status_code=200 if sale["replayed"] else 201)
 
-    @post("/close-day", status_code=200)
+    @post("/close-day", status_code=200, guards=[manager_only])
     async def close_day(
         self,
         store: StoreDep,
         staff: StaffDep,
         settings: SettingsDep,
         data: JSONBody[CloseDayBody],
-    ) -> dict[str, Any]:
+    ) -> DayClosed:
         """Close of day (manager): orders still waiting for pickup become no-shows.
         Only today or an earlier day."""
-        require_manager(staff)
-        day = calendar.parse_day(data.day, "day").isoformat()
+        day = calendar.iso_day(data.day, "day")
         today = settings.now().date()
         count = await store.write(lambda tx: orders.mark_no_shows(tx, day, today))
-        return {"day": day, "no_show": count}
+        return DayClosed(day, count)
 
     @get("/packing-list")
     async def packing_list(
@@ -185,13 +179,13 @@ class DeskController(Controller):
         settings: SettingsDep,
         day: FromQuery[str | None] = None,
         home_only: FromQuery[bool] = False,
-    ) -> dict[str, Any]:
-        d = _day(day, settings)
+    ) -> PackingList:
+        d = calendar.day_or(day, settings.now().date())
         found = await store.read(
             lambda c: packing.packing_list(c, d, sees_phones=staff.sees_phones, home_only=home_only)
         )
         totals = await store.read(lambda c: packing.product_totals(c, d))
-        return {"day": d, "orders": found, "totals": totals}
+        return PackingList(d, found, totals)
 
     @get("/dashboard")
     async def today(
@@ -206,5 +200,5 @@ class DeskController(Controller):
         and what residents handed over on credit still owe: `owed_fen` in all and
         `owing`, one entry per order (`order_id`, `pickup_code`, `household_name`,
         `owed_fen`)."""
-        d = _day(day, settings)
+        d = calendar.day_or(day, settings.now().date())
         return await store.read(lambda c: dashboard.today(c, d))

@@ -9,9 +9,10 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, orders
-from edge.domain.auth import require_staff
 from edge.errors import BadRequest
 from edge.web.api.households import HouseholdBody
+from edge.web.api.replies import OrderCreated, StatusReply
+from edge.web.guards import staff_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Quantity = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
@@ -67,7 +68,7 @@ class OrderController(Controller):
         settings: SettingsDep,
         data: JSONBody[OrderBody],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[OrderCreated]:
         """Create an order. Send an Idempotency-Key: a retry with the same key makes no
         second order and answers 200 with the first one."""
         order_input = data.to_input(idempotency_key)
@@ -75,14 +76,14 @@ class OrderController(Controller):
         created = await store.write(
             lambda tx: orders.create_order(tx, order_input, now, staff_id=staff.id)
         )
-        body = {
-            "id": created.order_id,
-            "pickup_date": created.pickup_date,
-            "pickup_code": created.pickup_code,
-            "status": "placed",
-            "notice": created.notice,
-            "replayed": created.replayed,
-        }
+        body = OrderCreated(
+            id=created.order_id,
+            pickup_date=created.pickup_date,
+            pickup_code=created.pickup_code,
+            status=orders.OrderStatus.PLACED,
+            notice=created.notice,
+            replayed=created.replayed,
+        )
         return Response(body, status_code=200 if created.replayed else 201)
 
     @get("/")
@@ -123,18 +124,17 @@ class OrderController(Controller):
     @post("/{order_id:str}/status", status_code=200)
     async def move(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[StatusBody]
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         """Mark an order packed (the only status set by name: a hand-over goes through
         /pickup, a cancel through /cancel, no-shows through /close-day). Backward moves
         answer 409."""
         status = await store.write(lambda tx: orders.mark_packed(tx, order_id, data.status))
-        return {"id": order_id, "status": status}
+        return StatusReply(order_id, status)
 
-    @post("/{order_id:str}/cancel", status_code=200)
+    @post("/{order_id:str}/cancel", status_code=200, guards=[staff_only])
     async def cancel(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> StatusReply:
         """Cancel an order (staff and managers; a volunteer cannot)."""
-        require_staff(staff)
         status = await store.write(lambda tx: orders.cancel(tx, order_id))
-        return {"id": order_id, "status": status}
+        return StatusReply(order_id, status)

@@ -10,9 +10,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
 from edge.domain import calendar, orders, products
-from edge.domain.auth import require_manager
 from edge.errors import BadRequest
 from edge.store import Tx
+from edge.web.api.replies import CalendarSaved, ExceptionAdded
+from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 PriceFen = Annotated[int, msgspec.Meta(ge=0, le=products.MAX_PRICE_FEN)]
@@ -72,16 +73,15 @@ class ProductController(Controller):
         product = await store.read(lambda c: products.get_product(c, product_id))
         return product.as_json()
 
-    @post("/")
+    @post("/", guards=[manager_only])
     async def create(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ProductCreate]
     ) -> dict[str, Any]:
-        require_manager(staff)
         fields = msgspec.structs.asdict(data)
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
 
-    @patch("/{product_id:str}")
+    @patch("/{product_id:str}", guards=[manager_only])
     async def update(
         self,
         store: StoreDep,
@@ -89,7 +89,6 @@ class ProductController(Controller):
         product_id: FromPath[str],
         data: JSONBody[ProductPatch],
     ) -> dict[str, Any]:
-        require_manager(staff)
         fields = data.sent()
         await store.write(lambda tx: products.update_product(tx, product_id, fields))
         return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
@@ -126,24 +125,22 @@ class CalendarController(Controller):
             "next_delivery_day": cal.next_delivery_day(now).isoformat(),
         }
 
-    @put("/")
+    @put("/", guards=[manager_only])
     async def save(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[CalendarInput]
-    ) -> dict[str, str]:
-        require_manager(staff)
+    ) -> CalendarSaved:
         await store.write(
             lambda tx: calendar.save(tx, data.weekdays, data.cutoff, data.pickup_hours)
         )
-        return {"status": "saved"}
+        return CalendarSaved("saved")
 
-    @post("/exceptions")
+    @post("/exceptions", guards=[manager_only])
     async def add_exception(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ExceptionInput]
-    ) -> dict[str, Any]:
+    ) -> ExceptionAdded:
         """Close a day (a holiday) or add an extra delivery day. Closing a day with
         orders still waiting is refused unless `move_orders_to` names the delivery
         day they move to; the answer says how many moved."""
-        require_manager(staff)
         day = calendar.parse_day(data.day, "day")
         move_to = (
             calendar.parse_day(data.move_orders_to, "move_orders_to")
@@ -154,8 +151,8 @@ class CalendarController(Controller):
         if move_to is not None and data.kind != "closed":
             raise BadRequest("move_orders_to goes with kind 'closed'", field="move_orders_to")
 
-        def write(tx: Tx) -> dict[str, Any]:
+        def write(tx: Tx) -> ExceptionAdded:
             moved = orders.move_open_orders(tx, day, move_to) if move_to else 0
-            return {"id": calendar.add_exception(tx, day, data.kind, data.note), "moved": moved}
+            return ExceptionAdded(calendar.add_exception(tx, day, data.kind, data.note), moved)
 
         return await store.write(write)

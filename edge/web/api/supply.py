@@ -9,9 +9,16 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from edge.domain import calendar
-from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply import (
+    consolidated,
+    consolidated_formats,
+    receiving,
+    reconciliation,
+    returns,
+)
 from edge.domain.supply.lines import parse_quantity
 from edge.errors import Forbidden
+from edge.web.api.replies import OrderShortages, Shortages
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 AnyRequest = Request[Any, Any, Any]
@@ -80,10 +87,6 @@ def _qty(unit: str, quantity: int | None, jin: float | None) -> int:
     return parse_quantity(unit, quantity if quantity is not None else 0, jin=jin)
 
 
-def _day(value: str, field: str = "delivery_date") -> str:
-    return calendar.parse_day(value, field).isoformat()
-
-
 class SupplyController(Controller):
     path = "/api/v1"
     tags = ["supply"]
@@ -100,9 +103,13 @@ class SupplyController(Controller):
         format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The day's order to the co-op; locks it (or amends it) when the cut-off has passed."""
-        doc = await consolidated.read_locking(store, _day(delivery_date), settings.now())
+        doc = await consolidated.read_locking(
+            store, calendar.iso_day(delivery_date, "delivery_date"), settings.now()
+        )
         if wants_csv(request, format):
-            return csv_response(consolidated.as_csv(doc), f"order-{doc['delivery_date']}.csv")
+            return csv_response(
+                consolidated_formats.as_csv(doc), f"order-{doc['delivery_date']}.csv"
+            )
         return Response(doc)
 
     @put("/consolidated/buffer", status_code=200)
@@ -135,8 +142,10 @@ class SupplyController(Controller):
         delivery_date: FromQuery[str],
     ) -> str:
         """The order as a plain Chinese WeChat / SMS message, for when the hub is out of reach."""
-        doc = await consolidated.read_locking(store, _day(delivery_date), settings.now())
-        return consolidated.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
+        doc = await consolidated.read_locking(
+            store, calendar.iso_day(delivery_date, "delivery_date"), settings.now()
+        )
+        return consolidated_formats.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
 
     @post("/consolidated/sent-by-hand", status_code=200)
     async def sent_by_hand(
@@ -155,7 +164,7 @@ class SupplyController(Controller):
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
     ) -> dict[str, Any]:
         """Expected (dispatch note, else the order) against what arrived, per line."""
-        day = _day(delivery_date)
+        day = calendar.iso_day(delivery_date, "delivery_date")
         return await store.read(lambda c: receiving.receiving_view(c, store.site_id, day))
 
     @post("/receiving", status_code=200)
@@ -174,24 +183,24 @@ class SupplyController(Controller):
     @get("/shortages")
     async def shortages(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
-    ) -> dict[str, Any]:
-        day = _day(delivery_date)
+    ) -> Shortages:
+        day = calendar.iso_day(delivery_date, "delivery_date")
         found = await store.read(lambda c: receiving.shortages_for_day(c, day, store.site_id))
-        return {"delivery_date": day, "orders": found}
+        return Shortages(day, found)
 
     @get("/orders/{order_id:str}/shortages")
     async def order_shortages(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> OrderShortages:
         found = await store.read(lambda c: receiving.shortages_for_order(c, order_id))
-        return {"order_id": order_id, "items": found}
+        return OrderShortages(order_id, found)
 
     @get("/returns")
     async def return_note(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
     ) -> dict[str, Any]:
         """The day's return note (if any) and the leftovers the counts suggest."""
-        day = _day(delivery_date)
+        day = calendar.iso_day(delivery_date, "delivery_date")
 
         def read(c: Any) -> dict[str, Any]:
             suggested = returns.leftovers_expected(c, store.site_id, day)
@@ -229,7 +238,7 @@ class SupplyController(Controller):
         format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Ordered, dispatched, received, sold, returned, lost — quantities and fen; CSV too."""
-        day = _day(delivery_date)
+        day = calendar.iso_day(delivery_date, "delivery_date")
         doc = await store.read(lambda c: reconciliation.reconcile(c, store.site_id, day))
         if wants_csv(request, format):
             return csv_response(reconciliation.as_csv([doc]), f"reconciliation-{day}.csv")

@@ -59,7 +59,7 @@ def actor(me: Any) -> Actor:
 
 def _day(request: AnyRequest, value: str | None) -> str:
     try:
-        return calendar.parse_day(value, "day").isoformat() if value else today(request).isoformat()
+        return calendar.day_or(value, today(request))
     except EdgeError:
         return today(request).isoformat()
 

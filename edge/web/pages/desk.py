@@ -29,7 +29,7 @@ from edge.web.shared import StoreDep
 
 # The price the desk showed, echoed back in a hidden field: only compared, never stored.
 MAX_SHOWN_FEN = 10**12
-HANDED_OVER = ("picked_up", "delivered")
+HANDED_OVER = orders.HANDED_OVER
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
 
 
@@ -43,7 +43,7 @@ async def desk_search(
     day: FromQuery[str | None] = None,
 ) -> Template:
     """Pickup code or phone tail in the numeric box (`q`); a name in the other."""
-    d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
+    d = calendar.day_or(day, today(request))
     term = ((q or "").strip() or (name or "").strip())[:40]
     found = (
         await store.read(lambda c: orders.list_orders(c, d, sees_phones=me.sees_phones, q=term))

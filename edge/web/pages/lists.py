@@ -19,10 +19,6 @@ from edge.web.pages.base import AnyRequest, MeDep, page, today
 from edge.web.shared import StoreDep
 
 
-def _day(request: AnyRequest, value: str | None) -> str:
-    return calendar.parse_day(value, "day").isoformat() if value else today(request).isoformat()
-
-
 def by_household(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Orders of one household side by side, keeping the building order of the list."""
     groups: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
@@ -52,7 +48,7 @@ async def _units(store: StoreDep) -> dict[str, products.Product]:
 async def packing_page(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
-    d = _day(request, day)
+    d = calendar.day_or(day, today(request))
     rows = await store.read(lambda c: packing.packing_list(c, d, sees_phones=me.sees_phones))
     totals = await store.read(lambda c: packing.product_totals(c, d))
     short = await store.read(lambda c: receiving.shortages_for_day(c, d))
@@ -74,7 +70,7 @@ async def packing_page(
 async def delivery_page(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
-    d = _day(request, day)
+    d = calendar.day_or(day, today(request))
     rows = await store.read(
         lambda c: packing.packing_list(c, d, sees_phones=me.sees_phones, home_only=True)
     )

@@ -76,7 +76,7 @@ async def order_list(
     q: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
 ) -> Template:
-    d = calendar.parse_day(day, "day").isoformat() if day else today(request).isoformat()
+    d = calendar.day_or(day, today(request))
     status = status if status in orders.STATUSES else None
     term = (q or "").strip()[:40]
     found = await store.read(
@@ -337,7 +337,7 @@ async def settle_owed(
 async def mark_packed(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Redirect:
-    await store.write(lambda tx: orders.set_status(tx, order_id, "packed"))
+    await store.write(lambda tx: orders.set_status(tx, order_id, orders.OrderStatus.PACKED))
     form = await request.form()
     back = str(form.get("back", "") or "")
     if back.startswith("/lists/packing"):

@@ -20,7 +20,8 @@ from urllib.parse import quote, unquote
 from litestar import get, post
 from litestar.response import Redirect, Template
 
-from edge.domain.auth import Auth, Locked, SignInPolicy, client_address
+from edge.domain.auth import Auth
+from edge.domain.signin import Locked, SignInPolicy, client_address
 from edge.errors import Forbidden, TooManyRequests, Unauthorized
 from edge.settings import Settings
 from edge.web.pages.base import AnyRequest, page

@@ -16,7 +16,13 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from edge.domain import calendar
-from edge.domain.supply import consolidated, receiving, reconciliation, returns
+from edge.domain.supply import (
+    consolidated,
+    consolidated_formats,
+    receiving,
+    reconciliation,
+    returns,
+)
 from edge.domain.supply.lines import MAX_COUNT
 from edge.errors import BadRequest, EdgeError, Forbidden
 from edge.settings import Settings
@@ -57,16 +63,10 @@ def _now(request: AnyRequest) -> Any:
 async def _order_day(request: AnyRequest, store: Any, value: str | None) -> str:
     """The delivery day the order sheet is about: the next one after today by default."""
     if value:
-        return calendar.parse_day(value, "day").isoformat()
+        return calendar.iso_day(value, "day")
     today: date = _now(request).date()
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     return str(cal.first_delivery_day_after(today).isoformat())
-
-
-def _today(request: AnyRequest, value: str | None) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return str(_now(request).date().isoformat())
 
 
 # How far back receiving, returns and reconciliation look for the last delivery.
@@ -86,7 +86,7 @@ async def _delivery_day(request: AnyRequest, store: Any, value: str | None) -> s
     """The delivery receiving, returns and reconciliation are about: the one asked
     for, else today's when today is a delivery day, else the last one before."""
     if value:
-        return calendar.parse_day(value, "day").isoformat()
+        return calendar.iso_day(value, "day")
     today: date = _now(request).date()
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     for back in range(LOOK_BACK_DAYS + 1):
@@ -153,7 +153,7 @@ async def _order_sheet(
     status: int = 200,
 ) -> Template:
     doc = await consolidated.read_locking(store, d, _now(request))
-    text = consolidated.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
+    text = consolidated_formats.as_text(doc, getattr(request.app.state, "centre_name", "邻里"))
     products = await store.read(
         lambda c: [
             dict(r)
@@ -268,7 +268,7 @@ async def _receiving(
 @post("/receiving")
 async def receiving_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = _today(request, str(form.get("day") or ""))
+    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
     try:
         arrivals = []
         for key, value in form.multi_items():
@@ -348,7 +348,7 @@ async def _returns(
 @post("/returns")
 async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = _today(request, str(form.get("day") or ""))
+    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
     try:
         lines = []
         for key, value in form.multi_items():

@@ -14,17 +14,11 @@ from edge.web.pages.base import AnyRequest, MeDep, form_error, need_manager, pag
 from edge.web.shared import StoreDep
 
 
-def _day(request: AnyRequest, value: str | None) -> str:
-    if value:
-        return calendar.parse_day(value, "day").isoformat()
-    return today(request).isoformat()
-
-
 @get("/", include_in_schema=False)
 async def today_page(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
-    d = _day(request, day)
+    d = calendar.day_or(day, today(request))
     summary = await store.read(lambda c: dashboard.today(c, d))
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     now = request.app.state.settings.now()
@@ -49,12 +43,12 @@ async def close_day_form(
     request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
 ) -> Template:
     need_manager(me)
-    d = _day(request, day)
+    d = calendar.day_or(day, today(request))
     waiting = await store.read(
         lambda c: [
             o
             for o in orders.list_orders(c, d, sees_phones=me.sees_phones)
-            if o["status"] in ("placed", "packed") and o["delivery_mode"] == "pickup"
+            if o["status"] in orders.OPEN and o["delivery_mode"] == "pickup"
         ]
     )
     return page(request, "close_day.html", me, day=d, waiting=waiting, error=None)
@@ -65,7 +59,7 @@ async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template
     need_manager(me)
     form = await request.form()
     try:
-        d = calendar.parse_day(str(form.get("day", "")), "day").isoformat()
+        d = calendar.iso_day(str(form.get("day", "")), "day")
         count = await store.write(lambda tx: orders.mark_no_shows(tx, d, today(request)))
     except BadRequest as exc:
         return page(

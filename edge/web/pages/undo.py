@@ -16,7 +16,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from edge.domain import corrections
-from edge.domain.auth import Auth, SignInPolicy, client_address
+from edge.domain.auth import Auth
+from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import BadRequest, EdgeError, NotFound
 from edge.settings import Settings
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, page
