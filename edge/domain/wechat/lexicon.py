@@ -67,7 +67,7 @@ TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「
 
 #: Words that join list items like a comma does.
 CONNECTORS: frozenset[str] = _words(
-    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加"
+    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加 多加 再多加 另加"
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
@@ -95,7 +95,13 @@ ADDRESS_TERMS: frozenset[str] = _words(
 )
 
 #: Connectors that also say "and I want": they let a product without a quantity count.
-ORDERING_CONNECTORS: frozenset[str] = _words("还要 再来 再要 再加 加上 外加 再买 加")
+ORDERING_CONNECTORS: frozenset[str] = _words(
+    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加"
+)
+
+#: "生菜一斤，再加一斤", "馒头再来五个": a quantity after one of these adds to the line of
+#: the same product already ordered, it is not a second line nor a correction.
+ADDITIVE: frozenset[str] = _words("再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 还要")
 
 #: Other words that carry no order content: pronouns, time words, measure fillers.
 FILLERS: frozenset[str] = _words(

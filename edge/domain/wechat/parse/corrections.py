@@ -140,7 +140,12 @@ def mark(s: str, toks: list[Tok]) -> None:
             q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
             if q is None or q.used or q.each:
                 continue
-            if s[t.start : t.end] == "不是" and k > 0 and toks[k - 1].end == t.start:
+            if (
+                s[t.start : t.end] == "不是"
+                and k > 0
+                and toks[k - 1].kind == "qty"
+                and toks[k - 1].end == t.start
+            ):
                 q.used = True  # "要3斤不是2斤": the 2斤 is what was not meant
                 continue
             # "不，2斤" restates the last line only when no product of its own follows.
@@ -201,6 +206,16 @@ def _new_qty(s: str, toks: list[Tok], k: int) -> Qty | None:
     return q
 
 
+def _sum(a: Qty, b: Qty) -> Qty | None:
+    """Two quantities of one line added, when they are of the same measure."""
+    if a.kind == b.kind == "w":
+        grams = a.grams + b.grams
+        return Qty("w", b.start, b.end, value=grams / 500, unit="斤", grams=grams)
+    if a.kind == b.kind and a.kind in ("p", "bare") and a.unit == b.unit and not a.kuai:
+        return Qty(a.kind, b.start, b.end, value=a.value + b.value, unit=a.unit)
+    return None
+
+
 @dataclass(slots=True)
 class Line:
     """One order line as the message stands so far; `qty` None: named without a quantity."""
@@ -250,6 +265,12 @@ class Ledger:
         if old is not None and (tok.changed or old.qty is None):
             self._replace(old, new)
             return
+        if old is not None and tok.adds and old.qty is not None and qty is not None:
+            total = _sum(old.qty, qty)
+            if total is not None:  # "生菜一斤，再加一斤": one line of 2斤
+                new.qty, new.span = total, (qty.start, qty.end)
+                self._replace(old, new)
+                return
         self.lines.append(new)
 
     def mention(self, tok: Tok, verb: bool) -> None:

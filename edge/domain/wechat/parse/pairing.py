@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..lexicon import FIRST_PERSON, PREP_CHARS, THIRD_PARTY
+from ..lexicon import ADDITIVE, FIRST_PERSON, PREP_CHARS, THIRD_PARTY
 from .context import list_item
 from .model import Qty, Tok
 
@@ -163,6 +163,30 @@ def pair_products(s: str, toks: list[Tok]) -> None:
                     t.qty.used = True
 
 
+def _additive_before(s: str, toks: list[Tok], k: int) -> bool:
+    """Is token k opened by an additive word ("再加一斤", "再来两斤生菜")?"""
+    j = k - 1
+    while j >= 0 and toks[j].kind in ("fill", "polite", "verb"):
+        j -= 1
+    return j >= 0 and toks[j].kind == "sep" and s[toks[j].start : toks[j].end] in ADDITIVE
+
+
+def mark_additions(s: str, toks: list[Tok]) -> None:
+    """ "菠菜再来一斤", "再加两斤土豆": a product whose quantity an additive word opens adds
+    to its line, if the message already has one (the ledger decides)."""
+    for k, t in enumerate(toks):
+        if t.kind != "prod" or t.paired is None or t.paired_each:
+            continue
+        q = next((j for j, x in enumerate(toks) if x.qty is t.paired), None)
+        if q is None:
+            continue
+        first, last = min(k, q), max(k, q)
+        if _additive_before(s, toks, first) or any(
+            x.kind == "sep" and s[x.start : x.end] in ADDITIVE for x in toks[first + 1 : last]
+        ):
+            t.adds = True
+
+
 def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
     """ "土豆，5斤": a segment with only a quantity gives it to the unpaired product before
     it. Across a price phrase too ("苹果要5块钱一斤的那种，来3斤"), and across a fallback
@@ -175,6 +199,10 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         theirs = _for_them_too(s, toks, k)
         if theirs is not None:
             again.append(theirs)
+            continue
+        more = _more_of_last(s, toks, k)
+        if more is not None:
+            again.append(more)
             continue
         seg_has_prod = False
         for j in range(k + 1, len(toks)):
@@ -214,6 +242,24 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
                 again.append((a, mine))
     for a, mine in reversed(again):
         toks.insert(a, mine)
+
+
+def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """ "生菜一斤，再加一斤", "土豆三斤，再多加两斤吧": a quantity an additive word opens,
+    with no product of its own in its part, is more of the last product ordered."""
+    q = toks[k].qty
+    if q is None or q.each or not _additive_before(s, toks, k):
+        return None
+    a, b = list_item(toks, k)
+    if any(x.kind in ("prod", "res") for x in toks[k:b]):
+        return None
+    p = next((x for x in reversed(toks[:k]) if x.kind == "prod"), None)
+    if p is None or p.paired is None or p.dropped or p.alt:
+        return None
+    more = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
+    more.paired, more.adds = q, True
+    q.used = True
+    return a, more
 
 
 def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:

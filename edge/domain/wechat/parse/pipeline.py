@@ -19,7 +19,7 @@ from .folding import fold, strip_mentions
 from .items import build_item
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
-from .pairing import pair_lone_quantities, pair_products
+from .pairing import mark_additions, pair_lone_quantities, pair_products
 from .senders import sender_texts
 from .tokens import fuzzy_pass, tokenize
 
@@ -97,6 +97,7 @@ class _Reader:
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
+        mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
         explained: list[tuple[int, int]] = []
         self._answer_to_question(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
