@@ -293,6 +293,16 @@ CONFUSABLE: dict[str, str] = {
     "南": "男难",
     "香": "乡相",
     "生": "声",
+    "药": "钥耀",
+    "果": "过国",
+}
+
+#: Heard, and written as a common word: dictation writes "山药二斤" as "山要二斤", "土豆三斤"
+#: as "土都三斤". These characters are order or 各 words, so they make a name only glued
+#: to the rest of it, in a leftover the catalog lacks, right before a quantity.
+HEARD_AS_WORDS: dict[str, str] = {
+    "药": "要",
+    "豆": "都",
 }
 
 #: Regional names for common products (Shandong and the north, where the centres are, and a few

@@ -41,10 +41,35 @@ def _prev_product(toks: list[Tok], k: int) -> Tok | None:
     return next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
 
 
-def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
+# "要是没有排骨就来两斤五花": an opener that names the first choice before 就.
+_IF_NONE = frozenset(("没有", "要是没有", "如果没有", "实在没有", "没货"))
+
+
+def _first_choice(s: str, toks: list[Tok], k: int, b: int) -> int | None:
+    """ "要是没有排骨就来两斤五花肉" names the first choice between the opener and 就 and
+    gives the one quantity said: that is the order, what follows 就 the fallback. Returns
+    the index where the fallback starts."""
+    if s[toks[k].start : toks[k].end] not in _IF_NONE:
+        return None
+    j = k + 1
+    while j < b and toks[j].kind == "prod":
+        j += 1
+    if j == k + 1 or j >= b or s[toks[j].start : toks[j].end] != "就":
+        return None
+    qs = [x for x in toks[j:b] if x.kind == "qty" and x.qty is not None]
+    if len(qs) != 1 or any(x.qty is not None for x in toks[k:j]):
+        return None
+    for p in toks[k + 1 : j]:
+        p.paired = qs[0].qty
+    return j
+
+
+def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[tuple[int, int]]:
     """Products in a fallback part of the clause: from "没有/或者…" to the end of its
     segment, or the segment that ends in "也行". Their quantities go with them. Returns the
-    token index ranges [a, b) of those parts."""
+    token index ranges [a, b) of those parts. `first_unsold`: the message asked only about
+    something the catalog lacks ("有没有油条？没有的话就要五个馒头"): a fallback that opens
+    it is the order."""
     parts: list[tuple[int, int]] = []
     seg_start = 0
     for k, t in enumerate(toks):
@@ -56,7 +81,21 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
             b = k + 1
             while b < len(toks) and toks[b].kind != "sep":
                 b += 1
-            parts.append((k, b))
+            word = s[t.start : t.end]
+            if (
+                first_unsold
+                and _prev_product(toks, k) is None
+                and word in _IF_NONE | {"没有的话", "没的话"}
+            ):
+                rest = toks[k + 1 : b]
+                if rest and rest[0].kind != "prod" and any(x.kind == "prod" for x in rest):
+                    t.kind = "fill"  # no first choice to fall back from
+                    continue
+            at = _first_choice(s, toks, k, b) if _prev_product(toks, k) is None else None
+            if at is not None:
+                parts += [(k, k + 1), (at, b)]
+            else:
+                parts.append((k, b))
         elif t.kind == "alt_end":
             # "圆青椒三个 柿子椒也行": only the product just before (and a quantity right
             # before it) is the fallback.

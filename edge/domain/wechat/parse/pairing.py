@@ -154,13 +154,44 @@ def pair_products(s: str, toks: list[Tok]) -> None:
             elif p.kind == "qty":
                 break
         if not t.qty.used:  # "每样一斤：土豆、黄瓜": the list follows
+            people = _people_before(s, toks, k)
             for p in toks[k + 1 :]:
                 if p.kind == "qty":
                     break
                 if p.kind == "prod" and p.paired is None and not p.dropped:
                     p.paired = t.qty
                     p.paired_each = True
+                    p.copies = people
                     t.qty.used = True
+
+
+_JOINS = frozenset(("和", "跟", "与", "同", "还有", "以及", "及"))
+_TWO_OF_US = ("我们俩", "我们两家", "我俩", "咱俩", "咱们俩", "俺俩", "我们两个", "两家")
+
+
+def _people_before(s: str, toks: list[Tok], k: int) -> int:
+    """ "我和我妈各要两斤鸡蛋", "我跟对门各要一个西瓜": 各 after people, not products, gives
+    each person a line. The people are counted by what joins them; 1 when no person is
+    named (the 各 then spreads over the products after it)."""
+    e = k - 1
+    while e >= 0 and toks[e].kind != "each":
+        e -= 1
+    if e <= 0 or any(x.kind == "prod" for x in toks[:e]):
+        return 1
+    said = s[toks[0].start : toks[e].start]
+    if any(w in said for w in _TWO_OF_US):
+        for x in toks[:e]:
+            if x.qty is not None:
+                x.qty.used = True  # "我们俩": the two are people
+        return 2
+    if any(x.kind == "qty" for x in toks[:e]):
+        return 1
+    if not any(w in said for w in FIRST_PERSON + THIRD_PARTY):
+        return 1
+    joins = sum(1 for x in toks[:e] if x.kind == "sep" and s[x.start : x.end] in _JOINS)
+    if any(x.kind == "sep" and s[x.start : x.end] not in _JOINS for x in toks[:e]):
+        return 1  # a comma: "我和老伴，各要…" is not a list of people
+    return joins + 1
 
 
 def _additive_before(s: str, toks: list[Tok], k: int) -> bool:

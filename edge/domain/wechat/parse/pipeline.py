@@ -79,6 +79,7 @@ class _Reader:
         self.unparsed: list[tuple[int, str]] = []
         self.last_question_prod: Tok | None = None
         self.last_lone_prod: Tok | None = None  # a clause that only named a product
+        self.asked_unsold = False  # the clause before asked only about an unknown word
 
     def clause(self, lo: int, hi: int, stop: str) -> None:
         s, cat = self.s, self.cat
@@ -93,7 +94,11 @@ class _Reader:
             if price:  # "土豆多少钱一斤": nothing here is an order
                 price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
                 toks = [t for t in toks if not a <= t.start < b]
-        fallbacks = mark_fallbacks(s, toks)  # "没有就来1斤五花", "柿子椒也行"
+        # "有没有油条？没有的话就要五个馒头": only something the catalog lacks was asked for.
+        unsold = (self.asked_unsold or _asks_unsold(toks, segs)) and not (
+            self.ledger.lines or self.last_question_prod
+        )
+        fallbacks = mark_fallbacks(s, toks, unsold)  # "没有就来1斤五花", "柿子椒也行"
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
@@ -105,6 +110,7 @@ class _Reader:
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
         self.last_lone_prod = self._lone_prod(toks)
+        self.asked_unsold = _asks_unsold(toks, segs)
         for a, b in fallbacks:
             if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in fallbacks):
                 self._quote_fallback(toks[a:b], explained)
@@ -187,8 +193,11 @@ class _Reader:
                 if not sensible(t.paired):  # "土豆0斤": not understood, never an item
                     t.paired.used = False
                     continue
-                ledger.order(t, t.paired, in_question=seg is not None)
+                for _ in range(t.copies):  # "我和我妈各要两斤鸡蛋": a line each
+                    ledger.order(t, t.paired, in_question=seg is not None)
                 explained += [(t.start, t.end), (t.paired.start, t.paired.end)]
+                if t.copies > 1:
+                    explained.append((lo, t.start))  # the people named before 各
                 if t.changed:  # "刚才的芹菜改成一斤": the look-back is part of it
                     a, _ = list_item(toks, k)
                     explained += [(x.start, x.end) for x in toks[a:k] if x.kind == "res"]
@@ -240,6 +249,16 @@ class _Reader:
                 (struck if line.struck else items).append(it)
         self.unparsed.sort(key=lambda u: u[0])
         return items, struck, [u for _, u in self.unparsed if u]
+
+
+def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
+    """Does a question here ask only about a word the catalog lacks ("有没有油条")?"""
+    return any(
+        not price
+        and any(t.kind == "res" and a <= t.start < b for t in toks)
+        and not any(t.kind == "prod" and a <= t.start < b for t in toks)
+        for a, b, price in segs
+    )
 
 
 def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:

@@ -235,7 +235,17 @@ def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) ->
 def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
     """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
     out: list[Tok] = []
-    for t in toks:
+    glued = -1
+    for k, t in enumerate(toks):
+        if k == glued:
+            continue
+        heard = _heard_name(s, toks, k, catalog)
+        if heard is not None:
+            if t.end - 1 > t.start:
+                out.append(Tok("res", t.start, t.end - 1))
+            out.append(heard)
+            glued = k + 1
+            continue
         if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
             continue
@@ -271,3 +281,20 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
             pieces.append(Tok("res", lo, t.end))
         out.extend(pieces)
     return out
+
+
+def _heard_name(s: str, toks: list[Tok], k: int, catalog: Catalog) -> Tok | None:
+    """ "山要两斤", "土都三斤": a leftover's last character and the one-character word glued
+    after it make a 2-character name as dictation heard it, when a quantity follows."""
+    t = toks[k]
+    if t.kind != "res" or t.blocked or k + 2 >= len(toks):
+        return None
+    w, q = toks[k + 1], toks[k + 2]
+    if w.start != t.end or w.end - w.start != 1 or w.kind not in ("verb", "each"):
+        return None
+    if q.kind != "qty" or q.start != w.end:
+        return None
+    e = catalog.heard.get(s[t.end - 1 : w.end])
+    if e is None:
+        return None
+    return Tok("prod", t.end - 1, w.end, entry=e, match="fuzzy", similarity=0.5)
