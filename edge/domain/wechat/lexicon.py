@@ -359,6 +359,13 @@ REGIONAL_NAMES: dict[str, str] = {
     "鸡春": "鸡蛋",
 }
 
+#: Names that mean different foods by region: "柿子" is the tomato in the north-east and the
+#: persimmon elsewhere. Read as the product only when the message says which, by a word
+#: that fits only it ("柿子三斤，要沙的", "炒鸡蛋用的柿子"); otherwise left unknown.
+REGIONAL_BY_CUE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "柿子": ("西红柿", ("沙", "炒", "番茄", "西红柿", "做汤", "打卤", "蘸糖", "酸甜", "生吃")),
+}
+
 #: Common foods whose names hold a product's name but are other foods ("圆白菜" is cabbage,
 #: not 白菜). Read as unknown products unless the catalog sells them by that name.
 OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜 卷心白菜")

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..lexicon import ALL_UNITS, CONFUSABLE, HEARD_AS_WORDS, OTHER_FOODS, REGIONAL_NAMES
+from ..lexicon import (
+    ALL_UNITS,
+    CONFUSABLE,
+    HEARD_AS_WORDS,
+    OTHER_FOODS,
+    REGIONAL_BY_CUE,
+    REGIONAL_NAMES,
+)
 from .folding import fold
 from .model import CatalogEntry
 
@@ -29,6 +36,7 @@ class Catalog:
         "entries",
         "first_chars",
         "heard",
+        "by_cue",
         "units",
     )
 
@@ -86,6 +94,11 @@ class Catalog:
             hit = index.get(standard)
             if hit is not None:
                 index.setdefault(word, (hit[0], True))
+        self.by_cue: dict[str, tuple[CatalogEntry, tuple[str, ...]]] = {}
+        for word, (standard, cues) in REGIONAL_BY_CUE.items():
+            hit = index.get(standard)
+            if hit is not None and word not in index:
+                self.by_cue[word] = (hit[0], cues)
         for word in OTHER_FOODS:
             index.setdefault(word, (OTHER_FOOD, True))
         lengths: dict[str, set[int]] = {}

@@ -235,6 +235,8 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         if more is not None:
             again.append(more)
             continue
+        if _weighs_the_piece(s, toks, k):
+            continue
         seg_has_prod = False
         for j in range(k + 1, len(toks)):
             if toks[j].kind == "sep":
@@ -273,6 +275,33 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
                 again.append((a, mine))
     for a, mine in reversed(again):
         toks.insert(a, mine)
+
+
+_ABOUT_AFTER = ("左右", "上下")
+_ABOUT_BEFORE = ("大概", "大约", "差不多")
+
+
+def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
+    """ "冬瓜要一块，三斤左右": an approximate weight alone in its part, after a piece of a
+    product sold by weight, says how much of it to cut: the weight is the line. ("西瓜一个，
+    十斤左右的" describes a product sold by the piece: it stays one.)"""
+    q = toks[k].qty
+    if q is None or q.kind != "w" or q.each:
+        return False
+    a, b = list_item(toks, k)
+    if a == 0 or any(x.kind in ("prod", "qty", "res") for x in toks[a:b] if x is not toks[k]):
+        return False
+    words = [s[x.start : x.end] for x in toks[a:b]]
+    if not any(w in words for w in _ABOUT_AFTER + _ABOUT_BEFORE):
+        return False
+    p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
+    if p is None or p.entry is None or p.entry.sold_by != "weight" or p.paired is None:
+        return False
+    if p.paired.kind != "p" or p.dropped or p.alt:
+        return False
+    q.used = True
+    toks[k].restate, toks[k].target = q, p
+    return True
 
 
 def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:

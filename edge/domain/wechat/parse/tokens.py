@@ -249,6 +249,10 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
         if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
             continue
+        cued = _by_cue(s, toks, t, catalog)
+        if cued is not None:
+            out.append(cued)
+            continue
         if t.blocked:
             # "羊葱": 葱 inside an unknown word, unless the word is a name's homophone.
             n = t.end - t.start
@@ -298,3 +302,16 @@ def _heard_name(s: str, toks: list[Tok], k: int, catalog: Catalog) -> Tok | None
     if e is None:
         return None
     return Tok("prod", t.end - 1, w.end, entry=e, match="fuzzy", similarity=0.5)
+
+
+def _by_cue(s: str, toks: list[Tok], t: Tok, catalog: Catalog) -> Tok | None:
+    """ "柿子三斤，要沙的": a regional name that means this product only with a word in the
+    clause that fits it alone."""
+    hit = catalog.by_cue.get(s[t.start : t.end])
+    if hit is None:
+        return None
+    e, cues = hit
+    clause = s[toks[0].start : toks[-1].end]
+    if not any(c in clause for c in cues):
+        return None
+    return Tok("prod", t.start, t.end, entry=e, match="alias", similarity=0.9)
