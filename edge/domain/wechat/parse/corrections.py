@@ -245,14 +245,17 @@ def _new_qty(s: str, toks: list[Tok], k: int) -> Qty | None:
     return q
 
 
-def _sum(a: Qty, b: Qty) -> Qty | None:
-    """Two quantities of one line added, when they are of the same measure."""
+def _sum(a: Qty, b: Qty, unit: str) -> Qty | None:
+    """Two quantities of one line added, when they are of the same measure. 块 adds up only
+    for a product counted in 块 (elsewhere "5块" may be money)."""
     if a.kind == b.kind == "w":
         grams = a.grams + b.grams
         return Qty("w", b.start, b.end, value=grams / 500, unit="斤", grams=grams)
-    if a.kind == b.kind and a.kind in ("p", "bare") and a.unit == b.unit and not a.kuai:
-        return Qty(a.kind, b.start, b.end, value=a.value + b.value, unit=a.unit)
-    return None
+    if a.kind != b.kind or a.kind not in ("p", "bare") or a.unit != b.unit:
+        return None
+    if (a.kuai or b.kuai) and unit != "块":
+        return None
+    return Qty(a.kind, b.start, b.end, value=a.value + b.value, unit=a.unit, kuai=a.kuai)
 
 
 @dataclass(slots=True)
@@ -305,7 +308,7 @@ class Ledger:
             self._replace(old, new)
             return
         if old is not None and tok.adds and old.qty is not None and qty is not None:
-            total = _sum(old.qty, qty)
+            total = _sum(old.qty, qty, tok.entry.unit if tok.entry else "")
             if total is not None:  # "生菜一斤，再加一斤": one line of 2斤
                 new.qty, new.span = total, (qty.start, qty.end)
                 self._replace(old, new)

@@ -1,0 +1,189 @@
+"""Round 6 of the WeChat parser: the kinds tests/wechat_heldout_round6.jsonl (scored once,
+untuned) showed, each rule with the near misses it must leave alone. None of these messages
+is a line of the held-out file."""
+
+from __future__ import annotations
+
+import pytest
+from test_wechat_parse import parse, triples
+
+# ------------------------------------------------------------------ adding to a line
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("芹菜一斤，再加半斤", [("芹菜", 1.5, "斤")]),
+        ("排骨2斤 还要1斤", [("排骨", 3, "斤")]),
+        ("豆腐两块，豆腐再来一块", [("豆腐", 3, "块")]),
+        ("韭菜一斤，黄瓜两斤，再加两斤韭菜", [("韭菜", 3, "斤"), ("黄瓜", 2, "斤")]),
+        ("孙姨 10:01\n橙子5个\n孙姨 10:09\n橙子再来3个", [("橙子", 8, "个")]),
+        ("茄子两斤，再多加一斤吧", [("茄子", 3, "斤")]),
+    ],
+)
+def test_an_additive_word_adds_to_the_line_already_ordered(text: str, want: list) -> None:
+    assert triples(text) == want
+    r = parse(text)
+    assert [i.struck for i in r.struck] == ["corrected"]  # the preview shows what changed
+    assert r.unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Another product after the additive word is its own line.
+        ("香蕉2斤，再加2斤苹果", [("香蕉", 2, "斤"), ("苹果", 2, "斤")]),
+        # Nothing to add to: a new line.
+        ("那就再加两个橙子", [("橙子", 2, "个")]),
+        # Different measures do not add up: two lines.
+        ("土豆2斤，再加3个", [("土豆", 2, "斤"), ("土豆", 3, "个")]),
+    ],
+)
+def test_an_additive_word_with_nothing_to_add_to_is_a_line(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert parse(text).struck == ()
+
+
+# ------------------------------------------------------------------ restatements
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("芹菜两斤，啊不是，三斤", [("芹菜", 3, "斤")]),
+        ("排骨3斤，嗯不是，2斤", [("排骨", 2, "斤")]),
+    ],
+)
+def test_an_interjection_before_bu_shi_still_restates(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ 各 after people
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我和隔壁各要一袋大米", [("大米", 1, "袋")] * 2),
+        ("我跟我姐各要两盒酸奶", [("酸奶", 2, "盒")] * 2),
+        ("我们俩各要一个西瓜", [("西瓜", 1, "个")] * 2),
+        ("我和我妈还有我姐各要一斤香蕉", [("香蕉", 1, "斤")] * 3),
+    ],
+)
+def test_ge_after_people_gives_each_person_a_line(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert parse(text).unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆和黄瓜各两斤", [("土豆", 2, "斤"), ("黄瓜", 2, "斤")]),
+        ("我要土豆黄瓜各两斤", [("土豆", 2, "斤"), ("黄瓜", 2, "斤")]),
+        ("各来一斤：菠菜、芹菜", [("菠菜", 1, "斤"), ("芹菜", 1, "斤")]),
+    ],
+)
+def test_ge_over_products_still_spreads_over_the_products(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ heard as a word
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("山要三斤", [("山药", 3, "斤")]),
+        ("土都五斤，山要一斤", [("土豆", 5, "斤"), ("山药", 1, "斤")]),
+    ],
+)
+def test_a_name_dictation_wrote_with_a_function_word(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我要两斤土豆", [("土豆", 2, "斤")]),
+        ("土豆黄瓜都要两斤", [("土豆", 2, "斤"), ("黄瓜", 2, "斤")]),
+        ("大家都两斤", []),
+        ("山上要两斤", []),  # not glued: no name
+    ],
+)
+def test_order_words_stay_order_words(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ first choices
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("如果没有山药就拿一斤土豆", [("山药", 1, "斤")]),
+        ("要是没有鲜奶就来两盒酸奶", [("牛奶", 2, "盒")]),
+    ],
+)
+def test_if_none_of_x_names_x_as_the_order(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert len(r.unparsed) == 1  # the fallback, quoted for the manager
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("有没有鸭蛋？没有的话来三斤鸡蛋", [("鸡蛋", 3, "斤")]),
+        ("有鸭蛋吗，没有就要鸡蛋2斤", [("鸡蛋", 2, "斤")]),
+    ],
+)
+def test_a_fallback_after_asking_for_an_unsold_food_is_the_order(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert len(r.unparsed) == 1  # the question, for the manager to answer
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # The first choice is sold: the fallback stays a fallback.
+        ("排骨有的话来2斤，没有就来1斤五花", [("排骨", 2, "斤")]),
+        ("有排骨吗？没有的话就来两斤五花", []),
+        ("有没有鸭蛋？没有就算了", []),
+    ],
+)
+def test_a_fallback_from_a_sold_first_choice_is_not_an_item(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ 柿子
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("要沙瓤的柿子三斤", [("西红柿", 3, "斤")]),
+        ("柿子两斤，炒蛋用", [("西红柿", 2, "斤")]),
+        ("柿子椒一斤", [("青椒", 1, "斤")]),
+        ("柿子2斤", []),  # persimmon or tomato: the manager asks
+        ("柿子两斤 要甜的软的", []),
+    ],
+)
+def test_shizi_is_a_tomato_only_when_the_message_says_so(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ a piece, by weight
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("南瓜一块，大概两斤", [("南瓜", 2, "斤")]),
+        ("冬瓜来一块，四斤左右", [("冬瓜", 4, "斤")]),
+        # Sold by the piece: the weight describes which one.
+        ("西瓜一个，十斤左右的", [("西瓜", 1, "个")]),
+    ],
+)
+def test_an_approximate_weight_after_a_piece_sold_by_weight(text: str, want: list) -> None:
+    assert triples(text) == want
