@@ -33,10 +33,10 @@ class Catalog:
         "_index",
         "_lengths",
         "_variants",
+        "by_cue",
         "entries",
         "first_chars",
         "heard",
-        "by_cue",
         "units",
     )
 
