@@ -15,6 +15,7 @@ from edge.domain import calendar, households, products
 from edge.domain.products import Product
 from edge.domain.wechat.chat_block import ChatMessage
 from edge.domain.wechat.drafts import MAX_PASTE_CHARS, MAX_TURNS, turn_key
+from edge.domain.wechat.suggest import suggest_households
 from edge.errors import BadRequest
 
 from .rows import HH_FIELDS, fmt_qty, row, rows_from_form, segments
@@ -79,6 +80,7 @@ def card_from_draft(draft: dict[str, Any], catalog: dict[str, Product]) -> dict[
         "error": None,
         "linked": False,
         "skipped": False,
+        "suggestions": [],
     }
 
 
@@ -129,7 +131,7 @@ def card_reads(
     """What a card needs from the store besides its draft: the chosen household, the
     delivery day, the staff's names and the catalog (quick reads, on the store's readers)."""
     household = None
-    household_id = str(form.get("household_id", "") or "").strip()
+    household_id = chosen_household_id(form)
     if household_id:
         row = conn.execute("SELECT * FROM households WHERE id = ?", (household_id,)).fetchone()
         if row is not None:
@@ -137,6 +139,24 @@ def card_reads(
     day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
     staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
     return household, day, staff_names, products.list_products(conn)
+
+
+def chosen_household_id(form: FormMultiDict) -> str:
+    """The household a card is for: a suggestion tapped to link (`link_to`), else the one
+    picked in the list or matched by nickname (`household_id`)."""
+    picked = form.get("link_to") or form.get("household_id") or ""
+    return str(picked).strip()[:64]
+
+
+def suggestions_for(
+    conn: sqlite3.Connection, cards: list[dict[str, Any]], *, sees_phones: bool
+) -> None:
+    """Households each card from an unknown WeChat name may be, to link in one tap."""
+    for card in cards:
+        if card["household"] is None and card["sender"] and not card["from_staff"]:
+            card["suggestions"] = suggest_households(
+                conn, card["sender"], card["text"], sees_phones=sees_phones
+            )
 
 
 def card_from_form(
@@ -190,6 +210,7 @@ def card_from_form(
         "error": None,
         "linked": False,
         "skipped": False,
+        "suggestions": [],
     }
 
 

@@ -60,7 +60,9 @@ from .cards import (
     card_from_draft,
     card_from_form,
     card_reads,
+    chosen_household_id,
     grouped,
+    suggestions_for,
     turns_from_form,
     turns_to_confirm,
 )
@@ -98,6 +100,8 @@ async def _card(
         staff_names=staff_names,
         day=day,
     )
+    if card["household"] is None:
+        await store.read(lambda conn: suggestions_for(conn, [card], sees_phones=me.sees_phones))
     return card, catalog
 
 
@@ -181,6 +185,7 @@ async def preview(
     catalog = await store.read(products.list_products)
     by_id = {p.id: p for p in catalog}
     cards = [card_from_draft(d, by_id) for d in drafts]
+    await store.read(lambda conn: suggestions_for(conn, cards, sees_phones=me.sees_phones))
     return page(
         request,
         "wechat/preview.html",
@@ -223,7 +228,7 @@ async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: Settin
     # Drawn first, so a malformed card is refused before anything is linked.
     card, catalog = await _card(request, me, store, settings, form)
     nickname = str(form.get("sender", "") or "").strip()
-    household_id = str(form.get("household_id", "") or "").strip()
+    household_id = chosen_household_id(form)
     error = None
     try:
         if not household_id:

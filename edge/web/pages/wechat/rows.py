@@ -19,6 +19,7 @@ from edge.web.pages.formats import parse_quantity
 
 #: Rows below this confidence are flagged "please check".
 LOW_CONFIDENCE = 0.8
+CLEAR_CONFIDENCE = 0.95  # a name or alias with the quantity written next to it
 MAX_ROWS = orders.MAX_ITEMS
 MAX_ROW_INDEX = 99_999  # row numbers in field names (p_3); rows past MAX_ROWS are dropped
 MAX_AMOUNT_FEN = 10_000_000  # "10块钱的香菜": what a resident asked to spend, echoed back
@@ -101,6 +102,17 @@ def default_unit(product: Product | None) -> str:
     return "份" if product.sold_by == "bundle" else product.unit
 
 
+def sureness(confidence: float | None) -> str:
+    """The parser's confidence in words for the card: "clear" (the message says it plainly),
+    "likely", or "guess" (a default quantity, a typo, a price turned into a weight); "" for a
+    row staff added."""
+    if confidence is None:
+        return ""
+    if confidence >= CLEAR_CONFIDENCE:
+        return "clear"
+    return "likely" if confidence >= LOW_CONFIDENCE else "guess"
+
+
 def row(
     catalog: dict[str, Product],
     product_id: str,
@@ -121,6 +133,7 @@ def row(
         "units": options,
         "confidence": confidence,
         "low": confidence is not None and confidence < LOW_CONFIDENCE,
+        "sureness": sureness(confidence),
         "fragment": fragment,
         "amount_fen": amount_fen,
     }
