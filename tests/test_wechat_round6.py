@@ -187,3 +187,46 @@ def test_shizi_is_a_tomato_only_when_the_message_says_so(text: str, want: list) 
 )
 def test_an_approximate_weight_after_a_piece_sold_by_weight(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ family are someone else
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我要两斤排骨，给我爸也来两斤", [("排骨", 2, "斤")] * 2),
+        ("鸡蛋一斤，给我女儿也留一斤", [("鸡蛋", 1, "斤")] * 2),
+        ("给我婆婆带三斤土豆，我自己要两斤", [("土豆", 3, "斤"), ("土豆", 2, "斤")]),
+    ],
+)
+def test_my_mother_is_someone_else(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert parse(text).struck == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # The resident's own: a restatement, the last figure counts.
+        ("黄瓜2斤，我要3斤", [("黄瓜", 3, "斤")]),
+        ("鸡蛋两斤，我自己再要一斤", [("鸡蛋", 3, "斤")]),
+    ],
+)
+def test_my_own_quantity_is_still_mine(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ measure words
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("香蕉两挂", [("香蕉", 2, "挂")]),
+        ("一挂香蕉，两斤梨", [("香蕉", 1, "挂"), ("梨", 2, "斤")]),
+        ("挂面三袋", [("挂面", 3, "袋")]),  # 挂 opening a name is the name
+    ],
+)
+def test_gua_counts_hands_of_bananas(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -27,7 +27,9 @@ class ChatMessage:
 
 _TIME = r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
 # The part of the day WeChat (or a phone set to English) prints before a 12-hour time.
-_DAYPART = r"(?:上午|下午|晚上|早上|中午|凌晨|傍晚|清晨|半夜|夜里|夜间|Yesterday|yesterday|AM|PM|am|pm)"
+_DAYPART = (
+    r"(?:上午|下午|晚上|早上|中午|凌晨|傍晚|清晨|半夜|夜里|夜间|Yesterday|yesterday|AM|PM|am|pm)"
+)
 _DATE = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?|昨天|前天|今天|星期.|周.)"
 _NAME = r"[^\s:：\[\]][^:：\[\]\n]{0,23}?"
 

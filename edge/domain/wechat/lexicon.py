@@ -27,7 +27,7 @@ WEIGHT_UNITS: dict[str, int] = {
 
 #: Count units. 块 is also money; the parser decides by context (see parse._item).
 PIECE_UNITS: frozenset[str] = _words(
-    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 "
+    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 挂 "
     "节 段 卷 托 穗 张 瓣"
 )
 
@@ -405,3 +405,43 @@ THIRD_PARTY: tuple[str, ...] = (
     "老头",
 )
 FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "自己", "自家")
+#: Family a resident orders for: "给我妈也来一斤" names someone else, though it says 我.
+KIN: tuple[str, ...] = (
+    "妈",
+    "爸",
+    "婆婆",
+    "公公",
+    "老伴",
+    "爱人",
+    "对象",
+    "儿子",
+    "女儿",
+    "闺女",
+    "孩子",
+    "老人",
+    "姥姥",
+    "姥爷",
+    "外婆",
+    "外公",
+    "哥",
+    "姐",
+    "弟",
+    "妹",
+)
+
+
+def names_someone_else(said: str) -> bool:
+    """Does the text name another person ("帮对门", "给我妈")?"""
+    return any(w in said for w in THIRD_PARTY) or any(
+        p + k in said for p in ("我", "俺", "咱") for k in KIN
+    )
+
+
+def names_self(said: str) -> bool:
+    """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
+    for p in ("我妈", "我爸", "我家老人"):
+        said = said.replace(p, "")
+    for k in KIN:
+        for p in ("我", "俺", "咱"):
+            said = said.replace(p + k, "")
+    return any(w in said for w in FIRST_PERSON)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lexicon import ANY_OF, THIRD_PARTY
+from ..lexicon import ANY_OF, names_someone_else
 from .context import list_item
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
@@ -159,7 +159,7 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     if prev is None or prev.paired is None or prev.alt:
         return
     said = s[toks[0].start : q.start]
-    if any(w in said for w in THIRD_PARTY):
+    if names_someone_else(said):
         return
     q.used = True
     toks[k].restate, toks[k].target = q, prev

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ..lexicon import ADDITIVE, FIRST_PERSON, PREP_CHARS, THIRD_PARTY
+from ..lexicon import (
+    ADDITIVE,
+    FIRST_PERSON,
+    PREP_CHARS,
+    THIRD_PARTY,
+    names_self,
+    names_someone_else,
+)
 from .context import list_item
 from .model import Qty, Tok
 
@@ -331,8 +338,8 @@ def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
     mine = s[toks[qa].start : toks[k].start]
     return (
         any(t.kind == "verb" for t in toks[qa:k])
-        and any(w in mine for w in FIRST_PERSON)
-        and any(w in theirs for w in THIRD_PARTY)
+        and names_self(mine)
+        and names_someone_else(theirs)
     )
 
 
@@ -350,7 +357,7 @@ def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     if j < a or toks[j].kind != "verb":
         return None
     said = s[toks[a].start : toks[k].start]
-    if not any(w in said for w in THIRD_PARTY) or any(w in said for w in FIRST_PERSON):
+    if not names_someone_else(said) or names_self(said):
         return None  # "土豆3斤，帮我带2斤" is the resident's own
     p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
     if p is None or p.paired is None or p.dropped or p.alt:
@@ -358,7 +365,7 @@ def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     pa, pb = list_item(toks, toks.index(p))
     if pb != a - 1:
         return None  # only right after that product's own part
-    if any(w in s[toks[pa].start : toks[pb - 1].end] for w in THIRD_PARTY):
+    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
         return None  # a neighbour's line already: "我也要" is _for_me_too's
     new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
     new.paired = q
