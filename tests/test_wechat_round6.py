@@ -230,3 +230,38 @@ def test_my_own_quantity_is_still_mine(text: str, want: list) -> None:
 )
 def test_gua_counts_hands_of_bananas(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ which kind, then how much
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("黄瓜要嫩的，两斤", [("黄瓜", 2, "斤")]),
+        ("排骨要瘦的，三斤", [("排骨", 3, "斤")]),
+        ("鸡蛋要土的，五斤吧", [("鸡蛋", 5, "斤")]),
+    ],
+)
+def test_a_descriptor_between_product_and_quantity(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_a_sentence_between_product_and_quantity_still_stops_it() -> None:
+    # Talk about the product, not which kind: the quantity is not given to it.
+    assert triples("上次的黄瓜很好吃的，两斤") == []
+
+
+# ------------------------------------------------------------------ 多要点
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("菠菜一斤，菠菜多要点，两斤吧", [("菠菜", 2, "斤")]),
+        ("土豆三斤 土豆多来点 五斤", [("土豆", 5, "斤")]),
+    ],
+)
+def test_more_of_it_restates_the_line(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert [i.struck for i in parse(text).struck] == ["corrected"]

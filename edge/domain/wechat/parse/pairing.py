@@ -268,8 +268,8 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
-            skipped_words = any(x.kind == "res" and not x.alt for x in toks[j + 1 : k])
-            if skipped_words and not priced:
+            skipped = [x for x in toks[j + 1 : k] if x.kind == "res" and not x.alt]
+            if skipped and not priced and not _describes(s, skipped):
                 continue
             if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
                 p.paired = t.qty
@@ -309,6 +309,12 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     q.used = True
     toks[k].restate, toks[k].target = q, p
     return True
+
+
+def _describes(s: str, words: list[Tok]) -> bool:
+    """ "茄子要长的，三斤", "黄瓜要嫩点的，2斤": the words skipped on the way back to the
+    product only say which kind (each a short word ending in 的): the quantity is still its."""
+    return all(x.end - x.start <= 3 and x.end < len(s) and s[x.end] == "的" for x in words)
 
 
 def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
