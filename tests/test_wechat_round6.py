@@ -265,3 +265,38 @@ def test_a_sentence_between_product_and_quantity_still_stops_it() -> None:
 def test_more_of_it_restates_the_line(text: str, want: list) -> None:
     assert triples(text) == want
     assert [i.struck for i in parse(text).struck] == ["corrected"]
+
+
+# ------------------------------------------------------------------ 一斤二
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("五花一斤三", [("五花肉", 1.3, "斤")]),
+        ("排骨两斤四吧", [("排骨", 2.4, "斤")]),
+        ("芹菜一斤二，韭菜半斤", [("芹菜", 1.2, "斤"), ("韭菜", 0.5, "斤")]),
+        # A numeral that opens the next quantity is not 两.
+        ("土豆一斤二斤黄瓜", [("土豆", 1, "斤"), ("黄瓜", 2, "斤")]),
+        ("一斤二两五花", [("五花肉", 1.2, "斤")]),
+    ],
+)
+def test_a_numeral_after_jin_counts_liang(text: str, want: list) -> None:
+    assert [(p, round(q, 2), u) for p, q, u in triples(text)] == want
+
+
+# ------------------------------------------------------------------ asking the group
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["有人要拼西瓜吗，两个一起买便宜", "谁家有多的鸡蛋，借两个", "有没有人一起订排骨，5斤起"],
+)
+def test_a_question_to_the_group_orders_nothing(text: str) -> None:
+    r = parse(text)
+    assert r.items == () and not r.is_order
+    assert r.unparsed  # quoted for the manager
+
+
+def test_asking_the_centre_still_orders() -> None:
+    assert triples("有西瓜吗，来两个") == [("西瓜", 2, "个")]

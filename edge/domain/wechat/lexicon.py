@@ -171,6 +171,10 @@ PRICE_MARKERS: tuple[str, ...] = (
     "价钱",
     "贵不贵",
     "咋卖",
+    # Asking the group, not the centre: "有人要团鸡蛋吗，30个一箱" orders nothing.
+    "有人",
+    "有没有人",
+    "谁",
 )
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
