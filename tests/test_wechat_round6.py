@@ -300,3 +300,76 @@ def test_a_question_to_the_group_orders_nothing(text: str) -> None:
 
 def test_asking_the_centre_still_orders() -> None:
     assert triples("有西瓜吗，来两个") == [("西瓜", 2, "个")]
+
+
+# ------------------------------------------------------------------ across clauses and turns
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("排骨两斤。再来一斤。", [("排骨", 3, "斤")]),
+        ("周姐 08:00\n韭菜一斤\n周姐 08:05\n再加半斤", [("韭菜", 1.5, "斤")]),
+        ("馒头五个\n再来五个", [("馒头", 10, "个")]),
+    ],
+)
+def test_a_later_clause_of_more_adds_to_the_last_line(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert parse(text).unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want_unparsed"),
+    [
+        ("排骨两斤。再来一个。", ("一个",)),  # another measure: for the manager
+        ("再来一斤", ("一斤",)),  # nothing to add to
+    ],
+)
+def test_more_with_nothing_to_add_to_is_reported(text: str, want_unparsed: tuple) -> None:
+    r = parse(text)
+    assert r.unparsed == want_unparsed
+    assert [i.quantity for i in r.items] in ([2.0], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "王姐 09:00\n芹菜两斤 豆角一斤\n王姐 09:02\n豆角不要了，换成茄子",
+            [("芹菜", 2, "斤"), ("茄子", 1, "斤")],
+        ),
+        ("鸡蛋三斤，鸡蛋不要了，换鸭梨吧", [("梨", 3, "斤")]),
+    ],
+)
+def test_cancelled_then_swapped_takes_the_quantity(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("酸奶两盒。发错了，是牛奶两瓶", [("牛奶", 2, "瓶")]),
+        ("赵叔 19:00\n五花两斤\n赵叔 19:01\n说错了，排骨两斤", [("排骨", 2, "斤")]),
+        ("土豆两斤，黄瓜两斤，不对，黄瓜三斤", [("土豆", 2, "斤"), ("黄瓜", 3, "斤")]),
+    ],
+)
+def test_said_wrong_then_another_item_replaces_the_last_line(text: str, want: list) -> None:
+    assert triples(text) == want
+    assert len(parse(text).struck) == 1
+
+
+def test_not_wrong_words_keep_both_lines() -> None:
+    # "不是" alone is too common to replace a line ("不是很急").
+    assert triples("土豆两斤，不是很急，黄瓜两斤") == [("土豆", 2, "斤"), ("黄瓜", 2, "斤")]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("茄子三斤，茄子两斤就够", [("茄子", 2, "斤")]),
+        ("孙姨 10:00\n酸奶四盒\n孙姨 10:03\n酸奶两盒就行", [("酸奶", 2, "盒")]),
+        ("土豆两斤就行", [("土豆", 2, "斤")]),  # nothing before: the line itself
+    ],
+)
+def test_a_quantity_then_enough_says_how_much_in_all(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -191,9 +191,19 @@ CHANGES: frozenset[str] = _words(
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说 "
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
+    "更正 纠正 应该是 我是说 重说 "
     "多了 太多了 要多了 少了 太少了"
 )
+
+#: "大米一袋。搞错了，是挂面一袋": after one of these, another product with its own quantity
+#: takes the place of the line just said. ("不"/"不是" alone are too common for that.)
+WRONG_ITEM: frozenset[str] = _words(
+    "不对 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
+)
+
+#: "西兰花两颗…西兰花一颗就行": a quantity these follow says how much in all, not more.
+ENOUGH: frozenset[str] = _words("就行 就好 就够 够了 就可以 即可")
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
 #: not a second item. "菠菜也行": the product before is the fallback.

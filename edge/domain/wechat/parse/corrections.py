@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lexicon import ANY_OF, names_someone_else
+from ..lexicon import ANY_OF, ENOUGH, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
@@ -176,6 +176,10 @@ def mark(s: str, toks: list[Tok]) -> None:
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
+            if nxt is not None and nxt.kind == "prod" and s[t.start : t.end] in WRONG_ITEM:
+                if nxt.paired is not None and not nxt.dropped:
+                    nxt.replaces_last = True  # "搞错了，是挂面一袋"
+                continue
             q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
             if q is None or q.used or q.each:
                 continue
@@ -196,6 +200,20 @@ def mark(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind == "neg":
             _mark_takeback(s, toks, k)
+        elif t.kind == "prod" and t.paired is not None and not t.adds:
+            _mark_enough(s, toks, k)
+
+
+def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
+    """ "西兰花两颗，西兰花一颗就行": a product named again with a quantity and "就行" says
+    how much in all: it changes the line (the ledger does nothing when there is none)."""
+    q = toks[k].paired
+    at = next((j for j, x in enumerate(toks) if x.qty is q), None)
+    if at is None:
+        return
+    j = max(at, k) + 1
+    if j < len(toks) and toks[j].kind == "fill" and s[toks[j].start : toks[j].end] in ENOUGH:
+        toks[k].changed = True
 
 
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
@@ -203,6 +221,10 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
+        gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
+        if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:
+            nxt.swap = gone  # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity
+            return
         if before is not None and before.entry is not nxt.entry and nxt.paired is None:
             nxt.swap = before  # "芹菜换成菠菜": 菠菜 takes 芹菜's line and quantity
         elif before is not None and before.entry is not nxt.entry:
@@ -294,26 +316,50 @@ class Ledger:
         new.pos = old.pos
         self.lines.append(new)
 
-    def order(self, tok: Tok, qty: Qty | None, in_question: bool = False) -> None:
-        """A product with its quantity (or, after 换成, the replaced line's quantity)."""
+    def order(
+        self, tok: Tok, qty: Qty | None, in_question: bool = False, *, only_add: bool = False
+    ) -> bool:
+        """A product with its quantity (or, after 换成, the replaced line's quantity). True
+        when the quantity was added to a line already there; `only_add`: do nothing else."""
         new = Line(tok, qty, tok.start, in_question)
-        old = self.live(tok.swap.entry) if tok.swap is not None else None
-        if old is not None:
-            if new.qty is None:
-                new.qty = old.qty
-            self._replace(old, new)
-            return
         old = self.live(tok.entry)
-        if old is not None and (tok.changed or old.qty is None):
-            self._replace(old, new)
-            return
         if old is not None and tok.adds and old.qty is not None and qty is not None:
             total = _sum(old.qty, qty, tok.entry.unit if tok.entry else "")
             if total is not None:  # "生菜一斤，再加一斤": one line of 2斤
                 new.qty, new.span = total, (qty.start, qty.end)
                 self._replace(old, new)
-                return
+                return True
+        if only_add:
+            return False
+        swapped = self.live(tok.swap.entry) if tok.swap is not None else None
+        if swapped is not None:
+            if new.qty is None:
+                new.qty = swapped.qty
+            self._replace(swapped, new)
+            return False
+        if tok.swap is not None and new.qty is None:
+            gone = self._cancelled(tok.swap.entry)
+            if gone is not None:  # "西红柿不要了，换成茄子": 茄子 takes its quantity
+                new.qty, new.pos = gone.qty, gone.pos
+                gone.struck = "corrected"
+                self.lines.append(new)
+                return False
+        if tok.replaces_last:
+            last = next((ln for ln in reversed(self.lines) if not ln.struck), None)
+            if last is not None:
+                self._replace(last, new)  # "大米一袋。搞错了，是挂面一袋"
+                return False
+        if old is not None and (tok.changed or old.qty is None):
+            self._replace(old, new)
+            return False
         self.lines.append(new)
+        return False
+
+    def _cancelled(self, entry: CatalogEntry | None) -> Line | None:
+        for line in reversed(self.lines):
+            if line.struck == "cancelled" and line.tok.entry is entry:
+                return line
+        return None
 
     def mention(self, tok: Tok, verb: bool) -> None:
         """A product named without a quantity: a re-mention of a line adds nothing."""

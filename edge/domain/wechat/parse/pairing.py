@@ -201,7 +201,7 @@ def _people_before(s: str, toks: list[Tok], k: int) -> int:
     return joins + 1
 
 
-def _additive_before(s: str, toks: list[Tok], k: int) -> bool:
+def additive_before(s: str, toks: list[Tok], k: int) -> bool:
     """Is token k opened by an additive word ("再加一斤", "再来两斤生菜")?"""
     j = k - 1
     while j >= 0 and toks[j].kind in ("fill", "polite", "verb"):
@@ -219,7 +219,7 @@ def mark_additions(s: str, toks: list[Tok]) -> None:
         if q is None:
             continue
         first, last = min(k, q), max(k, q)
-        if _additive_before(s, toks, first) or any(
+        if additive_before(s, toks, first) or any(
             x.kind == "sep" and s[x.start : x.end] in ADDITIVE for x in toks[first + 1 : last]
         ):
             t.adds = True
@@ -321,7 +321,7 @@ def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     """ "生菜一斤，再加一斤", "土豆三斤，再多加两斤吧": a quantity an additive word opens,
     with no product of its own in its part, is more of the last product ordered."""
     q = toks[k].qty
-    if q is None or q.each or not _additive_before(s, toks, k):
+    if q is None or q.each or not additive_before(s, toks, k):
         return None
     a, b = list_item(toks, k)
     if any(x.kind in ("prod", "res") for x in toks[k:b]):

@@ -19,7 +19,7 @@ from .folding import fold, strip_mentions
 from .items import build_item
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
-from .pairing import mark_additions, pair_lone_quantities, pair_products
+from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
 from .senders import sender_texts
 from .tokens import fuzzy_pass, tokenize
 
@@ -104,6 +104,7 @@ class _Reader:
         pair_lone_quantities(s, toks)
         mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
         explained: list[tuple[int, int]] = []
+        self._more_of_last_line(toks, explained)
         self._answer_to_question(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
         self.last_question_prod = (
@@ -123,6 +124,27 @@ class _Reader:
                 self.unparsed.append((a, self.text[a:b_out].strip(" \t,，、")))
                 toks = [t for t in toks if not a <= t.start < b]
         collect_leftovers(self.text, s, toks, explained, self.unparsed)
+
+    def _more_of_last_line(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """ "鸡蛋二斤。再来一斤", a later turn "再加一斤": a clause that is only an additive
+        word and a quantity adds it to the last line said, when it is of the same measure."""
+        if any(t.kind in ("prod", "res") and not t.alt for t in toks):
+            return
+        free = [k for k, t in enumerate(toks) if t.kind == "qty" and t.qty and not t.qty.used]
+        if len(free) != 1:
+            return
+        t = toks[free[0]]
+        q = t.qty
+        if q is None or not additive_before(self.s, toks, free[0]) or not sensible(q):
+            return
+        last = next((ln for ln in reversed(self.ledger.lines) if not ln.struck and ln.qty), None)
+        if last is None:
+            return
+        more = Tok("prod", t.start, t.start, entry=last.tok.entry, match=last.tok.match)
+        more.adds = True
+        if self.ledger.order(more, q, only_add=True):
+            q.used = True
+            explained.append((toks[0].start, t.end))
 
     def _answer_to_question(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
         """ "有土豆吗？来5斤": an order right after a question about one product. Dictation
