@@ -373,3 +373,20 @@ def test_not_wrong_words_keep_both_lines() -> None:
 )
 def test_a_quantity_then_enough_says_how_much_in_all(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ addresses
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("3号楼2单元301 土豆两斤", [("土豆", 2, "斤")]),
+        ("8栋1单元 西瓜一个", [("西瓜", 1, "个")]),
+        ("6号楼的，鸡蛋两斤，再要点香菜", [("鸡蛋", 2, "斤"), ("香菜", 1, "斤")]),
+    ],
+)
+def test_an_address_is_where_the_order_goes_not_content(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.unparsed == ()

@@ -67,7 +67,8 @@ TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「
 
 #: Words that join list items like a comma does.
 CONNECTORS: frozenset[str] = _words(
-    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加 多加 再多加 另加"
+    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加 多加 再多加 另加 "
+    "再要点 再来点 再买点 再拿点"
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
@@ -96,7 +97,7 @@ ADDRESS_TERMS: frozenset[str] = _words(
 
 #: Connectors that also say "and I want": they let a product without a quantity count.
 ORDERING_CONNECTORS: frozenset[str] = _words(
-    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加"
+    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 再要点 再来点 再买点 再拿点"
 )
 
 #: "生菜一斤，再加一斤", "馒头再来五个": a quantity after one of these adds to the line of

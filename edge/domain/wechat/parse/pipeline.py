@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .catalog import Catalog, as_catalog
@@ -273,6 +274,13 @@ class _Reader:
         return items, struck, [u for _, u in self.unparsed if u]
 
 
+_ADDRESS = re.compile(
+    r"\d{1,3}\s*(?:号楼|栋|幢|号院|楼)(?:\s*\d{1,2}\s*(?:单元|门|号门))?(?:\s*\d{3,4}\s*(?:室|号)?)?"
+    r"|\d{1,2}\s*单元\s*\d{3,4}\s*(?:室|号)?"
+    r"|(?<![\d.])\d{3,4}\s*(?:室|号房|(?=的))"
+)
+
+
 def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
     """Does a question here ask only about a word the catalog lacks ("有没有油条")?"""
     return any(
@@ -299,6 +307,9 @@ def collect_leftovers(
     mask = bytearray(len(s) + 1)
     for a, b in explained:
         mask[a:b] = b"\x01" * (b - a)
+    if toks:  # "3号楼2单元301", "302的": where the order goes, not content to check
+        for m in _ADDRESS.finditer(s, toks[0].start, toks[-1].end):
+            mask[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     unknown = [
         (t.kind in ("res", "neg", "prod") or (t.kind == "qty" and t.qty and not t.qty.used))
         and not (mask[t.start] and mask[t.end - 1])
