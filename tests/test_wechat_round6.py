@@ -390,3 +390,40 @@ def test_an_address_is_where_the_order_goes_not_content(text: str, want: list) -
     r = parse(text)
     assert triples(text) == want
     assert r.unparsed == ()
+
+
+# ------------------------------------------------------------------ dishes
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("芹菜饺子两盒", []),
+        ("白菜包子五个，白菜一棵", [("白菜", 1, "棵")]),
+        ("韭菜盒子三个 韭菜一把", [("韭菜", 1, "把")]),
+        ("酸奶两盒子", [("酸奶", 2, "盒")]),  # 盒子 after a quantity is the measure
+    ],
+)
+def test_a_dish_named_by_what_is_in_it_is_not_the_vegetable(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ price, then the order
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("南瓜多少钱一个，来一个", [("南瓜", 1, "个")]),
+        ("排骨什么价，要两斤", [("排骨", 2, "斤")]),
+    ],
+)
+def test_a_price_question_then_an_order_of_it(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert len(r.unparsed) == 1  # the price question, for the manager to answer
+
+
+def test_a_price_question_alone_orders_nothing() -> None:
+    assert triples("西瓜多少钱一个") == []
+    assert triples("排骨什么价，一斤多少") == []

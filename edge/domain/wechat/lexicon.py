@@ -172,11 +172,15 @@ PRICE_MARKERS: tuple[str, ...] = (
     "价钱",
     "贵不贵",
     "咋卖",
+    "什么价",
+    "啥价",
+    "多钱",
     # Asking the group, not the centre: "有人要团鸡蛋吗，30个一箱" orders nothing.
     "有人",
     "有没有人",
     "谁",
 )
+ASKS_THE_GROUP: tuple[str, ...] = ("有人", "有没有人", "谁")
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
 NEGATIONS: frozenset[str] = _words(
@@ -390,6 +394,10 @@ OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜
 #: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
 #: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
 FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花丝片心叶条"
+
+#: Dishes named by what is in them: "韭菜盒子十个", "白菜包子", "芹菜饺子" are not the
+#: vegetable (盒 would otherwise count it). Checked right after a product's name.
+DISH_SUFFIXES: tuple[str, ...] = ("盒子", "合子", "包子", "饺子", "馅饼", "馄饨", "丸子")
 
 #: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
 OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"

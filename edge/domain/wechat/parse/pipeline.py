@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..lexicon import ASKS_THE_GROUP
 from .catalog import Catalog, as_catalog
 from .context import (
     chatter_around,
@@ -91,9 +92,13 @@ class _Reader:
             return  # only greetings, politeness, fillers
         segs = question_segments(s, toks, lo, hi, stop)
         price_prods: list[Tok] = []
+        priced: list[Tok] = []  # products whose price was asked (not asking the group)
         for a, b, price in segs:
             if price:  # "土豆多少钱一斤": nothing here is an order
-                price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
+                here = [t for t in toks if t.kind == "prod" and a <= t.start < b]
+                price_prods += here
+                if not any(w in s[a:b] for w in ASKS_THE_GROUP):
+                    priced += here
                 toks = [t for t in toks if not a <= t.start < b]
         # "有没有油条？没有的话就要五个馒头": only something the catalog lacks was asked for.
         unsold = (self.asked_unsold or _asks_unsold(toks, segs)) and not (
@@ -106,6 +111,9 @@ class _Reader:
         mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
         explained: list[tuple[int, int]] = []
         self._more_of_last_line(toks, explained)
+        if len(priced) == 1 and any(t.kind == "verb" for t in toks):
+            # "西瓜多少钱一个，要一个": the price asked, then the order of it.
+            self._answer_to_question(toks, explained, priced[0])
         self._answer_to_question(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
         self.last_question_prod = (
@@ -147,18 +155,21 @@ class _Reader:
             q.used = True
             explained.append((toks[0].start, t.end))
 
-    def _answer_to_question(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+    def _answer_to_question(
+        self, toks: list[Tok], explained: list[tuple[int, int]], asked: Tok | None = None
+    ) -> None:
         """ "有土豆吗？来5斤": an order right after a question about one product. Dictation
         puts a full stop at every pause ("土豆。三斤。"): a quantity alone in its clause
-        goes to the product named alone in the clause before."""
-        prod = self.last_question_prod or self.last_lone_prod
+        goes to the product named alone in the clause before. `asked`: a product whose
+        price this clause asked."""
+        prod = asked or self.last_question_prod or self.last_lone_prod
         if prod is None or any(t.kind == "prod" and not t.alt for t in toks):
             return
         free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
         if len(free) == 1 and free[0].qty is not None and sensible(free[0].qty):
             free[0].qty.used = True
-            asked = prod is self.last_question_prod
-            self.ledger.order(prod, free[0].qty, in_question=asked)
+            in_question = prod is self.last_question_prod or prod is asked
+            self.ledger.order(prod, free[0].qty, in_question=in_question)
             explained.append((free[0].start, free[0].end))
 
     def _lone_prod(self, toks: list[Tok]) -> Tok | None:

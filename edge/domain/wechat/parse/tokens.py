@@ -9,6 +9,7 @@ from ..lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     DEMONSTRATIVES,
+    DISH_SUFFIXES,
     FOOD_SUFFIXES,
     HARD_STOPS,
     MEAT_CHARS,
@@ -90,6 +91,9 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             j = i + n
             if j < hi and s[j] in _SUFFIX_CHARS and _food_suffix(s, j, hi, catalog):
                 n += 1  # "玉米面", "鸡蛋糕": another food, reported unknown
+                entry = OTHER_FOOD
+            elif s.startswith(DISH_SUFFIXES, j) and catalog.match_at(s, j, hi) is None:
+                n += 2  # "韭菜盒子": a dish
                 entry = OTHER_FOOD
             if entry is OTHER_FOOD or _part_of_other_name(s, i, n, hi, toks, alias, catalog):
                 # "青萝卜" is not 白萝卜 (alias 萝卜), "凤梨" not 梨: an unknown product.
