@@ -8,6 +8,8 @@ lower-case, because the parser folds the message to that form before looking any
 
 from __future__ import annotations
 
+import re
+
 from . import product_words as _names
 
 # What residents write for a product's name (product_words.py), read from here like the rest.
@@ -116,6 +118,8 @@ ORDERING_CONNECTORS: frozenset[str] = _words(
 #: "生菜一斤，再加一斤", "馒头再来五个": a quantity after one of these adds to the line of
 #: the same product already ordered, it is not a second line nor a correction.
 ADDITIVE: frozenset[str] = _words("再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 还要")
+#: Any additive word in a text: one search per clause before looking token by token.
+ADDITIVE_RE = re.compile("|".join(sorted(ADDITIVE, key=len, reverse=True)))
 
 #: Other words that carry no order content: pronouns, time words, measure fillers.
 FILLERS: frozenset[str] = _words(
@@ -222,6 +226,7 @@ WRONG_ITEM: frozenset[str] = _words(
 
 #: "西兰花两颗…西兰花一颗就行": a quantity these follow says how much in all, not more.
 ENOUGH: frozenset[str] = _words("就行 就好 就够 够了 就可以 即可")
+ENOUGH_RE = re.compile("|".join(sorted(ENOUGH, key=len, reverse=True)))
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
 #: not a second item. "菠菜也行": the product before is the fallback.

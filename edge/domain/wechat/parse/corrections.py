@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lexicon import ANY_OF, ENOUGH, WRONG_ITEM, names_someone_else
+from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import CatalogEntry, Qty, Tok
 from .pairing import SKIP, neighbour_qty
@@ -197,10 +197,11 @@ def mark(s: str, toks: list[Tok]) -> None:
                 continue
             q.used = True
             t.restate = q
+    enough = bool(toks) and ENOUGH_RE.search(s, toks[0].start, toks[-1].end) is not None
     for k, t in enumerate(toks):
         if t.kind == "neg":
             _mark_takeback(s, toks, k)
-        elif t.kind == "prod" and t.paired is not None and not t.adds:
+        elif enough and t.kind == "prod" and t.paired is not None and not t.adds:
             _mark_enough(s, toks, k)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..lexicon import (
     ADDITIVE,
+    ADDITIVE_RE,
     FIRST_PERSON,
     PREP_CHARS,
     THIRD_PARTY,
@@ -212,6 +213,8 @@ def additive_before(s: str, toks: list[Tok], k: int) -> bool:
 def mark_additions(s: str, toks: list[Tok]) -> None:
     """ "菠菜再来一斤", "再加两斤土豆": a product whose quantity an additive word opens adds
     to its line, if the message already has one (the ledger decides)."""
+    if not toks or ADDITIVE_RE.search(s, toks[0].start, toks[-1].end) is None:
+        return
     for k, t in enumerate(toks):
         if t.kind != "prod" or t.paired is None or t.paired_each:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..lexicon import ASKS_THE_GROUP
+from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
 from .catalog import Catalog, as_catalog
 from .context import (
     chatter_around,
@@ -137,6 +137,8 @@ class _Reader:
     def _more_of_last_line(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
         """ "鸡蛋二斤。再来一斤", a later turn "再加一斤": a clause that is only an additive
         word and a quantity adds it to the last line said, when it is of the same measure."""
+        if not toks or ADDITIVE_RE.search(self.s, toks[0].start, toks[-1].end) is None:
+            return
         if any(t.kind in ("prod", "res") and not t.alt for t in toks):
             return
         free = [k for k, t in enumerate(toks) if t.kind == "qty" and t.qty and not t.qty.used]
@@ -294,7 +296,7 @@ _ADDRESS = re.compile(
 
 def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
     """Does a question here ask only about a word the catalog lacks ("有没有油条")?"""
-    return any(
+    return bool(segs) and any(
         not price
         and any(t.kind == "res" and a <= t.start < b for t in toks)
         and not any(t.kind == "prod" and a <= t.start < b for t in toks)

@@ -243,7 +243,7 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
     for k, t in enumerate(toks):
         if k == glued:
             continue
-        heard = _heard_name(s, toks, k, catalog)
+        heard = _heard_name(s, toks, k, catalog) if t.kind == "res" else None
         if heard is not None:
             if t.end - 1 > t.start:
                 out.append(Tok("res", t.start, t.end - 1))
