@@ -427,3 +427,29 @@ def test_a_price_question_then_an_order_of_it(text: str, want: list) -> None:
 def test_a_price_question_alone_orders_nothing() -> None:
     assert triples("西瓜多少钱一个") == []
     assert triples("排骨什么价，一斤多少") == []
+
+
+# ------------------------------------------------------------------ one each
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我跟对门一人一袋大米", [("大米", 1, "袋")] * 2),
+        ("我和我妈每人两斤香蕉", [("香蕉", 2, "斤")] * 2),
+        ("每人一斤鸡蛋", [("鸡蛋", 1, "斤")]),  # nobody named: one line
+    ],
+)
+def test_one_per_person_gives_each_person_a_line(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("西红柿要硬一点的，两斤", [("西红柿", 2, "斤")]),
+        ("黄瓜要嫩点的，三根", [("黄瓜", 3, "根")]),
+    ],
+)
+def test_a_longer_descriptor_before_the_quantity(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -87,7 +87,9 @@ CONNECTORS: frozenset[str] = _words(
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
-EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一样 都要 都来 都是 都 各自 分别")
+EACH_WORDS: frozenset[str] = _words(
+    "各 各要 各来 各买 每样 每种 一样 都要 都来 都是 都 各自 分别 一人 每人 一家 每家 一户 每户"
+)
 
 #: Words that show the resident is ordering; a product named with no quantity becomes an item
 #: (quantity 1) only when one of these is in its clause or the message has other items.

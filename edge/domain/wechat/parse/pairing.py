@@ -272,7 +272,7 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
             skipped = [x for x in toks[j + 1 : k] if x.kind == "res" and not x.alt]
-            if skipped and not priced and not _describes(s, skipped):
+            if skipped and not priced and not _describes(s, toks, j, k):
                 continue
             if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
                 p.paired = t.qty
@@ -314,10 +314,15 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     return True
 
 
-def _describes(s: str, words: list[Tok]) -> bool:
-    """ "茄子要长的，三斤", "黄瓜要嫩点的，2斤": the words skipped on the way back to the
-    product only say which kind (each a short word ending in 的): the quantity is still its."""
-    return all(x.end - x.start <= 3 and x.end < len(s) and s[x.end] == "的" for x in words)
+def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
+    """ "茄子要长的，三斤", "土豆要沙一点的，三斤": the words between product p and the lone
+    quantity k only say which kind (short words, the part ending in 的): the quantity is
+    still the product's."""
+    words = [x for x in toks[p + 1 : k] if x.kind == "res"]
+    if any(x.end - x.start > 3 for x in words):
+        return False
+    ends = [x for x in toks[p + 1 : k] if x.kind != "sep"]
+    return bool(ends) and s[ends[-1].end - 1] == "的"
 
 
 def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
