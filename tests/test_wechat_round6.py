@@ -453,3 +453,25 @@ def test_one_per_person_gives_each_person_a_line(text: str, want: list) -> None:
 )
 def test_a_longer_descriptor_before_the_quantity(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ more heard homophones
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("切子三斤", [("茄子", 3, "斤")]),
+        ("九菜两把", [("韭菜", 2, "把")]),
+        ("百菜两颗", [("白菜", 2, "颗")]),
+        ("九斤土豆", [("土豆", 9, "斤")]),  # a number is still a number
+        ("切成片，土豆两斤", [("土豆", 2, "斤")]),
+    ],
+)
+def test_heard_homophones_of_two_character_names(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_help_me_is_the_resident_and_my_mother_in_law_is_not() -> None:
+    assert triples("帮我带两斤鸡蛋，我婆婆也要两斤") == [("鸡蛋", 2, "斤"), ("鸡蛋", 2, "斤")]
+    assert triples("帮我留两斤排骨，我妈也要一斤") == [("排骨", 2, "斤"), ("排骨", 1, "斤")]

@@ -339,10 +339,12 @@ KIN: tuple[str, ...] = (
 
 
 def names_someone_else(said: str) -> bool:
-    """Does the text name another person ("帮对门", "给我妈")?"""
-    return any(w in said for w in THIRD_PARTY) or any(
-        p + k in said for p in ("我", "俺", "咱") for k in KIN
-    )
+    """Does the text name another person ("帮对门", "给我妈")? "帮我带" is for the resident."""
+    if any(p + k in said for p in ("我", "俺", "咱") for k in KIN):
+        return True
+    for mine in ("帮我", "帮俺", "帮咱", "替我", "代我"):
+        said = said.replace(mine, "")
+    return any(w in said for w in THIRD_PARTY)
 
 
 def names_self(said: str) -> bool:

@@ -159,7 +159,8 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     if prev is None or prev.paired is None or prev.alt:
         return
     said = s[toks[0].start : q.start]
-    if names_someone_else(said):
+    if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
+        # ("土豆3斤，帮我带2斤": ambiguous, left to the manager)
         return
     q.used = True
     toks[k].restate, toks[k].target = q, prev
