@@ -58,6 +58,9 @@ other, descriptors, long lists, money) the same way: untuned P 0.983 / R 0.966 (
 `wechat_heldout_round6_eighth.jsonl` (40 messages, 59 items: dictation without punctuation,
 heard homophones, dialect names) the same way: untuned P 1.000 / R 0.932 (切子, 九菜, 百菜;
 "帮我带两斤鸡蛋，我婆婆也要两斤"). After: P 1.000 / R 1.000.
+`wechat_heldout_round6_ninth.jsonl` (38 messages, 45 items: container units, a lone 个, 斤
+heard as 金/进/今, corrections, money) the same way: untuned P 0.956 / R 0.956 ("不好意思，是
+三斤"; "大米1袋，要10斤装的" taken as a restatement). After: P 1.000 / R 1.000.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round6_sixth.jsonl",
         "wechat_heldout_round6_seventh.jsonl",
         "wechat_heldout_round6_eighth.jsonl",
+        "wechat_heldout_round6_ninth.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

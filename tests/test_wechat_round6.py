@@ -475,3 +475,32 @@ def test_heard_homophones_of_two_character_names(text: str, want: list) -> None:
 def test_help_me_is_the_resident_and_my_mother_in_law_is_not() -> None:
     assert triples("帮我带两斤鸡蛋，我婆婆也要两斤") == [("鸡蛋", 2, "斤"), ("鸡蛋", 2, "斤")]
     assert triples("帮我留两斤排骨，我妈也要一斤") == [("排骨", 2, "斤"), ("排骨", 1, "斤")]
+
+
+# ------------------------------------------------------------------ sorry, and which bag
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("排骨三斤。\n不好意思，是两斤", [("排骨", 2, "斤")]),
+        ("香蕉四斤，抱歉，三斤", [("香蕉", 3, "斤")]),
+        ("不好意思，土豆两斤", [("土豆", 2, "斤")]),  # politeness before an order
+        ("鸡蛋两斤，不好意思，再来一斤", [("鸡蛋", 3, "斤")]),  # more, not a restatement
+    ],
+)
+def test_an_apology_then_a_quantity_restates(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("大米2袋，要25斤装的", [("大米", 2, "袋")]),
+        ("挂面一袋，要两斤装的", [("挂面", 1, "袋")]),
+    ],
+)
+def test_a_pack_size_after_the_line_says_which_not_how_many(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.struck == () and r.unparsed == ()

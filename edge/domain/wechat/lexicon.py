@@ -216,7 +216,7 @@ CHANGES: frozenset[str] = _words(
 #: replaces it.
 RESTATES: frozenset[str] = _words(
     "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
-    "更正 纠正 应该是 我是说 重说 "
+    "更正 纠正 应该是 我是说 重说 不好意思 抱歉 "
     "多了 太多了 要多了 少了 太少了"
 )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import CatalogEntry, Qty, Tok
-from .pairing import SKIP, neighbour_qty
+from .pairing import SKIP, additive_before, neighbour_qty
 
 # Tokens a correction reaches across: "打错了，是3斤", "土豆还是要一斤".
 _BRIDGE = SKIP | {"sep"}
@@ -145,8 +145,8 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     with its own quantity, says that line's amount again; the last figure counts. Not after
     a line for a neighbour ("帮李奶奶带两斤鸡蛋，我自己要一斤" is a second line)."""
     q = toks[k].qty
-    if q is None or q.used or q.each:
-        return
+    if q is None or q.used or q.each or q.descriptor:
+        return  # "大米1袋，要10斤装的" says which bag
     a, b = list_item(toks, k)
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return
@@ -182,8 +182,10 @@ def mark(s: str, toks: list[Tok]) -> None:
                     nxt.replaces_last = True  # "搞错了，是挂面一袋"
                 continue
             q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
-            if q is None or q.used or q.each:
+            if q is None or q.used or q.each or q.descriptor:
                 continue
+            if j is not None and additive_before(s, toks, j):
+                continue  # "不好意思，再来一斤" adds, it does not restate
             if (
                 s[t.start : t.end] == "不是"
                 and k > 0

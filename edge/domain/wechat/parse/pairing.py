@@ -245,6 +245,9 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         if more is not None:
             again.append(more)
             continue
+        if t.qty.descriptor and _described_line(toks, k):
+            t.qty.used = True  # "大米1袋，要10斤装的": which bag, not how many
+            continue
         if _weighs_the_piece(s, toks, k):
             continue
         seg_has_prod = False
@@ -312,6 +315,12 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     q.used = True
     toks[k].restate, toks[k].target = q, p
     return True
+
+
+def _described_line(toks: list[Tok], k: int) -> bool:
+    """Is there a product with its own quantity before the descriptor at k?"""
+    p = next((x for x in reversed(toks[:k]) if x.kind == "prod"), None)
+    return p is not None and p.paired is not None and not p.dropped
 
 
 def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
