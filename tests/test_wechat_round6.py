@@ -504,3 +504,34 @@ def test_a_pack_size_after_the_line_says_which_not_how_many(text: str, want: lis
     r = parse(text)
     assert triples(text) == want
     assert r.struck == () and r.unparsed == ()
+
+
+# ------------------------------------------------------------------ 多要, and breakdowns
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("黄瓜三根，再多要两根", [("黄瓜", 5, "根")]),
+        ("周叔 07:00\n排骨2斤\n周叔 07:05\n排骨多要一斤", [("排骨", 3, "斤")]),
+        ("菠菜多要一斤", [("菠菜", 1, "斤")]),  # nothing before: the line itself
+        ("豆角一斤 豆角多要点 两斤吧", [("豆角", 2, "斤")]),  # 多要点 + a figure restates
+    ],
+)
+def test_duo_yao_with_a_figure_adds(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("鸡蛋三斤（两斤笨鸡蛋一斤鸡蛋）", [("鸡蛋", 3, "斤")]),
+        ("豆腐两块(一块卤水豆腐一块老豆腐)，黄瓜一斤", [("豆腐", 2, "块"), ("黄瓜", 1, "斤")]),
+        # Another product in brackets is its own line.
+        ("土豆2斤（再加黄瓜1斤）", [("土豆", 2, "斤"), ("黄瓜", 1, "斤")]),
+    ],
+)
+def test_a_breakdown_in_brackets_adds_no_lines(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.unparsed == ()

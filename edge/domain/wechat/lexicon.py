@@ -83,7 +83,7 @@ TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「
 #: Words that join list items like a comma does.
 CONNECTORS: frozenset[str] = _words(
     "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加 多加 再多加 另加 "
-    "再要点 再来点 再买点 再拿点"
+    "再要点 再来点 再买点 再拿点 多要 多来 多拿 再多要 再多来 再多拿"
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
@@ -114,12 +114,15 @@ ADDRESS_TERMS: frozenset[str] = _words(
 
 #: Connectors that also say "and I want": they let a product without a quantity count.
 ORDERING_CONNECTORS: frozenset[str] = _words(
-    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 再要点 再来点 再买点 再拿点"
+    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 再要点 再来点 再买点 再拿点 "
+    "多要 多来 多拿 再多要 再多来 再多拿"
 )
 
 #: "生菜一斤，再加一斤", "馒头再来五个": a quantity after one of these adds to the line of
 #: the same product already ordered, it is not a second line nor a correction.
-ADDITIVE: frozenset[str] = _words("再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 还要")
+ADDITIVE: frozenset[str] = _words(
+    "再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 还要 多要 多来 多拿 再多要 再多来 再多拿"
+)
 #: Any additive word in a text: one search per clause before looking token by token.
 ADDITIVE_RE = re.compile("|".join(sorted(ADDITIVE, key=len, reverse=True)))
 
@@ -209,7 +212,7 @@ NEGATIONS: frozenset[str] = _words(
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
     "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
-    "少要 少来 少拿 少要点 少来点 少拿点 少点 多要 多来 多拿 多要点 多来点 多拿点"
+    "少要 少来 少拿 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
 )
 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity

@@ -109,7 +109,8 @@ class _Reader:
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
         mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
-        explained: list[tuple[int, int]] = []
+        said_how = _breakdowns(s, toks)  # "豆腐两块（一块老豆腐一块嫩豆腐）"
+        explained: list[tuple[int, int]] = said_how
         self._more_of_last_line(toks, explained)
         if len(priced) == 1 and any(t.kind == "verb" for t in toks):
             # "西瓜多少钱一个，要一个": the price asked, then the order of it.
@@ -292,6 +293,31 @@ _ADDRESS = re.compile(
     r"|\d{1,2}\s*单元\s*\d{3,4}\s*(?:室|号)?"
     r"|(?<![\d.])\d{3,4}\s*(?:室|号房|(?=的))"
 )
+
+
+_BRACKETS = re.compile(r"[（(][^（()）]*[)）]")
+
+
+def _breakdowns(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
+    """ "豆腐两块（一块老豆腐一块嫩豆腐）": in brackets right after a line, the same product
+    named again with quantities says how the line is made up; it adds no lines. Returns the
+    brackets that did, as explained."""
+    spans: list[tuple[int, int]] = []
+    if not toks or ("(" not in s and "（" not in s):
+        return spans
+    for m in _BRACKETS.finditer(s, toks[0].start):
+        if m.start() >= toks[-1].end:
+            break
+        before = [t for t in toks if t.end <= m.start()]
+        line = next((t for t in reversed(before) if t.kind == "prod"), None)
+        if line is None or line.paired is None:
+            continue
+        for t in toks:
+            if m.start() < t.start < m.end() and t.kind == "prod" and t.entry is line.entry:
+                t.paired = None  # a re-mention: its quantity stays used
+                t.kind = "fill"
+                spans.append((m.start(), m.end()))
+    return spans
 
 
 def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
