@@ -535,3 +535,33 @@ def test_a_breakdown_in_brackets_adds_no_lines(text: str, want: list) -> None:
     r = parse(text)
     assert triples(text) == want
     assert r.unparsed == ()
+
+
+# ------------------------------------------------------------------ people counted, first choices
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我们两家各要一个南瓜", [("南瓜", 1, "个")] * 2),
+        ("咱仨各来一盒酸奶", [("酸奶", 1, "盒")] * 3),
+        ("对门隔壁各一袋大米", [("大米", 1, "袋")] * 2),
+        ("小玮，帮我和对门王姐各留一斤韭菜", [("韭菜", 1, "斤")] * 2),
+        ("我和老伴，各要一个西瓜", [("西瓜", 1, "个")]),  # a comma: not a list of people
+    ],
+)
+def test_people_counted_in_words_or_named_side_by_side(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("要是没有韭菜，就来一斤芹菜", [("韭菜", 1, "斤")]),
+        ("没有鲜奶的话就要两盒酸奶", [("牛奶", 2, "盒")]),
+    ],
+)
+def test_a_first_choice_across_a_comma_or_de_hua(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert len(r.unparsed) == 1  # the fallback, for the manager

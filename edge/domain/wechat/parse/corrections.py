@@ -45,6 +45,9 @@ def _prev_product(toks: list[Tok], k: int) -> Tok | None:
 _IF_NONE = frozenset(("没有", "要是没有", "如果没有", "实在没有", "没货"))
 
 
+_ON_TO = frozenset(("的话", "的", ",", "，"))
+
+
 def _first_choice(s: str, toks: list[Tok], k: int, b: int) -> int | None:
     """ "要是没有排骨就来两斤五花肉" names the first choice between the opener and 就 and
     gives the one quantity said: that is the order, what follows 就 the fallback. Returns
@@ -54,6 +57,8 @@ def _first_choice(s: str, toks: list[Tok], k: int, b: int) -> int | None:
     j = k + 1
     while j < b and toks[j].kind == "prod":
         j += 1
+    while j < b and toks[j].kind in ("fill", "sep") and s[toks[j].start : toks[j].end] in _ON_TO:
+        j += 1  # "没有西兰花的话就来…", "如果没有排骨，就要…"
     if j == k + 1 or j >= b or s[toks[j].start : toks[j].end] != "就":
         return None
     qs = [x for x in toks[j:b] if x.kind == "qty" and x.qty is not None]
@@ -91,6 +96,15 @@ def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[
                 if rest and rest[0].kind != "prod" and any(x.kind == "prod" for x in rest):
                     t.kind = "fill"  # no first choice to fall back from
                     continue
+            if (
+                b < len(toks)
+                and all(x.kind == "prod" for x in toks[k + 1 : b])
+                and b + 1 < len(toks)
+                and s[toks[b + 1].start : toks[b + 1].end] == "就"
+            ):
+                b += 1  # "如果没有排骨，就要两斤五花": the comma is inside the part
+                while b < len(toks) and toks[b].kind != "sep":
+                    b += 1
             at = _first_choice(s, toks, k, b) if _prev_product(toks, k) is None else None
             if at is not None:
                 parts += [(k, k + 1), (at, b)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lexicon import (
     ADDITIVE,
     ADDITIVE_RE,
@@ -174,32 +176,53 @@ def pair_products(s: str, toks: list[Tok]) -> None:
 
 
 _JOINS = frozenset(("和", "跟", "与", "同", "还有", "以及", "及"))
-_TWO_OF_US = ("我们俩", "我们两家", "我俩", "咱俩", "咱们俩", "俺俩", "我们两个", "两家")
+# "我们俩", "咱仨", "我们三家", "两户": people counted in words.
+_COUNTED = re.compile(r"(俩|仨|两|二|三|四|五|[2-5])\s*(?:家|户|个人|人|口子)?(?=$|各|每|一人)")
+_COUNTS = {
+    "俩": 2,
+    "两": 2,
+    "二": 2,
+    "2": 2,
+    "仨": 3,
+    "三": 3,
+    "3": 3,
+    "四": 4,
+    "4": 4,
+    "五": 5,
+    "5": 5,
+}
+_PERSON = re.compile("|".join(sorted(FIRST_PERSON + THIRD_PARTY, key=len, reverse=True)))
 
 
 def _people_before(s: str, toks: list[Tok], k: int) -> int:
-    """ "我和我妈各要两斤鸡蛋", "我跟对门各要一个西瓜": 各 after people, not products, gives
-    each person a line. The people are counted by what joins them; 1 when no person is
-    named (the 各 then spreads over the products after it)."""
+    """ "我和我妈各要两斤鸡蛋", "我跟对门各要一个西瓜", "我们三家各要一袋大米", "楼上楼下各一个":
+    各 after people, not products, gives each person a line. The people are counted by
+    what joins them, by a count word, or by the people named; 1 when no person is named
+    (the 各 then spreads over the products after it)."""
     e = k - 1
     while e >= 0 and toks[e].kind != "each":
         e -= 1
-    if e <= 0 or any(x.kind == "prod" for x in toks[:e]):
+    a = e - 1  # back to the start of the part ("小玮，帮我和张姐各留…")
+    while a >= 0 and not (toks[a].kind == "sep" and s[toks[a].start : toks[a].end] not in _JOINS):
+        a -= 1
+    a += 1
+    if e <= a or any(x.kind == "prod" for x in toks[a:e]):
         return 1
-    said = s[toks[0].start : toks[e].start]
-    if any(w in said for w in _TWO_OF_US):
-        for x in toks[:e]:
+    said = s[toks[a].start : toks[e].start]
+    if not _PERSON.search(said):
+        return 1
+    counted = _COUNTED.search(said.rstrip())
+    if counted is not None and counted.group(1) in _COUNTS:
+        for x in toks[a:e]:
             if x.qty is not None:
                 x.qty.used = True  # "我们俩": the two are people
-        return 2
-    if any(x.kind == "qty" for x in toks[:e]):
+        return _COUNTS[counted.group(1)]
+    if any(x.kind == "qty" for x in toks[a:e]):
         return 1
-    if not any(w in said for w in FIRST_PERSON + THIRD_PARTY):
-        return 1
-    joins = sum(1 for x in toks[:e] if x.kind == "sep" and s[x.start : x.end] in _JOINS)
-    if any(x.kind == "sep" and s[x.start : x.end] not in _JOINS for x in toks[:e]):
-        return 1  # a comma: "我和老伴，各要…" is not a list of people
-    return joins + 1
+    joins = sum(1 for x in toks[a:e] if x.kind == "sep" and s[x.start : x.end] in _JOINS)
+    if joins:
+        return joins + 1
+    return max(1, len(_PERSON.findall(said)))
 
 
 def additive_before(s: str, toks: list[Tok], k: int) -> bool:
