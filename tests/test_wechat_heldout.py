@@ -69,7 +69,9 @@ back, sectioned lists, products the centre does not sell) scored once, untuned: 
 R 1.000; nothing changed for it. `wechat_heldout_round6_twelfth.jsonl` (24 messages, 40 items:
 the issue's known kinds in new wordings) the same way: untuned P 0.971 / R 0.850 ("我们三家各
 要", "楼上楼下各一个", a comma before 各; "如果没有排骨，就要…", "没有西兰花的话就来…"). After:
-P 1.000 / R 1.000.
+P 1.000 / R 1.000. `wechat_heldout_round6_thirteenth.jsonl` (27 messages, 40 items) the same
+way: untuned P 1.000 / R 0.975 (a chain of neighbours, "鸡蛋2斤，我姐也要2斤，我妈要1斤").
+After: P 1.000 / R 1.000.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round6_tenth.jsonl",
         "wechat_heldout_round6_eleventh.jsonl",
         "wechat_heldout_round6_twelfth.jsonl",
+        "wechat_heldout_round6_thirteenth.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

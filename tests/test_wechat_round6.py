@@ -565,3 +565,17 @@ def test_a_first_choice_across_a_comma_or_de_hua(text: str, want: list) -> None:
     r = parse(text)
     assert triples(text) == want
     assert len(r.unparsed) == 1  # the fallback, for the manager
+
+
+def test_a_chain_of_neighbours_each_gets_a_line() -> None:
+    assert triples("牛奶两瓶，隔壁也要两瓶，对门要一瓶") == [
+        ("牛奶", 2, "瓶"),
+        ("牛奶", 2, "瓶"),
+        ("牛奶", 1, "瓶"),
+    ]
+    # A part with a product of its own breaks the chain: the next part is that product's.
+    assert triples("鸡蛋2斤，黄瓜一斤，我妈要1斤") == [
+        ("鸡蛋", 2, "斤"),
+        ("黄瓜", 1, "斤"),
+        ("黄瓜", 1, "斤"),
+    ]

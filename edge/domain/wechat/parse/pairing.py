@@ -389,6 +389,25 @@ def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
     )
 
 
+def _all_theirs(s: str, toks: list[Tok], lo: int, hi: int) -> bool:
+    """Are the parts in toks[lo:hi] each someone else's quantity with no product of its own
+    ("鸡蛋2斤，我姐也要2斤，我妈要1斤": the parts before 我妈's)?"""
+    part: list[Tok] = []
+    for x in [*toks[lo:hi], Tok("sep", 0, 0)]:
+        if x.kind != "sep":
+            part.append(x)
+            continue
+        if not part:
+            return False
+        said = s[part[0].start : part[-1].end]
+        if any(y.kind == "prod" for y in part) or not any(y.kind == "qty" for y in part):
+            return False
+        if not names_someone_else(said):
+            return False
+        part = []
+    return True
+
+
 def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
     someone else and ends in an order word and a quantity, with no product of its own, is a
@@ -409,8 +428,8 @@ def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     if p is None or p.paired is None or p.dropped or p.alt:
         return None
     pa, pb = list_item(toks, toks.index(p))
-    if pb != a - 1:
-        return None  # only right after that product's own part
+    if pb != a - 1 and not _all_theirs(s, toks, pb + 1, a - 1):
+        return None  # only right after that product's own part, or a chain of such parts
     if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
         return None  # a neighbour's line already: "我也要" is _for_me_too's
     new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
