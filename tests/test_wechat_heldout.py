@@ -71,7 +71,9 @@ the issue's known kinds in new wordings) the same way: untuned P 0.971 / R 0.850
 要", "楼上楼下各一个", a comma before 各; "如果没有排骨，就要…", "没有西兰花的话就来…"). After:
 P 1.000 / R 1.000. `wechat_heldout_round6_thirteenth.jsonl` (27 messages, 40 items) the same
 way: untuned P 1.000 / R 0.975 (a chain of neighbours, "鸡蛋2斤，我姐也要2斤，我妈要1斤").
-After: P 1.000 / R 1.000.
+After: P 1.000 / R 1.000. `wechat_heldout_round6_fourteenth.jsonl` (25 messages, 34 items: bare
+numbers by line, 斤 and 两, list markers, chit-chat turns) scored once, untuned: P 1.000 /
+R 1.000.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round6_eleventh.jsonl",
         "wechat_heldout_round6_twelfth.jsonl",
         "wechat_heldout_round6_thirteenth.jsonl",
+        "wechat_heldout_round6_fourteenth.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:
