@@ -16,9 +16,10 @@ from .context import (
     orders_here,
     question_segments,
 )
-from .corrections import Ledger, mark, mark_fallbacks
+from .corrections import mark, mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
+from .ledger import Ledger
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
