@@ -368,3 +368,53 @@ def test_preview_and_price_post_speak_english_when_chosen(wx: Any) -> None:
     assert "Next delivery day" in r.text and "Order cut-off" in r.text
     assert "11/29 20:00" in r.text and "下一个配送日" not in r.text and "截单时间" not in r.text
     assert "到货菜单" in r.text  # the post itself is for the group, in Chinese either way
+
+
+# --- round 6: plain words, one-tap link from a suggestion, chat headers ----------
+
+
+def test_rows_say_in_words_how_sure_the_reading_is(wx: Any) -> None:
+    html = preview(wx, "土豆5斤，再要点香菜").text
+    assert "把握" not in html and "%</span>" not in html
+    assert "写得清楚" in html  # 土豆5斤: the name and the quantity, as written
+    assert "是猜的" in html  # 香菜 with no quantity: a default amount
+
+
+def test_an_unknown_name_links_to_a_suggested_household_in_one_tap(wx: Any) -> None:
+    r = preview(wx, "老王 09:00\n5号楼的，土豆2斤")
+    html = card_html(r.text, "老王")
+    assert 'name="link_to"' in html and "王秀英" in html
+    form = card_forms(r.text)["老王"]
+    form["link_to"] = wx.households["王秀英"]  # the one tap: the suggestion's button
+    linked = wx.client.post("/wechat/link", data=form, headers=HX)
+    assert linked.status_code == 200, linked.text
+    assert "已关联" in linked.text
+    assert (
+        count(
+            wx.db_path,
+            "SELECT COUNT(*) FROM households WHERE id = ? AND wechat_nickname = '老王'",
+            (wx.households["王秀英"],),
+        )
+        == 1
+    )
+    assert (
+        card_forms(preview(wx, "老王 10:00\n黄瓜1斤").text)["老王"]["household_id"]
+        == (wx.households["王秀英"])
+    )
+
+
+def test_no_suggestion_without_a_hint(wx: Any) -> None:
+    html = card_html(preview(wx).text, "老李")  # no 李 household, no address
+    assert 'name="link_to"' not in html
+    assert 'hx-get="/households/search"' in html
+
+
+@pytest.mark.parametrize(
+    "header", ["老隋 18:05", "老隋 下午 6:05", "老隋 早上7:05", "老隋 18：05", "老隋 (18:05)"]
+)
+def test_chat_header_lines_are_never_not_understood(wx: Any, header: str) -> None:
+    r = preview(wx, f"{header}\n土豆2斤\n{header.replace('老隋', '小周')}\n黄瓜1斤")
+    assert set(card_forms(r.text)) == {"老隋", "小周"}
+    for sender in ("老隋", "小周"):
+        html = card_html(r.text, sender)
+        assert "没看懂" not in html and '<mark class="bad">' not in html

@@ -25,14 +25,18 @@ class ChatMessage:
     text: str
 
 
-_TIME = r"\d{1,2}:\d{2}(?::\d{2})?"
+_TIME = r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
+# The part of the day WeChat (or a phone set to English) prints before a 12-hour time.
+_DAYPART = (
+    r"(?:上午|下午|晚上|早上|中午|凌晨|傍晚|清晨|半夜|夜里|夜间|Yesterday|yesterday|AM|PM|am|pm)"
+)
 _DATE = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?|昨天|前天|今天|星期.|周.)"
 _NAME = r"[^\s:：\[\]][^:：\[\]\n]{0,23}?"
 
-# "张阿姨 2026-11-27 18:03:12" or "张阿姨 18:03" alone on a line.
-_HEADER = re.compile(
-    rf"^(?P<sender>{_NAME})\s+(?P<ts>(?:{_DATE}\s*)?(?:上午|下午|晚上)?{_TIME})\s*$"
-)
+_STAMP = rf"(?:{_DATE}\s*)?(?:{_DAYPART}\s*)?{_TIME}(?:\s*{_DAYPART})?"
+# "张阿姨 2026-11-27 18:03:12", "张阿姨 18:03", "张阿姨 下午 6:05", "张阿姨 (18：03)" alone on
+# a line. (Not the time first: "18:00 来取" is a message.)
+_HEADER = re.compile(rf"^(?P<sender>{_NAME})\s+[(（]?(?P<ts>{_STAMP})[)）]?\s*$")
 # "[18:03] 张阿姨: text" or "[2026-11-27 18:03] 张阿姨：text"
 _BRACKET = re.compile(
     rf"^\[(?P<ts>(?:{_DATE}\s*)?{_TIME})\]\s*(?P<sender>{_NAME})\s*[:：]\s?(?P<text>.*)$"

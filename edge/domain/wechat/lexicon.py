@@ -8,6 +8,21 @@ lower-case, because the parser folds the message to that form before looking any
 
 from __future__ import annotations
 
+import re
+
+from . import product_words as _names
+
+# What residents write for a product's name (product_words.py), read from here like the rest.
+CONFUSABLE = _names.CONFUSABLE
+DISH_SUFFIXES = _names.DISH_SUFFIXES
+FOOD_SUFFIXES = _names.FOOD_SUFFIXES
+HEARD_AS_WORDS = _names.HEARD_AS_WORDS
+MEAT_CHARS = _names.MEAT_CHARS
+OTHER_ANIMALS = _names.OTHER_ANIMALS
+OTHER_FOODS = _names.OTHER_FOODS
+REGIONAL_BY_CUE = _names.REGIONAL_BY_CUE
+REGIONAL_NAMES = _names.REGIONAL_NAMES
+
 
 def _words(text: str) -> frozenset[str]:
     """Vocabularies are written as space-separated words: easier to review than literals."""
@@ -27,7 +42,7 @@ WEIGHT_UNITS: dict[str, int] = {
 
 #: Count units. 块 is also money; the parser decides by context (see parse._item).
 PIECE_UNITS: frozenset[str] = _words(
-    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 "
+    "个 只 把 袋 包 盒 块 份 瓶 桶 捆 根 头 颗 棵 条 串 板 箱 提 听 罐 枚 兜 扎 网 束 支 盘 筐 挂 "
     "节 段 卷 托 穗 张 瓣"
 )
 
@@ -67,11 +82,14 @@ TRANSPARENT = frozenset(" \t\r\u3000\u2005\u00a0:：/-—~～()（）[]【】「
 
 #: Words that join list items like a comma does.
 CONNECTORS: frozenset[str] = _words(
-    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加"
+    "和 跟 还有 再来 还要 另外 加上 外加 以及 及 再要 再加 再买 然后 与 同 加 多加 再多加 另加 "
+    "再要点 再来点 再买点 再拿点 多要 多来 多拿 再多要 再多来 再多拿"
 )
 
 #: "Each": the next quantity applies to every product listed just before it.
-EACH_WORDS: frozenset[str] = _words("各 各要 各来 各买 每样 每种 一样 都要 都来 都是 都 各自 分别")
+EACH_WORDS: frozenset[str] = _words(
+    "各 各要 各来 各买 每样 每种 一样 都要 都来 都是 都 各自 分别 一人 每人 一家 每家 一户 每户"
+)
 
 #: Words that show the resident is ordering; a product named with no quantity becomes an item
 #: (quantity 1) only when one of these is in its clause or the message has other items.
@@ -95,7 +113,18 @@ ADDRESS_TERMS: frozenset[str] = _words(
 )
 
 #: Connectors that also say "and I want": they let a product without a quantity count.
-ORDERING_CONNECTORS: frozenset[str] = _words("还要 再来 再要 再加 加上 外加 再买 加")
+ORDERING_CONNECTORS: frozenset[str] = _words(
+    "还要 再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 再要点 再来点 再买点 再拿点 "
+    "多要 多来 多拿 再多要 再多来 再多拿"
+)
+
+#: "生菜一斤，再加一斤", "馒头再来五个": a quantity after one of these adds to the line of
+#: the same product already ordered, it is not a second line nor a correction.
+ADDITIVE: frozenset[str] = _words(
+    "再来 再要 再加 加上 外加 再买 加 多加 再多加 另加 还要 多要 多来 多拿 再多要 再多来 再多拿"
+)
+#: Any additive word in a text: one search per clause before looking token by token.
+ADDITIVE_RE = re.compile("|".join(sorted(ADDITIVE, key=len, reverse=True)))
 
 #: Other words that carry no order content: pronouns, time words, measure fillers.
 FILLERS: frozenset[str] = _words(
@@ -165,7 +194,15 @@ PRICE_MARKERS: tuple[str, ...] = (
     "价钱",
     "贵不贵",
     "咋卖",
+    "什么价",
+    "啥价",
+    "多钱",
+    # Asking the group, not the centre: "有人要团鸡蛋吗，30个一箱" orders nothing.
+    "有人",
+    "有没有人",
+    "谁",
 )
+ASKS_THE_GROUP: tuple[str, ...] = ("有人", "有没有人", "谁")
 
 #: Words that cancel the product right next to them ("不要土豆了", "土豆取消").
 NEGATIONS: frozenset[str] = _words(
@@ -175,15 +212,26 @@ NEGATIONS: frozenset[str] = _words(
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
     "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
-    "少要 少来 少拿 少要点 少来点 少拿点 少点"
+    "少要 少来 少拿 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
 )
 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 错了 更正 纠正 应该是 我是说 重说 "
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
+    "更正 纠正 应该是 我是说 重说 不好意思 抱歉 "
     "多了 太多了 要多了 少了 太少了"
 )
+
+#: "大米一袋。搞错了，是挂面一袋": after one of these, another product with its own quantity
+#: takes the place of the line just said. ("不"/"不是" alone are too common for that.)
+WRONG_ITEM: frozenset[str] = _words(
+    "不对 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
+)
+
+#: "西兰花两颗…西兰花一颗就行": a quantity these follow says how much in all, not more.
+ENOUGH: frozenset[str] = _words("就行 就好 就够 够了 就可以 即可")
+ENOUGH_RE = re.compile("|".join(sorted(ENOUGH, key=len, reverse=True)))
 
 #: "没有就来1斤五花", "或者菠菜": what follows is the fallback if the first choice is missing,
 #: not a second item. "菠菜也行": the product before is the fallback.
@@ -243,120 +291,6 @@ PAST_WORDS: tuple[str, ...] = (
     "已经",
 )
 
-#: Characters residents type in place of a product's character: same or near pinyin (旦/蛋,
-#: 付/腐, 才/菜) or a look-alike (爪/瓜, 内/肉). Used for 2-character names, which one-edit
-#: fuzzy matching cannot cover safely, and for a longer name only where the word would
-#: otherwise be an unknown food ending in an alias: "葫萝卜" is 胡萝卜, "青萝卜" stays unknown.
-#: Digits, units, order words and characters of other products' names are deliberately left out.
-CONFUSABLE: dict[str, str] = {
-    "瓜": "爪刮呱挂",
-    "蛋": "旦淡但弹",
-    "腐": "付府富附夫",
-    "菜": "才采彩材蔡财",
-    "骨": "谷古股鼓",
-    "豆": "逗斗痘",
-    "馒": "慢蛮曼漫满",
-    "头": "投",
-    "芹": "琴勤秦",
-    "韭": "久酒",
-    "菠": "波玻拨",
-    "椒": "胶焦交",
-    "萝": "罗箩逻",
-    "胡": "葫湖糊",
-    "卜": "葡补",
-    "苹": "平萍评",
-    "蕉": "焦胶交",
-    "橙": "澄程",
-    "柿": "市事式",
-    "肉": "内",
-    "花": "化华",
-    "卷": "圈券倦",
-    "奶": "乃",
-    "蘑": "磨摩",
-    "菇": "姑估",
-    "排": "牌",
-    "鸡": "机基",
-    "角": "脚饺",
-    "子": "字仔",
-    "冬": "东",
-    "馅": "陷",
-    "洋": "阳羊杨扬",
-    # Heard, not typed: what phone dictation writes for a grocery word said with an accent.
-    "蒜": "算",
-    "葱": "聪匆冲",
-    "南": "男难",
-    "香": "乡相",
-    "生": "声",
-}
-
-#: Regional names for common products (Shandong and the north, where the centres are, and a few
-#: residents bring from the south), by the
-#: standard name they mean. A catalog that has the standard name (as a name or an alias) but
-#: not the regional one gets it as an alias; a catalog's own names always win.
-REGIONAL_NAMES: dict[str, str] = {
-    "地蛋": "土豆",
-    "山药蛋": "土豆",
-    "洋柿子": "西红柿",
-    "火柿子": "西红柿",
-    "饽饽": "馒头",
-    "大饽饽": "馒头",
-    "馍": "馒头",
-    "馍馍": "馒头",
-    "蒸馍": "馒头",
-    "棒子": "玉米",
-    "苞米": "玉米",
-    "包米": "玉米",
-    "苞谷": "玉米",
-    "包谷": "玉米",
-    "玉米棒": "玉米",
-    "玉米棒子": "玉米",
-    "鸡子": "鸡蛋",
-    "鸡子儿": "鸡蛋",
-    "芫荽": "香菜",
-    "盐荽": "香菜",
-    "芸豆": "豆角",
-    "豆橛子": "豆角",
-    "架豆": "豆角",
-    "四季豆": "豆角",
-    "圆葱": "洋葱",
-    "葱头": "洋葱",
-    "洋葱头": "洋葱",
-    "番瓜": "南瓜",
-    "倭瓜": "南瓜",
-    "菜椒": "青椒",
-    "甜椒": "青椒",
-    "柿子椒": "青椒",
-    "灯笼椒": "青椒",
-    "青花菜": "西兰花",
-    "肉末": "猪肉馅",
-    "肉沫": "猪肉馅",
-    "小排": "排骨",
-    "酸牛奶": "酸奶",
-    # Names residents bring from elsewhere (the south, Shanghai, Guangdong, Hunan).
-    "洋山芋": "土豆",
-    "薯仔": "土豆",
-    "荷兰薯": "土豆",
-    "矮瓜": "茄子",
-    "包粟": "玉米",
-    "粟米": "玉米",
-    "芫茜": "香菜",
-    "鸡春": "鸡蛋",
-}
-
-#: Common foods whose names hold a product's name but are other foods ("圆白菜" is cabbage,
-#: not 白菜). Read as unknown products unless the catalog sells them by that name.
-OTHER_FOODS: frozenset[str] = _words("圆白菜 洋白菜 奶白菜 包心白菜 卷心白菜")
-
-#: A character glued right after a product's name that makes another food of it: "玉米面",
-#: "鸡蛋糕", "番茄酱", "豆腐皮", "山药豆" are not 玉米, 鸡蛋, 西红柿, 豆腐, 山药. (After a name
-#: ending in 瓜, 子 makes seeds: "南瓜子".) Checked only when a quantity, a break or the end of
-#: the text follows, so "黄瓜皮薄的" still describes 黄瓜.
-FOOD_SUFFIXES = "面粉糕酱汁油籽仁皮干乳脑泡粒醋糖酒饼粥汤苗薹芽茶膏须泥豆花丝片心叶条"
-
-#: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
-OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"
-MEAT_CHARS = "肉骨排馅蹄肠肝腿翅"
-
 #: "帮楼下李奶奶带两斤鸡蛋，我自己要一斤": a line ordered for someone else, then a quantity
 #: the resident orders for themself, is a second line of the same product.
 THIRD_PARTY: tuple[str, ...] = (
@@ -382,3 +316,45 @@ THIRD_PARTY: tuple[str, ...] = (
     "老头",
 )
 FIRST_PERSON: tuple[str, ...] = ("我", "俺", "咱", "自己", "自家")
+#: Family a resident orders for: "给我妈也来一斤" names someone else, though it says 我.
+KIN: tuple[str, ...] = (
+    "妈",
+    "爸",
+    "婆婆",
+    "公公",
+    "老伴",
+    "爱人",
+    "对象",
+    "儿子",
+    "女儿",
+    "闺女",
+    "孩子",
+    "老人",
+    "姥姥",
+    "姥爷",
+    "外婆",
+    "外公",
+    "哥",
+    "姐",
+    "弟",
+    "妹",
+)
+
+
+def names_someone_else(said: str) -> bool:
+    """Does the text name another person ("帮对门", "给我妈")? "帮我带" is for the resident."""
+    if any(p + k in said for p in ("我", "俺", "咱") for k in KIN):
+        return True
+    for mine in ("帮我", "帮俺", "帮咱", "替我", "代我"):
+        said = said.replace(mine, "")
+    return any(w in said for w in THIRD_PARTY)
+
+
+def names_self(said: str) -> bool:
+    """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
+    for p in ("我妈", "我爸", "我家老人"):
+        said = said.replace(p, "")
+    for k in KIN:
+        for p in ("我", "俺", "咱"):
+            said = said.replace(p + k, "")
+    return any(w in said for w in FIRST_PERSON)

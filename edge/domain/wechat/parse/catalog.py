@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..lexicon import ALL_UNITS, CONFUSABLE, OTHER_FOODS, REGIONAL_NAMES
+from ..lexicon import (
+    ALL_UNITS,
+    CONFUSABLE,
+    HEARD_AS_WORDS,
+    OTHER_FOODS,
+    REGIONAL_BY_CUE,
+    REGIONAL_NAMES,
+)
 from .folding import fold
 from .model import CatalogEntry
 
@@ -26,8 +33,10 @@ class Catalog:
         "_index",
         "_lengths",
         "_variants",
+        "by_cue",
         "entries",
         "first_chars",
+        "heard",
         "units",
     )
 
@@ -70,12 +79,26 @@ class Catalog:
                     prev = variants.get(v, e)
                     variants[v] = e if prev is e else None
         self._variants = {v: e for v, e in variants.items() if e is not None}
+        # 2-character names whose second character dictation writes as a word ("山要").
+        heard: dict[str, CatalogEntry | None] = {}
+        for key, (e, _) in index.items():
+            if len(key) == 2:
+                for c in HEARD_AS_WORDS.get(key[1], ""):
+                    v = key[0] + c
+                    if v not in index:
+                        heard[v] = e if heard.get(v, e) is e else None
+        self.heard = {v: e for v, e in heard.items() if e is not None}
         # Regional names and other foods after the typo tables: only the catalog's own words
         # get typo tolerance ("大柿子" must not be one edit from 洋柿子).
         for word, standard in REGIONAL_NAMES.items():
             hit = index.get(standard)
             if hit is not None:
                 index.setdefault(word, (hit[0], True))
+        self.by_cue: dict[str, tuple[CatalogEntry, tuple[str, ...]]] = {}
+        for word, (standard, cues) in REGIONAL_BY_CUE.items():
+            hit = index.get(standard)
+            if hit is not None and word not in index:
+                self.by_cue[word] = (hit[0], cues)
         for word in OTHER_FOODS:
             index.setdefault(word, (OTHER_FOOD, True))
         lengths: dict[str, set[int]] = {}

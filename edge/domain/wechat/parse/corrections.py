@@ -6,20 +6,18 @@ again to describe it ("鸡蛋来5斤，要土鸡蛋"), and give fallbacks ("没�
 "柿子椒也行") that are not items at all.
 
 Two steps. `mark` reads one clause's tokens after pairing: which quantity restates which
-line, which product replaces which, which parts are fallbacks. `Ledger` then keeps the lines
-of the whole message (one sender's turns, when a chat is pasted) in order: a correction
-strikes the line it corrects and adds the new one in its place, a cancellation strikes it,
-a re-mention adds nothing. Struck lines are kept so the preview can show what changed.
+line, which product replaces which, which parts are fallbacks. `Ledger` (ledger.py) then
+keeps the lines of the whole message (one sender's turns, when a chat is pasted) in order:
+a correction strikes the line it corrects and adds the new one in its place, a cancellation
+strikes it, a re-mention adds nothing. Struck lines are kept so the preview can show what changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ..lexicon import ANY_OF, THIRD_PARTY
+from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
-from .model import CatalogEntry, Qty, Tok
-from .pairing import SKIP, neighbour_qty
+from .model import Qty, Tok
+from .pairing import SKIP, additive_before, neighbour_qty
 
 # Tokens a correction reaches across: "打错了，是3斤", "土豆还是要一斤".
 _BRIDGE = SKIP | {"sep"}
@@ -41,10 +39,40 @@ def _prev_product(toks: list[Tok], k: int) -> Tok | None:
     return next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
 
 
-def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
+# "要是没有排骨就来两斤五花": an opener that names the first choice before 就.
+_IF_NONE = frozenset(("没有", "要是没有", "如果没有", "实在没有", "没货"))
+
+
+_ON_TO = frozenset(("的话", "的", ",", "，"))
+
+
+def _first_choice(s: str, toks: list[Tok], k: int, b: int) -> int | None:
+    """ "要是没有排骨就来两斤五花肉" names the first choice between the opener and 就 and
+    gives the one quantity said: that is the order, what follows 就 the fallback. Returns
+    the index where the fallback starts."""
+    if s[toks[k].start : toks[k].end] not in _IF_NONE:
+        return None
+    j = k + 1
+    while j < b and toks[j].kind == "prod":
+        j += 1
+    while j < b and toks[j].kind in ("fill", "sep") and s[toks[j].start : toks[j].end] in _ON_TO:
+        j += 1  # "没有西兰花的话就来…", "如果没有排骨，就要…"
+    if j == k + 1 or j >= b or s[toks[j].start : toks[j].end] != "就":
+        return None
+    qs = [x for x in toks[j:b] if x.kind == "qty" and x.qty is not None]
+    if len(qs) != 1 or any(x.qty is not None for x in toks[k:j]):
+        return None
+    for p in toks[k + 1 : j]:
+        p.paired = qs[0].qty
+    return j
+
+
+def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[tuple[int, int]]:
     """Products in a fallback part of the clause: from "没有/或者…" to the end of its
     segment, or the segment that ends in "也行". Their quantities go with them. Returns the
-    token index ranges [a, b) of those parts."""
+    token index ranges [a, b) of those parts. `first_unsold`: the message asked only about
+    something the catalog lacks ("有没有油条？没有的话就要五个馒头"): a fallback that opens
+    it is the order."""
     parts: list[tuple[int, int]] = []
     seg_start = 0
     for k, t in enumerate(toks):
@@ -56,7 +84,30 @@ def mark_fallbacks(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
             b = k + 1
             while b < len(toks) and toks[b].kind != "sep":
                 b += 1
-            parts.append((k, b))
+            word = s[t.start : t.end]
+            if (
+                first_unsold
+                and _prev_product(toks, k) is None
+                and word in _IF_NONE | {"没有的话", "没的话"}
+            ):
+                rest = toks[k + 1 : b]
+                if rest and rest[0].kind != "prod" and any(x.kind == "prod" for x in rest):
+                    t.kind = "fill"  # no first choice to fall back from
+                    continue
+            if (
+                b < len(toks)
+                and all(x.kind == "prod" for x in toks[k + 1 : b])
+                and b + 1 < len(toks)
+                and s[toks[b + 1].start : toks[b + 1].end] == "就"
+            ):
+                b += 1  # "如果没有排骨，就要两斤五花": the comma is inside the part
+                while b < len(toks) and toks[b].kind != "sep":
+                    b += 1
+            at = _first_choice(s, toks, k, b) if _prev_product(toks, k) is None else None
+            if at is not None:
+                parts += [(k, k + 1), (at, b)]
+            else:
+                parts.append((k, b))
         elif t.kind == "alt_end":
             # "圆青椒三个 柿子椒也行": only the product just before (and a quantity right
             # before it) is the fallback.
@@ -106,8 +157,8 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     with its own quantity, says that line's amount again; the last figure counts. Not after
     a line for a neighbour ("帮李奶奶带两斤鸡蛋，我自己要一斤" is a second line)."""
     q = toks[k].qty
-    if q is None or q.used or q.each:
-        return
+    if q is None or q.used or q.each or q.descriptor:
+        return  # "大米1袋，要10斤装的" says which bag
     a, b = list_item(toks, k)
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return
@@ -120,7 +171,8 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     if prev is None or prev.paired is None or prev.alt:
         return
     said = s[toks[0].start : q.start]
-    if any(w in said for w in THIRD_PARTY):
+    if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
+        # ("土豆3斤，帮我带2斤": ambiguous, left to the manager)
         return
     q.used = True
     toks[k].restate, toks[k].target = q, prev
@@ -137,10 +189,21 @@ def mark(s: str, toks: list[Tok]) -> None:
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
-            q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
-            if q is None or q.used or q.each:
+            if nxt is not None and nxt.kind == "prod" and s[t.start : t.end] in WRONG_ITEM:
+                if nxt.paired is not None and not nxt.dropped:
+                    nxt.replaces_last = True  # "搞错了，是挂面一袋"
                 continue
-            if s[t.start : t.end] == "不是" and k > 0 and toks[k - 1].end == t.start:
+            q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
+            if q is None or q.used or q.each or q.descriptor:
+                continue
+            if j is not None and additive_before(s, toks, j):
+                continue  # "不好意思，再来一斤" adds, it does not restate
+            if (
+                s[t.start : t.end] == "不是"
+                and k > 0
+                and toks[k - 1].kind == "qty"
+                and toks[k - 1].end == t.start
+            ):
                 q.used = True  # "要3斤不是2斤": the 2斤 is what was not meant
                 continue
             # "不，2斤" restates the last line only when no product of its own follows.
@@ -149,9 +212,24 @@ def mark(s: str, toks: list[Tok]) -> None:
                 continue
             q.used = True
             t.restate = q
+    enough = bool(toks) and ENOUGH_RE.search(s, toks[0].start, toks[-1].end) is not None
     for k, t in enumerate(toks):
         if t.kind == "neg":
             _mark_takeback(s, toks, k)
+        elif enough and t.kind == "prod" and t.paired is not None and not t.adds:
+            _mark_enough(s, toks, k)
+
+
+def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
+    """ "西兰花两颗，西兰花一颗就行": a product named again with a quantity and "就行" says
+    how much in all: it changes the line (the ledger does nothing when there is none)."""
+    q = toks[k].paired
+    at = next((j for j, x in enumerate(toks) if x.qty is q), None)
+    if at is None:
+        return
+    j = max(at, k) + 1
+    if j < len(toks) and toks[j].kind == "fill" and s[toks[j].start : toks[j].end] in ENOUGH:
+        toks[k].changed = True
 
 
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
@@ -159,6 +237,10 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
+        gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
+        if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:
+            nxt.swap = gone  # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity
+            return
         if before is not None and before.entry is not nxt.entry and nxt.paired is None:
             nxt.swap = before  # "芹菜换成菠菜": 菠菜 takes 芹菜's line and quantity
         elif before is not None and before.entry is not nxt.entry:
@@ -199,91 +281,3 @@ def _new_qty(s: str, toks: list[Tok], k: int) -> Qty | None:
     if q.used or q.each or (nxt is not None and toks[nxt].kind == "prod"):
         return None
     return q
-
-
-@dataclass(slots=True)
-class Line:
-    """One order line as the message stands so far; `qty` None: named without a quantity."""
-
-    tok: Tok
-    qty: Qty | None
-    pos: int
-    in_question: bool = False
-    verb: bool = True  # a quantity-less line: an order word says it is ordered
-    struck: str = ""
-    span: tuple[int, int] | None = None  # the fragment, when not the product's own
-
-
-class Ledger:
-    """The message's lines in the order they were said, corrections applied."""
-
-    __slots__ = ("lines",)
-
-    def __init__(self) -> None:
-        self.lines: list[Line] = []
-
-    def live(self, entry: CatalogEntry | None) -> Line | None:
-        for line in reversed(self.lines):
-            if not line.struck and line.tok.entry is entry:
-                return line
-        return None
-
-    def _replace(self, old: Line, new: Line) -> None:
-        # A line named without a quantity was never a real amount: it is simply replaced.
-        if old.qty is None:
-            self.lines.remove(old)
-        else:
-            old.struck = "corrected"
-        new.pos = old.pos
-        self.lines.append(new)
-
-    def order(self, tok: Tok, qty: Qty | None, in_question: bool = False) -> None:
-        """A product with its quantity (or, after 换成, the replaced line's quantity)."""
-        new = Line(tok, qty, tok.start, in_question)
-        old = self.live(tok.swap.entry) if tok.swap is not None else None
-        if old is not None:
-            if new.qty is None:
-                new.qty = old.qty
-            self._replace(old, new)
-            return
-        old = self.live(tok.entry)
-        if old is not None and (tok.changed or old.qty is None):
-            self._replace(old, new)
-            return
-        self.lines.append(new)
-
-    def mention(self, tok: Tok, verb: bool) -> None:
-        """A product named without a quantity: a re-mention of a line adds nothing."""
-        if self.live(tok.entry) is None:
-            self.lines.append(Line(tok, None, tok.start, verb=verb))
-
-    def cancel(self, entry: CatalogEntry | None) -> bool:
-        line = self.live(entry)
-        if line is None:
-            return False
-        if line.qty is None:
-            self.lines.remove(line)
-        else:
-            line.struck = "cancelled"
-        return True
-
-    def take_back(self) -> Line | None:
-        """ "土豆3斤，算了": strikes the last line still standing."""
-        line = next((ln for ln in reversed(self.lines) if not ln.struck), None)
-        if line is not None:
-            self.cancel(line.tok.entry)
-        return line
-
-    def restate(self, qty: Qty, target: Tok | None, same_clause: tuple[int, int]) -> bool:
-        """ "不，2斤", "改成3斤": the new quantity replaces the target's line, or the last
-        line with a quantity."""
-        if target is not None:
-            old = self.live(target.entry)
-        else:
-            old = next((ln for ln in reversed(self.lines) if not ln.struck and ln.qty), None)
-        if old is None:
-            return False
-        lo, hi = same_clause
-        span = (old.tok.start, qty.end) if lo <= old.tok.start < hi else (qty.start, qty.end)
-        self._replace(old, Line(old.tok, qty, old.pos, old.in_question, span=span))
-        return True

@@ -92,3 +92,6 @@ class Tok:
     restate: Qty | None = None  # fix/change: "不，2斤" — the quantity that replaces one
     target: Tok | None = None  # ...of this product's line (None: the last line)
     takes_back: bool = False  # neg alone in its part ("土豆3斤，算了"): strikes the last line
+    adds: bool = False  # "生菜一斤，再加一斤": its quantity adds to the line already there
+    replaces_last: bool = False  # "搞错了，是挂面一袋": takes the place of the last line
+    copies: int = 1  # "我和我妈各要两斤鸡蛋": one line for each person

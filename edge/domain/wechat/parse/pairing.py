@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ..lexicon import FIRST_PERSON, PREP_CHARS, THIRD_PARTY
+from ..lexicon import (
+    ADDITIVE,
+    ADDITIVE_RE,
+    PREP_CHARS,
+)
 from .context import list_item
 from .model import Qty, Tok
+from .people import for_me_too, for_them_too, people_before
 
 SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
 _DEGREE = "太很特那这过"  # "不要太大", "别那么肥": a preference, not a cancellation
@@ -154,13 +159,41 @@ def pair_products(s: str, toks: list[Tok]) -> None:
             elif p.kind == "qty":
                 break
         if not t.qty.used:  # "每样一斤：土豆、黄瓜": the list follows
+            people = people_before(s, toks, k)
             for p in toks[k + 1 :]:
                 if p.kind == "qty":
                     break
                 if p.kind == "prod" and p.paired is None and not p.dropped:
                     p.paired = t.qty
                     p.paired_each = True
+                    p.copies = people
                     t.qty.used = True
+
+
+def additive_before(s: str, toks: list[Tok], k: int) -> bool:
+    """Is token k opened by an additive word ("再加一斤", "再来两斤生菜")?"""
+    j = k - 1
+    while j >= 0 and toks[j].kind in ("fill", "polite", "verb"):
+        j -= 1
+    return j >= 0 and toks[j].kind == "sep" and s[toks[j].start : toks[j].end] in ADDITIVE
+
+
+def mark_additions(s: str, toks: list[Tok]) -> None:
+    """ "菠菜再来一斤", "再加两斤土豆": a product whose quantity an additive word opens adds
+    to its line, if the message already has one (the ledger decides)."""
+    if not toks or ADDITIVE_RE.search(s, toks[0].start, toks[-1].end) is None:
+        return
+    for k, t in enumerate(toks):
+        if t.kind != "prod" or t.paired is None or t.paired_each:
+            continue
+        q = next((j for j, x in enumerate(toks) if x.qty is t.paired), None)
+        if q is None:
+            continue
+        first, last = min(k, q), max(k, q)
+        if additive_before(s, toks, first) or any(
+            x.kind == "sep" and s[x.start : x.end] in ADDITIVE for x in toks[first + 1 : last]
+        ):
+            t.adds = True
 
 
 def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
@@ -172,9 +205,18 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind != "qty" or t.qty is None or t.qty.used:
             continue
-        theirs = _for_them_too(s, toks, k)
+        theirs = for_them_too(s, toks, k)
         if theirs is not None:
             again.append(theirs)
+            continue
+        more = _more_of_last(s, toks, k)
+        if more is not None:
+            again.append(more)
+            continue
+        if t.qty.descriptor and _described_line(toks, k):
+            t.qty.used = True  # "大米1袋，要10斤装的": which bag, not how many
+            continue
+        if _weighs_the_piece(s, toks, k):
             continue
         seg_has_prod = False
         for j in range(k + 1, len(toks)):
@@ -200,13 +242,13 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
-            skipped_words = any(x.kind == "res" and not x.alt for x in toks[j + 1 : k])
-            if skipped_words and not priced:
+            skipped = [x for x in toks[j + 1 : k] if x.kind == "res" and not x.alt]
+            if skipped and not priced and not _describes(s, toks, j, k):
                 continue
             if p.paired is None and not p.dropped and not p.alt and p.match != "fuzzy":
                 p.paired = t.qty
                 t.qty.used = True
-            elif p.paired is not None and not p.dropped and _for_me_too(s, toks, j, k):
+            elif p.paired is not None and not p.dropped and for_me_too(s, toks, j, k):
                 a, _ = list_item(toks, k)
                 mine = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
                 mine.paired = t.qty
@@ -216,45 +258,63 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         toks.insert(a, mine)
 
 
-def _for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
-    """Is the lone quantity k the resident's own order of product p, which was ordered for
-    someone else ("帮楼下李奶奶带两斤鸡蛋，我自己要一斤", "孙大爷说他要5斤土豆，我要3斤")?"""
-    pa, pb = list_item(toks, p)
-    qa, _ = list_item(toks, k)
-    theirs = s[toks[pa].start : toks[pb - 1].end]
-    mine = s[toks[qa].start : toks[k].start]
-    return (
-        any(t.kind == "verb" for t in toks[qa:k])
-        and any(w in mine for w in FIRST_PERSON)
-        and any(w in theirs for w in THIRD_PARTY)
-    )
+_ABOUT_AFTER = ("左右", "上下")
+_ABOUT_BEFORE = ("大概", "大约", "差不多")
 
 
-def _for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
-    """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
-    someone else and ends in an order word and a quantity, with no product of its own, is a
-    second line of the same product for them. Returns (where, the new product token)."""
+def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
+    """ "冬瓜要一块，三斤左右": an approximate weight alone in its part, after a piece of a
+    product sold by weight, says how much of it to cut: the weight is the line. ("西瓜一个，
+    十斤左右的" describes a product sold by the piece: it stays one.)"""
     q = toks[k].qty
+    if q is None or q.kind != "w" or q.each:
+        return False
     a, b = list_item(toks, k)
-    if a == 0 or q is None or q.each or any(x.kind == "prod" for x in toks[a:b]):
-        return None
-    j = k - 1
-    while j >= a and toks[j].kind in ("fill", "polite"):
-        j -= 1
-    if j < a or toks[j].kind != "verb":
-        return None
-    said = s[toks[a].start : toks[k].start]
-    if not any(w in said for w in THIRD_PARTY) or any(w in said for w in FIRST_PERSON):
-        return None  # "土豆3斤，帮我带2斤" is the resident's own
+    if a == 0 or any(x.kind in ("prod", "qty", "res") for x in toks[a:b] if x is not toks[k]):
+        return False
+    words = [s[x.start : x.end] for x in toks[a:b]]
+    if not any(w in words for w in _ABOUT_AFTER + _ABOUT_BEFORE):
+        return False
     p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
+    if p is None or p.entry is None or p.entry.sold_by != "weight" or p.paired is None:
+        return False
+    if p.paired.kind != "p" or p.dropped or p.alt:
+        return False
+    q.used = True
+    toks[k].restate, toks[k].target = q, p
+    return True
+
+
+def _described_line(toks: list[Tok], k: int) -> bool:
+    """Is there a product with its own quantity before the descriptor at k?"""
+    p = next((x for x in reversed(toks[:k]) if x.kind == "prod"), None)
+    return p is not None and p.paired is not None and not p.dropped
+
+
+def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
+    """ "茄子要长的，三斤", "土豆要沙一点的，三斤": the words between product p and the lone
+    quantity k only say which kind (short words, the part ending in 的): the quantity is
+    still the product's."""
+    words = [x for x in toks[p + 1 : k] if x.kind == "res"]
+    if any(x.end - x.start > 3 for x in words):
+        return False
+    ends = [x for x in toks[p + 1 : k] if x.kind != "sep"]
+    return bool(ends) and s[ends[-1].end - 1] == "的"
+
+
+def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """ "生菜一斤，再加一斤", "土豆三斤，再多加两斤吧": a quantity an additive word opens,
+    with no product of its own in its part, is more of the last product ordered."""
+    q = toks[k].qty
+    if q is None or q.each or not additive_before(s, toks, k):
+        return None
+    a, b = list_item(toks, k)
+    if any(x.kind in ("prod", "res") for x in toks[k:b]):
+        return None
+    p = next((x for x in reversed(toks[:k]) if x.kind == "prod"), None)
     if p is None or p.paired is None or p.dropped or p.alt:
         return None
-    pa, pb = list_item(toks, toks.index(p))
-    if pb != a - 1:
-        return None  # only right after that product's own part
-    if any(w in s[toks[pa].start : toks[pb - 1].end] for w in THIRD_PARTY):
-        return None  # a neighbour's line already: "我也要" is _for_me_too's
-    new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
-    new.paired = q
+    more = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
+    more.paired, more.adds = q, True
     q.used = True
-    return a, new
+    return a, more

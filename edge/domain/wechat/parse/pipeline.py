@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
 from .catalog import Catalog, as_catalog
 from .context import (
     chatter_around,
@@ -14,12 +16,13 @@ from .context import (
     orders_here,
     question_segments,
 )
-from .corrections import Ledger, mark, mark_fallbacks
+from .corrections import mark, mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
+from .ledger import Ledger
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
-from .pairing import pair_lone_quantities, pair_products
+from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
 from .senders import sender_texts
 from .tokens import fuzzy_pass, tokenize
 
@@ -79,6 +82,7 @@ class _Reader:
         self.unparsed: list[tuple[int, str]] = []
         self.last_question_prod: Tok | None = None
         self.last_lone_prod: Tok | None = None  # a clause that only named a product
+        self.asked_unsold = False  # the clause before asked only about an unknown word
 
     def clause(self, lo: int, hi: int, stop: str) -> None:
         s, cat = self.s, self.cat
@@ -89,21 +93,36 @@ class _Reader:
             return  # only greetings, politeness, fillers
         segs = question_segments(s, toks, lo, hi, stop)
         price_prods: list[Tok] = []
+        priced: list[Tok] = []  # products whose price was asked (not asking the group)
         for a, b, price in segs:
             if price:  # "土豆多少钱一斤": nothing here is an order
-                price_prods += [t for t in toks if t.kind == "prod" and a <= t.start < b]
+                here = [t for t in toks if t.kind == "prod" and a <= t.start < b]
+                price_prods += here
+                if not any(w in s[a:b] for w in ASKS_THE_GROUP):
+                    priced += here
                 toks = [t for t in toks if not a <= t.start < b]
-        fallbacks = mark_fallbacks(s, toks)  # "没有就来1斤五花", "柿子椒也行"
+        # "有没有油条？没有的话就要五个馒头": only something the catalog lacks was asked for.
+        unsold = (self.asked_unsold or _asks_unsold(toks, segs)) and not (
+            self.ledger.lines or self.last_question_prod
+        )
+        fallbacks = mark_fallbacks(s, toks, unsold)  # "没有就来1斤五花", "柿子椒也行"
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
-        explained: list[tuple[int, int]] = []
+        mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
+        said_how = _breakdowns(s, toks)  # "豆腐两块（一块老豆腐一块嫩豆腐）"
+        explained: list[tuple[int, int]] = said_how
+        self._more_of_last_line(toks, explained)
+        if len(priced) == 1 and any(t.kind == "verb" for t in toks):
+            # "西瓜多少钱一个，要一个": the price asked, then the order of it.
+            self._answer_to_question(toks, explained, priced[0])
         self._answer_to_question(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
         self.last_question_prod = (
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
         self.last_lone_prod = self._lone_prod(toks)
+        self.asked_unsold = _asks_unsold(toks, segs)
         for a, b in fallbacks:
             if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in fallbacks):
                 self._quote_fallback(toks[a:b], explained)
@@ -117,18 +136,44 @@ class _Reader:
                 toks = [t for t in toks if not a <= t.start < b]
         collect_leftovers(self.text, s, toks, explained, self.unparsed)
 
-    def _answer_to_question(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+    def _more_of_last_line(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """ "鸡蛋二斤。再来一斤", a later turn "再加一斤": a clause that is only an additive
+        word and a quantity adds it to the last line said, when it is of the same measure."""
+        if not toks or ADDITIVE_RE.search(self.s, toks[0].start, toks[-1].end) is None:
+            return
+        if any(t.kind in ("prod", "res") and not t.alt for t in toks):
+            return
+        free = [k for k, t in enumerate(toks) if t.kind == "qty" and t.qty and not t.qty.used]
+        if len(free) != 1:
+            return
+        t = toks[free[0]]
+        q = t.qty
+        if q is None or not additive_before(self.s, toks, free[0]) or not sensible(q):
+            return
+        last = next((ln for ln in reversed(self.ledger.lines) if not ln.struck and ln.qty), None)
+        if last is None:
+            return
+        more = Tok("prod", t.start, t.start, entry=last.tok.entry, match=last.tok.match)
+        more.adds = True
+        if self.ledger.order(more, q, only_add=True):
+            q.used = True
+            explained.append((toks[0].start, t.end))
+
+    def _answer_to_question(
+        self, toks: list[Tok], explained: list[tuple[int, int]], asked: Tok | None = None
+    ) -> None:
         """ "有土豆吗？来5斤": an order right after a question about one product. Dictation
         puts a full stop at every pause ("土豆。三斤。"): a quantity alone in its clause
-        goes to the product named alone in the clause before."""
-        prod = self.last_question_prod or self.last_lone_prod
+        goes to the product named alone in the clause before. `asked`: a product whose
+        price this clause asked."""
+        prod = asked or self.last_question_prod or self.last_lone_prod
         if prod is None or any(t.kind == "prod" and not t.alt for t in toks):
             return
         free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
         if len(free) == 1 and free[0].qty is not None and sensible(free[0].qty):
             free[0].qty.used = True
-            asked = prod is self.last_question_prod
-            self.ledger.order(prod, free[0].qty, in_question=asked)
+            in_question = prod is self.last_question_prod or prod is asked
+            self.ledger.order(prod, free[0].qty, in_question=in_question)
             explained.append((free[0].start, free[0].end))
 
     def _lone_prod(self, toks: list[Tok]) -> Tok | None:
@@ -186,8 +231,11 @@ class _Reader:
                 if not sensible(t.paired):  # "土豆0斤": not understood, never an item
                     t.paired.used = False
                     continue
-                ledger.order(t, t.paired, in_question=seg is not None)
+                for _ in range(t.copies):  # "我和我妈各要两斤鸡蛋": a line each
+                    ledger.order(t, t.paired, in_question=seg is not None)
                 explained += [(t.start, t.end), (t.paired.start, t.paired.end)]
+                if t.copies > 1:
+                    explained.append((lo, t.start))  # the people named before 各
                 if t.changed:  # "刚才的芹菜改成一斤": the look-back is part of it
                     a, _ = list_item(toks, k)
                     explained += [(x.start, x.end) for x in toks[a:k] if x.kind == "res"]
@@ -241,6 +289,48 @@ class _Reader:
         return items, struck, [u for _, u in self.unparsed if u]
 
 
+_ADDRESS = re.compile(
+    r"\d{1,3}\s*(?:号楼|栋|幢|号院|楼)(?:\s*\d{1,2}\s*(?:单元|门|号门))?(?:\s*\d{3,4}\s*(?:室|号)?)?"
+    r"|\d{1,2}\s*单元\s*\d{3,4}\s*(?:室|号)?"
+    r"|(?<![\d.])\d{3,4}\s*(?:室|号房|(?=的))"
+)
+
+
+_BRACKETS = re.compile(r"[（(][^（()）]*[)）]")
+
+
+def _breakdowns(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
+    """ "豆腐两块（一块老豆腐一块嫩豆腐）": in brackets right after a line, the same product
+    named again with quantities says how the line is made up; it adds no lines. Returns the
+    brackets that did, as explained."""
+    spans: list[tuple[int, int]] = []
+    if not toks or ("(" not in s and "（" not in s):
+        return spans
+    for m in _BRACKETS.finditer(s, toks[0].start):
+        if m.start() >= toks[-1].end:
+            break
+        before = [t for t in toks if t.end <= m.start()]
+        line = next((t for t in reversed(before) if t.kind == "prod"), None)
+        if line is None or line.paired is None:
+            continue
+        for t in toks:
+            if m.start() < t.start < m.end() and t.kind == "prod" and t.entry is line.entry:
+                t.paired = None  # a re-mention: its quantity stays used
+                t.kind = "fill"
+                spans.append((m.start(), m.end()))
+    return spans
+
+
+def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
+    """Does a question here ask only about a word the catalog lacks ("有没有油条")?"""
+    return bool(segs) and any(
+        not price
+        and any(t.kind == "res" and a <= t.start < b for t in toks)
+        and not any(t.kind == "prod" and a <= t.start < b for t in toks)
+        for a, b, price in segs
+    )
+
+
 def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:
     return any(a <= t.start and t.end <= b for a, b in explained)
 
@@ -257,6 +347,9 @@ def collect_leftovers(
     mask = bytearray(len(s) + 1)
     for a, b in explained:
         mask[a:b] = b"\x01" * (b - a)
+    if toks:  # "3号楼2单元301", "302的": where the order goes, not content to check
+        for m in _ADDRESS.finditer(s, toks[0].start, toks[-1].end):
+            mask[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     unknown = [
         (t.kind in ("res", "neg", "prod") or (t.kind == "qty" and t.qty and not t.qty.used))
         and not (mask[t.start] and mask[t.end - 1])

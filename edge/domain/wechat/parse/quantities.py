@@ -184,6 +184,9 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
             if more is not None and more[1] < hi and s[more[1]] == "两":
                 grams += more[0] * 50
                 j = more[1] + 1
+            elif name == "斤" and s[j] in _TENTHS and _ends_here(s, j + 1, hi):
+                grams += _TENTHS.index(s[j]) * 50  # "一斤二": one 斤 and two 两
+                j += 1
         if j < hi and s[j] == "多" and (j + 1 >= hi or s[j + 1] not in "少大重沉"):
             j, approx = j + 1, True  # "三斤多", "一斤多点"
             if s.startswith("一点", j):
@@ -207,6 +210,18 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
                 end = eat_de(s, end + 1 if end < hi and s[end] == "装" else end, hi)
                 q = Qty("p", i, end, 1.0, box[0])
     return _approx(_attach_money(s, q, hi), approx)
+
+
+# "一斤二", "两斤三": a lone numeral after 斤 counts 两 (tenths of a 斤).
+_TENTHS = "〇一二三四五六七八九"
+
+
+def _ends_here(s: str, j: int, hi: int) -> bool:
+    """Is s[j] the end of a quantity: the end, a break, or a particle ("一斤二吧")?"""
+    if j >= hi:
+        return True
+    c = s[j]
+    return not ("\u4e00" <= c <= "\u9fff") or c in "吧的啊呀哈哦就左"
 
 
 def _approx(q: Qty, approx: bool) -> Qty:

@@ -15,7 +15,7 @@ from ..chat_block import split_chat_block
 from .catalog import Catalog
 from .folding import fold
 
-_TIME = re.compile(r"\d{1,2}:\d{2}")
+_TIME = re.compile(r"\d{1,2}[:：]\d{2}")
 
 
 class _ProductNames:

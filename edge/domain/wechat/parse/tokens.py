@@ -9,6 +9,7 @@ from ..lexicon import (
     ADDRESS_TERMS,
     ALL_UNITS,
     DEMONSTRATIVES,
+    DISH_SUFFIXES,
     FOOD_SUFFIXES,
     HARD_STOPS,
     MEAT_CHARS,
@@ -90,6 +91,9 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             j = i + n
             if j < hi and s[j] in _SUFFIX_CHARS and _food_suffix(s, j, hi, catalog):
                 n += 1  # "玉米面", "鸡蛋糕": another food, reported unknown
+                entry = OTHER_FOOD
+            elif s.startswith(DISH_SUFFIXES, j) and catalog.match_at(s, j, hi) is None:
+                n += 2  # "韭菜盒子": a dish
                 entry = OTHER_FOOD
             if entry is OTHER_FOOD or _part_of_other_name(s, i, n, hi, toks, alias, catalog):
                 # "青萝卜" is not 白萝卜 (alias 萝卜), "凤梨" not 梨: an unknown product.
@@ -235,9 +239,23 @@ def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) ->
 def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
     """Replace a typo inside a leftover run ("西红事", "鸡旦") by a fuzzy product token."""
     out: list[Tok] = []
-    for t in toks:
+    glued = -1
+    for k, t in enumerate(toks):
+        if k == glued:
+            continue
+        heard = _heard_name(s, toks, k, catalog) if t.kind == "res" else None
+        if heard is not None:
+            if t.end - 1 > t.start:
+                out.append(Tok("res", t.start, t.end - 1))
+            out.append(heard)
+            glued = k + 1
+            continue
         if t.kind != "res" or t.end - t.start < 2:
             out.append(t)
+            continue
+        cued = _by_cue(s, toks, t, catalog)
+        if cued is not None:
+            out.append(cued)
             continue
         if t.blocked:
             # "羊葱": 葱 inside an unknown word, unless the word is a name's homophone.
@@ -271,3 +289,33 @@ def fuzzy_pass(s: str, toks: list[Tok], catalog: Catalog) -> list[Tok]:
             pieces.append(Tok("res", lo, t.end))
         out.extend(pieces)
     return out
+
+
+def _heard_name(s: str, toks: list[Tok], k: int, catalog: Catalog) -> Tok | None:
+    """ "山要两斤", "土都三斤": a leftover's last character and the one-character word glued
+    after it make a 2-character name as dictation heard it, when a quantity follows."""
+    t = toks[k]
+    if t.kind != "res" or t.blocked or k + 2 >= len(toks):
+        return None
+    w, q = toks[k + 1], toks[k + 2]
+    if w.start != t.end or w.end - w.start != 1 or w.kind not in ("verb", "each"):
+        return None
+    if q.kind != "qty" or q.start != w.end:
+        return None
+    e = catalog.heard.get(s[t.end - 1 : w.end])
+    if e is None:
+        return None
+    return Tok("prod", t.end - 1, w.end, entry=e, match="fuzzy", similarity=0.5)
+
+
+def _by_cue(s: str, toks: list[Tok], t: Tok, catalog: Catalog) -> Tok | None:
+    """ "柿子三斤，要沙的": a regional name that means this product only with a word in the
+    clause that fits it alone."""
+    hit = catalog.by_cue.get(s[t.start : t.end])
+    if hit is None:
+        return None
+    e, cues = hit
+    clause = s[toks[0].start : toks[-1].end]
+    if not any(c in clause for c in cues):
+        return None
+    return Tok("prod", t.start, t.end, entry=e, match="alias", similarity=0.9)

@@ -1,0 +1,122 @@
+"""Who an order is for: the people before 各 ("我和我妈各要两斤鸡蛋"), and a neighbour's
+quantity after a line ("给我留两袋牛奶，帮502的老周也留两袋"), each their own line."""
+
+from __future__ import annotations
+
+import re
+
+from ..lexicon import FIRST_PERSON, THIRD_PARTY, names_self, names_someone_else
+from .context import list_item
+from .model import Tok
+
+_JOINS = frozenset(("和", "跟", "与", "同", "还有", "以及", "及"))
+# "我们俩", "咱仨", "我们三家", "两户": people counted in words.
+_COUNTED = re.compile(r"(俩|仨|两|二|三|四|五|[2-5])\s*(?:家|户|个人|人|口子)?(?=$|各|每|一人)")
+_COUNTS = {
+    "俩": 2,
+    "两": 2,
+    "二": 2,
+    "2": 2,
+    "仨": 3,
+    "三": 3,
+    "3": 3,
+    "四": 4,
+    "4": 4,
+    "五": 5,
+    "5": 5,
+}
+_PERSON = re.compile("|".join(sorted(FIRST_PERSON + THIRD_PARTY, key=len, reverse=True)))
+
+
+def people_before(s: str, toks: list[Tok], k: int) -> int:
+    """ "我和我妈各要两斤鸡蛋", "我跟对门各要一个西瓜", "我们三家各要一袋大米", "楼上楼下各一个":
+    各 after people, not products, gives each person a line. The people are counted by
+    what joins them, by a count word, or by the people named; 1 when no person is named
+    (the 各 then spreads over the products after it)."""
+    e = k - 1
+    while e >= 0 and toks[e].kind != "each":
+        e -= 1
+    a = e - 1  # back to the start of the part ("小玮，帮我和张姐各留…")
+    while a >= 0 and not (toks[a].kind == "sep" and s[toks[a].start : toks[a].end] not in _JOINS):
+        a -= 1
+    a += 1
+    if e <= a or any(x.kind == "prod" for x in toks[a:e]):
+        return 1
+    said = s[toks[a].start : toks[e].start]
+    if not _PERSON.search(said):
+        return 1
+    counted = _COUNTED.search(said.rstrip())
+    if counted is not None and counted.group(1) in _COUNTS:
+        for x in toks[a:e]:
+            if x.qty is not None:
+                x.qty.used = True  # "我们俩": the two are people
+        return _COUNTS[counted.group(1)]
+    if any(x.kind == "qty" for x in toks[a:e]):
+        return 1
+    joins = sum(1 for x in toks[a:e] if x.kind == "sep" and s[x.start : x.end] in _JOINS)
+    if joins:
+        return joins + 1
+    return max(1, len(_PERSON.findall(said)))
+
+
+def for_me_too(s: str, toks: list[Tok], p: int, k: int) -> bool:
+    """Is the lone quantity k the resident's own order of product p, which was ordered for
+    someone else ("帮楼下李奶奶带两斤鸡蛋，我自己要一斤", "孙大爷说他要5斤土豆，我要3斤")?"""
+    pa, pb = list_item(toks, p)
+    qa, _ = list_item(toks, k)
+    theirs = s[toks[pa].start : toks[pb - 1].end]
+    mine = s[toks[qa].start : toks[k].start]
+    return (
+        any(t.kind == "verb" for t in toks[qa:k])
+        and names_self(mine)
+        and names_someone_else(theirs)
+    )
+
+
+def _all_theirs(s: str, toks: list[Tok], lo: int, hi: int) -> bool:
+    """Are the parts in toks[lo:hi] each someone else's quantity with no product of its own
+    ("鸡蛋2斤，我姐也要2斤，我妈要1斤": the parts before 我妈's)?"""
+    part: list[Tok] = []
+    for x in [*toks[lo:hi], Tok("sep", 0, 0)]:
+        if x.kind != "sep":
+            part.append(x)
+            continue
+        if not part:
+            return False
+        said = s[part[0].start : part[-1].end]
+        if any(y.kind == "prod" for y in part) or not any(y.kind == "qty" for y in part):
+            return False
+        if not names_someone_else(said):
+            return False
+        part = []
+    return True
+
+
+def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
+    someone else and ends in an order word and a quantity, with no product of its own, is a
+    second line of the same product for them. Returns (where, the new product token)."""
+    q = toks[k].qty
+    a, b = list_item(toks, k)
+    if a == 0 or q is None or q.each or any(x.kind == "prod" for x in toks[a:b]):
+        return None
+    j = k - 1
+    while j >= a and toks[j].kind in ("fill", "polite"):
+        j -= 1
+    if j < a or toks[j].kind != "verb":
+        return None
+    said = s[toks[a].start : toks[k].start]
+    if not names_someone_else(said) or names_self(said):
+        return None  # "土豆3斤，帮我带2斤" is the resident's own
+    p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
+    if p is None or p.paired is None or p.dropped or p.alt:
+        return None
+    pa, pb = list_item(toks, toks.index(p))
+    if pb != a - 1 and not _all_theirs(s, toks, pb + 1, a - 1):
+        return None  # only right after that product's own part, or a chain of such parts
+    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
+        return None  # a neighbour's line already: "我也要" is _for_me_too's
+    new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
+    new.paired = q
+    q.used = True
+    return a, new
