@@ -22,7 +22,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from browser_fixtures import browser, live_server, tablet
+from browser_fixtures import (
+    TABLET_LANDSCAPE,
+    TABLET_PORTRAIT,
+    assert_accessible,
+    browser,
+    live_server,
+    tablet,
+)
 from playwright.sync_api import expect
 from test_browser_desk import PORTRAIT, Taps, sign_in
 
@@ -181,3 +188,75 @@ def test_volunteer_calls_collects_and_marks_delivered(tablet: Any, size: str) ->
     expect(page.locator("a.call")).to_have_count(0)
     for phone in page.locator("section.bag .phone").all_inner_texts():
         assert "****" in phone, phone
+
+
+# Every page a tablet shows (the WeChat pages are checked with their own flow).
+MANAGER_PAGES = (
+    "/",
+    "/orders/new",
+    "/orders",
+    "/orders/{order}",
+    "/orders/{order}/cancel",
+    "/desk",
+    "/desk/{order}",
+    "/walkin",
+    "/lists/packing",
+    "/lists/delivery",
+    "/supply/order",
+    "/supply/receiving",
+    "/supply/returns",
+    "/supply/reconciliation",
+    "/catalog",
+    "/calendar",
+    "/close-day",
+    "/care/roster",
+    "/care/daycare",
+    "/care/activities",
+    "/care/elders",
+    "/care/statement",
+    "/poster",
+    "/no-such-page",
+)
+
+
+@pytest.mark.parametrize("size", ["landscape", "portrait"])
+def test_every_tablet_page_passes_axe_with_big_targets(tablet: Any, size: str) -> None:
+    page = tablet
+    page.set_viewport_size(TABLET_LANDSCAPE if size == "landscape" else TABLET_PORTRAIT)
+    page.goto("/signin")
+    assert_accessible(page, f"signin {size}")
+    sign_in(page, "小玮", "1234")
+    page.goto("/orders")
+    order = (page.locator("a[href^='/orders/0']").first.get_attribute("href") or "").split("/")[-1]
+    assert order, "the demo has orders today"
+    for path in MANAGER_PAGES:
+        page.goto(path.format(order=order))
+        assert_accessible(page, f"{path} {size}")
+    page.goto("/")
+    sign_out(page)
+    sign_in(page, "小李", "3456")  # the volunteer's round, with its call and delivered buttons
+    page.goto("/lists/delivery")
+    assert_accessible(page, f"volunteer delivery {size}")
+
+
+def test_chinese_pages_speak_chinese_and_english_pages_english(tablet: Any) -> None:
+    """No English words on the Chinese pages (the badge, errors, the cut-off); English
+    pages carry Chinese only in what residents and the co-op named (data)."""
+    page = tablet
+    page.set_viewport_size(TABLET_PORTRAIT)
+    sign_in(page, "小玮", "1234")
+    for path in ("/", "/orders/new", "/supply/order", "/no-such-page", "/orders/NOPE"):
+        page.goto(path)
+        words = re.findall(r"[A-Za-z]{3,}", page.locator("body").inner_text())
+        assert set(words) <= {"English"}, (path, words)
+    page.goto("/supply/order")
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", page.locator("body").inner_text())
+    page.goto("/lang/en?next=/supply/reconciliation")
+    page.wait_for_url(re.compile(r"/supply/reconciliation"))
+    # The English reconciliation table fits the 800 px portrait screen.
+    wide = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"{wide} px too wide"
+    page.goto("/lists/packing")
+    assert "号楼" not in page.locator("main").inner_text()  # addresses in English words
+    page.goto("/no-such-page")
+    assert not re.search(r"[\u3400-\u9fff]", page.locator("body").inner_text())

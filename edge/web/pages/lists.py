@@ -44,6 +44,8 @@ def by_household(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "address": order["address"],
                 "phone": order["phone"],
                 "building": order["building"],
+                "unit": order["unit"],
+                "room": order["room"],
                 "orders": [],
             },
         )
