@@ -130,11 +130,9 @@ def create_order(
             )
 
     if acknowledged is not None and household_id is not None:
-        found = open_orders(
-            tx.conn, tx.site_id, household_id, day.isoformat(), exclude=set(acknowledged)
-        )
-        if found:
-            raise OpenOrderExists(found)
+        every = open_orders(tx.conn, tx.site_id, household_id, day.isoformat())
+        if any(o["id"] not in set(acknowledged) for o in every):
+            raise OpenOrderExists(every)  # all of them, so the next answer covers all
 
     lines = [_line(tx, i, item, day) for i, item in enumerate(data.items)]
     order_id = new_id()

@@ -240,6 +240,7 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
     separate = form.get("separate") == "1"
     found: list[dict[str, Any]] = []
     error: dict[str, str] | None = None
+    status = 409
     try:
         items, names = _items(form, catalog)
         if add_to:
@@ -256,6 +257,7 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
         if exc.status_code not in (400, 409):
             raise
         error = form_error(request, exc)
+        status = exc.status_code
     else:
         suffix = "?new=1" + ("&late=1" if created.notice else "")
         return Redirect(path=f"/orders/{created.order_id}{suffix}", status_code=303)
@@ -283,7 +285,7 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
         error=error,
         open_found=found,
         ack=",".join(o["id"] for o in found),
-        status=409 if found else 400,
+        status=status,
         **ctx,
     )
 
