@@ -126,6 +126,15 @@ def test_new_order_remembers_channel_and_steps_by_jin(tablet: Any) -> None:
     for button in card.locator("button.step").all():
         size = button.bounding_box()
         assert size is not None and size["width"] >= 48 and size["height"] >= 48, size
+    for other in ("黄瓜", "西红柿", "鸡蛋", "大米"):  # a five-item order
+        order_qty(page, tap, other, 1)
+    for size in (TABLET_LANDSCAPE, TABLET_PORTRAIT):  # one screen, no page scrolling
+        page.set_viewport_size(size)
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        assert height <= size["height"], (size, height)
+        save = page.locator("form.order-form .save button").bounding_box()
+        assert save is not None and save["y"] + save["height"] <= size["height"], (size, save)
+    page.set_viewport_size(TABLET_LANDSCAPE)
     page.locator(".segmented.channel label", has_text="12349").tap()
     tap("form.order-form button[type=submit]:not([name])")
     expect(page.locator("#open-orders, #saved").first).to_be_visible()
