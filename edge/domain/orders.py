@@ -169,6 +169,18 @@ def create_order(
     return Created(order_id, day.isoformat(), code, notice=notice)
 
 
+def last_channel(conn: sqlite3.Connection, staff_id: str | None, among: tuple[str, ...]) -> str:
+    """How this staff member's last typed order came in (one of `among`): the way they
+    most likely take the next (the hotline volunteer keeps 电话/12349, the desk 平板)."""
+    marks = ", ".join("?" for _ in among)
+    row = conn.execute(
+        f"SELECT channel FROM orders WHERE staff_id = ? AND channel IN ({marks})"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (staff_id, *among),
+    ).fetchone()
+    return str(row[0]) if row else "tablet"
+
+
 def open_orders(
     conn: sqlite3.Connection,
     site_id: str,

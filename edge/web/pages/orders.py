@@ -100,20 +100,9 @@ async def order_list(
 # --- new order -------------------------------------------------------------
 
 
-def last_channel(conn: Any, staff_id: str | None) -> str:
-    """The way this staff member's last typed order came in: the one they most likely
-    take next (the hotline volunteer keeps 电话/12349, the desk keeps 平板)."""
-    row = conn.execute(
-        "SELECT channel FROM orders WHERE staff_id = ? AND channel IN (?, ?, ?, ?)"
-        " ORDER BY created_at DESC, id DESC LIMIT 1",
-        (staff_id, *FORM_CHANNELS),
-    ).fetchone()
-    return str(row[0]) if row else "tablet"
-
-
 async def _form_context(request: AnyRequest, store: StoreDep, me: Staff) -> dict[str, Any]:
     now = request.app.state.settings.now()
-    channel = await store.read(lambda c: last_channel(c, me.id))
+    channel = await store.read(lambda c: orders.last_channel(c, me.id, FORM_CHANNELS))
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     try:
         day = cal.next_delivery_day(now)
