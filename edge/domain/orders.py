@@ -195,7 +195,7 @@ def open_orders(
     second order for the same household and day: a second order is a decision."""
     found = []
     for row in conn.execute(
-        "SELECT id, pickup_code, status, channel FROM orders WHERE site_id = ?"
+        "SELECT id, pickup_code, status, channel, updated_at FROM orders WHERE site_id = ?"
         " AND household_id = ? AND pickup_date = ? AND status IN (?, ?) ORDER BY created_at, id",
         (site_id, household_id, pickup_date, *OPEN_STATUSES),
     ):
@@ -206,8 +206,17 @@ def open_orders(
             " WHERE order_id = ? ORDER BY line",
             (row["id"],),
         ).fetchall()
-        found.append({**dict(row), "items": [dict(i) for i in items]})
+        found.append(
+            {**dict(row), "items": [dict(i) for i in items], "version": _version(row, items)}
+        )
     return found
+
+
+def _version(row: sqlite3.Row, items: list[sqlite3.Row]) -> str:
+    """What staff saw of an order: when it last changed and what is on it (every add
+    changes the quantities, whatever the clock's one-second steps say)."""
+    total = sum(float(i["quantity"] or 0) for i in items)
+    return f"{row['updated_at']}/{len(items)}/{total:g}"
 
 
 class OpenOrderExists(Conflict):
@@ -221,16 +230,25 @@ class OpenOrderExists(Conflict):
         self.orders = found
 
 
-def add_items(tx: Tx, order_id: str, items: list[ItemInput]) -> Created:
+def add_items(tx: Tx, order_id: str, items: list[ItemInput], *, seen: str | None = None) -> Created:
     """More for an order not packed yet ("add to that order"): a product already on it
     (same unit, not ordered as money) gets the quantity added to its line, others
-    become new lines; the estimate follows. A packed bag is closed: make a new order."""
+    become new lines; the estimate follows. A packed bag is closed: make a new order.
+
+    `seen` is the order's version as staff were shown it: if the order changed
+    since (another add, a resend of this one), nothing is added and it is shown again."""
     row = tx.one(
-        "SELECT id, pickup_date, pickup_code, status FROM orders WHERE id = ? AND site_id = ?",
+        "SELECT id, pickup_date, pickup_code, status, updated_at FROM orders"
+        " WHERE id = ? AND site_id = ?",
         (order_id, tx.site_id),
     )
     if row is None:
         raise NotFound(f"no order {order_id!r}")
+    lines = tx.execute(
+        "SELECT quantity FROM order_items WHERE order_id = ?", (order_id,)
+    ).fetchall()
+    if seen is not None and _version(row, lines) != seen:
+        raise Conflict("the order changed since it was shown; look at it again", field="add_to")
     if row["status"] != "placed":
         raise Conflict(f"order is {row['status']}; make a separate order", field="add_to")
     if not items:

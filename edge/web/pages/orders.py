@@ -233,7 +233,8 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
     try:
         items, names = _items(form, catalog)
         if add_to:
-            created = await store.write(lambda tx: orders.add_items(tx, add_to, items))
+            seen = str(form.get(f"seen_{add_to}", "") or "") or None
+            created = await store.write(lambda tx: orders.add_items(tx, add_to, items, seen=seen))
             return Redirect(path=f"/orders/{created.order_id}?added=1", status_code=303)
         data = _order_input(form, items)
         acknowledged = shown if separate else []
@@ -253,7 +254,11 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
     if error is not None:
         for i, name in enumerate(names):  # "items[2]: …" → "黄瓜: …"
             error["detail"] = error["detail"].replace(f"items[{i}]", name)
-    values = {k: str(v) for k, v in form.items() if k not in ("add_to", "separate")}
+    values = {
+        k: str(v)
+        for k, v in form.items()
+        if k not in ("add_to", "separate") and not k.startswith("seen_")
+    }
     chosen = None
     if values.get("household_id"):
         try:
