@@ -58,6 +58,7 @@ def test_second_order_asks_then_adds_to_the_open_one(centre: Centre) -> None:
     assert added.status_code == 303, added.text
     resent = form_order(centre, add_to=first, **{f"seen_{first}": seen})  # the same tap again
     assert resent.status_code == 409, resent.text  # added once, not twice
+    assert "这一单在显示之后改过" in resent.text
     assert added.headers["location"] == f"/orders/{first}?added=1"
     assert orders_of(centre) == 1
     after = centre.client.get(f"/api/v1/orders/{first}", headers=centre.headers()).json()
