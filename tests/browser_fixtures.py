@@ -30,6 +30,37 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TABLET_LANDSCAPE = {"width": 1280, "height": 800}
+TABLET_PORTRAIT = {"width": 800, "height": 1280}
+# axe-core, vendored: the tablet fixture serves it at this path (never from a CDN).
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_PATH = "/__test__/axe.min.js"
+MIN_TARGET_PX = 44
+# Every control a finger may aim at, as it stands on the page; a radio or checkbox
+# inside its label is aimed at through the label (the label is measured instead).
+_SMALL_TARGETS = """() => [...document.querySelectorAll(
+  'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button]')]
+  .map(e => (e.type === 'radio' || e.type === 'checkbox') && e.closest('label')
+    ? e.closest('label') : e)
+  .filter(e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+      && !e.closest('.sr-only') && !(e.type === 'radio' || e.type === 'checkbox'); })
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width < MIN || r.height < MIN; })
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' '
+    + Math.round(e.getBoundingClientRect().width) + 'x'
+    + Math.round(e.getBoundingClientRect().height) + ' '
+    + (e.innerText || e.name || '').slice(0, 20))
+"""
+
+
+def assert_accessible(page: Any, name: str) -> None:
+    """axe-core on the page as it stands: no violations at all (contrast, labels,
+    names, landmarks...), and every touch target at least 44x44 px."""
+    page.add_script_tag(url=AXE_PATH)
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    summary = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
+    assert not found, f"{name}: {summary}"
+    small = page.evaluate(_SMALL_TARGETS.replace("MIN", str(MIN_TARGET_PX)))
+    assert not small, f"{name}: touch targets under {MIN_TARGET_PX} px: {small}"
 
 
 def free_port() -> int:
@@ -133,7 +164,9 @@ def tablet(browser: Any, live_server: str) -> Iterator[Any]:
     offsite: list[str] = []
 
     def guard(route: Any) -> None:
-        if route.request.url.startswith(live_server):
+        if route.request.url == live_server + AXE_PATH:
+            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
+        elif route.request.url.startswith(live_server):
             route.continue_()
         else:
             offsite.append(route.request.url)

@@ -67,6 +67,11 @@ class Staff:
         """Volunteers deliver with masked phones; staff and managers see them."""
         return self.role in ("manager", "staff")
 
+    def sees_phones_on(self, day: str, today: str) -> bool:
+        """A volunteer rings the residents on the day they deliver to them, and only
+        then: the delivery list shows them the whole number for today's round only."""
+        return self.sees_phones or (self.role == "volunteer" and day == today)
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -146,8 +146,14 @@ def _with_word(value: str, word: str) -> str:
     return f"{value}{word}" if _BARE.fullmatch(value) else value
 
 
-def address(row: dict[str, Any] | sqlite3.Row) -> str:
-    """The address as staff say it: 3号楼1单元201, or the parts as they were typed."""
+def address(row: dict[str, Any] | sqlite3.Row, *, english: bool = False) -> str:
+    """The address as staff say it: 3号楼1单元201, or the parts as they were typed.
+    On an English page bare numbers read "Bldg 3, Ent. 1, Rm 201"."""
+    if english:
+        words = (("Bldg ", row["building"]), ("Ent. ", row["unit"]), ("Rm ", row["room"]))
+        return ", ".join(
+            f"{word}{value}" if _BARE.fullmatch(value) else value for word, value in words if value
+        )
     parts = [
         _with_word(row["building"], "号楼"),
         _with_word(row["unit"], "单元"),

@@ -10,6 +10,7 @@ an Idempotency-Key: the same key twice gives the same order.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +35,7 @@ DELIVERY_MODES = ("pickup", "home")
 STATUSES = tuple(OrderStatus)
 OPEN = ORDER_OPEN
 HANDED_OVER = ORDER_HANDED_OVER
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PACKED)  # not handed over, cancelled or missed yet
 TERMINAL = ORDER_TERMINAL
 NEXT: dict[str, frozenset[str]] = {
     OrderStatus.PLACED: frozenset(OrderStatus) - {OrderStatus.PLACED},
@@ -81,8 +83,19 @@ def can_move(current: str, new: str) -> bool:
     return new == current or new in NEXT.get(current, frozenset())
 
 
-def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None = None) -> Created:
-    """Validate and write one order with its items, in the caller's transaction."""
+def create_order(
+    tx: Tx,
+    data: OrderInput,
+    now: datetime,
+    staff_id: str | None = None,
+    *,
+    acknowledged: Collection[str] | None = None,
+) -> Created:
+    """Validate and write one order with its items, in the caller's transaction.
+
+    With `acknowledged` (the ids of the household's open orders for that day that
+    staff were shown), any other such order refuses with OpenOrderExists, as the
+    WeChat flow does: a second order for the same day is always a decision."""
     key = (data.idempotency_key or "").strip() or None
     if key is not None:
         if len(key) > MAX_KEY_LEN:
@@ -126,6 +139,11 @@ def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None =
                 f"past the cut-off for {missed.isoformat()}; this order is for {day.isoformat()}"
             )
 
+    if acknowledged is not None and household_id is not None:
+        every = open_orders(tx.conn, tx.site_id, household_id, day.isoformat())
+        if any(o["id"] not in set(acknowledged) for o in every):
+            raise OpenOrderExists(every)  # all of them, so the next answer covers all
+
     lines = [_line(tx, i, item, day) for i, item in enumerate(data.items)]
     order_id = new_id()
     stamp = now_iso()
@@ -159,6 +177,151 @@ def create_order(tx: Tx, data: OrderInput, now: datetime, staff_id: str | None =
             "order_items", {"id": new_id(), "site_id": tx.site_id, "order_id": order_id, **line}
         )
     return Created(order_id, day.isoformat(), code, notice=notice)
+
+
+def last_channel(conn: sqlite3.Connection, staff_id: str | None, among: tuple[str, ...]) -> str:
+    """How this staff member's last typed order came in (one of `among`): the way they
+    most likely take the next (the hotline volunteer keeps 电话/12349, the desk 平板)."""
+    marks = ", ".join("?" for _ in among)
+    row = conn.execute(
+        f"SELECT channel FROM orders WHERE staff_id = ? AND channel IN ({marks})"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (staff_id, *among),
+    ).fetchone()
+    return str(row[0]) if row else "tablet"
+
+
+def open_orders(
+    conn: sqlite3.Connection,
+    site_id: str,
+    household_id: str,
+    pickup_date: str,
+    *,
+    exclude: Collection[str] = (),
+) -> list[dict[str, Any]]:
+    """The household's orders for that day that are not finished yet, with their items.
+
+    Every way an order comes in (WeChat, tablet, phone) asks this before making a
+    second order for the same household and day: a second order is a decision."""
+    found = []
+    for row in conn.execute(
+        "SELECT id, pickup_code, status, channel, updated_at FROM orders WHERE site_id = ?"
+        " AND household_id = ? AND pickup_date = ? AND status IN (?, ?) ORDER BY created_at, id",
+        (site_id, household_id, pickup_date, *OPEN_STATUSES),
+    ):
+        if row["id"] in exclude:
+            continue
+        items = conn.execute(
+            "SELECT product_id, product_name, qty_unit, quantity FROM order_items"
+            " WHERE order_id = ? ORDER BY line",
+            (row["id"],),
+        ).fetchall()
+        found.append(
+            {**dict(row), "items": [dict(i) for i in items], "version": _version(row, items)}
+        )
+    return found
+
+
+def _version(row: sqlite3.Row, items: list[sqlite3.Row]) -> str:
+    """What staff saw of an order: when it last changed and what is on it (every add
+    changes the quantities, whatever the clock's one-second steps say)."""
+    total = sum(float(i["quantity"] or 0) for i in items)
+    return f"{row['updated_at']}/{len(items)}/{total:g}"
+
+
+class OpenOrderExists(Conflict):
+    """The household already has an order for that day; staff must say "a separate one"."""
+
+    def __init__(self, found: list[dict[str, Any]]) -> None:
+        codes = ", ".join(o["pickup_code"] for o in found)
+        super().__init__(
+            f"this household already has an order for that day ({codes})", field="separate"
+        )
+        self.orders = found
+
+
+def add_items(tx: Tx, order_id: str, items: list[ItemInput], *, seen: str | None = None) -> Created:
+    """More for an order not packed yet ("add to that order"): a product already on it
+    (same unit, not ordered as money) gets the quantity added to its line, others
+    become new lines; the estimate follows. A packed bag is closed: make a new order.
+
+    `seen` is the order's version as staff were shown it: if the order changed
+    since (another add, a resend of this one), nothing is added and it is shown again."""
+    row = tx.one(
+        "SELECT id, pickup_date, pickup_code, status, updated_at FROM orders"
+        " WHERE id = ? AND site_id = ?",
+        (order_id, tx.site_id),
+    )
+    if row is None:
+        raise NotFound(f"no order {order_id!r}")
+    lines = tx.execute(
+        "SELECT quantity FROM order_items WHERE order_id = ?", (order_id,)
+    ).fetchall()
+    if seen is not None and _version(row, lines) != seen:
+        raise Conflict("the order changed since it was shown; look at it again", field="add_to")
+    if row["status"] != "placed":
+        raise Conflict(f"order is {row['status']}; make a separate order", field="add_to")
+    if not items:
+        raise BadRequest("an order needs at least one item", field="items")
+    day = calendar.parse_day(row["pickup_date"], "pickup_date")
+    existing = tx.execute(
+        "SELECT id, line, product_id, qty_unit, quantity, amount_fen, unit_price_fen,"
+        " sold_by FROM order_items WHERE order_id = ? ORDER BY line",
+        (order_id,),
+    ).fetchall()
+    if len(existing) + len(items) > MAX_ITEMS:
+        raise BadRequest(f"at most {MAX_ITEMS} items in one order", field="items")
+    next_line = max((r["line"] for r in existing), default=-1) + 1
+    for index, item in enumerate(items):
+        line = _line(tx, index, item, day)
+        same = next(
+            (
+                r
+                for r in existing
+                if r["product_id"] == line["product_id"]
+                and r["qty_unit"] == line["qty_unit"]
+                and r["amount_fen"] is None
+                and line["amount_fen"] is None
+            ),
+            None,
+        )
+        if same is not None:
+            product = products.from_row(
+                tx.one("SELECT * FROM products WHERE id = ?", (line["product_id"],))  # type: ignore[arg-type]
+            )
+            quantity = same["quantity"] + line["quantity"]
+            tx.update(
+                "order_items",
+                same["id"],
+                {
+                    "quantity": quantity,
+                    "estimated_fen": products.estimate_fen(
+                        product, line["qty_unit"], quantity, day
+                    ),
+                },
+            )
+            continue
+        tx.insert(
+            "order_items",
+            {
+                "id": new_id(),
+                "site_id": tx.site_id,
+                "order_id": order_id,
+                **line,
+                "line": next_line,
+            },
+        )
+        next_line += 1
+    total = tx.one(
+        "SELECT SUM(COALESCE(estimated_fen, 0)) AS fen FROM order_items WHERE order_id = ?",
+        (order_id,),
+    )
+    tx.update(
+        "orders",
+        order_id,
+        {"estimated_fen": int(total["fen"] or 0) if total else 0, "updated_at": now_iso()},
+    )
+    return Created(order_id, row["pickup_date"], row["pickup_code"])
 
 
 def _household_for(tx: Tx, data: OrderInput) -> str | None:

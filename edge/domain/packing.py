@@ -11,6 +11,7 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
+from edge.domain import pickup
 from edge.domain.households import address, mask_phone
 from edge.store.statuses import ORDER_OPEN, sql_in
 
@@ -61,3 +62,16 @@ def product_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
             (day,),
         )
     ]
+
+
+def delivery_round(
+    conn: sqlite3.Connection, day: str, *, sees_phones: bool
+) -> list[dict[str, Any]]:
+    """The day's home deliveries, each with the one amount to collect at the door (the
+    desk's number: weighed lines at their weight, the rest at the estimate) and the
+    by-weight lines still to weigh at the centre before the bag can go."""
+    rows = packing_list(conn, day, sees_phones=sees_phones, home_only=True)
+    for order in rows:
+        order["due_fen"] = pickup.amount_due(conn, order["id"])
+        order["unweighed"] = pickup.unweighed(conn, order["id"])
+    return rows

@@ -106,8 +106,14 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 def _answer(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
     if _wants_json(request):
         return Response(content=body, status_code=status)
+    detail = str(body.get("detail") or "")
+    # Chinese words are for the staff; the server's English is for whoever maintains the
+    # box, so error.html shows each on pages of its own language only.
+    chinese = any("\u3400" <= ch <= "\u9fff" for ch in detail)
     return Template(
-        template_name="error.html", context={"status": status, **body}, status_code=status
+        template_name="error.html",
+        context={"status": status, **body, "chinese_detail": chinese},
+        status_code=status,
     )
 
 

@@ -3,14 +3,12 @@
   "use strict";
   function onReady(fn) { if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn); }
 
-  // +/- buttons beside a quantity: steps of 1 (0.5 for jin).
+  // +/- buttons beside a quantity: steps of 1 (1 斤 too); the ½ button adds half a 斤.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("button.step");
     if (btn) {
       var box = btn.closest(".qty"); var input = box.querySelector("input:not([type=hidden])");
-      var unit = box.querySelector("select, input[type=hidden][name^=unit_], .unit");
-      var jin = unit && (unit.value === "斤" || unit.textContent === "斤");
-      var step = (jin ? 0.5 : 1) * parseInt(btn.dataset.step, 10);
+      var step = parseFloat(btn.dataset.step) || 0;
       var v = Math.max(0, (parseFloat(input.value) || 0) + step);
       input.value = v ? String(Math.round(v * 100) / 100) : "";
       box.closest(".product").classList.toggle("chosen", !!input.value);

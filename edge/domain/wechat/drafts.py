@@ -28,15 +28,15 @@ from typing import Any
 from edge.domain import calendar, orders
 from edge.domain.auth import now_iso
 from edge.domain.households import HouseholdInput, public_view, update_household
+from edge.domain.orders import OpenOrderExists, open_orders
 from edge.domain.wechat.chat_block import ChatMessage, group_by_sender, split_chat_block
 from edge.domain.wechat.parse import Catalog, CatalogEntry, parse_message
-from edge.errors import BadRequest, Conflict
+from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
 
 MAX_PASTE_CHARS = 20_000
 MAX_TURNS = 200  # one sender's turns in one card, at most
-OPEN_STATUSES = tuple(sorted(orders.OPEN))
 # A month and a day ("2026-11-29 18:03", "11月29日 18:03"): the same stamp will not recur.
 _DATED = re.compile(r"\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
@@ -157,43 +157,6 @@ def _same_turn(turn: ChatMessage, row: sqlite3.Row, household_id: str | None, to
             return False
         return still_to_come or _DATED.search(turn.sent_at) is not None
     return still_to_come
-
-
-def open_orders(
-    conn: sqlite3.Connection,
-    site_id: str,
-    household_id: str,
-    pickup_date: str,
-    *,
-    exclude: Collection[str] = (),
-) -> list[dict[str, Any]]:
-    """The household's orders for that day that are not finished yet, with their items."""
-    found = []
-    for row in conn.execute(
-        "SELECT id, pickup_code, status, channel FROM orders WHERE site_id = ?"
-        " AND household_id = ? AND pickup_date = ? AND status IN (?, ?) ORDER BY created_at, id",
-        (site_id, household_id, pickup_date, *OPEN_STATUSES),
-    ):
-        if row["id"] in exclude:
-            continue
-        items = conn.execute(
-            "SELECT product_id, product_name, qty_unit, quantity FROM order_items"
-            " WHERE order_id = ? ORDER BY line",
-            (row["id"],),
-        ).fetchall()
-        found.append({**dict(row), "items": [dict(i) for i in items]})
-    return found
-
-
-class OpenOrderExists(Conflict):
-    """The household already has an order for that day; staff must say "a separate one"."""
-
-    def __init__(self, found: list[dict[str, Any]]) -> None:
-        codes = ", ".join(o["pickup_code"] for o in found)
-        super().__init__(
-            f"this household already has an order for that day ({codes})", field="separate"
-        )
-        self.orders = found
 
 
 def _order_row(conn: sqlite3.Connection, key: str) -> Ordered | None:

@@ -103,6 +103,10 @@ def page(
 # Plain-language hints per field; the domain's own detail is shown under them.
 FIELD_HINTS = {
     "pin": N_("The PIN is 4 to 8 digits."),
+    "add_to": N_(
+        "That order changed or was packed since it was shown. Open it to look, or make a"
+        " separate order."
+    ),
     "name": N_("Please enter a name."),
     "phone": N_("Check the phone number: an 11-digit mobile or a landline."),
     "items": N_("Choose at least one product and give a quantity."),

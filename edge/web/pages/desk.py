@@ -25,7 +25,7 @@ from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page
 from edge.web.pages.formats import parse_jin, parse_yuan, yuan
 from edge.web.pages.i18n import gettext_for
 from edge.web.pages.orders import STATUS_LABELS, load_order
-from edge.web.shared import StoreDep
+from edge.web.shared import StoreDep, local_path
 
 # The price the desk showed, echoed back in a hidden field: only compared, never stored.
 MAX_SHOWN_FEN = 10**12
@@ -222,6 +222,9 @@ async def desk_weigh(
             values={k: str(v) for k, v in form.items()},
             status=400,
         )
+    back = str(form.get("back", "") or "")
+    if back.startswith("/lists/delivery"):  # weighed for the volunteer's round
+        return Redirect(path=local_path(back, "/lists/delivery"), status_code=303)
     if is_htmx(request):
         return await _desk_page(request, me, store, order_id)
     return Redirect(path=f"/desk/{order_id}", status_code=303)

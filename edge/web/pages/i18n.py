@@ -23,6 +23,7 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from edge.domain.households import address
 from edge.web.shared import local_path
 
 LANG_COOKIE = "linli_lang"
@@ -85,6 +86,15 @@ def _template_ngettext(context: Context, singular: str, plural: str, n: int) -> 
     return translations(locale_of(context.get("request"))).ngettext(singular, plural, n)
 
 
+@pass_context
+def _address(context: Context, row: Any) -> str:
+    """A household's address in the page's language (`{{ order|addr }}`)."""
+    if not row or (not row.get("building") and not row.get("unit") and not row.get("room")):
+        return ""
+    english = locale_of(context.get("request")) == "en"
+    return address({k: row.get(k) or "" for k in ("building", "unit", "room")}, english=english)
+
+
 def configure_templates(engine: Any) -> None:
     """TemplateConfig `engine_callback`: our gettext and the 元/斤 filters in Jinja.
 
@@ -97,7 +107,7 @@ def configure_templates(engine: Any) -> None:
         return
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
-    env.filters.update(yuan=yuan, jin=jin, qty=qty)
+    env.filters.update(yuan=yuan, jin=jin, qty=qty, addr=_address)
     env.globals["_linli_pages"] = True
     for locale in LOCALES:
         translations(locale)  # read the catalogs once, at start

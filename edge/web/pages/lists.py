@@ -1,7 +1,10 @@
 """The day's lists: packing (per household, by building) and home delivery for volunteers.
 
 Both print cleanly (print.css hides the buttons). Phones on the delivery
-list stay masked unless the reader's role may see them.
+list stay masked unless the reader's role may see them; a volunteer sees the
+whole number (to ring the resident) on the delivery day itself. At the door the
+volunteer collects the one amount the list shows and taps "delivered": the same
+hand-over as the desk (pickup.complete), refused if the price moved meanwhile.
 """
 
 from __future__ import annotations
@@ -9,14 +12,20 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from litestar import get
-from litestar.params import FromQuery
-from litestar.response import Template
+from litestar import get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
 
-from edge.domain import calendar, packing, products
+from edge.domain import calendar, orders, packing, pickup, products
 from edge.domain.supply import receiving
-from edge.web.pages.base import AnyRequest, MeDep, page, today
+from edge.errors import EdgeError
+from edge.web.forms import form_int
+from edge.web.pages.base import AnyRequest, MeDep, form_error, page, today
+from edge.web.pages.formats import yuan
+from edge.web.pages.i18n import gettext_for
 from edge.web.shared import StoreDep
+
+MAX_SHOWN_FEN = 10_000_000
 
 
 def by_household(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -31,6 +40,8 @@ def by_household(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "address": order["address"],
                 "phone": order["phone"],
                 "building": order["building"],
+                "unit": order["unit"],
+                "room": order["room"],
                 "orders": [],
             },
         )
@@ -68,22 +79,98 @@ async def packing_page(
 
 @get("/lists/delivery", include_in_schema=False)
 async def delivery_page(
-    request: AnyRequest, me: MeDep, store: StoreDep, day: FromQuery[str | None] = None
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    day: FromQuery[str | None] = None,
+    done: FromQuery[str | None] = None,
 ) -> Template:
-    d = calendar.day_or(day, today(request))
-    rows = await store.read(
-        lambda c: packing.packing_list(c, d, sees_phones=me.sees_phones, home_only=True)
-    )
+    return await _delivery(request, me, store, calendar.day_or(day, today(request)), done=done)
+
+
+async def _delivery(
+    request: AnyRequest,
+    me: MeDep,
+    store: StoreDep,
+    d: str,
+    *,
+    done: str | None = None,
+    error: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    is_today = d == today(request).isoformat()
+    sees = me.sees_phones_on(d, today(request).isoformat())
+    rows = await store.read(lambda c: packing.delivery_round(c, d, sees_phones=sees))
     catalog = await _units(store)
+    finished = None
+    if done:
+        try:
+            finished = await store.read(lambda c: orders.get_order(c, done, sees_phones=False))
+        except EdgeError:
+            finished = None
     return page(
         request,
         "delivery.html",
         me,
         day=d,
+        is_today=is_today,
+        sees=sees,
         households=by_household(rows),
         units=catalog,
         count=len(rows),
+        done=finished,
+        error=error,
+        status=status,
     )
 
 
-HANDLERS: list[Any] = [packing_page, delivery_page]
+@post("/lists/delivery/{order_id:str}/delivered", include_in_schema=False)
+async def delivered(
+    request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
+) -> Template | Redirect:
+    """At the door: the bag is handed over and the amount the list showed is taken
+    (cash or WeChat Pay), or nothing is taken and it is owed ("下次付")."""
+    form = await request.form()
+    _ = gettext_for(request)
+    order = await store.read(lambda c: orders.get_order(c, order_id, sees_phones=False))
+    d = str(order["pickup_date"])
+    try:
+        shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
+        on_credit = form.get("on_credit") == "1"
+        method = str(form.get("method", "cash") or "cash")
+        due = await store.read(lambda c: pickup.amount_due(c, order_id))
+        if shown is not None and shown != due and order["status"] not in orders.TERMINAL:
+            error = {
+                "field": "amount",
+                "key": "amount",
+                "hint": _(
+                    "The price is now ¥%(now)s, not the ¥%(shown)s shown. Check the"
+                    " amount and tap again.",
+                    now=yuan(due),
+                    shown=yuan(shown),
+                ),
+                "detail": "",
+            }
+            return await _delivery(request, me, store, d, error=error, status=409)
+        await store.write(
+            lambda tx: pickup.complete(
+                tx,
+                order_id,
+                method=method,
+                amount_fen=0 if on_credit else due,
+                weighings=[],
+                delivered=True,
+                on_credit=on_credit,
+                staff_id=me.id,
+            )
+        )
+    except EdgeError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        return await _delivery(
+            request, me, store, d, error=form_error(request, exc), status=exc.status_code
+        )
+    return Redirect(path=f"/lists/delivery?day={d}&done={order_id}", status_code=303)
+
+
+HANDLERS: list[Any] = [packing_page, delivery_page, delivered]

@@ -31,11 +31,13 @@ CHANNELS = OrderedDict(
     [
         ("wechat", N_("WeChat group")),
         ("tablet", N_("Tablet")),
-        ("hotline", N_("12349 hotline")),
+        ("hotline", N_("Phone / 12349 hotline")),
         ("family", N_("Family member")),
         ("walkin", N_("At the centre")),
     ]
 )
+# How a typed order came in (a WeChat order is confirmed from the chat page; a walk-in is a sale).
+FORM_CHANNELS = ("tablet", "hotline", "family", "wechat")
 STATUS_LABELS = {
     "placed": N_("Placed"),
     "packed": N_("Packed"),
@@ -98,8 +100,9 @@ async def order_list(
 # --- new order -------------------------------------------------------------
 
 
-async def _form_context(request: AnyRequest, store: StoreDep) -> dict[str, Any]:
+async def _form_context(request: AnyRequest, store: StoreDep, me: Staff) -> dict[str, Any]:
     now = request.app.state.settings.now()
+    channel = await store.read(lambda c: orders.last_channel(c, me.id, FORM_CHANNELS))
     cal = await store.read(lambda c: calendar.load(c, store.site_id))
     try:
         day = cal.next_delivery_day(now)
@@ -123,7 +126,8 @@ async def _form_context(request: AnyRequest, store: StoreDep) -> dict[str, Any]:
         "missed": missed.isoformat(),
         "cutoff": cal.cutoff.strftime("%H:%M"),
         "groups": groups,
-        "channels": CHANNELS,
+        "channels": {code: CHANNELS[code] for code in FORM_CHANNELS},
+        "default_channel": channel,
     }
 
 
@@ -135,7 +139,7 @@ async def new_order_form(
     if household_id:
         chosen = await store.read(lambda c: households.get_household(c, household_id))
         chosen = households.public_view(chosen, sees_phones=me.sees_phones)
-    ctx = await _form_context(request, store)
+    ctx = await _form_context(request, store, me)
     return page(
         request, "order_new.html", me, key=new_id(), values={}, chosen=chosen, error=None, **ctx
     )
@@ -208,48 +212,76 @@ def _order_input(form: FormMultiDict, items: list[orders.ItemInput]) -> orders.O
     )
 
 
+def _ids(text: str) -> list[str]:
+    return [part for part in (p.strip() for p in text.split(",")) if part][:20]
+
+
 @post("/orders/new", include_in_schema=False)
 async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     form = await request.form()
     catalog = product_map(await store.read(lambda c: products.list_products(c)))
     now = request.app.state.settings.now()
     names: list[str] = []
+    add_to = str(form.get("add_to", "") or "").strip()
+    # The household's open orders for that day that the form showed: a second order
+    # for the same day is a decision (as in the WeChat flow), asked once.
+    shown = _ids(str(form.get("ack", "") or ""))
+    separate = form.get("separate") == "1"
+    found: list[dict[str, Any]] = []
+    error: dict[str, str] | None = None
+    status = 409
     try:
         items, names = _items(form, catalog)
+        if add_to:
+            seen = str(form.get(f"seen_{add_to}", "") or "") or None
+            created = await store.write(lambda tx: orders.add_items(tx, add_to, items, seen=seen))
+            return Redirect(path=f"/orders/{created.order_id}?added=1", status_code=303)
         data = _order_input(form, items)
-        created = await store.write(lambda tx: orders.create_order(tx, data, now, staff_id=me.id))
+        acknowledged = shown if separate else []
+        created = await store.write(
+            lambda tx: orders.create_order(tx, data, now, staff_id=me.id, acknowledged=acknowledged)
+        )
+    except orders.OpenOrderExists as exc:
+        found = exc.orders
     except EdgeError as exc:
-        if exc.status_code != 400:
+        if exc.status_code not in (400, 409):
             raise
         error = form_error(request, exc)
+        status = exc.status_code
+    else:
+        suffix = "?new=1" + ("&late=1" if created.notice else "")
+        return Redirect(path=f"/orders/{created.order_id}{suffix}", status_code=303)
+    if error is not None:
         for i, name in enumerate(names):  # "items[2]: …" → "黄瓜: …"
             error["detail"] = error["detail"].replace(f"items[{i}]", name)
-        values = {k: str(v) for k, v in form.items()}
-        chosen = None
-        if values.get("household_id"):
-            try:
-                row = await store.read(
-                    lambda c: households.get_household(c, values["household_id"])
-                )
-                chosen = households.public_view(row, sees_phones=me.sees_phones)
-            except EdgeError:
-                chosen = None
-        ctx = await _form_context(request, store)
-        # Same key again: nothing was stored under it, and a second tap stays one order.
-        key = values.get("idempotency_key") or new_id()
-        return page(
-            request,
-            "order_new.html",
-            me,
-            key=key,
-            values=values,
-            chosen=chosen,
-            error=error,
-            status=400,
-            **ctx,
-        )
-    suffix = "?new=1" + ("&late=1" if created.notice else "")
-    return Redirect(path=f"/orders/{created.order_id}{suffix}", status_code=303)
+    values = {
+        k: str(v)
+        for k, v in form.items()
+        if k not in ("add_to", "separate") and not k.startswith("seen_")
+    }
+    chosen = None
+    if values.get("household_id"):
+        try:
+            row = await store.read(lambda c: households.get_household(c, values["household_id"]))
+            chosen = households.public_view(row, sees_phones=me.sees_phones)
+        except EdgeError:
+            chosen = None
+    ctx = await _form_context(request, store, me)
+    # Same key again: nothing was stored under it, and a second tap stays one order.
+    key = values.get("idempotency_key") or new_id()
+    return page(
+        request,
+        "order_new.html",
+        me,
+        key=key,
+        values=values,
+        chosen=chosen,
+        error=error,
+        open_found=found,
+        ack=",".join(o["id"] for o in found),
+        status=status,
+        **ctx,
+    )
 
 
 # --- one order -------------------------------------------------------------
@@ -275,8 +307,11 @@ async def order_detail(
     order_id: FromPath[str],
     new: FromQuery[str | None] = None,
     late: FromQuery[str | None] = None,
+    added: FromQuery[str | None] = None,
 ) -> Template:
-    return await _detail(request, me, store, order_id, new=bool(new), late=bool(late))
+    return await _detail(
+        request, me, store, order_id, new=bool(new), late=bool(late), added=bool(added)
+    )
 
 
 async def _detail(
@@ -287,6 +322,7 @@ async def _detail(
     *,
     new: bool = False,
     late: bool = False,
+    added: bool = False,
     error: Any = None,
     status: int = 200,
 ) -> Template:
@@ -303,6 +339,8 @@ async def _detail(
         qr=qr_svg(order["pickup_code"]),
         new=new,
         late=late,
+        added=added,
+        today=today(request).isoformat(),
         statuses=STATUS_LABELS,
         channels=CHANNELS,
         error=error,
