@@ -206,6 +206,29 @@ def m111_hotline_role(db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
 
 
+@migrations()
+def m112_family_orders(db: sqlite_utils.Database) -> None:
+    """A family's grocery order for their elder, hub-local (never synced: no `site_id`):
+    which `family_order` command was whose, so the family page finds an elder's orders
+    by index. The centre's answer is the command's result and, once applied, the order
+    whose `idempotency_key` is the command's id. Portable SQL only."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS care_family_orders (
+            request_id TEXT PRIMARY KEY,    -- sync_commands.id of the family_order
+            recipient_id TEXT NOT NULL,     -- care_recipients.id
+            centre_id TEXT NOT NULL,        -- sync_centres.site_id
+            account_id TEXT NOT NULL,       -- care_family_accounts.id
+            pickup_date TEXT NOT NULL,
+            estimated_fen INTEGER NOT NULL, -- the hub's estimate while it waits
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS care_family_orders_recipient
+            ON care_family_orders (recipient_id, created_at);
+        """
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

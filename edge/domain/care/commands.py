@@ -6,13 +6,15 @@ centre applies in its own transaction, answered "applied" or "refused" with why.
   id, so the hub can tell the waiting request from the booking that answers it.
 - `care_cancel`: refused once the visit started (the family reads the reason).
 - `care_rate`: a satisfaction of 1-5 for a finished visit.
+- `family_order`: a family's grocery order for the elder (`groceries`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from edge.domain.care import bookings, recurring
+from edge.domain.care import bookings, groceries, recurring
 from edge.domain.care.bookings import BookingInput
 from edge.domain.care.common import Actor
 from edge.errors import BadRequest, NotFound
@@ -77,4 +79,10 @@ def rate(tx: Tx, args: dict[str, Any]) -> str:
     return f"rated {args.get('rating')}"
 
 
-CARE_COMMANDS = {"care_book": book, "care_cancel": cancel, "care_rate": rate}
+CARE_COMMANDS = {
+    "care_book": book,
+    "care_cancel": cancel,
+    "care_rate": rate,
+    # The box's local clock; a running centre registers it with its settings' clock.
+    "family_order": groceries.handler(datetime.now),
+}
