@@ -229,6 +229,32 @@ def m112_family_orders(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m113_complaint_follow_up(db: sqlite_utils.Database) -> None:
+    """A complaint recorded on a return visit (回访) is followed up: open -> followed_up
+    (who, when, what was done) -> closed (who, when). Hub-local like the return visit.
+    Complaints recorded before this start open. Portable SQL only (ADD COLUMN, UPDATE)."""
+    have = set(db["care_return_visits"].columns_dict)
+    for column, sql in (
+        ("complaint_status", "TEXT NOT NULL DEFAULT ''"),  # '' (none), open, followed_up, closed
+        ("followed_by", "TEXT NOT NULL DEFAULT ''"),
+        ("followed_at", "TEXT"),
+        ("follow_up", "TEXT NOT NULL DEFAULT ''"),  # what was done
+        ("closed_by", "TEXT NOT NULL DEFAULT ''"),
+        ("closed_at", "TEXT"),
+    ):
+        if column not in have:
+            db.execute(f"ALTER TABLE care_return_visits ADD COLUMN {column} {sql}")
+    db.execute(
+        "UPDATE care_return_visits SET complaint_status = 'open'"
+        " WHERE complaint != '' AND complaint_status = ''"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS care_return_visits_complaints"
+        " ON care_return_visits (complaint_status, created_at)"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

@@ -7,6 +7,7 @@ the guard that keeps a hotline operator to the desk."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from edge.domain.households import HouseholdInput, create_household
 from edge.store import Store, Tx
 from edge.sync_hooks import make_agent
 from sync import enrol
+from sync import schema as sync_schema
 
 pytestmark = pytest.mark.anyio
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -193,3 +195,89 @@ async def test_a_hotline_operator_may_use_the_desk_only(world: Any) -> None:
     found = await client.get("/hub/hotline", params={"q": "秀英"})
     assert "158****9876" in found.text and "15863219876" not in found.text
     assert (await client.get(f"/hub/hotline/elders/{ids['elder']}")).status_code == 200
+
+
+async def test_a_complaint_is_followed_up_then_closed(world: Any) -> None:
+    """open -> followed up (who, when, what was done) -> closed, forward only; the desk
+    lists the complaints not closed yet."""
+    client, hub_store, centre, agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    call = {"caller": "王明", "caller_relation": "儿子", "callback_phone": "13912345678"}
+    booking = {**call, "service_id": ids["陪聊"], "day": date.today().isoformat()}
+    await post(client, f"{page_url}/book", {**booking, "start": "08:00"}, page_url)
+    await agent.sync_once()
+    bid = centre.store.read_sync(lambda c: c.execute("SELECT id FROM care_bookings").fetchone()[0])
+    for step in (
+        lambda tx: bookings.assign(tx, bid, ids["volunteer"], DESK),
+        lambda tx: bookings.start(tx, bid, DESK),
+        lambda tx: bookings.finish(tx, bid, DESK, minutes=50),
+    ):
+        centre.store.write_sync(step)
+    await agent.sync_once()
+    visit = {"satisfaction": "2", "note": "来晚了", "complaint": "志愿者迟到半小时"}
+    r = await post(client, f"/hub/hotline/returns/{bid}", visit, "/hub/hotline/returns")
+    assert r.status_code == 303
+    vid = hub_store.read_sync(
+        lambda c: c.execute(
+            "SELECT id, complaint_status FROM care_return_visits WHERE booking_id = ?", (bid,)
+        ).fetchone()
+    )
+    assert vid["complaint_status"] == "open"
+    row = f'id="c-{vid["id"]}"'
+    desk = (await client.get("/hub/hotline")).text
+    assert row in desk and "志愿者迟到半小时" in desk and "待跟进" in desk
+    close = f"/hub/hotline/complaints/{vid['id']}/close"
+    follow = f"/hub/hotline/complaints/{vid['id']}/follow-up"
+    r = await post(client, close, {}, "/hub/hotline")
+    assert r.status_code == 409 and "先记录跟进" in r.text  # not closed before a follow-up
+    r = await post(client, follow, {"follow_up": "  "}, "/hub/hotline")
+    assert r.status_code == 400 and "做了什么" in r.text
+    r = await post(client, follow, {"follow_up": "已与服务站站长沟通，志愿者道歉"}, "/hub/hotline")
+    assert (r.status_code, r.headers["location"]) == (303, "/hub/hotline#complaints")
+    got = hub_store.read_sync(
+        lambda c: c.execute(
+            "SELECT * FROM care_return_visits WHERE id = ?", (vid["id"],)
+        ).fetchone()
+    )
+    assert (got["complaint_status"], got["followed_by"]) == ("followed_up", "12349小张")
+    assert got["follow_up"] == "已与服务站站长沟通，志愿者道歉" and got["followed_at"]
+    desk = (await client.get("/hub/hotline")).text
+    assert row in desk and "已跟进" in desk and "志愿者道歉" in desk
+    r = await post(client, follow, {"follow_up": "再说一次"}, "/hub/hotline")
+    assert r.status_code == 409  # forward only
+    r = await post(client, close, {"back": "returns"}, "/hub/hotline/returns")
+    assert (r.status_code, r.headers["location"]) == (303, "/hub/hotline/returns#complaints")
+    assert row not in (await client.get("/hub/hotline")).text  # closed: off the desk's list
+    returns = (await client.get("/hub/hotline/returns")).text
+    assert row in returns and "已结案" in returns
+    r = await post(client, close, {}, "/hub/hotline")
+    assert r.status_code == 409 and "已结案" in r.text
+    r = await post(client, "/hub/hotline/complaints/nosuch/close", {}, "/hub/hotline")
+    assert r.status_code == 404
+
+
+def test_m113_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
+    """A hub upgraded with complaints already recorded: each starts open, a return
+    visit without a complaint has none, and running the migration again changes nothing."""
+    path = tmp_path / "hub.db"
+    sync_schema.ensure(path)
+    conn = sqlite3.connect(path)
+    for vid, complaint in (("v1", "志愿者迟到"), ("v2", "")):
+        conn.execute(
+            "INSERT INTO care_return_visits (id, booking_id, centre_id, satisfaction,"
+            " complaint, operator, created_at, complaint_status)"
+            " VALUES (?, ?, 'c', 3, ?, 'op', '2030-01-07T08:00:00+00:00', '')",
+            (vid, f"b-{vid}", complaint),
+        )
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm113_complaint_follow_up'")
+    conn.commit()
+    conn.close()
+    for _ in range(2):
+        sync_schema.ensure(path)
+        conn = sqlite3.connect(path)
+        got = conn.execute(
+            "SELECT id, complaint_status FROM care_return_visits ORDER BY id"
+        ).fetchall()
+        conn.close()
+        assert got == [("v1", "open"), ("v2", "")]
