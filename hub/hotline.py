@@ -193,6 +193,9 @@ def to_call_back(conn: sqlite3.Connection, today: date, days: int = RETURN_DAYS)
     return {"due": due, "complaints": complaints, "recorded": done[0], "average": done[1]}
 
 
+# msgids of the catalogs
+WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SERIES_LABELS = {"active": "Series active", "paused": "Series paused", "ended": "Series ended"}
 COMPLAINT_STATUSES = ("open", "followed_up", "closed")
 STILL_OPEN = ("open", "followed_up")
 # msgids of the catalogs (zh: 待跟进, 已跟进, 已结案)
@@ -357,7 +360,9 @@ async def _elder_page(
     hub = hub_of(request)
 
     def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], dict[str, Any]]:
-        return _elder(conn, recipient_id, hub.site_id), care_commands.visits(conn, recipient_id)
+        data = care_commands.visits(conn, recipient_id)
+        data["series"] = care_commands.series(conn, recipient_id)
+        return _elder(conn, recipient_id, hub.site_id), data
 
     elder, data = await hub.store.read(read)
     open_ = ("requested", "confirmed", "assigned", "started")
@@ -376,6 +381,8 @@ async def _elder_page(
         past=past,
         today=date.today().isoformat(),
         weekday_names=("一", "二", "三", "四", "五", "六", "日"),
+        weekday_labels=WEEKDAY_LABELS,
+        series_statuses=SERIES_LABELS,
         status_zh=STATUS_ZH,
         **data,
     )
@@ -460,6 +467,35 @@ async def cancel(request: AnyRequest, recipient_id: FromPath[str]) -> Response[A
     return Redirect(path=f"/hub/hotline/elders/{recipient_id}", status_code=303)
 
 
+@post(
+    "/hub/hotline/elders/{recipient_id:str}/series/{series_id:str}/{step:str}",
+    include_in_schema=False,
+)
+async def series_step(
+    request: AnyRequest, recipient_id: FromPath[str], series_id: FromPath[str], step: FromPath[str]
+) -> Response[Any]:
+    """Pause a recurring series from a day (the elder is in hospital), or resume it:
+    a command the centre applies on its next sync."""
+    op = await page_operator(request)
+    if op is None:
+        return Redirect(path="/hub/login")
+    form = await request.form()
+    from_day = str(form.get("from_day") or "")
+    reason = str(form.get("reason") or "").strip()
+    by = f"{op.name} (12349)"
+
+    def write(tx: Tx) -> str:
+        return care_commands.series_step(
+            tx, recipient_id, series_id, step, from_day, reason, by[:40]
+        )
+
+    try:
+        await hub_of(request).store.write(write)
+    except (EdgeError, SyncError) as exc:
+        return await _elder_page(request, op, recipient_id, exc.detail, exc.status_code)
+    return Redirect(path=f"/hub/hotline/elders/{recipient_id}#series", status_code=303)
+
+
 @get("/hub/hotline/returns", include_in_schema=False)
 async def returns_page(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
@@ -536,6 +572,7 @@ HOTLINE_HANDLERS = [
     elder_page,
     book,
     cancel,
+    series_step,
     returns_page,
     return_submit,
     complaint_follow_up,

@@ -281,3 +281,68 @@ def test_m113_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
         ).fetchall()
         conn.close()
         assert got == [("v1", "open"), ("v2", "")]
+
+
+async def test_the_desk_pauses_and_resumes_a_recurring_meal(world: Any) -> None:
+    """The elder goes into hospital: the desk pauses her 送餐 series from a day (a command
+    the centre applies on its next sync, cancelling the open visits from then on), then
+    resumes it, and the centre books the days again."""
+    client, _hub_store, centre, agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    call = {"caller": "王明", "caller_relation": "儿子", "callback_phone": "13912345678"}
+    until = (MONDAY + timedelta(days=4)).isoformat()
+    meal = {**call, "service_id": ids["送餐"], "day": MONDAY.isoformat(), "start": "11:00"}
+    weekdays = ["0", "1", "2", "3", "4"]
+    r = await post(
+        client, f"{page_url}/book", {**meal, "weekday": weekdays, "until": until}, page_url
+    )
+    assert r.status_code == 303
+    await agent.sync_once()
+    await agent.sync_once()
+    series_id = centre.store.read_sync(
+        lambda c: c.execute("SELECT id FROM care_series").fetchone()[0]
+    )
+    page = (await client.get(page_url)).text
+    assert f'id="s-{series_id}"' in page and "进行中" in page
+
+    def open_days() -> list[str]:
+        return centre.store.read_sync(
+            lambda c: [
+                r[0]
+                for r in c.execute(
+                    "SELECT day FROM care_bookings WHERE series_id = ? AND status = 'requested'"
+                    " ORDER BY day",
+                    (series_id,),
+                )
+            ]
+        )
+
+    assert len(open_days()) == 5
+    wednesday = (MONDAY + timedelta(days=2)).isoformat()
+    pause = f"{page_url}/series/{series_id}/pause"
+    r = await post(client, pause, {"from_day": "someday"}, page_url)
+    assert r.status_code == 400
+    r = await post(client, pause, {"from_day": wednesday, "reason": "住院"}, page_url)
+    assert (r.status_code, r.headers["location"]) == (303, f"{page_url}#series")
+    page = (await client.get(page_url)).text
+    assert "暂停等待服务站接收" in page and "从这天起暂停" not in page  # no second pause
+    await agent.sync_once()
+    await agent.sync_once()
+    assert open_days() == [MONDAY.isoformat(), (MONDAY + timedelta(days=1)).isoformat()]
+    page = (await client.get(page_url)).text
+    assert "已暂停" in page and f"暂停自 {wednesday}" in page and "暂停等待" not in page
+    r = await post(client, pause, {"from_day": wednesday}, page_url)
+    assert r.status_code == 409 and "已暂停" in r.text
+    resume = f"{page_url}/series/{series_id}/resume"
+    thursday = (MONDAY + timedelta(days=3)).isoformat()
+    r = await post(client, resume, {"from_day": thursday}, page_url)
+    assert r.status_code == 303
+    await agent.sync_once()
+    await agent.sync_once()
+    assert open_days()[2:] == [thursday, until]
+    page = (await client.get(page_url)).text
+    assert "进行中" in page
+    other = f"/hub/hotline/elders/{ids['volunteer']}/series/{series_id}/pause"
+    r = await post(client, other, {"from_day": wednesday}, page_url)
+    assert r.status_code == 404
