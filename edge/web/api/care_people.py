@@ -14,6 +14,7 @@ from edge.domain import calendar
 from edge.domain.auth import require_manager, require_staff
 from edge.domain.care import catalog, daycare, providers, recipients
 from edge.web.api.care import CareBookingController, actor
+from edge.web.api.care_activities import ACTIVITY_CONTROLLERS
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 Body = dict[str, Any]
@@ -178,4 +179,4 @@ class CarePeopleController(Controller):
         return {"day": on, "total": total}
 
 
-CARE_CONTROLLERS = [CareBookingController, CarePeopleController]
+CARE_CONTROLLERS = [CareBookingController, CarePeopleController, *ACTIVITY_CONTROLLERS]
