@@ -29,15 +29,23 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from edge.domain.care.bookings import STATUS_ZH
 from edge.domain.care.recipients import address
 from edge.domain.households import mask_phone, normalise_phone
 from edge.errors import BadRequest, Conflict, EdgeError, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
 from edge.web.forms import form_ints
+from edge.web.pages.care import STATUS_LABELS
 from hub import care_commands
-from hub.pages import Operator, _operator_for, error_page, hub_of, page_operator, wants_html
+from hub.pages import (
+    Operator,
+    _operator_for,
+    error_page,
+    hub_of,
+    page_operator,
+    render,
+    wants_html,
+)
 from sync.enrol import now_iso
 from sync.errors import SyncError
 
@@ -194,6 +202,14 @@ def to_call_back(conn: sqlite3.Connection, today: date, days: int = RETURN_DAYS)
 
 
 # msgids of the catalogs
+BOOKING_LABELS = STATUS_LABELS  # the tablet's words for a visit's status
+MOBILITY_LABELS = {
+    "independent": "Independent",
+    "cane": "Uses a cane",
+    "wheelchair": "Wheelchair",
+    "bedridden": "Bedridden",
+}
+ROLE_LABELS = {"hotline": "Hotline operator", "operator": "Operator", "supervisor": "supervisor"}
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SERIES_LABELS = {"active": "Series active", "paused": "Series paused", "ended": "Series ended"}
 COMPLAINT_STATUSES = ("open", "followed_up", "closed")
@@ -320,18 +336,23 @@ def record_return_visit(tx: Tx, booking_id: str, form: dict[str, str], operator:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _render(name: str, op: Operator, status: int = 200, **context: Any) -> Template:
+def _render(
+    request: AnyRequest, name: str, op: Operator, status: int = 200, **context: Any
+) -> Template:
+    """A desk page in the hub's layout language (the catalogs, the `linli_lang` cookie)."""
     phones = sees_phones(op)
-    return Template(
-        template_name=f"hub/hotline/{name}",
-        context={
-            "op": op,
-            "complaint_statuses": COMPLAINT_LABELS,
-            "fen": lambda f: f"{(f or 0) / 100:.2f}",
-            "phone": (lambda p: p or "") if phones else (lambda p: mask_phone(p or "")),
-            **context,
-        },
+    return render(
+        request,
+        f"hotline/{name}",
+        op,
         status_code=status,
+        complaint_statuses=COMPLAINT_LABELS,
+        weekday_labels=WEEKDAY_LABELS,
+        booking_statuses=BOOKING_LABELS,
+        mobility_labels=MOBILITY_LABELS,
+        role_labels=ROLE_LABELS,
+        phone=(lambda p: p or "") if phones else (lambda p: mask_phone(p or "")),
+        **context,
     )
 
 
@@ -346,7 +367,7 @@ async def desk(request: AnyRequest) -> Response[Any]:
         return (search(conn, q) if q else []), complaint_list(conn, STILL_OPEN)
 
     found, complaints = await hub_of(request).store.read(read)
-    return _render("search.html", op, q=q, found=found, complaints=complaints, error=None)
+    return _render(request, "search.html", op, q=q, found=found, complaints=complaints, error=None)
 
 
 async def _elder_page(
@@ -371,6 +392,7 @@ async def _elder_page(
     )
     past = [v for v in data["visits"] if v["status"] not in open_]
     return _render(
+        request,
         "elder.html",
         op,
         status=status,
@@ -380,10 +402,7 @@ async def _elder_page(
         upcoming=upcoming,
         past=past,
         today=date.today().isoformat(),
-        weekday_names=("一", "二", "三", "四", "五", "六", "日"),
-        weekday_labels=WEEKDAY_LABELS,
         series_statuses=SERIES_LABELS,
-        status_zh=STATUS_ZH,
         **data,
     )
 
@@ -502,7 +521,7 @@ async def returns_page(request: AnyRequest) -> Response[Any]:
     if op is None:
         return Redirect(path="/hub/login")
     data = await hub_of(request).store.read(lambda c: to_call_back(c, date.today()))
-    return _render("returns.html", op, error=None, **data)
+    return _render(request, "returns.html", op, error=None, **data)
 
 
 @post("/hub/hotline/returns/{booking_id:str}", include_in_schema=False)
@@ -517,7 +536,9 @@ async def return_submit(request: AnyRequest, booking_id: FromPath[str]) -> Respo
         await store.write(lambda tx: record_return_visit(tx, booking_id, fields, op.name))
     except (EdgeError, SyncError) as exc:
         data = await store.read(lambda c: to_call_back(c, date.today()))
-        return _render("returns.html", op, status=exc.status_code, error=exc.detail, **data)
+        return _render(
+            request, "returns.html", op, status=exc.status_code, error=exc.detail, **data
+        )
     return Redirect(path="/hub/hotline/returns", status_code=303)
 
 
@@ -541,9 +562,12 @@ async def _complaint_step(request: AnyRequest, visit_id: str, step: str) -> Resp
     except (EdgeError, SyncError) as exc:
         if back == "/hub/hotline/returns":
             data = await store.read(lambda c: to_call_back(c, date.today()))
-            return _render("returns.html", op, status=exc.status_code, error=exc.detail, **data)
+            return _render(
+                request, "returns.html", op, status=exc.status_code, error=exc.detail, **data
+            )
         complaints = await store.read(lambda c: complaint_list(c, STILL_OPEN))
         return _render(
+            request,
             "search.html",
             op,
             status=exc.status_code,

@@ -346,3 +346,27 @@ async def test_the_desk_pauses_and_resumes_a_recurring_meal(world: Any) -> None:
     other = f"/hub/hotline/elders/{ids['volunteer']}/series/{series_id}/pause"
     r = await post(client, other, {"from_day": wednesday}, page_url)
     assert r.status_code == 404
+
+
+def test_the_hotline_templates_speak_through_the_catalogs() -> None:
+    """No Chinese written into the desk's templates (only the 中文 language link): every
+    label is a msgid with a Chinese translation in the catalogs."""
+    root = Path(__file__).resolve().parents[1] / "templates" / "hub" / "hotline"
+    han = re.compile(r"[\u3400-\u9fff]+")
+    for path in root.glob("*.html"):
+        words = [w for w in han.findall(path.read_text(encoding="utf-8")) if w != "中文"]
+        assert not words, (path.name, words)
+
+
+async def test_the_desk_in_chinese_by_default_and_in_english_on_request(world: Any) -> None:
+    client, _hub_store, _centre, _agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    zh = (await client.get(page_url)).text
+    assert "代为预约" in zh and "回拨电话" in zh and "补贴对象" in zh and "热线坐席" in zh
+    assert "Book for the caller" not in zh and 'lang="zh-CN"' in zh
+    client.cookies.set("linli_lang", "en")
+    en = (await client.get(page_url)).text
+    assert "Book for the caller" in en and "Call-back number" in en and "代为预约" not in en
+    assert "Return visits" in (await client.get("/hub/hotline/returns")).text
+    client.cookies.delete("linli_lang")
