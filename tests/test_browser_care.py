@@ -23,6 +23,7 @@ import pytest
 from browser_fixtures import TABLET_LANDSCAPE, browser, free_port, linli_command
 from live_server import stop, wait_healthy
 from playwright.sync_api import expect
+from test_browser_hub import AXE, AXE_PATH
 
 __all__ = ["browser"]  # a fixture, imported on purpose
 
@@ -82,7 +83,9 @@ def _context(browser: Any, base_url: str, viewport: dict[str, int], **kw: Any) -
     offsite: list[str] = []
 
     def guard(route: Any) -> None:
-        if route.request.url.startswith(base_url):
+        if route.request.url == base_url + AXE_PATH:
+            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
+        elif route.request.url.startswith(base_url):
             route.continue_()
         else:
             offsite.append(route.request.url)
@@ -252,6 +255,9 @@ def test_a_family_grocery_order_on_a_phone(browser: Any, world: dict[str, Any]) 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
         page.screenshot(path=SHOTS.format("family-groceries-placed"), full_page=True)
+        page.add_script_tag(url=AXE_PATH)
+        found = page.evaluate("async () => (await axe.run(document)).violations")
+        assert not found, [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
         page.evaluate("window.scrollTo(0, document.querySelector('#groceries').offsetTop - 8)")
         page.screenshot(path=SHOTS.format("family-groceries-phone"))  # what the phone shows
     finally:
