@@ -24,7 +24,7 @@ from typing import Any
 
 from edge.domain import calendar, orders, products
 from edge.domain.care.common import text
-from edge.errors import BadRequest, Conflict
+from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
 from hub.care_commands import ID_MAX, local_time, recipient
@@ -167,6 +167,8 @@ def place(
         raise BadRequest("请至少选一样商品 / choose at least one item", field="items")
     day = next_day(tx.conn, centre, now)
     estimate = _priced(tx, centre, tx.site_id, items, day)
+    # The household's open order for the day as the hub holds it, or a family order the
+    # centre has not answered (or whose order has not come up yet): one a day.
     held = tx.one(
         "SELECT pickup_code FROM orders WHERE site_id = ? AND household_id = ?"
         " AND pickup_date = ? AND status IN (?, ?)",
@@ -175,8 +177,9 @@ def place(
     waiting = tx.one(
         "SELECT f.request_id FROM care_family_orders f"
         " LEFT JOIN sync_command_results r ON r.id = f.request_id"
+        " LEFT JOIN orders o ON o.site_id = f.centre_id AND o.idempotency_key = f.request_id"
         " WHERE f.recipient_id = ? AND f.pickup_date = ? AND"
-        " (r.id IS NULL OR r.outcome = 'applied')",
+        " (r.id IS NULL OR (r.outcome = 'applied' AND o.id IS NULL))",
         (recipient_id, day.isoformat()),
     )
     if held is not None or waiting is not None:
@@ -203,15 +206,51 @@ def place(
     return request_id
 
 
+def cancel(tx: Tx, recipient_id: str, request_id: str, by: str) -> str:
+    """The family cancels their order before the centre hands it over: a `cancel_order`
+    command the centre applies (refused once the order was picked up or delivered)."""
+    from hub.operations import send_command
+
+    row = tx.one(
+        "SELECT f.centre_id, f.cancel_id, o.id AS order_id, o.status,"
+        " k.outcome AS cancel_outcome FROM care_family_orders f"
+        " LEFT JOIN orders o ON o.site_id = f.centre_id AND o.idempotency_key = f.request_id"
+        " LEFT JOIN sync_command_results k ON k.id = f.cancel_id"
+        " WHERE f.request_id = ? AND f.recipient_id = ?",
+        (request_id, recipient_id),
+    )
+    if row is None:
+        raise NotFound("没有这张订单 / no such order for this elder", field="request_id")
+    if row["order_id"] is None:
+        raise Conflict(
+            "服务站还没接收这张订单，接收后才能取消 / the centre has not taken the order yet",
+            field="request_id",
+        )
+    if row["status"] not in OPEN:
+        zh = STATUS_ZH.get(row["status"], row["status"])
+        raise Conflict(f"订单{zh}，不能取消 / the order is {row['status']}", field="status")
+    if row["cancel_id"] and row["cancel_outcome"] is None:
+        raise Conflict("取消已在等待服务站 / a cancel already waits for the centre")
+    command = send_command(
+        tx, row["centre_id"], "cancel_order", {"order_id": row["order_id"]}, by[:80]
+    )
+    tx.execute(
+        "UPDATE care_family_orders SET cancel_id = ? WHERE request_id = ?", (command, request_id)
+    )
+    return command
+
+
 def orders_for(conn: sqlite3.Connection, recipient_id: str) -> list[dict[str, Any]]:
     """The elder's family orders, newest first: waiting (since when), refused (why), or
     the centre's order with its status and one total."""
     rows = conn.execute(
         "SELECT f.request_id, f.pickup_date, f.estimated_fen, f.created_at, m.args,"
         " r.outcome, r.detail, o.id AS order_id, o.status, o.pickup_code,"
-        " o.estimated_fen AS order_estimate, o.final_fen, o.pickup_date AS order_day"
+        " o.estimated_fen AS order_estimate, o.final_fen, o.pickup_date AS order_day,"
+        " f.cancel_id, k.outcome AS cancel_outcome, k.detail AS cancel_detail"
         " FROM care_family_orders f JOIN sync_commands m ON m.id = f.request_id"
         " LEFT JOIN sync_command_results r ON r.id = f.request_id"
+        " LEFT JOIN sync_command_results k ON k.id = f.cancel_id"
         " LEFT JOIN orders o ON o.site_id = f.centre_id AND o.idempotency_key = f.request_id"
         " WHERE f.recipient_id = ? ORDER BY f.created_at DESC, f.request_id LIMIT 50",
         (recipient_id,),
@@ -230,8 +269,14 @@ def orders_for(conn: sqlite3.Connection, recipient_id: str) -> list[dict[str, An
                 " WHERE order_id = ? ORDER BY line",
                 (row["order_id"],),
             ).fetchall()
+            cancel = None
+            if row["cancel_id"] and row["status"] != "cancelled":
+                cancel = "waiting" if row["cancel_outcome"] is None else row["cancel_outcome"]
             item.update(
                 state="order",
+                cancel=cancel,
+                cancel_detail=row["cancel_detail"] or "",
+                may_cancel=row["status"] in OPEN and cancel in (None, "refused"),
                 status=row["status"],
                 status_zh=STATUS_ZH.get(row["status"], row["status"]),
                 pickup_code=row["pickup_code"],
@@ -250,6 +295,8 @@ def orders_for(conn: sqlite3.Connection, recipient_id: str) -> list[dict[str, An
                 ).fetchall()
             )
             item.update(
+                cancel=None,
+                may_cancel=False,
                 state="waiting" if row["outcome"] is None else row["outcome"],
                 detail=row["detail"] or "",
                 total_fen=row["estimated_fen"],

@@ -380,4 +380,24 @@ async def order_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> R
     return await _act(request, recipient_id, fn)
 
 
-FAMILY_HANDLERS = [home, link, login, logout, elder_page, book, cancel, rate, order_groceries]
+@post("/family/elders/{recipient_id:str}/groceries/cancel")
+async def cancel_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
+        request_id = str(form.get("request_id") or "")[:64]
+        return care_orders.cancel(tx, elder["id"], request_id, f"{account['name']} (家属)")
+
+    return await _act(request, recipient_id, fn)
+
+
+FAMILY_HANDLERS = [
+    home,
+    link,
+    login,
+    logout,
+    elder_page,
+    book,
+    cancel,
+    rate,
+    order_groceries,
+    cancel_groceries,
+]

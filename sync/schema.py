@@ -210,8 +210,9 @@ def m111_hotline_role(db: sqlite_utils.Database) -> None:
 def m112_family_orders(db: sqlite_utils.Database) -> None:
     """A family's grocery order for their elder, hub-local (never synced: no `site_id`):
     which `family_order` command was whose, so the family page finds an elder's orders
-    by index. The centre's answer is the command's result and, once applied, the order
-    whose `idempotency_key` is the command's id. Portable SQL only."""
+    by index, and the family's `cancel_order` of one. The centre's answer is the
+    command's result and, once applied, the order whose `idempotency_key` is the
+    command's id. Portable SQL only."""
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS care_family_orders (
@@ -221,6 +222,7 @@ def m112_family_orders(db: sqlite_utils.Database) -> None:
             account_id TEXT NOT NULL,       -- care_family_accounts.id
             pickup_date TEXT NOT NULL,
             estimated_fen INTEGER NOT NULL, -- the hub's estimate while it waits
+            cancel_id TEXT,                 -- sync_commands.id of the family's cancel_order
             created_at TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS care_family_orders_recipient

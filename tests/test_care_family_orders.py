@@ -162,6 +162,43 @@ async def test_the_households_order_already_at_the_centre_refuses_a_second(world
     assert again.status_code == 409 and "已有订单" in again.text
 
 
+async def test_the_family_cancels_before_the_hand_over_and_not_after(world: Any) -> None:
+    client, centre, agent, ids, page, _, _hub = world
+    await order(client, page, {ids["土豆"]: "2"})
+    shown = (await client.get(page)).text
+    request_id = shown.split('id="o-')[1].split('"')[0]
+    cancel = f"{page}/groceries/cancel"
+    # still waiting at the hub: nothing at the centre to cancel yet
+    early = await send(client, cancel, {"request_id": request_id}, page)
+    assert early.status_code == 409 and "还没接收" in early.text
+    await agent.sync_once()
+    await agent.sync_once()
+    r = await send(client, cancel, {"request_id": request_id}, page)
+    assert r.status_code == 303
+    text = block((await client.get(page)).text, request_id)
+    assert "取消等待服务站接收" in text and "取消订单" not in text
+    again = await send(client, cancel, {"request_id": request_id}, page)
+    assert again.status_code == 409
+    await agent.sync_once()
+    await agent.sync_once()
+    assert [o["status"] for o in centre_orders(centre.store)] == ["cancelled"]
+    text = block((await client.get(page)).text, request_id)
+    assert "已取消" in text and "取消订单" not in text and "等待" not in text
+    # a cancelled order frees the day: the family orders again, and it is handed over
+    assert (await order(client, page, {ids["鸡蛋"]: "6"})).status_code == 303
+    await agent.sync_once()
+    await agent.sync_once()
+    second = [o for o in centre_orders(centre.store) if o["status"] == "placed"][0]
+    centre.store.write_sync(
+        lambda tx: tx.update("orders", second["id"], {"status": "picked_up", "final_fen": 480})
+    )
+    await agent.sync_once()
+    late = await send(client, cancel, {"request_id": second["idempotency_key"]}, page)
+    assert late.status_code == 409 and "已取货" in late.text
+    other = await send(client, cancel, {"request_id": "nosuch"}, page)
+    assert other.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("quantities", "status", "says"),
     [
