@@ -188,7 +188,7 @@ async def test_the_family_cancels_before_the_hand_over_and_not_after(world: Any)
     assert (await order(client, page, {ids["鸡蛋"]: "6"})).status_code == 303
     await agent.sync_once()
     await agent.sync_once()
-    second = [o for o in centre_orders(centre.store) if o["status"] == "placed"][0]
+    second = next(o for o in centre_orders(centre.store) if o["status"] == "placed")
     centre.store.write_sync(
         lambda tx: tx.update("orders", second["id"], {"status": "picked_up", "final_fen": 480})
     )
