@@ -29,6 +29,7 @@ import httpx
 from litestar import Litestar, Request, Response, post
 from litestar.response import Redirect
 
+from edge.domain.care import groceries
 from edge.domain.care.commands import CARE_COMMANDS
 from edge.store import Store, Tx, get_meta
 from edge.web.shared import local_path
@@ -151,7 +152,12 @@ def sync_lifespan(
             loop = asyncio.get_running_loop()
             agent = await loop.run_in_executor(
                 None,
-                lambda: make_agent(store, client, commands, interval_s=settings.sync_interval_s),
+                lambda: make_agent(
+                    store,
+                    client,
+                    {"family_order": groceries.handler(settings.now), **(commands or {})},
+                    interval_s=settings.sync_interval_s,
+                ),
             )
             app.state.sync = agent
             if agent is not None and settings.sync_enabled:

@@ -25,7 +25,8 @@ from edge.store import Tx
 from edge.store.ids import new_id
 
 ID_MAX = 64
-CARE_NAMES = ("care_book", "care_cancel", "care_rate")
+CARE_NAMES = ("care_book", "care_cancel", "care_rate", "care_series_pause", "care_series_resume")
+SERIES_NAMES = ("care_series_pause", "care_series_resume")
 
 
 def _id(args: dict[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -97,6 +98,15 @@ def _rate_args(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _series_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "series_id": _id(args, "series_id"),
+        "from_day": iso_day(str(args.get("from_day") or ""), "args.from_day"),
+        "reason": text(args.get("reason"), "args.reason", 200),
+        "by": text(args.get("by"), "args.by", 40),
+    }
+
+
 BOOK_KEYS = frozenset(
     {
         "request_id",
@@ -118,6 +128,8 @@ CARE_ARG_CHECKS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], fro
     "care_book": (_book_args, BOOK_KEYS),
     "care_cancel": (_cancel_args, frozenset({"booking_id", "request_id", "reason", "by"})),
     "care_rate": (_rate_args, frozenset({"booking_id", "rating", "note", "by"})),
+    "care_series_pause": (_series_args, frozenset({"series_id", "from_day", "reason", "by"})),
+    "care_series_resume": (_series_args, frozenset({"series_id", "from_day", "reason", "by"})),
 }
 
 
@@ -183,6 +195,73 @@ def rate(tx: Tx, booking_id: str, rating: Any, note: str, by: str) -> str:
         raise Conflict("只能评价已完成的服务 / only a finished visit can be rated", field="status")
     args = {"booking_id": booking_id, "rating": rating, "note": note, "by": by}
     return send_command(tx, row["site_id"], "care_rate", args, by)
+
+
+def series_step(
+    tx: Tx, recipient_id: str, series_id: str, step: str, from_day: str, reason: str, by: str
+) -> str:
+    """Pause (the elder is in hospital) or resume a recurring series of this elder from a
+    day: a command the series' centre applies (`recurring.pause` / `resume`)."""
+    from hub.operations import send_command
+
+    row = tx.one("SELECT site_id, status, recipient_id FROM care_series WHERE id = ?", (series_id,))
+    if row is None or row["recipient_id"] != recipient_id:
+        raise NotFound("没有这个重复预约 / no such series for this elder", field="series_id")
+    if step not in ("pause", "resume"):
+        raise BadRequest("step must be pause or resume", field="step")
+    want = "active" if step == "pause" else "paused"
+    if row["status"] != want:
+        raise Conflict(
+            "这个重复预约已暂停 / the series is already paused"
+            if step == "pause"
+            else "这个重复预约没有暂停 / the series is not paused",
+            field="status",
+        )
+    args = {"series_id": series_id, "from_day": from_day, "reason": reason, "by": by}
+    return send_command(tx, row["site_id"], f"care_series_{step}", args, by)
+
+
+def series(conn: sqlite3.Connection, recipient_id: str) -> list[dict[str, Any]]:
+    """The elder's recurring series as the hub holds them, each with its pause or resume
+    still waiting for the centre (since when) and the last one the centre refused."""
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT s.id, s.site_id, s.weekdays, s.start, s.from_day, s.to_day, s.status,"
+            " s.paused_from, v.name AS service_name FROM care_series s"
+            " JOIN care_services v ON v.id = s.service_id WHERE s.recipient_id = ?"
+            " ORDER BY s.from_day DESC, s.id LIMIT 50",
+            (recipient_id,),
+        )
+    ]
+    if not rows:
+        return rows
+    sites = sorted({r["site_id"] for r in rows})
+    marks = ",".join("?" * len(sites))
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for c in conn.execute(
+        "SELECT m.id, m.name, m.args, m.created_at, r.outcome, r.detail FROM sync_commands m"
+        " LEFT JOIN sync_command_results r ON r.id = m.id"
+        f" WHERE m.name IN (?, ?) AND m.target_site IN ({marks})"
+        " AND (r.id IS NULL OR r.outcome = 'refused') ORDER BY m.created_at, m.id",
+        (*SERIES_NAMES, *sites),
+    ):
+        args = json.loads(c["args"])
+        steps.setdefault(str(args.get("series_id")), []).append(
+            {
+                **args,
+                "name": c["name"],
+                "outcome": c["outcome"],
+                "detail": c["detail"],
+                "since": local_time(c["created_at"]),
+            }
+        )
+    for r in rows:
+        r["weekdays"] = [int(d) for d in str(r["weekdays"]).split(",") if d.strip()]
+        mine = steps.get(r["id"], [])
+        r["waiting"] = next((c for c in mine if c["outcome"] is None), None)
+        r["refused"] = next((c for c in reversed(mine) if c["outcome"] == "refused"), None)
+    return rows
 
 
 def local_time(stamp: str) -> str:

@@ -27,7 +27,7 @@ from edge.domain.households import normalise_phone
 from edge.domain.signin import LoginLimiter
 from edge.errors import BadRequest, EdgeError, NotFound, Unauthorized
 from edge.store.ids import new_id
-from hub import care_commands
+from hub import care_commands, care_orders
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import SyncError
 
@@ -242,8 +242,17 @@ async def _elder_page(
                 (elder["site_id"], hub_site),
             )
         ]
+        data["family_orders"] = care_orders.orders_for(conn, recipient_id)
+        try:
+            day = care_orders.next_day(conn, elder["site_id"], now)
+        except BadRequest:
+            data["grocery_day"], data["groceries"] = None, []
+        else:
+            data["grocery_day"] = day.isoformat()
+            data["groceries"] = care_orders.catalog(conn, elder["site_id"], hub_site, day)
         return data
 
+    now = request.app.state.settings.now()
     data = await _store(request).read(read)
     today = date.today().isoformat()
     upcoming = [
@@ -346,4 +355,49 @@ async def rate(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any
     return await _act(request, recipient_id, fn)
 
 
-FAMILY_HANDLERS = [home, link, login, logout, elder_page, book, cancel, rate]
+@post("/family/elders/{recipient_id:str}/groceries")
+async def order_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
+    """Groceries for the elder's next delivery day: one quantity field per product
+    (`q-<product id>`, empty or 0 for none), sent to the centre as a `family_order`."""
+    now = request.app.state.settings.now()
+
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
+        items = []
+        for key, value in form.multi_items():
+            if not key.startswith("q-") or not str(value).strip():
+                continue
+            try:
+                quantity = float(str(value))
+            except ValueError:
+                raise BadRequest("数量要填数字 / a quantity is a number", field=key) from None
+            if quantity != quantity or quantity < 0 or quantity > care_orders.QUANTITY_MAX:
+                raise BadRequest("数量不对 / that quantity is out of range", field=key)
+            if quantity > 0:
+                items.append({"product_id": key[2:], "quantity": quantity})
+        notes = str(form.get("notes") or "")[:300]
+        return care_orders.place(tx, elder["id"], account, items, notes, now)
+
+    return await _act(request, recipient_id, fn)
+
+
+@post("/family/elders/{recipient_id:str}/groceries/cancel")
+async def cancel_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
+        request_id = str(form.get("request_id") or "")[:64]
+        return care_orders.cancel(tx, elder["id"], request_id, f"{account['name']} (家属)")
+
+    return await _act(request, recipient_id, fn)
+
+
+FAMILY_HANDLERS = [
+    home,
+    link,
+    login,
+    logout,
+    elder_page,
+    book,
+    cancel,
+    rate,
+    order_groceries,
+    cancel_groceries,
+]

@@ -7,7 +7,9 @@ called, their relation and a call-back number: a `care_book` command to the elde
 centre (`hub.care_commands`), answered when the centre next syncs. After a finished
 service the desk makes a return visit (回访): satisfaction 1-5, a note, and a
 complaint to follow up, kept at the hub (`care_return_visits`, m110); an unrated visit
-gets the satisfaction as its rating (a `care_rate` command).
+gets the satisfaction as its rating (a `care_rate` command). A complaint moves forward
+only: open -> followed up (who, when, what was done) -> closed (m113); the desk lists
+the ones not closed yet.
 
 Operators with the role `hotline` may use these pages only: `hotline_guard` turns them
 away from every other operator page and the operator API. Other operators may use the
@@ -27,16 +29,24 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from edge.domain.care.bookings import STATUS_ZH
 from edge.domain.care.recipients import address
 from edge.domain.households import mask_phone, normalise_phone
 from edge.errors import BadRequest, Conflict, EdgeError, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
 from edge.web.forms import form_ints
+from edge.web.pages.care import STATUS_LABELS
 from edge.web.shared import bearer_token
 from hub import care_commands
-from hub.pages import Operator, _operator_for, error_page, hub_of, page_operator, wants_html
+from hub.pages import (
+    Operator,
+    _operator_for,
+    error_page,
+    hub_of,
+    page_operator,
+    render,
+    wants_html,
+)
 from sync.enrol import now_iso
 from sync.errors import SyncError
 
@@ -181,25 +191,100 @@ def to_call_back(conn: sqlite3.Connection, today: date, days: int = RETURN_DAYS)
         d = dict(r)
         d["family"] = json.loads(d["family"] or "[]")
         due.append(d)
-    complaints = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT v.*, b.day, b.start, r.name AS recipient_name, s.name AS service_name,"
-            " p.name AS provider_name, c.name AS centre_name FROM care_return_visits v"
-            " JOIN care_bookings b ON b.id = v.booking_id"
-            " JOIN care_recipients r ON r.id = b.recipient_id"
-            " JOIN care_services s ON s.id = b.service_id"
-            " LEFT JOIN care_providers p ON p.id = b.provider_id"
-            " LEFT JOIN sync_centres c ON c.site_id = v.centre_id"
-            " WHERE v.complaint != '' ORDER BY v.created_at DESC LIMIT 100"
-        )
-    ]
+    complaints = complaint_list(conn, COMPLAINT_STATUSES)
     done = conn.execute(
         "SELECT COUNT(*), COALESCE(AVG(satisfaction), 0) FROM care_return_visits"
         " WHERE created_at >= ?",
         (since,),
     ).fetchone()
     return {"due": due, "complaints": complaints, "recorded": done[0], "average": done[1]}
+
+
+# msgids of the catalogs
+BOOKING_LABELS = STATUS_LABELS  # the tablet's words for a visit's status
+MOBILITY_LABELS = {
+    "independent": "Independent",
+    "cane": "Uses a cane",
+    "wheelchair": "Wheelchair",
+    "bedridden": "Bedridden",
+}
+ROLE_LABELS = {"hotline": "Hotline operator", "operator": "Operator", "supervisor": "supervisor"}
+WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SERIES_LABELS = {"active": "Series active", "paused": "Series paused", "ended": "Series ended"}
+COMPLAINT_STATUSES = ("open", "followed_up", "closed")
+STILL_OPEN = ("open", "followed_up")
+# msgids of the catalogs (zh: 待跟进, 已跟进, 已结案)
+COMPLAINT_LABELS = {
+    "open": "To follow up",
+    "followed_up": "Followed up",
+    "closed": "Complaint closed",
+}
+FOLLOW_UP_MAX = 500
+
+
+def complaint_list(
+    conn: sqlite3.Connection, statuses: tuple[str, ...], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Complaints recorded on return visits in these states, the oldest open first
+    (closed ones: the latest first)."""
+    marks = ",".join("?" * len(statuses))
+    rows = conn.execute(
+        "SELECT v.*, b.day, b.start, r.id AS recipient_id, r.name AS recipient_name,"
+        " s.name AS service_name, p.name AS provider_name, c.name AS centre_name"
+        " FROM care_return_visits v"
+        " JOIN care_bookings b ON b.id = v.booking_id"
+        " JOIN care_recipients r ON r.id = b.recipient_id"
+        " JOIN care_services s ON s.id = b.service_id"
+        " LEFT JOIN care_providers p ON p.id = b.provider_id"
+        " LEFT JOIN sync_centres c ON c.site_id = v.centre_id"
+        f" WHERE v.complaint_status IN ({marks})"
+        " ORDER BY CASE WHEN v.complaint_status = 'closed' THEN 1 ELSE 0 END,"
+        " CASE WHEN v.complaint_status = 'closed' THEN v.closed_at END DESC,"
+        " v.created_at, v.id LIMIT ?",
+        (*statuses, limit),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def _complaint(tx: Tx, visit_id: str) -> Any:
+    row = tx.one("SELECT id, complaint_status FROM care_return_visits WHERE id = ?", (visit_id,))
+    if row is None or not row["complaint_status"]:
+        raise NotFound(f"no complaint {visit_id[:64]!r}", field="visit_id")
+    return row
+
+
+def follow_up(tx: Tx, visit_id: str, action: str, operator: str, at: str) -> None:
+    """open -> followed_up: who followed it up, when, and what was done."""
+    row = _complaint(tx, visit_id)
+    action = action.strip()
+    if not action:
+        raise BadRequest("请写明做了什么 / say what was done", field="follow_up")
+    if len(action) > FOLLOW_UP_MAX:
+        raise BadRequest(f"at most {FOLLOW_UP_MAX} characters", field="follow_up")
+    if row["complaint_status"] != "open":
+        raise Conflict("这条投诉已跟进 / this complaint was already followed up", "status")
+    tx.execute(
+        "UPDATE care_return_visits SET complaint_status = 'followed_up', followed_by = ?,"
+        " followed_at = ?, follow_up = ? WHERE id = ? AND complaint_status = 'open'",
+        (operator, at, action, visit_id),
+    )
+
+
+def close_complaint(tx: Tx, visit_id: str, operator: str, at: str) -> None:
+    """followed_up -> closed; an open complaint must be followed up first."""
+    row = _complaint(tx, visit_id)
+    if row["complaint_status"] != "followed_up":
+        raise Conflict(
+            "先记录跟进再结案 / follow it up before closing"
+            if row["complaint_status"] == "open"
+            else "这条投诉已结案 / this complaint is already closed",
+            field="status",
+        )
+    tx.execute(
+        "UPDATE care_return_visits SET complaint_status = 'closed', closed_by = ?,"
+        " closed_at = ? WHERE id = ? AND complaint_status = 'followed_up'",
+        (operator, at, visit_id),
+    )
 
 
 def record_return_visit(tx: Tx, booking_id: str, form: dict[str, str], operator: str) -> str:
@@ -222,8 +307,18 @@ def record_return_visit(tx: Tx, booking_id: str, form: dict[str, str], operator:
         raise Conflict("这次服务已回访 / this visit already had its return visit")
     tx.execute(
         "INSERT INTO care_return_visits (id, booking_id, centre_id, satisfaction, note,"
-        " complaint, operator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (new_id(), booking_id, row["site_id"], int(text), note, complaint, operator, now_iso()),
+        " complaint, complaint_status, operator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new_id(),
+            booking_id,
+            row["site_id"],
+            int(text),
+            note,
+            complaint,
+            "open" if complaint else "",
+            operator,
+            now_iso(),
+        ),
     )
     pending = tx.one(
         "SELECT 1 FROM sync_commands m LEFT JOIN sync_command_results r ON r.id = m.id"
@@ -240,17 +335,23 @@ def record_return_visit(tx: Tx, booking_id: str, form: dict[str, str], operator:
 # --- pages ---------------------------------------------------------------------------
 
 
-def _render(name: str, op: Operator, status: int = 200, **context: Any) -> Template:
+def _render(
+    request: AnyRequest, name: str, op: Operator, status: int = 200, **context: Any
+) -> Template:
+    """A desk page in the hub's layout language (the catalogs, the `linli_lang` cookie)."""
     phones = sees_phones(op)
-    return Template(
-        template_name=f"hub/hotline/{name}",
-        context={
-            "op": op,
-            "fen": lambda f: f"{(f or 0) / 100:.2f}",
-            "phone": (lambda p: p or "") if phones else (lambda p: mask_phone(p or "")),
-            **context,
-        },
+    return render(
+        request,
+        f"hotline/{name}",
+        op,
         status_code=status,
+        complaint_statuses=COMPLAINT_LABELS,
+        weekday_labels=WEEKDAY_LABELS,
+        booking_statuses=BOOKING_LABELS,
+        mobility_labels=MOBILITY_LABELS,
+        role_labels=ROLE_LABELS,
+        phone=(lambda p: p or "") if phones else (lambda p: mask_phone(p or "")),
+        **context,
     )
 
 
@@ -260,8 +361,12 @@ async def desk(request: AnyRequest) -> Response[Any]:
     if op is None:
         return Redirect(path="/hub/login")
     q = (request.query_params.get("q") or "").strip()
-    found = await hub_of(request).store.read(lambda c: search(c, q)) if q else []
-    return _render("search.html", op, q=q, found=found)
+
+    def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (search(conn, q) if q else []), complaint_list(conn, STILL_OPEN)
+
+    found, complaints = await hub_of(request).store.read(read)
+    return _render(request, "search.html", op, q=q, found=found, complaints=complaints, error=None)
 
 
 async def _elder_page(
@@ -275,7 +380,9 @@ async def _elder_page(
     hub = hub_of(request)
 
     def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], dict[str, Any]]:
-        return _elder(conn, recipient_id, hub.site_id), care_commands.visits(conn, recipient_id)
+        data = care_commands.visits(conn, recipient_id)
+        data["series"] = care_commands.series(conn, recipient_id)
+        return _elder(conn, recipient_id, hub.site_id), data
 
     elder, data = await hub.store.read(read)
     open_ = ("requested", "confirmed", "assigned", "started")
@@ -284,6 +391,7 @@ async def _elder_page(
     )
     past = [v for v in data["visits"] if v["status"] not in open_]
     return _render(
+        request,
         "elder.html",
         op,
         status=status,
@@ -293,8 +401,7 @@ async def _elder_page(
         upcoming=upcoming,
         past=past,
         today=date.today().isoformat(),
-        weekday_names=("一", "二", "三", "四", "五", "六", "日"),
-        status_zh=STATUS_ZH,
+        series_statuses=SERIES_LABELS,
         **data,
     )
 
@@ -378,13 +485,42 @@ async def cancel(request: AnyRequest, recipient_id: FromPath[str]) -> Response[A
     return Redirect(path=f"/hub/hotline/elders/{recipient_id}", status_code=303)
 
 
+@post(
+    "/hub/hotline/elders/{recipient_id:str}/series/{series_id:str}/{step:str}",
+    include_in_schema=False,
+)
+async def series_step(
+    request: AnyRequest, recipient_id: FromPath[str], series_id: FromPath[str], step: FromPath[str]
+) -> Response[Any]:
+    """Pause a recurring series from a day (the elder is in hospital), or resume it:
+    a command the centre applies on its next sync."""
+    op = await page_operator(request)
+    if op is None:
+        return Redirect(path="/hub/login")
+    form = await request.form()
+    from_day = str(form.get("from_day") or "")
+    reason = str(form.get("reason") or "").strip()
+    by = f"{op.name} (12349)"
+
+    def write(tx: Tx) -> str:
+        return care_commands.series_step(
+            tx, recipient_id, series_id, step, from_day, reason, by[:40]
+        )
+
+    try:
+        await hub_of(request).store.write(write)
+    except (EdgeError, SyncError) as exc:
+        return await _elder_page(request, op, recipient_id, exc.detail, exc.status_code)
+    return Redirect(path=f"/hub/hotline/elders/{recipient_id}#series", status_code=303)
+
+
 @get("/hub/hotline/returns", include_in_schema=False)
 async def returns_page(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return Redirect(path="/hub/login")
     data = await hub_of(request).store.read(lambda c: to_call_back(c, date.today()))
-    return _render("returns.html", op, error=None, **data)
+    return _render(request, "returns.html", op, error=None, **data)
 
 
 @post("/hub/hotline/returns/{booking_id:str}", include_in_schema=False)
@@ -399,8 +535,69 @@ async def return_submit(request: AnyRequest, booking_id: FromPath[str]) -> Respo
         await store.write(lambda tx: record_return_visit(tx, booking_id, fields, op.name))
     except (EdgeError, SyncError) as exc:
         data = await store.read(lambda c: to_call_back(c, date.today()))
-        return _render("returns.html", op, status=exc.status_code, error=exc.detail, **data)
+        return _render(
+            request, "returns.html", op, status=exc.status_code, error=exc.detail, **data
+        )
     return Redirect(path="/hub/hotline/returns", status_code=303)
 
 
-HOTLINE_HANDLERS = [desk, elder_page, book, cancel, returns_page, return_submit]
+async def _complaint_step(request: AnyRequest, visit_id: str, step: str) -> Response[Any]:
+    op = await page_operator(request)
+    if op is None:
+        return Redirect(path="/hub/login")
+    form = await request.form()
+    back = "/hub/hotline/returns" if form.get("back") == "returns" else "/hub/hotline"
+    store = hub_of(request).store
+    at = now_iso()
+
+    def write(tx: Tx) -> None:
+        if step == "follow-up":
+            follow_up(tx, visit_id, str(form.get("follow_up") or ""), op.name, at)
+        else:
+            close_complaint(tx, visit_id, op.name, at)
+
+    try:
+        await store.write(write)
+    except (EdgeError, SyncError) as exc:
+        if back == "/hub/hotline/returns":
+            data = await store.read(lambda c: to_call_back(c, date.today()))
+            return _render(
+                request, "returns.html", op, status=exc.status_code, error=exc.detail, **data
+            )
+        complaints = await store.read(lambda c: complaint_list(c, STILL_OPEN))
+        return _render(
+            request,
+            "search.html",
+            op,
+            status=exc.status_code,
+            q="",
+            found=[],
+            complaints=complaints,
+            error=exc.detail,
+        )
+    return Redirect(path=f"{back}#complaints", status_code=303)
+
+
+@post("/hub/hotline/complaints/{visit_id:str}/follow-up", include_in_schema=False)
+async def complaint_follow_up(request: AnyRequest, visit_id: FromPath[str]) -> Response[Any]:
+    """Record what was done about a complaint (open -> followed up)."""
+    return await _complaint_step(request, visit_id, "follow-up")
+
+
+@post("/hub/hotline/complaints/{visit_id:str}/close", include_in_schema=False)
+async def complaint_close(request: AnyRequest, visit_id: FromPath[str]) -> Response[Any]:
+    """Close a followed-up complaint."""
+    return await _complaint_step(request, visit_id, "close")
+
+
+HOTLINE_HANDLERS = [
+    desk,
+    elder_page,
+    book,
+    cancel,
+    series_step,
+    returns_page,
+    return_submit,
+    complaint_follow_up,
+    complaint_close,
+]

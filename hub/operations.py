@@ -25,6 +25,7 @@ from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
 from hub.care_commands import CARE_ARG_CHECKS
+from hub.care_orders import ARG_CHECKS as FAMILY_ORDER_CHECKS
 from sync.enrol import now_iso
 from sync.errors import BadBatch, NotFound
 from sync.merge import COMMANDS_TABLE
@@ -118,6 +119,7 @@ ARG_CHECKS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], frozense
         frozenset({"day", "kind", "note", "move_orders_to"}),
     ),
     **CARE_ARG_CHECKS,
+    **FAMILY_ORDER_CHECKS,
     "set_product_price": (_set_product_price_args, frozenset({"product_id", "price_fen"})),
     "link_product": (_link_product_args, frozenset({"product_id", "district_id"})),
 }

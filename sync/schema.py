@@ -206,6 +206,57 @@ def m111_hotline_role(db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
 
 
+@migrations()
+def m112_family_orders(db: sqlite_utils.Database) -> None:
+    """A family's grocery order for their elder, hub-local (never synced: no `site_id`):
+    which `family_order` command was whose, so the family page finds an elder's orders
+    by index, and the family's `cancel_order` of one. The centre's answer is the
+    command's result and, once applied, the order whose `idempotency_key` is the
+    command's id. Portable SQL only."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS care_family_orders (
+            request_id TEXT PRIMARY KEY,    -- sync_commands.id of the family_order
+            recipient_id TEXT NOT NULL,     -- care_recipients.id
+            centre_id TEXT NOT NULL,        -- sync_centres.site_id
+            account_id TEXT NOT NULL,       -- care_family_accounts.id
+            pickup_date TEXT NOT NULL,
+            estimated_fen INTEGER NOT NULL, -- the hub's estimate while it waits
+            cancel_id TEXT,                 -- sync_commands.id of the family's cancel_order
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS care_family_orders_recipient
+            ON care_family_orders (recipient_id, created_at);
+        """
+    )
+
+
+@migrations()
+def m113_complaint_follow_up(db: sqlite_utils.Database) -> None:
+    """A complaint recorded on a return visit (回访) is followed up: open -> followed_up
+    (who, when, what was done) -> closed (who, when). Hub-local like the return visit.
+    Complaints recorded before this start open. Portable SQL only (ADD COLUMN, UPDATE)."""
+    have = set(db["care_return_visits"].columns_dict)
+    for column, sql in (
+        ("complaint_status", "TEXT NOT NULL DEFAULT ''"),  # '' (none), open, followed_up, closed
+        ("followed_by", "TEXT NOT NULL DEFAULT ''"),
+        ("followed_at", "TEXT"),
+        ("follow_up", "TEXT NOT NULL DEFAULT ''"),  # what was done
+        ("closed_by", "TEXT NOT NULL DEFAULT ''"),
+        ("closed_at", "TEXT"),
+    ):
+        if column not in have:
+            db.execute(f"ALTER TABLE care_return_visits ADD COLUMN {column} {sql}")
+    db.execute(
+        "UPDATE care_return_visits SET complaint_status = 'open'"
+        " WHERE complaint != '' AND complaint_status = ''"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS care_return_visits_complaints"
+        " ON care_return_visits (complaint_status, created_at)"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

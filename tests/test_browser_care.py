@@ -18,10 +18,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from browser_fixtures import TABLET_LANDSCAPE, browser, free_port, linli_command
 from live_server import stop, wait_healthy
 from playwright.sync_api import expect
+from test_browser_hub import AXE, AXE_PATH
 
 __all__ = ["browser"]  # a fixture, imported on purpose
 
@@ -81,7 +83,9 @@ def _context(browser: Any, base_url: str, viewport: dict[str, int], **kw: Any) -
     offsite: list[str] = []
 
     def guard(route: Any) -> None:
-        if route.request.url.startswith(base_url):
+        if route.request.url == base_url + AXE_PATH:
+            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
+        elif route.request.url.startswith(base_url):
             route.continue_()
         else:
             offsite.append(route.request.url)
@@ -165,6 +169,97 @@ def test_the_family_page_on_a_phone(browser: Any, world: dict[str, Any]) -> None
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
         page.screenshot(path=SHOTS.format("family-status"), full_page=True)
+    finally:
+        _checked(context, page, refused)
+
+
+def _hub_one(hub_db: Path, sql: str, params: tuple[Any, ...]) -> Any:
+    conn = sqlite3.connect(f"file:{hub_db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchone()
+    finally:
+        conn.close()
+
+
+def test_a_family_grocery_order_on_a_phone(browser: Any, world: dict[str, Any]) -> None:
+    """The son orders groceries for his mother's next delivery day. The demo household
+    already has an order that day: the page says so and sends nothing; once the district
+    cancels that one (a command the centre applies), his order waits for the centre,
+    then shows the centre's status (已下单), pickup code and one total."""
+    conn = sqlite3.connect(f"file:{world['db']}?mode=ro", uri=True)
+    elder, code, household = conn.execute(
+        "SELECT id, link_code, household_id FROM care_recipients WHERE name = '王秀英'"
+    ).fetchone()
+    conn.close()
+    _until_hub_has(world["hub_db"], "SELECT 1 FROM care_recipients WHERE id = ?", (elder,))
+    context = _context(browser, world["hub"], PHONE, is_mobile=True, device_scale_factor=2)
+    page, refused = _page(context)
+    try:
+        page.goto(f"/family?code={code}")
+        page.fill("input[name=name]", "王明")
+        page.fill("input[name=relation]", "儿子")
+        page.locator("form[action='/family/link'] input[name=phone]").fill("13912345678")
+        page.locator("form[action='/family/link'] input[name=password]").fill("mima1234")
+        page.click("form[action='/family/link'] button[type=submit]")
+        page.wait_for_url(re.compile(f"/family/elders/{elder}$"))
+        groceries = page.locator("#groceries")
+        expect(groceries.locator("h2")).to_contain_text("送货日")
+        day = groceries.locator("h2 small").inner_text().split()[-1]
+        held = _hub_one(
+            world["hub_db"],
+            "SELECT id FROM orders WHERE household_id = ? AND pickup_date = ?"
+            " AND status = 'placed'",
+            (household, day),
+        )
+        assert held, "the demo household has an order on the next delivery day"
+        groceries.get_by_label("土豆（斤）").fill("2")
+        page.click("button:has-text('提交买菜订单')")
+        expect(page.locator("#error")).to_contain_text("已有订单")
+        page.screenshot(path=SHOTS.format("family-groceries-held"), full_page=True)
+
+        # the district cancels the demo order; the centre applies it and says so
+        _linli(
+            "hub",
+            "add-operator",
+            "--db",
+            str(world["hub_db"]),
+            "--name",
+            "op",
+            "--password",
+            "p" * 8,
+        )
+        with httpx.Client(base_url=world["hub"], timeout=10) as api:
+            token = api.post("/hub/api/v1/token", json={"name": "op", "password": "p" * 8})
+            auth = {"Authorization": f"Bearer {token.json()['token']}"}
+            assert api.post(f"/hub/api/v1/orders/{held[0]}/cancel", headers=auth).is_success
+        _until_hub_has(
+            world["hub_db"], "SELECT 1 FROM orders WHERE id = ? AND status = 'cancelled'", held
+        )
+        page.goto(f"/family/elders/{elder}")
+        groceries.get_by_label("土豆（斤）").fill("2")
+        groceries.get_by_label("馒头（份）").fill("2")
+        groceries.locator("input[name=notes]").fill("要新鲜的")
+        page.screenshot(path=SHOTS.format("family-groceries-form"), full_page=True)
+        page.click("button:has-text('提交买菜订单')")
+        page.wait_for_url(re.compile(f"/family/elders/{elder}$"))
+        _until_hub_has(
+            world["hub_db"],
+            "SELECT 1 FROM orders WHERE household_id = ? AND pickup_date = ?"
+            " AND channel = 'family'",
+            (household, day),
+        )
+        page.reload()
+        placed = groceries.locator(".grocery-order", has_text=day).filter(has_text="取货码")
+        expect(placed.locator(".status")).to_have_text("已下单")
+        expect(placed.locator(".total")).to_contain_text("约 ¥")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
+        page.screenshot(path=SHOTS.format("family-groceries-placed"), full_page=True)
+        page.add_script_tag(url=AXE_PATH)
+        found = page.evaluate("async () => (await axe.run(document)).violations")
+        assert not found, [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
+        page.evaluate("window.scrollTo(0, document.querySelector('#groceries').offsetTop - 8)")
+        page.screenshot(path=SHOTS.format("family-groceries-phone"))  # what the phone shows
     finally:
         _checked(context, page, refused)
 

@@ -7,6 +7,7 @@ the guard that keeps a hotline operator to the desk."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from edge.domain.households import HouseholdInput, create_household
 from edge.store import Store, Tx
 from edge.sync_hooks import make_agent
 from sync import enrol
+from sync import schema as sync_schema
 
 pytestmark = pytest.mark.anyio
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -193,3 +195,178 @@ async def test_a_hotline_operator_may_use_the_desk_only(world: Any) -> None:
     found = await client.get("/hub/hotline", params={"q": "秀英"})
     assert "158****9876" in found.text and "15863219876" not in found.text
     assert (await client.get(f"/hub/hotline/elders/{ids['elder']}")).status_code == 200
+
+
+async def test_a_complaint_is_followed_up_then_closed(world: Any) -> None:
+    """open -> followed up (who, when, what was done) -> closed, forward only; the desk
+    lists the complaints not closed yet."""
+    client, hub_store, centre, agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    call = {"caller": "王明", "caller_relation": "儿子", "callback_phone": "13912345678"}
+    booking = {**call, "service_id": ids["陪聊"], "day": date.today().isoformat()}
+    await post(client, f"{page_url}/book", {**booking, "start": "08:00"}, page_url)
+    await agent.sync_once()
+    bid = centre.store.read_sync(lambda c: c.execute("SELECT id FROM care_bookings").fetchone()[0])
+    for step in (
+        lambda tx: bookings.assign(tx, bid, ids["volunteer"], DESK),
+        lambda tx: bookings.start(tx, bid, DESK),
+        lambda tx: bookings.finish(tx, bid, DESK, minutes=50),
+    ):
+        centre.store.write_sync(step)
+    await agent.sync_once()
+    visit = {"satisfaction": "2", "note": "来晚了", "complaint": "志愿者迟到半小时"}
+    r = await post(client, f"/hub/hotline/returns/{bid}", visit, "/hub/hotline/returns")
+    assert r.status_code == 303
+    vid = hub_store.read_sync(
+        lambda c: c.execute(
+            "SELECT id, complaint_status FROM care_return_visits WHERE booking_id = ?", (bid,)
+        ).fetchone()
+    )
+    assert vid["complaint_status"] == "open"
+    row = f'id="c-{vid["id"]}"'
+    desk = (await client.get("/hub/hotline")).text
+    assert row in desk and "志愿者迟到半小时" in desk and "待跟进" in desk
+    close = f"/hub/hotline/complaints/{vid['id']}/close"
+    follow = f"/hub/hotline/complaints/{vid['id']}/follow-up"
+    r = await post(client, close, {}, "/hub/hotline")
+    assert r.status_code == 409 and "先记录跟进" in r.text  # not closed before a follow-up
+    r = await post(client, follow, {"follow_up": "  "}, "/hub/hotline")
+    assert r.status_code == 400 and "做了什么" in r.text
+    r = await post(client, follow, {"follow_up": "已与服务站站长沟通，志愿者道歉"}, "/hub/hotline")
+    assert (r.status_code, r.headers["location"]) == (303, "/hub/hotline#complaints")
+    got = hub_store.read_sync(
+        lambda c: c.execute(
+            "SELECT * FROM care_return_visits WHERE id = ?", (vid["id"],)
+        ).fetchone()
+    )
+    assert (got["complaint_status"], got["followed_by"]) == ("followed_up", "12349小张")
+    assert got["follow_up"] == "已与服务站站长沟通，志愿者道歉" and got["followed_at"]
+    desk = (await client.get("/hub/hotline")).text
+    assert row in desk and "已跟进" in desk and "志愿者道歉" in desk
+    r = await post(client, follow, {"follow_up": "再说一次"}, "/hub/hotline")
+    assert r.status_code == 409  # forward only
+    r = await post(client, close, {"back": "returns"}, "/hub/hotline/returns")
+    assert (r.status_code, r.headers["location"]) == (303, "/hub/hotline/returns#complaints")
+    assert row not in (await client.get("/hub/hotline")).text  # closed: off the desk's list
+    returns = (await client.get("/hub/hotline/returns")).text
+    assert row in returns and "已结案" in returns
+    r = await post(client, close, {}, "/hub/hotline")
+    assert r.status_code == 409 and "已结案" in r.text
+    r = await post(client, "/hub/hotline/complaints/nosuch/close", {}, "/hub/hotline")
+    assert r.status_code == 404
+
+
+def test_m113_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
+    """A hub upgraded with complaints already recorded: each starts open, a return
+    visit without a complaint has none, and running the migration again changes nothing."""
+    path = tmp_path / "hub.db"
+    sync_schema.ensure(path)
+    conn = sqlite3.connect(path)
+    for vid, complaint in (("v1", "志愿者迟到"), ("v2", "")):
+        conn.execute(
+            "INSERT INTO care_return_visits (id, booking_id, centre_id, satisfaction,"
+            " complaint, operator, created_at, complaint_status)"
+            " VALUES (?, ?, 'c', 3, ?, 'op', '2030-01-07T08:00:00+00:00', '')",
+            (vid, f"b-{vid}", complaint),
+        )
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm113_complaint_follow_up'")
+    conn.commit()
+    conn.close()
+    for _ in range(2):
+        sync_schema.ensure(path)
+        conn = sqlite3.connect(path)
+        got = conn.execute(
+            "SELECT id, complaint_status FROM care_return_visits ORDER BY id"
+        ).fetchall()
+        conn.close()
+        assert got == [("v1", "open"), ("v2", "")]
+
+
+async def test_the_desk_pauses_and_resumes_a_recurring_meal(world: Any) -> None:
+    """The elder goes into hospital: the desk pauses her 送餐 series from a day (a command
+    the centre applies on its next sync, cancelling the open visits from then on), then
+    resumes it, and the centre books the days again."""
+    client, _hub_store, centre, agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    call = {"caller": "王明", "caller_relation": "儿子", "callback_phone": "13912345678"}
+    until = (MONDAY + timedelta(days=4)).isoformat()
+    meal = {**call, "service_id": ids["送餐"], "day": MONDAY.isoformat(), "start": "11:00"}
+    weekdays = ["0", "1", "2", "3", "4"]
+    r = await post(
+        client, f"{page_url}/book", {**meal, "weekday": weekdays, "until": until}, page_url
+    )
+    assert r.status_code == 303
+    await agent.sync_once()
+    await agent.sync_once()
+    series_id = centre.store.read_sync(
+        lambda c: c.execute("SELECT id FROM care_series").fetchone()[0]
+    )
+    page = (await client.get(page_url)).text
+    assert f'id="s-{series_id}"' in page and "进行中" in page
+
+    def open_days() -> list[str]:
+        return centre.store.read_sync(
+            lambda c: [
+                r[0]
+                for r in c.execute(
+                    "SELECT day FROM care_bookings WHERE series_id = ? AND status = 'requested'"
+                    " ORDER BY day",
+                    (series_id,),
+                )
+            ]
+        )
+
+    assert len(open_days()) == 5
+    wednesday = (MONDAY + timedelta(days=2)).isoformat()
+    pause = f"{page_url}/series/{series_id}/pause"
+    r = await post(client, pause, {"from_day": "someday"}, page_url)
+    assert r.status_code == 400
+    r = await post(client, pause, {"from_day": wednesday, "reason": "住院"}, page_url)
+    assert (r.status_code, r.headers["location"]) == (303, f"{page_url}#series")
+    page = (await client.get(page_url)).text
+    assert "暂停等待服务站接收" in page and "从这天起暂停" not in page  # no second pause
+    await agent.sync_once()
+    await agent.sync_once()
+    assert open_days() == [MONDAY.isoformat(), (MONDAY + timedelta(days=1)).isoformat()]
+    page = (await client.get(page_url)).text
+    assert "已暂停" in page and f"暂停自 {wednesday}" in page and "暂停等待" not in page
+    r = await post(client, pause, {"from_day": wednesday}, page_url)
+    assert r.status_code == 409 and "已暂停" in r.text
+    resume = f"{page_url}/series/{series_id}/resume"
+    thursday = (MONDAY + timedelta(days=3)).isoformat()
+    r = await post(client, resume, {"from_day": thursday}, page_url)
+    assert r.status_code == 303
+    await agent.sync_once()
+    await agent.sync_once()
+    assert open_days()[2:] == [thursday, until]
+    page = (await client.get(page_url)).text
+    assert "进行中" in page
+    other = f"/hub/hotline/elders/{ids['volunteer']}/series/{series_id}/pause"
+    r = await post(client, other, {"from_day": wednesday}, page_url)
+    assert r.status_code == 404
+
+
+def test_the_hotline_templates_speak_through_the_catalogs() -> None:
+    """No Chinese written into the desk's templates (only the 中文 language link): every
+    label is a msgid with a Chinese translation in the catalogs."""
+    root = Path(__file__).resolve().parents[1] / "templates" / "hub" / "hotline"
+    han = re.compile(r"[\u3400-\u9fff]+")
+    for path in root.glob("*.html"):
+        words = [w for w in han.findall(path.read_text(encoding="utf-8")) if w != "中文"]
+        assert not words, (path.name, words)
+
+
+async def test_the_desk_in_chinese_by_default_and_in_english_on_request(world: Any) -> None:
+    client, _hub_store, _centre, _agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    zh = (await client.get(page_url)).text
+    assert "代为预约" in zh and "回拨电话" in zh and "补贴对象" in zh and "热线坐席" in zh
+    assert "Book for the caller" not in zh and 'lang="zh-CN"' in zh
+    client.cookies.set("linli_lang", "en")
+    en = (await client.get(page_url)).text
+    assert "Book for the caller" in en and "Call-back number" in en and "代为预约" not in en
+    assert "Return visits" in (await client.get("/hub/hotline/returns")).text
+    client.cookies.delete("linli_lang")

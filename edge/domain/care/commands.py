@@ -6,13 +6,17 @@ centre applies in its own transaction, answered "applied" or "refused" with why.
   id, so the hub can tell the waiting request from the booking that answers it.
 - `care_cancel`: refused once the visit started (the family reads the reason).
 - `care_rate`: a satisfaction of 1-5 for a finished visit.
+- `care_series_pause`, `care_series_resume`: the hotline pauses a series (the elder
+  is in hospital) or resumes it, from a day (`recurring`).
+- `family_order`: a family's grocery order for the elder (`groceries`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from edge.domain.care import bookings, recurring
+from edge.domain.care import bookings, groceries, recurring
 from edge.domain.care.bookings import BookingInput
 from edge.domain.care.common import Actor
 from edge.errors import BadRequest, NotFound
@@ -77,4 +81,27 @@ def rate(tx: Tx, args: dict[str, Any]) -> str:
     return f"rated {args.get('rating')}"
 
 
-CARE_COMMANDS = {"care_book": book, "care_cancel": cancel, "care_rate": rate}
+def series_pause(tx: Tx, args: dict[str, Any]) -> str:
+    series_id, day = str(args.get("series_id") or ""), str(args.get("from_day") or "")
+    n = recurring.pause(tx, series_id, day, _by(args), str(args.get("reason") or ""))
+    return f"paused from {day}: {n} cancelled"
+
+
+def series_resume(tx: Tx, args: dict[str, Any]) -> str:
+    series_id, day = str(args.get("series_id") or ""), str(args.get("from_day") or "")
+    made = recurring.resume(tx, series_id, day, _by(args))
+    skipped = ",".join(s["day"] for s in made["skipped"])
+    return f"resumed from {day}: {len(made['booked'])} booked" + (
+        f"; closed, skipped: {skipped}" if skipped else ""
+    )
+
+
+CARE_COMMANDS = {
+    "care_book": book,
+    "care_cancel": cancel,
+    "care_rate": rate,
+    "care_series_pause": series_pause,
+    "care_series_resume": series_resume,
+    # The box's local clock; a running centre registers it with its settings' clock.
+    "family_order": groceries.handler(datetime.now),
+}

@@ -14,6 +14,7 @@ from edge.domain import calendar
 from edge.domain.auth import require_manager
 from edge.domain.care import catalog, daycare, providers, recipients
 from edge.web.api.care import CareBookingController, actor
+from edge.web.api.care_activities import ACTIVITY_CONTROLLERS
 from edge.web.api.replies import Created, DaycareTap, LinkCode, LunchTotal
 from edge.web.guards import manager_only, staff_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
@@ -169,4 +170,4 @@ class CarePeopleController(Controller):
         return LunchTotal(on, total)
 
 
-CARE_CONTROLLERS = [CareBookingController, CarePeopleController]
+CARE_CONTROLLERS = [CareBookingController, CarePeopleController, *ACTIVITY_CONTROLLERS]
