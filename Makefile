@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 DB ?= var/centre.db
 PORT ?= 8000
 
-.PHONY: run test check install browser clean hub lock wheel bundle
+.PHONY: run test check install browser postgres clean hub lock wheel bundle
 
 # Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
 # then linli itself, editable, built with the locked hatchling.
@@ -23,6 +23,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
 
+# Debian's PostgreSQL for the hub's tests on PostgreSQL (tests/pg_server.py starts its own
+# server with initdb/pg_ctl in a temp folder). Debian keeps the programs in
+# /usr/lib/postgresql/N/bin, off PATH: found there too.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; fi; }
+
 run: install
 	$(VENV)/bin/linli demo --db $(DB)
 	$(VENV)/bin/linli serve --role centre --db $(DB) --port $(PORT)
@@ -30,7 +38,7 @@ run: install
 hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
-test: install browser check
+test: install browser postgres check
 	$(VENV)/bin/pytest -q -n 2
 
 check: install

@@ -20,12 +20,12 @@ from sync.cli import _group, _guard
 
 
 def _hub_store(path: str) -> Any:
-    from edge.store import Store
+    from edge.store import open_db
     from sync import enrol
     from sync import schema as sync_schema
 
     sync_schema.ensure(path)
-    store = Store(path)
+    store = open_db(path)
     enrol.init_hub(store)
     return store
 

@@ -176,7 +176,15 @@ def m110_care_family(db: sqlite_utils.Database) -> None:
 def m111_hotline_role(db: sqlite_utils.Database) -> None:
     """Operators may have the role `hotline` (the 12349 desk). SQLite cannot change a
     CHECK in place: the table is rebuilt with foreign keys off (sessions point at it),
-    in one transaction; killed halfway, it rolls back and runs again."""
+    in one transaction; killed halfway, it rolls back and runs again. PostgreSQL
+    changes the CHECK in place, in the migration's own transaction."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        db.execute(
+            "ALTER TABLE sync_operators DROP CONSTRAINT IF EXISTS sync_operators_role_check,"
+            " ADD CONSTRAINT sync_operators_role_check"
+            " CHECK (role IN ('operator', 'supervisor', 'hotline'))"
+        )
+        return
     sql = db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_operators'"
     ).fetchone()[0]
@@ -211,8 +219,20 @@ def apply(conn: sqlite3.Connection) -> None:
 
 
 def ensure(path: str | Path) -> None:
-    """Apply pending sync migrations to the database file at `path`."""
+    """Apply pending sync migrations to the database file at `path` (or to the
+    PostgreSQL database a `postgresql://` URL names)."""
     from edge.store import connect
+    from edge.store.dialect import is_postgres_url
+
+    if is_postgres_url(path):
+        from edge.store.pg import apply_set, connect_url
+
+        pg = connect_url(str(path))
+        try:
+            apply_set(pg, migrations)
+        finally:
+            pg.raw.close()
+        return
 
     conn = connect(path)
     try:
