@@ -164,6 +164,13 @@ class PgStore(Store):
             with raw.transaction():
                 raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 conn = PgConn(raw)
+                if self.site_id:  # another hub process may have stamped a change since
+                    last = raw.execute(
+                        "SELECT hlc FROM changes WHERE site_id = %s ORDER BY seq DESC LIMIT 1",
+                        (self.site_id,),
+                    ).fetchone()
+                    if last is not None:
+                        self.clock.observe(int(last[0]))
                 return fn(Tx(conn, self.site_id, self.clock))  # type: ignore[arg-type]
 
     def submit(self, fn: Callable[[Tx], T]) -> Future[T]:
