@@ -214,6 +214,25 @@ def m111_hotline_role(db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
 
 
+@migrations()
+def m112_hub_shared_state(db: sqlite_utils.Database) -> None:
+    """Hub state that lived in one process's memory moves into the database, so several
+    hub processes can share one (PostgreSQL): failed sign-ins per client address and
+    name (`hub.signin_limit`), hub-local, never synced."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS hub_signin_failures (
+            client TEXT NOT NULL,
+            name TEXT NOT NULL,
+            at REAL NOT NULL                -- seconds since the epoch
+        );
+        CREATE INDEX IF NOT EXISTS hub_signin_failures_key
+            ON hub_signin_failures (client, name, at);
+        CREATE INDEX IF NOT EXISTS hub_signin_failures_at ON hub_signin_failures (at);
+        """
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 
