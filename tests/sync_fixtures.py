@@ -385,12 +385,16 @@ class FaultProxy:
         delay_s: float = 0.05,
         kinds: tuple[str, ...] = KINDS,
         latency_s: float = 0.0,
+        also: tuple[int, ...] = (),
     ) -> None:
+        """`also`: more upstream ports, taken in turn with `upstream_port` request by
+        request (several hub processes behind one address, as a load balancer does)."""
         import asyncio
         import random
         import threading
 
         self.upstream_port = upstream_port
+        self.upstreams = (upstream_port, *also)
         self.rate = rate
         self.delay_s = delay_s
         self.kinds = kinds
@@ -469,7 +473,8 @@ class FaultProxy:
                 return
             if kind == "delay":
                 await asyncio.sleep(self.delay_s + self.rng.random() * 0.2)
-            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            port = self.upstreams[self.requests % len(self.upstreams)]
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", port)
             try:
                 request = ("\r\n".join(kept) + "\r\nconnection: close\r\n\r\n").encode("latin-1")
                 up_w.write(request + body)
