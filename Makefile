@@ -49,12 +49,14 @@ check: install
 
 # Refresh the lock: `uv lock` resolves pyproject.toml's bounds for Python 3.11 on any
 # platform (uv.lock); the installs read the same versions, with hashes, from the files
-# `uv export` makes of it: requirements/box.txt (the box) and requirements/dev.txt (tests).
+# `uv export` makes of it: requirements/box.txt (the box), requirements/dev.txt (tests) and
+# requirements/hub-pg.txt (a hub on PostgreSQL: the box's set plus psycopg and its pool).
 # `make test` then checks the refresh (tests/test_lock.py holds the three together).
 lock: install
 	$(VENV)/bin/uv lock --upgrade --python 3.11
 	$(VENV)/bin/uv export --frozen --no-emit-project -q -o requirements/box.txt
 	$(VENV)/bin/uv export --frozen --no-emit-project --extra dev -q -o requirements/dev.txt
+	$(VENV)/bin/uv export --frozen --no-emit-project --extra hub-pg -q -o requirements/hub-pg.txt
 	rm -f $(VENV)/.installed
 
 # The wheel a box installs (templates, static files and compiled catalogs inside).

@@ -51,6 +51,9 @@ class PgServer:
     folder: Path
     user: str = "linli"
     template: str = "linli_template"
+    # False (tests): no fsync, no waiting on the WAL. True (benchmarks): PostgreSQL's
+    # durable defaults, as a hub would run, to compare with SQLite's synchronous=FULL.
+    durable: bool = False
     _stopped: bool = field(default=False)
 
     @property
@@ -81,11 +84,9 @@ class PgServer:
             "--locale=C",
             "--no-sync",
         )
-        # Tests need no durability: no fsync, no waiting on the WAL.
-        options = (
-            f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-k {self.socket_dir} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self.run(
             pg_bin("pg_ctl"),
             "-D",
@@ -132,7 +133,7 @@ class PgServer:
         return self.url(name)
 
 
-def start_server() -> PgServer:
+def start_server(*, durable: bool = False) -> PgServer:
     folder = Path(tempfile.mkdtemp(prefix="linli-pg-"))
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
@@ -140,7 +141,7 @@ def start_server() -> PgServer:
     (folder / "run").mkdir()
     if os.geteuid() == 0:
         os.chown(folder / "run", pw.pw_uid, pw.pw_gid)
-    server = PgServer(folder)
+    server = PgServer(folder, durable=durable)
     atexit.register(server.stop)  # also when the session ends without the fixture's teardown
     server.start()
     return server
