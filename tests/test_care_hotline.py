@@ -55,8 +55,8 @@ def seed(store: Store) -> dict[str, str]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    app = hub_app(hub_target)
     hub_store: Store = app.state.store
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "12349小张", "password1", "hotline"))
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password2", "operator"))

@@ -70,6 +70,7 @@ _OR_REPLACE = re.compile(r"\bINSERT\s+OR\s+REPLACE\b", re.I)
 _IS_PARAM = re.compile(r"\bIS\s+(NOT\s+)?%s", re.I)
 _SCALAR_MAX = re.compile(r"\b(max|min)\(([^()]*,[^()]*)\)", re.I)
 _LIKE = re.compile(r"\bLIKE\b", re.I)
+_EMPTY_IN = re.compile(r"\bIN\s*\(\s*\)", re.I)
 _DDL = re.compile(r"^\s*(CREATE|ALTER)\s", re.I)
 _DDL_TYPES = [
     (re.compile(r"\)\s*WITHOUT\s+ROWID", re.I), ")"),
@@ -96,6 +97,8 @@ def to_postgres(sql: str, named: bool = False) -> str:
     out = _SCALAR_MAX.sub(
         lambda m: f"{'greatest' if m.group(1).lower() == 'max' else 'least'}({m.group(2)})", out
     )
+    # `IN ()` (an empty list built in Python): SQLite's false, `NOT IN ()` true.
+    out = _EMPTY_IN.sub("IN (SELECT NULL WHERE FALSE)", out)
     # SQLite's LIKE ignores the case of ASCII letters; PostgreSQL's ILIKE does the same.
     out = _LIKE.sub("ILIKE", out)
     if _DDL.match(out):
