@@ -99,6 +99,22 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.adapters.register_loader("numeric", _NumericAsNumber)
 
 
+_KINDS = (
+    (psycopg.errors.ForeignKeyViolation, "FOREIGN KEY"),
+    (psycopg.errors.NotNullViolation, "NOT NULL"),
+    (psycopg.errors.UniqueViolation, "UNIQUE"),
+    (psycopg.errors.CheckViolation, "CHECK"),
+)
+
+
+def _integrity(exc: psycopg.IntegrityError) -> sqlite3.IntegrityError:
+    """The error as SQLite words it ("FOREIGN KEY constraint failed: ..."), the type the
+    sync code catches, so a refusal reads the same on both engines."""
+    kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), "")
+    detail = exc.diag.message_primary or str(exc)
+    return sqlite3.IntegrityError(f"{kind} constraint failed: {detail}" if kind else detail)
+
+
 class PgConn:
     """One PostgreSQL connection that takes the hub's SQLite-flavoured SQL."""
 
@@ -113,7 +129,7 @@ class PgConn:
         try:
             return self.raw.execute(query, params if named else tuple(params))
         except psycopg.IntegrityError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise _integrity(exc) from exc
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Any:
         query = to_postgres(sql)
@@ -121,7 +137,7 @@ class PgConn:
         try:
             cur.executemany(query, [tuple(p) for p in seq])
         except psycopg.IntegrityError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise _integrity(exc) from exc
         return cur
 
     def executescript(self, script: str) -> None:
