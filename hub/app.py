@@ -106,7 +106,7 @@ class Hub:
                 f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
             )
         try:
-            return await self.store.write(lambda tx: self._apply(tx, batch))
+            return await self.store.write(lambda tx: self._apply(tx, batch), only=batch.site_id)
         except Diverged as exc:
             detail = exc.detail
             await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))

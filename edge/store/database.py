@@ -220,7 +220,10 @@ class Store:
         self._jobs.put(_Job(fn, fut))
         return fut
 
-    async def write(self, fn: Callable[[Tx], T]) -> T:
+    async def write(self, fn: Callable[[Tx], T], *, only: str | None = None) -> T:
+        """Run `fn` in a write transaction. `only`: the unit touches that one centre's
+        rows and nothing of the hub's own (a push); on PostgreSQL such units of
+        different centres run side by side (`edge.store.pg`). SQLite has one writer."""
         return await asyncio.wrap_future(self.submit(fn))
 
     def write_sync(self, fn: Callable[[Tx], T]) -> T:

@@ -9,7 +9,10 @@ connection pool, for a hub that outgrew one SQLite file (`--db postgresql://...`
 - `PgStore.write` runs a unit of work in its own transaction that first takes one
   transaction-scoped advisory lock: the writes of every hub process against the
   database are serialised, as SQLite's one writer serialised them, so the hub's
-  read-then-write rules (next seq, "applied once") hold across processes.
+  read-then-write rules (next seq, "applied once") hold across processes. A push
+  (`write(fn, only=site_id)`) touches one centre's rows and its position alone: it
+  takes that centre's lock instead, so pushes of different centres run side by
+  side, and two of one centre (a retry sent to another process) one after the other.
 - Reads run on autocommit connections from the same pool.
 
 psycopg is imported here only: the centre, and a hub on SQLite, never load it.
@@ -35,8 +38,10 @@ from edge.store.hlc import HybridClock
 
 T = TypeVar("T")
 
-# pg_advisory_xact_lock key of the hub's writes ("linli" in ASCII).
+# pg_advisory_xact_lock key of the hub's writes ("linli" in ASCII), and the first key of
+# the per-centre locks a push takes (two int4 keys: a space of their own).
 WRITE_LOCK = 0x6C696E6C69
+CENTRE_LOCK = 0x6C696E6C
 
 
 class PgRow(tuple[Any, ...]):
@@ -175,11 +180,16 @@ class PgStore(Store):
             self.clock = HybridClock(last=changelog.last_hlc(conn))  # type: ignore[arg-type]
 
     # --- writing -----------------------------------------------------------
-    def _run_write(self, fn: Callable[[Tx], T]) -> T:
+    def _run_write(self, fn: Callable[[Tx], T], only: str | None = None) -> T:
         with self.pool.connection() as raw:
             with raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 conn = PgConn(raw)
+                if only is not None:  # one centre's rows: that centre's lock alone
+                    raw.execute(
+                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (CENTRE_LOCK, only)
+                    )
+                    return fn(Tx(conn, self.site_id, self.clock))  # type: ignore[arg-type]
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 if self.site_id:  # another hub process may have stamped a change since
                     last = raw.execute(
                         "SELECT hlc FROM changes WHERE site_id = %s ORDER BY seq DESC LIMIT 1",
@@ -194,8 +204,10 @@ class PgStore(Store):
             raise EdgeError("store is closed")
         return self._pool_threads.submit(self._run_write, fn)
 
-    async def write(self, fn: Callable[[Tx], T]) -> T:
-        return await asyncio.wrap_future(self.submit(fn))
+    async def write(self, fn: Callable[[Tx], T], *, only: str | None = None) -> T:
+        if self._closed:
+            raise EdgeError("store is closed")
+        return await asyncio.wrap_future(self._pool_threads.submit(self._run_write, fn, only))
 
     def write_sync(self, fn: Callable[[Tx], T]) -> T:
         if self._closed:
