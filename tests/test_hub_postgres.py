@@ -8,6 +8,7 @@ come back. At the end every replica is equal and nothing is doubled.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from hub_world import LINLI, grab, linli
 from live_server import free_port, stop, wait_healthy
 from sync_fixtures import (
+    HUB_URL,
     FaultProxy,
     add_household,
     add_order,
@@ -25,11 +27,13 @@ from sync_fixtures import (
     canonical,
     count,
     enrol_centre,
+    hub_app,
     open_hub_store,
 )
 
 from edge.store import Tx, changelog
 from hub import operations
+from sync import enrol
 from sync.agent import SyncAgent
 
 pytestmark = pytest.mark.anyio
@@ -168,3 +172,42 @@ def test_linli_hub_migrate_moves_a_hub_into_postgresql(pg_url: str, tmp_path: Pa
     added = linli("hub", "add-centre", "--db", pg_url, "--name", "四方路社区")
     assert "token" in added
     assert count(pg_url, "SELECT COUNT(*) FROM sync_centres") == 2
+
+
+async def test_two_hub_processes_share_the_sign_in_limit_and_the_csrf_secret(
+    pg_url: str,
+) -> None:
+    """Failed sign-ins sent to two hub apps on one database count together, and a form
+    served by one is accepted by the other (what a load balancer does to a browser)."""
+    store = open_hub_store(pg_url)
+    store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
+    store.close()
+    apps = [hub_app(pg_url), hub_app(pg_url)]
+    async with apps[0].lifespan(), apps[1].lifespan():
+        one, two = (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=HUB_URL)
+            for app in apps
+        )
+        async with one, two:
+            # The sign-in form from the first, posted with its cookie to the second.
+            page = await one.get("/hub/login")
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+            assert token, page.text[:300]
+            two.cookies.update(one.cookies)
+            r = await two.post(
+                "/hub/login",
+                data={"name": "op", "password": "password1", "_csrf_token": token.group(1)},
+            )
+            assert r.status_code in (302, 303), r.text[:300]
+            # Five wrong guesses, alternating between the two (Settings.login_max_failures):
+            # then either refuses even the right password.
+            for i in range(5):
+                bad = await (one, two)[i % 2].post(
+                    "/hub/api/v1/token", json={"name": "op", "password": "guess-1"}
+                )
+                assert bad.status_code == 401
+            for client in (one, two):
+                r = await client.post(
+                    "/hub/api/v1/token", json={"name": "op", "password": "password1"}
+                )
+                assert r.status_code == 429, r.text
