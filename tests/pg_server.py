@@ -132,6 +132,15 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
         return self.url(name)
 
+    def drop(self, url: str) -> None:
+        """Drop a test's database (its pools may still be open: FORCE closes them), so a
+        session of hundreds of tests does not fill the temp folder with copies."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
 
 def start_server(*, durable: bool = False) -> PgServer:
     folder = Path(tempfile.mkdtemp(prefix="linli-pg-"))
@@ -158,9 +167,11 @@ def pg_server() -> Iterator[PgServer]:
 
 
 @pytest.fixture
-def pg_url(pg_server: PgServer) -> str:
-    """A fresh, migrated PostgreSQL database for one test."""
-    return pg_server.fresh_database()
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (dropped after it)."""
+    url = pg_server.fresh_database()
+    yield url
+    pg_server.drop(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -169,9 +180,15 @@ def hub_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def hub_target(hub_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """Where the test's hub keeps its store: a SQLite file, or a PostgreSQL database."""
-    if hub_backend == "postgresql":
-        server: PgServer = request.getfixturevalue("pg_server")
-        return server.fresh_database()
-    return tmp_path / "hub.db"
+def hub_target(
+    hub_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str | Path]:
+    """Where the test's hub keeps its store: a SQLite file, or a PostgreSQL database
+    (dropped after the test)."""
+    if hub_backend != "postgresql":
+        yield tmp_path / "hub.db"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.fresh_database()
+    yield url
+    server.drop(url)
