@@ -233,6 +233,37 @@ def m112_hub_shared_state(db: sqlite_utils.Database) -> None:
     )
 
 
+SYNC_LOG_PARTITIONS = 16
+
+
+@migrations()
+def m113_sync_log_partitions(db: sqlite_utils.Database) -> None:
+    """On PostgreSQL the hub's biggest table, every centre's change log as received
+    (`sync_log`), is partitioned by centre (hash of `site_id`, which leads its key):
+    a centre's push and its history read touch one partition, and the table can
+    later be distributed by the same key. SQLite keeps its one table."""
+    if getattr(db, "dialect", "sqlite") != "postgresql":
+        return
+    db.execute("ALTER TABLE sync_log RENAME TO sync_log_unpartitioned")
+    db.execute("ALTER INDEX IF EXISTS sync_log_row RENAME TO sync_log_unpartitioned_row")
+    db.execute(
+        "CREATE TABLE sync_log (site_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+        " hlc BIGINT NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,"
+        " fields TEXT NOT NULL, PRIMARY KEY (site_id, seq)) PARTITION BY HASH (site_id)"
+    )
+    for i in range(SYNC_LOG_PARTITIONS):
+        db.execute(
+            f"CREATE TABLE sync_log_p{i:02d} PARTITION OF sync_log"
+            f" FOR VALUES WITH (MODULUS {SYNC_LOG_PARTITIONS}, REMAINDER {i})"
+        )
+    db.execute("CREATE INDEX sync_log_row ON sync_log (tbl, row_id)")
+    db.execute(
+        "INSERT INTO sync_log (site_id, seq, hlc, tbl, row_id, op, fields)"
+        " SELECT site_id, seq, hlc, tbl, row_id, op, fields FROM sync_log_unpartitioned"
+    )
+    db.execute("DROP TABLE sync_log_unpartitioned")
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

@@ -121,10 +121,10 @@ def quote(name: str) -> str:
 def table_names(conn: Any) -> list[str]:
     """The database's own tables (not the engine's, not the migration records)."""
     if dialect_of(conn) == POSTGRESQL:
-        rows = conn.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-            " ORDER BY table_name"
+        rows = conn.execute(  # tables and partitioned tables, not their partitions
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+            " AND NOT c.relispartition ORDER BY c.relname"
         ).fetchall()
     else:
         rows = conn.execute(
