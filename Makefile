@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 DB ?= var/centre.db
 PORT ?= 8000
 
-.PHONY: run test check install browser clean hub lock wheel bundle
+.PHONY: run test check install browser postgres clean hub lock wheel bundle
 
 # Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
 # then linli itself, editable, built with the locked hatchling. pip installs only uv (its
@@ -28,6 +28,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi; }
 
+# Debian's PostgreSQL for the hub's tests on PostgreSQL (tests/pg_server.py starts its own
+# server with initdb/pg_ctl in a temp folder). Debian keeps the programs in
+# /usr/lib/postgresql/N/bin, off PATH: found there too.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; fi; }
+
 run: install
 	$(VENV)/bin/linli demo --db $(DB)
 	$(VENV)/bin/linli serve --role centre --db $(DB) --port $(PORT)
@@ -35,7 +43,7 @@ run: install
 hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
-test: install browser check
+test: install browser postgres check
 	$(VENV)/bin/pytest -q -n 2
 
 check: install
@@ -46,12 +54,14 @@ check: install
 
 # Refresh the lock: `uv lock` resolves pyproject.toml's bounds for Python 3.11 on any
 # platform (uv.lock); the installs read the same versions, with hashes, from the files
-# `uv export` makes of it: requirements/box.txt (the box) and requirements/dev.txt (tests).
+# `uv export` makes of it: requirements/box.txt (the box), requirements/dev.txt (tests) and
+# requirements/hub-pg.txt (a hub on PostgreSQL: the box's set plus psycopg and its pool).
 # `make test` then checks the refresh (tests/test_lock.py holds the three together).
 lock: install
 	$(VENV)/bin/uv lock --upgrade --python 3.11
 	$(VENV)/bin/uv export --frozen --no-emit-project -q -o requirements/box.txt
 	$(VENV)/bin/uv export --frozen --no-emit-project --extra dev -q -o requirements/dev.txt
+	$(VENV)/bin/uv export --frozen --no-emit-project --extra hub-pg -q -o requirements/hub-pg.txt
 	rm -f $(VENV)/.installed
 
 # The wheel a box installs (templates, static files and compiled catalogs inside).

@@ -32,8 +32,12 @@ def _serve(args: argparse.Namespace) -> None:
     # the store's reader threads); started now, so the first paste does not wait for them.
     if args.role != "hub":
         parse_pool.configure(args.paste_workers, args.paste_deadline, warm=True)
+    on_postgres = args.db.startswith(("postgresql://", "postgres://"))
+    if on_postgres and args.role != "hub":
+        sys.exit("a centre keeps its SQLite file: --db postgresql://... is for --role hub")
     settings = Settings(
-        db_path=Path(args.db),
+        db_path=Path("postgresql") if on_postgres else Path(args.db),
+        db_url=args.db if on_postgres else "",
         role=args.role,
         host=args.host,
         port=args.port,

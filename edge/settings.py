@@ -11,6 +11,8 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
+    # The hub on PostgreSQL: `--db postgresql://...` (db_path is then unused); "" = SQLite.
+    db_url: str = ""
     role: str = "centre"  # "centre" | "hub"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -43,6 +45,11 @@ class Settings:
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.
     now: Callable[[], datetime] = field(default=lambda: local_now())
     templates_dir: Path = field(default_factory=lambda: default_templates_dir())
+
+    @property
+    def db_target(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL, or else the SQLite file."""
+        return self.db_url or self.db_path
 
 
 def default_templates_dir() -> Path:

@@ -30,7 +30,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from edge.errors import BadRequest
 from edge.settings import Settings
-from edge.store import Store, Tx
+from edge.store import Store, Tx, open_db
 from edge.store.changelog import Change
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
@@ -106,7 +106,7 @@ class Hub:
                 f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
             )
         try:
-            return await self.store.write(lambda tx: self._apply(tx, batch))
+            return await self.store.write(lambda tx: self._apply(tx, batch), only=batch.site_id)
         except Diverged as exc:
             detail = exc.detail
             await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
@@ -655,12 +655,18 @@ SYNC_HANDLERS = [
 def create_hub_app(settings: Settings) -> Litestar:
     """The hub's ASGI app. The store opens here (tests reach it as `app.state.hub`)
     and closes when the lifespan ends."""
-    sync_schema.ensure(settings.db_path)
-    store = Store(settings.db_path)
+    sync_schema.ensure(settings.db_target)
+    store = open_db(settings.db_target)
     hub = Hub(store)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.db_url:  # PostgreSQL: several hub processes share it by design
+            try:
+                yield
+            finally:
+                store.close()
+            return
         # The serving lock, as a centre server holds it: `linli restore` refuses while
         # the hub runs (it would go on writing into the file restore replaced).
         lock = try_serving_lock(store.path)

@@ -12,7 +12,7 @@ its status and its one total (weighed if weighed, else the estimate).
 
 The hub checks what it can now (the items, the day against its copy of the centre's
 calendar, an order already there), so most mistakes are a 400 on the page, not a
-refusal a sync later. Hub-local rows: `care_family_orders` (m112). Portable SQL only.
+refusal a sync later. Hub-local rows: `care_family_orders` (m114). Portable SQL only.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@
     linli hub add-operator  --db HUB.db --name N --password P [--role supervisor]
     linli hub add-supplier  --db HUB.db --name N [--centre ID ...]   (default: every centre now)
     linli hub supplier-centres --db HUB.db --name N [--add ID ...] [--remove ID ...]
+    linli hub migrate --from HUB.db --to postgresql://...   move a stopped hub to PostgreSQL
+
+Every --db takes a SQLite file or a PostgreSQL URL (postgresql://user@host/db).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from sync.cli import _group, _guard
 
 
 def _hub_store(path: str) -> Any:
-    from edge.store import Store
+    from edge.store import open_db
     from sync import enrol
     from sync import schema as sync_schema
 
     sync_schema.ensure(path)
-    store = Store(path)
+    store = open_db(path)
     enrol.init_hub(store)
     return store
 
@@ -134,6 +137,14 @@ def _supplier_centres(args: argparse.Namespace) -> None:
     _print_supplied(args.name, supplied)
 
 
+def _migrate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from hub.pg_migrate import migrate_hub
+
+    print(migrate_hub(Path(args.source), args.to).summary())
+
+
 def register(subparsers: Any) -> None:
     hub = _group(subparsers, "hub", "enrol centres and operators on the hub")
     p = hub.add_parser("add-centre", help="enrol a centre; prints its site id and token")
@@ -180,3 +191,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--add", action="append", metavar="SITE_ID", help="a centre it now supplies")
     p.add_argument("--remove", action="append", metavar="SITE_ID", help="one it no longer does")
     p.set_defaults(func=_guard(_supplier_centres))
+    p = hub.add_parser(
+        "migrate",
+        help="move a stopped hub from its SQLite file into an empty PostgreSQL database; "
+        "checks row counts and change positions",
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="HUB.db")
+    p.add_argument("--to", required=True, metavar="postgresql://...")
+    p.set_defaults(func=_guard(_migrate))

@@ -24,10 +24,10 @@ from litestar.response import Redirect, Template
 
 from edge.domain.care.recipients import normalise_code
 from edge.domain.households import normalise_phone
-from edge.domain.signin import LoginLimiter
 from edge.errors import BadRequest, EdgeError, NotFound, Unauthorized
 from edge.store.ids import new_id
 from hub import care_commands, care_orders
+from hub.signin_limit import HubLoginLimiter
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import SyncError
 
@@ -41,8 +41,8 @@ def _store(request: AnyRequest) -> Any:
     return request.app.state.store
 
 
-def _limiter(request: AnyRequest) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
+def _limiter(request: AnyRequest) -> HubLoginLimiter:
+    limiter: HubLoginLimiter = request.app.state.login_limiter
     return limiter
 
 
@@ -111,7 +111,7 @@ async def link(request: AnyRequest) -> Response[Any]:
         phone = normalise_phone(values["phone"])
         if not phone:
             raise BadRequest("请填写手机号 / the phone is required", field="phone")
-        _limiter(request).attempt(client, phone)
+        await _limiter(request).attempt(client, phone)
         code = normalise_code(values["code"])
         found = await _store(request).read(
             lambda c: c.execute(
@@ -125,7 +125,7 @@ async def link(request: AnyRequest) -> Response[Any]:
         account = await _account_for(
             request, phone, str(form.get("password") or ""), values["name"]
         )
-        _limiter(request).succeeded(client, phone)
+        await _limiter(request).succeeded(client, phone)
         recipient_id, relation = found[0]["id"], values["relation"][:20]
         await _store(request).write(
             lambda tx: tx.execute(
@@ -173,7 +173,7 @@ async def login(request: AnyRequest) -> Response[Any]:
     client = request.client.host if request.client else ""
     try:
         phone = normalise_phone(phone_text)
-        _limiter(request).attempt(client, phone)
+        await _limiter(request).attempt(client, phone)
         row = await _store(request).read(
             lambda c: c.execute(
                 "SELECT id, password_hash FROM care_family_accounts WHERE phone = ?", (phone,)
@@ -183,7 +183,7 @@ async def login(request: AnyRequest) -> Response[Any]:
         ok = await asyncio.to_thread(verify_password, hashed, password)
         if row is None or not ok:
             raise Unauthorized("手机号或密码不对 / wrong phone or password", field="password")
-        _limiter(request).succeeded(client, phone)
+        await _limiter(request).succeeded(client, phone)
     except (EdgeError, SyncError) as exc:
         return _page(
             "signin.html", status=exc.status_code, error=exc.detail, values={"phone": phone_text}

@@ -8,7 +8,7 @@ centre (`hub.care_commands`), answered when the centre next syncs. After a finis
 service the desk makes a return visit (回访): satisfaction 1-5, a note, and a
 complaint to follow up, kept at the hub (`care_return_visits`, m110); an unrated visit
 gets the satisfaction as its rating (a `care_rate` command). A complaint moves forward
-only: open -> followed up (who, when, what was done) -> closed (m113); the desk lists
+only: open -> followed up (who, when, what was done) -> closed (m115); the desk lists
 the ones not closed yet.
 
 Operators with the role `hotline` may use these pages only: `hotline_guard` turns them

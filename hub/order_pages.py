@@ -106,12 +106,12 @@ def orders_for_day(
         dict(r)
         for r in conn.execute(
             "SELECT c.name AS centre_name, o.site_id, COUNT(*) AS orders,"
-            " SUM(o.status = 'cancelled') AS cancelled,"
-            " SUM(o.status IN ('picked_up', 'delivered')) AS done,"
+            " SUM(CASE WHEN o.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,"
+            " SUM(CASE WHEN o.status IN ('picked_up', 'delivered') THEN 1 ELSE 0 END) AS done,"
             " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END)"
             " AS estimated_fen"
             " FROM orders o LEFT JOIN sync_centres c ON c.site_id = o.site_id"
-            " WHERE o.pickup_date = ? GROUP BY o.site_id ORDER BY c.name",
+            " WHERE o.pickup_date = ? GROUP BY o.site_id, c.name ORDER BY c.name",
             (day,),
         )
     ]

@@ -31,7 +31,6 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from edge.domain.signin import LoginLimiter
 from edge.errors import TooManyRequests
 from edge.settings import Settings
 from edge.store import Store, get_meta
@@ -41,6 +40,7 @@ from edge.web.pages.orders import CHANNELS, STATUS_LABELS
 from edge.web.shared import bearer_token
 from hub import humane
 from hub.app import Hub
+from hub.signin_limit import HubLoginLimiter
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
 from sync.errors import SyncError, Unauthorized
 
@@ -145,8 +145,8 @@ async def _operator_for(hub: Hub, token: str | None) -> Operator | None:
     return None if row is None else Operator(row["id"], row["name"], row["role"])
 
 
-def _limiter(request: AnyRequest) -> LoginLimiter:
-    limiter: LoginLimiter = request.app.state.login_limiter
+def _limiter(request: AnyRequest) -> HubLoginLimiter:
+    limiter: HubLoginLimiter = request.app.state.login_limiter
     return limiter
 
 
@@ -158,7 +158,7 @@ async def sign_in(request: AnyRequest, name: str, password: str) -> tuple[str, O
     """Check a name and password (rate-limited); a fresh session token if they match."""
     hub, limiter, client = hub_of(request), _limiter(request), _client(request)
     name = (name or "").strip()[:80]
-    limiter.attempt(client, name)
+    await limiter.attempt(client, name)
     row = await hub.store.read(
         lambda c: c.execute(
             "SELECT id, name, role, password_hash FROM sync_operators"
@@ -171,7 +171,7 @@ async def sign_in(request: AnyRequest, name: str, password: str) -> tuple[str, O
     verified = await asyncio.to_thread(verify_password, password_hash, password or "")
     if row is None or not verified:
         raise Unauthorized("wrong name or password / 用户名或密码错误")
-    limiter.succeeded(client, name)
+    await limiter.succeeded(client, name)
     token = secrets.token_urlsafe(32)
     cutoff = _session_cutoff()
 
@@ -304,12 +304,26 @@ def _sync_error_page(request: AnyRequest, exc: Exception) -> Response[Any]:
 PAGE_HANDLERS = [root, login_page, login_submit, logout, choose_language]
 
 
+def _shared_secret(store: Store) -> str:
+    """The CSRF secret, made once and kept in `meta`: every hub process on the database
+    signs with the same one (a form served by one is accepted by another)."""
+
+    def write(tx: Any) -> str:
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('secret', ?) ON CONFLICT(key) DO NOTHING",
+            (secrets.token_hex(32),),
+        )
+        return str(get_meta(tx.conn, "secret"))
+
+    return store.read_sync(lambda c: get_meta(c, "secret")) or store.write_sync(write)
+
+
 def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[str, Any]]:
     """Route handlers and Litestar options the hub app adds for its pages."""
     from edge.errors import EdgeError
     from hub import api, catalog_pages, centre_pages, links, order_pages, reconciliation
 
-    secret = store.read_sync(lambda c: get_meta(c, "secret")) or secrets.token_hex(32)
+    secret = _shared_secret(store)
     links.ensure_secret(store)
     static = create_static_files_router(
         path="/static", directories=[settings.templates_dir / "static"], include_in_schema=False
@@ -338,6 +352,8 @@ def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[s
         ),
         "extra_exception_handlers": {EdgeError: _edge_error, SyncError: _sync_error_page},
         "state": {
-            "login_limiter": LoginLimiter(settings.login_max_failures, settings.login_window_s)
+            "login_limiter": HubLoginLimiter(
+                store, settings.login_max_failures, settings.login_window_s
+            )
         },
     }

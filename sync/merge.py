@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.store.changelog import Change
+from edge.store.dialect import table_columns, table_names
 from edge.store.statuses import (
     BOOKING_RANK,
     ORDER_HANDED_OVER,
@@ -159,18 +160,11 @@ class Schema:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Schema:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-                " AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\'"
-            )
-        ]
         cols: dict[str, frozenset[str]] = {}
-        for name in tables:
+        for name in table_names(conn):
             if name in NEVER_SHARED:
                 continue
-            names = frozenset(r[1] for r in conn.execute(f"PRAGMA table_info({name})"))
+            names = frozenset(c for c, _ in table_columns(conn, name))
             if {"id", "site_id"} <= names:
                 cols[name] = names
         return cls(cols)

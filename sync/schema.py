@@ -176,7 +176,15 @@ def m110_care_family(db: sqlite_utils.Database) -> None:
 def m111_hotline_role(db: sqlite_utils.Database) -> None:
     """Operators may have the role `hotline` (the 12349 desk). SQLite cannot change a
     CHECK in place: the table is rebuilt with foreign keys off (sessions point at it),
-    in one transaction; killed halfway, it rolls back and runs again."""
+    in one transaction; killed halfway, it rolls back and runs again. PostgreSQL
+    changes the CHECK in place, in the migration's own transaction."""
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        db.execute(
+            "ALTER TABLE sync_operators DROP CONSTRAINT IF EXISTS sync_operators_role_check,"
+            " ADD CONSTRAINT sync_operators_role_check"
+            " CHECK (role IN ('operator', 'supervisor', 'hotline'))"
+        )
+        return
     sql = db.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_operators'"
     ).fetchone()[0]
@@ -207,7 +215,57 @@ def m111_hotline_role(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m112_family_orders(db: sqlite_utils.Database) -> None:
+def m112_hub_shared_state(db: sqlite_utils.Database) -> None:
+    """Hub state that lived in one process's memory moves into the database, so several
+    hub processes can share one (PostgreSQL): failed sign-ins per client address and
+    name (`hub.signin_limit`), hub-local, never synced."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS hub_signin_failures (
+            client TEXT NOT NULL,
+            name TEXT NOT NULL,
+            at REAL NOT NULL                -- seconds since the epoch
+        );
+        CREATE INDEX IF NOT EXISTS hub_signin_failures_key
+            ON hub_signin_failures (client, name, at);
+        CREATE INDEX IF NOT EXISTS hub_signin_failures_at ON hub_signin_failures (at);
+        """
+    )
+
+
+SYNC_LOG_PARTITIONS = 16
+
+
+@migrations()
+def m113_sync_log_partitions(db: sqlite_utils.Database) -> None:
+    """On PostgreSQL the hub's biggest table, every centre's change log as received
+    (`sync_log`), is partitioned by centre (hash of `site_id`, which leads its key):
+    a centre's push and its history read touch one partition, and the table can
+    later be distributed by the same key. SQLite keeps its one table."""
+    if getattr(db, "dialect", "sqlite") != "postgresql":
+        return
+    db.execute("ALTER TABLE sync_log RENAME TO sync_log_unpartitioned")
+    db.execute("ALTER INDEX IF EXISTS sync_log_row RENAME TO sync_log_unpartitioned_row")
+    db.execute(
+        "CREATE TABLE sync_log (site_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+        " hlc BIGINT NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL, op TEXT NOT NULL,"
+        " fields TEXT NOT NULL, PRIMARY KEY (site_id, seq)) PARTITION BY HASH (site_id)"
+    )
+    for i in range(SYNC_LOG_PARTITIONS):
+        db.execute(
+            f"CREATE TABLE sync_log_p{i:02d} PARTITION OF sync_log"
+            f" FOR VALUES WITH (MODULUS {SYNC_LOG_PARTITIONS}, REMAINDER {i})"
+        )
+    db.execute("CREATE INDEX sync_log_row ON sync_log (tbl, row_id)")
+    db.execute(
+        "INSERT INTO sync_log (site_id, seq, hlc, tbl, row_id, op, fields)"
+        " SELECT site_id, seq, hlc, tbl, row_id, op, fields FROM sync_log_unpartitioned"
+    )
+    db.execute("DROP TABLE sync_log_unpartitioned")
+
+
+@migrations()
+def m114_family_orders(db: sqlite_utils.Database) -> None:
     """A family's grocery order for their elder, hub-local (never synced: no `site_id`):
     which `family_order` command was whose, so the family page finds an elder's orders
     by index, and the family's `cancel_order` of one. The centre's answer is the
@@ -232,11 +290,16 @@ def m112_family_orders(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m113_complaint_follow_up(db: sqlite_utils.Database) -> None:
+def m115_complaint_follow_up(db: sqlite_utils.Database) -> None:
     """A complaint recorded on a return visit (回访) is followed up: open -> followed_up
     (who, when, what was done) -> closed (who, when). Hub-local like the return visit.
     Complaints recorded before this start open. Portable SQL only (ADD COLUMN, UPDATE)."""
-    have = set(db["care_return_visits"].columns_dict)
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        from edge.store.dialect import table_columns
+
+        have = {name for name, _ in table_columns(db.conn, "care_return_visits")}
+    else:
+        have = set(db["care_return_visits"].columns_dict)
     for column, sql in (
         ("complaint_status", "TEXT NOT NULL DEFAULT ''"),  # '' (none), open, followed_up, closed
         ("followed_by", "TEXT NOT NULL DEFAULT ''"),
@@ -262,8 +325,20 @@ def apply(conn: sqlite3.Connection) -> None:
 
 
 def ensure(path: str | Path) -> None:
-    """Apply pending sync migrations to the database file at `path`."""
+    """Apply pending sync migrations to the database file at `path` (or to the
+    PostgreSQL database a `postgresql://` URL names)."""
     from edge.store import connect
+    from edge.store.dialect import is_postgres_url
+
+    if is_postgres_url(path):
+        from edge.store.pg import apply_set, connect_url
+
+        pg = connect_url(str(path))
+        try:
+            apply_set(pg, migrations)
+        finally:
+            pg.raw.close()
+        return
 
     conn = connect(path)
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
+from pg_server import hub_backend, hub_target, pg_server, pg_url  # noqa: F401 - fixtures
 
 from edge.settings import Settings
 from edge.web.app import create_app

@@ -8,7 +8,6 @@ Used by tests/test_hub_live_commands.py and tests/test_browser_hub.py.
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 from live_server import free_port, stop, wait_healthy
+from sync_fixtures import connect_any
 
 from edge.domain import calendar
 from edge.store import Store
@@ -41,7 +41,7 @@ def grab(pattern: str, text: str) -> str:
 @dataclass
 class District:
     folder: Path
-    hub_db: Path
+    hub_db: Path | str  # a SQLite file, or a PostgreSQL URL
     url: str
     a_db: Path
     a_site: str
@@ -54,11 +54,8 @@ class District:
         linli("sync", "--db", str(db), "--once")
 
     def hub_rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        conn = sqlite3.connect(self.hub_db)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        with connect_any(self.hub_db) as conn:
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
 
 
 def _save_calendar(db: Path, weekdays: list[int], cutoff: str) -> None:
@@ -78,8 +75,10 @@ def sign_in(client: httpx.Client, name: str = "op", password: str = "password1")
 
 
 @contextmanager
-def district(folder: Path) -> Iterator[District]:
-    hub_db, a_db, b_db = folder / "hub.db", folder / "a.db", folder / "b.db"
+def district(folder: Path, hub: Path | str | None = None) -> Iterator[District]:
+    """`hub`: where the hub keeps its store (default folder/hub.db; a PostgreSQL URL)."""
+    hub_db: Path | str = hub if hub is not None else folder / "hub.db"
+    a_db, b_db = folder / "a.db", folder / "b.db"
     a = linli("hub", "add-centre", "--db", str(hub_db), "--name", "金沙路社区")
     b = linli("hub", "add-centre", "--db", str(hub_db), "--name", "海泊河社区")
     linli("hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1")

@@ -24,7 +24,8 @@ import httpx
 from edge.domain import orders
 from edge.domain.centre import init_centre
 from edge.settings import Settings
-from edge.store import Store, Tx, set_meta
+from edge.store import Store, Tx, open_db, set_meta
+from edge.store.dialect import is_postgres_url
 from edge.store.ids import new_id
 from edge.sync_hooks import DEFAULT_COMMANDS
 from hub.app import create_hub_app
@@ -47,9 +48,10 @@ class Centre:
         return SyncAgent(self.store, client, HUB_URL, self.token, **kw)
 
 
-def open_hub_store(path: Path) -> Store:
+def open_hub_store(path: Path | str) -> Store:
+    """The hub's store on a SQLite file or on a PostgreSQL database (a URL)."""
     sync_schema.ensure(path)
-    store = Store(path)
+    store = open_db(path)
     enrol.init_hub(store)
     return store
 
@@ -78,8 +80,35 @@ async def hub_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def hub_app(path: Path) -> Any:
-    return create_hub_app(Settings(db_path=path, role="hub"))
+def hub_settings(target: Path | str, **kw: Any) -> Settings:
+    """Settings of a hub on a SQLite file or on a PostgreSQL database (a URL)."""
+    if is_postgres_url(target):
+        return Settings(db_path=Path("postgresql"), db_url=str(target), role="hub", **kw)
+    return Settings(db_path=Path(target), role="hub", **kw)
+
+
+def hub_app(path: Path | str) -> Any:
+    return create_hub_app(hub_settings(path))
+
+
+@contextmanager
+def connect_any(target: Path | str) -> Iterator[Any]:
+    """A read connection to a hub's store, SQLite file or PostgreSQL URL, rows by name."""
+    if is_postgres_url(target):
+        from edge.store.pg import connect_url
+
+        pg = connect_url(str(target))
+        try:
+            yield pg
+        finally:
+            pg.raw.close()
+        return
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 # (centre names, hub url) -> the folder holding hub.db, a.db, b.db… and each centre's
@@ -88,12 +117,15 @@ _ENROLLED: dict[tuple[tuple[str, ...], str], tuple[Path, list[tuple[str, str, st
 LETTERS = "abcdefgh"
 
 
-def enrolled(tmp: Path, names: Sequence[str], hub_url: str = HUB_URL) -> tuple[Any, list[Centre]]:
+def enrolled(
+    tmp: Path, names: Sequence[str], hub_url: str = HUB_URL, hub: Path | str | None = None
+) -> tuple[Any, list[Centre]]:
     """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
 
     Migrating and enrolling fresh databases was most of every sync test's setup, so
     the files are made once per test process with `enrol_centre` and each test gets
-    its own copy of them."""
+    its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
+    enrolled hub file moved in with `linli hub migrate`'s copy)."""
     key = (tuple(names), hub_url)
     if key not in _ENROLLED:
         folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
@@ -109,7 +141,11 @@ def enrolled(tmp: Path, names: Sequence[str], hub_url: str = HUB_URL) -> tuple[A
     folder, made = _ENROLLED[key]
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
-    app = hub_app(tmp / "hub.db")
+    if hub is not None and is_postgres_url(hub):
+        from hub.pg_migrate import migrate_hub
+
+        migrate_hub(tmp / "hub.db", str(hub))
+    app = hub_app(hub if hub is not None else tmp / "hub.db")
     centres = [
         Centre(name, Store(tmp / f"{letter}.db"), site_id, token)
         for letter, (name, site_id, token) in zip(LETTERS, made, strict=False)
@@ -238,15 +274,13 @@ IGNORED_COLUMNS = {"staff": {"pin_hash"}}
 
 
 def canonical(
-    path: Path, *, site_ids: set[str] | None = None, target_site: str | None = None
+    path: Path | str, *, site_ids: set[str] | None = None, target_site: str | None = None
 ) -> dict[str, str]:
     """Per table, a hash of its rows (optionally only some owners), order-free.
 
     `target_site` keeps only the commands addressed to that centre (what it pulls).
     """
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
+    with connect_any(path) as conn:
         out = {}
         for tbl in SHARED:
             rows = []
@@ -259,16 +293,11 @@ def canonical(
                 rows.append(json.dumps(d, sort_keys=True, ensure_ascii=False))
             out[tbl] = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16] + f":{len(rows)}"
         return out
-    finally:
-        conn.close()
 
 
-def count(path: Path, sql: str, params: tuple[Any, ...] = ()) -> int:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+def count(path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> int:
+    with connect_any(path) as conn:
         return int(conn.execute(sql, params).fetchone()[0])
-    finally:
-        conn.close()
 
 
 @contextmanager
@@ -347,12 +376,16 @@ class FaultProxy:
         delay_s: float = 0.05,
         kinds: tuple[str, ...] = KINDS,
         latency_s: float = 0.0,
+        also: tuple[int, ...] = (),
     ) -> None:
+        """`also`: more upstream ports, taken in turn with `upstream_port` request by
+        request (several hub processes behind one address, as a load balancer does)."""
         import asyncio
         import random
         import threading
 
         self.upstream_port = upstream_port
+        self.upstreams = (upstream_port, *also)
         self.rate = rate
         self.delay_s = delay_s
         self.kinds = kinds
@@ -431,7 +464,8 @@ class FaultProxy:
                 return
             if kind == "delay":
                 await asyncio.sleep(self.delay_s + self.rng.random() * 0.2)
-            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            port = self.upstreams[self.requests % len(self.upstreams)]
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", port)
             try:
                 request = ("\r\n".join(kept) + "\r\nconnection: close\r\n\r\n").encode("latin-1")
                 up_w.write(request + body)

@@ -21,8 +21,8 @@ TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    app = hub_app(hub_target)
     async with hub_client(app) as client:
         centre = enrol_centre(app.state.store, tmp_path / "a.db", "金沙路")
         with closing_stores(centre.store):

@@ -57,8 +57,8 @@ def seed(store: Store) -> dict[str, str]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    app = hub_app(hub_target)
     hub_store: Store = app.state.store
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "12349小张", "password1", "hotline"))
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password2", "operator"))
@@ -257,7 +257,7 @@ async def test_a_complaint_is_followed_up_then_closed(world: Any) -> None:
     assert r.status_code == 404
 
 
-def test_m113_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
+def test_m115_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
     """A hub upgraded with complaints already recorded: each starts open, a return
     visit without a complaint has none, and running the migration again changes nothing."""
     path = tmp_path / "hub.db"
@@ -270,7 +270,7 @@ def test_m113_opens_the_complaints_recorded_before_it(tmp_path: Path) -> None:
             " VALUES (?, ?, 'c', 3, ?, 'op', '2030-01-07T08:00:00+00:00', '')",
             (vid, f"b-{vid}", complaint),
         )
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm113_complaint_follow_up'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm115_complaint_follow_up'")
     conn.commit()
     conn.close()
     for _ in range(2):

@@ -157,7 +157,7 @@ def test_desk_bookings_keep_the_price_split(care_store: tuple[Store, Care]) -> N
 
 
 @pytest.mark.anyio
-async def test_the_hub_adds_up_every_centre(tmp_path: Path) -> None:
+async def test_the_hub_adds_up_every_centre(tmp_path: Path, hub_target: Path | str) -> None:
     import re
 
     from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
@@ -165,7 +165,7 @@ async def test_the_hub_adds_up_every_centre(tmp_path: Path) -> None:
 
     from sync import enrol
 
-    app = hub_app(tmp_path / "hub.db")
+    app = hub_app(hub_target)
     hub_store: Store = app.state.store
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     async with hub_client(app) as client:

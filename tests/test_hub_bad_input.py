@@ -12,7 +12,6 @@ import gzip
 import json
 import re
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -21,9 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import HUB_URL
+from sync_fixtures import HUB_URL, connect_any
 from test_supply_support import MONDAY, World
 
+from edge.store.dialect import table_names
 from edge.store.migrations import SCHEMA_VERSION
 from sync import enrol
 
@@ -36,25 +36,19 @@ DEEP = b"[" * 5000 + b"]" * 5000
 class Hub:
     """The hub app with centres A and B, a supplier and an operator; A has one order."""
 
-    def __init__(self, w: World, client: httpx.AsyncClient, db: Path, order_id: str) -> None:
+    def __init__(self, w: World, client: httpx.AsyncClient, db: Path | str, order_id: str) -> None:
         self.w, self.client, self.db, self.order_id = w, client, db, order_id
         self.site_a = w.centres["A"].site_id
         self.op_token = ""
 
     def snapshot(self) -> dict[str, list[Any]]:
         """Every table's rows but sign-in sessions (a token request adds one)."""
-        conn = sqlite3.connect(self.db)
-        try:
-            names = [
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            ]
+        with connect_any(self.db) as conn:
             return {
-                n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr)
-                for n in names
-                if n != "sync_operator_sessions"
+                n: sorted((tuple(r) for r in conn.execute(f'SELECT * FROM "{n}"')), key=repr)
+                for n in table_names(conn)
+                if n not in ("sync_operator_sessions", "hub_signin_failures")
             }
-        finally:
-            conn.close()
 
     def op(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.op_token}"}
@@ -96,13 +90,14 @@ async def _ready() -> tuple[Path, str, str]:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+async def hub(tmp_path: Path, hub_target: Path | str) -> AsyncIterator[Hub]:
+    """The hub on SQLite and on PostgreSQL (`hub_backend`)."""
     folder, order_id, op_token = await _ready()
-    w = World(tmp_path, source=folder)
+    w = World(tmp_path, source=folder, hub=hub_target)
     async with w.app.lifespan():
         transport = httpx.ASGITransport(app=w.app)
         async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
-            h = Hub(w, client, tmp_path / "hub.db", order_id)
+            h = Hub(w, client, w.hub_db, order_id)
             h.op_token = op_token
             yield h
     w.close()
@@ -197,11 +192,10 @@ NAN, INF, BIG, SURROGATE = "__NaN__", "__Inf__", "__BIG__", "__SURR__"  # put in
 
 def _batch(hub: Hub, changes: list[list[Any]], **over: Any) -> bytes:
     """A gzip batch from centre A continuing its log; `changes` lack their seq."""
-    conn = sqlite3.connect(hub.db)
-    acked, install = conn.execute(
-        "SELECT acked_seq, install_id FROM sync_centres WHERE site_id = ?", (hub.site_a,)
-    ).fetchone()
-    conn.close()
+    with connect_any(hub.db) as conn:
+        acked, install = conn.execute(
+            "SELECT acked_seq, install_id FROM sync_centres WHERE site_id = ?", (hub.site_a,)
+        ).fetchone()
     doc = {
         "schema_version": SCHEMA_VERSION,
         "site_id": hub.site_a,
@@ -512,11 +506,10 @@ async def test_well_formed_commands_are_queued(hub: Hub, body: dict[str, Any]) -
         "/hub/api/v1/commands", json={"site_id": hub.site_a, **body}, headers=hub.op()
     )
     assert r.status_code == 200, r.text
-    conn = sqlite3.connect(hub.db)
-    name, args = conn.execute(
-        "SELECT name, args FROM sync_commands WHERE id = ?", (r.json()["command_id"],)
-    ).fetchone()
-    conn.close()
+    with connect_any(hub.db) as conn:
+        name, args = conn.execute(
+            "SELECT name, args FROM sync_commands WHERE id = ?", (r.json()["command_id"],)
+        ).fetchone()
     assert name == body["name"]
     assert set(json.loads(args)) <= set(body["args"])
 

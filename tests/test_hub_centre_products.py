@@ -80,8 +80,8 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
-    app, centres = enrolled(tmp_path, ["金沙路社区", "海泊河社区", "四方路社区"])
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    app, centres = enrolled(tmp_path, ["金沙路社区", "海泊河社区", "四方路社区"], hub=hub_target)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     district = hub.store.write_sync(lambda tx: _add(tx, "山东大葱", 320))

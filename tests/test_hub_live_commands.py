@@ -18,9 +18,16 @@ import pytest
 from hub_world import District, district, sign_in
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
-    with district(tmp_path_factory.mktemp("hublive")) as w:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[District]:
+    """The district built with the CLI, its hub served on a SQLite file and on PostgreSQL
+    (`linli hub ... --db postgresql://...`, `linli serve --role hub --db postgresql://...`)."""
+    hub = (
+        request.getfixturevalue("pg_server").fresh_database() if request.param != "sqlite" else None
+    )
+    with district(tmp_path_factory.mktemp("hublive"), hub) as w:
         yield w
 
 

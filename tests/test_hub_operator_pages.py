@@ -32,10 +32,10 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
     """A hub, centre A (one order for 王阿姨 on DAY, a calendar with a Saturday) synced
     once, and centre B enrolled but never synced."""
-    app = hub_app(tmp_path / "hub.db")
+    app = hub_app(hub_target)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import HUB_URL, add_household, add_order, enrolled
+from sync_fixtures import HUB_URL, add_household, add_order, connect_any, enrolled
 
 from edge.store import Tx
+from edge.store.dialect import table_names
 from hub.app import Hub
 from sync import enrol
 from sync.agent import SyncAgent
@@ -21,8 +21,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> Any:
-    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    """The hub on SQLite and on PostgreSQL (`hub_backend`), one centre synced."""
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"], hub=hub_target)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
@@ -214,17 +215,13 @@ async def test_an_unknown_operator_fails_like_a_wrong_password(
     assert "用户名或密码错误" in page.text
 
 
-def _snapshot(db: Path) -> dict[str, list[Any]]:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+def _snapshot(db: Path | str) -> dict[str, list[Any]]:
+    with connect_any(db) as conn:
         return {
-            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
-            for t in tables
+            t: sorted((tuple(r) for r in conn.execute(f'SELECT * FROM "{t}"')), key=repr)
+            for t in table_names(conn)
             if t != "sync_operator_sessions"
         }
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize(
@@ -232,20 +229,20 @@ def _snapshot(db: Path) -> dict[str, list[Any]]:
     [["²"], ["abc"], ["٣"], [""], ["7"], ["-1"], ["99999999999999999999"], ["1", "²"], []],
 )
 async def test_calendar_command_refuses_bad_weekdays(
-    world: Any, tmp_path: Path, weekdays: list[str]
+    world: Any, hub_target: Path | str, weekdays: list[str]
 ) -> None:
     _app, _hub, a, client, _order_id, _ = world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/sync")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    before = _snapshot(tmp_path / "hub.db")
+    before = _snapshot(hub_target)
     r = await client.post(
         f"/hub/centres/{a.site_id}/calendar",
         data={"_csrf_token": csrf, "weekday": weekdays, "cutoff": "20:00"},
     )
     assert r.status_code == 400, r.text
     assert "weekday" in r.text
-    assert _snapshot(tmp_path / "hub.db") == before
+    assert _snapshot(hub_target) == before
     ok = await client.post(
         f"/hub/centres/{a.site_id}/calendar",
         data={"_csrf_token": csrf, "weekday": ["0", "3"], "cutoff": "20:00"},
@@ -254,16 +251,16 @@ async def test_calendar_command_refuses_bad_weekdays(
 
 
 @pytest.mark.parametrize("price", ["²", "abc", "1e99999999999999999", "-1", "NaN", ""])
-async def test_catalog_refuses_a_bad_price(world: Any, tmp_path: Path, price: str) -> None:
+async def test_catalog_refuses_a_bad_price(world: Any, hub_target: Path | str, price: str) -> None:
     _app, _hub, _a, client, _order_id, _ = world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/catalog")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    before = _snapshot(tmp_path / "hub.db")
+    before = _snapshot(hub_target)
     r = await client.post(
         "/hub/catalog",
         data={"_csrf_token": csrf, "name": "黄瓜", "sold_by": "weight", "price": price},
     )
     assert r.status_code == 400, r.text
     assert "price must be" in r.text
-    assert _snapshot(tmp_path / "hub.db") == before
+    assert _snapshot(hub_target) == before

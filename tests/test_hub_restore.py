@@ -7,12 +7,14 @@ backed up with `edge.backup.backup` while it runs, synced past, stopped, restore
 
 from __future__ import annotations
 
-import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from pg_server import pg_bin
 from sync_fixtures import (
     HUB_URL,
     Centre,
@@ -20,6 +22,7 @@ from sync_fixtures import (
     add_order,
     cancel_handler,
     canonical,
+    connect_any,
     count,
     enrolled,
     hub_app,
@@ -28,6 +31,7 @@ from sync_fixtures import (
 
 from edge.backup import backup, restore
 from edge.store import Tx, changelog
+from edge.store.dialect import is_postgres_url
 from hub import operations
 from hub.app import Hub
 
@@ -68,16 +72,41 @@ def _cancel(order_id: str) -> Any:
     return lambda tx: operations.cancel_order(tx, order_id, "op1")
 
 
-def _hub_rows_for(hub_db: Path, centre: Centre, hub_site: str) -> dict[str, str]:
+def _backup(hub: Path | str, tmp: Path) -> Path:
+    """The nightly backup, taken while the hub runs: `edge.backup.backup` of the file, or
+    `pg_dump -Fc` of the PostgreSQL database (README, "A hub on PostgreSQL")."""
+    if not is_postgres_url(hub):
+        return backup(Path(hub), tmp / "hub-nightly.db")
+    out = tmp / "hub-nightly.dump"
+    subprocess.run([pg_bin("pg_dump"), "-Fc", "-f", str(out), "-d", str(hub)], check=True)
+    return out
+
+
+def _restore(saved: Path, hub: Path | str) -> None:
+    """What `linli restore` does to the file; for PostgreSQL the database is made again
+    and `pg_restore` reads the dump into it."""
+    if not is_postgres_url(hub):
+        restore(saved, Path(hub))
+        return
+    parts = urlsplit(str(hub))
+    name = parts.path.lstrip("/")
+    with connect_any(urlunsplit(parts._replace(path="/postgres"))) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    subprocess.run([pg_bin("pg_restore"), "-d", str(hub), str(saved)], check=True)
+
+
+def _hub_rows_for(hub_db: Path | str, centre: Centre, hub_site: str) -> dict[str, str]:
     """The hub-owned rows this centre should hold: the catalog, and its commands."""
     return canonical(hub_db, site_ids={hub_site}, target_site=centre.site_id)
 
 
-async def _restored_world(tmp_path: Path) -> tuple[Any, Centre, Centre, dict[str, Any]]:
+async def _restored_world(
+    tmp_path: Path, hub_db: Path | str
+) -> tuple[Any, Centre, Centre, dict[str, Any]]:
     """Two centres sync, the hub is backed up, more is synced (orders, a status, a
     product, a cancel command answered), then the hub is restored from the backup."""
-    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "石壁社区"])
-    hub_db = tmp_path / "hub.db"
+    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "石壁社区"], hub=hub_db)
     seen: dict[str, Any] = {}
     async with app.lifespan():
         hub: Hub = app.state.hub
@@ -86,10 +115,10 @@ async def _restored_world(tmp_path: Path) -> tuple[Any, Centre, Centre, dict[str
         _orders(b, 2)
         await hub.store.write(_product("土豆", 150))
         await _sync(app, a, b)
-        saved = backup(hub_db, tmp_path / "hub-nightly.db")
-        seen["backed_up"] = {
+        saved = _backup(hub_db, tmp_path)
+        seen["backed_up"] = {  # what the backup holds: nothing was written since
             c.site_id: count(
-                saved, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (c.site_id,)
+                hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (c.site_id,)
             )
             for c in (a, b)
         }
@@ -110,17 +139,18 @@ async def _restored_world(tmp_path: Path) -> tuple[Any, Centre, Centre, dict[str
         - seen["backed_up"][c.site_id]
         for c in (a, b)
     }
-    restore(saved, hub_db)
+    _restore(saved, hub_db)
     assert count(hub_db, "SELECT COUNT(*) FROM sync_command_results") == 0
     assert count(hub_db, "SELECT COUNT(*) FROM orders") == 5
     return hub_app(hub_db), a, b, seen
 
 
 async def test_centres_resend_what_a_restored_hub_lost_and_every_replica_is_equal(
-    tmp_path: Path,
+    tmp_path: Path, hub_target: Path | str
 ) -> None:
-    app, a, b, seen = await _restored_world(tmp_path)
-    hub_db = tmp_path / "hub.db"
+    """On a SQLite file (linli backup/restore) and on PostgreSQL (pg_dump/pg_restore)."""
+    hub_db = hub_target
+    app, a, b, seen = await _restored_world(tmp_path, hub_db)
     hub_site = seen["hub_site"]
     assert all(lost > 0 for lost in seen["lost"].values())
     try:
@@ -176,23 +206,17 @@ async def test_centres_resend_what_a_restored_hub_lost_and_every_replica_is_equa
     assert count(hub_db, "SELECT COUNT(*) FROM products WHERE name = '萝卜'") == 1
 
 
-def _names(path: Path, hub_site: str) -> set[str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+def _names(path: Path | str, hub_site: str) -> set[str]:
+    with connect_any(path) as conn:
         rows = conn.execute("SELECT name FROM products WHERE site_id = ?", (hub_site,))
         return {r[0] for r in rows}
-    finally:
-        conn.close()
 
 
-def _status(path: Path, order_id: str) -> str:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+def _status(path: Path | str, order_id: str) -> str:
+    with connect_any(path) as conn:
         return str(
             conn.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()[0]
         )
-    finally:
-        conn.close()
 
 
 def _command_row(command_id: str, hub_site: str, target: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ def test_requirement_files_pin_what_uv_lock_resolved() -> None:
         for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
         if p["name"] != "linli"
     }
-    for name in ("box.txt", "dev.txt"):
+    for name in ("box.txt", "dev.txt", "hub-pg.txt"):
         pins = _pins(ROOT / "requirements" / name)
         assert pins, name
         assert {k: v for k, v in pins.items() if locked.get(k) != v} == {}, name

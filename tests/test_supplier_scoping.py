@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import HUB_URL, count, enrol_centre, open_hub_store
+from sync_fixtures import HUB_URL, connect_any, count, enrol_centre, open_hub_store
 from test_supply_support import MONDAY, World
 
 from hub.supplier import create_supplier
@@ -25,10 +25,12 @@ OTHER = "城阳合作社"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[World, httpx.AsyncClient, str]]:
+async def world(
+    tmp_path: Path, hub_target: Path | str
+) -> AsyncIterator[tuple[World, httpx.AsyncClient, str]]:
     """Centres A and B; the first co-op supplies both (made after both enrolled),
-    a second co-op supplies B only."""
-    w = World(tmp_path)
+    a second co-op supplies B only. The hub on SQLite and on PostgreSQL."""
+    w = World(tmp_path, hub=hub_target)
     b_site = w.centres["B"].site_id
     other = w.hub_store.write_sync(lambda tx: create_supplier(tx, OTHER, [b_site]))
     async with w.app.lifespan():
@@ -51,15 +53,15 @@ def _note(centre_id: str, jin: float) -> dict[str, Any]:
 
 
 def _notes(w: World, centre_id: str) -> list[tuple[int, str]]:
-    conn = sqlite3.connect(w.hub_store.path)
-    try:
-        return conn.execute(
-            "SELECT revision, supplier FROM supply_dispatch_notes WHERE centre_id = ?"
-            " ORDER BY revision",
-            (centre_id,),
-        ).fetchall()
-    finally:
-        conn.close()
+    with connect_any(w.hub_store.path) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT revision, supplier FROM supply_dispatch_notes WHERE centre_id = ?"
+                " ORDER BY revision",
+                (centre_id,),
+            ).fetchall()
+        ]
 
 
 async def test_another_coop_cannot_replace_a_dispatch_note(world: Any) -> None:
@@ -226,8 +228,8 @@ def _linli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_cli_links_a_coop_to_its_centres(tmp_path: Path) -> None:
-    hub = str(tmp_path / "hub.db")
+def test_the_cli_links_a_coop_to_its_centres(hub_target: Path | str) -> None:
+    hub = str(hub_target)
     sites = {}
     for name in ("金沙路社区", "海泊河社区"):
         r = _linli("hub", "add-centre", "--db", hub, "--name", name)
@@ -248,7 +250,7 @@ def test_the_cli_links_a_coop_to_its_centres(tmp_path: Path) -> None:
     r = _linli("hub", "supplier-centres", "--db", hub, "--name", OTHER, "--add", a, "--remove", b)
     assert r.returncode == 0 and a in r.stdout and b not in r.stdout, r.stderr
     rows = count(
-        Path(hub),
+        hub,
         "SELECT COUNT(*) FROM supply_supplier_centres l JOIN supply_suppliers s"
         " ON s.id = l.supplier_id WHERE s.name = ? AND l.centre_id = ?",
         (OTHER, a),

@@ -45,8 +45,11 @@ def _down(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
-    w = World(tmp_path)
+async def world(
+    tmp_path: Path, hub_target: Path | str
+) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
+    """The hub on SQLite and on PostgreSQL (`hub_backend`)."""
+    w = World(tmp_path, hub=hub_target)
     async with w.app.lifespan():
         transport = httpx.ASGITransport(app=w.app)
         async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:

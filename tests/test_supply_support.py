@@ -118,9 +118,12 @@ class World:
     files built once per test process: enrolling and migrating three databases per test
     was most of the supply and hub tests' time)."""
 
-    def __init__(self, tmp: Path, source: Path | None = None) -> None:
+    def __init__(
+        self, tmp: Path, source: Path | None = None, hub: Path | str | None = None
+    ) -> None:
         """`source`: a folder holding a later state of this world's files (a test module's
-        own setup, made once) to copy instead of the freshly built one."""
+        own setup, made once) to copy instead of the freshly built one. `hub`: a
+        PostgreSQL URL puts the hub there (the copied hub.db moved in)."""
         from sync_fixtures import Centre as SyncCentre
         from sync_fixtures import hub_app
 
@@ -130,7 +133,13 @@ class World:
         for name in ("hub.db", "A.db", "B.db"):
             shutil.copyfile((source or built.folder) / name, tmp / name)
         self.tmp = tmp
-        self.app = hub_app(tmp / "hub.db")
+        self.hub_db: Path | str = tmp / "hub.db"
+        if hub is not None and str(hub).startswith("postgresql://"):
+            from hub.pg_migrate import migrate_hub
+
+            migrate_hub(tmp / "hub.db", str(hub))
+            self.hub_db = hub
+        self.app = hub_app(self.hub_db)
         self.hub_store = self.app.state.hub.store
         self.centres: dict[str, Any] = {
             key: SyncCentre(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from sync_fixtures import (
     add_order,
     cancel_handler,
     canonical,
+    connect_any,
     count,
     enrolled,
     hub_client,
@@ -34,8 +34,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Any:
-    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "四方路社区"])
+def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    """The hub on SQLite and on PostgreSQL (`hub_backend`), two centres enrolled."""
+    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "四方路社区"], hub=hub_target)
     hub: Hub = app.state.hub
     yield app, hub, a, b
     a.store.close()
@@ -78,7 +79,9 @@ def _orders(centre: Any, n: int) -> None:
     centre.store.write_sync(write)
 
 
-async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path) -> None:
+async def test_push_applies_once_even_when_sent_twice(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, _hub, a, _ = world
     _orders(a, 3)
     body = _batch(a)
@@ -93,7 +96,7 @@ async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path
         "applied": 0,
         "skipped": 10,
     }
-    hub_db = tmp_path / "hub.db"
+    hub_db = hub_target
     assert count(hub_db, "SELECT COUNT(*) FROM orders") == 3
     assert count(hub_db, "SELECT COUNT(*) FROM order_items") == 6
     assert canonical(hub_db, site_ids={a.site_id}) == canonical(
@@ -101,7 +104,9 @@ async def test_push_applies_once_even_when_sent_twice(world: Any, tmp_path: Path
     )
 
 
-async def test_overlapping_batch_applies_only_the_new_part(world: Any, tmp_path: Path) -> None:
+async def test_overlapping_batch_applies_only_the_new_part(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, _hub, a, _ = world
     _orders(a, 1)  # 4 changes
     async with hub_client(app) as client:
@@ -109,10 +114,12 @@ async def test_overlapping_batch_applies_only_the_new_part(world: Any, tmp_path:
         _orders(a, 1)  # 4 more
         r = await _push(client, a.token, _batch(a, after=2))
     assert r.json()["position"] == 8 and r.json()["applied"] == 4 and r.json()["skipped"] == 2
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders") == 2
+    assert count(hub_target, "SELECT COUNT(*) FROM orders") == 2
 
 
-async def test_gap_is_refused_with_the_hubs_position(world: Any, tmp_path: Path) -> None:
+async def test_gap_is_refused_with_the_hubs_position(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, _hub, a, _ = world
     _orders(a, 2)
     async with hub_client(app) as client:
@@ -122,10 +129,12 @@ async def test_gap_is_refused_with_the_hubs_position(world: Any, tmp_path: Path)
     assert r.json()["error"] == "gap" and r.json()["position"] == 0
     assert "detail" in r.json()
     assert pos.json()["position"] == 0
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders") == 0
+    assert count(hub_target, "SELECT COUNT(*) FROM orders") == 0
 
 
-async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path: Path) -> None:
+async def test_foreign_rows_are_refused_and_nothing_applied(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, hub, a, b = world
     _orders(b, 1)
     async with hub_client(app) as client:
@@ -152,7 +161,7 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
     assert r.status_code == 403 and r.json()["error"] == "foreign_row", r.text
     assert r2.status_code == 403 and r2.json()["error"] == "foreign_row"
     assert r3.status_code == 403
-    hub_db = tmp_path / "hub.db"
+    hub_db = hub_target
     assert count(hub_db, "SELECT COUNT(*) FROM households WHERE site_id = ?", (a.site_id,)) == 0
     assert count(hub_db, "SELECT COUNT(*) FROM orders WHERE status = 'placed'") == 1
     assert count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (a.site_id,)) == 0
@@ -178,7 +187,7 @@ async def test_foreign_rows_are_refused_and_nothing_applied(world: Any, tmp_path
     ],
 )
 async def test_bad_batches_are_refused_with_nothing_applied(
-    world: Any, tmp_path: Path, case: str
+    world: Any, tmp_path: Path, hub_target: Path | str, case: str
 ) -> None:
     app, _hub, a, _ = world
     _orders(a, 1)
@@ -227,11 +236,13 @@ async def test_bad_batches_are_refused_with_nothing_applied(
     assert r.status_code == expected, r.text
     if expected != 200:
         assert set(r.json()) >= {"error", "detail"}
-        assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM households") == 0
-        assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_log") == 0
+        assert count(hub_target, "SELECT COUNT(*) FROM households") == 0
+        assert count(hub_target, "SELECT COUNT(*) FROM sync_log") == 0
 
 
-async def test_wrong_and_revoked_credentials(world: Any, tmp_path: Path) -> None:
+async def test_wrong_and_revoked_credentials(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, hub, a, _ = world
     _orders(a, 1)
     async with hub_client(app) as client:
@@ -243,10 +254,12 @@ async def test_wrong_and_revoked_credentials(world: Any, tmp_path: Path) -> None
     assert none.status_code == 401 and wrong.status_code == 401
     assert revoked.status_code == 403 and "revoked" in revoked.json()["detail"]
     assert pull.status_code == 403
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders") == 0
+    assert count(hub_target, "SELECT COUNT(*) FROM orders") == 0
 
 
-async def test_a_cloned_box_is_refused_loudly(world: Any, tmp_path: Path) -> None:
+async def test_a_cloned_box_is_refused_loudly(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, _hub, a, _ = world
     _orders(a, 1)
     async with hub_client(app) as client:
@@ -262,11 +275,8 @@ async def test_a_cloned_box_is_refused_loudly(world: Any, tmp_path: Path) -> Non
     assert r.status_code == 409 and r.json()["error"] == "diverged", r.text
     assert "clone" in r.json()["detail"]
     assert later.status_code == 409
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM households") == 1
-    assert (
-        count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_centres WHERE diverged IS NOT NULL")
-        == 1
-    )
+    assert count(hub_target, "SELECT COUNT(*) FROM households") == 1
+    assert count(hub_target, "SELECT COUNT(*) FROM sync_centres WHERE diverged IS NOT NULL") == 1
 
 
 async def test_healthz_and_hello(world: Any) -> None:
@@ -317,21 +327,18 @@ async def _commands_to_both(hub: Hub, a: Any, b: Any) -> tuple[str, str]:
     return await hub.store.write(send)
 
 
-def _results(hub_db: Path) -> dict[str, tuple[str, str]]:
-    conn = sqlite3.connect(f"file:{hub_db}?mode=ro", uri=True)
-    try:
+def _results(hub_db: Path | str) -> dict[str, tuple[str, str]]:
+    with connect_any(hub_db) as conn:
         rows = conn.execute("SELECT id, site_id, outcome FROM sync_command_results")
         return {r[0]: (r[1], r[2]) for r in rows}
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("forgery", ["other_centres_command", "unknown_command", "renamed"])
 async def test_a_result_for_a_command_not_addressed_to_the_centre_is_refused(
-    world: Any, tmp_path: Path, forgery: str
+    world: Any, tmp_path: Path, hub_target: Path | str, forgery: str
 ) -> None:
     app, hub, a, b = world
-    hub_db = tmp_path / "hub.db"
+    hub_db = hub_target
     _orders(a, 1)
     _orders(b, 1)
     async with hub_client(app) as client:
@@ -381,7 +388,9 @@ async def test_a_result_for_a_command_not_addressed_to_the_centre_is_refused(
     )
 
 
-async def test_each_centre_answers_its_own_command(world: Any, tmp_path: Path) -> None:
+async def test_each_centre_answers_its_own_command(
+    world: Any, tmp_path: Path, hub_target: Path | str
+) -> None:
     app, hub, a, b = world
     _orders(a, 1)
     _orders(b, 1)
@@ -394,8 +403,8 @@ async def test_each_centre_answers_its_own_command(world: Any, tmp_path: Path) -
             for agent in agents:
                 report = await agent.sync_once()
                 assert report.ok
-    assert _results(tmp_path / "hub.db") == {
+    assert _results(hub_target) == {
         cmd_a: (a.site_id, "applied"),
         cmd_b: (b.site_id, "applied"),
     }
-    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'") == 2
+    assert count(hub_target, "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'") == 2

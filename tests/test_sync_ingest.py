@@ -16,6 +16,7 @@ from sync_fixtures import (
     add_order,
     canonical,
     closing_stores,
+    connect_any,
     enrol_centre,
     open_hub_store,
     set_status,
@@ -23,9 +24,12 @@ from sync_fixtures import (
 
 from edge.store import Tx, changelog, connect
 from edge.store.changelog import Change
+from edge.store.dialect import is_postgres_url
 from edge.store.ids import new_id
 from edge.store.migrations import SCHEMA_VERSION
+from edge.store.pg import connect_url
 from hub import operations
+from hub.pg_migrate import migrate_hub
 from sync import ingest
 from sync.errors import ForeignRow
 from sync.merge import Schema, apply_one_by_one, apply_owner_changes
@@ -130,7 +134,17 @@ class _Counting:
         return self.conn.executemany(sql, params)
 
 
-def _apply(path: Path, fn: Any) -> Any:
+def _apply(path: Path | str, fn: Any) -> Any:
+    """`fn` in one write transaction on the hub's SQLite file or PostgreSQL database."""
+    if is_postgres_url(path):
+        pg = connect_url(str(path))
+        counting = _Counting(pg)  # type: ignore[arg-type]
+        try:
+            with pg.raw.transaction():
+                result = fn(counting)
+        finally:
+            pg.raw.close()
+        return result, counting.writes
     conn = connect(path)
     counting = _Counting(conn)
     try:
@@ -142,20 +156,35 @@ def _apply(path: Path, fn: Any) -> Any:
     return result, counting.writes
 
 
-def _log(path: Path) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+def _log(path: Path | str) -> list[tuple[Any, ...]]:
+    with connect_any(path) as conn:
         return [tuple(r) for r in conn.execute("SELECT * FROM sync_log ORDER BY site_id, seq")]
-    finally:
-        conn.close()
 
 
-def test_the_grouped_apply_ends_where_the_one_by_one_apply_does(day: Any, tmp_path: Path) -> None:
+def _hub_copies(
+    tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest, n: int
+) -> list[Path | str]:
+    """`n` copies of the test's hub.db: files, or PostgreSQL databases it was moved into
+    (`hub_target` and fresh ones from the same server)."""
+    out: list[Path | str] = []
+    if not is_postgres_url(hub_target):
+        for i in range(n):
+            shutil.copyfile(tmp_path / "hub.db", tmp_path / f"copy{i}.db")
+            out.append(tmp_path / f"copy{i}.db")
+        return out
+    server = request.getfixturevalue("pg_server")
+    out = [hub_target, *(server.fresh_database() for _ in range(n - 1))]
+    for url in out:
+        migrate_hub(tmp_path / "hub.db", str(url))
+    return out
+
+
+def test_the_grouped_apply_ends_where_the_one_by_one_apply_does(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
     centre, hub_site, schema, changes = day
     assert {c.op for c in changes} == {"insert", "update", "delete"}
-    grouped, one_by_one = tmp_path / "grouped.db", tmp_path / "one.db"
-    shutil.copyfile(tmp_path / "hub.db", grouped)
-    shutil.copyfile(tmp_path / "hub.db", one_by_one)
+    grouped, one_by_one = _hub_copies(tmp_path, hub_target, request, 2)
     site = centre.site_id
 
     applied, writes = _apply(
@@ -179,45 +208,44 @@ def test_the_grouped_apply_ends_where_the_one_by_one_apply_does(day: Any, tmp_pa
     )
     assert hub_rows.pop("orders") != box_rows.pop("orders")
     assert hub_rows == box_rows
-    conn = sqlite3.connect(f"file:{grouped}?mode=ro", uri=True)
-    try:
+    with connect_any(grouped) as conn:
         late = conn.execute(
             "SELECT status, notes FROM orders WHERE id = ?", (changes[-1].row_id,)
         ).fetchone()
-    finally:
-        conn.close()
-    assert late == ("picked_up", "late")
+    assert tuple(late) == ("picked_up", "late")
     # A statement per table and run of changes, not one per change: no fallback.
     assert writes < len(changes) // 2, writes  # the fallback writes one per change
 
 
 def test_a_refused_batch_names_the_change_at_fault_and_applies_nothing(
-    day: Any, tmp_path: Path
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
 ) -> None:
     centre, hub_site, schema, changes = day
+    (hub,) = _hub_copies(tmp_path, hub_target, request, 1)
     foreign = new_id()  # another site's household, already on the hub
-    conn = connect(tmp_path / "hub.db")
-    conn.execute(
-        "INSERT INTO households (id, site_id, name, phone, phone_tail, created_at)"
-        " VALUES (?, 'ANOTHER-SITE', '别人', '13900000000', '0000', '2030-01-06')",
-        (foreign,),
+    _apply(
+        hub,
+        lambda c: c.execute(
+            "INSERT INTO households (id, site_id, name, phone, phone_tail, created_at)"
+            " VALUES (?, 'ANOTHER-SITE', '别人', '13900000000', '0000', '2030-01-06')",
+            (foreign,),
+        ),
     )
-    conn.close()
     at = next(i for i in range(30, len(changes)) if changes[i].tbl == "orders")
     bad = changes[at]
     changes[at] = Change(
         bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
         {**bad.fields, "household_id": foreign},
     )  # fmt: skip
-    before = canonical(tmp_path / "hub.db")
+    before = canonical(hub)
     with pytest.raises(ForeignRow) as refused:
         _apply(
-            tmp_path / "hub.db",
+            hub,
             lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
         )
     assert f"seq {bad.seq}:" in refused.value.detail
     assert refused.value.extra["field"] == "orders.household_id"
-    assert canonical(tmp_path / "hub.db") == before
+    assert canonical(hub) == before
 
 
 def test_the_raw_batch_is_the_parsed_one_byte_for_byte(day: Any) -> None:

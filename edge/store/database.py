@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from edge.errors import EdgeError, StorageFault
 from edge.store import changelog
+from edge.store.dialect import is_postgres_url, quote
 from edge.store.hlc import HybridClock
 
 T = TypeVar("T")
@@ -87,22 +88,26 @@ class Tx:
         return row
 
     def insert(self, table: str, row: dict[str, Any], *, log: bool = True) -> None:
-        cols = ", ".join(row)
+        cols = ", ".join(quote(c) for c in row)
         marks = ", ".join("?" for _ in row)
-        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+        self.conn.execute(
+            f"INSERT INTO {quote(table)} ({cols}) VALUES ({marks})", tuple(row.values())
+        )
         if log:
             changelog.record(
                 self.conn, self.site_id, self.clock, table, str(row["id"]), "insert", row
             )
 
     def update(self, table: str, row_id: str, fields: dict[str, Any], *, log: bool = True) -> None:
-        sets = ", ".join(f"{col} = ?" for col in fields)
-        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*fields.values(), row_id))
+        sets = ", ".join(f"{quote(col)} = ?" for col in fields)
+        self.conn.execute(
+            f"UPDATE {quote(table)} SET {sets} WHERE id = ?", (*fields.values(), row_id)
+        )
         if log:
             changelog.record(self.conn, self.site_id, self.clock, table, row_id, "update", fields)
 
     def delete(self, table: str, row_id: str, *, log: bool = True) -> None:
-        self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+        self.conn.execute(f"DELETE FROM {quote(table)} WHERE id = ?", (row_id,))
         if log:
             changelog.record(self.conn, self.site_id, self.clock, table, row_id, "delete", {})
 
@@ -215,7 +220,10 @@ class Store:
         self._jobs.put(_Job(fn, fut))
         return fut
 
-    async def write(self, fn: Callable[[Tx], T]) -> T:
+    async def write(self, fn: Callable[[Tx], T], *, only: str | None = None) -> T:
+        """Run `fn` in a write transaction. `only`: the unit touches that one centre's
+        rows and nothing of the hub's own (a push); on PostgreSQL such units of
+        different centres run side by side (`edge.store.pg`). SQLite has one writer."""
         return await asyncio.wrap_future(self.submit(fn))
 
     def write_sync(self, fn: Callable[[Tx], T]) -> T:
@@ -258,9 +266,19 @@ class Store:
         self.site_id = site_id
 
 
+def open_db(target: str | Path) -> Store:
+    """The store `--db` names: a file path keeps SQLite; a `postgresql://` URL opens
+    a PostgreSQL store (`edge.store.pg`, the hub's; psycopg is loaded only then)."""
+    if is_postgres_url(target):
+        from edge.store.pg import PgStore
+
+        return PgStore(str(target))
+    return Store(target)
+
+
 @contextmanager
 def open_store(path: str | Path) -> Iterator[Store]:
-    store = Store(path)
+    store = open_db(path)
     try:
         yield store
     finally:
