@@ -20,10 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_fixtures import TABLET_LANDSCAPE, browser, free_port, linli_command
+from browser_fixtures import AXE, AXE_PATH, TABLET_LANDSCAPE, browser, free_port, linli_command
 from live_server import stop, wait_healthy
 from playwright.sync_api import expect
-from test_browser_hub import AXE, AXE_PATH
 
 __all__ = ["browser"]  # a fixture, imported on purpose
 

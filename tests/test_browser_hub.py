@@ -14,19 +14,16 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser_fixtures import browser
+from browser_fixtures import AXE, AXE_PATH, browser
 from hub_world import District, district
 from playwright.sync_api import expect
 
 __all__ = ["browser"]  # a fixture, imported on purpose
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-AXE_PATH = "/__test__/axe.min.js"
 SHOTS = "/tmp/linli-hub-{}-{}.png"
 SIZES = {"desk": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
