@@ -33,6 +33,19 @@ class Weighing:
     grams: int
 
 
+class PriceChanged(Conflict):
+    """The price is no longer the one on the screen the staff member tapped: nothing is
+    written, and the page shows the new price to confirm (never a silently changed
+    amount). Checked inside the hand-over's own transaction."""
+
+    def __init__(self, total_fen: int, shown_fen: int) -> None:
+        super().__init__(
+            f"the price is now {total_fen} fen, not the {shown_fen} shown", field="amount"
+        )
+        self.total_fen = total_fen
+        self.shown_fen = shown_fen
+
+
 class Underpaid(BadRequest):
     """Less than the price was handed over and the hand-over did not say "on credit"."""
 
@@ -195,8 +208,12 @@ def complete(
     delivered: bool = False,
     on_credit: bool = False,
     staff_id: str | None = None,
+    shown_fen: int | None = None,
 ) -> dict[str, Any]:
     """Weigh what is left, take payment, and hand the order over, in one transaction.
+
+    `shown_fen`: the price on the screen when staff tapped; another price raises
+    `PriceChanged` and writes nothing.
 
     `amount_fen` is what the resident handed over; the payment recorded (and
     the day's takings) is the price, and anything above it is change due.
@@ -225,6 +242,8 @@ def complete(
     missing = unweighed(tx.conn, order_id)
     if missing:
         raise BadRequest(f"weigh these first: {', '.join(missing)}", field="weights")
+    if shown_fen is not None and shown_fen != total:
+        raise PriceChanged(total, shown_fen)
     if amount_fen < total and not on_credit:
         raise Underpaid(amount_fen, total)
     for item in none_arrived(tx.conn, order_id):

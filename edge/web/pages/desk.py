@@ -200,6 +200,19 @@ def _amount_error(hint: str) -> dict[str, str]:
     return {"field": "amount", "key": "amount", "hint": hint, "detail": ""}
 
 
+def price_changed_error(request: AnyRequest, now_fen: int, shown_fen: int) -> dict[str, str]:
+    """The price moved since the screen was drawn: the new one, to check and tap again
+    (the desk and the volunteer's list say it alike)."""
+    _ = gettext_for(request)
+    return _amount_error(
+        _(
+            "The price is now ¥%(now)s, not the ¥%(shown)s shown. Check the amount and tap again.",
+            now=yuan(now_fen),
+            shown=yuan(shown_fen),
+        )
+    )
+
+
 @post("/desk/{order_id:str}/weights", include_in_schema=False)
 async def desk_weigh(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
@@ -261,14 +274,7 @@ async def desk_complete(
                     me,
                     store,
                     order_id,
-                    error=_amount_error(
-                        _(
-                            "The price is now ¥%(now)s, not the ¥%(shown)s shown. Check the"
-                            " amount and tap again.",
-                            now=yuan(total),
-                            shown=yuan(shown),
-                        )
-                    ),
+                    error=price_changed_error(request, total, shown),
                     values={k: v for k, v in values.items() if k != "on_credit"},
                     status=409,
                 )
@@ -285,7 +291,18 @@ async def desk_complete(
                 delivered=delivered,
                 on_credit=on_credit,
                 staff_id=me.id,
+                shown_fen=shown,
             )
+        )
+    except pickup.PriceChanged as exc:  # it moved between the check above and the write
+        return await _desk_page(
+            request,
+            me,
+            store,
+            order_id,
+            error=price_changed_error(request, exc.total_fen, exc.shown_fen),
+            values={k: v for k, v in values.items() if k != "on_credit"},
+            status=409,
         )
     except pickup.Underpaid as exc:
         return await _desk_page(

@@ -18,11 +18,10 @@ from litestar.response import Redirect, Template
 
 from edge.domain import calendar, orders, packing, pickup, products
 from edge.domain.supply import receiving
-from edge.errors import EdgeError
+from edge.errors import BadRequest, EdgeError
 from edge.web.forms import form_int
 from edge.web.pages.base import AnyRequest, MeDep, form_error, page, today
-from edge.web.pages.formats import yuan
-from edge.web.pages.i18n import gettext_for
+from edge.web.pages.desk import price_changed_error
 from edge.web.shared import StoreDep
 
 MAX_SHOWN_FEN = 10_000_000
@@ -131,39 +130,30 @@ async def delivered(
     """At the door: the bag is handed over and the amount the list showed is taken
     (cash or WeChat Pay), or nothing is taken and it is owed ("下次付")."""
     form = await request.form()
-    _ = gettext_for(request)
     order = await store.read(lambda c: orders.get_order(c, order_id, sees_phones=False))
     d = str(order["pickup_date"])
     try:
         shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
+        if shown is None:
+            raise BadRequest("shown_due is required: the amount the list showed", "shown_due")
         on_credit = form.get("on_credit") == "1"
         method = str(form.get("method", "cash") or "cash")
-        due = await store.read(lambda c: pickup.amount_due(c, order_id))
-        if shown is not None and shown != due and order["status"] not in orders.TERMINAL:
-            error = {
-                "field": "amount",
-                "key": "amount",
-                "hint": _(
-                    "The price is now ¥%(now)s, not the ¥%(shown)s shown. Check the"
-                    " amount and tap again.",
-                    now=yuan(due),
-                    shown=yuan(shown),
-                ),
-                "detail": "",
-            }
-            return await _delivery(request, me, store, d, error=error, status=409)
         await store.write(
             lambda tx: pickup.complete(
                 tx,
                 order_id,
                 method=method,
-                amount_fen=0 if on_credit else due,
+                amount_fen=0 if on_credit else shown,
                 weighings=[],
                 delivered=True,
                 on_credit=on_credit,
                 staff_id=me.id,
+                shown_fen=shown,
             )
         )
+    except pickup.PriceChanged as exc:
+        error = price_changed_error(request, exc.total_fen, exc.shown_fen)
+        return await _delivery(request, me, store, d, error=error, status=409)
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
             raise
