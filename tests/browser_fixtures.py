@@ -8,6 +8,7 @@ Debian's (/usr/bin/chromium), driven headless by Playwright, never downloaded.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -186,3 +187,28 @@ def tablet(browser: Any, live_server: str) -> Iterator[Any]:
         context.close()
     assert not offsite, f"pages asked for something off the box: {offsite}"
     assert not refused, f"the pages' CSP refused their own scripts or styles: {refused}"
+
+
+PORTRAIT = {"width": 800, "height": 1280}
+
+
+class Taps:
+    """Counts what a thumb touches; typing on the keyboard is not a tap."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.n = 0
+
+    def __call__(self, selector: str | Any) -> None:
+        target = self.page.locator(selector) if isinstance(selector, str) else selector
+        target.tap()
+        self.n += 1
+
+
+def sign_in(page: Any, name: str, pin: str) -> None:
+    page.goto("/signin")
+    page.locator(".staff-pick label.choice", has_text=name).tap()  # a name from the list
+    for digit in pin:
+        page.tap(f".keypad button[data-key='{digit}']")
+    page.tap("form.signin button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))

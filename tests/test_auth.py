@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from centre_world import Centre, build_centre, count
-from test_pages import csrf
+from page_forms import csrf
 
 from edge.domain import auth
 from edge.errors import TooManyRequests, Unauthorized

@@ -44,7 +44,7 @@ def test_far_off_days_in_writes(centre: Centre, day: str) -> None:
 
 
 def test_far_off_days_on_pages(centre: Centre) -> None:
-    from test_pages import sign_in
+    from page_forms import sign_in
 
     sign_in(centre.client, "manager")
     for path in ("/?day=0001-01-01", "/orders?day=9999-12-31", "/lists/packing?day=0001-01-01"):

@@ -13,35 +13,12 @@ import re
 from typing import Any
 
 import pytest
-from browser_fixtures import browser, live_server, tablet
+from browser_fixtures import PORTRAIT, Taps, browser, live_server, sign_in, tablet
 from playwright.sync_api import expect
 
 __all__ = ["browser", "live_server", "tablet"]  # fixtures, imported on purpose
 
 SHOTS = "/tmp/linli-desk-{}.png"
-PORTRAIT = {"width": 800, "height": 1280}
-
-
-class Taps:
-    """Counts what a thumb touches; typing on the keyboard is not a tap."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.n = 0
-
-    def __call__(self, selector: str | Any) -> None:
-        target = self.page.locator(selector) if isinstance(selector, str) else selector
-        target.tap()
-        self.n += 1
-
-
-def sign_in(page: Any, name: str, pin: str) -> None:
-    page.goto("/signin")
-    page.locator(".staff-pick label.choice", has_text=name).tap()  # a name from the list
-    for digit in pin:
-        page.tap(f".keypad button[data-key='{digit}']")
-    page.tap("form.signin button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def open_by_tail(page: Any, tap: Taps, tail: str) -> None:

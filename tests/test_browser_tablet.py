@@ -23,15 +23,17 @@ from typing import Any
 
 import pytest
 from browser_fixtures import (
+    PORTRAIT,
     TABLET_LANDSCAPE,
     TABLET_PORTRAIT,
+    Taps,
     assert_accessible,
     browser,
     live_server,
+    sign_in,
     tablet,
 )
 from playwright.sync_api import expect
-from test_browser_desk import PORTRAIT, Taps, sign_in
 
 __all__ = ["browser", "live_server", "tablet"]  # fixtures, imported on purpose
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from centre_world import Centre, count, order_body
-from test_pages import csrf, sign_in
+from page_forms import csrf, sign_in
 
 from edge.domain.supply.consolidated import lock_due
 from edge.store import open_store

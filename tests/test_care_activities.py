@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from care_fixtures import MONDAY, Care, open_care_store, seed_care
 from centre_world import Centre
-from test_care_pages import form
-from test_pages import sign_in
+from page_forms import post_form, sign_in
 
 from edge.domain.care import activities
 from edge.errors import BadRequest, Conflict, NotFound
@@ -106,24 +105,24 @@ def test_on_the_tablet(centre: Centre) -> None:
     care = seed_care(store, centre.households)
     sign_in(centre.client, "volunteer")
     new = {"title": "优惠帮 · 团购", "day": MONDAY, "start": "09:00", "capacity": "1"}
-    assert form(centre, "/care/activities", new, "/care/activities").status_code == 403
+    assert post_form(centre, "/care/activities", new, "/care/activities").status_code == 403
     sign_in(centre.client, "staff")
-    bad = form(centre, "/care/activities", {**new, "capacity": "很多"}, "/care/activities")
+    bad = post_form(centre, "/care/activities", {**new, "capacity": "很多"}, "/care/activities")
     assert bad.status_code == 400 and "capacity" in bad.text
-    r = form(centre, "/care/activities", new, "/care/activities")
+    r = post_form(centre, "/care/activities", new, "/care/activities")
     assert r.status_code == 303
     page = r.headers["location"]
-    form(centre, f"{page}/signups", {"recipient_id": care.elders["王秀英"]}, page)
-    r = form(centre, f"{page}/signups", {"name": "李大爷", "phone": "13600001111"}, page)
+    post_form(centre, f"{page}/signups", {"recipient_id": care.elders["王秀英"]}, page)
+    r = post_form(centre, f"{page}/signups", {"name": "李大爷", "phone": "13600001111"}, page)
     assert r.status_code == 303
     shown = centre.client.get(page).text
     assert "候补名单 (1)" in shown and "李大爷" in shown and "剩余名额" in shown
-    r = form(centre, f"{page}/signups", {"recipient_id": care.elders["王秀英"]}, page)
+    r = post_form(centre, f"{page}/signups", {"recipient_id": care.elders["王秀英"]}, page)
     assert r.status_code == 409 and "already signed up" in r.text
     first = store.read_sync(
         lambda c: c.execute("SELECT id FROM care_signups WHERE status = 'booked'").fetchone()[0]
     )
-    form(centre, f"{page}/signups/{first}/cancel", {}, page)
+    post_form(centre, f"{page}/signups/{first}/cancel", {}, page)
     shown = centre.client.get(page).text
     assert "候补转正" in shown and "没有人候补" in shown
     assert "1 / 1" in centre.client.get("/care/activities").text

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from live_server import Procs, free_port, grab, linli_many
 from sync_fixtures import FaultProxy
-from test_sync_e2e import Procs, _free_port, _grab, _linli_many
 
 from edge.domain.care import statement
 
@@ -68,14 +68,14 @@ def _link(proxy: FaultProxy, up: bool) -> None:
 
 def test_family_hotline_and_centre_through_a_cut_link(tmp_path: Path) -> None:
     hub_db, db = tmp_path / "hub.db", tmp_path / "centre.db"
-    hub_port, port = _free_port(), _free_port()
+    hub_port, port = free_port(), free_port()
     hub_url, url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{port}"
     procs = Procs(tmp_path)
     proxy = FaultProxy(hub_port, rate=0.0, kinds=("drop_before",))
     clients = ExitStack()
     try:
         hub_cli = ["hub", "add-operator", "--db", str(hub_db)]
-        enrolled, made = _linli_many(
+        enrolled, made = linli_many(
             [
                 ["hub", "add-centre", "--db", str(hub_db), "--name", "金沙路"],
                 [*hub_cli, "--name", "op", "--password", "p" * 8],
@@ -86,12 +86,12 @@ def test_family_hotline_and_centre_through_a_cut_link(tmp_path: Path) -> None:
                 [*STAFF_ADD, "--db", str(db), "--role", "manager", "--token"],
             ],
         )
-        site_id = _grab(r"site id: (\S+)", enrolled)
-        api = {"Authorization": "Bearer " + _grab(r"API token: (\S+)", made)}
+        site_id = grab(r"site id: (\S+)", enrolled)
+        api = {"Authorization": "Bearer " + grab(r"API token: (\S+)", made)}
         procs.start("hub", "--role", "hub", "--db", str(hub_db), "--port", str(hub_port))
         procs.wait_healthy("hub", hub_url)
         join = ["centre", "join", "--db", str(db), "--hub", proxy.url, "--token"]
-        _linli_many([[*join, _grab(r"token: (\S+)", enrolled)]])
+        linli_many([[*join, grab(r"token: (\S+)", enrolled)]])
         serve = ["--role", "centre", "--db", str(db), "--port", str(port)]
         procs.start("centre", *serve, "--sync-interval", "0.2")
         procs.wait_healthy("centre", url)

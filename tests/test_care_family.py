@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_hub_world import DESK, MONDAY, link, seed, send
 from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
-from test_care_sync import DESK, MONDAY, seed
 
 from edge.domain.care import bookings
 from edge.sync_hooks import make_agent
@@ -34,29 +34,6 @@ async def world(tmp_path: Path, hub_target: Path | str) -> Any:
                 lambda c: c.execute("SELECT link_code FROM care_recipients").fetchone()[0]
             )
             yield client, centre, agent, ids, code
-
-
-async def send(client: Any, path: str, data: dict[str, str], page: str = "/family") -> Any:
-    got = await client.get(page)
-    token = TOKEN.search(got.text)
-    assert token, got.text[:300]
-    return await client.post(path, data={**data, "_csrf_token": token.group(1)})
-
-
-async def link(
-    client: Any, code: str, phone: str = "13912345678", password: str = "mima1234"
-) -> Any:
-    return await send(
-        client,
-        "/family/link",
-        {
-            "code": code.lower(),
-            "name": "王明",
-            "relation": "儿子",
-            "phone": phone,
-            "password": password,
-        },
-    )
 
 
 async def test_link_book_offline_follow_and_rate(world: Any) -> None:

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_hub_world import link, seed, send
 from sync_fixtures import add_product, closing_stores, enrol_centre, hub_client
-from test_care_family import link, send
-from test_care_sync import seed
 
 from edge.domain import orders
 from edge.domain.care import groceries

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_hub_world import DESK
 from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
-from test_care_sync import DESK
 
 from edge.domain import calendar
 from edge.domain.care import bookings, catalog, providers, recipients

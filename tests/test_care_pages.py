@@ -4,12 +4,11 @@ the day-care grid. Chinese by default; every refusal is shown on the page."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from care_fixtures import MONDAY, Care, seed_care
 from centre_world import Centre, count
-from test_pages import csrf, sign_in
+from page_forms import csrf, post_form, sign_in
 
 from edge.domain.care import bookings
 from edge.domain.care.bookings import BookingInput
@@ -35,15 +34,6 @@ def family_request(c: Centre, care: Care, service: str = "陪诊", start: str = 
     return str(store.write_sync(lambda tx: bookings.create_booking(tx, data, Actor("王明"))))
 
 
-def form(c: Centre, path: str, data: dict[str, str], page: str = "/care") -> Any:
-    return c.client.post(
-        path,
-        data={**data, "_csrf_token": csrf(c.client, page)},
-        follow_redirects=False,
-        headers={"referer": page},
-    )
-
-
 def test_the_manager_assigns_a_request_and_the_volunteer_carries_it_out(
     centre: Centre, care: Care
 ) -> None:
@@ -52,7 +42,9 @@ def test_the_manager_assigns_a_request_and_the_volunteer_carries_it_out(
     page = centre.client.get("/care")
     assert page.status_code == 200 and "服务申请" in page.text and "王秀英" in page.text
     assert "市立医院复查" in page.text and "王明" in page.text
-    r = form(centre, f"/care/bookings/{bid}/assign", {"provider_id": care.providers["volunteer"]})
+    r = post_form(
+        centre, f"/care/bookings/{bid}/assign", {"provider_id": care.providers["volunteer"]}
+    )
     assert r.status_code == 303
     assert "没有新的申请" in centre.client.get("/care").text
     roster = centre.client.get(f"/care/roster?day={MONDAY}")
@@ -63,8 +55,8 @@ def test_the_manager_assigns_a_request_and_the_volunteer_carries_it_out(
     visit = centre.client.get(f"/care/visits/{bid}")
     assert "开始服务" in visit.text and "右手无力" in visit.text  # the assignee sees the notes
     page = f"/care/visits/{bid}"
-    assert form(centre, f"/care/bookings/{bid}/start", {}, page).status_code == 303
-    r = form(centre, f"/care/bookings/{bid}/done", {"minutes": "150", "note": "已取药"}, page)
+    assert post_form(centre, f"/care/bookings/{bid}/start", {}, page).status_code == 303
+    r = post_form(centre, f"/care/bookings/{bid}/done", {"minutes": "150", "note": "已取药"}, page)
     assert r.status_code == 303
     visit = centre.client.get(f"/care/visits/{bid}")
     assert 'class="status s-done"' in visit.text and "完成" in visit.text and "已取药" in visit.text
@@ -75,7 +67,7 @@ def test_a_decline_needs_its_reason_and_a_clash_is_shown_on_the_page(
 ) -> None:
     bid = family_request(centre, care)
     sign_in(centre.client)
-    r = form(centre, f"/care/bookings/{bid}/decline", {"reason": ""})
+    r = post_form(centre, f"/care/bookings/{bid}/decline", {"reason": ""})
     assert r.status_code == 400 and "reason" in r.text
     # 助浴: two a morning; a third request is refused at assignment unless overridden
     store = centre.client.app.state.store
@@ -91,22 +83,22 @@ def test_a_decline_needs_its_reason_and_a_clash_is_shown_on_the_page(
         )
     bath = family_request(centre, care, "助浴", "10:30")
     before = count(centre.db_path, "SELECT COUNT(*) FROM changes")
-    r = form(centre, f"/care/bookings/{bath}/assign", {"provider_id": care.providers["staff"]})
+    r = post_form(centre, f"/care/bookings/{bath}/assign", {"provider_id": care.providers["staff"]})
     assert r.status_code == 409 and "full that morning" in r.text and "仍然预约" in r.text
     assert count(centre.db_path, "SELECT COUNT(*) FROM changes") == before
-    r = form(
+    r = post_form(
         centre,
         f"/care/bookings/{bath}/assign",
         {"provider_id": care.providers["staff"], "allow_clash": "1"},
     )
     assert r.status_code == 303
-    r = form(centre, f"/care/bookings/{bid}/decline", {"reason": "当天没有志愿者"})
+    r = post_form(centre, f"/care/bookings/{bid}/decline", {"reason": "当天没有志愿者"})
     assert r.status_code == 303
 
 
 def test_booking_a_walk_in_from_the_tablet(centre: Centre, care: Care) -> None:
     sign_in(centre.client, "staff")
-    r = form(
+    r = post_form(
         centre,
         "/care/bookings",
         {
@@ -119,7 +111,7 @@ def test_booking_a_walk_in_from_the_tablet(centre: Centre, care: Care) -> None:
     )
     assert r.status_code == 303 and r.headers["location"] == f"/care/roster?day={MONDAY}"
     assert "陪聊" in centre.client.get(r.headers["location"]).text
-    r = form(
+    r = post_form(
         centre,
         "/care/bookings",
         {
@@ -137,11 +129,13 @@ def test_the_day_care_grid_one_tap_a_person(centre: Centre, care: Care) -> None:
     page = centre.client.get(f"/care/daycare?day={MONDAY}")
     assert "日间照料" in page.text and page.text.count('data-state="none"') == 2
     who = care.elders["王秀英"]
-    r = form(centre, f"/care/daycare/{who}/tap", {"day": MONDAY}, f"/care/daycare?day={MONDAY}")
+    r = post_form(
+        centre, f"/care/daycare/{who}/tap", {"day": MONDAY}, f"/care/daycare?day={MONDAY}"
+    )
     assert r.status_code == 303
     page = centre.client.get(f"/care/daycare?day={MONDAY}")
     assert page.text.count('data-state="in"') == 1 and "在站" in page.text
-    form(
+    post_form(
         centre, "/care/daycare/lunch", {"day": MONDAY, "count": "1"}, f"/care/daycare?day={MONDAY}"
     )
     page = centre.client.get(f"/care/daycare?day={MONDAY}")

@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 from care_fixtures import seed_care
+from care_hub_world import link, seed, send
 from centre_world import Centre
+from page_forms import post_form, sign_in
 from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
-from test_care_family import link, send
-from test_care_pages import form
-from test_care_sync import seed
-from test_pages import sign_in
 
 from edge.domain.care import recipients
 from edge.store import set_meta
@@ -41,7 +39,7 @@ def test_the_manager_prints_a_slip_with_the_code_and_its_qr(centre: Centre) -> N
     store.write_sync(lambda tx: set_meta(tx.conn, "sync_hub_url", "https://hub.example.cn/"))
     slip = centre.client.get(f"/care/elders/{elder}/slip")
     assert f"https://hub.example.cn/family?code={code}" in slip.text
-    r = form(centre, f"/care/elders/{elder}/new-code", {}, f"/care/elders/{elder}/slip")
+    r = post_form(centre, f"/care/elders/{elder}/new-code", {}, f"/care/elders/{elder}/slip")
     assert r.status_code == 303
     fresh = store.read_sync(lambda c: recipients.get_recipient(c, elder, sees_notes=False))
     assert (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from care_fixtures import MONDAY, Care, open_care_store, seed_care
 from centre_world import Centre
-from test_pages import sign_in
+from page_forms import sign_in
 
 from edge.domain.care import bookings, statement
 from edge.domain.care.bookings import BookingInput
@@ -160,8 +160,8 @@ def test_desk_bookings_keep_the_price_split(care_store: tuple[Store, Care]) -> N
 async def test_the_hub_adds_up_every_centre(tmp_path: Path, hub_target: Path | str) -> None:
     import re
 
+    from care_hub_world import seed
     from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
-    from test_care_sync import seed
 
     from sync import enrol
 

@@ -10,35 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from care_hub_world import DESK, MONDAY, seed
 from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
 
 from edge.domain import calendar
-from edge.domain.care import bookings, catalog, providers, recipients
-from edge.domain.care.common import Actor
-from edge.domain.households import HouseholdInput, create_household
+from edge.domain.care import bookings
 from edge.errors import BadRequest, Conflict
-from edge.store import Store, Tx
+from edge.store import Store
 from edge.sync_hooks import make_agent
 from hub import care_commands
 
 pytestmark = pytest.mark.anyio
-MONDAY = "2030-01-07"
-DESK = Actor("站长", None, "manager")
-
-
-def seed(store: Store) -> dict[str, str]:
-    def write(tx: Tx) -> dict[str, str]:
-        services = catalog.seed_demo(tx)
-        household = create_household(
-            tx, HouseholdInput(name="王秀英", phone="15863219876", building="5")
-        )
-        elder = recipients.create_recipient(
-            tx, household, {"name": "王秀英", "care_notes": "右手无力"}
-        )
-        volunteer = providers.create_provider(tx, {"name": "小李", "kind": "volunteer"})
-        return {**services, "elder": elder, "volunteer": volunteer}
-
-    return store.write_sync(write)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from centre_world import Centre
-from test_pages import sign_in
+from page_forms import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 

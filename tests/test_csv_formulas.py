@@ -1,14 +1,12 @@
 """CSV exports open in Excel/WPS: a text cell that starts like a formula is text."""
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
-
 from __future__ import annotations
 
 import csv
 import io
 
 from centre_world import Centre
-from test_supply_support import MONDAY, place, sc
+from supply_world import MONDAY, place
 
 from edge.domain import spreadsheet
 

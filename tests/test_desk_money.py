@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from centre_world import Centre, count, order_body
-from test_pages import csrf, sign_in
+from page_forms import csrf, sign_in
 
 MONDAY = "2026-11-30"
 SUNDAY = "2026-11-29"  # the fixture's today: walk-in sales land here

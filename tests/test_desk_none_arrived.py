@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from centre_world import Centre, count
-from test_pages import csrf, sign_in
+from page_forms import csrf, sign_in
 
 MONDAY = "2026-11-30"
 

@@ -7,7 +7,6 @@ database (conftest's `centre`, the supply `sc`, the WeChat `wx`).
 
 from __future__ import annotations
 
-# ruff: noqa: F401, F811 - `sc` and `wx` are fixtures imported from other test modules
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ from typing import Any
 import pytest
 from centre_world import Centre, order_body
 from litestar.datastructures import FormMultiDict
-from test_pages import csrf, sign_in
-from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
-from test_wechat_pages import HX, card_forms, preview, wx
+from page_forms import csrf, sign_in
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, place
+from wechat_paste import HX, card_forms, preview
 
 from edge.errors import BadRequest
 from edge.web.forms import form_int, form_ints, key_parts, parse_int

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from supply_world import MONDAY, World
 from sync_fixtures import HUB_URL, connect_any
-from test_supply_support import MONDAY, World
 
 from edge.store.dialect import table_names
 from edge.store.migrations import SCHEMA_VERSION

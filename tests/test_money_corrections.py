@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from centre_world import Centre, count, order_body
+from page_forms import csrf, sign_in
 from sync_fixtures import HUB_URL, add_household, add_order, enrol_centre, hub_app, set_status
-from test_pages import csrf, sign_in
 
 from edge.domain import corrections, pickup
 from edge.domain.supply import reconciliation

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from centre_world import Centre, count, order_body
-from test_pages import csrf, sign_in
+from page_forms import csrf, sign_in
 
 MONDAY = "2026-11-30"
 

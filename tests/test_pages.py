@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from centre_world import count
+from page_forms import TOKEN_RE, csrf, order_form, sign_in
 
 from edge.errors import BadRequest
 from edge.web.pages import configure_templates
@@ -22,52 +24,12 @@ from edge.web.pages.i18n import translations
 
 MONDAY = "2026-11-30"
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-def csrf(client: Any, path: str = "/signin") -> str:
-    page = client.get(path)
-    found = TOKEN_RE.search(page.text)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def sign_in(client: Any, name: str = "manager", pin: str = "1234") -> Any:
-    return client.post(
-        "/signin",
-        data={"name": name, "pin": pin, "_csrf_token": csrf(client)},
-        follow_redirects=False,
-    )
-
-
-def count(db: Path, sql: str, params: tuple[Any, ...] = ()) -> int:
-    import sqlite3
-
-    conn = sqlite3.connect(db)
-    try:
-        return int(conn.execute(sql, params).fetchone()[0])
-    finally:
-        conn.close()
 
 
 @pytest.fixture
 def pages(centre: Any) -> Any:
     configure_templates(centre.client.app.template_engine)  # harmless if app.py already did
     return centre
-
-
-def order_form(c: Any, token: str, key: str = "k-1", **more: str) -> dict[str, str]:
-    data = {
-        "_csrf_token": token,
-        "idempotency_key": key,
-        "household_id": c.households["张桂兰"],
-        "channel": "wechat",
-        f"qty_{c.products['土豆']}": "2",
-        f"unit_{c.products['土豆']}": "斤",
-        f"qty_{c.products['橙子']}": "6",
-    }
-    data.update(more)
-    return data
 
 
 # --- sign-in -----------------------------------------------------------------

@@ -24,7 +24,7 @@ import pytest
 from browser_fixtures import free_port, linli_command
 from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
-from test_pages import csrf, order_form, sign_in
+from page_forms import csrf, order_form, sign_in
 
 from edge.settings import Settings
 from edge.store import open_store

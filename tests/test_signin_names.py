@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from centre_world import Centre
-from test_pages import csrf, sign_in
+from page_forms import csrf, sign_in
 
 
 def test_the_staff_list_is_tapped_and_forgotten_at_sign_out(centre: Centre) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from supply_world import MONDAY, World
 from sync_fixtures import HUB_URL, connect_any, count, enrol_centre, open_hub_store
-from test_supply_support import MONDAY, World
 
 from hub.supplier import create_supplier
 from sync import schema as sync_schema

@@ -1,7 +1,5 @@
 """The consolidated order: totals, buffers, lock at cut-off, numbered amendments, text, CSV."""
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
-
 from __future__ import annotations
 
 import csv
@@ -11,14 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from centre_world import Centre
-from test_supply_support import (
-    AFTER_CUTOFF,
-    MONDAY,
-    MONDAY_0600,
-    lines_by_name,
-    place,
-    sc,
-)
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, lines_by_name, place
 
 from edge.domain.supply.consolidated import lock_due
 from edge.store import open_store

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from centre_world import Centre
-from test_pages import sign_in
+from page_forms import sign_in
 
 
 def _day_head(text: str) -> str:

@@ -3,7 +3,6 @@ newer prices sent by name, and re-entering an arrival after a weighed pickup."""
 
 from __future__ import annotations
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -13,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from centre_world import Centre
+from page_forms import csrf
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, World, place, signed_in
 from sync_fixtures import HUB_URL
-from test_pages import csrf
-from test_supply_pages import _signed_in
-from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, World, place, sc
 
 from edge.domain.supply import reconciliation
 
@@ -135,7 +133,7 @@ def test_a_line_the_note_leaves_out_is_expected_zero_and_shared_out_as_short(
     assert lines["橙子"]["orders_need"] == 10
 
     # the page shows the line, filled in with 0, so saving it shares the shortage out
-    _signed_in(sc, "staff")
+    signed_in(sc, "staff")
     r = sc.client.get("/supply/receiving", params={"day": MONDAY})
     assert "橙子" in r.text and "不在发货单上" in r.text
     field = re.search(rf'name="arrived:{sc.products["橙子"]}:piece"[^>]*>', r.text)
@@ -225,7 +223,7 @@ def test_a_substitute_is_its_own_line_and_the_replaced_one_is_not_dispatched(
     assert lines["尖椒"]["expected"] == 1000 and lines["尖椒"]["substitute_for_name"] == "青椒"
     assert lines["尖椒"]["dispatch_line_note"] == "圆青椒没了,换尖椒"
 
-    _signed_in(sc, "staff")
+    signed_in(sc, "staff")
     r = sc.client.get("/supply/receiving", params={"day": MONDAY})
     assert "代替 青椒" in r.text and "圆青椒没了,换尖椒" in r.text and "换成了 尖椒" in r.text
     r = sc.client.post(

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from supply_world import AFTER_CUTOFF, MONDAY, World
 from sync_fixtures import HUB_URL
-from test_supply_support import AFTER_CUTOFF, MONDAY, World
 
 from edge.domain import pickup, walkin
 from edge.domain.supply import (

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
 import re
 import sqlite3
 
 from centre_world import Centre
-from test_pages import csrf, sign_in
-from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
-
-from edge.web.pages import configure_templates
-
-
-def _signed_in(c: Centre, who: str = "manager") -> None:
-    configure_templates(c.client.app.template_engine)
-    r = sign_in(c.client, who)
-    assert r.status_code in (302, 303), r.text
+from page_forms import csrf
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, signed_in
 
 
 def test_pages_need_sign_in(sc: Centre) -> None:
@@ -26,7 +17,7 @@ def test_pages_need_sign_in(sc: Centre) -> None:
 
 def test_order_sheet_text_buffer_and_sent_by_hand(sc: Centre) -> None:
     place(sc, [("土豆", 5, "斤"), ("橙子", 6, None)])
-    _signed_in(sc)
+    signed_in(sc)
     r = sc.client.get("/supply/order", params={"day": MONDAY})
     assert r.status_code == 200 and "未截单" in r.text and "土豆" in r.text
     token = csrf(sc.client, f"/supply/order?day={MONDAY}")
@@ -53,7 +44,7 @@ def test_order_sheet_text_buffer_and_sent_by_hand(sc: Centre) -> None:
 
 
 def test_staff_may_not_set_the_buffer(sc: Centre) -> None:
-    _signed_in(sc, "staff")
+    signed_in(sc, "staff")
     token = csrf(sc.client, f"/supply/order?day={MONDAY}")
     r = sc.client.post(
         "/supply/order/buffer",
@@ -69,7 +60,7 @@ def test_staff_may_not_set_the_buffer(sc: Centre) -> None:
 
 def test_order_sheet_and_receiving_speak_english_when_chosen(sc: Centre) -> None:
     place(sc, [("土豆", 5, "斤")])
-    _signed_in(sc)
+    signed_in(sc)
     sc.client.get("/lang/en")
     r = sc.client.get("/supply/order", params={"day": MONDAY})
     assert r.status_code == 200 and 'lang="en"' in r.text
@@ -99,7 +90,7 @@ def test_receiving_returns_and_reconciliation_pages(sc: Centre) -> None:
     sc.clock.now = AFTER_CUTOFF
     sc.client.get("/api/v1/consolidated", params={"delivery_date": MONDAY}, headers=sc.headers())
     sc.clock.now = MONDAY_0600
-    _signed_in(sc, "staff")
+    signed_in(sc, "staff")
     r = sc.client.get("/supply/receiving")
     assert r.status_code == 200 and "土豆" in r.text and 'value="5"' in r.text
     token = csrf(sc.client, "/supply/receiving")

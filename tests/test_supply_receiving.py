@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
 import sqlite3
 
 from centre_world import Centre
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, place
 
 from edge.domain.supply.receiving import share_out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# ruff: noqa: F401, F811 - `sc` is a fixture imported from test_supply_support
 import csv
 import io
 import sqlite3
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 from centre_world import Centre
-from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
+from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, place
 
 from edge.domain.products import fen_for_grams
 

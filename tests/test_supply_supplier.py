@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from supply_world import AFTER_CUTOFF, MONDAY, PII, World
 from sync_fixtures import HUB_URL
-from test_supply_support import AFTER_CUTOFF, MONDAY, PII, World
 
 pytestmark = pytest.mark.anyio
 

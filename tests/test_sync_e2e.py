@@ -29,11 +29,8 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -43,9 +40,9 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import LINLI, Procs, free_port, grab, linli_many
 from sync_fixtures import FaultProxy, canonical, count
 
-LINLI = str(Path(sys.executable).parent / "linli")
 SYNC_INTERVAL_S = "0.3"
 FAULT_RATE = 0.45
 # The faulty phase is a fixed amount of work, not a time: each of two tablets per centre
@@ -56,36 +53,6 @@ HEAL_TIMEOUT_S = 60.0
 # The kills happen at a share of the tablets' steps, not at a time.
 KILL_CENTRE_AT, KILL_HUB_AT, DOWN_S = 0.3, 0.6, 1.5
 OPERATOR = ("op", "password1")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _linli_many(*commands: list[str]) -> list[str]:
-    """Run `linli` commands in parallel; each list is one chain run in order."""
-    procs = []
-    for chain in commands:
-        script = " && ".join(subprocess.list2cmdline([LINLI, *c]) for c in chain)
-        procs.append(
-            subprocess.Popen(
-                ["sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-        )
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0, f"{p.args}: {out}\n{err}"
-        outs.append(out)
-    return outs
-
-
-def _grab(pattern: str, text: str) -> str:
-    found = re.search(pattern, text)
-    assert found, f"{pattern!r} not in {text!r}"
-    return found.group(1)
 
 
 def _withdrawn(doc: dict[str, Any], lines: str) -> bool:
@@ -135,57 +102,6 @@ class Box:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
-
-
-class Procs:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: list[Any] = []
-
-    def start(self, name: str, *args: str) -> None:
-        log = open(self.tmp / f"{name}.log", "ab")  # closed in stop_all
-        self.logs.append(log)
-        self.procs[name] = subprocess.Popen(
-            [LINLI, "serve", *args, "--host", "127.0.0.1", "--log-level", "warning"],
-            stdout=log,
-            stderr=log,
-        )
-
-    def wait_healthy(self, name: str, url: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        proc = self.procs[name]
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{name} exited with {proc.returncode}: "
-                    f"{(self.tmp / f'{name}.log').read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{name} did not come up")
-
-    def kill9(self, name: str) -> None:
-        proc = self.procs.pop(name)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        self.procs.clear()
-        for log in self.logs:
-            log.close()
 
 
 class Driver:
@@ -680,14 +596,14 @@ def _diff(hub_db: Path, boxes: list[Box], hub_site: str) -> str:
 def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_path: Path) -> None:
     t0 = time.monotonic()
     hub_db = tmp_path / "hub.db"
-    hub_port = _free_port()
+    hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
     seed = int(os.environ.get("LINLI_E2E_SEED", "31"))  # replay a failing run
     boxes = [
         Box(
             f"c{i}",
             tmp_path / f"c{i}.db",
-            _free_port(),
+            free_port(),
             FaultProxy(hub_port, rate=0.0, seed=seed + i),
         )
         for i in range(3)
@@ -697,7 +613,7 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
     try:
         # Set up with the real commands: the hub enrols, each box is a demo centre
         # with its own API token, then joins the hub through its (healthy) proxy.
-        outs = _linli_many(
+        outs = linli_many(
             [
                 [
                     "hub",
@@ -738,9 +654,9 @@ def test_real_hub_and_three_real_centres_converge_through_faults_and_kill9(tmp_p
         assert len(issued) == 3
         for box, (site_id, _), out in zip(boxes, issued, outs[1:], strict=True):
             box.site_id = site_id
-            box.token = _grab(r"API token: (\S+)", out)
+            box.token = grab(r"API token: (\S+)", out)
         driver._start_hub()
-        _linli_many(
+        linli_many(
             *[
                 [["centre", "join", "--db", str(b.db), "--hub", b.proxy.url, "--token", token]]
                 for b, (_, token) in zip(boxes, issued, strict=True)
@@ -885,20 +801,20 @@ def test_a_demo_box_joins_only_with_its_server_stopped_and_then_loses_nothing(
     201, never pushed. Now the join is refused until the server stops.
     """
     hub_db, db = tmp_path / "hub.db", tmp_path / "c.db"
-    hub_port, port = _free_port(), _free_port()
+    hub_port, port = free_port(), free_port()
     hub_url, url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{port}"
     procs = Procs(tmp_path)
     try:
-        enrolled, made = _linli_many(
+        enrolled, made = linli_many(
             [["hub", "add-centre", "--db", str(hub_db), "--name", "金沙路"]],
             [
                 ["demo", "--db", str(db)],
                 ["staff", "add", "--db", str(db), "--name", "平板", "--pin", "2468", "--token"],
             ],
         )
-        token = _grab(r"token: (\S+)", enrolled)
-        site_id = _grab(r"site id: (\S+)", enrolled)
-        auth = {"Authorization": "Bearer " + _grab(r"API token: (\S+)", made)}
+        token = grab(r"token: (\S+)", enrolled)
+        site_id = grab(r"site id: (\S+)", enrolled)
+        auth = {"Authorization": "Bearer " + grab(r"API token: (\S+)", made)}
         procs.start("hub", "--role", "hub", "--db", str(hub_db), "--port", str(hub_port))
         serve = ["--role", "centre", "--db", str(db), "--port", str(port), "--sync-interval", "0.2"]
         procs.start("c", *serve)
@@ -919,7 +835,7 @@ def test_a_demo_box_joins_only_with_its_server_stopped_and_then_loses_nothing(
         server = procs.procs.pop("c")
         server.terminate()
         server.wait(10)
-        _linli_many([join])
+        linli_many([join])
         procs.start("c", *serve)
         procs.wait_healthy("c", url)
         after = httpx.post(

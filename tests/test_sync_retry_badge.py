@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import TestClient
+from page_forms import sign_in
 from sync_fixtures import HUB_URL, enrol_centre, hub_app
-from test_pages import sign_in
 
 from edge.domain.auth import add_staff
 from edge.settings import Settings

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from supply_world import MONDAY, World
 from sync_fixtures import HUB_URL, count, open_hub_store
-from test_supply_support import MONDAY, World
 
 from edge.store.ids import new_id
 from sync.errors import Forbidden

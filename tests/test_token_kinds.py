@@ -4,7 +4,7 @@ other's door (a stolen cookie is no API token; a leaked API token is no page ses
 from __future__ import annotations
 
 from centre_world import Centre
-from test_pages import sign_in
+from page_forms import sign_in
 
 
 def test_a_page_cookie_is_not_an_api_token(centre: Centre) -> None:

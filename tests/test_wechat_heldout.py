@@ -81,7 +81,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_wechat_parse import score
+from wechat_scoring import score
 
 HERE = Path(__file__).parent
 

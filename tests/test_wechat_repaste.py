@@ -13,8 +13,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from test_wechat_pages import HX, MONDAY, card_forms, card_html, csrf, preview, wechat_orders
-from test_wechat_pages import wx as wx  # the signed-in fixture, used by name
+from page_forms import csrf
+from wechat_paste import HX, MONDAY, card_forms, card_html, preview, wechat_orders
 
 P1 = "张阿姨 2026-11-29 18:03:12\n@小玮 姐,5斤土豆,谢谢!"
 P2 = P1 + "\n张阿姨 2026-11-29 19:10:40\n再加2斤黄瓜"

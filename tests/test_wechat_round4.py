@@ -4,7 +4,7 @@ untuned) showed, each rule with the near misses it must leave alone."""
 from __future__ import annotations
 
 import pytest
-from test_wechat_parse import parse, triples
+from wechat_scoring import parse, triples
 
 # --------------------------------------------------------------------------- take-backs
 

@@ -5,7 +5,7 @@ is a line of the held-out file."""
 from __future__ import annotations
 
 import pytest
-from test_wechat_parse import parse, triples
+from wechat_scoring import parse, triples
 
 # ------------------------------------------------------------------ adding to a line
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from centre_world import Centre
+from page_forms import sign_in
 
 from edge.store import Store
+from edge.web.pages import configure_templates
 
 MONDAY = "2026-11-30"
 SUNDAY_MORNING = datetime(2026, 11, 29, 10, 0)
@@ -185,3 +187,9 @@ class World:
     def close(self) -> None:
         for c in self.centres.values():
             c.store.close()
+
+
+def signed_in(c: Centre, who: str = "manager") -> None:
+    configure_templates(c.client.app.template_engine)
+    r = sign_in(c.client, who)
+    assert r.status_code in (302, 303), r.text
