@@ -56,7 +56,7 @@ check: install
 # platform (uv.lock); the installs read the same versions, with hashes, from the files
 # `uv export` makes of it: requirements/box.txt (the box), requirements/dev.txt (tests) and
 # requirements/hub-pg.txt (a hub on PostgreSQL: the box's set plus psycopg and its pool).
-# `make test` then checks the refresh (tests/test_lock.py holds the three together).
+# `make test` then checks the refresh (tests/box/test_lock.py holds the three together).
 lock: install
 	$(VENV)/bin/uv lock --upgrade --python 3.11
 	$(VENV)/bin/uv export --frozen --no-emit-project -q -o requirements/box.txt

@@ -102,7 +102,7 @@ COMMANDS_TABLE = "sync_commands"
 RESULTS_TABLE = "sync_command_results"
 # Rule 7: per centre-written table, each column that names another row, and the
 # table of that row. Every `*_id` column of a centre's shared tables is here
-# (tests/test_sync_scoping.py checks it against the schema).
+# (tests/sync/test_sync_scoping.py checks it against the schema).
 REFERENCES: dict[str, dict[str, str]] = {
     "orders": {"household_id": "households", "staff_id": "staff"},
     "order_items": {"order_id": "orders", "product_id": "products"},

@@ -1,6 +1,6 @@
 """Care data on top of the test centre (conftest's `centre_template`): the demo's
 services, two elders, providers linked to the template's staff, and a second
-volunteer. Shared by the tests/test_care_*.py files."""
+volunteer. Shared by the tests/edge/care/ and tests/hub/test_care_*.py files."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def open_care_store(
     tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
 ) -> Iterator[tuple[Store, Care]]:
     """A store on a copy of the test centre, with care data; no web app. A test module
-    makes it its `care_store` fixture (see tests/test_care_bookings.py)."""
+    makes it its `care_store` fixture (see tests/edge/care/test_care_bookings.py)."""
     template, built = centre_template
     shutil.copyfile(template, tmp_path / "centre.db")
     store = Store(tmp_path / "centre.db")

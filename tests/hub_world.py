@@ -2,7 +2,7 @@
 a demo centre joined to it whose server is stopped (it syncs only when the test runs
 `linli sync --once`), a second centre, an operator and a co-op.
 
-Used by tests/test_hub_live_commands.py and tests/test_browser_hub.py.
+Used by tests/hub/test_hub_live_commands.py and tests/hub/test_browser_hub.py.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ Round 6: `wechat_heldout_round6.jsonl` (98 messages, 146 items; Traditional char
 dictation homophones glued to order words, dialect names, additions to a line, 各 after
 people, fallbacks with no first choice, 柿子, pasted headers, money, chit-chat) was written
 before reading the parser and scored once, untuned: P 0.944 / R 0.918, no non-order read as
-an order. After fixing its kinds (tests/test_wechat_round6.py) P 1.000 / R 1.000, and every
+an order. After fixing its kinds (test_wechat_round6.py) P 1.000 / R 1.000, and every
 earlier set at P 1.000 / R 1.000. `wechat_heldout_round6_after.jsonl` (59 messages, 85 items)
 was written after those fixes and scored once, untuned: P 1.000 / R 0.976 (a relative named
 with 我, "给我妈也来一斤"; 一挂 of bananas); after fixing those two kinds P 1.000 / R 1.000.
@@ -78,12 +78,11 @@ R 1.000.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from paths import WECHAT_SETS
 from wechat_scoring import score
 
-HERE = Path(__file__).parent
+HERE = WECHAT_SETS
 
 
 @pytest.mark.parametrize("name", ["wechat_heldout.jsonl", "wechat_heldout_final.jsonl"])

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from paths import CHECKOUT
 from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrol_centre, hub_app
 
 from edge.domain import calendar
@@ -378,12 +379,12 @@ async def test_the_co_op_opens_its_loading_list_from_a_signed_link(world: Any) -
 
 def test_every_hub_msgid_has_a_chinese_translation() -> None:
     """The words the hub's Python code says (ages, clock advice, refusals) are in the
-    catalogs too; the templates' are checked with the centre's (tests/test_pages.py)."""
+    catalogs too; the templates' are checked with the centre's (tests/edge/web/test_pages.py)."""
     from babel.messages.extract import extract_from_dir
 
     from edge.web.pages.i18n import translations
 
-    hub_dir = Path(__file__).resolve().parent.parent / "hub"
+    hub_dir = CHECKOUT / "hub"
     found = {
         m if isinstance(m, str) else m[0]
         for _f, _l, m, _c, _x in extract_from_dir(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from centre_world import Centre
 from page_forms import sign_in
+from paths import CHECKOUT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = CHECKOUT
 
 
 def test_static_files_and_pages_are_gzipped_for_a_tablet_that_accepts_it(centre: Centre) -> None:

@@ -1,4 +1,4 @@
-"""Round 4 of the WeChat parser: the kinds tests/wechat_heldout_round4.jsonl (scored once,
+"""Round 4 of the WeChat parser: the kinds wechat_heldout_round4.jsonl (scored once,
 untuned) showed, each rule with the near misses it must leave alone."""
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def test_a_neighbours_quantity_keeps_who_it_is_for_for_the_manager() -> None:
 
 
 # --------------------------------------------------------------------------- round 5
-# Kinds the round-5 set (tests/wechat_heldout_round5.jsonl, scored once untuned) showed.
+# Kinds the round-5 set (tests/edge/wechat/wechat_heldout_round5.jsonl, scored once untuned) showed.
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ and the chat-block splitter."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import WECHAT_CORPUS
 from wechat_catalog import CATALOG, padded_catalog
 from wechat_scoring import parse, score, triples
 
@@ -24,7 +24,7 @@ from edge.domain.wechat import (
 )
 
 CAT = Catalog(CATALOG)
-CORPUS = Path(__file__).with_name("wechat_corpus.jsonl")
+CORPUS = WECHAT_CORPUS
 
 
 def only(text: str) -> ParsedItem:
@@ -473,7 +473,7 @@ def test_unknown_content_is_reported_not_dropped() -> None:
 
 
 # --------------------------------------------------------------------------- generalisation
-# Failure classes found by the held-out set (tests/wechat_heldout.jsonl).
+# Failure classes found by the held-out set (tests/edge/wechat/wechat_heldout.jsonl).
 
 
 @pytest.mark.parametrize(

@@ -29,12 +29,12 @@ from typing import Any
 import httpx
 import pytest
 from live_server import free_port, stop, wait_healthy
+from paths import CHECKOUT
 
 from edge.backup import check_linli_file
 from edge.box import backup_to_usb, lan_ipv4, mdns_label, sd_notify, slug, usb_mounts
 from tests.conftest import build_centre
 
-CHECKOUT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
     platform.machine().lower(), ""

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import pytest
+from paths import WECHAT_CORPUS
 
 LINLI = str(Path(sys.executable).parent / "linli")
 SYNC_INTERVAL_S = "0.3"
@@ -49,7 +50,7 @@ DAY = "2030-01-07"
 pytestmark = pytest.mark.timeout(240)
 
 
-# --- helpers (after tests/test_sync_e2e.py) -------------------------------------------------
+# --- helpers (after tests/e2e/test_sync_e2e.py) -------------------------------------------------
 
 
 def _free_port() -> int:
@@ -986,7 +987,7 @@ def test_8_slow_connections_are_closed_and_healthz_keeps_answering(world: World)
 def _worst_paste() -> str:
     from edge.domain.wechat.drafts import MAX_PASTE_CHARS
 
-    corpus = Path(__file__).parent / "wechat_corpus.jsonl"
+    corpus = WECHAT_CORPUS
     texts = [json.loads(line)["text"] for line in corpus.read_text().splitlines() if line.strip()]
     lines, size, i = [], 0, 0
     while True:

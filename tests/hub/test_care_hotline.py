@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from care_hub_world import DESK
+from paths import CHECKOUT
 from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
 
 from edge.domain import calendar
@@ -351,7 +352,7 @@ async def test_the_desk_pauses_and_resumes_a_recurring_meal(world: Any) -> None:
 def test_the_hotline_templates_speak_through_the_catalogs() -> None:
     """No Chinese written into the desk's templates (only the 中文 language link): every
     label is a msgid with a Chinese translation in the catalogs."""
-    root = Path(__file__).resolve().parents[1] / "templates" / "hub" / "hotline"
+    root = CHECKOUT / "templates" / "hub" / "hotline"
     han = re.compile(r"[\u3400-\u9fff]+")
     for path in root.glob("*.html"):
         words = [w for w in han.findall(path.read_text(encoding="utf-8")) if w != "中文"]

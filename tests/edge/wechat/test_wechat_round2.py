@@ -1,4 +1,4 @@
-"""WeChat parser, round 2: the rules a second held-out set (tests/wechat_heldout_round2.jsonl,
+"""WeChat parser, round 2: the rules a second held-out set (wechat_heldout_round2.jsonl,
 written before these changes) showed missing. One test group per rule, each with wordings
 other than the held-out ones, and the near misses each rule must leave alone."""
 
@@ -259,7 +259,7 @@ def test_my_second_quantity_without_a_neighbour_is_no_second_line() -> None:
 
 
 # --------------------------------------------------------------------------- round 3
-# Kinds the round-3 set (tests/wechat_heldout_round3.jsonl, scored once untuned) showed.
+# Kinds the round-3 set (tests/edge/wechat/wechat_heldout_round3.jsonl, scored once untuned) showed.
 
 
 @pytest.mark.parametrize(

@@ -26,12 +26,13 @@ from pathlib import Path
 import httpx
 import pytest
 from live_server import free_port, stop, wait_healthy
+from paths import WECHAT_CORPUS
 
 from edge.domain.wechat.drafts import MAX_PASTE_CHARS
 from edge.domain.wechat.parse_pool import BUSY, TOO_LONG, ParsePool, PasteBusy, PasteTooLong
 from tests.conftest import build_centre
 
-CORPUS = Path(__file__).resolve().parent / "wechat_corpus.jsonl"
+CORPUS = WECHAT_CORPUS
 SENDERS = ["张阿姨", "王奶奶", "李叔", "赵姐", "陈大爷", "刘阿姨", "孙老师", "周姐", "吴叔叔"]
 SENDERS += [f"邻居{i}" for i in range(21)]
 TOKEN_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from centre_world import count
 from page_forms import TOKEN_RE, csrf, order_form, sign_in
+from paths import CHECKOUT
 
 from edge.errors import BadRequest
 from edge.web.pages import configure_templates
@@ -23,7 +23,7 @@ from edge.web.pages.formats import jin, parse_jin, parse_yuan, yuan
 from edge.web.pages.i18n import translations
 
 MONDAY = "2026-11-30"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = CHECKOUT
 
 
 @pytest.fixture
