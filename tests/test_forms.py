@@ -10,8 +10,9 @@ from __future__ import annotations
 # ruff: noqa: F401, F811 - `sc` and `wx` are fixtures imported from other test modules
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 from centre_world import Centre, order_body
 from litestar.datastructures import FormMultiDict
@@ -20,7 +21,17 @@ from test_supply_support import AFTER_CUTOFF, MONDAY, MONDAY_0600, place, sc
 from test_wechat_pages import HX, card_forms, preview, wx
 
 from edge.errors import BadRequest
-from edge.web.forms import form_int, form_ints, key_parts, parse_int
+from edge.web.forms import (
+    Parse,
+    Prefixed,
+    Text,
+    Whole,
+    decode_form,
+    form_int,
+    form_ints,
+    key_parts,
+    parse_int,
+)
 from edge.web.pages import configure_templates
 
 # What int() takes or chokes on: superscripts raise, other scripts' digits pass,
@@ -83,6 +94,86 @@ def test_key_parts() -> None:
         with pytest.raises(BadRequest) as caught:
             key_parts(key, 3)
         assert caught.value.field == key
+
+
+class Sample(msgspec.Struct, kw_only=True):
+    """Every kind of field `decode_form` reads."""
+
+    name: Annotated[str, Text(limit=4, strip=True)] = ""
+    method: str = "cash"
+    unit: str | None = None
+    delivered: bool = False
+    product_id: list[str] = []
+    weekday: Annotated[list[int], Whole(maximum=6)] = []
+    count: Annotated[int, Whole(minimum=1, maximum=9)] = 1
+    upper: Annotated[str | None, Parse(lambda text, field: text.upper())] = None
+    w: Annotated[dict[str, str], Prefixed("w_")] = {}
+
+
+class Needs(msgspec.Struct):
+    token: str
+
+
+def test_decode_form_reads_each_kind_of_field() -> None:
+    form = FormMultiDict(
+        [
+            ("name", "  王小明同学 "),
+            ("method", "wechat"),
+            ("unit", "斤"),
+            ("delivered", "1"),
+            ("product_id", "P1"),
+            ("product_id", "P2"),
+            ("weekday", "1"),
+            ("weekday", "6"),
+            ("count", " 3 "),
+            ("upper", "ab"),
+            ("w_I1", "2.3"),
+            ("w_I2", ""),
+            ("w_I1", "9"),
+            ("unknown", "x"),
+        ]
+    )
+    got = decode_form(form, Sample)
+    assert got == Sample(
+        name="王小明同",
+        method="wechat",
+        unit="斤",
+        delivered=True,
+        product_id=["P1", "P2"],
+        weekday=[1, 6],
+        count=3,
+        upper="AB",
+        w={"I1": "2.3", "I2": ""},
+    )
+
+
+def test_decode_form_blank_and_missing_take_the_default() -> None:
+    blank = FormMultiDict(
+        [("name", "   "), ("method", ""), ("unit", ""), ("delivered", "yes"), ("count", " ")]
+    )
+    assert decode_form(blank, Sample) == Sample()
+    assert decode_form(FormMultiDict([]), Sample) == Sample()
+    assert decode_form({"product_id": "P9", "count": "2"}, Sample) == Sample(
+        product_id=["P9"], count=2
+    )  # a plain mapping (values echoed back to a page) reads alike
+
+
+@pytest.mark.parametrize("text", ["０", "٣", "三", "１２", "-1", "1.5", "10", "9" * 5000])
+def test_decode_form_refuses_numbers_with_the_field(text: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("count", text)]), Sample)
+    assert caught.value.field == "count"
+    assert caught.value.detail == "count must be a whole number from 1 to 9"
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("weekday", "2"), ("weekday", text)]), Sample)
+    assert caught.value.field == "weekday"
+
+
+def test_decode_form_refuses_a_missing_required_field() -> None:
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("other", "1")]), Needs)
+    assert (caught.value.field, caught.value.detail) == ("token", "token is missing")
+    assert decode_form(FormMultiDict([("token", "t")]), Needs) == Needs(token="t")
 
 
 # --- the pickup desk ---------------------------------------------------------------
