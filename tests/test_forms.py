@@ -96,6 +96,9 @@ def test_key_parts() -> None:
         assert caught.value.field == key
 
 
+Lower = Annotated[str, Parse(lambda text, field: text.lower())]
+
+
 class Sample(msgspec.Struct, kw_only=True):
     """Every kind of field `decode_form` reads."""
 
@@ -107,11 +110,14 @@ class Sample(msgspec.Struct, kw_only=True):
     weekday: Annotated[list[int], Whole(maximum=6)] = []
     count: Annotated[int, Whole(minimum=1, maximum=9)] = 1
     upper: Annotated[str | None, Parse(lambda text, field: text.upper())] = None
+    lower: Lower | None = None  # markers inside an optional alias count too
     w: Annotated[dict[str, str], Prefixed("w_")] = {}
+    arrived: Annotated[list[tuple[str, str]], Prefixed("arrived:")] = []
 
 
 class Needs(msgspec.Struct):
     token: str
+    seats: Annotated[int, Whole(maximum=500)]
 
 
 def test_decode_form_reads_each_kind_of_field() -> None:
@@ -127,9 +133,12 @@ def test_decode_form_reads_each_kind_of_field() -> None:
             ("weekday", "6"),
             ("count", " 3 "),
             ("upper", "ab"),
+            ("lower", "CD"),
             ("w_I1", "2.3"),
             ("w_I2", ""),
             ("w_I1", "9"),
+            ("arrived:P1:g", "2"),
+            ("arrived:P1:g", "3"),
             ("unknown", "x"),
         ]
     )
@@ -143,7 +152,9 @@ def test_decode_form_reads_each_kind_of_field() -> None:
         weekday=[1, 6],
         count=3,
         upper="AB",
+        lower="cd",
         w={"I1": "2.3", "I2": ""},
+        arrived=[("arrived:P1:g", "2"), ("arrived:P1:g", "3")],
     )
 
 
@@ -171,9 +182,16 @@ def test_decode_form_refuses_numbers_with_the_field(text: str) -> None:
 
 def test_decode_form_refuses_a_missing_required_field() -> None:
     with pytest.raises(BadRequest) as caught:
-        decode_form(FormMultiDict([("other", "1")]), Needs)
+        decode_form(FormMultiDict([("other", "1"), ("seats", "2")]), Needs)
     assert (caught.value.field, caught.value.detail) == ("token", "token is missing")
-    assert decode_form(FormMultiDict([("token", "t")]), Needs) == Needs(token="t")
+    for seats in ([], [("seats", " ")]):  # a number without a default: the parser's words
+        with pytest.raises(BadRequest) as caught:
+            decode_form(FormMultiDict([("token", "t"), *seats]), Needs)
+        assert (caught.value.field, caught.value.detail) == (
+            "seats",
+            "seats must be a whole number from 0 to 500",
+        )
+    assert decode_form(FormMultiDict([("token", "t"), ("seats", "2")]), Needs) == Needs("t", 2)
 
 
 # --- the pickup desk ---------------------------------------------------------------

@@ -10,8 +10,9 @@ inputs, defaults for what may be left out) and calls `decode_form`; markers in
 - `bool`: a checkbox or button posting "1";
 - `list[str]`: every value posted under the name (several `product_id` lines);
 - `Whole(minimum, maximum)` / `Parse(fn)`: a number read by `parse_int` or by `fn(text, field)`
-  (元, 斤, days); blank or missing takes the default;
-- `Prefixed("w_")`: every input named `w_<key>`, as `{key: text}`.
+  (元, 斤, days); blank or missing takes the default, or without one is refused by the parser;
+- `Prefixed("w_")`: every input named `w_<key>`, as `{key: text}` (the first of repeats), or
+  on a `list[tuple[str, str]]` as `(name, text)` pairs in posted order, repeats kept.
 
 `int()` is too lenient for what a browser (or anything else) posts: it takes
 "٣" and "１２", and raises a bare `ValueError`, a 500, on "²", "abc" or more
@@ -60,13 +61,14 @@ class Prefixed:
     prefix: str
 
 
-def Whole(*, minimum: int = 0, maximum: int) -> Parse:
-    """A whole number in ASCII digits between the bounds (see `parse_int`)."""
-    return Parse(functools.partial(_whole, minimum=minimum, maximum=maximum))
+def Whole(*, minimum: int = 0, maximum: int, field: str | None = None) -> Parse:
+    """A whole number in ASCII digits between the bounds (see `parse_int`), refused
+    naming `field` if given (`weekday` boxes are refused as `weekdays`)."""
+    return Parse(functools.partial(_whole, minimum=minimum, maximum=maximum, named=field))
 
 
-def _whole(text: str, field: str, *, minimum: int, maximum: int) -> int:
-    return parse_int(text, field, minimum=minimum, maximum=maximum)
+def _whole(text: str, field: str, *, minimum: int, maximum: int, named: str | None) -> int:
+    return parse_int(text, named or field, minimum=minimum, maximum=maximum)
 
 
 def _values(form: Mapping[str, Any], name: str) -> list[str]:
@@ -76,12 +78,16 @@ def _values(form: Mapping[str, Any], name: str) -> list[str]:
     return [str(form[name])] if name in form else []
 
 
-def _read(form: Mapping[str, Any], name: str, hint: Any) -> Any:
+def _read(form: Mapping[str, Any], name: str, hint: Any, required: bool) -> Any:
     """The value for one field, or `msgspec.UNSET` for "take the default"."""
     marks: tuple[Any, ...] = ()
     if get_origin(hint) is Annotated:
         hint, *rest = get_args(hint)
         marks = tuple(rest)
+    elif get_origin(hint) is Union:  # `Yuan | None`: the markers of the Annotated member
+        marks = tuple(
+            m for a in get_args(hint) if get_origin(a) is Annotated for m in a.__metadata__
+        )
     text_mark = next((m for m in marks if isinstance(m, Text)), Text())
     parse = next((m.parse for m in marks if isinstance(m, Parse)), None)
     prefixed = next((m for m in marks if isinstance(m, Prefixed)), None)
@@ -90,6 +96,8 @@ def _read(form: Mapping[str, Any], name: str, hint: Any) -> Any:
         raw = raw.strip() if text_mark.strip else raw
         return raw[: text_mark.limit] if text_mark.limit is not None else raw
 
+    if prefixed is not None and get_origin(hint) is list:
+        return [(k, clean(str(v))) for k, v in form.items() if k.startswith(prefixed.prefix)]
     if prefixed is not None:
         found: dict[str, str] = {}
         for key, value in form.items():
@@ -101,10 +109,11 @@ def _read(form: Mapping[str, Any], name: str, hint: Any) -> Any:
     posted = _values(form, name)
     if hint is bool:
         return bool(posted) and posted[0] == "1"
+    if parse is not None:  # a required number left blank is refused in the parser's words
+        text = posted[0].strip() if posted else ""
+        return parse(text, name) if text or required else msgspec.UNSET
     if not posted:
         return msgspec.UNSET
-    if parse is not None:
-        return parse(posted[0].strip(), name) if posted[0].strip() else msgspec.UNSET
     text = clean(posted[0])
     if not text:
         optional = get_origin(hint) is Union and type(None) in get_args(hint)
@@ -123,7 +132,7 @@ def decode_form(form: Mapping[str, Any], into: type[F]) -> F:
     hints = _hints(into)
     given: dict[str, Any] = {}
     for field in msgspec.structs.fields(into):
-        value = _read(form, field.encode_name, hints[field.name])
+        value = _read(form, field.encode_name, hints[field.name], field.required)
         if value is not msgspec.UNSET:
             given[field.name] = value
         elif field.required:
