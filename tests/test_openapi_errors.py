@@ -72,6 +72,28 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
         ("post", "/api/v1/care/daycare/walkin-lunch"): {"day", "total"},
         ("get", "/api/v1/shortages"): {"delivery_date", "orders"},
         ("post", "/api/v1/calendar/exceptions"): {"id", "moved"},
+        ("get", "/api/v1/products/{product_id}"): PRODUCT_FIELDS,
+        ("patch", "/api/v1/products/{product_id}"): PRODUCT_FIELDS,
+        ("get", "/api/v1/calendar"): CALENDAR_FIELDS,
+        ("get", "/api/v1/households/{household_id}"): HOUSEHOLD_FIELDS,
+        ("get", "/api/v1/dashboard"): DASHBOARD_FIELDS,
+        ("post", "/api/v1/orders/{order_id}/settle"): {"paid_fen", "change_due_fen", "owed_fen"},
+        ("put", "/api/v1/consolidated/buffer"): {
+            "delivery_date",
+            "product_id",
+            "qty_unit",
+            "quantity",
+            "amended_version",
+        },
+        ("post", "/api/v1/consolidated/sent-by-hand"): {
+            "delivery_date",
+            "version",
+            "sent_by_hand_at",
+            "replayed",
+        },
+        ("post", "/api/v1/receiving"): {"delivery_date", "recorded", "shortages"},
+        ("get", "/api/v1/returns"): {"delivery_date", "note", "suggested"},
+        ("get", "/api/v1/care/daycare"): {"day", "grid", "lunch"},
     }
     for (method, path), fields in expected.items():
         schema = _success_schema(doc, method, path)
@@ -80,3 +102,61 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
     r = centre.client.get("/api/v1/packing-list", headers=centre.headers())
     assert r.status_code == 200
     assert set(r.json()) == {"day", "orders", "totals"}
+    for path, fields in (
+        ("/api/v1/calendar", CALENDAR_FIELDS),
+        ("/api/v1/dashboard", DASHBOARD_FIELDS),
+    ):
+        r = centre.client.get(path, headers=centre.headers())
+        assert r.status_code == 200, r.text
+        assert set(r.json()) == fields, path
+    r = centre.client.get("/api/v1/products", headers=centre.headers())
+    assert r.status_code == 200
+    assert r.json() and all(set(p) == PRODUCT_FIELDS for p in r.json())
+
+
+PRODUCT_FIELDS = {
+    "id",
+    "name",
+    "aliases",
+    "category",
+    "sold_by",
+    "unit",
+    "price_fen",
+    "bundle_size",
+    "special_price_fen",
+    "special_from",
+    "special_to",
+    "active",
+}
+CALENDAR_FIELDS = {"weekdays", "cutoff", "pickup_hours", "closed", "extra", "next_delivery_day"}
+HOUSEHOLD_FIELDS = {
+    "id",
+    "name",
+    "building",
+    "unit",
+    "room",
+    "wechat_nickname",
+    "notes",
+    "home_delivery",
+    "phone",
+}
+DASHBOARD_FIELDS = {
+    "day",
+    "orders",
+    "placed",
+    "packed",
+    "picked_up",
+    "delivered",
+    "cancelled",
+    "no_show",
+    "waiting",
+    "done",
+    "orders_takings_fen",
+    "walkin_takings_fen",
+    "walkin_sales",
+    "takings_fen",
+    "owed_fen",
+    "owing",
+    "corrections",
+    "given_back_fen",
+}
