@@ -94,6 +94,8 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
         ("post", "/api/v1/receiving"): {"delivery_date", "recorded", "shortages"},
         ("get", "/api/v1/returns"): {"delivery_date", "note", "suggested"},
         ("get", "/api/v1/care/daycare"): {"day", "grid", "lunch"},
+        ("post", "/api/v1/wechat/confirm"): {"id", "pickup_date", "pickup_code", "replayed"},
+        ("post", "/api/v1/wechat/link"): {"nickname", "household_id"},
     }
     for (method, path), fields in expected.items():
         schema = _success_schema(doc, method, path)

@@ -258,3 +258,17 @@ class DaycareDay(msgspec.Struct):
     day: str
     grid: list[dict[str, Any]]
     lunch: Lunches
+
+
+class DraftConfirmed(msgspec.Struct):
+    """POST /api/v1/wechat/confirm (201, or 200 when the same paste was confirmed before)."""
+
+    id: str
+    pickup_date: str
+    pickup_code: str
+    replayed: bool
+
+
+class NicknameLinked(msgspec.Struct):
+    nickname: str
+    household_id: str
