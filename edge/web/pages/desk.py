@@ -287,8 +287,8 @@ async def desk_complete(
     order, _catalog = await load_order(store, me, order_id)
     _ = gettext_for(request)
     try:
+        weighings = _weighings(decode_form(form, Typed), order)  # weights refused first
         data = decode_form(form, Handover)
-        weighings = _weighings(data, order)
         method, on_credit, delivered = data.method, data.on_credit, data.delivered
         shown = data.shown_due
         amount = _optional_yuan(
