@@ -272,3 +272,14 @@ class DraftConfirmed(msgspec.Struct):
 class NicknameLinked(msgspec.Struct):
     nickname: str
     household_id: str
+
+
+class ReceivingView(msgspec.Struct):
+    """GET /api/v1/receiving: expected against arrived per line, the dispatch note, shortages."""
+
+    centre_id: str
+    delivery_date: str
+    lines: list[dict[str, Any]]
+    dispatch_note: bool
+    dispatch_note_text: str
+    shortages: list[dict[str, Any]]

@@ -23,6 +23,7 @@ from edge.web.api.replies import (
     BufferSet,
     Leftover,
     OrderShortages,
+    ReceivingView,
     ReturnsView,
     SentByHand,
     Shortages,
@@ -172,10 +173,11 @@ class SupplyController(Controller):
     @get("/receiving")
     async def receiving_view(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
-    ) -> dict[str, Any]:
+    ) -> ReceivingView:
         """Expected (dispatch note, else the order) against what arrived, per line."""
         day = calendar.iso_day(delivery_date, "delivery_date")
-        return await store.read(lambda c: receiving.receiving_view(c, store.site_id, day))
+        view = await store.read(lambda c: receiving.receiving_view(c, store.site_id, day))
+        return ReceivingView(**view)
 
     @post("/receiving", status_code=200)
     async def record_arrivals(
