@@ -115,6 +115,18 @@ class Sample(msgspec.Struct, kw_only=True):
     arrived: Annotated[list[tuple[str, str]], Prefixed("arrived:")] = []
 
 
+class Blank(msgspec.Struct):
+    """Optional texts whose default is not None: blank is still None."""
+
+    note: str | None = "none given"
+    hint: Annotated[str | None, Text(strip=True)] = "none given"
+
+
+def test_decode_form_blank_optional_text_is_none() -> None:
+    assert decode_form(FormMultiDict([("note", ""), ("hint", "  ")]), Blank) == Blank(None, None)
+    assert decode_form(FormMultiDict([]), Blank) == Blank()
+
+
 class Needs(msgspec.Struct):
     token: str
     seats: Annotated[int, Whole(maximum=500)]

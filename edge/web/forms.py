@@ -26,6 +26,7 @@ its own form again with the error can catch that `BadRequest` like any other.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -37,6 +38,7 @@ from litestar.datastructures import FormMultiDict
 from edge.errors import BadRequest
 
 F = TypeVar("F", bound=msgspec.Struct)
+UNIONS = (Union, types.UnionType)  # `Optional[X]` and `X | None`
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def _read(form: Mapping[str, Any], name: str, hint: Any, required: bool) -> Any:
     if get_origin(hint) is Annotated:
         hint, *rest = get_args(hint)
         marks = tuple(rest)
-    elif get_origin(hint) is Union:  # `Yuan | None`: the markers of the Annotated member
+    elif get_origin(hint) in UNIONS:  # `Yuan | None`: the markers of the Annotated member
         marks = tuple(
             m for a in get_args(hint) if get_origin(a) is Annotated for m in a.__metadata__
         )
@@ -116,7 +118,7 @@ def _read(form: Mapping[str, Any], name: str, hint: Any, required: bool) -> Any:
         return msgspec.UNSET
     text = clean(posted[0])
     if not text:
-        optional = get_origin(hint) is Union and type(None) in get_args(hint)
+        optional = get_origin(hint) in UNIONS and type(None) in get_args(hint)
         return None if optional else msgspec.UNSET
     return text
 
