@@ -124,6 +124,24 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
     assert r.json() and all(set(p) == PRODUCT_FIELDS for p in r.json())
 
 
+def test_an_undo_documents_each_kind_of_answer(centre: Centre) -> None:
+    """POST /api/v1/corrections answers one of three shapes, by the kind undone."""
+    doc = centre.client.get("/schema/openapi.json").json()
+    ok = _responses(doc, "post", "/api/v1/corrections")["201"]
+    kinds = ok["content"]["application/json"]["schema"]["oneOf"]
+    fields = [
+        set(doc["components"]["schemas"][k["$ref"].rsplit("/", 1)[1]]["properties"]) for k in kinds
+    ]
+    assert sorted(fields, key=sorted) == sorted(
+        [
+            {"order_id", "status", "given_back_fen", "corrections"},
+            {"order_id", "given_back_fen", "owed_fen", "correction"},
+            {"sale_id", "given_back_fen", "correction"},
+        ],
+        key=sorted,
+    )
+
+
 PRODUCT_FIELDS = {
     "id",
     "name",

@@ -283,3 +283,29 @@ class ReceivingView(msgspec.Struct):
     dispatch_note: bool
     dispatch_note_text: str
     shortages: list[dict[str, Any]]
+
+
+class HandoverVoided(msgspec.Struct):
+    """A hand-over undone: the order is reopened and every payment it took reversed."""
+
+    order_id: str
+    status: str
+    given_back_fen: int
+    corrections: list[dict[str, Any]]
+
+
+class PaymentVoided(msgspec.Struct):
+    """One payment undone: its amount is owed again."""
+
+    order_id: str
+    given_back_fen: int
+    owed_fen: int
+    correction: dict[str, Any]
+
+
+class SaleVoided(msgspec.Struct):
+    """A walk-in sale undone: its money goes back."""
+
+    sale_id: str
+    given_back_fen: int
+    correction: dict[str, Any]
