@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from edge.errors import BadRequest, EdgeError, NotFound
+from edge.web.forms import Text, read_form
 from edge.web.pages.base import form_error
 from edge.web.pages.formats import parse_yuan
 from hub import centre_products, commands, operations
@@ -109,13 +111,45 @@ async def catalog_page(request: AnyRequest) -> Response[Any]:
     return await _page(request, op)
 
 
+class NewProduct(msgspec.Struct, kw_only=True):
+    """A district product, as typed (shown again as typed if it is refused)."""
+
+    name: str = ""
+    sold_by: str = ""
+    unit: str = ""
+    category: str = ""
+    price: str = ""  # 元, read by price_fen
+    confirm_duplicate: bool = False  # "add it anyway" under a likely duplicate
+
+
+class ProductChange(msgspec.Struct, kw_only=True):
+    name: str = ""  # blank: unchanged
+    price: str = ""  # blank: unchanged
+    active: str = ""  # "1": on sale
+
+
+class Price(msgspec.Struct, kw_only=True):
+    price: str = ""
+    confirm_duplicate: bool = False
+
+
+class Link(msgspec.Struct):
+    district_id: Annotated[str, Text(limit=64)] = ""
+
+
 @post("/hub/catalog", include_in_schema=False)
 async def catalog_create(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    typed = {k: str(form.get(k) or "") for k in ("name", "sold_by", "unit", "category", "price")}
+    form = await read_form(request, NewProduct)
+    typed = {
+        "name": form.name,
+        "sold_by": form.sold_by,
+        "unit": form.unit,
+        "category": form.category,
+        "price": form.price,
+    }
     try:
         fields = {
             "name": typed["name"],
@@ -124,7 +158,7 @@ async def catalog_create(request: AnyRequest) -> Response[Any]:
             "category": typed["category"],
             "price_fen": price_fen(typed["price"]),
         }
-        confirm = form.get("confirm_duplicate") == "1"
+        confirm = form.confirm_duplicate
         product_id = await _save(
             request,
             lambda tx: centre_products.create_district_product(
@@ -154,8 +188,8 @@ async def catalog_update(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    typed = {k: str(form.get(k) or "") for k in ("name", "price", "active")}
+    form = await read_form(request, ProductChange)
+    typed = {"name": form.name, "price": form.price, "active": form.active}
     try:
         fields: dict[str, Any] = {"active": typed["active"] == "1"}
         if typed["price"]:
@@ -253,8 +287,7 @@ async def product_price(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    typed = {"price": str(form.get("price") or "")}
+    typed = {"price": (await read_form(request, Price)).price}
     try:
         fen = price_fen(typed["price"])
         sent = await _save(
@@ -281,9 +314,9 @@ async def product_adopt(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    typed = {"price": str(form.get("price") or "")}
-    confirm = form.get("confirm_duplicate") == "1"
+    form = await read_form(request, Price)
+    typed = {"price": form.price}
+    confirm = form.confirm_duplicate
     try:
         fen = price_fen(typed["price"])
         district_id, _sent = await _save(
@@ -323,8 +356,7 @@ async def product_link(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    district_id = str(form.get("district_id") or "")[:64]
+    district_id = (await read_form(request, Link)).district_id
     sent = await _save(
         request, lambda tx: centre_products.link(tx, product_id, district_id, op.name)
     )

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from edge.errors import BadRequest
-from edge.web.forms import form_ints
+from edge.web.forms import Whole, read_form
 from edge.web.pages.i18n import gettext_for
 from hub import commands, operations
 from hub.health import clock_advice, sync_health
@@ -123,21 +124,34 @@ def _sent(site_id: str, command_id: str) -> Redirect:
     return Redirect(path=f"/hub/sync?sent={command_id}#centre-{site_id}")
 
 
+class Week(msgspec.Struct, kw_only=True):
+    """A centre's delivery weekdays (0 = Monday), order cutoff and pick-up hours."""
+
+    weekday: Annotated[list[int], Whole(maximum=6, field="weekdays")] = []
+    cutoff: str = "20:00"
+    pickup_hours: str = "07:00-11:00"
+
+
+class CalendarDay(msgspec.Struct, kw_only=True):
+    """A closed day (its orders moved to `move_orders_to`, if given) or an extra one."""
+
+    day: str = ""
+    kind: str = ""  # checked by the command: "closed" or "extra"
+    note: str | None = None
+    move_orders_to: str | None = None
+
+
 @post("/hub/centres/{site_id:str}/calendar", include_in_schema=False)
 async def calendar_submit(request: AnyRequest) -> Response[Any]:
     site_id = str(request.path_params["site_id"])
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    weekdays = form_ints(form, "weekday", maximum=6, field="weekdays")
+    form = await read_form(request, Week)
+    weekdays = form.weekday
     if not weekdays:  # the centre would refuse the command; say so now
         raise BadRequest("choose at least one delivery weekday", field="weekdays")
-    args = {
-        "weekdays": weekdays,
-        "cutoff": str(form.get("cutoff") or "20:00"),
-        "pickup_hours": str(form.get("pickup_hours") or "07:00-11:00"),
-    }
+    args = {"weekdays": weekdays, "cutoff": form.cutoff, "pickup_hours": form.pickup_hours}
     command_id = await hub_of(request).store.write(
         lambda tx: operations.send_command(tx, site_id, "set_calendar", args, op.name)
     )
@@ -151,12 +165,12 @@ async def exception_submit(request: AnyRequest) -> Response[Any]:
     op = await page_operator(request)
     if op is None:
         return to_login(request)
-    form = await request.form()
-    args: dict[str, Any] = {"day": str(form.get("day") or ""), "kind": str(form.get("kind"))}
-    if form.get("note"):
-        args["note"] = str(form.get("note"))
-    if form.get("move_orders_to"):
-        args["move_orders_to"] = str(form.get("move_orders_to"))
+    form = await read_form(request, CalendarDay)
+    args: dict[str, Any] = {"day": form.day, "kind": form.kind}
+    if form.note is not None:
+        args["note"] = form.note
+    if form.move_orders_to is not None:
+        args["move_orders_to"] = form.move_orders_to
     try:
         command_id = await hub_of(request).store.write(
             lambda tx: operations.send_command(tx, site_id, "add_calendar_exception", args, op.name)

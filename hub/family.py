@@ -15,8 +15,9 @@ import asyncio
 import secrets
 import sqlite3
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from argon2 import PasswordHasher
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -26,6 +27,7 @@ from edge.domain.care.recipients import normalise_code
 from edge.domain.households import normalise_phone
 from edge.errors import BadRequest, EdgeError, NotFound, Unauthorized
 from edge.store.ids import new_id
+from edge.web.forms import Prefixed, Text, read_form
 from hub import care_commands, care_orders
 from hub.signin_limit import HubLoginLimiter
 from sync.enrol import hash_token, now_iso, unknown_operator_hash, verify_password
@@ -101,11 +103,58 @@ def _elders(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
     ]
 
 
+class LinkForm(msgspec.Struct, kw_only=True):
+    """The centre's code for the elder, who the family member is, and a password."""
+
+    code: str = ""
+    name: str = ""
+    phone: str = ""
+    relation: str = ""
+    password: str = ""
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    phone: str = ""
+    password: str = ""
+
+
+class BookForm(msgspec.Struct, kw_only=True):
+    service_id: str = ""
+    day: str = ""
+    start: str = ""
+    note: str = ""
+
+
+class CancelForm(msgspec.Struct, kw_only=True):
+    """A booking, or a request the centre has not answered yet, and why."""
+
+    booking_id: str = ""
+    request_id: str = ""
+    reason: str = ""
+
+
+class RateForm(msgspec.Struct, kw_only=True):
+    booking_id: str = ""
+    rating: str = ""  # "1" to "5"
+    note: str = ""
+
+
+class GroceriesForm(msgspec.Struct, kw_only=True):
+    """One quantity per product (`q-<product id>`, in posted order), and a note."""
+
+    quantities: Annotated[list[tuple[str, str]], Prefixed("q-")] = []
+    notes: Annotated[str, Text(limit=300)] = ""
+
+
+class CancelGroceriesForm(msgspec.Struct, kw_only=True):
+    request_id: Annotated[str, Text(limit=64)] = ""
+
+
 @post("/family/link")
 async def link(request: AnyRequest) -> Response[Any]:
     """Link to an elder by the centre's code; makes the account if the phone is new."""
-    form = await request.form()
-    values = {k: str(form.get(k) or "") for k in ("code", "name", "phone", "relation")}
+    form = await read_form(request, LinkForm)
+    values = {"code": form.code, "name": form.name, "phone": form.phone, "relation": form.relation}
     client = request.client.host if request.client else ""
     try:
         phone = normalise_phone(values["phone"])
@@ -122,9 +171,7 @@ async def link(request: AnyRequest) -> Response[Any]:
             raise BadRequest(
                 "绑定码不对，请核对服务站给您的码 / that code is not known", field="code"
             )
-        account = await _account_for(
-            request, phone, str(form.get("password") or ""), values["name"]
-        )
+        account = await _account_for(request, phone, form.password, values["name"])
         await _limiter(request).succeeded(client, phone)
         recipient_id, relation = found[0]["id"], values["relation"][:20]
         await _store(request).write(
@@ -168,8 +215,8 @@ async def _account_for(request: AnyRequest, phone: str, password: str, name: str
 
 @post("/family/login")
 async def login(request: AnyRequest) -> Response[Any]:
-    form = await request.form()
-    phone_text, password = str(form.get("phone") or ""), str(form.get("password") or "")
+    form = await read_form(request, LoginForm)
+    phone_text, password = form.phone, form.password
     client = request.client.host if request.client else ""
     try:
         phone = normalise_phone(phone_text)
@@ -280,10 +327,13 @@ async def elder_page(request: AnyRequest, recipient_id: FromPath[str]) -> Respon
     return await _elder_page(request, recipient_id)
 
 
-async def _act(request: AnyRequest, recipient_id: str, fn: Any) -> Response[Any]:
+async def _act(
+    request: AnyRequest, recipient_id: str, fn: Any, into: type[msgspec.Struct]
+) -> Response[Any]:
+    """`fn(tx, account, elder, form)` for a linked family member, the form read as `into`."""
     try:
         account, elder = await _linked(request, recipient_id)
-        form = await request.form()
+        form = await read_form(request, into)
         await _store(request).write(lambda tx: fn(tx, account, dict(elder), form))
     except Unauthorized:
         return Redirect(path="/family", status_code=303)
@@ -294,34 +344,29 @@ async def _act(request: AnyRequest, recipient_id: str, fn: Any) -> Response[Any]
 
 @post("/family/elders/{recipient_id:str}/book")
 async def book(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
-    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: BookForm) -> str:
         fields = {
-            "service_id": str(form.get("service_id") or ""),
-            "day": str(form.get("day") or ""),
-            "start": str(form.get("start") or ""),
-            "note": str(form.get("note") or ""),
+            "service_id": form.service_id,
+            "day": form.day,
+            "start": form.start,
+            "note": form.note,
             "channel": "family",
             "requested_by": account["name"],
         }
         return care_commands.book(tx, elder["id"], fields, f"{account['name']} (家属)")
 
-    return await _act(request, recipient_id, fn)
+    return await _act(request, recipient_id, fn, BookForm)
 
 
 @post("/family/elders/{recipient_id:str}/cancel")
 async def cancel(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
-    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
-        booking_id, request_id = (
-            str(form.get("booking_id") or ""),
-            str(form.get("request_id") or ""),
-        )
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: CancelForm) -> str:
+        booking_id, request_id = form.booking_id, form.request_id
         target = {"booking_id": booking_id} if booking_id else {"request_id": request_id}
         _own(tx, elder["id"], target)
-        return care_commands.cancel(
-            tx, elder["site_id"], target, str(form.get("reason") or ""), account["name"]
-        )
+        return care_commands.cancel(tx, elder["site_id"], target, form.reason, account["name"])
 
-    return await _act(request, recipient_id, fn)
+    return await _act(request, recipient_id, fn, CancelForm)
 
 
 def _own(tx: Any, recipient_id: str, target: dict[str, str]) -> None:
@@ -342,17 +387,15 @@ def _own(tx: Any, recipient_id: str, target: dict[str, str]) -> None:
 
 @post("/family/elders/{recipient_id:str}/rate")
 async def rate(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
-    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
-        booking_id = str(form.get("booking_id") or "")
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: RateForm) -> str:
+        booking_id = form.booking_id
         _own(tx, elder["id"], {"booking_id": booking_id})
-        text = str(form.get("rating") or "")
+        text = form.rating
         if text not in ("1", "2", "3", "4", "5"):
             raise BadRequest("请选择 1 到 5 星 / choose 1 to 5 stars", field="rating")
-        return care_commands.rate(
-            tx, booking_id, int(text), str(form.get("note") or ""), account["name"]
-        )
+        return care_commands.rate(tx, booking_id, int(text), form.note, account["name"])
 
-    return await _act(request, recipient_id, fn)
+    return await _act(request, recipient_id, fn, RateForm)
 
 
 @post("/family/elders/{recipient_id:str}/groceries")
@@ -361,32 +404,32 @@ async def order_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> R
     (`q-<product id>`, empty or 0 for none), sent to the centre as a `family_order`."""
     now = request.app.state.settings.now()
 
-    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
+    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: GroceriesForm) -> str:
         items = []
-        for key, value in form.multi_items():
-            if not key.startswith("q-") or not str(value).strip():
+        for key, value in form.quantities:
+            if not value.strip():
                 continue
             try:
-                quantity = float(str(value))
+                quantity = float(value)
             except ValueError:
                 raise BadRequest("数量要填数字 / a quantity is a number", field=key) from None
             if quantity != quantity or quantity < 0 or quantity > care_orders.QUANTITY_MAX:
                 raise BadRequest("数量不对 / that quantity is out of range", field=key)
             if quantity > 0:
                 items.append({"product_id": key[2:], "quantity": quantity})
-        notes = str(form.get("notes") or "")[:300]
-        return care_orders.place(tx, elder["id"], account, items, notes, now)
+        return care_orders.place(tx, elder["id"], account, items, form.notes, now)
 
-    return await _act(request, recipient_id, fn)
+    return await _act(request, recipient_id, fn, GroceriesForm)
 
 
 @post("/family/elders/{recipient_id:str}/groceries/cancel")
 async def cancel_groceries(request: AnyRequest, recipient_id: FromPath[str]) -> Response[Any]:
-    def fn(tx: Any, account: dict[str, Any], elder: dict[str, Any], form: Any) -> str:
-        request_id = str(form.get("request_id") or "")[:64]
-        return care_orders.cancel(tx, elder["id"], request_id, f"{account['name']} (家属)")
+    def fn(
+        tx: Any, account: dict[str, Any], elder: dict[str, Any], form: CancelGroceriesForm
+    ) -> str:
+        return care_orders.cancel(tx, elder["id"], form.request_id, f"{account['name']} (家属)")
 
-    return await _act(request, recipient_id, fn)
+    return await _act(request, recipient_id, fn, CancelGroceriesForm)
 
 
 FAMILY_HANDLERS = [

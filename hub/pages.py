@@ -22,8 +22,9 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -34,6 +35,7 @@ from litestar.template.config import TemplateConfig
 from edge.errors import TooManyRequests
 from edge.settings import Settings
 from edge.store import Store, get_meta
+from edge.web.forms import Text, read_form
 from edge.web.pages.base import FIELD_HINTS, N_, field_key
 from edge.web.pages.i18n import choose_language, configure_templates, gettext_for, locale_of
 from edge.web.pages.orders import CHANNELS, STATUS_LABELS
@@ -246,12 +248,17 @@ async def login_page(request: AnyRequest) -> Template:
     return render(request, "login.html", None, error=None, name="")
 
 
+class Login(msgspec.Struct):
+    name: Annotated[str, Text(limit=80)] = ""
+    password: str = ""
+
+
 @post("/hub/login", include_in_schema=False)
 async def login_submit(request: AnyRequest) -> Response[Any]:
-    form = await request.form()
-    name = str(form.get("name", ""))[:80]
+    form = await read_form(request, Login)
+    name = form.name
     try:
-        token, _ = await sign_in(request, name, str(form.get("password", "")))
+        token, _ = await sign_in(request, name, form.password)
     except Unauthorized:
         error = N_("Wrong name or password.")
         return render(request, "login.html", None, error=error, name=name, status_code=401)

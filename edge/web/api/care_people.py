@@ -15,7 +15,7 @@ from edge.domain.auth import require_manager
 from edge.domain.care import catalog, daycare, providers, recipients
 from edge.web.api.care import CareBookingController, actor
 from edge.web.api.care_activities import ACTIVITY_CONTROLLERS
-from edge.web.api.replies import Created, DaycareTap, LinkCode, LunchTotal
+from edge.web.api.replies import Created, DaycareDay, DaycareTap, LinkCode, Lunches, LunchTotal
 from edge.web.guards import manager_only, staff_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
@@ -137,12 +137,11 @@ class CarePeopleController(Controller):
         staff: StaffDep,
         settings: SettingsDep,
         day: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> DaycareDay:
         """The check-in grid of the day-care room and the kitchen's lunch count."""
         on = calendar.day_or(day, settings.now().date())
-        return await store.read(
-            lambda c: {"day": on, "grid": daycare.grid(c, on), "lunch": daycare.lunch_count(c, on)}
-        )
+        grid, lunch = await store.read(lambda c: (daycare.grid(c, on), daycare.lunch_count(c, on)))
+        return DaycareDay(on, grid, Lunches(**lunch))
 
     @post("/daycare/{recipient_id:str}/tap", status_code=200)
     async def tap(

@@ -18,6 +18,7 @@ from edge.domain.auth import Auth
 from edge.domain.calendar import iso_day
 from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import BadRequest
+from edge.web.api.replies import HandoverVoided, PaymentVoided, SaleVoided
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 
@@ -47,6 +48,11 @@ VOIDS = {
     "void_payment": corrections.void_payment,
     "void_sale": corrections.void_sale,
 }
+VOIDED: dict[str, type[HandoverVoided | PaymentVoided | SaleVoided]] = {
+    "void_handover": HandoverVoided,
+    "void_payment": PaymentVoided,
+    "void_sale": SaleVoided,
+}
 
 
 class CorrectionController(Controller):
@@ -61,7 +67,7 @@ class CorrectionController(Controller):
         staff: StaffDep,
         settings: SettingsDep,
         data: JSONBody[CorrectionBody],
-    ) -> dict[str, Any]:
+    ) -> HandoverVoided | PaymentVoided | SaleVoided:
         """Void a hand-over (the order goes back to packed and its payments are
         reversed), one payment (the amount is owed again) or a walk-in sale."""
         run = VOIDS.get(data.kind)
@@ -75,11 +81,12 @@ class CorrectionController(Controller):
                 client, data.manager_name, data.manager_pin, SignInPolicy.of(settings)
             )
             manager = approved.id
-        return await store.write(
+        done = await store.write(
             lambda tx: run(
                 tx, data.target_id, reason=data.reason, staff_id=staff.id, manager_id=manager
             )
         )
+        return VOIDED[data.kind](**done)
 
     @get("/")
     async def day(

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from edge.domain import calendar, dashboard, orders, packing, pickup, walkin
-from edge.web.api.replies import DayClosed, PackingList
+from edge.web.api.replies import Dashboard, DayClosed, PackingList, Settled
 from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
@@ -124,10 +124,10 @@ class DeskController(Controller):
     @post("/orders/{order_id:str}/settle", status_code=200)
     async def settle(
         self, store: StoreDep, staff: StaffDep, order_id: FromPath[str], data: JSONBody[SettleBody]
-    ) -> dict[str, Any]:
+    ) -> Settled:
         """A resident pays what an on-credit hand-over left owing (all or part).
         Answer: `paid_fen`, `owed_fen` (what is still owed), `change_due_fen`."""
-        return await store.write(
+        settled = await store.write(
             lambda tx: pickup.settle(
                 tx,
                 order_id,
@@ -137,6 +137,7 @@ class DeskController(Controller):
                 staff_id=staff.id,
             )
         )
+        return Settled(**settled)
 
     @post("/walkin", status_code=201)
     async def sell(
@@ -194,11 +195,11 @@ class DeskController(Controller):
         staff: StaffDep,
         settings: SettingsDep,
         day: FromQuery[str | None] = None,
-    ) -> dict[str, Any]:
+    ) -> Dashboard:
         """The day at a glance (default today): order counts by status, takings
         (`orders_takings_fen`, `walkin_takings_fen`, `takings_fen`: what was paid),
         and what residents handed over on credit still owe: `owed_fen` in all and
         `owing`, one entry per order (`order_id`, `pickup_code`, `household_name`,
         `owed_fen`)."""
         d = calendar.day_or(day, settings.now().date())
-        return await store.read(lambda c: dashboard.today(c, d))
+        return msgspec.convert(await store.read(lambda c: dashboard.today(c, d)), Dashboard)

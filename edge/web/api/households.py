@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import UNSET, UnsetType
 
 from edge.domain import households
+from edge.web.api.replies import HouseholdOut
 from edge.web.shared import StaffDep, StoreDep
 
 
@@ -50,28 +51,30 @@ class HouseholdController(Controller):
     @get("/")
     async def search(
         self, store: StoreDep, staff: StaffDep, q: FromQuery[str] = ""
-    ) -> list[dict[str, Any]]:
+    ) -> list[HouseholdOut]:
         found = await store.read(
             lambda c: households.search_households(c, q, sees_phones=staff.sees_phones)
         )
-        return [households.public_view(h, sees_phones=staff.sees_phones) for h in found]
+        return [
+            HouseholdOut(**households.public_view(h, sees_phones=staff.sees_phones)) for h in found
+        ]
 
     @post("/")
     async def create(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[HouseholdBody]
-    ) -> dict[str, Any]:
+    ) -> HouseholdOut:
         household_id = await store.write(
             lambda tx: households.create_household(tx, data.to_input())
         )
         row = await store.read(lambda c: households.get_household(c, household_id))
-        return households.public_view(row, sees_phones=staff.sees_phones)
+        return HouseholdOut(**households.public_view(row, sees_phones=staff.sees_phones))
 
     @get("/{household_id:str}")
     async def show(
         self, store: StoreDep, staff: StaffDep, household_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> HouseholdOut:
         row = await store.read(lambda c: households.get_household(c, household_id))
-        return households.public_view(row, sees_phones=staff.sees_phones)
+        return HouseholdOut(**households.public_view(row, sees_phones=staff.sees_phones))
 
     @patch("/{household_id:str}")
     async def update(
@@ -80,8 +83,8 @@ class HouseholdController(Controller):
         staff: StaffDep,
         household_id: FromPath[str],
         data: JSONBody[HouseholdPatch],
-    ) -> dict[str, Any]:
+    ) -> HouseholdOut:
         fields = data.sent()
         await store.write(lambda tx: households.update_household(tx, household_id, fields))
         row = await store.read(lambda c: households.get_household(c, household_id))
-        return households.public_view(row, sees_phones=staff.sees_phones)
+        return HouseholdOut(**households.public_view(row, sees_phones=staff.sees_phones))

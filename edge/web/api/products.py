@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 from edge.domain import calendar, orders, products
 from edge.errors import BadRequest
 from edge.store import Tx
-from edge.web.api.replies import CalendarSaved, ExceptionAdded
+from edge.web.api.replies import CalendarOut, CalendarSaved, ExceptionAdded, ProductOut
 from edge.web.guards import manager_only
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
@@ -60,26 +60,28 @@ class ProductController(Controller):
     @get("/")
     async def list_products(
         self, store: StoreDep, staff: StaffDep, include_inactive: FromQuery[bool] = False
-    ) -> list[dict[str, Any]]:
+    ) -> list[ProductOut]:
         found = await store.read(
             lambda c: products.list_products(c, active_only=not include_inactive)
         )
-        return [p.as_json() for p in found]
+        return [ProductOut(**p.as_json()) for p in found]
 
     @get("/{product_id:str}")
     async def get_product(
         self, store: StoreDep, staff: StaffDep, product_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> ProductOut:
         product = await store.read(lambda c: products.get_product(c, product_id))
-        return product.as_json()
+        return ProductOut(**product.as_json())
 
     @post("/", guards=[manager_only])
     async def create(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ProductCreate]
-    ) -> dict[str, Any]:
+    ) -> ProductOut:
         fields = msgspec.structs.asdict(data)
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
-        return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
+        return ProductOut(
+            **(await store.read(lambda c: products.get_product(c, product_id))).as_json()
+        )
 
     @patch("/{product_id:str}", guards=[manager_only])
     async def update(
@@ -88,10 +90,12 @@ class ProductController(Controller):
         staff: StaffDep,
         product_id: FromPath[str],
         data: JSONBody[ProductPatch],
-    ) -> dict[str, Any]:
+    ) -> ProductOut:
         fields = data.sent()
         await store.write(lambda tx: products.update_product(tx, product_id, fields))
-        return (await store.read(lambda c: products.get_product(c, product_id))).as_json()
+        return ProductOut(
+            **(await store.read(lambda c: products.get_product(c, product_id))).as_json()
+        )
 
 
 class CalendarInput(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,17 +117,17 @@ class CalendarController(Controller):
     tags = ["calendar"]
 
     @get("/")
-    async def show(self, store: StoreDep, staff: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    async def show(self, store: StoreDep, staff: StaffDep, settings: SettingsDep) -> CalendarOut:
         cal = await store.read(lambda c: calendar.load(c, store.site_id))
         now = settings.now()
-        return {
-            "weekdays": sorted(cal.weekdays),
-            "cutoff": cal.cutoff.strftime("%H:%M"),
-            "pickup_hours": cal.pickup_hours,
-            "closed": sorted(d.isoformat() for d in cal.closed),
-            "extra": sorted(d.isoformat() for d in cal.extra),
-            "next_delivery_day": cal.next_delivery_day(now).isoformat(),
-        }
+        return CalendarOut(
+            weekdays=sorted(cal.weekdays),
+            cutoff=cal.cutoff.strftime("%H:%M"),
+            pickup_hours=cal.pickup_hours,
+            closed=sorted(d.isoformat() for d in cal.closed),
+            extra=sorted(d.isoformat() for d in cal.extra),
+            next_delivery_day=cal.next_delivery_day(now).isoformat(),
+        )
 
     @put("/", guards=[manager_only])
     async def save(

@@ -18,7 +18,16 @@ from edge.domain.supply import (
 )
 from edge.domain.supply.lines import parse_quantity
 from edge.errors import Forbidden
-from edge.web.api.replies import OrderShortages, Shortages
+from edge.web.api.replies import (
+    ArrivalsRecorded,
+    BufferSet,
+    Leftover,
+    OrderShortages,
+    ReceivingView,
+    ReturnsView,
+    SentByHand,
+    Shortages,
+)
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 AnyRequest = Request[Any, Any, Any]
@@ -115,12 +124,12 @@ class SupplyController(Controller):
     @put("/consolidated/buffer", status_code=200)
     async def set_buffer(
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[BufferBody]
-    ) -> dict[str, Any]:
+    ) -> BufferSet:
         """The manager's buffer for walk-in sales (0 removes it); after cut-off it amends."""
         if not staff.is_manager:
             raise Forbidden("only the station manager sets the buffer")
         now = settings.now()
-        return await store.write(
+        set_ = await store.write(
             lambda tx: consolidated.set_buffer(
                 tx,
                 data.delivery_date,
@@ -131,6 +140,7 @@ class SupplyController(Controller):
                 now=now,
             )
         )
+        return BufferSet(**set_)
 
     @get("/consolidated/text", media_type="text/plain; charset=utf-8")
     async def as_text(
@@ -150,35 +160,38 @@ class SupplyController(Controller):
     @post("/consolidated/sent-by-hand", status_code=200)
     async def sent_by_hand(
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[SentBody]
-    ) -> dict[str, Any]:
+    ) -> SentByHand:
         """Mark a version as sent to the co-op by hand, so it is not acted on twice."""
         now = settings.now()
-        return await store.write(
+        sent = await store.write(
             lambda tx: consolidated.mark_sent_by_hand(
                 tx, data.delivery_date, data.version, staff.name, now
             )
         )
+        return SentByHand(**sent)
 
     @get("/receiving")
     async def receiving_view(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
-    ) -> dict[str, Any]:
+    ) -> ReceivingView:
         """Expected (dispatch note, else the order) against what arrived, per line."""
         day = calendar.iso_day(delivery_date, "delivery_date")
-        return await store.read(lambda c: receiving.receiving_view(c, store.site_id, day))
+        view = await store.read(lambda c: receiving.receiving_view(c, store.site_id, day))
+        return ReceivingView(**view)
 
     @post("/receiving", status_code=200)
     async def record_arrivals(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[ReceivingBody]
-    ) -> dict[str, Any]:
+    ) -> ArrivalsRecorded:
         """Enter what arrived; shortages are shared out to the day's orders at once."""
         arrivals = [
             receiving.Arrival(x.product_id, x.qty_unit, _qty(x.qty_unit, x.arrived, x.arrived_jin))
             for x in data.lines
         ]
-        return await store.write(
+        recorded = await store.write(
             lambda tx: receiving.record_arrivals(tx, data.delivery_date, arrivals, staff.id)
         )
+        return ArrivalsRecorded(**recorded)
 
     @get("/shortages")
     async def shortages(
@@ -198,20 +211,17 @@ class SupplyController(Controller):
     @get("/returns")
     async def return_note(
         self, store: StoreDep, staff: StaffDep, delivery_date: FromQuery[str]
-    ) -> dict[str, Any]:
+    ) -> ReturnsView:
         """The day's return note (if any) and the leftovers the counts suggest."""
         day = calendar.iso_day(delivery_date, "delivery_date")
 
-        def read(c: Any) -> dict[str, Any]:
+        def read(c: Any) -> ReturnsView:
             suggested = returns.leftovers_expected(c, store.site_id, day)
-            return {
-                "delivery_date": day,
-                "note": returns.return_note(c, store.site_id, day),
-                "suggested": [
-                    {"product_id": k[0], "qty_unit": k[1], "quantity": v}
-                    for k, v in sorted(suggested.items())
-                ],
-            }
+            return ReturnsView(
+                delivery_date=day,
+                note=returns.return_note(c, store.site_id, day),
+                suggested=[Leftover(k[0], k[1], v) for k, v in sorted(suggested.items())],
+            )
 
         return await store.read(read)
 

@@ -15,6 +15,7 @@ from edge.domain.wechat.price_post import price_post
 from edge.errors import BadRequest
 from edge.web.api.households import HouseholdBody
 from edge.web.api.orders import ItemBody
+from edge.web.api.replies import DraftConfirmed, NicknameLinked
 from edge.web.shared import SettingsDep, StaffDep, StoreDep
 
 
@@ -66,7 +67,7 @@ class WechatController(Controller):
     @post("/confirm")
     async def confirm_draft(
         self, store: StoreDep, staff: StaffDep, settings: SettingsDep, data: JSONBody[ConfirmBody]
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[DraftConfirmed]:
         """Create the order for a checked draft; the same paste confirmed twice makes one."""
         if not data.household_id and data.household is None:
             raise BadRequest("choose the household this message is from", field="household_id")
@@ -89,22 +90,19 @@ class WechatController(Controller):
             )
         )
         return Response(
-            {
-                "id": created.order_id,
-                "pickup_date": created.pickup_date,
-                "pickup_code": created.pickup_code,
-                "replayed": created.replayed,
-            },
+            DraftConfirmed(
+                created.order_id, created.pickup_date, created.pickup_code, created.replayed
+            ),
             status_code=200 if created.replayed else 201,
         )
 
     @post("/link", status_code=200)
     async def link(
         self, store: StoreDep, staff: StaffDep, data: JSONBody[LinkBody]
-    ) -> dict[str, str]:
+    ) -> NicknameLinked:
         """Remember that a WeChat nickname belongs to a household."""
         await store.write(lambda tx: link_nickname(tx, data.nickname, data.household_id))
-        return {"nickname": data.nickname, "household_id": data.household_id}
+        return NicknameLinked(data.nickname, data.household_id)
 
     @get("/price-post")
     async def price_post(

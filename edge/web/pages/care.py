@@ -9,8 +9,9 @@ visit already started) is shown on the page with what to do, never a bare error.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Router, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
@@ -21,7 +22,7 @@ from edge.domain.care import bookings, catalog, daycare, providers, recipients, 
 from edge.domain.care.bookings import STATUS_ZH, BookingInput
 from edge.domain.care.common import Actor
 from edge.errors import EdgeError
-from edge.web.forms import parse_int
+from edge.web.forms import Whole, decode_form, read_form
 from edge.web.pages.base import (
     N_,
     AnyRequest,
@@ -117,21 +118,55 @@ async def _act(request: AnyRequest, me: Any, store: Any, fn: Any, back: str) -> 
     return Redirect(path=back, status_code=303)
 
 
+class Booking(msgspec.Struct, kw_only=True):
+    """A visit booked at the tablet (or for a caller on the phone)."""
+
+    recipient_id: str = ""
+    service_id: str = ""
+    day: str = ""
+    start: str = ""
+    channel: str = "tablet"
+    note: str = ""
+    caller: str = ""
+    callback_phone: str = ""
+    allow_clash: bool = False
+
+
+class Step(msgspec.Struct, kw_only=True):
+    """A booking moved on: confirmed, declined, assigned, cancelled, started or done."""
+
+    allow_clash: bool = False
+    reason: str = ""
+    note: str = ""
+    provider_id: str = ""
+
+
+class Finished(msgspec.Struct):
+    """How long a visit took, read only when it is marked done."""
+
+    minutes: Annotated[int | None, Whole(maximum=720)] = None
+
+
+class Day(msgspec.Struct):
+    day: str = ""
+    count: bool = False  # a walk-in lunch added ("1") or taken back
+
+
 @post("/bookings")
 async def book(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
-    form = await request.form()
+    form = await read_form(request, Booking)
     data = BookingInput(
-        recipient_id=str(form.get("recipient_id") or ""),
-        service_id=str(form.get("service_id") or ""),
-        day=str(form.get("day") or ""),
-        start=str(form.get("start") or ""),
-        channel=str(form.get("channel") or "tablet"),
-        note=str(form.get("note") or ""),
-        caller=str(form.get("caller") or ""),
-        callback_phone=str(form.get("callback_phone") or ""),
+        recipient_id=form.recipient_id,
+        service_id=form.service_id,
+        day=form.day,
+        start=form.start,
+        channel=form.channel,
+        note=form.note,
+        caller=form.caller,
+        callback_phone=form.callback_phone,
         requested_by=me.name,
     )
-    allow, who = form.get("allow_clash") == "1", actor(me)
+    allow, who = form.allow_clash, actor(me)
     if data.channel in bookings.HUB_CHANNELS:  # families and the hotline book on the hub
         data = replace(data, channel="tablet")
     return await _act(
@@ -152,13 +187,14 @@ async def move(
     action: FromPath[str],
 ) -> Template | Redirect:
     form = await request.form()
-    who, allow = actor(me), form.get("allow_clash") == "1"
-    reason, note = str(form.get("reason") or ""), str(form.get("note") or "")
+    step = decode_form(form, Step)
+    who, allow = actor(me), step.allow_clash
+    reason, note = step.reason, step.note
     fns: dict[str, Any] = {
         "confirm": lambda tx: bookings.confirm(tx, booking_id, who, allow_clash=allow),
         "decline": lambda tx: bookings.decline(tx, booking_id, who, reason),
         "assign": lambda tx: bookings.assign(
-            tx, booking_id, str(form.get("provider_id") or ""), who, allow_clash=allow
+            tx, booking_id, step.provider_id, who, allow_clash=allow
         ),
         "cancel": lambda tx: bookings.cancel(tx, booking_id, who, reason),
         "start": lambda tx: bookings.start(tx, booking_id, who),
@@ -166,9 +202,7 @@ async def move(
             tx,
             booking_id,
             who,
-            minutes=parse_int(str(form.get("minutes") or ""), "minutes", maximum=720)
-            if form.get("minutes")
-            else None,
+            minutes=decode_form(form, Finished).minutes,
             note=note,
         ),
         "not_at_home": lambda tx: bookings.finish(
@@ -222,17 +256,17 @@ async def daycare_page(
 async def daycare_tap(
     request: AnyRequest, me: MeDep, store: StoreDep, recipient_id: FromPath[str]
 ) -> Redirect:
-    form = await request.form()
-    on, who = _day(request, str(form.get("day") or "")), actor(me)
+    form = await read_form(request, Day)
+    on, who = _day(request, form.day), actor(me)
     await store.write(lambda tx: daycare.tap(tx, recipient_id, on, who))
     return Redirect(path=f"/care/daycare?day={on}#p-{recipient_id}", status_code=303)
 
 
 @post("/daycare/lunch")
 async def daycare_lunch(request: AnyRequest, me: MeDep, store: StoreDep) -> Redirect:
-    form = await request.form()
-    on, who = _day(request, str(form.get("day") or "")), actor(me)
-    n = 1 if form.get("count") == "1" else -1
+    form = await read_form(request, Day)
+    on, who = _day(request, form.day), actor(me)
+    n = 1 if form.count else -1
     await store.write(lambda tx: daycare.add_walkin_lunch(tx, on, n, who))
     return Redirect(path=f"/care/daycare?day={on}", status_code=303)
 

@@ -5,8 +5,9 @@ cancelled place going to the first waiting (`edge.domain.care.activities`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -14,7 +15,7 @@ from litestar.response import Redirect, Template
 from edge.domain.care import activities, recipients
 from edge.domain.care.common import Actor
 from edge.errors import EdgeError
-from edge.web.forms import parse_int
+from edge.web.forms import Whole, decode_form, read_form
 from edge.web.pages.base import AnyRequest, MeDep, form_error, need_staff, page, today
 from edge.web.shared import StoreDep
 
@@ -38,17 +39,31 @@ async def activities_page(request: AnyRequest, me: MeDep, store: StoreDep) -> Te
     return await _list(request, me, store)
 
 
+class NewActivity(msgspec.Struct, kw_only=True):
+    title: str = ""
+    day: str = ""
+    start: str = ""
+    place: str = ""
+    note: str = ""
+    capacity: Annotated[int, Whole(maximum=500)]
+    minutes: Annotated[int, Whole(maximum=720)] = 60
+
+
+class SignUp(msgspec.Struct, kw_only=True):
+    """An elder on the list (`recipient_id`), or someone by name and phone."""
+
+    recipient_id: str | None = None
+    name: str = ""
+    phone: str = ""
+
+
 @post("/activities")
 async def create(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_staff(me)
     form = await request.form()
     who = _actor(me)
     try:
-        fields: dict[str, Any] = {
-            k: str(form.get(k) or "") for k in ("title", "day", "start", "place", "note")
-        }
-        fields["capacity"] = parse_int(str(form.get("capacity") or ""), "capacity", maximum=500)
-        fields["minutes"] = parse_int(str(form.get("minutes") or "60"), "minutes", maximum=720)
+        fields = msgspec.structs.asdict(decode_form(form, NewActivity))
         activity_id = await store.write(lambda tx: activities.create_activity(tx, fields, who))
     except EdgeError as exc:
         if exc.status_code >= 500:
@@ -86,10 +101,9 @@ async def activity_page(
 async def sign_up(
     request: AnyRequest, me: MeDep, store: StoreDep, activity_id: FromPath[str]
 ) -> Template | Redirect:
-    form = await request.form()
+    form = await read_form(request, SignUp)
     who = _actor(me)
-    recipient_id = str(form.get("recipient_id") or "") or None
-    name, phone = str(form.get("name") or ""), str(form.get("phone") or "")
+    recipient_id, name, phone = form.recipient_id, form.name, form.phone
     try:
         await store.write(
             lambda tx: activities.sign_up(

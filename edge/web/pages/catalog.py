@@ -6,10 +6,10 @@ between two dates inclusive. Only a manager may open these pages.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
-from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -17,7 +17,7 @@ from edge.domain import calendar, orders, products
 from edge.domain.calendar import WEEKDAY_NAMES_ZH
 from edge.errors import BadRequest, EdgeError
 from edge.store import Tx
-from edge.web.forms import form_int, form_ints
+from edge.web.forms import Parse, Text, Whole, decode_form
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, need_manager, page, today
 from edge.web.pages.formats import parse_yuan
 from edge.web.shared import StoreDep
@@ -57,13 +57,51 @@ async def catalog_page(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
     return await _catalog_page(request, me, store)
 
 
-def _price_fields(form: FormMultiDict) -> dict[str, Any]:
-    fields: dict[str, Any] = {"price_fen": parse_yuan(str(form.get("price", "")), "price")}
-    special = str(form.get("special_price", "") or "").strip()
-    if special:
-        fields["special_price_fen"] = parse_yuan(special, "special_price")
-        fields["special_from"] = str(form.get("special_from", "") or "") or None
-        fields["special_to"] = str(form.get("special_to", "") or "") or None
+Yuan = Annotated[int, Parse(parse_yuan)]
+
+
+class Prices(msgspec.Struct, kw_only=True):
+    """A product's price and its special (a price between a first and a last day)."""
+
+    price: Yuan
+    special_price: Annotated[int | None, Parse(parse_yuan)] = None
+    special_from: str | None = None
+    special_to: str | None = None
+    active: bool = False
+
+
+class NewProduct(msgspec.Struct, kw_only=True):
+    name: str = ""
+    category: str = ""
+    sold_by: str = ""
+    unit: str | None = None
+    price: Yuan
+    bundle_size: Annotated[int, Whole(minimum=1, maximum=100)] = 1
+
+
+class Week(msgspec.Struct, kw_only=True):
+    """The delivery weekdays (0 = Monday; one box each), the order cutoff, pick-up hours."""
+
+    weekday: Annotated[list[int], Whole(maximum=6, field="weekdays")] = []
+    cutoff: str = ""
+    pickup_hours: Annotated[str, Text(limit=40)] = ""
+
+
+class CalendarDay(msgspec.Struct, kw_only=True):
+    """A closed or extra delivery day; a closed day may move its waiting orders on."""
+
+    day: str = ""
+    kind: str = ""
+    note: Annotated[str, Text(limit=100)] = ""
+    move_open: bool = False
+
+
+def _price_fields(form: Prices) -> dict[str, Any]:
+    fields: dict[str, Any] = {"price_fen": form.price}
+    if form.special_price is not None:
+        fields["special_price_fen"] = form.special_price
+        fields["special_from"] = form.special_from
+        fields["special_to"] = form.special_to
         if not fields["special_from"] or not fields["special_to"]:
             raise BadRequest("a special needs a first and a last day", field="special_from")
     else:
@@ -78,8 +116,9 @@ async def update_product(
     need_manager(me)
     form = await request.form()
     try:
-        fields = _price_fields(form)
-        fields["active"] = form.get("active") == "1"
+        data = decode_form(form, Prices)
+        fields = _price_fields(data)
+        fields["active"] = data.active
         await store.write(lambda tx: products.update_product(tx, product_id, fields))
     except EdgeError as exc:
         if exc.status_code != 400:
@@ -101,13 +140,14 @@ async def add_product(request: AnyRequest, me: MeDep, store: StoreDep) -> Templa
     need_manager(me)
     form = await request.form()
     try:
+        new = decode_form(form, NewProduct)
         fields: dict[str, Any] = {
-            "name": str(form.get("name", "") or ""),
-            "category": str(form.get("category", "") or ""),
-            "sold_by": str(form.get("sold_by", "") or ""),
-            "unit": str(form.get("unit", "") or "") or None,
-            "price_fen": parse_yuan(str(form.get("price", "")), "price"),
-            "bundle_size": form_int(form, "bundle_size", minimum=1, maximum=100) or 1,
+            "name": new.name,
+            "category": new.category,
+            "sold_by": new.sold_by,
+            "unit": new.unit,
+            "price_fen": new.price,
+            "bundle_size": new.bundle_size,
         }
         product_id = await store.write(lambda tx: products.create_product(tx, fields))
     except EdgeError as exc:
@@ -168,9 +208,8 @@ async def save_calendar(request: AnyRequest, me: MeDep, store: StoreDep) -> Temp
     need_manager(me)
     form = await request.form()
     try:
-        days = form_ints(form, "weekday", maximum=6, field="weekdays")
-        cutoff = str(form.get("cutoff", "") or "")
-        hours = str(form.get("pickup_hours", "") or "")[:40]
+        week = decode_form(form, Week)
+        days, cutoff, hours = week.weekday, week.cutoff, week.pickup_hours
         await store.write(lambda tx: calendar.save(tx, days, cutoff, hours))
     except EdgeError as exc:
         if exc.status_code != 400:
@@ -184,10 +223,10 @@ async def add_exception(request: AnyRequest, me: MeDep, store: StoreDep) -> Temp
     need_manager(me)
     form = await request.form()
     try:
-        day = calendar.parse_day(str(form.get("day", "") or ""), "day")
-        kind = str(form.get("kind", "") or "")
-        note = str(form.get("note", "") or "")[:100]
-        move = kind == "closed" and form.get("move_open") == "1"
+        typed = decode_form(form, CalendarDay)
+        day = calendar.parse_day(typed.day, "day")
+        kind, note = typed.kind, typed.note
+        move = kind == "closed" and typed.move_open
 
         def write(tx: Tx) -> None:
             if move:  # the waiting orders go to the next delivery day after the closed one

@@ -10,9 +10,9 @@ and are not weighed. "Pay later" records what was given (0 unless typed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from edge.domain import calendar, corrections, orders, pickup
 from edge.domain.supply import receiving
 from edge.errors import BadRequest, EdgeError
-from edge.web.forms import form_int
+from edge.web.forms import Prefixed, Whole, decode_form
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, page, today
 from edge.web.pages.formats import parse_jin, parse_yuan, yuan
 from edge.web.pages.i18n import gettext_for
@@ -31,6 +31,32 @@ from edge.web.shared import StoreDep, local_path
 MAX_SHOWN_FEN = 10**12
 HANDED_OVER = orders.HANDED_OVER
 METHODS = {"cash": N_("Cash"), "wechat": N_("WeChat Pay"), "other": N_("Other")}
+
+
+class Typed(msgspec.Struct, kw_only=True):
+    """What is typed on the desk so far (posted, or asked for as the quote): weights in 斤
+    per item (`w_<item id>`), the amount handed over, what "pay later" gives. Only text
+    here, so a page shown again with what was refused reads it without failing."""
+
+    weights: Annotated[dict[str, str], Prefixed("w_")] = {}
+    amount: str = ""
+    given: str = ""
+
+
+class Weights(msgspec.Struct, kw_only=True):
+    """The weights saved on their own, and where to go back to."""
+
+    weights: Annotated[dict[str, str], Prefixed("w_")] = {}
+    back: str = ""
+
+
+class Handover(Typed, kw_only=True):
+    """The hand-over: `Typed`, how they paid, and the price the screen showed."""
+
+    method: str = ""
+    on_credit: bool = False  # the "Pay later" button
+    delivered: bool = False
+    shown_due: Annotated[int | None, Whole(maximum=MAX_SHOWN_FEN)] = None
 
 
 @get("/desk", include_in_schema=False)
@@ -64,21 +90,21 @@ async def desk_search(
     )
 
 
-def _weighings(form: Mapping[str, Any], order: dict[str, Any]) -> list[pickup.Weighing]:
+def _weighings(form: Typed | Weights, order: dict[str, Any]) -> list[pickup.Weighing]:
     out = []
     for item in order["items"]:
-        text = str(form.get(f"w_{item['id']}", "") or "").strip()
+        text = form.weights.get(str(item["id"]), "").strip()
         if text and item["sold_by"] == "weight":
             out.append(pickup.Weighing(item["id"], parse_jin(text, "grams")))
     return out
 
 
-def _optional_yuan(form: Mapping[str, Any], field: str) -> int | None:
-    text = str(form.get(field, "") or "").strip()
+def _optional_yuan(text: str, field: str) -> int | None:
+    text = text.strip()
     return parse_yuan(text, field) if text else None
 
 
-def _money(order: dict[str, Any], quote: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
+def _money(order: dict[str, Any], quote: dict[str, Any], form: Typed) -> dict[str, Any]:
     """Every number the desk shows, from one quote: the total, what was handed over,
     the change to give or what is short, and what "pay later" leaves owed."""
     due = int(quote["total_fen"])
@@ -96,8 +122,8 @@ def _money(order: dict[str, Any], quote: dict[str, Any], form: Mapping[str, Any]
         "problem": None,
     }
     try:
-        given = _optional_yuan(form, "amount")
-        later = _optional_yuan(form, "given")
+        given = _optional_yuan(form.amount, "amount")
+        later = _optional_yuan(form.given, "given")
     except BadRequest as exc:
         money["problem"] = exc.field
         return money
@@ -141,12 +167,13 @@ async def _desk_page(
     is_open = order["status"] not in orders.TERMINAL
     money = None
     if is_open:
+        form = decode_form(values, Typed)
         try:
-            typed = _weighings(values, order)
+            typed = _weighings(form, order)
         except BadRequest:
             typed = []
         quote = await store.read(lambda c: pickup.quote(c, order_id, typed))
-        money = _money(order, quote, values)
+        money = _money(order, quote, form)
     payments = await store.read(lambda c: corrections.live_payments(c, order_id))
     template = "_desk_panel.html" if is_htmx(request) else "desk_order.html"
     return page(
@@ -184,15 +211,15 @@ async def desk_quote(
     """The money block for what is typed so far (weights, amount, pay-later amount),
     written nowhere: the desk asks for it as the staff member types."""
     order, _catalog = await load_order(store, me, order_id)
-    values = {k: str(v) for k, v in request.query_params.items()}
+    form = decode_form({k: str(v) for k, v in request.query_params.items()}, Typed)
     try:
-        typed = _weighings(values, order)
+        typed = _weighings(form, order)
         quote = await store.read(lambda c: pickup.quote(c, order_id, typed))
     except BadRequest as exc:
         return page(
             request, "_desk_quote.html", me, order=order, money=None, problem=exc, status=400
         )
-    return page(request, "_desk_quote.html", me, order=order, money=_money(order, quote, values))
+    return page(request, "_desk_quote.html", me, order=order, money=_money(order, quote, form))
 
 
 def _amount_error(hint: str) -> dict[str, str]:
@@ -219,9 +246,10 @@ async def desk_weigh(
 ) -> Template | Redirect:
     """Stores the weights typed so far (kept for pages opened before the live total)."""
     form = await request.form()
+    data = decode_form(form, Weights)
     order, _catalog = await load_order(store, me, order_id)
     try:
-        weighings = _weighings(form, order)
+        weighings = _weighings(data, order)
         await store.write(lambda tx: pickup.record_weights(tx, order_id, weighings))
     except EdgeError as exc:
         if exc.status_code not in (400, 409):
@@ -235,7 +263,7 @@ async def desk_weigh(
             values={k: str(v) for k, v in form.items()},
             status=400,
         )
-    back = str(form.get("back", "") or "")
+    back = data.back
     if back.startswith("/lists/delivery"):  # weighed for the volunteer's round
         return Redirect(path=local_path(back, "/lists/delivery"), status_code=303)
     if is_htmx(request):
@@ -259,12 +287,13 @@ async def desk_complete(
     order, _catalog = await load_order(store, me, order_id)
     _ = gettext_for(request)
     try:
-        weighings = _weighings(form, order)
-        method = str(form.get("method", "") or "")
-        on_credit = form.get("on_credit") == "1"  # the "Pay later" button
-        delivered = form.get("delivered") == "1"
-        shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
-        amount = _optional_yuan(form, "given" if on_credit else "amount")
+        weighings = _weighings(decode_form(form, Typed), order)  # weights refused first
+        data = decode_form(form, Handover)
+        method, on_credit, delivered = data.method, data.on_credit, data.delivered
+        shown = data.shown_due
+        amount = _optional_yuan(
+            data.given if on_credit else data.amount, "given" if on_credit else "amount"
+        )
         if order["status"] not in orders.TERMINAL:
             quote = await store.read(lambda c: pickup.quote(c, order_id, weighings))
             total = int(quote["total_fen"])

@@ -10,8 +10,9 @@ hand-over as the desk (pickup.complete), refused if the price moved meanwhile.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -19,7 +20,7 @@ from litestar.response import Redirect, Template
 from edge.domain import calendar, orders, packing, pickup, products
 from edge.domain.supply import receiving
 from edge.errors import BadRequest, EdgeError
-from edge.web.forms import form_int
+from edge.web.forms import Whole, decode_form
 from edge.web.pages.base import AnyRequest, MeDep, form_error, page, today
 from edge.web.pages.desk import price_changed_error
 from edge.web.shared import StoreDep
@@ -123,6 +124,14 @@ async def _delivery(
     )
 
 
+class Delivered(msgspec.Struct, kw_only=True):
+    """At the door: the amount the list showed, and how it was paid or that it is owed."""
+
+    shown_due: Annotated[int | None, Whole(maximum=MAX_SHOWN_FEN)] = None
+    on_credit: bool = False  # "下次付"
+    method: str = "cash"
+
+
 @post("/lists/delivery/{order_id:str}/delivered", include_in_schema=False)
 async def delivered(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
@@ -133,11 +142,11 @@ async def delivered(
     order = await store.read(lambda c: orders.get_order(c, order_id, sees_phones=False))
     d = str(order["pickup_date"])
     try:
-        shown = form_int(form, "shown_due", maximum=MAX_SHOWN_FEN)
+        data = decode_form(form, Delivered)
+        shown = data.shown_due
         if shown is None:
             raise BadRequest("shown_due is required: the amount the list showed", "shown_due")
-        on_credit = form.get("on_credit") == "1"
-        method = str(form.get("method", "cash") or "cash")
+        on_credit, method = data.on_credit, data.method
         await store.write(
             lambda tx: pickup.complete(
                 tx,

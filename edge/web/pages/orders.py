@@ -8,11 +8,11 @@ that fails validation is drawn again with the message and nothing written.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import segno
 from litestar import get, post
-from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -22,7 +22,7 @@ from edge.domain.auth import Staff
 from edge.errors import BadRequest, EdgeError
 from edge.store import Store
 from edge.store.ids import new_id
-from edge.web.forms import form_int
+from edge.web.forms import Parse, Prefixed, Text, Whole, decode_form, read_form
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, is_htmx, need_staff, page, today
 from edge.web.pages.formats import parse_quantity, parse_yuan
 from edge.web.shared import StoreDep, local_path
@@ -46,7 +46,6 @@ STATUS_LABELS = {
     "cancelled": N_("Cancelled"),
     "no_show": N_("No-show"),
 }
-HOUSEHOLD_FIELDS = ("name", "phone", "building", "unit", "room", "wechat_nickname")
 
 
 def qr_svg(code: FromPath[str]) -> Markup:
@@ -166,49 +165,91 @@ async def household_search(
     )
 
 
+Cut = Text(strip=True)
+
+
+class NewOrder(msgspec.Struct, kw_only=True):
+    """The new-order form: a quantity and a unit per product (`qty_<id>`, `unit_<id>`),
+    a household chosen or typed (`hh_*`), how it came in, and the second-order decision
+    (`add_to` an open order last seen as `seen_<id>`, or a `separate` one after `ack`)."""
+
+    quantities: Annotated[list[tuple[str, str]], Prefixed("qty_")] = []
+    units: Annotated[dict[str, str], Prefixed("unit_")] = {}
+    household_id: Annotated[str | None, Cut] = None
+    hh_name: str = ""
+    hh_phone: str = ""
+    hh_building: str = ""
+    hh_unit: str = ""
+    hh_room: str = ""
+    hh_wechat_nickname: str = ""
+    hh_home_delivery: bool = False
+    delivery_mode: str | None = None
+    channel: str = "tablet"
+    notes: Annotated[str, Text(limit=600)] = ""
+    placed_by: Annotated[str, Text(limit=100)] = ""
+    idempotency_key: str | None = None
+    add_to: Annotated[str, Cut] = ""
+    seen: Annotated[dict[str, str], Prefixed("seen_")] = {}
+    ack: str = ""
+    separate: bool = False
+
+
+class Settle(msgspec.Struct, kw_only=True):
+    """What the resident pays now against what the page showed as owed."""
+
+    amount: Annotated[int, Parse(parse_yuan)]
+    owed_fen: Annotated[int, Whole(maximum=10_000_000)] = 0
+    method: str = "cash"
+
+
+class Packed(msgspec.Struct):
+    back: str = ""
+
+
 def _items(
-    form: FormMultiDict, catalog: dict[str, products.Product]
+    form: NewOrder, catalog: dict[str, products.Product]
 ) -> tuple[list[orders.ItemInput], list[str]]:
     """Quantities typed next to each product → order items (and their names by index)."""
     items: list[orders.ItemInput] = []
     names: list[str] = []
-    for key, value in form.multi_items():
-        if not key.startswith("qty_"):
-            continue
+    for key, value in form.quantities:
         product_id = key[4:]
         product = catalog.get(product_id)
         if product is None:
             raise BadRequest(f"no product {product_id!r}", field="items.product_id")
         try:
-            quantity = parse_quantity(str(value))
+            quantity = parse_quantity(value)
         except BadRequest as exc:
             raise BadRequest(f"{product.name}: {exc.detail}", field="items.quantity") from None
         if quantity is None:
             continue
-        unit = str(form.get(f"unit_{product_id}", "") or "") or None
+        unit = form.units.get(product_id) or None
         items.append(orders.ItemInput(product_id, quantity, unit))
         names.append(product.name)
     return items, names
 
 
-def _order_input(form: FormMultiDict, items: list[orders.ItemInput]) -> orders.OrderInput:
-    household_id = str(form.get("household_id", "") or "").strip() or None
+def _order_input(form: NewOrder, items: list[orders.ItemInput]) -> orders.OrderInput:
     household = None
-    if household_id is None and str(form.get("hh_name", "")).strip():
+    if form.household_id is None and form.hh_name.strip():
         household = households.HouseholdInput(
-            **{f: str(form.get(f"hh_{f}", "") or "") for f in HOUSEHOLD_FIELDS},
-            home_delivery=form.get("hh_home_delivery") == "1",
+            name=form.hh_name,
+            phone=form.hh_phone,
+            building=form.hh_building,
+            unit=form.hh_unit,
+            room=form.hh_room,
+            wechat_nickname=form.hh_wechat_nickname,
+            home_delivery=form.hh_home_delivery,
         )
-    mode = str(form.get("delivery_mode", "") or "") or None
     return orders.OrderInput(
         items=items,
-        household_id=household_id,
+        household_id=form.household_id,
         household=household,
-        channel=str(form.get("channel", "tablet") or "tablet"),
-        delivery_mode=mode,
-        notes=str(form.get("notes", "") or "")[:600],
-        placed_by=str(form.get("placed_by", "") or "")[:100],
-        idempotency_key=str(form.get("idempotency_key", "") or "") or None,
+        channel=form.channel,
+        delivery_mode=form.delivery_mode,
+        notes=form.notes,
+        placed_by=form.placed_by,
+        idempotency_key=form.idempotency_key,
     )
 
 
@@ -222,21 +263,22 @@ async def create_order(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
     catalog = product_map(await store.read(lambda c: products.list_products(c)))
     now = request.app.state.settings.now()
     names: list[str] = []
-    add_to = str(form.get("add_to", "") or "").strip()
+    typed = decode_form(form, NewOrder)
+    add_to = typed.add_to
     # The household's open orders for that day that the form showed: a second order
     # for the same day is a decision (as in the WeChat flow), asked once.
-    shown = _ids(str(form.get("ack", "") or ""))
-    separate = form.get("separate") == "1"
+    shown = _ids(typed.ack)
+    separate = typed.separate
     found: list[dict[str, Any]] = []
     error: dict[str, str] | None = None
     status = 409
     try:
-        items, names = _items(form, catalog)
+        items, names = _items(typed, catalog)
         if add_to:
-            seen = str(form.get(f"seen_{add_to}", "") or "") or None
+            seen = typed.seen.get(add_to) or None
             created = await store.write(lambda tx: orders.add_items(tx, add_to, items, seen=seen))
             return Redirect(path=f"/orders/{created.order_id}?added=1", status_code=303)
-        data = _order_input(form, items)
+        data = _order_input(typed, items)
         acknowledged = shown if separate else []
         created = await store.write(
             lambda tx: orders.create_order(tx, data, now, staff_id=me.id, acknowledged=acknowledged)
@@ -355,9 +397,8 @@ async def settle_owed(
     """The resident comes back and pays what the hand-over left owing."""
     form = await request.form()
     try:
-        amount = parse_yuan(str(form.get("amount", "") or ""), "amount")
-        shown = form_int(form, "owed_fen", maximum=10_000_000) or 0
-        method = str(form.get("method", "cash") or "cash")
+        settle = decode_form(form, Settle)
+        amount, shown, method = settle.amount, settle.owed_fen, settle.method
         await store.write(
             lambda tx: pickup.settle(
                 tx, order_id, method=method, amount_fen=amount, owed_fen=shown, staff_id=me.id
@@ -376,8 +417,7 @@ async def mark_packed(
     request: AnyRequest, me: MeDep, store: StoreDep, order_id: FromPath[str]
 ) -> Redirect:
     await store.write(lambda tx: orders.set_status(tx, order_id, orders.OrderStatus.PACKED))
-    form = await request.form()
-    back = str(form.get("back", "") or "")
+    back = (await read_form(request, Packed)).back
     if back.startswith("/lists/packing"):
         # Back to the same bag, not the top of a long list (htmx swaps just the bag).
         return Redirect(

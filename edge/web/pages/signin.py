@@ -14,9 +14,10 @@ the alert on the Today page (`/signin/alerts`, loaded into it by htmx).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
+import msgspec
 from litestar import get, post
 from litestar.response import Redirect, Template
 
@@ -24,6 +25,7 @@ from edge.domain.auth import Auth
 from edge.domain.signin import Locked, SignInPolicy, client_address
 from edge.errors import Forbidden, TooManyRequests, Unauthorized
 from edge.settings import Settings
+from edge.web.forms import Text, read_form
 from edge.web.pages.base import AnyRequest, page
 from edge.web.pages.i18n import gettext_for, safe_back
 from edge.web.shared import SESSION_COOKIE, SettingsDep, page_staff
@@ -93,14 +95,35 @@ async def _signin_error(
     )
 
 
+Name = Annotated[str, Text(limit=40, strip=True)]
+Pin = Annotated[str, Text(limit=16, strip=True)]
+
+
+class SignIn(msgspec.Struct, kw_only=True):
+    """A name and PIN; a manager's name and PIN too when they lift the name's lock."""
+
+    name: Name = ""
+    pin: Pin = ""
+    manager_name: Name = ""
+    manager_pin: Pin = ""
+    next: str = "/"  # where to go back to (checked by safe_back)
+
+
+class SignOut(msgspec.Struct):
+    everywhere: str = ""  # any value: end every session and token of the person
+
+
+class Unlock(msgspec.Struct):
+    name: Name = ""
+    next: str = "/"
+
+
 @post("/signin", include_in_schema=False)
 async def signin(request: AnyRequest, settings: SettingsDep) -> Template | Redirect:
-    form = await request.form()
-    name = str(form.get("name", "")).strip()[:40]
-    pin = str(form.get("pin", "")).strip()[:16]
-    manager_name = str(form.get("manager_name", "")).strip()[:40]
-    manager_pin = str(form.get("manager_pin", "")).strip()[:16]
-    back = safe_back(str(form.get("next", "") or "/"))
+    form = await read_form(request, SignIn)
+    name, pin = form.name, form.pin
+    manager_name, manager_pin = form.manager_name, form.manager_pin
+    back = safe_back(form.next)
     auth = _auth(request)
     policy = SignInPolicy.of(settings)
     client = _client(request, settings)
@@ -166,8 +189,8 @@ async def signout(request: AnyRequest) -> Redirect:
     """Sign this tablet out; `everywhere` ends every session and token of the person."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        form = await request.form()
-        await _auth(request).sign_out(token, everywhere=bool(form.get("everywhere")))
+        form = await read_form(request, SignOut)
+        await _auth(request).sign_out(token, everywhere=bool(form.everywhere))
     response = Redirect(path="/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(NAME_COOKIE)  # the next person taps their own name
@@ -192,9 +215,9 @@ async def signin_unlock(request: AnyRequest) -> Redirect:
         return Redirect(path="/signin", status_code=303)
     if not me.is_manager:
         raise Forbidden("only the station manager may unlock a name")
-    form = await request.form()
-    await _auth(request).unlock(str(form.get("name", "")).strip()[:40])
-    return Redirect(path=safe_back(str(form.get("next", "") or "/")), status_code=303)
+    form = await read_form(request, Unlock)
+    await _auth(request).unlock(form.name)
+    return Redirect(path=safe_back(form.next), status_code=303)
 
 
 HANDLERS: list[Any] = [signin_form, signin, signout, signin_alerts, signin_unlock]

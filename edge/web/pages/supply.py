@@ -8,8 +8,9 @@ translated from edge/locale. Weights are typed in 斤 and kept in grams.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Response, Router, get, post
 from litestar.di import Provide
 from litestar.params import FromQuery
@@ -27,7 +28,7 @@ from edge.domain.supply.lines import MAX_COUNT
 from edge.errors import BadRequest, EdgeError, Forbidden
 from edge.settings import Settings
 from edge.web.api.supply import csv_response
-from edge.web.forms import form_int, key_parts, parse_int
+from edge.web.forms import Prefixed, Whole, decode_form, key_parts, parse_int
 from edge.web.pages.base import (
     N_,
     AnyRequest,
@@ -179,14 +180,43 @@ async def _order_sheet(
     )
 
 
+class SupplyDay(msgspec.Struct):
+    day: str = ""
+
+
+class Buffer(msgspec.Struct, kw_only=True):
+    """Extra to order of one product, in its co-op unit (斤, or a count)."""
+
+    product_id: str = ""
+    quantity: str = "0"
+
+
+class SentByHand(msgspec.Struct):
+    version: Annotated[int | None, Whole(minimum=1, maximum=MAX_VERSION)] = None
+
+
+class Arrived(msgspec.Struct):
+    """What arrived, one input per line (`arrived:<product>:<unit>`)."""
+
+    lines: Annotated[list[tuple[str, str]], Prefixed("arrived:")] = []
+
+
+class Leftovers(msgspec.Struct):
+    """What goes back on the van, one input per line (`left:<product>:<unit>`), and a note."""
+
+    lines: Annotated[list[tuple[str, str]], Prefixed("left:")] = []
+    note: str = ""
+
+
 @post("/order/buffer")
 async def order_buffer(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = await _order_day(request, store, str(form.get("day") or ""))
+    d = await _order_day(request, store, decode_form(form, SupplyDay).day)
     try:
         if not me.is_manager:
             raise Forbidden("only the station manager sets the buffer")
-        product_id = str(form.get("product_id") or "")
+        buffer = decode_form(form, Buffer)
+        product_id = buffer.product_id
         row = await store.read(
             lambda c: c.execute(
                 "SELECT sold_by FROM products WHERE id = ?", (product_id,)
@@ -195,7 +225,7 @@ async def order_buffer(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
         if row is None:
             raise BadRequest("choose a product", field="product_id")
         unit = {"weight": "g", "piece": "piece", "bundle": "bundle"}[row["sold_by"]]
-        qty = _quantity(unit, str(form.get("quantity") or "0"), "quantity") or 0
+        qty = _quantity(unit, buffer.quantity, "quantity") or 0
         now = _now(request)
         await store.write(lambda tx: consolidated.set_buffer(tx, d, product_id, qty, now=now))
     except EdgeError as exc:
@@ -210,10 +240,10 @@ async def order_buffer(request: AnyRequest, me: MeDep, store: StoreDep) -> Respo
 @post("/order/sent-by-hand")
 async def order_sent(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = await _order_day(request, store, str(form.get("day") or ""))
+    d = await _order_day(request, store, decode_form(form, SupplyDay).day)
     now = _now(request)
     try:
-        version = form_int(form, "version", minimum=1, maximum=MAX_VERSION)
+        version = decode_form(form, SentByHand).version
         await store.write(lambda tx: consolidated.mark_sent_by_hand(tx, d, version, me.name, now))
     except EdgeError as exc:
         if exc.status_code not in (400, 404, 409):
@@ -268,14 +298,12 @@ async def _receiving(
 @post("/receiving")
 async def receiving_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
+    d = calendar.day_or(decode_form(form, SupplyDay).day, _now(request).date())
     try:
         arrivals = []
-        for key, value in form.multi_items():
-            if not key.startswith("arrived:"):
-                continue
+        for key, value in decode_form(form, Arrived).lines:
             _, product_id, qty_unit = key_parts(key, 3)
-            qty = _quantity(qty_unit, str(value), "arrived")
+            qty = _quantity(qty_unit, value, "arrived")
             if qty is not None:
                 arrivals.append(receiving.Arrival(product_id, qty_unit, qty))
         await store.write(lambda tx: receiving.record_arrivals(tx, d, arrivals, me.id))
@@ -348,16 +376,15 @@ async def _returns(
 @post("/returns")
 async def returns_save(request: AnyRequest, me: MeDep, store: StoreDep) -> Response[Any]:
     form = await request.form()
-    d = calendar.day_or(str(form.get("day") or ""), _now(request).date())
+    d = calendar.day_or(decode_form(form, SupplyDay).day, _now(request).date())
     try:
+        left = decode_form(form, Leftovers)
         lines = []
-        for key, value in form.multi_items():
-            if not key.startswith("left:"):
-                continue
+        for key, value in left.lines:
             _, product_id, qty_unit = key_parts(key, 3)
-            qty = _quantity(qty_unit, str(value), "quantity")
+            qty = _quantity(qty_unit, value, "quantity")
             lines.append(returns.Leftover(product_id, qty_unit, qty or 0))
-        note = str(form.get("note") or "")
+        note = left.note
         await store.write(lambda tx: returns.record_return(tx, d, lines, me.id, note))
     except EdgeError as exc:
         if exc.status_code not in (400, 409):

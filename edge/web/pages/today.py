@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from edge.domain import calendar, dashboard, orders
 from edge.errors import BadRequest
+from edge.web.forms import read_form
 from edge.web.pages.base import AnyRequest, MeDep, form_error, need_manager, page, today
 from edge.web.shared import StoreDep
 
@@ -54,19 +56,23 @@ async def close_day_form(
     return page(request, "close_day.html", me, day=d, waiting=waiting, error=None)
 
 
+class CloseDay(msgspec.Struct):
+    day: str = ""
+
+
 @post("/close-day", include_in_schema=False)
 async def close_day(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     need_manager(me)
-    form = await request.form()
+    form = await read_form(request, CloseDay)
     try:
-        d = calendar.iso_day(str(form.get("day", "")), "day")
+        d = calendar.iso_day(form.day, "day")
         count = await store.write(lambda tx: orders.mark_no_shows(tx, d, today(request)))
     except BadRequest as exc:
         return page(
             request,
             "close_day.html",
             me,
-            day=str(form.get("day", ""))[:20],
+            day=form.day[:20],
             waiting=[],
             error=form_error(request, exc),
             status=400,

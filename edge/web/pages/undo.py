@@ -9,8 +9,9 @@ domain (`edge.domain.corrections`) records the correction as a row of its own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -20,6 +21,7 @@ from edge.domain.auth import Auth
 from edge.domain.signin import SignInPolicy, client_address
 from edge.errors import BadRequest, EdgeError, NotFound
 from edge.settings import Settings
+from edge.web.forms import Text, decode_form
 from edge.web.pages.base import N_, AnyRequest, MeDep, form_error, page
 from edge.web.pages.i18n import gettext_for
 from edge.web.shared import StoreDep
@@ -114,6 +116,15 @@ async def _manager_id(request: AnyRequest, name: str, pin: str) -> str | None:
     return staff.id
 
 
+class Approval(msgspec.Struct, kw_only=True):
+    """Why it is undone (a reason shown, or typed), and the manager who approves a refund."""
+
+    reason_text: Annotated[str, Text(strip=True)] = ""
+    reason: str = ""
+    manager_name: Annotated[str, Text(limit=40, strip=True)] = ""
+    manager_pin: Annotated[str, Text(limit=16, strip=True)] = ""
+
+
 async def _undo(
     request: AnyRequest,
     me: MeDep,
@@ -127,16 +138,12 @@ async def _undo(
     values = {k: str(v) for k, v in form.items() if k != "manager_pin"}
     _ = gettext_for(request)
     try:
-        typed = str(form.get("reason_text", "") or "").strip()
-        chosen = str(form.get("reason", "") or "")
+        data = decode_form(form, Approval)
+        typed, chosen = data.reason_text, data.reason
         if chosen and chosen not in REASONS:
             raise BadRequest("choose one of the reasons shown", field="reason")
         reason = typed or (_(chosen) if chosen else "")
-        manager = await _manager_id(
-            request,
-            str(form.get("manager_name", "") or "").strip()[:40],
-            str(form.get("manager_pin", "") or "").strip()[:16],
-        )
+        manager = await _manager_id(request, data.manager_name, data.manager_pin)
         result = await run(reason, manager)
     except EdgeError as exc:
         if exc.status_code not in (400, 403, 409):

@@ -12,9 +12,9 @@ instead of selling twice.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 from edge.domain import products, walkin
 from edge.errors import BadRequest, EdgeError
 from edge.store.ids import new_id
+from edge.web.forms import Prefixed, Text, decode_form
 from edge.web.pages.base import AnyRequest, MeDep, form_error, page, today
 from edge.web.pages.desk import METHODS
 from edge.web.pages.formats import parse_quantity, parse_yuan
@@ -98,22 +99,31 @@ def _sale(conn: Any, sale_id: str) -> dict[str, Any] | None:
     return sale
 
 
-def _lines(form: Mapping[str, Any], catalog: dict[str, products.Product]) -> list[walkin.SaleLine]:
+class Sale(msgspec.Struct, kw_only=True):
+    """The walk-in form (or what its quote asks with): a quantity box and a unit per
+    product (`qty_<id>`, `unit_<id>`), how they pay, what they hand over, the form's token."""
+
+    quantities: Annotated[dict[str, str], Prefixed("qty_")] = {}
+    units: Annotated[dict[str, str], Prefixed("unit_")] = {}
+    method: str = ""
+    given: Annotated[str, Text(strip=True)] = ""
+    token: Annotated[str, Text(limit=40)] = ""
+
+
+def _lines(form: Sale, catalog: dict[str, products.Product]) -> list[walkin.SaleLine]:
     """The quantities typed on the walk-in form, as sale lines (empty boxes skipped)."""
     lines: list[walkin.SaleLine] = []
-    for key, value in form.items():
-        if not key.startswith("qty_"):
-            continue
-        product = catalog.get(key[4:])
+    for product_id, value in form.quantities.items():
+        product = catalog.get(product_id)
         if product is None:
-            raise BadRequest(f"no product {key[4:]!r}", field="lines.product_id")
+            raise BadRequest(f"no product {product_id!r}", field="lines.product_id")
         try:
-            quantity = parse_quantity(str(value))
+            quantity = parse_quantity(value)
         except BadRequest as exc:
             raise BadRequest(f"{product.name}: {exc.detail}", field="lines.quantity") from None
         if quantity is None:
             continue
-        unit = str(form.get(f"unit_{product.id}", "") or "") or None
+        unit = form.units.get(product.id) or None
         lines.append(walkin.SaleLine(product.id, quantity, unit))
     return lines
 
@@ -126,21 +136,20 @@ def _named(error: dict[str, str], lines: list[walkin.SaleLine], catalog: dict[st
 @get("/walkin/quote", include_in_schema=False)
 async def walkin_quote(request: AnyRequest, me: MeDep, store: StoreDep) -> Template:
     """The sale's total and change for what is typed so far, written nowhere."""
-    values = {k: str(v) for k, v in request.query_params.items()}
+    form = decode_form({k: str(v) for k, v in request.query_params.items()}, Sale)
     catalog = {p.id: p for p in await store.read(lambda c: products.list_products(c))}
     day = today(request)
     quote: dict[str, Any] = {"total": None, "lines": [], "given": None, "change": None}
     error = None
     lines: list[walkin.SaleLine] = []
     try:
-        lines = _lines(values, catalog)
+        lines = _lines(form, catalog)
         if lines:
             priced = await store.read(lambda c: walkin.price_lines(c, lines, day))
             quote["lines"] = priced
             quote["total"] = sum(r["fen"] for r in priced)
-        given_text = values.get("given", "").strip()
-        if given_text:
-            quote["given"] = parse_yuan(given_text, "given")
+        if form.given:
+            quote["given"] = parse_yuan(form.given, "given")
             if quote["total"] is not None:
                 quote["change"] = quote["given"] - quote["total"]
     except BadRequest as exc:
@@ -160,14 +169,14 @@ async def walkin_quote(request: AnyRequest, me: MeDep, store: StoreDep) -> Templ
 async def walkin_sell(request: AnyRequest, me: MeDep, store: StoreDep) -> Template | Redirect:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
-    token = str(form.get("token", "") or "")[:40]
+    data = decode_form(values, Sale)
+    token = data.token
     catalog = {p.id: p for p in await store.read(lambda c: products.list_products(c))}
     lines: list[walkin.SaleLine] = []
     try:
-        lines = _lines(values, catalog)
-        method = str(form.get("method", "") or "")
-        given_text = str(form.get("given", "") or "").strip()
-        given = parse_yuan(given_text, "given") if given_text else None
+        lines = _lines(data, catalog)
+        method = data.method
+        given = parse_yuan(data.given, "given") if data.given else None
         day = today(request)
         result = await store.write(
             lambda tx: walkin.sell(

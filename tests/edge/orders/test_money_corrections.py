@@ -369,3 +369,33 @@ def test_the_api_voids_with_the_same_rules(centre: Centre) -> None:
         ("void_sale", -300, "卖错了")
     ]
     assert _takings(c, SUNDAY)["walkin_takings_fen"] == 0
+
+
+def test_the_api_answers_a_voided_payment_and_hand_over(centre: Centre) -> None:
+    """Each kind of undo answers its own shape (edge.web.api.replies), and the money in it."""
+    c = centre
+    url = "/api/v1/corrections"
+    manager = {"manager_name": "manager", "manager_pin": "1234", "reason": "收错了"}
+    order_id = _handed_over(c)
+    order = c.client.get(f"/api/v1/orders/{order_id}", headers=c.headers()).json()
+    payment_id = order["payments"][0]["id"]
+    voided = c.client.post(
+        url,
+        headers=c.headers("staff"),
+        json={"kind": "void_payment", "target_id": payment_id, **manager},
+    )
+    assert voided.status_code == 201, voided.text
+    body = voided.json()
+    assert set(body) == {"order_id", "given_back_fen", "owed_fen", "correction"}
+    assert (body["order_id"], body["given_back_fen"], body["owed_fen"]) == (order_id, 2300, 2300)
+    other = _handed_over(c)
+    reopened = c.client.post(
+        url,
+        headers=c.headers("staff"),
+        json={"kind": "void_handover", "target_id": other, **manager},
+    )
+    assert reopened.status_code == 201, reopened.text
+    body = reopened.json()
+    assert set(body) == {"order_id", "status", "given_back_fen", "corrections"}
+    assert (body["order_id"], body["status"], body["given_back_fen"]) == (other, "packed", 2300)
+    assert [x["amount_fen"] for x in body["corrections"]] == [-2300]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 from centre_world import Centre, order_body
 from litestar.datastructures import FormMultiDict
@@ -19,7 +20,17 @@ from supply_world import AFTER_CUTOFF, MONDAY, MONDAY_0600, place
 from wechat_paste import HX, card_forms, preview
 
 from edge.errors import BadRequest
-from edge.web.forms import form_int, form_ints, key_parts, parse_int
+from edge.web.forms import (
+    Parse,
+    Prefixed,
+    Text,
+    Whole,
+    decode_form,
+    form_int,
+    form_ints,
+    key_parts,
+    parse_int,
+)
 from edge.web.pages import configure_templates
 
 # What int() takes or chokes on: superscripts raise, other scripts' digits pass,
@@ -82,6 +93,116 @@ def test_key_parts() -> None:
         with pytest.raises(BadRequest) as caught:
             key_parts(key, 3)
         assert caught.value.field == key
+
+
+Lower = Annotated[str, Parse(lambda text, field: text.lower())]
+
+
+class Sample(msgspec.Struct, kw_only=True):
+    """Every kind of field `decode_form` reads."""
+
+    name: Annotated[str, Text(limit=4, strip=True)] = ""
+    method: str = "cash"
+    unit: str | None = None
+    delivered: bool = False
+    product_id: list[str] = []
+    weekday: Annotated[list[int], Whole(maximum=6)] = []
+    count: Annotated[int, Whole(minimum=1, maximum=9)] = 1
+    upper: Annotated[str | None, Parse(lambda text, field: text.upper())] = None
+    lower: Lower | None = None  # markers inside an optional alias count too
+    w: Annotated[dict[str, str], Prefixed("w_")] = {}
+    arrived: Annotated[list[tuple[str, str]], Prefixed("arrived:")] = []
+
+
+class Blank(msgspec.Struct):
+    """Optional texts whose default is not None: blank is still None."""
+
+    note: str | None = "none given"
+    hint: Annotated[str | None, Text(strip=True)] = "none given"
+
+
+def test_decode_form_blank_optional_text_is_none() -> None:
+    assert decode_form(FormMultiDict([("note", ""), ("hint", "  ")]), Blank) == Blank(None, None)
+    assert decode_form(FormMultiDict([]), Blank) == Blank()
+
+
+class Needs(msgspec.Struct):
+    token: str
+    seats: Annotated[int, Whole(maximum=500)]
+
+
+def test_decode_form_reads_each_kind_of_field() -> None:
+    form = FormMultiDict(
+        [
+            ("name", "  王小明同学 "),
+            ("method", "wechat"),
+            ("unit", "斤"),
+            ("delivered", "1"),
+            ("product_id", "P1"),
+            ("product_id", "P2"),
+            ("weekday", "1"),
+            ("weekday", "6"),
+            ("count", " 3 "),
+            ("upper", "ab"),
+            ("lower", "CD"),
+            ("w_I1", "2.3"),
+            ("w_I2", ""),
+            ("w_I1", "9"),
+            ("arrived:P1:g", "2"),
+            ("arrived:P1:g", "3"),
+            ("unknown", "x"),
+        ]
+    )
+    got = decode_form(form, Sample)
+    assert got == Sample(
+        name="王小明同",
+        method="wechat",
+        unit="斤",
+        delivered=True,
+        product_id=["P1", "P2"],
+        weekday=[1, 6],
+        count=3,
+        upper="AB",
+        lower="cd",
+        w={"I1": "2.3", "I2": ""},
+        arrived=[("arrived:P1:g", "2"), ("arrived:P1:g", "3")],
+    )
+
+
+def test_decode_form_blank_and_missing_take_the_default() -> None:
+    blank = FormMultiDict(
+        [("name", "   "), ("method", ""), ("unit", ""), ("delivered", "yes"), ("count", " ")]
+    )
+    assert decode_form(blank, Sample) == Sample()
+    assert decode_form(FormMultiDict([]), Sample) == Sample()
+    assert decode_form({"product_id": "P9", "count": "2"}, Sample) == Sample(
+        product_id=["P9"], count=2
+    )  # a plain mapping (values echoed back to a page) reads alike
+
+
+@pytest.mark.parametrize("text", ["０", "٣", "三", "１２", "-1", "1.5", "10", "9" * 5000])
+def test_decode_form_refuses_numbers_with_the_field(text: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("count", text)]), Sample)
+    assert caught.value.field == "count"
+    assert caught.value.detail == "count must be a whole number from 1 to 9"
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("weekday", "2"), ("weekday", text)]), Sample)
+    assert caught.value.field == "weekday"
+
+
+def test_decode_form_refuses_a_missing_required_field() -> None:
+    with pytest.raises(BadRequest) as caught:
+        decode_form(FormMultiDict([("other", "1"), ("seats", "2")]), Needs)
+    assert (caught.value.field, caught.value.detail) == ("token", "token is missing")
+    for seats in ([], [("seats", " ")]):  # a number without a default: the parser's words
+        with pytest.raises(BadRequest) as caught:
+            decode_form(FormMultiDict([("token", "t"), *seats]), Needs)
+        assert (caught.value.field, caught.value.detail) == (
+            "seats",
+            "seats must be a whole number from 0 to 500",
+        )
+    assert decode_form(FormMultiDict([("token", "t"), ("seats", "2")]), Needs) == Needs("t", 2)
 
 
 # --- the pickup desk ---------------------------------------------------------------

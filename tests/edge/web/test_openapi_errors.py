@@ -72,6 +72,38 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
         ("post", "/api/v1/care/daycare/walkin-lunch"): {"day", "total"},
         ("get", "/api/v1/shortages"): {"delivery_date", "orders"},
         ("post", "/api/v1/calendar/exceptions"): {"id", "moved"},
+        ("get", "/api/v1/products/{product_id}"): PRODUCT_FIELDS,
+        ("patch", "/api/v1/products/{product_id}"): PRODUCT_FIELDS,
+        ("get", "/api/v1/calendar"): CALENDAR_FIELDS,
+        ("get", "/api/v1/households/{household_id}"): HOUSEHOLD_FIELDS,
+        ("get", "/api/v1/dashboard"): DASHBOARD_FIELDS,
+        ("post", "/api/v1/orders/{order_id}/settle"): {"paid_fen", "change_due_fen", "owed_fen"},
+        ("put", "/api/v1/consolidated/buffer"): {
+            "delivery_date",
+            "product_id",
+            "qty_unit",
+            "quantity",
+            "amended_version",
+        },
+        ("post", "/api/v1/consolidated/sent-by-hand"): {
+            "delivery_date",
+            "version",
+            "sent_by_hand_at",
+            "replayed",
+        },
+        ("post", "/api/v1/receiving"): {"delivery_date", "recorded", "shortages"},
+        ("get", "/api/v1/returns"): {"delivery_date", "note", "suggested"},
+        ("get", "/api/v1/receiving"): {
+            "centre_id",
+            "delivery_date",
+            "lines",
+            "dispatch_note",
+            "dispatch_note_text",
+            "shortages",
+        },
+        ("get", "/api/v1/care/daycare"): {"day", "grid", "lunch"},
+        ("post", "/api/v1/wechat/confirm"): {"id", "pickup_date", "pickup_code", "replayed"},
+        ("post", "/api/v1/wechat/link"): {"nickname", "household_id"},
     }
     for (method, path), fields in expected.items():
         schema = _success_schema(doc, method, path)
@@ -80,3 +112,79 @@ def test_typed_replies_show_their_fields(centre: Centre) -> None:
     r = centre.client.get("/api/v1/packing-list", headers=centre.headers())
     assert r.status_code == 200
     assert set(r.json()) == {"day", "orders", "totals"}
+    for path, fields in (
+        ("/api/v1/calendar", CALENDAR_FIELDS),
+        ("/api/v1/dashboard", DASHBOARD_FIELDS),
+    ):
+        r = centre.client.get(path, headers=centre.headers())
+        assert r.status_code == 200, r.text
+        assert set(r.json()) == fields, path
+    r = centre.client.get("/api/v1/products", headers=centre.headers())
+    assert r.status_code == 200
+    assert r.json() and all(set(p) == PRODUCT_FIELDS for p in r.json())
+
+
+def test_an_undo_documents_each_kind_of_answer(centre: Centre) -> None:
+    """POST /api/v1/corrections answers one of three shapes, by the kind undone."""
+    doc = centre.client.get("/schema/openapi.json").json()
+    ok = _responses(doc, "post", "/api/v1/corrections")["201"]
+    kinds = ok["content"]["application/json"]["schema"]["oneOf"]
+    fields = [
+        set(doc["components"]["schemas"][k["$ref"].rsplit("/", 1)[1]]["properties"]) for k in kinds
+    ]
+    assert sorted(fields, key=sorted) == sorted(
+        [
+            {"order_id", "status", "given_back_fen", "corrections"},
+            {"order_id", "given_back_fen", "owed_fen", "correction"},
+            {"sale_id", "given_back_fen", "correction"},
+        ],
+        key=sorted,
+    )
+
+
+PRODUCT_FIELDS = {
+    "id",
+    "name",
+    "aliases",
+    "category",
+    "sold_by",
+    "unit",
+    "price_fen",
+    "bundle_size",
+    "special_price_fen",
+    "special_from",
+    "special_to",
+    "active",
+}
+CALENDAR_FIELDS = {"weekdays", "cutoff", "pickup_hours", "closed", "extra", "next_delivery_day"}
+HOUSEHOLD_FIELDS = {
+    "id",
+    "name",
+    "building",
+    "unit",
+    "room",
+    "wechat_nickname",
+    "notes",
+    "home_delivery",
+    "phone",
+}
+DASHBOARD_FIELDS = {
+    "day",
+    "orders",
+    "placed",
+    "packed",
+    "picked_up",
+    "delivered",
+    "cancelled",
+    "no_show",
+    "waiting",
+    "done",
+    "orders_takings_fen",
+    "walkin_takings_fen",
+    "walkin_sales",
+    "takings_fen",
+    "owed_fen",
+    "owing",
+    "corrections",
+    "given_back_fen",
+}

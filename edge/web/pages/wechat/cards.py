@@ -9,8 +9,6 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from litestar.datastructures import FormMultiDict
-
 from edge.domain import calendar, households, products
 from edge.domain.products import Product
 from edge.domain.wechat.chat_block import ChatMessage
@@ -18,7 +16,8 @@ from edge.domain.wechat.drafts import MAX_PASTE_CHARS, MAX_TURNS, turn_key
 from edge.domain.wechat.suggest import suggest_households
 from edge.errors import BadRequest
 
-from .rows import HH_FIELDS, fmt_qty, row, rows_from_form, segments
+from .card_form import CardForm
+from .rows import fmt_qty, row, rows_from_form, segments
 
 # --- cards -------------------------------------------------------------------
 
@@ -88,14 +87,14 @@ def _turns_json(turns: list[dict[str, Any]]) -> str:
     return json.dumps([[t["sent_at"], t["text"]] for t in turns], ensure_ascii=False)
 
 
-def turns_from_form(form: FormMultiDict, sender: str) -> list[ChatMessage]:
+def turns_from_form(form: CardForm, sender: str) -> list[ChatMessage]:
     """The sender's message turns the card was drawn from (`turns`: [[sent_at, text], ...]).
 
     A form without them (drawn before turns were remembered) is its `text` as one turn.
     """
-    raw = str(form.get("turns", "") or "")
+    raw = form.turns
     if not raw.strip():
-        text = str(form.get("text", "") or "").replace("\r\n", "\n")[:MAX_PASTE_CHARS]
+        text = form.text.replace("\r\n", "\n")[:MAX_PASTE_CHARS]
         return [ChatMessage(sender, None, text)]
     bad = BadRequest("the card's messages are damaged; paste the chat again", field="turns")
     if len(raw) > 2 * MAX_PASTE_CHARS:
@@ -119,14 +118,13 @@ def turns_from_form(form: FormMultiDict, sender: str) -> list[ChatMessage]:
     return turns
 
 
-def _ids(form: FormMultiDict, name: str) -> set[str]:
+def _ids(raw: str) -> set[str]:
     """A comma-separated list of ids or keys the card was drawn with."""
-    raw = str(form.get(name, "") or "")[: 64 * (MAX_TURNS + 1)]
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
 def card_reads(
-    conn: sqlite3.Connection, form: FormMultiDict, *, site_id: str, sees_phones: bool, now: datetime
+    conn: sqlite3.Connection, form: CardForm, *, site_id: str, sees_phones: bool, now: datetime
 ) -> tuple[dict[str, Any] | None, str, set[str], list[Product]]:
     """What a card needs from the store besides its draft: the chosen household, the
     delivery day, the staff's names and the catalog (quick reads, on the store's readers)."""
@@ -141,11 +139,10 @@ def card_reads(
     return household, day, staff_names, products.list_products(conn)
 
 
-def chosen_household_id(form: FormMultiDict) -> str:
+def chosen_household_id(form: CardForm) -> str:
     """The household a card is for: a suggestion tapped to link (`link_to`), else the one
     picked in the list or matched by nickname (`household_id`)."""
-    picked = form.get("link_to") or form.get("household_id") or ""
-    return str(picked).strip()[:64]
+    return (form.link_to or form.household_id).strip()[:64]
 
 
 def suggestions_for(
@@ -160,7 +157,7 @@ def suggestions_for(
 
 
 def card_from_form(
-    form: FormMultiDict,
+    form: CardForm,
     draft: dict[str, Any],
     catalog_products: dict[str, Product],
     *,
@@ -184,7 +181,7 @@ def card_from_form(
         "turns": draft["turns"],
         "turns_json": _turns_json(draft["turns"]),
         "new_keys": ",".join(t["key"] for t in draft["turns"] if t["ordered"] is None),
-        "drawn_keys": _ids(form, "new"),
+        "drawn_keys": _ids(form.new),
         "segments": segments(
             draft["text"], [i["fragment"] for i in draft["items"]], draft["unparsed"]
         ),
@@ -201,12 +198,11 @@ def card_from_form(
         "already_code": draft["already_code"],
         "open_orders": draft["open_orders"],
         "ack": ",".join(o["id"] for o in draft["open_orders"]),
-        "acked": _ids(form, "ack"),
+        "acked": _ids(form.ack),
         "collapsed": False,
-        "notes": str(form.get("notes", "") or "")[:500],
-        "delivery_mode": str(form.get("delivery_mode", "") or ""),
-        "hh": {f: str(form.get(f"hh_{f}", "") or "")[:40] for f in HH_FIELDS}
-        | {"home_delivery": form.get("hh_home_delivery") == "1"},
+        "notes": form.notes,
+        "delivery_mode": form.delivery_mode,
+        "hh": form.hh() | {"home_delivery": form.hh_home_delivery},
         "error": None,
         "linked": False,
         "skipped": False,

@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import msgspec
 from litestar import Router, get, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import Provide
 from litestar.response import Template
 
@@ -42,7 +42,7 @@ from edge.domain.wechat.drafts import (
 from edge.domain.wechat.parse_pool import PasteBusy, PasteTooLong, read_paste
 from edge.domain.wechat.price_post import price_post
 from edge.errors import BadRequest, EdgeError
-from edge.web.forms import parse_int
+from edge.web.forms import parse_int, read_form
 from edge.web.pages.base import (
     AnyRequest,
     MeDep,
@@ -56,6 +56,7 @@ from edge.web.pages.base import (
 from edge.web.pages.i18n import gettext_for
 from edge.web.shared import SettingsDep, StoreDep
 
+from .card_form import CardForm
 from .cards import (
     card_from_draft,
     card_from_form,
@@ -70,12 +71,12 @@ from .rows import HH_FIELDS, MAX_ROW_INDEX, MAX_ROWS, items_from_rows, row
 
 
 async def _card(
-    request: AnyRequest, me: Staff, store: StoreDep, settings: SettingsDep, form: FormMultiDict
+    request: AnyRequest, me: Staff, store: StoreDep, settings: SettingsDep, form: CardForm
 ) -> tuple[dict[str, Any], list[Product]]:
     """The card its form describes. Its turns are read again in a paste worker, off the
     store's readers (edge/domain/wechat/parse_pool.py); the rest are quick reads."""
     now = settings.now()
-    sender = str(form.get("sender", "") or "").strip()[:40]
+    sender = form.sender[:40]
     turns = turns_from_form(form, sender)
     household, day, staff_names, catalog = await store.read(
         lambda conn: card_reads(
@@ -137,12 +138,15 @@ async def paste_form(request: AnyRequest, me: MeDep) -> Template:
     return page(request, "wechat/paste.html", me, text="", error=None, max_chars=MAX_PASTE_CHARS)
 
 
+class Paste(msgspec.Struct):
+    text: str = ""
+
+
 @post("/wechat/preview", include_in_schema=False)
 async def preview(
     request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
 ) -> Template:
-    form = await request.form()
-    text = str(form.get("text", "") or "")
+    text = (await read_form(request, Paste)).text
     _ = gettext_for(request)
     error = None
     if not text.strip():
@@ -204,9 +208,9 @@ async def edit_card(
     request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
 ) -> Template:
     """Add a row, remove a row, re-draw after a product changed (its units), or skip the card."""
-    form = await request.form()
+    form = await read_form(request, CardForm)
     card, catalog = await _card(request, me, store, settings, form)
-    op = str(form.get("op", "") or "")
+    op = form.op
     rows = card["rows"]
     if op == "skip":  # "Cancel" under the warning of an order already there: nothing saved
         card["skipped"] = True
@@ -224,10 +228,10 @@ async def edit_card(
 @post("/wechat/link", include_in_schema=False)
 async def link(request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep) -> Template:
     """One tap: the sender's WeChat nickname belongs to the chosen household from now on."""
-    form = await request.form()
+    form = await read_form(request, CardForm)
     # Drawn first, so a malformed card is refused before anything is linked.
     card, catalog = await _card(request, me, store, settings, form)
-    nickname = str(form.get("sender", "") or "").strip()
+    nickname = form.sender
     household_id = chosen_household_id(form)
     error = None
     try:
@@ -251,7 +255,7 @@ async def confirm_card(
     request: AnyRequest, me: MeDep, store: StoreDep, settings: SettingsDep
 ) -> Template:
     """Make the order for one card; the same message confirmed twice shows one order."""
-    form = await request.form()
+    form = await read_form(request, CardForm)
     card, catalog = await _card(request, me, store, settings, form)
     by_id = {p.id: p for p in catalog}
     now = settings.now()

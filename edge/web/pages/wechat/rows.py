@@ -8,14 +8,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from litestar.datastructures import FormMultiDict
-
 from edge.domain import orders
 from edge.domain.products import Product
 from edge.domain.wechat.lexicon import WEIGHT_UNITS
 from edge.errors import BadRequest
-from edge.web.forms import form_int, parse_int
+from edge.web.forms import parse_int
 from edge.web.pages.formats import parse_quantity
+
+from .card_form import CardForm
 
 #: Rows below this confidence are flagged "please check".
 LOW_CONFIDENCE = 0.8
@@ -139,9 +139,9 @@ def row(
     }
 
 
-def _confidence(form: FormMultiDict, name: str) -> float | None:
+def _confidence(text: str, name: str) -> float | None:
     """The parser's confidence, echoed back: 0 to 1 (an "inf" would break the card's percent)."""
-    text = str(form.get(name, "") or "").strip()
+    text = text.strip()
     if not text:
         return None
     try:
@@ -153,22 +153,26 @@ def _confidence(form: FormMultiDict, name: str) -> float | None:
     return value
 
 
-def rows_from_form(form: FormMultiDict, catalog: dict[str, Product]) -> list[dict[str, Any]]:
+def _amount(text: str, name: str) -> int | None:
+    text = text.strip()
+    return parse_int(text, name, maximum=MAX_AMOUNT_FEN) if text else None
+
+
+def rows_from_form(form: CardForm, catalog: dict[str, Product]) -> list[dict[str, Any]]:
     """The card's rows as posted: p_N product, q_N quantity, u_N unit, c_N/f_N/a_N kept."""
-    indices = sorted(
-        parse_int(k[2:], k[:20], maximum=MAX_ROW_INDEX) for k in form if k.startswith("p_")
-    )
+    indices = sorted(parse_int(n, f"p_{n}"[:20], maximum=MAX_ROW_INDEX) for n in form.products)
     rows = []
     for i in indices[:MAX_ROWS]:
+        n = str(i)
         rows.append(
             row(
                 catalog,
-                str(form.get(f"p_{i}", "") or ""),
-                str(form.get(f"q_{i}", "") or "").strip()[:12],
-                str(form.get(f"u_{i}", "") or "").strip()[:4],
-                _confidence(form, f"c_{i}"),
-                str(form.get(f"f_{i}", "") or "")[:200],
-                form_int(form, f"a_{i}", maximum=MAX_AMOUNT_FEN),
+                form.products.get(n, ""),
+                form.quantities.get(n, ""),
+                form.units.get(n, ""),
+                _confidence(form.confidences.get(n, ""), f"c_{i}"),
+                form.fragments.get(n, ""),
+                _amount(form.amounts.get(n, ""), f"a_{i}"),
             )
         )
     return rows
