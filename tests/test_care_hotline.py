@@ -358,6 +358,27 @@ def test_the_hotline_templates_speak_through_the_catalogs() -> None:
         assert not words, (path.name, words)
 
 
+def test_the_desks_refusals_speak_through_the_catalogs() -> None:
+    """The desk's own refusals are English msgids (N_) with a Chinese translation, in
+    both catalogs; no "中文 / English" pair is left in its code."""
+    from babel.messages.extract import extract_from_file
+    from babel.messages.pofile import read_po
+
+    from edge.web.pages.i18n import translations
+
+    root = Path(__file__).resolve().parents[1]
+    zh = translations("zh")
+    with (root / "edge/locale/en/LC_MESSAGES/messages.po").open("rb") as fh:
+        en = read_po(fh, locale="en")
+    pair = re.compile(r"[\u3400-\u9fff][^\"\n]* / [A-Za-z]")
+    for name in ("hotline.py", "hotline_desk.py", "hotline_forms.py"):
+        path = root / "hub" / name
+        msgids = [m for _l, m, _c, _x in extract_from_file("python", path, keywords={"N_": None})]
+        assert msgids, name
+        assert not [m for m in msgids if zh.gettext(m) == m or m not in en], name
+        assert not pair.findall(path.read_text(encoding="utf-8")), name
+
+
 async def test_the_desk_in_chinese_by_default_and_in_english_on_request(world: Any) -> None:
     client, _hub_store, _centre, _agent, ids = world
     await sign_in(client, "12349小张", "password1")
