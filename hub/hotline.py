@@ -30,6 +30,7 @@ from litestar.response import Redirect, Template
 from edge.domain.households import mask_phone
 from edge.errors import EdgeError
 from edge.store import Tx
+from edge.store.statuses import SeriesStatus
 from edge.web.pages.care import STATUS_LABELS
 from edge.web.pages.i18n import gettext_for
 from edge.web.shared import bearer_token
@@ -82,7 +83,11 @@ MOBILITY_LABELS = {
 }
 ROLE_LABELS = {"hotline": "Hotline operator", "operator": "Operator", "supervisor": "supervisor"}
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SERIES_LABELS = {"active": "Series active", "paused": "Series paused", "ended": "Series ended"}
+SERIES_LABELS = {
+    SeriesStatus.ACTIVE: "Series active",
+    SeriesStatus.PAUSED: "Series paused",
+    SeriesStatus.ENDED: "Series ended",
+}
 # zh: 待跟进, 已跟进, 已结案
 COMPLAINT_LABELS = {
     ComplaintStatus.OPEN: "To follow up",

@@ -25,10 +25,11 @@ from edge.store.statuses import (
     SIGNUP_HOLDING,
     BookingStatus,
     OrderStatus,
+    SeriesStatus,
     SignupStatus,
     sql_in,
 )
-from hub.hotline import COMPLAINT_LABELS
+from hub.hotline import COMPLAINT_LABELS, SERIES_LABELS
 from hub.statuses import COMPLAINT_NOT_CLOSED, COMPLAINTS, ComplaintStatus
 from sync import merge
 from sync import schema as sync_schema
@@ -78,6 +79,14 @@ def _checked_statuses(tmp_path: Path, table: str) -> set[str]:
 
 def test_the_booking_schema_allows_exactly_the_enum(tmp_path: Path) -> None:
     assert _checked_statuses(tmp_path, "care_bookings") == set(BookingStatus)
+
+
+def test_the_series_schema_allows_exactly_the_enum_and_the_desk_labels_each(
+    tmp_path: Path,
+) -> None:
+    assert [s.value for s in SeriesStatus] == ["active", "paused", "ended"]
+    assert _checked_statuses(tmp_path, "care_series") == set(SeriesStatus)
+    assert set(SERIES_LABELS) == set(SeriesStatus)
 
 
 def test_the_signup_schema_allows_exactly_the_enum(tmp_path: Path) -> None:

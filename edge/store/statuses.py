@@ -1,5 +1,5 @@
-"""The statuses an order, a care booking and an activity sign-up can be in, as the store
-keeps them.
+"""The statuses an order, a care booking, a recurring booking and an activity sign-up
+can be in, as the store keeps them.
 
 They are `StrEnum`s: a member *is* its text (`OrderStatus.PACKED == "packed"`), so rows
 written before keep reading the same, and a member goes into SQL parameters and JSON as
@@ -63,6 +63,15 @@ BOOKING_RANK: dict[str, int] = {
     BookingStatus.NOT_AT_HOME: 4,
     BookingStatus.CANCELLED: 4,
 }
+
+
+class SeriesStatus(StrEnum):
+    """A recurring booking (`care_series`): active, paused from a day (the elder is in
+    hospital), or ended."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
 
 
 class SignupStatus(StrEnum):
