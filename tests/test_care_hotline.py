@@ -396,15 +396,15 @@ def test_the_desks_refusals_speak_through_the_catalogs() -> None:
     from babel.messages.extract import extract_from_file
     from babel.messages.pofile import read_po
 
-    from edge.web.pages.i18n import translations
+    import hub
+    from edge.web.pages.i18n import LOCALE_DIR, translations
 
-    root = Path(__file__).resolve().parents[1]
     zh = translations("zh")
-    with (root / "edge/locale/en/LC_MESSAGES/messages.po").open("rb") as fh:
+    with (LOCALE_DIR / "en/LC_MESSAGES/messages.po").open("rb") as fh:
         en = read_po(fh, locale="en")
     pair = re.compile(r"[\u3400-\u9fff][^\"\n]* / [A-Za-z]")
     for name in ("hotline.py", "hotline_desk.py", "hotline_forms.py"):
-        path = root / "hub" / name
+        path = Path(hub.__file__).resolve().parent / name
         msgids = [m for _l, m, _c, _x in extract_from_file("python", path, keywords={"N_": None})]
         assert msgids, name
         assert not [m for m in msgids if zh.gettext(m) == m or m not in en], name
