@@ -23,6 +23,7 @@ from edge.domain.households import normalise_phone
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import SeriesStatus
 
 ID_MAX = 64
 CARE_NAMES = ("care_book", "care_cancel", "care_rate", "care_series_pause", "care_series_resume")
@@ -209,7 +210,7 @@ def series_step(
         raise NotFound("没有这个重复预约 / no such series for this elder", field="series_id")
     if step not in ("pause", "resume"):
         raise BadRequest("step must be pause or resume", field="step")
-    want = "active" if step == "pause" else "paused"
+    want = SeriesStatus.ACTIVE if step == "pause" else SeriesStatus.PAUSED
     if row["status"] != want:
         raise Conflict(
             "这个重复预约已暂停 / the series is already paused"

@@ -40,7 +40,7 @@ STATUS_ZH = {
     "cancelled": "已取消",
     "no_show": "未取",
 }
-OPEN = ("placed", "packed")
+OPEN = orders.OPEN_STATUSES  # placed, packed: not handed over, cancelled or missed yet
 
 
 def _items(value: Any) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The statuses an order and a care booking can be in, as the store keeps them.
+"""The statuses an order, a care booking, a recurring booking and an activity sign-up
+can be in, as the store keeps them.
 
 They are `StrEnum`s: a member *is* its text (`OrderStatus.PACKED == "packed"`), so rows
 written before keep reading the same, and a member goes into SQL parameters and JSON as
@@ -62,6 +63,28 @@ BOOKING_RANK: dict[str, int] = {
     BookingStatus.NOT_AT_HOME: 4,
     BookingStatus.CANCELLED: 4,
 }
+
+
+class SeriesStatus(StrEnum):
+    """A recurring booking (`care_series`): active, paused from a day (the elder is in
+    hospital), or ended."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class SignupStatus(StrEnum):
+    """A place at a neighbourhood activity (`care_signups`): booked while places are
+    left, else waiting in the order people came; a cancel ends it."""
+
+    BOOKED = "booked"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+# Holding a place or a place in the queue: one such sign-up per person and activity.
+SIGNUP_HOLDING = (SignupStatus.BOOKED, SignupStatus.WAITING)
 
 
 @cache

@@ -198,6 +198,38 @@ async def test_a_hotline_operator_may_use_the_desk_only(world: Any) -> None:
     assert (await client.get(f"/hub/hotline/elders/{ids['elder']}")).status_code == 200
 
 
+async def test_the_booking_form_takes_one_weekday_or_several_and_keeps_what_was_typed(
+    world: Any,
+) -> None:
+    """One ticked weekday is posted as a single value, several as a list: both reach the
+    form's checks (the refusal names what is missing, the page keeps what was typed);
+    a weekday out of range is refused naming the field, and nothing is booked."""
+    client, hub_store, _centre, _agent, ids = world
+    await sign_in(client, "12349小张", "password1")
+    page_url = f"/hub/hotline/elders/{ids['elder']}"
+    call = {"caller": "王明", "caller_relation": "儿子", "callback_phone": "13912345678"}
+    meal = {**call, "service_id": ids["送餐"], "day": MONDAY.isoformat(), "start": "11:00"}
+    for ticked in ("2", ["2", "3"]):
+        r = await post(client, f"{page_url}/book", {**meal, "weekday": ticked}, page_url)
+        assert r.status_code == 400 and "重复预约请填写截止日期" in r.text, ticked
+        assert 'value="王明"' in r.text and 'value="13912345678"' in r.text
+    until = (MONDAY + timedelta(days=4)).isoformat()
+    r = await post(client, f"{page_url}/book", {**meal, "weekday": "9", "until": until}, page_url)
+    assert r.status_code == 400 and "weekdays must be a whole number from 0 to 6" in r.text
+    r = await post(client, f"{page_url}/book", {**meal, "until": until}, page_url)
+    assert r.status_code == 400 and "重复预约请勾选星期" in r.text
+    client.cookies.set("linli_lang", "en")
+    r = await post(client, f"{page_url}/book", {**meal, "caller": " "}, page_url)
+    assert r.status_code == 400 and "Who is calling?" in r.text and "来电人" not in r.text
+    client.cookies.delete("linli_lang")
+    count = hub_store.read_sync(
+        lambda c: c.execute(
+            "SELECT COUNT(*) FROM sync_commands WHERE name = 'care_book'"
+        ).fetchone()
+    )
+    assert count[0] == 0
+
+
 async def test_a_complaint_is_followed_up_then_closed(world: Any) -> None:
     """open -> followed up (who, when, what was done) -> closed, forward only; the desk
     lists the complaints not closed yet."""
@@ -357,6 +389,27 @@ def test_the_hotline_templates_speak_through_the_catalogs() -> None:
     for path in root.glob("*.html"):
         words = [w for w in han.findall(path.read_text(encoding="utf-8")) if w != "中文"]
         assert not words, (path.name, words)
+
+
+def test_the_desks_refusals_speak_through_the_catalogs() -> None:
+    """The desk's own refusals are English msgids (N_) with a Chinese translation, in
+    both catalogs; no "中文 / English" pair is left in its code."""
+    from babel.messages.extract import extract_from_file
+    from babel.messages.pofile import read_po
+
+    import hub
+    from edge.web.pages.i18n import LOCALE_DIR, translations
+
+    zh = translations("zh")
+    with (LOCALE_DIR / "en/LC_MESSAGES/messages.po").open("rb") as fh:
+        en = read_po(fh, locale="en")
+    pair = re.compile(r"[\u3400-\u9fff][^\"\n]* / [A-Za-z]")
+    for name in ("hotline.py", "hotline_desk.py", "hotline_forms.py"):
+        path = Path(hub.__file__).resolve().parent / name
+        msgids = [m for _l, m, _c, _x in extract_from_file("python", path, keywords={"N_": None})]
+        assert msgids, name
+        assert not [m for m in msgids if zh.gettext(m) == m or m not in en], name
+        assert not pair.findall(path.read_text(encoding="utf-8")), name
 
 
 async def test_the_desk_in_chinese_by_default_and_in_english_on_request(world: Any) -> None:

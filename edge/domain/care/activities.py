@@ -18,6 +18,7 @@ from edge.domain.care.recipients import own
 from edge.errors import Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
+from edge.store.statuses import SIGNUP_HOLDING, SignupStatus, sql_in
 
 
 def create_activity(tx: Tx, fields: dict[str, Any], actor: Actor) -> str:
@@ -53,8 +54,8 @@ def _activity(conn: sqlite3.Connection, activity_id: str) -> sqlite3.Row:
 def _booked(conn: sqlite3.Connection, activity_id: str) -> int:
     return int(
         conn.execute(
-            "SELECT COUNT(*) FROM care_signups WHERE activity_id = ? AND status = 'booked'",
-            (activity_id,),
+            "SELECT COUNT(*) FROM care_signups WHERE activity_id = ? AND status = ?",
+            (activity_id, SignupStatus.BOOKED),
         ).fetchone()[0]
     )
 
@@ -78,7 +79,7 @@ def sign_up(
         name = own(tx.conn, tx.site_id, recipient_id)["name"]
         same = tx.one(
             "SELECT 1 FROM care_signups WHERE activity_id = ? AND recipient_id = ?"
-            " AND status IN ('booked', 'waiting')",
+            f" AND status IN {sql_in(SIGNUP_HOLDING)}",
             (activity_id, recipient_id),
         )
     else:
@@ -86,12 +87,16 @@ def sign_up(
         phone = normalise_phone(text(phone, "phone", 20))
         same = tx.one(
             "SELECT 1 FROM care_signups WHERE activity_id = ? AND name = ? AND phone = ?"
-            " AND status IN ('booked', 'waiting')",
+            f" AND status IN {sql_in(SIGNUP_HOLDING)}",
             (activity_id, name, phone),
         )
     if same:
         raise Conflict(f"{name} has already signed up for this activity", field="name")
-    status = "booked" if _booked(tx.conn, activity_id) < activity["capacity"] else "waiting"
+    status = (
+        SignupStatus.BOOKED
+        if _booked(tx.conn, activity_id) < activity["capacity"]
+        else SignupStatus.WAITING
+    )
     signup_id, stamp = new_id(), now_iso()
     tx.insert(
         "care_signups",
@@ -109,7 +114,7 @@ def sign_up(
         },
     )
     position = 0
-    if status == "waiting":
+    if status == SignupStatus.WAITING:
         position = len(view(tx.conn, activity_id)["waiting"])
     return {"id": signup_id, "status": status, "position": position}
 
@@ -122,23 +127,23 @@ def cancel(tx: Tx, signup_id: str, actor: Actor) -> str | None:
     )
     if row is None:
         raise NotFound(f"no sign-up {signup_id[:64]!r}", field="signup_id")
-    if row["status"] == "cancelled":
+    if row["status"] == SignupStatus.CANCELLED:
         return None
     stamp = now_iso()
-    tx.update("care_signups", signup_id, {"status": "cancelled", "updated_at": stamp})
-    if row["status"] != "booked":
+    tx.update("care_signups", signup_id, {"status": SignupStatus.CANCELLED, "updated_at": stamp})
+    if row["status"] != SignupStatus.BOOKED:
         return None
     first = tx.one(
-        "SELECT id FROM care_signups WHERE activity_id = ? AND status = 'waiting'"
+        "SELECT id FROM care_signups WHERE activity_id = ? AND status = ?"
         " ORDER BY created_at, id LIMIT 1",
-        (row["activity_id"],),
+        (row["activity_id"], SignupStatus.WAITING),
     )
     if first is None:
         return None
     tx.update(
         "care_signups",
         first["id"],
-        {"status": "booked", "promoted_at": stamp, "updated_at": stamp},
+        {"status": SignupStatus.BOOKED, "promoted_at": stamp, "updated_at": stamp},
     )
     return str(first["id"])
 
@@ -149,13 +154,13 @@ def view(conn: sqlite3.Connection, activity_id: str) -> dict[str, Any]:
         row_dict(r)
         for r in conn.execute(
             "SELECT id, recipient_id, name, phone, status, promoted_at, created_at"
-            " FROM care_signups WHERE activity_id = ? AND status IN ('booked', 'waiting')"
+            f" FROM care_signups WHERE activity_id = ? AND status IN {sql_in(SIGNUP_HOLDING)}"
             " ORDER BY created_at, id",
             (activity_id,),
         )
     ]
-    booked = [p for p in people if p["status"] == "booked"]
-    waiting = [p for p in people if p["status"] == "waiting"]
+    booked = [p for p in people if p["status"] == SignupStatus.BOOKED]
+    waiting = [p for p in people if p["status"] == SignupStatus.WAITING]
     for i, p in enumerate(waiting, 1):
         p["position"] = i
     left = max(0, activity["capacity"] - len(booked))
@@ -168,10 +173,10 @@ def list_activities(conn: sqlite3.Connection, from_day: str) -> list[dict[str, A
         row_dict(r)
         for r in conn.execute(
             "SELECT a.*, (SELECT COUNT(*) FROM care_signups s WHERE s.activity_id = a.id"
-            "  AND s.status = 'booked') AS booked,"
+            "  AND s.status = ?) AS booked,"
             " (SELECT COUNT(*) FROM care_signups s WHERE s.activity_id = a.id"
-            "  AND s.status = 'waiting') AS waiting"
+            "  AND s.status = ?) AS waiting"
             " FROM care_activities a WHERE a.day >= ? ORDER BY a.day, a.start LIMIT 200",
-            (from_day,),
+            (SignupStatus.BOOKED, SignupStatus.WAITING, from_day),
         )
     ]

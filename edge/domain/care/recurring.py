@@ -20,7 +20,7 @@ from edge.domain.care.common import Actor, now_iso
 from edge.errors import BadRequest, Conflict, NotFound
 from edge.store import Tx
 from edge.store.ids import new_id
-from edge.store.statuses import BOOKING_OPEN, sql_in
+from edge.store.statuses import BOOKING_OPEN, SeriesStatus, sql_in
 
 MAX_DAYS = 92
 
@@ -69,7 +69,7 @@ def create_series(
             "start": data.start,
             "from_day": first.isoformat(),
             "to_day": last.isoformat(),
-            "status": "active",
+            "status": SeriesStatus.ACTIVE,
             "channel": data.channel,
             "request_id": data.request_id,
             "created_by": actor.name,
@@ -121,7 +121,7 @@ def _series(tx: Tx, series_id: str) -> Any:
 def pause(tx: Tx, series_id: str, from_day: str, actor: Actor, reason: str = "") -> int:
     """Cancel the series' open bookings from `from_day` on; returns how many."""
     row = _series(tx, series_id)
-    if row["status"] != "active":
+    if row["status"] != SeriesStatus.ACTIVE:
         raise Conflict(f"the series is {row['status']}", field="status")
     day = calendar.parse_day(from_day, "from_day").isoformat()
     why = reason or "暂停 paused"
@@ -135,17 +135,17 @@ def pause(tx: Tx, series_id: str, from_day: str, actor: Actor, reason: str = "")
     ]
     for booking_id in ids:
         bookings.cancel(tx, booking_id, actor, why)
-    tx.update("care_series", series_id, {"status": "paused", "paused_from": day})
+    tx.update("care_series", series_id, {"status": SeriesStatus.PAUSED, "paused_from": day})
     return len(ids)
 
 
 def resume(tx: Tx, series_id: str, from_day: str, actor: Actor) -> dict[str, Any]:
     row = _series(tx, series_id)
-    if row["status"] != "paused":
+    if row["status"] != SeriesStatus.PAUSED:
         raise Conflict(f"the series is {row['status']}, not paused", field="status")
     first = max(calendar.parse_day(from_day, "from_day"), date.fromisoformat(row["from_day"]))
     last = date.fromisoformat(row["to_day"])
-    tx.update("care_series", series_id, {"status": "active", "paused_from": None})
+    tx.update("care_series", series_id, {"status": SeriesStatus.ACTIVE, "paused_from": None})
     if first > last:
         return {"booked": [], "skipped": []}
     data = BookingInput(

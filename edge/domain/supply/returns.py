@@ -24,6 +24,7 @@ from edge.domain.supply.lines import (
     say,
     unit_label_for,
 )
+from edge.domain.supply.sold import sold_by_orders, sold_walkin
 from edge.errors import BadRequest, Conflict
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -86,8 +87,6 @@ def returned_quantities(
 
 def leftovers_expected(conn: sqlite3.Connection, site_id: str, day: str) -> dict[Key, int]:
     """Received minus handed over minus sold walk-in: the count the tablet suggests."""
-    from edge.domain.supply.reconciliation import sold_by_orders, sold_walkin
-
     received = {
         (r["product_id"], r["qty_unit"]): int(r["arrived_qty"])
         for r in conn.execute(

@@ -1,10 +1,13 @@
 """Statuses as enums: the stored text stays what it was, the schema allows exactly the enum,
-and the ranks sync merges by agree with the moves the centre allows."""
+and the ranks sync merges by agree with the moves the centre allows. The same for an
+activity sign-up's status, and the hub's complaint status (no CHECK in the hub's schema:
+held to the column's default and to the desk's labels)."""
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,11 +22,17 @@ from edge.store.statuses import (
     ORDER_OPEN,
     ORDER_RANK,
     ORDER_TERMINAL,
+    SIGNUP_HOLDING,
     BookingStatus,
     OrderStatus,
+    SeriesStatus,
+    SignupStatus,
     sql_in,
 )
+from hub.hotline import COMPLAINT_LABELS, SERIES_LABELS
+from hub.statuses import COMPLAINT_NOT_CLOSED, COMPLAINTS, ComplaintStatus
 from sync import merge
+from sync import schema as sync_schema
 
 
 def test_members_are_the_stored_text() -> None:
@@ -54,17 +63,55 @@ def test_a_status_written_as_a_member_reads_back_as_its_text(tmp_path: Path) -> 
         assert tuple(got) == ("packed", "text")
 
 
-def test_the_booking_schema_allows_exactly_the_enum(tmp_path: Path) -> None:
+def _checked_statuses(tmp_path: Path, table: str) -> set[str]:
+    """The texts the CHECK on `table.status` allows, in a centre's fresh schema."""
     with open_store(tmp_path / "s.db") as store:
         init_centre(store, "测试")
         sql = store.read_sync(
             lambda c: c.execute(
-                "SELECT sql FROM sqlite_master WHERE name = 'care_bookings'"
+                "SELECT sql FROM sqlite_master WHERE name = ?", (table,)
             ).fetchone()[0]
         )
     listed = re.search(r"status IN \(([^)]*)\)", sql)
     assert listed is not None
-    assert set(re.findall(r"'(\w+)'", listed.group(1))) == set(BookingStatus)
+    return set(re.findall(r"'(\w+)'", listed.group(1)))
+
+
+def test_the_booking_schema_allows_exactly_the_enum(tmp_path: Path) -> None:
+    assert _checked_statuses(tmp_path, "care_bookings") == set(BookingStatus)
+
+
+def test_the_series_schema_allows_exactly_the_enum_and_the_desk_labels_each(
+    tmp_path: Path,
+) -> None:
+    assert [s.value for s in SeriesStatus] == ["active", "paused", "ended"]
+    assert _checked_statuses(tmp_path, "care_series") == set(SeriesStatus)
+    assert set(SERIES_LABELS) == set(SeriesStatus)
+
+
+def test_the_signup_schema_allows_exactly_the_enum(tmp_path: Path) -> None:
+    assert [s.value for s in SignupStatus] == ["booked", "waiting", "cancelled"]
+    assert _checked_statuses(tmp_path, "care_signups") == set(SignupStatus)
+    assert sql_in(SIGNUP_HOLDING) == "('booked', 'waiting')"
+
+
+def test_the_complaint_status_is_the_hub_column_text_and_every_state_has_a_label(
+    tmp_path: Path,
+) -> None:
+    """care_return_visits.complaint_status (m115) has no CHECK: its default is the enum's
+    NONE, and the desk has a label for every state a complaint can be in."""
+    assert [s.value for s in ComplaintStatus] == ["", "open", "followed_up", "closed"]
+    path = tmp_path / "hub.db"
+    sync_schema.ensure(path)
+    conn = sqlite3.connect(path)
+    try:
+        columns = {r[1]: r for r in conn.execute("PRAGMA table_info(care_return_visits)")}
+    finally:
+        conn.close()
+    assert columns["complaint_status"][4] == "''" and ComplaintStatus.NONE == ""
+    assert set(COMPLAINTS) == set(ComplaintStatus) - {ComplaintStatus.NONE}
+    assert set(COMPLAINT_NOT_CLOSED) == set(COMPLAINTS) - {ComplaintStatus.CLOSED}
+    assert set(COMPLAINT_LABELS) == set(COMPLAINTS)
 
 
 def test_every_allowed_move_goes_up_in_rank_and_merge_uses_the_same_ranks() -> None:
