@@ -33,7 +33,6 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_typ
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import FormMultiDict
 
 from edge.errors import BadRequest
 
@@ -159,27 +158,6 @@ def parse_int(text: str, field: str, *, minimum: int = 0, maximum: int) -> int:
         if minimum <= value <= maximum:
             return value
     raise BadRequest(f"{field} must be a whole number from {minimum} to {maximum}", field=field)
-
-
-def form_int(
-    form: FormMultiDict, name: str, *, minimum: int = 0, maximum: int, field: str | None = None
-) -> int | None:
-    """The whole number posted as `name`, or None if it is missing or blank."""
-    value = form.get(name)
-    text = "" if value is None else str(value)
-    if not text.strip():
-        return None
-    return parse_int(text, field or name, minimum=minimum, maximum=maximum)
-
-
-def form_ints(
-    form: FormMultiDict, name: str, *, minimum: int = 0, maximum: int, field: str | None = None
-) -> list[int]:
-    """Every whole number posted as `name` (checkboxes); none is an empty list."""
-    return [
-        parse_int(str(value), field or name, minimum=minimum, maximum=maximum)
-        for value in form.getall(name, [])
-    ]
 
 
 def key_parts(key: str, count: int) -> list[str]:

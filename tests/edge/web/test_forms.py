@@ -26,8 +26,6 @@ from edge.web.forms import (
     Text,
     Whole,
     decode_form,
-    form_int,
-    form_ints,
     key_parts,
     parse_int,
 )
@@ -72,18 +70,6 @@ def test_parse_int_takes_ascii_digits_in_bounds() -> None:
     assert parse_int("0", "n", maximum=5) == 0
     assert parse_int(" 07 ", "n", maximum=10) == 7
     assert parse_int("100", "n", minimum=1, maximum=100) == 100
-
-
-def test_form_values() -> None:
-    form = FormMultiDict([("a", ""), ("b", "12"), ("d", "1"), ("d", "6"), ("e", "1"), ("e", "x")])
-    assert form_int(form, "a", maximum=99) is None  # blank is "not given"
-    assert form_int(form, "missing", maximum=99) is None
-    assert form_int(form, "b", maximum=99) == 12
-    assert form_ints(form, "d", maximum=6) == [1, 6]
-    assert form_ints(form, "missing", maximum=6) == []
-    with pytest.raises(BadRequest) as caught:
-        form_ints(form, "e", maximum=6, field="weekdays")
-    assert caught.value.field == "weekdays"
 
 
 def test_key_parts() -> None:
