@@ -15,6 +15,7 @@ from . import product_words as _names
 # What residents write for a product's name (product_words.py), read from here like the rest.
 CONFUSABLE = _names.CONFUSABLE
 DISH_SUFFIXES = _names.DISH_SUFFIXES
+FOOD_EMOJI = _names.FOOD_EMOJI
 FOOD_SUFFIXES = _names.FOOD_SUFFIXES
 HEARD_AS_WORDS = _names.HEARD_AS_WORDS
 MEAT_CHARS = _names.MEAT_CHARS

@@ -25,9 +25,15 @@ def clauses(s: str) -> list[tuple[int, int, str]]:
 
 # One pass over a part instead of one `in` per marker. "随便哪个", "哪个都行" leave the
 # choice to the centre; they ask nothing.
-_ASKS = re.compile(
-    "|".join(r"(?<!随便)哪(?![个样]都)" if m == "哪" else re.escape(m) for m in QUESTION_MARKERS)
-)
+def _marker(m: str) -> str:
+    if m == "哪":
+        return r"(?<!随便)哪(?![个样]都)"
+    if m.startswith("几"):
+        return "(?<!十)" + re.escape(m)  # "十几斤" is about ten or more, it asks nothing
+    return re.escape(m)
+
+
+_ASKS = re.compile("|".join(_marker(m) for m in QUESTION_MARKERS))
 
 
 def question_segments(

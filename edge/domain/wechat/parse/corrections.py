@@ -170,6 +170,9 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     prev = _prev_product(toks, a)
     if prev is None or prev.paired is None or prev.alt:
         return
+    if q.sized and prev.entry is not None and prev.entry.sold_by == "piece":
+        q.used = True  # "西瓜两个，要10斤的": how big each one is
+        return
     said = s[toks[0].start : q.start]
     if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
         # ("土豆3斤，帮我带2斤": ambiguous, left to the manager)

@@ -70,6 +70,7 @@ class Qty:
     each: bool = False
     used: bool = False
     implied: bool = False  # "俩": a count whose unit is the product's own
+    sized: bool = False  # "10斤的", "10斤装的": one piece that heavy, for what is sold by piece
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
 from .senders import sender_texts
-from .tokens import fuzzy_pass, tokenize
+from .tokens import fuzzy_pass, is_emoji, tokenize
 
 
 def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> ParseResult:
@@ -246,7 +246,7 @@ class _Reader:
                 question_prods.append(t)
             elif t.match != "fuzzy" and (
                 (has_verb := orders_here(s, toks, k))
-                or (t.end - t.start >= 2 and not chatter_around(toks, t))
+                or (t.end - t.start >= 2 and not chatter_around(toks, t) and not is_emoji(s, t))
             ):
                 ledger.mention(t, has_verb)
                 explained.append((t.start, t.end))

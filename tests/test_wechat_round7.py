@@ -1,0 +1,149 @@
+"""Round 7 of the WeChat parser: the kinds tests/wechat_heldout_round7.jsonl (scored once,
+untuned) showed, each rule with the near misses it must leave alone. None of these messages
+is a line of the held-out file."""
+
+from __future__ import annotations
+
+import pytest
+from test_wechat_parse import parse, triples
+
+from edge.domain.wechat import Catalog, CatalogEntry, parse_message
+
+# ------------------------------------------------------------------ emoji as products
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("🍆三斤", [("茄子", 3, "斤")]),
+        ("🥦一个，🧄两头", [("西兰花", 1, "个"), ("蒜", 2, "头")]),
+        ("来两根🌽", [("玉米", 2, "根")]),
+        ("🍊10个 🍌2斤", [("橙子", 10, "个"), ("香蕉", 2, "斤")]),
+        ("要🥕一斤半", [("胡萝卜", 1.5, "斤")]),
+        # Beside the product's own name an emoji decorates the line: one line.
+        ("茄子🍆两斤🍆🍆", [("茄子", 2, "斤")]),
+        ("🥒黄瓜3根", [("黄瓜", 3, "根")]),
+        # An emoji the catalog sells nothing for (strawberry), or one of several (🥬), is
+        # a picture: the rest of the message still reads.
+        ("🍓🍓 土豆两斤", [("土豆", 2, "斤")]),
+        ("苹果一斤🥬🥬 土豆2斤", [("苹果", 1, "斤"), ("土豆", 2, "斤")]),
+    ],
+)
+def test_a_food_emoji_stands_for_the_product_the_catalog_sells(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize("text", ["🍉🍉🍉", "今天的🍎真甜😋", "谢谢🌽🌽"])
+def test_a_food_emoji_with_no_quantity_or_order_word_orders_nothing(text: str) -> None:
+    assert not parse(text).is_order
+
+
+def test_an_emoji_is_read_only_as_a_product_the_catalog_has() -> None:
+    cat = Catalog((CatalogEntry("a1", "番茄", (), "weight", "斤", 300),))
+    assert [(i.product_name, i.quantity) for i in parse_message("🍅1斤", cat).items] == [
+        ("番茄", 1)
+    ]
+    none = Catalog((CatalogEntry("a2", "土豆", (), "weight", "斤", 150),))
+    assert not parse_message("🍅1斤", none).is_order
+
+
+# ------------------------------------------------------------------ a dozen, ten-odd
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("要两打鸡蛋", [("鸡蛋", 24, "个")]),
+        ("橙子半打", [("橙子", 6, "个")]),
+        ("玉米一打吧", [("玉米", 12, "个")]),
+    ],
+)
+def test_a_dozen_is_twelve(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # 打 as a verb after a number is not a dozen.
+        ("鸡蛋两斤，一打开就坏了怎么办", [("鸡蛋", 2, "斤")]),
+        ("排骨两斤 打包一下", [("排骨", 2, "斤")]),
+    ],
+)
+def test_da_as_a_verb_is_no_dozen(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_ten_odd_is_about_ten_and_not_a_question() -> None:
+    item = parse("苹果来个十几斤").items[0]
+    assert (item.product_name, item.quantity, item.unit) == ("苹果", 10, "斤")
+    assert item.confidence < 0.9  # approximate: the desk confirms
+    assert triples("排骨要二十几斤") == [("排骨", 20, "斤")]
+    # 几 + a measure word alone still asks.
+    assert not parse("鸡蛋几斤一盒").is_order
+    assert not parse("西瓜一个几斤").is_order
+
+
+# ------------------------------------------------------------------ one piece of a size
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("要一袋米，不，大米要5斤装的", [("大米", 1, "袋")]),
+        ("挂面来个1斤装的", [("挂面", 1, "袋")]),
+        ("西瓜要8斤左右的", [("西瓜", 1, "个")]),
+        # After a count the weight says how big each one is.
+        ("西瓜三个，要10斤上下的", [("西瓜", 3, "个")]),
+    ],
+)
+def test_a_weight_with_de_for_what_is_sold_by_the_piece_is_its_size(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Sold by weight: the weight is how much.
+        ("土豆要5斤的", [("土豆", 5, "斤")]),
+        ("排骨两斤，改成3斤的", [("排骨", 3, "斤")]),
+        # By the piece, but no 的: bought by weight.
+        ("西瓜要10斤", [("西瓜", 10, "斤")]),
+    ],
+)
+def test_a_plain_weight_stays_a_weight(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ heard and typed units
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("豆腐两快", [("豆腐", 2, "块")]),
+        ("冬瓜来一快", [("冬瓜", 1, "块")]),
+        ("姜要一小块 蒜一头", [("姜", 1, "块"), ("蒜", 1, "头")]),
+        ("豆腐一大块", [("豆腐", 1, "块")]),
+    ],
+)
+def test_kuai_heard_as_kuai4_and_sized_pieces(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_kuai_di_and_kuai_dian_are_not_pieces() -> None:
+    assert triples("鸡蛋两斤，一快递过来") == [("鸡蛋", 2, "斤")]
+    assert triples("豆腐两块，快点哈") == [("豆腐", 2, "块")]
+
+
+# ------------------------------------------------------------------ 黄话
+
+
+def test_huang_hua_next_to_a_quantity_is_cucumbers() -> None:
+    assert triples("黄话一斤半") == [("黄瓜", 1.5, "斤")]
+    assert triples("要两根黄话") == [("黄瓜", 2, "根")]
+
+
+@pytest.mark.parametrize("text", ["别在群里说黄话", "他那是黄话，别当真", "黄话少说两句"])
+def test_huang_hua_as_talk_is_no_order(text: str) -> None:
+    assert not parse(text).is_order
