@@ -147,3 +147,72 @@ def test_huang_hua_next_to_a_quantity_is_cucumbers() -> None:
 @pytest.mark.parametrize("text", ["别在群里说黄话", "他那是黄话，别当真", "黄话少说两句"])
 def test_huang_hua_as_talk_is_no_order(text: str) -> None:
     assert not parse(text).is_order
+
+
+# ------------------------------------------------------------------ a fallback after a question
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("有豆角吗？没有的话就来一斤茄子", [("豆角", 1, "斤")]),
+        ("明天有西瓜吗。没有就要三个橙子", [("西瓜", 3, "个")]),
+        ("排骨有没有？没有的话来两斤肉馅吧", [("排骨", 2, "斤")]),
+    ],
+)
+def test_a_fallback_after_asking_for_a_sold_product_orders_the_asked_one(
+    text: str, want: list
+) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert any("没有" in u for u in r.unparsed)  # the fallback, for the manager to read
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("有豆角吗？没有就算了", []),
+        ("有豆角吗？没有的话茄子也行", []),
+        # The asked product already has its line: the fallback adds nothing.
+        ("有豆角吗？有的话来两斤。没有就来一斤茄子", [("豆角", 2, "斤")]),
+        # A clause that opens with an order, not a fallback.
+        ("有豆角吗？来一斤茄子", [("茄子", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_a_fallback_after_a_question(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ taking all that was offered
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "赵叔 08:00\n@小玮 南瓜还有吗\n小玮 08:01\n还剩一个\n赵叔 08:02\n那我全要了",
+            [("南瓜", 1, "个")],
+        ),
+        ("小玮 16:00\n香菜还剩半斤，谁要\n钱姨 16:05\n都给我吧", [("香菜", 0.5, "斤")]),
+        ("孙叔 07:00\n豆腐还有没\n小玮 07:01\n还有4块\n孙叔 07:02\n都要啦", [("豆腐", 4, "块")]),
+    ],
+)
+def test_taking_all_of_what_the_previous_turn_offered(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Nothing offered in one amount: nothing taken (the question stays for the manager).
+        ("赵叔 08:00\n南瓜还有吗\n小玮 08:01\n有的\n赵叔 08:02\n都要了", []),
+        # The same sender's own list, then 都要了: not an offer.
+        ("钱姨 09:00\n土豆两斤\n钱姨 09:01\n都要了", [("土豆", 2, "斤")]),
+        # A price is not an amount on offer.
+        ("小玮 09:00\n西瓜3块一斤\n钱姨 09:01\n都要了", []),
+        # 都要 inside an order is 各 over the products named.
+        ("黄瓜茄子都要一斤", [("黄瓜", 1, "斤"), ("茄子", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_taking_all(text: str, want: list) -> None:
+    assert triples(text) == want

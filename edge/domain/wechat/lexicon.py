@@ -137,7 +137,8 @@ FILLERS: frozenset[str] = _words(
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
-    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 有没有 那种 "
+    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有没 有没 还有吗 还有么 还有的话 "
+    "有没有 那种 "
     "左右 大概 大约 差不多 上下 "
     "要是 如果 假如 万一 顺便 回来 过来 一起"
 )
@@ -157,6 +158,7 @@ QUESTION_MARKERS: tuple[str, ...] = (
     "怎么",
     "哪",
     "有没有",
+    "有没",  # "排骨还有没": 还有没有, with the last 有 swallowed
     "能不能",
     "可不可以",
     "是不是",

@@ -14,8 +14,15 @@ from collections.abc import Iterator
 from ..chat_block import split_chat_block
 from .catalog import Catalog
 from .folding import fold
+from .tokens import tokenize
 
 _TIME = re.compile(r"\d{1,2}[:：]\d{2}")
+# "都要了", "那我全要了吧", "都给我留着": the whole of what was just offered.
+_TAKES_ALL = re.compile(
+    r"[那我就好的嗯行哦,， ]*(?:都|全|全都|全部|统统)"
+    r"(?:要|要了|要吧|要啦|给我|给我留着|留给我|包了)"
+    r"[了吧啦呀啊哈!！。~～ ]*"
+)
 
 
 class _ProductNames:
@@ -55,8 +62,30 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     turns = split_chat_block(text, not_senders=_ProductNames(catalog))
     if all(not t.sender for t in turns):
         return None
+    texts = [t.text for t in turns]
+    for k in range(1, len(turns)):
+        if turns[k].sender != turns[k - 1].sender and _TAKES_ALL.fullmatch(fold(texts[k])):
+            taken = _offer(texts[k - 1], catalog)
+            if taken is not None:
+                # The offer becomes the taker's line; it was never the offerer's own order.
+                texts[k] = f"{texts[k]}：{taken}"
+                texts[k - 1] = ""
     out: dict[str, list[str]] = {}
-    for t in turns:
-        if t.text:
-            out.setdefault(t.sender, []).append(t.text)
+    for t, text in zip(turns, texts, strict=True):
+        if text:
+            out.setdefault(t.sender, []).append(text)
     return [(sender, "\n".join(parts)) for sender, parts in out.items()]
+
+
+def _offer(text: str, catalog: Catalog) -> str | None:
+    """ "就剩两个了", "今天到了土鸡蛋，还有5斤": the one quantity a turn offers, with the one
+    product it names if any, as written; None when it offers no single amount."""
+    s = fold(text)
+    toks = tokenize(s, 0, len(s), catalog)
+    qtys = [t for t in toks if t.kind == "qty" and t.qty is not None and t.qty.kind != "bare"]
+    prods = {t.entry for t in toks if t.kind == "prod"}
+    if len(qtys) != 1 or len(prods) > 1 or any(t.kind == "price" for t in toks):
+        return None
+    q = qtys[0]
+    name = next((text[t.start : t.end] for t in toks if t.kind == "prod"), "")
+    return name + text[q.start : q.end]
