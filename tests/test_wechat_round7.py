@@ -216,3 +216,70 @@ def test_taking_all_of_what_the_previous_turn_offered(text: str, want: list) -> 
 )
 def test_near_misses_of_taking_all(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ who a line is for
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("韭菜两斤，我爸要一斤芹菜", [("韭菜", 2, "斤"), ("芹菜", 1, "斤")]),
+        ("对门李姨的：鸡蛋三斤 豆腐一块", [("鸡蛋", 3, "斤"), ("豆腐", 1, "块")]),
+        ("帮隔壁带两瓶牛奶，我要一盒酸奶", [("牛奶", 2, "瓶"), ("酸奶", 1, "盒")]),
+        ("我婆婆那份：土豆三斤；我的：生菜一颗", [("土豆", 3, "斤"), ("生菜", 1, "颗")]),
+        ("楼下孙大爷让我帮他带：挂面一袋", [("挂面", 1, "袋")]),
+    ],
+)
+def test_people_named_beside_a_line_are_not_left_not_understood(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        # A person in talk that is not a line stays for the manager to read.
+        ("隔壁天天装修吵死了 土豆两斤", "隔壁天天装修吵死"),
+        ("我妈说上次的排骨不新鲜", None),
+        # A person beside a word the parser does not know is still not understood.
+        ("隔壁要两斤蒜苗", "蒜苗"),
+    ],
+)
+def test_people_beside_talk_or_unknown_words_are_still_reported(
+    text: str, left: str | None
+) -> None:
+    r = parse(text)
+    if left is None:
+        assert not r.is_order and r.unparsed
+    else:
+        assert any(left in u for u in r.unparsed)
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "fragment"),
+    [
+        ("排骨两斤，再来一斤给我妈", [("排骨", 2, "斤"), ("排骨", 1, "斤")], "一斤给我妈"),
+        ("橙子一打，再要半打给对门", [("橙子", 12, "个"), ("橙子", 6, "个")], "半打给对门"),
+    ],
+)
+def test_more_of_a_line_for_someone_else_is_their_own_line(
+    text: str, want: list, fragment: str
+) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.items[1].fragment == fragment  # who it is for, in the line itself
+    assert r.struck == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # For the resident: more of the same line.
+        ("排骨两斤，再来一斤给我", [("排骨", 3, "斤")]),
+        ("排骨两斤，再来一斤", [("排骨", 3, "斤")]),
+    ],
+)
+def test_more_of_a_line_for_the_resident_adds_to_it(text: str, want: list) -> None:
+    assert triples(text) == want

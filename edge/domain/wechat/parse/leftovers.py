@@ -7,6 +7,7 @@ import re
 
 from .context import has_content
 from .model import Tok
+from .people import only_people
 
 _ADDRESS = re.compile(
     r"\d{1,3}\s*(?:号楼|栋|幢|号院|楼)(?:\s*\d{1,2}\s*(?:单元|门|号门))?(?:\s*\d{3,4}\s*(?:室|号)?)?"
@@ -68,6 +69,8 @@ def collect_leftovers(
         chars = sum(t.end - t.start for t, u in zip(toks, unknown, strict=True) if u)
         if chars <= 4 and all(t.kind == "res" for t, u in zip(toks, unknown, strict=True) if u):
             return
+    # Beside a line, who it is for ("隔壁", "我妈那份") is understood, not content to check.
+    people_ok = bool(explained)
     run: list[Tok] = []
     for t, u in zip(toks, unknown, strict=True):
         if u:
@@ -75,13 +78,15 @@ def collect_leftovers(
         elif run and t.kind in ("fill", "verb", "neg", "fix", "change", "alt", "alt_end"):
             continue
         elif run:
-            _emit(text, s, run, unparsed)
+            _emit(text, s, run, unparsed, people_ok)
             run = []
     if run:
-        _emit(text, s, run, unparsed)
+        _emit(text, s, run, unparsed, people_ok)
 
 
-def _emit(text: str, s: str, run: list[Tok], unparsed: list[tuple[int, str]]) -> None:
+def _emit(
+    text: str, s: str, run: list[Tok], unparsed: list[tuple[int, str]], people_ok: bool
+) -> None:
     a, b = run[0].start, run[-1].end
-    if has_content(s, a, b):
+    if has_content(s, a, b) and not (people_ok and only_people(s[a:b])):
         unparsed.append((a, text[a:b].strip()))
