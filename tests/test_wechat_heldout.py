@@ -74,6 +74,15 @@ way: untuned P 1.000 / R 0.975 (a chain of neighbours, "鸡蛋2斤，我姐也�
 After: P 1.000 / R 1.000. `wechat_heldout_round6_fourteenth.jsonl` (25 messages, 34 items: bare
 numbers by line, 斤 and 两, list markers, chit-chat turns) scored once, untuned: P 1.000 /
 R 1.000.
+
+Round 7: `wechat_heldout_round7.jsonl` (105 messages, 124 items, 20 non-orders; 一打/十几斤,
+emoji as products, a pack size as the only quantity, "都要了" after staff's offer, 黄话 both
+as 黄瓜 and as talk, fallbacks after a question, relatives and neighbours, Traditional,
+homophones, dialect, money, limits) was written before reading the parser and scored once,
+untuned: P 0.937 / R 0.718, no non-order read as an order. After fixing its kinds
+(tests/test_wechat_round7.py) P 1.000 / R 0.976. Still missed: cheque numerals ("菠菜壹斤",
+which wechat_heldout_final.jsonl and the corpus label as not understood, so left alone) and
+a look-back then "这次要两斤".
 """
 
 from __future__ import annotations
@@ -117,6 +126,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round6_twelfth.jsonl",
         "wechat_heldout_round6_thirteenth.jsonl",
         "wechat_heldout_round6_fourteenth.jsonl",
+        "wechat_heldout_round7.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

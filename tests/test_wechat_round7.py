@@ -283,3 +283,53 @@ def test_more_of_a_line_for_someone_else_is_their_own_line(
 )
 def test_more_of_a_line_for_the_resident_adds_to_it(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ N就行 after a line
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("生菜两颗，一颗就行", [("生菜", 1, "颗")]),
+        ("南瓜来一块，两斤就够", [("南瓜", 2, "斤")]),
+        ("香菜半斤，二两就好", [("香菜", 0.2, "斤")]),
+    ],
+)
+def test_a_quantity_then_jiuxing_after_a_line_says_how_much_in_all(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert [i.struck for i in r.struck] == ["corrected"]
+    assert r.unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Another product's own quantity: its own line.
+        ("生菜两颗，菠菜一斤就行", [("生菜", 2, "颗"), ("菠菜", 1, "斤")]),
+        # No 就行 and no order word: a lone quantity, still reported.
+        ("生菜两颗，一颗", [("生菜", 2, "颗")]),
+    ],
+)
+def test_near_misses_of_jiuxing(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ 米
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("给我留两袋米", [("大米", 2, "袋")]),
+        ("米一袋 面条两斤", [("大米", 1, "袋"), ("面条", 2, "斤")]),
+    ],
+)
+def test_mi_alone_is_rice(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize("text", ["小米两斤", "黑米一斤", "米粉两包", "米线一份", "米饭两碗"])
+def test_other_foods_ending_or_starting_in_mi_are_not_rice(text: str) -> None:
+    assert not parse(text).is_order

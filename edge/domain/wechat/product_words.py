@@ -110,6 +110,8 @@ REGIONAL_NAMES: dict[str, str] = {
     "肉沫": "猪肉馅",
     "小排": "排骨",
     "酸牛奶": "酸奶",
+    # "一袋米": rice. One character, so only as a whole word: "小米", "米线", "糯米" are not.
+    "米": "大米",
     # Names residents bring from elsewhere (the south, Shanghai, Guangdong, Hunan).
     "洋山芋": "土豆",
     "薯仔": "土豆",
