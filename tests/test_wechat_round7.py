@@ -333,3 +333,34 @@ def test_mi_alone_is_rice(text: str, want: list) -> None:
 @pytest.mark.parametrize("text", ["小米两斤", "黑米一斤", "米粉两包", "米线一份", "米饭两碗"])
 def test_other_foods_ending_or_starting_in_mi_are_not_rice(text: str) -> None:
     assert not parse(text).is_order
+
+
+# ------------------------------------------------------------------ round 7b: ranked relatives
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("鸡蛋三斤，我三姑要两斤", [("鸡蛋", 3, "斤"), ("鸡蛋", 2, "斤")]),
+        ("排骨一斤 我小舅要两斤", [("排骨", 1, "斤"), ("排骨", 2, "斤")]),
+        ("面条两斤 隔壁要一斤", [("面条", 2, "斤"), ("面条", 1, "斤")]),
+        ("大米一袋，俺大姨也要一袋", [("大米", 1, "袋"), ("大米", 1, "袋")]),
+    ],
+)
+def test_a_ranked_relative_or_a_neighbour_after_a_space_gets_a_line(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert r.unparsed == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # The next product after a space is its own line, not a neighbour's.
+        ("面条两斤 挂面一袋", [("面条", 2, "斤"), ("挂面", 1, "袋")]),
+        # "我二十斤" is no relative.
+        ("土豆两斤，我要二十斤", [("土豆", 20, "斤")]),
+    ],
+)
+def test_near_misses_of_ranked_relatives(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -344,9 +344,18 @@ KIN: tuple[str, ...] = (
 )
 
 
+# "我妈", "我二姨", "俺大舅", "咱小姑": the resident's relative, ranked or not.
+_MY_KIN = re.compile(
+    "(?:我|俺|咱)(?:们家|家)?[大二三四五六小老]?(?:"
+    + "|".join(sorted((*KIN, "姨", "姑", "舅", "叔", "伯", "婶", "嫂"), key=len, reverse=True))
+    + ")"
+)
+
+
 def names_someone_else(said: str) -> bool:
-    """Does the text name another person ("帮对门", "给我妈")? "帮我带" is for the resident."""
-    if any(p + k in said for p in ("我", "俺", "咱") for k in KIN):
+    """Does the text name another person ("帮对门", "给我妈", "我二姨")? "帮我带" is for the
+    resident."""
+    if _MY_KIN.search(said):
         return True
     for mine in ("帮我", "帮俺", "帮咱", "替我", "代我"):
         said = said.replace(mine, "")
@@ -355,9 +364,5 @@ def names_someone_else(said: str) -> bool:
 
 def names_self(said: str) -> bool:
     """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
-    for p in ("我妈", "我爸", "我家老人"):
-        said = said.replace(p, "")
-    for k in KIN:
-        for p in ("我", "俺", "咱"):
-            said = said.replace(p + k, "")
+    said = _MY_KIN.sub("", said.replace("我家老人", ""))
     return any(w in said for w in FIRST_PERSON)

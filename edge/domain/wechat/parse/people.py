@@ -96,13 +96,30 @@ def _additive(s: str, t: Tok) -> bool:
     return t.kind == "sep" and s[t.start : t.end] in ADDITIVE
 
 
+def _after_a_space(s: str, toks: list[Tok], a: int, k: int) -> int | None:
+    """Where a neighbour's part starts when only a space parts it from the line before
+    ("土豆两斤 我二姨要三斤"): right after that line's quantity, if a space follows it."""
+    c = k - 1
+    while c >= a and toks[c].kind not in ("qty", "prod"):
+        c -= 1
+    t = toks[c] if c >= a else None
+    if t is None or t.kind != "qty" or t.qty is None or not t.qty.used or c + 1 >= k:
+        return None
+    return c + 1 if " " in s[t.end : toks[c + 1].start] else None
+
+
 def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
     someone else and ends in an order word and a quantity, with no product of its own, is a
     second line of the same product for them. Returns (where, the new product token)."""
     q = toks[k].qty
     a, b = list_item(toks, k)
-    if a == 0 or q is None or q.each or any(x.kind == "prod" for x in toks[a:b]):
+    if q is None or q.each:
+        return None
+    spaced = _after_a_space(s, toks, a, k)  # "土豆两斤 我二姨要三斤": a space between
+    if spaced is not None:
+        a = spaced
+    if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return None
     j = k - 1
     while j >= a and toks[j].kind in ("fill", "polite"):
@@ -124,8 +141,12 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     if p is None or p.paired is None or p.dropped or p.alt:
         return None
     pa, pb = list_item(toks, toks.index(p))
+    if spaced is not None:
+        if p.paired is not toks[a - 1].qty:
+            return None
+        pb = a
     gap = a - 2 if more and toks[a - 2].kind == "sep" else a - 1
-    if pb != gap and not _all_theirs(s, toks, pb + 1, gap):
+    if spaced is None and pb != gap and not _all_theirs(s, toks, pb + 1, gap):
         return None  # only right after that product's own part, or a chain of such parts
     if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
         return None  # a neighbour's line already: "我也要" is _for_me_too's
@@ -142,13 +163,25 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
 _PERSON_RE = re.compile(
     "|".join(
         sorted(
-            (*THIRD_PARTY, *KIN, *FIRST_PERSON, "他们", "她们", "我们", "咱们", "你"),
+            (
+                *THIRD_PARTY,
+                *KIN,
+                *FIRST_PERSON,
+                *"姑舅伯婶嫂",
+                "他们",
+                "她们",
+                "我们",
+                "咱们",
+                "你",
+            ),
             key=len,
             reverse=True,
         )
     )
 )
-_AROUND_PEOPLE = re.compile(r"那份|这份|的|给|帮|替|让|家|也|份|老|小|带|订|捎|们|[\s,，、:：]")
+_AROUND_PEOPLE = re.compile(
+    r"那份|这份|的|给|帮|替|让|家|也|份|老|小|大|二|三|带|订|捎|们|[\s,，、:：]"
+)
 
 
 def only_people(text: str) -> bool:
