@@ -5,6 +5,7 @@ is a line of the held-out file."""
 from __future__ import annotations
 
 import pytest
+from centre_world import Centre
 from test_wechat_parse import parse, triples
 
 from edge.domain.wechat import Catalog, CatalogEntry, parse_message
@@ -364,3 +365,37 @@ def test_a_ranked_relative_or_a_neighbour_after_a_space_gets_a_line(text: str, w
 )
 def test_near_misses_of_ranked_relatives(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ through the API
+
+
+OFFER_TAKEN = """钱姨 2026-12-03 08:00:01
+@小玮 橙子还有吗
+小玮 2026-12-03 08:01:00
+就剩6个了
+钱姨 2026-12-03 08:02:00
+都要了
+"""
+
+
+def test_the_api_and_its_drafts_read_an_offer_taken_as_the_takers_line(centre: Centre) -> None:
+    r = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": OFFER_TAKEN}, headers=centre.headers()
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(i["product_name"], i["quantity"], i["unit"]) for i in body["items"]] == [
+        ("橙子", 6, "个")
+    ]
+    drafts = {d["sender"]: d for d in body["drafts"]}
+    assert set(drafts) == {"钱姨"}  # the offer was never the staff member's own order
+    assert [(i["product_name"], i["quantity"]) for i in drafts["钱姨"]["items"]] == [("橙子", 6)]
+
+
+def test_the_api_reads_an_emoji_as_the_centres_product(centre: Centre) -> None:
+    r = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": "🍅2斤 🥔三斤"}, headers=centre.headers()
+    )
+    got = [(i["product_name"], i["quantity"], i["unit"]) for i in r.json()["items"]]
+    assert got == [("西红柿", 2, "斤"), ("土豆", 3, "斤")]

@@ -9,9 +9,10 @@ one ("刚才的芹菜改成一斤") and never another neighbour's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
-from ..chat_block import split_chat_block
+from ..chat_block import ChatMessage, split_chat_block
 from .catalog import Catalog
 from .folding import fold
 from .tokens import tokenize
@@ -62,19 +63,28 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     turns = split_chat_block(text, not_senders=_ProductNames(catalog))
     if all(not t.sender for t in turns):
         return None
-    texts = [t.text for t in turns]
-    for k in range(1, len(turns)):
-        if turns[k].sender != turns[k - 1].sender and _TAKES_ALL.fullmatch(fold(texts[k])):
-            taken = _offer(texts[k - 1], catalog)
-            if taken is not None:
-                # The offer becomes the taker's line; it was never the offerer's own order.
-                texts[k] = f"{texts[k]}：{taken}"
-                texts[k - 1] = ""
     out: dict[str, list[str]] = {}
-    for t, text in zip(turns, texts, strict=True):
-        if text:
-            out.setdefault(t.sender, []).append(text)
+    for t in take_offers(turns, catalog):
+        if t.text:
+            out.setdefault(t.sender, []).append(t.text)
     return [(sender, "\n".join(parts)) for sender, parts in out.items()]
+
+
+def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMessage]:
+    """ "都要了" right after another sender's turn that offers one amount ("就剩两个了")
+    takes it: the taker's turn gains the amount as written, and the offer turn goes, since
+    it was never the offerer's own order. The drafts read the turns the same way."""
+    out = list(turns)
+    for k in range(1, len(out)):
+        taker, offer = out[k], out[k - 1]
+        if taker.sender == offer.sender or not offer.text:
+            continue
+        if _TAKES_ALL.fullmatch(fold(taker.text)):
+            taken = _offer(offer.text, catalog)
+            if taken is not None:
+                out[k] = replace(taker, text=f"{taker.text}：{taken}")
+                out[k - 1] = replace(offer, text="")
+    return [t for t in out if t.text]
 
 
 def _offer(text: str, catalog: Catalog) -> str | None:
