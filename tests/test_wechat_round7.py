@@ -399,3 +399,31 @@ def test_the_api_reads_an_emoji_as_the_centres_product(centre: Centre) -> None:
     )
     got = [(i["product_name"], i["quantity"], i["unit"]) for i in r.json()["items"]]
     assert got == [("西红柿", 2, "斤"), ("土豆", 3, "斤")]
+
+
+# ------------------------------------------------------------------ this time, after a look-back
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("上回的五花肉两斤不够吃，这次要三斤", [("五花肉", 3, "斤")]),
+        ("上周的香蕉三斤有点多，今天来两斤", [("香蕉", 2, "斤")]),
+    ],
+)
+def test_this_time_after_a_look_back_orders_that_product(text: str, want: list) -> None:
+    r = parse(text)
+    assert triples(text) == want
+    assert len(r.unparsed) == 1  # the look-back, for the manager to read
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上回的五花肉两斤不够吃，这次多炖点",  # no quantity this time
+        "上次的鸡蛋不新鲜，这次不要了",  # no order
+        "上次买的3斤排骨真不错",
+    ],
+)
+def test_a_look_back_alone_orders_nothing(text: str) -> None:
+    assert not parse(text).is_order

@@ -241,6 +241,10 @@ class _Reader:
             if not t.changed and t.swap is None and looks_back(s, toks, k):
                 if t.paired is not None:
                     t.paired.used = False  # reported with the product as unparsed
+                this_time = _this_time(s, toks, k)
+                if this_time is not None:  # "上次的排骨三斤太多了，这次要两斤"
+                    ledger.order(t, this_time[1].qty)
+                    explained.append((this_time[0], this_time[1].end))
                 continue
             if t.paired is not None:
                 if not sensible(t.paired):  # "土豆0斤": not understood, never an item
@@ -316,3 +320,29 @@ def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
 
 def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:
     return any(a <= t.start and t.end <= b for a, b in explained)
+
+
+_THIS_TIME = ("这次", "这回", "这周", "今天", "今儿", "明天")
+
+
+def _this_time(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """After a product talked about with a look-back, a later part with no product of its
+    own that says "this time" and an order word before a quantity orders that product."""
+    _, b = list_item(toks, k)
+    if b >= len(toks):
+        return None
+    a2, b2 = list_item(toks, b + 1)
+    part = toks[a2:b2]
+    if any(x.kind == "prod" for x in part) or not any(x.kind == "verb" for x in part):
+        return None
+    qtys = [
+        x
+        for x in part
+        if x.kind == "qty" and x.qty is not None and (not x.qty.used or x.restate is x.qty)
+    ]
+    if len(qtys) != 1 or not any(w in s[toks[a2].start : qtys[0].start] for w in _THIS_TIME):
+        return None
+    q = qtys[0]
+    q.restate = None  # ("今天来两斤" would restate a line; the looked-back one has none)
+    q.qty.used = True  # type: ignore[union-attr]
+    return toks[a2].start, q
