@@ -83,9 +83,10 @@ untuned: P 0.937 / R 0.718, no non-order read as an order. After fixing its kind
 (tests/test_wechat_round7.py) P 1.000 / R 0.984. Still missed: cheque numerals ("菠菜壹斤",
 which wechat_heldout_final.jsonl and the corpus label as not understood, so left alone).
 `wechat_heldout_round7b.jsonl` (66 messages, 78 items, 10 non-orders: new wordings of the
-round-7 kinds, ranges, 十几个, 半斤八两, offers taken as "剩下的我都要") was written after those fixes and scored once, untuned: P 1.000 / R 0.974
-("我二姨要三斤" after a space; "香菜别放太多，一两就够"). After fixing the first (ranked
-relatives, a neighbour's part after a space) P 1.000 / R 0.987.
+round-7 kinds, ranges, 十几个, 半斤八两, offers taken as "剩下的我都要") was written after
+those fixes and scored once, untuned: P 1.000 / R 0.974 ("我二姨要三斤" after a space;
+"香菜别放太多，一两就够"). After fixing the first (ranked relatives, a neighbour's part after
+a space) P 1.000 / R 0.987.
 """
 
 from __future__ import annotations
