@@ -31,6 +31,7 @@ from edge.domain.households import HouseholdInput, public_view, update_household
 from edge.domain.orders import OpenOrderExists, open_orders
 from edge.domain.wechat.chat_block import ChatMessage, group_by_sender, split_chat_block
 from edge.domain.wechat.parse import Catalog, CatalogEntry, parse_message
+from edge.domain.wechat.parse.senders import take_offers
 from edge.errors import BadRequest
 from edge.store import Tx
 from edge.store.ids import new_id
@@ -182,7 +183,8 @@ def draft_orders(
     day = calendar.load(conn, site_id).next_delivery_day(now).isoformat()
     staff_names = {r[0] for r in conn.execute("SELECT name FROM staff")}
     drafts = []
-    for sender, turns in group_by_sender(split_chat_block(text, merge=False)).items():
+    pasted = take_offers(split_chat_block(text, merge=False), catalog)  # "都要了"
+    for sender, turns in group_by_sender(pasted).items():
         household = _household_by_nickname(conn, sender) if sender else None
         drafts.append(
             draft_for(

@@ -15,6 +15,7 @@ from . import product_words as _names
 # What residents write for a product's name (product_words.py), read from here like the rest.
 CONFUSABLE = _names.CONFUSABLE
 DISH_SUFFIXES = _names.DISH_SUFFIXES
+FOOD_EMOJI = _names.FOOD_EMOJI
 FOOD_SUFFIXES = _names.FOOD_SUFFIXES
 HEARD_AS_WORDS = _names.HEARD_AS_WORDS
 MEAT_CHARS = _names.MEAT_CHARS
@@ -136,7 +137,8 @@ FILLERS: frozenset[str] = _words(
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
-    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有吗 还有么 还有的话 有没有 那种 "
+    "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有没 有没 还有吗 还有么 还有的话 "
+    "有没有 那种 "
     "左右 大概 大约 差不多 上下 "
     "要是 如果 假如 万一 顺便 回来 过来 一起"
 )
@@ -156,6 +158,7 @@ QUESTION_MARKERS: tuple[str, ...] = (
     "怎么",
     "哪",
     "有没有",
+    "有没",  # "排骨还有没": 还有没有, with the last 有 swallowed
     "能不能",
     "可不可以",
     "是不是",
@@ -341,9 +344,18 @@ KIN: tuple[str, ...] = (
 )
 
 
+# "我妈", "我二姨", "俺大舅", "咱小姑": the resident's relative, ranked or not.
+_MY_KIN = re.compile(
+    "(?:我|俺|咱)(?:们家|家)?[大二三四五六小老]?(?:"
+    + "|".join(sorted((*KIN, "姨", "姑", "舅", "叔", "伯", "婶", "嫂"), key=len, reverse=True))
+    + ")"
+)
+
+
 def names_someone_else(said: str) -> bool:
-    """Does the text name another person ("帮对门", "给我妈")? "帮我带" is for the resident."""
-    if any(p + k in said for p in ("我", "俺", "咱") for k in KIN):
+    """Does the text name another person ("帮对门", "给我妈", "我二姨")? "帮我带" is for the
+    resident."""
+    if _MY_KIN.search(said):
         return True
     for mine in ("帮我", "帮俺", "帮咱", "替我", "代我"):
         said = said.replace(mine, "")
@@ -352,9 +364,5 @@ def names_someone_else(said: str) -> bool:
 
 def names_self(said: str) -> bool:
     """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
-    for p in ("我妈", "我爸", "我家老人"):
-        said = said.replace(p, "")
-    for k in KIN:
-        for p in ("我", "俺", "咱"):
-            said = said.replace(p + k, "")
+    said = _MY_KIN.sub("", said.replace("我家老人", ""))
     return any(w in said for w in FIRST_PERSON)

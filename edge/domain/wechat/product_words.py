@@ -15,7 +15,7 @@ def _words(text: str) -> frozenset[str]:
 #: otherwise be an unknown food ending in an alias: "葫萝卜" is 胡萝卜, "青萝卜" stays unknown.
 #: Digits, units, order words and characters of other products' names are deliberately left out.
 CONFUSABLE: dict[str, str] = {
-    "瓜": "爪刮呱挂",
+    "瓜": "爪刮呱挂话",
     "蛋": "旦淡但弹",
     "腐": "付府富附夫",
     "菜": "才采彩材蔡财",
@@ -110,6 +110,8 @@ REGIONAL_NAMES: dict[str, str] = {
     "肉沫": "猪肉馅",
     "小排": "排骨",
     "酸牛奶": "酸奶",
+    # "一袋米": rice. One character, so only as a whole word: "小米", "米线", "糯米" are not.
+    "米": "大米",
     # Names residents bring from elsewhere (the south, Shanghai, Guangdong, Hunan).
     "洋山芋": "土豆",
     "薯仔": "土豆",
@@ -145,3 +147,43 @@ DISH_SUFFIXES: tuple[str, ...] = ("盒子", "合子", "包子", "饺子", "馅�
 #: Other animals before a meat product's name make another meat: "羊排骨", "牛肉馅".
 OTHER_ANIMALS = "牛羊鸡鸭鹅鱼驴兔"
 MEAT_CHARS = "肉骨排馅蹄肠肝腿翅"
+
+#: Emoji residents type for a product ("🍅2斤", "🥚两斤"), by the standard names they stand
+#: for. A catalog that sells one of those names (as a name or an alias) reads the emoji as
+#: it; an emoji that could be several products (🥬, 🌶) or that no name fits stays a picture.
+FOOD_EMOJI: dict[str, tuple[str, ...]] = {
+    "\U0001f345": ("西红柿", "番茄"),  # tomato
+    "\U0001f954": ("土豆", "马铃薯"),  # potato
+    "\U0001f952": ("黄瓜",),  # cucumber
+    "\U0001f34e": ("苹果",),  # red apple
+    "\U0001f34f": ("青苹果", "苹果"),  # green apple
+    "\U0001f34c": ("香蕉",),  # banana
+    "\U0001f95a": ("鸡蛋",),  # egg
+    "\U0001f33d": ("玉米",),  # ear of maize
+    "\U0001f955": ("胡萝卜",),  # carrot
+    "\U0001f349": ("西瓜",),  # watermelon
+    "\U0001f9c5": ("洋葱",),  # onion
+    "\U0001f350": ("梨",),  # pear
+    "\U0001f95b": ("牛奶",),  # glass of milk
+    "\U0001f344": ("蘑菇", "香菇"),  # mushroom
+    "\U0001f9c4": ("蒜", "大蒜"),  # garlic
+    "\U0001f346": ("茄子",),  # aubergine
+    "\U0001f966": ("西兰花", "西蓝花"),  # broccoli
+    "\U0001fad1": ("青椒", "菜椒"),  # bell pepper
+    "\U0001f34a": ("橘子", "桔子", "橙子"),  # tangerine
+    "\U0001f353": ("草莓",),  # strawberry
+    "\U0001f347": ("葡萄",),  # grapes
+    "\U0001f351": ("桃子", "桃"),  # peach
+    "\U0001f352": ("樱桃",),  # cherries
+    "\U0001f34d": ("菠萝",),  # pineapple
+    "\U0001f96d": ("芒果",),  # mango
+    "\U0001f34b": ("柠檬",),  # lemon
+    "\U0001f95d": ("猕猴桃",),  # kiwi
+    "\U0001f360": ("红薯", "地瓜"),  # roasted sweet potato
+    "\U0001f965": ("椰子",),  # coconut
+    "\U0001fad0": ("蓝莓",),  # blueberries
+    "\U0001f35e": ("面包",),  # bread
+    "\U0001f35a": ("大米", "米"),  # cooked rice
+    "\U0001fadb": ("豌豆", "毛豆"),  # pea pod
+    "\U0001fada": ("姜", "生姜"),  # ginger root
+}

@@ -74,6 +74,19 @@ way: untuned P 1.000 / R 0.975 (a chain of neighbours, "鸡蛋2斤，我姐也�
 After: P 1.000 / R 1.000. `wechat_heldout_round6_fourteenth.jsonl` (25 messages, 34 items: bare
 numbers by line, 斤 and 两, list markers, chit-chat turns) scored once, untuned: P 1.000 /
 R 1.000.
+
+Round 7: `wechat_heldout_round7.jsonl` (105 messages, 124 items, 20 non-orders; 一打/十几斤,
+emoji as products, a pack size as the only quantity, "都要了" after staff's offer, 黄话 both
+as 黄瓜 and as talk, fallbacks after a question, relatives and neighbours, Traditional,
+homophones, dialect, money, limits) was written before reading the parser and scored once,
+untuned: P 0.937 / R 0.718, no non-order read as an order. After fixing its kinds
+(tests/test_wechat_round7.py) P 1.000 / R 0.984. Still missed: cheque numerals ("菠菜壹斤",
+which wechat_heldout_final.jsonl and the corpus label as not understood, so left alone).
+`wechat_heldout_round7b.jsonl` (66 messages, 78 items, 10 non-orders: new wordings of the
+round-7 kinds, ranges, 十几个, 半斤八两, offers taken as "剩下的我都要") was written after
+those fixes and scored once, untuned: P 1.000 / R 0.974 ("我二姨要三斤" after a space;
+"香菜别放太多，一两就够"). After fixing the first (ranked relatives, a neighbour's part after
+a space) P 1.000 / R 0.987.
 """
 
 from __future__ import annotations
@@ -116,6 +129,8 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round6_twelfth.jsonl",
         "wechat_heldout_round6_thirteenth.jsonl",
         "wechat_heldout_round6_fourteenth.jsonl",
+        "wechat_heldout_round7.jsonl",
+        "wechat_heldout_round7b.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

@@ -11,6 +11,7 @@ from rapidfuzz.distance import Levenshtein
 from ..lexicon import (
     ALL_UNITS,
     CONFUSABLE,
+    FOOD_EMOJI,
     HEARD_AS_WORDS,
     OTHER_FOODS,
     REGIONAL_BY_CUE,
@@ -99,6 +100,10 @@ class Catalog:
             hit = index.get(standard)
             if hit is not None and word not in index:
                 self.by_cue[word] = (hit[0], cues)
+        for emoji, names in FOOD_EMOJI.items():  # "🍅2斤"
+            hit = next((index[n] for n in names if n in index), None)
+            if hit is not None and hit[0] is not OTHER_FOOD:
+                index.setdefault(emoji, (hit[0], True))
         for word in OTHER_FOODS:
             index.setdefault(word, (OTHER_FOOD, True))
         lengths: dict[str, set[int]] = {}

@@ -30,19 +30,27 @@ _ASKS = re.compile(
 )
 
 
+def _asks(s: str, lo: int, hi: int) -> bool:
+    """Does s[lo:hi] hold a question word? "十几斤" is about ten or more: it asks nothing.
+    (Checked after the search: a look-behind in the pattern would slow every search.)"""
+    m = _ASKS.search(s, lo, hi)
+    while m is not None and m.group()[0] == "几" and m.start() > lo and s[m.start() - 1] == "十":
+        m = _ASKS.search(s, m.end(), hi)
+    return m is not None
+
+
 def question_segments(
     s: str, toks: list[Tok], lo: int, hi: int, stop: str
 ) -> list[tuple[int, int, bool]]:
     """The comma-separated parts of a clause that ask something -> (start, end, asks_price).
     A trailing ? with no question word marks the last part."""
     out: list[tuple[int, int, bool]] = []
-    if _ASKS.search(s, lo, hi) is None and stop not in ("?", "？"):
+    if not _asks(s, lo, hi) and stop not in ("?", "？"):
         return out
     bounds = [lo] + [t.start for t in toks if t.kind == "sep"] + [hi]
     for a, b in pairwise(bounds):
-        part = s[a:b]
-        if _ASKS.search(part):
-            out.append((a, b, asks_info(part)))
+        if _asks(s, a, b):
+            out.append((a, b, asks_info(s[a:b])))
     if not out and stop in ("?", "？"):
         a = bounds[-2]
         if any(t.kind in ("prod", "res", "qty") for t in toks if a <= t.start):

@@ -163,12 +163,17 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return
     before = toks[a:k]
-    if not any(x.kind == "verb" for x in before) or any(
+    # "西兰花两颗，一颗就行": a quantity then 就行 says how much in all, with no order word.
+    enough = any(x.kind == "fill" and s[x.start : x.end] in ENOUGH for x in toks[k + 1 : b])
+    if not (enough or any(x.kind == "verb" for x in before)) or any(
         x.kind not in ("verb", "fill", "polite") for x in before
     ):
         return
     prev = _prev_product(toks, a)
     if prev is None or prev.paired is None or prev.alt:
+        return
+    if q.sized and prev.entry is not None and prev.entry.sold_by == "piece":
+        q.used = True  # "西瓜两个，要10斤的": how big each one is
         return
     said = s[toks[0].start : q.start]
     if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from opencc import OpenCC
 
+from ..lexicon import FOOD_EMOJI
+
 if TYPE_CHECKING:
     from .catalog import Catalog
 
@@ -36,7 +38,9 @@ def _fold_char(ch: str) -> str:
     """One character of the folded copy; always exactly one character long."""
     global _T2S
     o = ord(ch)
-    if 0xFF01 <= o <= 0xFF5E:
+    if ch in FOOD_EMOJI:
+        out = ch  # "🍅2斤": the catalog reads it as the product, or the tokenizer skips it
+    elif 0xFF01 <= o <= 0xFF5E:
         out = chr(o - 0xFEE0).lower()
     elif o == 0xFFE5:
         out = "¥"

@@ -59,6 +59,9 @@ def build_item(
             grams = round(value * 500) if kind == "w" else None
         elif kind == "w" and grams is None:
             grams = q.grams
+        if kind == "w" and q.sized and e.sold_by == "piece":
+            # "大米要10斤装的", "西瓜要个十几斤的": one piece of that size.
+            kind, value, qunit, grams = "p", 1.0, e.unit, None
         if kind == "w":
             assert grams is not None
             quantity, unit = grams / 500, "斤"

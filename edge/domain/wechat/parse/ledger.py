@@ -73,6 +73,16 @@ class Ledger:
                 return True
         if only_add:
             return False
+        if (
+            old is not None
+            and old.qty is not None
+            and qty is not None
+            and qty.sized
+            and not tok.theirs
+            and tok.entry is not None
+            and tok.entry.sold_by == "piece"
+        ):
+            return False  # "一袋米，不，大米要5斤装的": which one, of the line already there
         swapped = self.live(tok.swap.entry) if tok.swap is not None else None
         if swapped is not None:
             if new.qty is None:

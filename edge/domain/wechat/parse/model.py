@@ -70,6 +70,7 @@ class Qty:
     each: bool = False
     used: bool = False
     implied: bool = False  # "俩": a count whose unit is the product's own
+    sized: bool = False  # "10斤的", "10斤装的": one piece that heavy, for what is sold by piece
 
 
 @dataclass(slots=True)
@@ -95,3 +96,4 @@ class Tok:
     adds: bool = False  # "生菜一斤，再加一斤": its quantity adds to the line already there
     replaces_last: bool = False  # "搞错了，是挂面一袋": takes the place of the last line
     copies: int = 1  # "我和我妈各要两斤鸡蛋": one line for each person
+    theirs: bool = False  # someone else's line of the product before ("再要一打给楼下刘奶奶")

@@ -184,7 +184,7 @@ def mark_additions(s: str, toks: list[Tok]) -> None:
     if not toks or ADDITIVE_RE.search(s, toks[0].start, toks[-1].end) is None:
         return
     for k, t in enumerate(toks):
-        if t.kind != "prod" or t.paired is None or t.paired_each:
+        if t.kind != "prod" or t.paired is None or t.paired_each or t.theirs:
             continue
         q = next((j for j, x in enumerate(toks) if x.qty is t.paired), None)
         if q is None:

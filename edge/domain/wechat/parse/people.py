@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import FIRST_PERSON, THIRD_PARTY, names_self, names_someone_else
+from ..lexicon import ADDITIVE, FIRST_PERSON, KIN, THIRD_PARTY, names_self, names_someone_else
 from .context import list_item
 from .model import Tok
 
@@ -92,31 +92,103 @@ def _all_theirs(s: str, toks: list[Tok], lo: int, hi: int) -> bool:
     return True
 
 
+def _additive(s: str, t: Tok) -> bool:
+    return t.kind == "sep" and s[t.start : t.end] in ADDITIVE
+
+
+def _after_a_space(s: str, toks: list[Tok], a: int, k: int) -> int | None:
+    """Where a neighbour's part starts when only a space parts it from the line before
+    ("土豆两斤 我二姨要三斤"): right after that line's quantity, if a space follows it."""
+    c = k - 1
+    while c >= a and toks[c].kind not in ("qty", "prod"):
+        c -= 1
+    t = toks[c] if c >= a else None
+    if t is None or t.kind != "qty" or t.qty is None or not t.qty.used or c + 1 >= k:
+        return None
+    return c + 1 if " " in s[t.end : toks[c + 1].start] else None
+
+
 def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     """ "给我留两袋牛奶，帮502的老周也留两袋": after the resident's own line, a part that names
     someone else and ends in an order word and a quantity, with no product of its own, is a
     second line of the same product for them. Returns (where, the new product token)."""
     q = toks[k].qty
     a, b = list_item(toks, k)
-    if a == 0 or q is None or q.each or any(x.kind == "prod" for x in toks[a:b]):
+    if q is None or q.each:
+        return None
+    spaced = _after_a_space(s, toks, a, k)  # "土豆两斤 我二姨要三斤": a space between
+    if spaced is not None:
+        a = spaced
+    if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
         return None
     j = k - 1
     while j >= a and toks[j].kind in ("fill", "polite"):
         j -= 1
-    if j < a or toks[j].kind != "verb":
+    after = s[toks[k].end : toks[b - 1].end] if b - 1 > k else ""
+    named_after = (  # "再要一打给楼下刘奶奶": who it is for, after the quantity
+        after.lstrip().startswith(("给", "帮", "替"))
+        and names_someone_else(after)
+        and not names_self(after)
+        and all(x.kind in ("res", "fill", "polite", "verb") for x in toks[k + 1 : b])
+    )
+    more = j < a and _additive(s, toks[a - 1])  # "，再要一打…": opened by 再要
+    if not (j >= a and toks[j].kind == "verb") and not (named_after and more):
         return None
     said = s[toks[a].start : toks[k].start]
-    if not names_someone_else(said) or names_self(said):
+    if not (names_someone_else(said) or named_after) or names_self(said):
         return None  # "土豆3斤，帮我带2斤" is the resident's own
     p = next((x for x in reversed(toks[:a]) if x.kind == "prod"), None)
     if p is None or p.paired is None or p.dropped or p.alt:
         return None
     pa, pb = list_item(toks, toks.index(p))
-    if pb != a - 1 and not _all_theirs(s, toks, pb + 1, a - 1):
+    if spaced is not None:
+        if p.paired is not toks[a - 1].qty:
+            return None
+        pb = a
+    gap = a - 2 if more and toks[a - 2].kind == "sep" else a - 1
+    if spaced is None and pb != gap and not _all_theirs(s, toks, pb + 1, gap):
         return None  # only right after that product's own part, or a chain of such parts
     if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
         return None  # a neighbour's line already: "我也要" is _for_me_too's
     new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
-    new.paired = q
+    new.paired, new.theirs = q, True
+    if named_after:
+        new.end = toks[b - 1].end  # the line quotes who it is for
     q.used = True
     return a, new
+
+
+# Person words, longest first, and the small words around them ("给隔壁老王的", "我妈那份",
+# "让我帮她").
+_PERSON_RE = re.compile(
+    "|".join(
+        sorted(
+            (
+                *THIRD_PARTY,
+                *KIN,
+                *FIRST_PERSON,
+                *"姑舅伯婶嫂",
+                "他们",
+                "她们",
+                "我们",
+                "咱们",
+                "你",
+            ),
+            key=len,
+            reverse=True,
+        )
+    )
+)
+_AROUND_PEOPLE = re.compile(
+    r"那份|这份|的|给|帮|替|让|家|也|份|老|小|大|二|三|带|订|捎|们|[\s,，、:：]"
+)
+
+
+def only_people(text: str) -> bool:
+    """Does a leftover only name who the line is for ("隔壁", "妈", "楼下刘奶奶", "隔壁老王",
+    "我妈那份", "让我帮她")? At most one character beside each person word: a surname."""
+    found = len(_PERSON_RE.findall(text))
+    if not found:
+        return False
+    rest = _AROUND_PEOPLE.sub("", _PERSON_RE.sub("", text))
+    return len(rest) <= found

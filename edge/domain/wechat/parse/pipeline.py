@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
@@ -10,7 +9,6 @@ from .catalog import Catalog, as_catalog
 from .context import (
     chatter_around,
     clauses,
-    has_content,
     list_item,
     looks_back,
     orders_here,
@@ -20,11 +18,12 @@ from .corrections import mark, mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
 from .ledger import Ledger
+from .leftovers import breakdowns, collect_leftovers
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
 from .senders import sender_texts
-from .tokens import fuzzy_pass, tokenize
+from .tokens import fuzzy_pass, is_emoji, tokenize
 
 
 def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> ParseResult:
@@ -106,11 +105,13 @@ class _Reader:
             self.ledger.lines or self.last_question_prod
         )
         fallbacks = mark_fallbacks(s, toks, unsold)  # "没有就来1斤五花", "柿子椒也行"
+        if fallbacks and self.last_question_prod is not None:
+            self._asked_then_fallback(toks, fallbacks[0])
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
         mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
-        said_how = _breakdowns(s, toks)  # "豆腐两块（一块老豆腐一块嫩豆腐）"
+        said_how = breakdowns(s, toks)  # "豆腐两块（一块老豆腐一块嫩豆腐）"
         explained: list[tuple[int, int]] = said_how
         self._more_of_last_line(toks, explained)
         if len(priced) == 1 and any(t.kind == "verb" for t in toks):
@@ -176,6 +177,20 @@ class _Reader:
             self.ledger.order(prod, free[0].qty, in_question=in_question)
             explained.append((free[0].start, free[0].end))
 
+    def _asked_then_fallback(self, toks: list[Tok], part: tuple[int, int]) -> None:
+        """ "有排骨吗？没有的话就来两斤五花": a fallback that opens the clause after a
+        question about one product falls back from that product, and its quantity is the
+        one asked for (as in "要是没有排骨就来两斤五花"); the fallback is quoted as usual."""
+        a, b = part
+        asked = self.last_question_prod
+        if asked is None or any(t.kind not in ("fill", "polite", "sep") for t in toks[:a]):
+            return
+        if self.ledger.live(asked.entry) is not None:
+            return
+        q = next((t.qty for t in toks[a:b] if t.kind == "qty" and t.qty), None)
+        if q is not None and sensible(q):
+            self.ledger.order(asked, q, in_question=True)
+
     def _lone_prod(self, toks: list[Tok]) -> Tok | None:
         """The product of a clause that named only it, as a line still without a quantity."""
         prod: Tok | None = None
@@ -226,6 +241,10 @@ class _Reader:
             if not t.changed and t.swap is None and looks_back(s, toks, k):
                 if t.paired is not None:
                     t.paired.used = False  # reported with the product as unparsed
+                this_time = _this_time(s, toks, k)
+                if this_time is not None:  # "上次的排骨三斤太多了，这次要两斤"
+                    ledger.order(t, this_time[1].qty)
+                    explained.append((this_time[0], this_time[1].end))
                 continue
             if t.paired is not None:
                 if not sensible(t.paired):  # "土豆0斤": not understood, never an item
@@ -246,7 +265,7 @@ class _Reader:
                 question_prods.append(t)
             elif t.match != "fuzzy" and (
                 (has_verb := orders_here(s, toks, k))
-                or (t.end - t.start >= 2 and not chatter_around(toks, t))
+                or (t.end - t.start >= 2 and not chatter_around(toks, t) and not is_emoji(s, t))
             ):
                 ledger.mention(t, has_verb)
                 explained.append((t.start, t.end))
@@ -289,38 +308,6 @@ class _Reader:
         return items, struck, [u for _, u in self.unparsed if u]
 
 
-_ADDRESS = re.compile(
-    r"\d{1,3}\s*(?:号楼|栋|幢|号院|楼)(?:\s*\d{1,2}\s*(?:单元|门|号门))?(?:\s*\d{3,4}\s*(?:室|号)?)?"
-    r"|\d{1,2}\s*单元\s*\d{3,4}\s*(?:室|号)?"
-    r"|(?<![\d.])\d{3,4}\s*(?:室|号房|(?=的))"
-)
-
-
-_BRACKETS = re.compile(r"[（(][^（()）]*[)）]")
-
-
-def _breakdowns(s: str, toks: list[Tok]) -> list[tuple[int, int]]:
-    """ "豆腐两块（一块老豆腐一块嫩豆腐）": in brackets right after a line, the same product
-    named again with quantities says how the line is made up; it adds no lines. Returns the
-    brackets that did, as explained."""
-    spans: list[tuple[int, int]] = []
-    if not toks or ("(" not in s and "（" not in s):
-        return spans
-    for m in _BRACKETS.finditer(s, toks[0].start):
-        if m.start() >= toks[-1].end:
-            break
-        before = [t for t in toks if t.end <= m.start()]
-        line = next((t for t in reversed(before) if t.kind == "prod"), None)
-        if line is None or line.paired is None:
-            continue
-        for t in toks:
-            if m.start() < t.start < m.end() and t.kind == "prod" and t.entry is line.entry:
-                t.paired = None  # a re-mention: its quantity stays used
-                t.kind = "fill"
-                spans.append((m.start(), m.end()))
-    return spans
-
-
 def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
     """Does a question here ask only about a word the catalog lacks ("有没有油条")?"""
     return bool(segs) and any(
@@ -335,48 +322,27 @@ def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:
     return any(a <= t.start and t.end <= b for a, b in explained)
 
 
-def collect_leftovers(
-    text: str,
-    s: str,
-    toks: list[Tok],
-    explained: list[tuple[int, int]],
-    unparsed: list[tuple[int, str]],
-) -> None:
-    """Report runs of unexplained tokens (leftover text, lone quantities, cancelled products)
-    as the original substring; fillers inside a run are kept so the quote reads naturally."""
-    mask = bytearray(len(s) + 1)
-    for a, b in explained:
-        mask[a:b] = b"\x01" * (b - a)
-    if toks:  # "3号楼2单元301", "302的": where the order goes, not content to check
-        for m in _ADDRESS.finditer(s, toks[0].start, toks[-1].end):
-            mask[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
-    unknown = [
-        (t.kind in ("res", "neg", "prod") or (t.kind == "qty" and t.qty and not t.qty.used))
-        and not (mask[t.start] and mask[t.end - 1])
-        for t in toks
+_THIS_TIME = ("这次", "这回", "这周", "今天", "今儿", "明天")
+
+
+def _this_time(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """After a product talked about with a look-back, a later part with no product of its
+    own that says "this time" and an order word before a quantity orders that product."""
+    _, b = list_item(toks, k)
+    if b >= len(toks):
+        return None
+    a2, b2 = list_item(toks, b + 1)
+    part = toks[a2:b2]
+    if any(x.kind == "prod" for x in part) or not any(x.kind == "verb" for x in part):
+        return None
+    qtys = [
+        x
+        for x in part
+        if x.kind == "qty" and x.qty is not None and (not x.qty.used or x.restate is x.qty)
     ]
-    if not any(unknown):
-        return
-    # A short leftover in a clause of thanks ("谢谢小玮") is the manager's name, not content.
-    polite = any(t.kind == "polite" for t in toks)
-    if polite and not explained:
-        chars = sum(t.end - t.start for t, u in zip(toks, unknown, strict=True) if u)
-        if chars <= 4 and all(t.kind == "res" for t, u in zip(toks, unknown, strict=True) if u):
-            return
-    run: list[Tok] = []
-    for t, u in zip(toks, unknown, strict=True):
-        if u:
-            run.append(t)
-        elif run and t.kind in ("fill", "verb", "neg", "fix", "change", "alt", "alt_end"):
-            continue
-        elif run:
-            _emit(text, s, run, unparsed)
-            run = []
-    if run:
-        _emit(text, s, run, unparsed)
-
-
-def _emit(text: str, s: str, run: list[Tok], unparsed: list[tuple[int, str]]) -> None:
-    a, b = run[0].start, run[-1].end
-    if has_content(s, a, b):
-        unparsed.append((a, text[a:b].strip()))
+    if len(qtys) != 1 or not any(w in s[toks[a2].start : qtys[0].start] for w in _THIS_TIME):
+        return None
+    q = qtys[0]
+    q.restate = None  # ("今天来两斤" would restate a line; the looked-back one has none)
+    q.qty.used = True  # type: ignore[union-attr]
+    return toks[a2].start, q

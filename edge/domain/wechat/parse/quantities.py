@@ -30,10 +30,14 @@ def unit_at(
     sold by the 节). A homophone of 斤 counts here, where a number has just been read."""
     if i >= hi:
         return None
+    if s[i] == "快" and i + 1 < hi and s[i + 1] in "点些递":
+        return None  # "快点", "快递": not 块
     if own:
         for n in (2, 1):
             if s[i : i + n] in own:
                 return s[i : i + n], own[s[i : i + n]]
+    if s[i] == "快":
+        return "块", "k"  # "生姜一快": dictation's 块
     if s[i] in JIN_HOMOPHONES and (i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE):
         return "斤", "w"
     for n in _UNIT_LENGTHS.get(s[i], ()):
@@ -123,6 +127,8 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
         if money_prefix or j + 1 >= hi or s[j + 1] != "半":
             return None
         return Qty("w", i, j + 2, 1.5, "斤", grams=750)
+    if s[j] == "半" and _dozen(s, j + 1, hi):
+        return Qty("p", i, j + 2, 6.0, "个")  # "半打橙子"
     if s[j] == "半":
         unit = unit_at(s, j + 1, hi)
         if unit is None or unit[1] == "m":
@@ -133,6 +139,8 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
         if num is None or num[1] > hi:
             return None
         value, j, arabic = num
+        if _dozen(s, j, hi):
+            return Qty("p", i, j + 1, value * 12, "个")  # "鸡蛋一打": twelve
         rng = _read_range_end(s, j, hi, value, arabic)
         if rng is not None:
             value, j = rng
@@ -144,8 +152,13 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
             spaced = unit_at(s, k, hi) if k < hi else None
             if spaced is not None:
                 unit, j = spaced, k
-        if unit is None and j + 1 < hi and s[j] in "来多":
-            # "十来个", "二十多斤": about that many; the desk weighs up from it.
+        if (
+            unit is None
+            and j + 1 < hi
+            and s[j] in "来多几"
+            and (s[j] != "几" or (value >= 10 and value % 10 == 0))
+        ):
+            # "十来个", "二十多斤", "十几斤": about that many; the desk weighs up from it.
             about = unit_at(s, j + 1, hi)
             if about is not None:
                 unit, j, approx = about, j + 1, True
@@ -154,6 +167,8 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
             sized = unit_at(s, j + 1, hi)
             if sized is not None and sized[1] == "p":
                 unit, j = sized, j + 1
+            elif sized is not None and sized[1] == "k":  # "一小块姜": a piece, never money
+                return _approx(Qty("p", i, j + 2, value, "块"), approx)
     if money_prefix:
         if unit is not None and unit[1] in "mk":
             j += len(unit[0])
@@ -197,6 +212,7 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
         if packed:
             j = eat_de(s, j + 1, hi)
         q = Qty("w", i, j, value, "斤", grams=round(grams), descriptor=packed)
+        q.sized = packed or s.startswith(("的", "左右的", "上下的"), j)
     else:
         if half:
             value += 0.5
@@ -210,6 +226,11 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
                 end = eat_de(s, end + 1 if end < hi and s[end] == "装" else end, hi)
                 q = Qty("p", i, end, 1.0, box[0])
     return _approx(_attach_money(s, q, hi), approx)
+
+
+def _dozen(s: str, j: int, hi: int) -> bool:
+    """ "一打", "半打": a dozen, unless 打 starts a verb ("一打开", "打包", "打错")."""
+    return j < hi and s[j] == "打" and (j + 1 >= hi or s[j + 1] not in "开包错算听电扫折车")
 
 
 # "一斤二", "两斤三": a lone numeral after 斤 counts 两 (tenths of a 斤).

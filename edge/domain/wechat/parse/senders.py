@@ -9,13 +9,21 @@ one ("刚才的芹菜改成一斤") and never another neighbour's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
-from ..chat_block import split_chat_block
+from ..chat_block import ChatMessage, split_chat_block
 from .catalog import Catalog
 from .folding import fold
+from .tokens import tokenize
 
 _TIME = re.compile(r"\d{1,2}[:：]\d{2}")
+# "都要了", "那我全要了吧", "都给我留着": the whole of what was just offered.
+_TAKES_ALL = re.compile(
+    r"[那我就好的嗯行哦,， ]*(?:都|全|全都|全部|统统)"
+    r"(?:要|要了|要吧|要啦|给我|给我留着|留给我|包了)"
+    r"[了吧啦呀啊哈!！。~～ ]*"
+)
 
 
 class _ProductNames:
@@ -56,7 +64,38 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     if all(not t.sender for t in turns):
         return None
     out: dict[str, list[str]] = {}
-    for t in turns:
+    for t in take_offers(turns, catalog):
         if t.text:
             out.setdefault(t.sender, []).append(t.text)
     return [(sender, "\n".join(parts)) for sender, parts in out.items()]
+
+
+def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMessage]:
+    """ "都要了" right after another sender's turn that offers one amount ("就剩两个了")
+    takes it: the taker's turn gains the amount as written, and the offer turn goes, since
+    it was never the offerer's own order. The drafts read the turns the same way."""
+    out = list(turns)
+    for k in range(1, len(out)):
+        taker, offer = out[k], out[k - 1]
+        if taker.sender == offer.sender or not offer.text:
+            continue
+        if _TAKES_ALL.fullmatch(fold(taker.text)):
+            taken = _offer(offer.text, catalog)
+            if taken is not None:
+                out[k] = replace(taker, text=f"{taker.text}：{taken}")
+                out[k - 1] = replace(offer, text="")
+    return [t for t in out if t.text]
+
+
+def _offer(text: str, catalog: Catalog) -> str | None:
+    """ "就剩两个了", "今天到了土鸡蛋，还有5斤": the one quantity a turn offers, with the one
+    product it names if any, as written; None when it offers no single amount."""
+    s = fold(text)
+    toks = tokenize(s, 0, len(s), catalog)
+    qtys = [t for t in toks if t.kind == "qty" and t.qty is not None and t.qty.kind != "bare"]
+    prods = {t.entry for t in toks if t.kind == "prod"}
+    if len(qtys) != 1 or len(prods) > 1 or any(t.kind == "price" for t in toks):
+        return None
+    q = qtys[0]
+    name = next((text[t.start : t.end] for t in toks if t.kind == "prod"), "")
+    return name + text[q.start : q.end]

@@ -10,6 +10,7 @@ from ..lexicon import (
     ALL_UNITS,
     DEMONSTRATIVES,
     DISH_SUFFIXES,
+    FOOD_EMOJI,
     FOOD_SUFFIXES,
     HARD_STOPS,
     MEAT_CHARS,
@@ -69,7 +70,11 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
     i = lo
     while i < hi:
         c = s[i]
-        if c in TRANSPARENT or (c == "x" and i + 1 < hi and "0" <= s[i + 1] <= "9"):
+        if (
+            c in TRANSPARENT
+            or (c == "x" and i + 1 < hi and "0" <= s[i + 1] <= "9")
+            or (c in FOOD_EMOJI and c not in starts)  # a picture of what is not sold
+        ):
             i += 1
             continue
         if c in SOFT_SEPS:
@@ -154,7 +159,23 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             and s[nxt.start : nxt.end] in ADDRESS_TERMS
         ):
             t.kind = "polite"  # a name: "小玮姐", "王阿姨"
+    if any(t.kind == "prod" and s[t.start] in FOOD_EMOJI for t in toks):
+        _emoji_beside_names(s, toks)
     return toks
+
+
+def is_emoji(s: str, t: Tok) -> bool:
+    """Is the product token only emoji ("🍅", "🥔🥔")?"""
+    return all(c in FOOD_EMOJI for c in s[t.start : t.end])
+
+
+def _emoji_beside_names(s: str, toks: list[Tok]) -> None:
+    """ "土豆5斤🥔🥔", "西红柿🍅两斤": an emoji of a product the clause names in words
+    decorates that line; it orders nothing of its own."""
+    named = {t.entry for t in toks if t.kind == "prod" and not is_emoji(s, t)}
+    for t in toks:
+        if t.kind == "prod" and t.entry in named and is_emoji(s, t):
+            t.kind = "fill"
 
 
 def _cjk(c: str) -> bool:
