@@ -149,7 +149,7 @@ def test_a_fallback_after_asking_for_an_unsold_food_is_the_order(text: str, want
         # The first choice is sold: the fallback stays a fallback.
         ("排骨有的话来2斤，没有就来1斤五花", [("排骨", 2, "斤")]),
         # (The fallback is never the item; after a question about the first choice its
-        # quantity is the first choice's: tests/test_wechat_round7.py.)
+        # quantity is the first choice's: test_wechat_round7.py.)
         ("有排骨吗？没有的话就来两斤五花", [("排骨", 2, "斤")]),
         ("有没有鸭蛋？没有就算了", []),
     ],

@@ -1,4 +1,4 @@
-"""Round 7 of the WeChat parser: the kinds tests/wechat_heldout_round7.jsonl (scored once,
+"""Round 7 of the WeChat parser: the kinds wechat_heldout_round7.jsonl (scored once,
 untuned) showed, each rule with the near misses it must leave alone. None of these messages
 is a line of the held-out file."""
 
