@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from centre_world import Centre
-from test_wechat_parse import parse, triples
+from wechat_scoring import parse, triples
 
 from edge.domain.wechat import Catalog, CatalogEntry, parse_message
 
