@@ -3,10 +3,12 @@
 Applying change by change cost the hub a lookup or two and a statement per
 change (the owner of every row named, the latest stamp of every row updated,
 the upsert itself), and that was most of its ingest time (`bench/sync_offline.py`).
-Here the rows a batch touches or names are fetched in one query per table,
-every rule is checked against them in seq order (they are updated as the batch
-goes: a row inserted earlier is the site's, a row deleted earlier is gone),
-and the writes go out as one `executemany` per table and run of changes:
+Here the owners of the rows a batch touches or names are fetched in one query
+(and the latest stamps and order statuses in one more each, when it has
+updates), every rule is checked against them in seq order (they are updated as
+the batch goes: a row inserted earlier is the site's, a row deleted earlier is
+gone), and the writes go out as one statement per table and run of changes
+(new rows and the log copy as one COPY on PostgreSQL, `insert_rows`):
 
 - a run of inserts (no row twice) is written table by table, the tables a
   row names before the tables naming them (`REFERENCES`), so every declared
