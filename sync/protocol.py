@@ -14,7 +14,7 @@ JSON), and a change the hub's constraints refuse at stage 10 (a NOT NULL
 column left out, a reference to a row the hub lacks) is a 400 `bad_batch`
 that rolls the whole batch back. Refusals name the part at fault (`field`).
 
-    centre (sync.agent)                hub (hub.app)
+    centre (sync.agent)                hub (hub.push)
     ───────────────────                ──────────────
     read changes after acked ──┐
     compact → JSON → gzip      │ POST /sync/v1/push

@@ -145,6 +145,23 @@ class PgConn:
             raise _integrity(exc) from exc
         return cur
 
+    def copy_rows(self, table: str, cols: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """INSERT of new rows as one COPY (`sync.ingest.insert_rows`): several times
+        faster than an INSERT per row. Returns how many rows went in. A row the
+        database refuses raises `sqlite3.IntegrityError` (a value COPY cannot read
+        as its column's type too, so the caller's reference path decides, as an
+        INSERT would); the caller rolls back to its savepoint."""
+        cur = self.raw.cursor()
+        try:
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.IntegrityError as exc:
+            raise _integrity(exc) from exc
+        except psycopg.DataError as exc:
+            raise sqlite3.IntegrityError(f"COPY refused a value: {exc}") from exc
+        return int(cur.rowcount)
+
     def executescript(self, script: str) -> None:
         for statement in split_script(script):
             self.execute(statement)

@@ -31,7 +31,7 @@ from edge.store.pg import connect_url
 from hub import operations
 from hub.pg_migrate import migrate_hub
 from sync import ingest
-from sync.errors import ForeignRow
+from sync.errors import BadBatch, ForeignRow
 from sync.merge import Schema, apply_one_by_one, apply_owner_changes
 from sync.protocol import Batch, decode_batch, encode_batch, encode_log_batch
 
@@ -270,3 +270,76 @@ def _with(head: Batch, changes: list[Change]) -> Batch:
         head.waiting,
         changes,
     )
+
+
+def _apply_real(path: Path | str, fn: Any) -> Any:
+    """`fn` in one write transaction on the hub's own connection (PostgreSQL's with its
+    COPY path, `PgConn.copy_rows`), rolled back if it raises."""
+    if is_postgres_url(path):
+        pg = connect_url(str(path))
+        try:
+            with pg.raw.transaction():
+                return fn(pg)
+        finally:
+            pg.raw.close()
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+    finally:
+        conn.close()
+
+
+def test_the_hubs_own_connection_applies_as_the_reference_does(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """Through the hub's own connection (on PostgreSQL new rows and the log go in by
+    COPY), the grouped apply still ends where the change-by-change one does."""
+    centre, hub_site, schema, changes = day
+    grouped, one_by_one = _hub_copies(tmp_path, hub_target, request, 2)
+    site = centre.site_id
+
+    def reference(conn: sqlite3.Connection) -> int:
+        n = apply_one_by_one(conn, schema, site, changes, hub_site)
+        ingest.write_log(conn, site, changes)
+        return n
+
+    applied = _apply_real(
+        grouped, lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site)
+    )
+    assert applied == _apply_real(one_by_one, reference) == len(changes) - 1
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+
+
+def test_a_row_the_database_refuses_in_a_grouped_insert_falls_back_and_is_named(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """An order line naming an order the hub does not hold: the grouped insert (COPY on
+    PostgreSQL) is refused by the foreign key, the batch is applied again change by
+    change, and the refusal names that change; nothing of the batch stays."""
+    centre, hub_site, schema, changes = day
+    (hub,) = _hub_copies(tmp_path, hub_target, request, 1)
+    at = next(i for i in range(20, len(changes)) if changes[i].tbl == "order_items")
+    bad = changes[at]
+    assert bad.op == "insert"
+    changes[at] = Change(
+        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
+        {**bad.fields, "order_id": new_id()},
+    )  # fmt: skip
+    before, log_before = canonical(hub), _log(hub)
+    with pytest.raises(BadBatch) as refused:
+        _apply_real(
+            hub,
+            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+        )
+    assert refused.value.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
+    assert "FOREIGN KEY" in refused.value.detail
+    assert canonical(hub) == before
+    assert _log(hub) == log_before
