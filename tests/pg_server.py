@@ -156,7 +156,7 @@ class PgServer:
         """What `migrate_hub(hub_file, url)` makes of the fresh, empty database at `url`,
         where `hub_file` is a copy of `source`: migrated once per source file into a
         template database (`migrate_hub` itself, with all its checks), then the test's
-        database is remade as a copy of that template under the same name."""
+        database is made anew as a copy of that template under the same name."""
         import psycopg
 
         from hub.pg_migrate import migrate_hub
@@ -173,8 +173,10 @@ class PgServer:
             self._worlds[key] = world
         name = _database_name(url)
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            # The empty copy out of the way (renamed: no checkpoint), dropped in the background.
+            conn.execute(f"ALTER DATABASE {name} RENAME TO {name}_empty")
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {self._worlds[key]} STRATEGY FILE_COPY")
+        self.drop(self.url(f"{name}_empty"))
 
     def drop(self, url: str) -> None:
         """Drop a test's database (its pools may still be open: FORCE closes them), so a
