@@ -102,22 +102,30 @@ MODULE_WORLDS = {
 
 
 def world_first_order(units: list[str], world_of: dict[str, str]) -> list[str]:
-    """The order the work units are handed out in: the module worlds longest first,
-    spread over the first half of the single tests (two worlds started together fight
-    over the two cores), so the run ends on single tests, which the two workers share
-    out to the last one and finish together (a world dealt last ran alone at the end)."""
+    """The order the work units are handed out in: the module worlds longest first, each
+    dealt after as many single tests as the worlds before it last (a world takes about
+    as long as the single tests that take up the first 60 % of the singles' queue: the
+    other worker runs those meanwhile), so no two worlds run together (started
+    together they fought over the two cores and each ran twice as long), and the run
+    ends on single tests, which the two workers share out to the last one and finish
+    together (a world dealt last in file order ran alone at the end)."""
     worlds = sorted(
         (u for u in units if u in world_of),
         key=lambda u: -MODULE_WORLDS.get(world_of[u], 10),
     )
     singles = [u for u in units if u not in world_of]
-    every = max(1, len(singles) // (2 * max(1, len(worlds))))
+    seconds = [MODULE_WORLDS.get(world_of[u], 10) for u in worlds]
+    total = sum(seconds) or 1
+    at: dict[int, list[str]] = {}
+    before = 0
+    for unit, s in zip(worlds, seconds, strict=True):
+        at.setdefault(round(len(singles) * 0.6 * before / total), []).append(unit)
+        before += s
     out: list[str] = []
     for i, unit in enumerate(singles):
-        if i % every == 0 and worlds:
-            out.append(worlds.pop(0))
+        out.extend(at.pop(i, []))
         out.append(unit)
-    return out + worlds
+    return out + [u for rest in at.values() for u in rest]
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
