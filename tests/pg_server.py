@@ -3,12 +3,11 @@ once per test process (each xdist worker has its own), listening only on a unix
 socket in that folder (no port to collide on), stopped at the session's end.
 
 Each test gets a fresh database copied from a migrated template
-(`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`: the files copied whole, about
-twice as fast to make and three times to drop as the default WAL_LOG copy of a small
-database). A test that puts a hub world into its database (`load_hub`: the copy
-`linli hub migrate` makes of a SQLite hub file) gets it from a template holding that
-world, migrated once per test process. `make test` installs Debian's postgresql when
-initdb is missing (Makefile target `postgres`).
+(`CREATE DATABASE ... TEMPLATE`; STRATEGY FILE_COPY was measured and is not faster
+here: each copy and drop then waits for a checkpoint). A test that puts a hub world into
+its database (`load_hub`: the copy `linli hub migrate` makes of a SQLite hub file) gets
+it from a template holding that world, migrated once per test process. `make test`
+installs Debian's postgresql when initdb is missing (Makefile target `postgres`).
 
 As root (CI, this machine) the server runs as the `postgres` user that Debian's
 package creates: PostgreSQL refuses to run as root.
@@ -147,9 +146,7 @@ class PgServer:
 
         name = f"hub_{os.getpid()}_{next(_numbers)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(
-                f"CREATE DATABASE {name} TEMPLATE {template or self.template} STRATEGY FILE_COPY"
-            )
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template or self.template}")
         return self.url(name)
 
     def load_hub(self, hub_file: Path, url: str, source: Path) -> None:
@@ -166,7 +163,7 @@ class PgServer:
         if key not in self._worlds:
             world = f"world_{os.getpid()}_{next(_numbers)}"
             with psycopg.connect(self.url(), autocommit=True) as conn:
-                conn.execute(f"CREATE DATABASE {world} TEMPLATE {self.template} STRATEGY FILE_COPY")
+                conn.execute(f"CREATE DATABASE {world} TEMPLATE {self.template}")
             migrate_hub(hub_file, self.url(world))  # closes its connection: a template now
             with psycopg.connect(self.url(), autocommit=True) as conn:
                 conn.execute(f"ALTER DATABASE {world} WITH ALLOW_CONNECTIONS false")
@@ -175,7 +172,7 @@ class PgServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             # The empty copy out of the way (renamed: no checkpoint), dropped in the background.
             conn.execute(f"ALTER DATABASE {name} RENAME TO {name}_empty")
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self._worlds[key]} STRATEGY FILE_COPY")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self._worlds[key]}")
         self.drop(self.url(f"{name}_empty"))
 
     def drop(self, url: str) -> None:
