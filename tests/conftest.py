@@ -88,25 +88,52 @@ def centre(
 # Modules whose tests share a module-scoped world (served processes, a Chromium, an
 # installed box): each is sent whole to one worker, which builds the world once. Split
 # across both workers, each built it (the box and the hub district were built twice).
-# Every other test is scheduled on its own, to whichever worker is free.
-MODULE_WORLDS = frozenset(
-    {
-        "test_browser",
-        "test_browser_care",
-        "test_browser_desk",
-        "test_browser_hub",
-        "test_deploy",
-        "test_hub_live_commands",
-        "test_security_e2e",
-    }
-)
+# Every other test is scheduled on its own, to whichever worker is free. The seconds are
+# each module's whole time in a `-n 2` run on the 2-core machine (junitxml, December
+# 2026): only their order matters (longest first); a module missing here counts as 10 s.
+MODULE_WORLDS = {
+    "test_browser_tablet": 58,
+    "test_browser_hub": 42,
+    "test_deploy": 33,
+    "test_security_e2e": 32,
+    "test_browser_desk": 25,
+    "test_browser_care": 17,
+    "test_hub_live_commands": 16,
+    "test_browser": 11,
+}
+
+
+def world_first_order(units: list[str], world_of: dict[str, str]) -> list[str]:
+    """The order the work units are handed out in: the module worlds longest first, each
+    dealt after as many single tests as the worlds before it last (a world takes about
+    as long as the single tests that take up the first 60 % of the singles' queue: the
+    other worker runs those meanwhile), so no two worlds run together (started
+    together they fought over the two cores and each ran twice as long), and the run
+    ends on single tests, which the two workers share out to the last one and finish
+    together (a world dealt last in file order ran alone at the end)."""
+    worlds = sorted(
+        (u for u in units if u in world_of),
+        key=lambda u: -MODULE_WORLDS.get(world_of[u], 10),
+    )
+    singles = [u for u in units if u not in world_of]
+    seconds = [MODULE_WORLDS.get(world_of[u], 10) for u in worlds]
+    total = sum(seconds) or 1
+    at: dict[int, list[str]] = {}
+    before = 0
+    for unit, s in zip(worlds, seconds, strict=True):
+        at.setdefault(round(len(singles) * 0.6 * before / total), []).append(unit)
+        before += s
+    out: list[str] = []
+    for i, unit in enumerate(singles):
+        out.extend(at.pop(i, []))
+        out.append(unit)
+    return out + [u for rest in at.values() for u in rest]
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`-n 2` (xdist's "load"): one test at a time to a free worker, but a MODULE_WORLDS
-    module as one unit, in file order (the served worlds stay spread over the run: started
-    together they fight over the two cores and each is slower). xdist's `--dist loadgroup`
-    would say the same, but pytest 9 ignores the node ids xdist 3.8 renames for it."""
+    module as one unit, in `world_first_order`. xdist's `--dist loadgroup` would say the
+    same, but pytest 9 ignores the node ids xdist 3.8 renames for it."""
     if config.getvalue("dist") != "load":
         return None  # an explicit --dist loadfile, loadscope, …: xdist's own
     from xdist.scheduler import LoadScopeScheduling
@@ -116,5 +143,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module = nodeid.split("::", 1)[0]
             return module if Path(module).stem in MODULE_WORLDS else nodeid
 
-    config.option.loadscopereorder = False  # file order, not biggest unit first
+        def _assign_work_unit(self, node: Any) -> None:
+            if not ordered:  # the first hand-out: the queue is whole, in file order
+                ordered.append(True)
+                queue = dict(self.workqueue)
+                world_of = {u: Path(u).stem for u in queue if "::" not in u}
+                self.workqueue.clear()
+                for unit in world_first_order(list(queue), world_of):
+                    self.workqueue[unit] = queue[unit]
+            super()._assign_work_unit(node)
+
+    ordered: list[bool] = []
+    config.option.loadscopereorder = False  # file order, then world_first_order
     return WorldsWhole(config, log)

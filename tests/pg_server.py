@@ -3,8 +3,11 @@ once per test process (each xdist worker has its own), listening only on a unix
 socket in that folder (no port to collide on), stopped at the session's end.
 
 Each test gets a fresh database copied from a migrated template
-(`CREATE DATABASE ... TEMPLATE`, milliseconds). `make test` installs Debian's
-postgresql when initdb is missing (Makefile target `postgres`).
+(`CREATE DATABASE ... TEMPLATE`; STRATEGY FILE_COPY was measured and is not faster
+here: each copy and drop then waits for a checkpoint). A test that puts a hub world into
+its database (`load_hub`: the copy `linli hub migrate` makes of a SQLite hub file) gets
+it from a template holding that world, migrated once per test process. `make test`
+installs Debian's postgresql when initdb is missing (Makefile target `postgres`).
 
 As root (CI, this machine) the server runs as the `postgres` user that Debian's
 package creates: PostgreSQL refuses to run as root.
@@ -17,9 +20,11 @@ import glob
 import itertools
 import os
 import pwd
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +32,9 @@ from pathlib import Path
 import pytest
 
 _numbers = itertools.count(1)
+# The test process's server (the `pg_server` fixture's), by its socket folder: `load_hub`
+# finds it from a database URL.
+_SERVERS: dict[str, PgServer] = {}
 
 
 def pg_bin(name: str) -> str:
@@ -55,6 +63,12 @@ class PgServer:
     # durable defaults, as a hub would run, to compare with SQLite's synchronous=FULL.
     durable: bool = False
     _stopped: bool = field(default=False)
+    # (SQLite hub file, its mtime and size) -> the template database holding it migrated.
+    _worlds: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    # Names of databases to drop, and the thread dropping them (`drop`).
+    _drops: queue.Queue[str | None] | None = None
+    _dropper: threading.Thread | None = None
+    _drop_errors: list[str] = field(default_factory=list)
 
     @property
     def socket_dir(self) -> Path:
@@ -104,6 +118,9 @@ class PgServer:
             return
         self._stopped = True
         try:
+            if self._dropper is not None and self._drops is not None:
+                self._drops.put(None)  # no wait: the whole folder goes below
+                self._dropper.join(timeout=30)
             self.run(pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -123,23 +140,91 @@ class PgServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"ALTER DATABASE {self.template} WITH ALLOW_CONNECTIONS false")
 
-    def fresh_database(self) -> str:
+    def fresh_database(self, template: str | None = None) -> str:
         """A new database, migrated (a copy of the template): its URL."""
         import psycopg
 
         name = f"hub_{os.getpid()}_{next(_numbers)}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template or self.template}")
         return self.url(name)
+
+    def load_hub(self, hub_file: Path, url: str, source: Path) -> None:
+        """What `migrate_hub(hub_file, url)` makes of the fresh, empty database at `url`,
+        where `hub_file` is a copy of `source`: migrated once per source file into a
+        template database (`migrate_hub` itself, with all its checks), then the test's
+        database is made anew as a copy of that template under the same name."""
+        import psycopg
+
+        from hub.pg_migrate import migrate_hub
+
+        stat = source.stat()
+        key = (str(source.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in self._worlds:
+            world = f"world_{os.getpid()}_{next(_numbers)}"
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {world} TEMPLATE {self.template}")
+            migrate_hub(hub_file, self.url(world))  # closes its connection: a template now
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {world} WITH ALLOW_CONNECTIONS false")
+            self._worlds[key] = world
+        name = _database_name(url)
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            # The empty copy out of the way (renamed: no checkpoint), dropped in the background.
+            conn.execute(f"ALTER DATABASE {name} RENAME TO {name}_empty")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self._worlds[key]}")
+        self.drop(self.url(f"{name}_empty"))
 
     def drop(self, url: str) -> None:
         """Drop a test's database (its pools may still be open: FORCE closes them), so a
-        session of hundreds of tests does not fill the temp folder with copies."""
+        session of hundreds of tests does not fill the temp folder with copies (7 MB each).
+
+        In the background, on one connection of its own: a DROP forces a checkpoint, and
+        the next test need not wait for it (no test reuses a name). `stop` waits for the
+        drops asked for and raises the first that failed."""
+        if self._drops is None:
+            self._drops = queue.Queue()
+            self._dropper = threading.Thread(target=self._drop_all, name="pg-drop", daemon=True)
+            self._dropper.start()
+        self._drops.put(_database_name(url))
+
+    def _drop_all(self) -> None:
         import psycopg
 
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        assert self._drops is not None
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            while (name := self._drops.get()) is not None:
+                try:
+                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                except psycopg.Error as e:
+                    self._drop_errors.append(f"{name}: {e}")
+
+    def wait_for_drops(self) -> None:
+        """Every drop asked for done (the background thread ended); raise if one failed."""
+        if self._drops is not None and self._dropper is not None:
+            self._drops.put(None)
+            self._dropper.join(timeout=120)
+            self._drops = self._dropper = None
+        if self._drop_errors:
+            raise RuntimeError(f"databases not dropped: {self._drop_errors[:3]}")
+
+
+def _database_name(url: str) -> str:
+    """postgresql://linli@/NAME?host=/tmp/linli-pg-…/run -> NAME (the host has slashes)."""
+    return url.split("?", 1)[0].rsplit("/", 1)[1]
+
+
+def load_hub(hub_file: Path, url: str, source: Path) -> None:
+    """A SQLite hub file (a copy of `source`, a file that does not change during the
+    session) into the fresh database at `url`: from a template when the URL is this test
+    process's server's (`PgServer.load_hub`), else `migrate_hub` itself."""
+    server = _SERVERS.get(url.rsplit("host=", 1)[-1])
+    if server is None:
+        from hub.pg_migrate import migrate_hub
+
+        migrate_hub(hub_file, url)
+        return
+    server.load_hub(hub_file, url, source)
 
 
 def start_server(*, durable: bool = False) -> PgServer:
@@ -161,8 +246,11 @@ def pg_server() -> Iterator[PgServer]:
     server = start_server()
     try:
         server.make_template()
+        _SERVERS[str(server.socket_dir)] = server
         yield server
+        server.wait_for_drops()
     finally:
+        _SERVERS.pop(str(server.socket_dir), None)
         server.stop()
 
 

@@ -137,9 +137,9 @@ class World:
         self.tmp = tmp
         self.hub_db: Path | str = tmp / "hub.db"
         if hub is not None and str(hub).startswith("postgresql://"):
-            from hub.pg_migrate import migrate_hub
+            from pg_server import load_hub
 
-            migrate_hub(tmp / "hub.db", str(hub))
+            load_hub(tmp / "hub.db", str(hub), (source or built.folder) / "hub.db")
             self.hub_db = hub
         self.app = hub_app(self.hub_db)
         self.hub_store = self.app.state.hub.store

@@ -142,9 +142,9 @@ def enrolled(
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
     if hub is not None and is_postgres_url(hub):
-        from hub.pg_migrate import migrate_hub
+        from pg_server import load_hub
 
-        migrate_hub(tmp / "hub.db", str(hub))
+        load_hub(tmp / "hub.db", str(hub), folder / "hub.db")
     app = hub_app(hub if hub is not None else tmp / "hub.db")
     centres = [
         Centre(name, Store(tmp / f"{letter}.db"), site_id, token)
