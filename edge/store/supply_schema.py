@@ -199,5 +199,44 @@ def m401_supply_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for the hub's reads across every centre (issue 16; bench/hub_scale.py):
+
+    - the co-op's consolidated order reads one delivery day's locked lines of every
+      centre, in product order (`supply_consolidated_lines_day`);
+    - the operator's day page adds up each centre's orders of the day from the index
+      alone (`orders_day_totals`: day, centre, status, estimate);
+    - a pickup code searched on every day and every centre (`orders_pickup_code`);
+    - on PostgreSQL, a name searched anywhere in a household's name uses a trigram
+      index (pg_trgm, a trusted extension); where the hub's role may not create the
+      extension the search still works, reading every household.
+
+    In the supply set because it runs after the edge set on both roles and engines
+    (the sync set runs first on a fresh hub, before these tables exist). A centre
+    gets the same indexes: its tables are small."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS supply_consolidated_lines_day
+            ON supply_consolidated_lines (delivery_date, product_name, qty_unit);
+        CREATE INDEX IF NOT EXISTS orders_day_totals
+            ON orders (pickup_date, site_id, status, estimated_fen);
+        CREATE INDEX IF NOT EXISTS orders_pickup_code ON orders (pickup_code);
+        """
+    )
+    if getattr(db, "dialect", "sqlite") != "postgresql":
+        return
+    raw = db.conn.raw  # type: ignore[attr-defined]
+    try:
+        with raw.transaction():  # a savepoint: a refusal leaves the migration going
+            raw.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:  # noqa: BLE001 - not allowed here: names are searched by scan
+        return
+    raw.execute(
+        "CREATE INDEX IF NOT EXISTS households_name_trgm ON households"
+        " USING gin (name gin_trgm_ops)"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))

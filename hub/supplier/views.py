@@ -124,23 +124,20 @@ def consolidated(
         )
     locked_lines: dict[str, list[dict[str, Any]]] = {}
     head_ids = {v["id"]: site for site, v in heads.items()}
-    for r in conn.execute(
+    # Every centre's lines of the day in one read, unpacked by position (tens of
+    # thousands of rows for a city: no per-row name lookups).
+    for cid, product_id, product_name, qty_unit, unit_label, total in conn.execute(
         "SELECT l.consolidated_id, l.product_id, l.product_name, l.qty_unit, l.unit_label,"
         " l.total_qty FROM supply_consolidated_lines l WHERE l.delivery_date = ?"
         " ORDER BY l.product_name, l.qty_unit",
         (day,),
     ):
-        site = head_ids.get(r["consolidated_id"])
+        site = head_ids.get(cid)
         if site is not None:
-            locked_lines.setdefault(site, []).append(
-                _line(
-                    r["product_id"],
-                    r["product_name"],
-                    r["qty_unit"],
-                    r["unit_label"],
-                    r["total_qty"],
-                )
-            )
+            lines = locked_lines.get(site)
+            if lines is None:
+                lines = locked_lines[site] = []
+            lines.append(_line(product_id, product_name, qty_unit, unit_label, total))
     out_centres = []
     for site, name in centre_list:
         head = heads.get(site)
@@ -165,24 +162,23 @@ def consolidated(
             "sent_by_hand": bool(head and head["version"] in hand),
             "sent_by_hand_at": head["sent_by_hand_at"] if head else None,
             "sent_by_hand_versions": hand,
-            "lines": [_only(x, LINE_FIELDS) for x in lines],
+            "lines": lines,  # `_line` makes exactly LINE_FIELDS
             "amendments": head["amendments"] if head else [],
         }
-        out_centres.append(_only(row, CENTRE_FIELDS))
+        out_centres.append(row)  # exactly CENTRE_FIELDS, in their order
     products: dict[tuple[str, str, str], dict[str, Any]] = {}
     for c in out_centres:
         for x in c["lines"]:
             key = (x["product_name"], x["qty_unit"], x["co_op_unit"])
-            p = products.setdefault(
-                key,
-                {
+            p = products.get(key)
+            if p is None:
+                p = products[key] = {
                     "product_name": key[0],
                     "qty_unit": key[1],
                     "co_op_unit": key[2],
                     "quantity": 0,
                     "centres": 0,
-                },
-            )
+                }
             p["quantity"] += x["quantity"]
             p["centres"] += 1
     product_rows = []
