@@ -204,7 +204,8 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
     """Indexes for the hub's reads across every centre (issue 16; bench/hub_scale.py):
 
     - the co-op's consolidated order reads one delivery day's locked lines of every
-      centre, in product order (`supply_consolidated_lines_day`);
+      centre, in product order, from the index alone (`supply_consolidated_lines_day`
+      holds every column that read takes);
     - the operator's day page adds up each centre's orders of the day from the index
       alone (`orders_day_totals`: day, centre, status, estimate);
     - a pickup code searched on every day and every centre (`orders_pickup_code`);
@@ -218,7 +219,8 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
     db.executescript(
         """
         CREATE INDEX IF NOT EXISTS supply_consolidated_lines_day
-            ON supply_consolidated_lines (delivery_date, product_name, qty_unit);
+            ON supply_consolidated_lines (delivery_date, product_name, qty_unit,
+                                          consolidated_id, product_id, unit_label, total_qty);
         CREATE INDEX IF NOT EXISTS orders_day_totals
             ON orders (pickup_date, site_id, status, estimated_fen);
         CREATE INDEX IF NOT EXISTS orders_pickup_code ON orders (pickup_code);

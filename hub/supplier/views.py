@@ -73,6 +73,16 @@ def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) 
     }
 
 
+def _tuples(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
+    """Rows as plain tuples: on SQLite a cursor without the connection's `Row` factory
+    (PostgreSQL's rows are tuples already) for a read of tens of thousands of rows."""
+    if isinstance(conn, sqlite3.Connection):
+        cur = conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params)
+    return conn.execute(sql, params)  # type: ignore[no-any-return]
+
+
 def consolidated(
     conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
@@ -126,7 +136,8 @@ def consolidated(
     head_ids = {v["id"]: site for site, v in heads.items()}
     # Every centre's lines of the day in one read, unpacked by position (tens of
     # thousands of rows for a city: no per-row name lookups).
-    for cid, product_id, product_name, qty_unit, unit_label, total in conn.execute(
+    for cid, product_id, product_name, qty_unit, unit_label, total in _tuples(
+        conn,
         "SELECT l.consolidated_id, l.product_id, l.product_name, l.qty_unit, l.unit_label,"
         " l.total_qty FROM supply_consolidated_lines l WHERE l.delivery_date = ?"
         " ORDER BY l.product_name, l.qty_unit",
