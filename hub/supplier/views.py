@@ -13,10 +13,7 @@ from litestar import Request
 
 from edge.domain import spreadsheet
 from edge.domain.supply import consolidated as centre_order
-from edge.domain.supply.lines import (
-    co_op_quantity,
-    co_op_unit,
-)
+from edge.domain.supply.lines import co_op_quantity, co_op_unit
 from hub.supplier.accounts import Supplier, _centre_rows
 
 AnyRequest = Request[Any, Any, Any]
@@ -63,6 +60,7 @@ def centres(conn: sqlite3.Connection, supplier: Supplier | None = None) -> list[
 
 
 def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) -> dict[str, Any]:
+    """One line, exactly LINE_FIELDS."""
     return {
         "product_id": product_id,
         "product_name": name,
@@ -132,23 +130,25 @@ def consolidated(
             locked_at=r["locked_at"],
             sent_by_hand_at=r["sent_by_hand_at"],
         )
-    locked_lines: dict[str, list[dict[str, Any]]] = {}
-    head_ids = {v["id"]: site for site, v in heads.items()}
-    # Every centre's lines of the day in one read, unpacked by position (tens of
-    # thousands of rows for a city: no per-row name lookups).
-    for cid, product_id, product_name, qty_unit, unit_label, total in _tuples(
+    # Every centre's lines of the day in one read (an index holds them all, m402),
+    # grouped by their version's id as they come, unpacked by position: tens of
+    # thousands of rows for a city, so one dict step a row.
+    by_version: dict[str, list[tuple[Any, ...]]] = {}
+    for row in _tuples(
         conn,
         "SELECT l.consolidated_id, l.product_id, l.product_name, l.qty_unit, l.unit_label,"
         " l.total_qty FROM supply_consolidated_lines l WHERE l.delivery_date = ?"
         " ORDER BY l.product_name, l.qty_unit",
         (day,),
     ):
-        site = head_ids.get(cid)
-        if site is not None:
-            lines = locked_lines.get(site)
-            if lines is None:
-                lines = locked_lines[site] = []
-            lines.append(_line(product_id, product_name, qty_unit, unit_label, total))
+        rows = by_version.get(row[0])
+        if rows is None:
+            by_version[row[0]] = [row]
+        else:
+            rows.append(row)
+    locked_lines = {
+        site: [_line(*r[1:]) for r in by_version.get(v["id"], ())] for site, v in heads.items()
+    }
     out_centres = []
     for site, name in centre_list:
         head = heads.get(site)
