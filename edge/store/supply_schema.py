@@ -208,10 +208,12 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
       holds every column that read takes);
     - the operator's day page adds up each centre's orders of the day from the index
       alone (`orders_day_totals`: day, centre, status, estimate);
-    - a pickup code searched on every day and every centre (`orders_pickup_code`);
-    - on PostgreSQL, a name searched anywhere in a household's name uses a trigram
-      index (pg_trgm, a trusted extension); where the hub's role may not create the
-      extension the search still works, reading every household.
+    - a pickup code searched on every day and every centre (`orders_pickup_code`).
+
+    A name searched anywhere in a household's name reads every household: a
+    trigram index (pg_trgm) was measured and dropped, it keeps no trigram of
+    Chinese text under the C locale and a two-character name has none at all, so
+    it returned every row and misled the planner.
 
     In the supply set because it runs after the edge set on both roles and engines
     (the sync set runs first on a fresh hub, before these tables exist). A centre
@@ -225,18 +227,6 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
             ON orders (pickup_date, site_id, status, estimated_fen);
         CREATE INDEX IF NOT EXISTS orders_pickup_code ON orders (pickup_code);
         """
-    )
-    if getattr(db, "dialect", "sqlite") != "postgresql":
-        return
-    raw = db.conn.raw  # type: ignore[attr-defined]
-    try:
-        with raw.transaction():  # a savepoint: a refusal leaves the migration going
-            raw.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except Exception:  # noqa: BLE001 - not allowed here: names are searched by scan
-        return
-    raw.execute(
-        "CREATE INDEX IF NOT EXISTS households_name_trgm ON households"
-        " USING gin (name gin_trgm_ops)"
     )
 
 
