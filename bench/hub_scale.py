@@ -102,7 +102,7 @@ def start_hub(target: str, port: int) -> subprocess.Popen[bytes]:
             *("--host", "127.0.0.1", "--log-level", "warning"),
         ]
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a shared machine can be slow to start one
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
