@@ -36,18 +36,56 @@ FILTERS = ("centre", "status", "q", "phones", "alldays")
 
 def search_clause(q: str) -> tuple[str, list[Any]]:
     """SQL and parameters finding `q`: a whole phone number matches the whole number,
-    four digits a pickup code or a phone's last four, other text a name."""
+    four digits a pickup code or a phone's last four, other text a name.
+
+    Each is a set of orders found by index (`o.id IN` / `o.household_id IN` a
+    subquery), so a search over every day and every centre reads the matching
+    households and orders, not the whole table (issue 16: two million orders)."""
     digits = re.sub(r"[\s()+\-]", "", q)
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if digits.isascii() and digits.isdigit():
         if len(digits) >= 7:
-            return "h.phone = ?", [digits]
+            return "o.household_id IN (SELECT id FROM households WHERE phone = ?)", [digits]
         if len(digits) == 4:
-            return "(o.pickup_code = ? OR h.phone_tail = ?)", [digits, digits]
+            return (
+                "o.id IN (SELECT id FROM orders WHERE pickup_code = ?"
+                " UNION SELECT o2.id FROM orders o2 JOIN households h2"
+                " ON h2.id = o2.household_id WHERE h2.phone_tail = ?)"
+            ), [digits, digits]
         return "o.pickup_code = ?", [digits]
     like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "h.name LIKE ? ESCAPE '\\'", [f"%{like}%"]
+    return (
+        "o.household_id IN (SELECT id FROM households WHERE name LIKE ? ESCAPE '\\')",
+        [f"%{like}%"],
+    )
+
+
+# A cancel sent from the hub is a `cancel_order` command whose args name the order:
+# found by the expression index `sync_commands_cancel_order` (m116), for the page's
+# orders only, in one read.
+CANCELS_SQL = (
+    "SELECT json_extract(m.args, '$.order_id') AS order_id, r.id AS result_id, r.outcome,"
+    " r.detail, r.applied_at FROM sync_commands m LEFT JOIN sync_command_results r"
+    " ON r.id = m.id WHERE m.name = 'cancel_order'"
+    " AND json_extract(m.args, '$.order_id') IN ({marks})"
+)
+IN_CHUNK = 500
+
+
+def _cancels(conn: sqlite3.Connection, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each order's latest answered cancel ('outcome: detail') and its unanswered ones."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(order_ids), IN_CHUNK):
+        chunk = order_ids[i : i + IN_CHUNK]
+        sql = CANCELS_SQL.format(marks=", ".join("?" * len(chunk)))
+        for r in conn.execute(sql, chunk):
+            seen = out.setdefault(r[0], {"pending": 0, "result": None, "at": ""})
+            if r[1] is None:
+                seen["pending"] += 1
+            elif seen["result"] is None or (r[4] or "") > seen["at"]:
+                seen["result"], seen["at"] = f"{r[2]}: {r[3]}", r[4] or ""
+    return out
 
 
 def orders_for_day(
@@ -64,14 +102,7 @@ def orders_for_day(
     sql = (
         "SELECT o.id, o.site_id, o.pickup_code, o.pickup_date, o.status, o.channel,"
         " o.delivery_mode, o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name,"
-        " h.phone, h.building, h.unit, h.room, c.name AS centre_name,"
-        " (SELECT outcome || ': ' || r.detail FROM sync_commands m"
-        "   JOIN sync_command_results r ON r.id = m.id"
-        "   WHERE m.name = 'cancel_order' AND m.args LIKE '%' || o.id || '%'"
-        "   ORDER BY r.applied_at DESC LIMIT 1) AS command_result,"
-        " (SELECT COUNT(*) FROM sync_commands m LEFT JOIN sync_command_results r"
-        "   ON r.id = m.id WHERE m.name = 'cancel_order' AND r.id IS NULL"
-        "   AND m.args LIKE '%' || o.id || '%') AS cancel_pending"
+        " h.phone, h.building, h.unit, h.room, c.name AS centre_name"
         " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
         " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE 1 = 1"
     )
@@ -95,13 +126,15 @@ def orders_for_day(
     order = "o.pickup_date DESC, " if all_days and q else ""
     sql += f" ORDER BY {order}c.name, h.building, h.unit, h.room LIMIT ?"
     params.append(limit)
-    rows = []
-    for r in conn.execute(sql, params):
-        d = dict(r)
+    rows = [dict(r) for r in conn.execute(sql, params)]
+    cancels = _cancels(conn, [d["id"] for d in rows])
+    for d in rows:
         d["phone"] = (d["phone"] or "") if phones else mask_phone(d["phone"] or "")
+        seen = cancels.get(d["id"])
+        d["command_result"] = seen["result"] if seen else None
+        d["cancel_pending"] = seen["pending"] if seen else 0
         outcome, _, detail = (d["command_result"] or "").partition(": ")
         d["cancel_outcome"], d["cancel_detail"] = outcome or None, detail
-        rows.append(d)
     totals = [
         dict(r)
         for r in conn.execute(

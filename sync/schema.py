@@ -320,6 +320,20 @@ def m115_complaint_follow_up(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m116_cancel_order_index(db: sqlite_utils.Database) -> None:
+    """The operator's orders page shows, for each order, the hub's cancel commands for it
+    and their results: found by the order id in the command's args (an expression
+    index, as m110's care indexes), not by matching every cancel's text (issue 16).
+    Runs on both engines; `json_extract` becomes `->>` on PostgreSQL."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS sync_commands_cancel_order
+            ON sync_commands (json_extract(args, '$.order_id')) WHERE name = 'cancel_order';
+        """
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
 

@@ -199,5 +199,36 @@ def m401_supply_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for the hub's reads across every centre (issue 16; bench/hub_scale.py):
+
+    - the co-op's consolidated order reads one delivery day's locked lines of every
+      centre, in product order, from the index alone (`supply_consolidated_lines_day`
+      holds every column that read takes);
+    - the operator's day page adds up each centre's orders of the day from the index
+      alone (`orders_day_totals`: day, centre, status, estimate);
+    - a pickup code searched on every day and every centre (`orders_pickup_code`).
+
+    A name searched anywhere in a household's name reads every household: a
+    trigram index (pg_trgm) was measured and dropped, it keeps no trigram of
+    Chinese text under the C locale and a two-character name has none at all, so
+    it returned every row and misled the planner.
+
+    In the supply set because it runs after the edge set on both roles and engines
+    (the sync set runs first on a fresh hub, before these tables exist). A centre
+    gets the same indexes: its tables are small."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS supply_consolidated_lines_day
+            ON supply_consolidated_lines (delivery_date, product_name, qty_unit,
+                                          consolidated_id, product_id, unit_label, total_qty);
+        CREATE INDEX IF NOT EXISTS orders_day_totals
+            ON orders (pickup_date, site_id, status, estimated_fen);
+        CREATE INDEX IF NOT EXISTS orders_pickup_code ON orders (pickup_code);
+        """
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))

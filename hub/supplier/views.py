@@ -13,10 +13,7 @@ from litestar import Request
 
 from edge.domain import spreadsheet
 from edge.domain.supply import consolidated as centre_order
-from edge.domain.supply.lines import (
-    co_op_quantity,
-    co_op_unit,
-)
+from edge.domain.supply.lines import co_op_quantity, co_op_unit
 from hub.supplier.accounts import Supplier, _centre_rows
 
 AnyRequest = Request[Any, Any, Any]
@@ -63,6 +60,7 @@ def centres(conn: sqlite3.Connection, supplier: Supplier | None = None) -> list[
 
 
 def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) -> dict[str, Any]:
+    """One line, exactly LINE_FIELDS."""
     return {
         "product_id": product_id,
         "product_name": name,
@@ -71,6 +69,16 @@ def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) 
         "co_op_quantity": co_op_quantity(qty_unit, quantity),
         "co_op_unit": co_op_unit(qty_unit, label),
     }
+
+
+def _tuples(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
+    """Rows as plain tuples: on SQLite a cursor without the connection's `Row` factory
+    (PostgreSQL's rows are tuples already) for a read of tens of thousands of rows."""
+    if isinstance(conn, sqlite3.Connection):
+        cur = conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params)
+    return conn.execute(sql, params)  # type: ignore[no-any-return]
 
 
 def consolidated(
@@ -122,25 +130,25 @@ def consolidated(
             locked_at=r["locked_at"],
             sent_by_hand_at=r["sent_by_hand_at"],
         )
-    locked_lines: dict[str, list[dict[str, Any]]] = {}
-    head_ids = {v["id"]: site for site, v in heads.items()}
-    for r in conn.execute(
+    # Every centre's lines of the day in one read (an index holds them all, m402),
+    # grouped by their version's id as they come, unpacked by position: tens of
+    # thousands of rows for a city, so one dict step a row.
+    by_version: dict[str, list[tuple[Any, ...]]] = {}
+    for row in _tuples(
+        conn,
         "SELECT l.consolidated_id, l.product_id, l.product_name, l.qty_unit, l.unit_label,"
         " l.total_qty FROM supply_consolidated_lines l WHERE l.delivery_date = ?"
         " ORDER BY l.product_name, l.qty_unit",
         (day,),
     ):
-        site = head_ids.get(r["consolidated_id"])
-        if site is not None:
-            locked_lines.setdefault(site, []).append(
-                _line(
-                    r["product_id"],
-                    r["product_name"],
-                    r["qty_unit"],
-                    r["unit_label"],
-                    r["total_qty"],
-                )
-            )
+        rows = by_version.get(row[0])
+        if rows is None:
+            by_version[row[0]] = [row]
+        else:
+            rows.append(row)
+    locked_lines = {
+        site: [_line(*r[1:]) for r in by_version.get(v["id"], ())] for site, v in heads.items()
+    }
     out_centres = []
     for site, name in centre_list:
         head = heads.get(site)
@@ -165,24 +173,23 @@ def consolidated(
             "sent_by_hand": bool(head and head["version"] in hand),
             "sent_by_hand_at": head["sent_by_hand_at"] if head else None,
             "sent_by_hand_versions": hand,
-            "lines": [_only(x, LINE_FIELDS) for x in lines],
+            "lines": lines,  # `_line` makes exactly LINE_FIELDS
             "amendments": head["amendments"] if head else [],
         }
-        out_centres.append(_only(row, CENTRE_FIELDS))
+        out_centres.append(row)  # exactly CENTRE_FIELDS, in their order
     products: dict[tuple[str, str, str], dict[str, Any]] = {}
     for c in out_centres:
         for x in c["lines"]:
             key = (x["product_name"], x["qty_unit"], x["co_op_unit"])
-            p = products.setdefault(
-                key,
-                {
+            p = products.get(key)
+            if p is None:
+                p = products[key] = {
                     "product_name": key[0],
                     "qty_unit": key[1],
                     "co_op_unit": key[2],
                     "quantity": 0,
                     "centres": 0,
-                },
-            )
+                }
             p["quantity"] += x["quantity"]
             p["centres"] += 1
     product_rows = []

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,9 @@ from browser_fixtures import AXE, AXE_PATH, browser
 from hub_world import District, district
 from playwright.sync_api import expect
 
+from edge.store.dialect import is_postgres_url
+from edge.store.pg import connect_url
+
 __all__ = ["browser"]  # a fixture, imported on purpose
 
 SHOTS = "/tmp/linli-hub-{}-{}.png"
@@ -29,7 +34,15 @@ SIZES = {"desk": {"width": 1366, "height": 768}, "phone": {"width": 390, "height
 
 
 def _hub_write(world: District, sql: str, params: tuple[Any, ...]) -> None:
-    """Stored facts about a centre, set while the hub runs (WAL: the hub reads them next)."""
+    """Stored facts about a centre, set while the hub runs (SQLite's WAL, or PostgreSQL:
+    the hub reads them next)."""
+    if is_postgres_url(world.hub_db):
+        pg = connect_url(str(world.hub_db))  # autocommit
+        try:
+            pg.execute(sql, params)
+        finally:
+            pg.raw.close()
+        return
     conn = sqlite3.connect(world.hub_db, timeout=10)
     try:
         with conn:
@@ -38,9 +51,9 @@ def _hub_write(world: District, sql: str, params: tuple[Any, ...]) -> None:
         conn.close()
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
-    with district(tmp_path_factory.mktemp("hubbrowser")) as w:
+@contextmanager
+def _district(folder: Path, hub: Path | str | None = None) -> Iterator[District]:
+    with district(folder, hub) as w:
         three_days = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
         _hub_write(
             w,
@@ -66,6 +79,30 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
         )
         assert made.status_code == 200, made.text
         yield w
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
+    with _district(tmp_path_factory.mktemp("hubbrowser")) as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def pg_world(tmp_path_factory: pytest.TempPathFactory, pg_server: Any) -> Iterator[District]:
+    """The same district with its hub on PostgreSQL: for the tests that read and write
+    the hub's store through the pages (sync health, a cancel and its answer); the page
+    layout and axe checks do not depend on the engine and run once, on SQLite."""
+    url = pg_server.fresh_database()
+    try:
+        with _district(tmp_path_factory.mktemp("hubbrowserpg"), url) as w:
+            yield w
+    finally:
+        pg_server.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_world(request: pytest.FixtureRequest) -> District:
+    return request.getfixturevalue("world" if request.param == "sqlite" else "pg_world")
 
 
 def _open(browser: Any, world: District, size: str) -> Any:
@@ -200,7 +237,8 @@ def test_every_hub_page_fits_and_passes_axe(browser: Any, world: District, size:
     assert not page.offsite, page.offsite
 
 
-def test_sync_health_and_the_centres_calendar_on_a_phone(browser: Any, world: District) -> None:
+def test_sync_health_and_the_centres_calendar_on_a_phone(browser: Any, any_world: District) -> None:
+    world = any_world
     page = _open(browser, world, "phone")
     try:
         _sign_in(page)
@@ -224,7 +262,8 @@ def test_sync_health_and_the_centres_calendar_on_a_phone(browser: Any, world: Di
         page.context.close()
 
 
-def test_a_cancel_answers_on_the_page_without_a_reload(browser: Any, world: District) -> None:
+def test_a_cancel_answers_on_the_page_without_a_reload(browser: Any, any_world: District) -> None:
+    world = any_world
     page = _open(browser, world, "phone")
     try:
         _sign_in(page)

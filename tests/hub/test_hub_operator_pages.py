@@ -239,6 +239,11 @@ async def test_orders_search_filters_and_totals(world: Any) -> None:
     assert "李大爷" not in (await client.get(f"{base}&q=李")).text
     page = await client.get(f"{base}&q=李&alldays=1")
     assert "李大爷" in page.text and "2030-01-09" in page.text
+    # Four digits on every day: the pickup code (found by its own index) or a phone's tail.
+    page = await client.get(f"{base}&q=0077&alldays=1")
+    assert "李大爷" in page.text and "2030-01-09" in page.text
+    page = await client.get(f"{base}&q=1234&alldays=1")
+    assert "李大爷" in page.text and "王阿姨" not in page.text
     # The day arrows keep every filter.
     page = await client.get(f"{base}&centre={a.site_id}&status=placed&q=王")
     prev = re.search(r'href="(\?day=2030-01-06[^"]*)"', page.text)

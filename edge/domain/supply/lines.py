@@ -33,7 +33,13 @@ class ProductInfo:
 
 
 def jin_text(grams: int) -> str:
-    value = (Decimal(int(grams)) / GRAMS_PER_JIN).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    """Grams as 斤 with up to two decimals, half up ('12.5', '3', '0.01')."""
+    g = int(grams)
+    if g >= 0:  # integer arithmetic: a consolidated order says tens of thousands of these
+        hundredths = (g * 100 + GRAMS_PER_JIN // 2) // GRAMS_PER_JIN
+        whole, frac = divmod(hundredths, 100)
+        return f"{whole}.{frac:02d}".rstrip("0") if frac else str(whole)
+    value = (Decimal(g) / GRAMS_PER_JIN).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return format(value.normalize(), "f")
 
 
