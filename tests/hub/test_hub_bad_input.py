@@ -89,11 +89,15 @@ async def _ready() -> tuple[Path, str, str]:
     return _READY[0]
 
 
-@pytest.fixture
-async def hub(tmp_path: Path, hub_target: Path | str) -> AsyncIterator[Hub]:
-    """The hub on SQLite and on PostgreSQL (`hub_backend`)."""
-    folder, order_id, op_token = await _ready()
-    w = World(tmp_path, source=folder, hub=hub_target)
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """One event loop for the module's tests, so that the hub below lives across them."""
+    return "asyncio"
+
+
+async def _served(folder: Path, target: Path | str) -> AsyncIterator[Hub]:
+    source, order_id, op_token = await _ready()
+    w = World(folder, source=source, hub=target)
     async with w.app.lifespan():
         transport = httpx.ASGITransport(app=w.app)
         async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
@@ -101,6 +105,32 @@ async def hub(tmp_path: Path, hub_target: Path | str) -> AsyncIterator[Hub]:
             h.op_token = op_token
             yield h
     w.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Hub]:
+    """The hub on SQLite and on PostgreSQL, one per test process and engine: a bad request
+    writes nothing, and each test snapshots the whole database before and after to show
+    it (a test that wrote would fail there, whatever ran before it)."""
+    folder = tmp_path_factory.mktemp("hub-bad-input")
+    if request.param == "sqlite":
+        async for h in _served(folder, folder / "hub.db"):
+            yield h
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.fresh_database()
+    async for h in _served(folder, url):
+        yield h
+    server.drop(url)
+
+
+@pytest.fixture
+async def fresh_hub(tmp_path: Path, hub_target: Path | str) -> AsyncIterator[Hub]:
+    """A hub of its own, for a test whose request is meant to write."""
+    async for h in _served(tmp_path, hub_target):
+        yield h
 
 
 def _refused(r: httpx.Response, field: str | None, status: int = 400) -> dict[str, Any]:
@@ -501,7 +531,8 @@ async def test_command_site_id_must_be_a_centre(hub: Hub) -> None:
         {"name": "add_calendar_exception", "args": {"day": "2030-01-07", "kind": "closed"}},
     ],
 )
-async def test_well_formed_commands_are_queued(hub: Hub, body: dict[str, Any]) -> None:
+async def test_well_formed_commands_are_queued(fresh_hub: Hub, body: dict[str, Any]) -> None:
+    hub = fresh_hub
     r = await hub.client.post(
         "/hub/api/v1/commands", json={"site_id": hub.site_a, **body}, headers=hub.op()
     )
@@ -554,7 +585,10 @@ async def _page_sign_in(client: httpx.AsyncClient) -> str:
         ("", "/hub/orders?"),
     ],
 )
-async def test_cancel_goes_back_only_to_a_local_page(hub: Hub, referer: str, location: str) -> None:
+async def test_cancel_goes_back_only_to_a_local_page(
+    fresh_hub: Hub, referer: str, location: str
+) -> None:
+    hub = fresh_hub
     csrf = await _page_sign_in(hub.client)
     r = await hub.client.post(
         f"/hub/orders/{hub.order_id}/cancel",
