@@ -47,7 +47,7 @@ def _report(label: str, texts: list[str], done: int, elapsed: float, lat: list[f
 
 
 def main(seconds: float = 3.0) -> int:
-    corpus = ROOT / "tests" / "wechat_corpus.jsonl"
+    corpus = ROOT / "tests" / "edge" / "wechat" / "wechat_corpus.jsonl"
     texts = [json.loads(line)["text"] for line in corpus.read_text(encoding="utf-8").splitlines()]
     t0 = time.perf_counter()
     catalog = Catalog(padded_catalog(300))
