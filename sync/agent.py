@@ -313,9 +313,10 @@ class SyncAgent:
     def _size_for_backlog(self, waiting: int) -> None:
         """A large backlog after a good run goes in few batches: up to the hub's limit
         (`MAX_BATCH_CHANGES`, `max_batch`) from the first push, not 1,000 doubling per
-        push (six round trips, each waiting for the hub's apply, for 32,000 changes).
+        push (six round trips, each waiting for the hub's apply, for 32,000 changes;
+        two for 1,280, where one does).
         After a failed run the halved size stands: the link earns its growth again."""
-        if not self._struggling and waiting >= 2 * self.batch_size:
+        if not self._struggling and waiting > self.batch_size:
             self.batch_size = max(self.batch_size, min(self.max_batch, waiting))
 
     async def _push_batch(self, report: SyncReport, site: str, acked: int, local_last: int) -> int:
