@@ -79,6 +79,12 @@ def start_hub(db: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("hub did not start")
 
 
+def cpu_s(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) the hub process has used so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def offline_orders(centre: Any, n: int) -> int:
     def write(tx: Tx) -> None:
         hh = ""
@@ -111,10 +117,12 @@ def scenario(root: Path, name: str, orders: int, proxy_kw: dict[str, Any] | None
     hub = start_hub(hub_db, port)
     proxy = FaultProxy(port, **proxy_kw) if proxy_kw else None
     url = proxy.url if proxy else f"http://127.0.0.1:{port}"
+    cpu = cpu_s(hub)
     try:
         seconds, report = asyncio.run(
             sync(centre, url, attempts=20, retry_for_s=120, backoff_s=0.05)
         )
+        cpu = cpu_s(hub) - cpu
     finally:
         hub.send_signal(signal.SIGTERM)
         hub.wait(10)
@@ -128,7 +136,7 @@ def scenario(root: Path, name: str, orders: int, proxy_kw: dict[str, Any] | None
     print(
         f"{name}: {orders} orders = {changes} changes synced in {seconds:.2f} s, "
         f"{report.requests} HTTP requests (sync attempts), {wire} bytes on the wire = "
-        f"{wire / changes:.1f} B/change{faults}"
+        f"{wire / changes:.1f} B/change{faults}; hub CPU {cpu:.2f} s"
     )
     return seconds
 
@@ -154,8 +162,10 @@ def ingest(root: Path, centres: int, orders_each: int) -> float:
             await asyncio.gather(*(a.sync_once() for a in agents))
             return time.perf_counter() - started
 
+    cpu = cpu_s(hub)
     try:
         seconds = asyncio.run(run_all())
+        cpu = cpu_s(hub) - cpu
     finally:
         hub.send_signal(signal.SIGTERM)
         hub.wait(10)
@@ -164,7 +174,8 @@ def ingest(root: Path, centres: int, orders_each: int) -> float:
     assert count(hub_db, "SELECT COUNT(*) FROM sync_log") == total
     print(
         f"ingest: {centres} concurrent centres, {total} changes in {seconds:.2f} s = "
-        f"{total / seconds:,.0f} changes/s at the hub"
+        f"{total / seconds:,.0f} changes/s at the hub; hub CPU {cpu:.2f} s = "
+        f"{total / cpu:,.0f} changes per CPU-second"
     )
     return total / seconds
 

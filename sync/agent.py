@@ -55,7 +55,14 @@ from sync.errors import (
 )
 from sync.hub_client import HubClient, Retry, SyncReport, describe_failure
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
-from sync.protocol import Batch, as_stored, encode_log_batch, parse_pull, seam_digest
+from sync.protocol import (
+    MAX_BATCH_CHANGES,
+    Batch,
+    as_stored,
+    encode_log_batch,
+    parse_pull,
+    seam_digest,
+)
 from sync.state import describe_offset, read_state, write_state
 
 log = logging.getLogger("linli.sync")
@@ -92,7 +99,7 @@ class SyncAgent:
         wall_ms: Callable[[], int] = wall_clock_ms,
         batch_size: int = 1000,
         min_batch: int = 50,
-        max_batch: int = 10_000,
+        max_batch: int = MAX_BATCH_CHANGES,
         attempts: int = 5,
         retry_for_s: float = 60.0,
         timeout_s: float = 30.0,
@@ -123,6 +130,7 @@ class SyncAgent:
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
         self._next_try: float | None = None  # wall time of the next run after a failure
+        self._struggling = False  # the last run failed: its batch size stands
         meta = store.read_sync(lambda c: {k: get_meta(c, k) for k in ("install_id", META_HUB_SITE)})
         self.install_id = meta["install_id"] or ""
         self.hub_site_id = hub_site_id or meta[META_HUB_SITE] or ""
@@ -160,9 +168,11 @@ class SyncAgent:
                 await self._push_all(report)
                 await self._pull_all(report)
             except Exception as exc:  # not only SyncError: the badge must see every failure
+                self._struggling = True
                 report.error = describe_failure(exc)
                 await self._record_failure(report.error)
                 raise
+            self._struggling = False
             report.ok = True
             report.seconds = time.monotonic() - started
             await self.store.write(
@@ -289,6 +299,7 @@ class SyncAgent:
         if position != acked:
             await self.store.write(lambda tx: write_state(tx, pushed=position))
         acked = position
+        self._size_for_backlog(local_last - acked)
         for _ in range(MAX_ROUNDS):
             local_last = await self.store.read(lambda c: changelog.last_seq(c, site))
             if acked >= local_last:
@@ -298,6 +309,15 @@ class SyncAgent:
         report.waiting = max(local_last - acked, 0)
         # What the hub has acknowledged it keeps (recover reads it back): slim the box's log.
         await self.store.write(lambda tx: changelog.trim_acked(tx.conn, site, acked))
+
+    def _size_for_backlog(self, waiting: int) -> None:
+        """A large backlog after a good run goes in few batches: up to the hub's limit
+        (`MAX_BATCH_CHANGES`, `max_batch`) from the first push, not 1,000 doubling per
+        push (six round trips, each waiting for the hub's apply, for 32,000 changes;
+        two for 1,280, where one does).
+        After a failed run the halved size stands: the link earns its growth again."""
+        if not self._struggling and waiting > self.batch_size:
+            self.batch_size = max(self.batch_size, min(self.max_batch, waiting))
 
     async def _push_batch(self, report: SyncReport, site: str, acked: int, local_last: int) -> int:
         returned = 0
