@@ -25,15 +25,9 @@ from hub.restore import returned_commands, take_back
 from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, Unauthorized
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
-from sync.protocol import (
-    INT64_MAX,
-    SEAM_DIGEST_CHARS,
-    Batch,
-    changes_digest_equal,
-    decode_batch,
-    pull_doc,
-    seam_digest,
-)
+from sync.protocol import INT64_MAX, Batch, decode_batch
+from sync.pull import pull_doc
+from sync.seam import SEAM_DIGEST_CHARS, changes_digest_equal, seam_digest
 
 log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000

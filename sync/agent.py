@@ -55,14 +55,9 @@ from sync.errors import (
 )
 from sync.hub_client import HubClient, Retry, SyncReport, describe_failure
 from sync.merge import RESULTS_TABLE, Schema, apply_hub_changes
-from sync.protocol import (
-    MAX_BATCH_CHANGES,
-    Batch,
-    as_stored,
-    encode_log_batch,
-    parse_pull,
-    seam_digest,
-)
+from sync.protocol import MAX_BATCH_CHANGES, Batch, encode_log_batch
+from sync.pull import parse_pull
+from sync.seam import as_stored, seam_digest
 from sync.state import describe_offset, read_state, write_state
 
 log = logging.getLogger("linli.sync")

@@ -43,8 +43,8 @@ that rolls the whole batch back. Refusals name the part at fault (`field`).
      restoring an old backup) ◀──────  from a backup reads back what it had sent
 
 Every contact (GET position and GET pull) carries `last_seq` and `last_digest`,
-the `seam_digest` of the box's last change. A push checks the seam by resending
-the hub's last seq, but a box with nothing to push never pushes; so when the hub
+the `seam_digest` (`sync/seam.py`) of the box's last change. A push checks the seam
+by resending the hub's last seq, but a box with nothing to push never pushes; so when the hub
 holds exactly `last_seq`, it compares the digest with its own copy of that
 change, and a box whose log is as long as the hub's but ends otherwise (a cloned
 disk whose twin pushed first) is held as diverged at its first contact, before
@@ -65,7 +65,6 @@ hash) never leave the box.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 import re
@@ -470,76 +469,3 @@ def _str(doc: dict[str, Any], key: str, max_len: int) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= max_len or not _utf8(value):
         raise BadBatch(f"{key} must be a non-empty string of at most {max_len}", field=key)
     return value
-
-
-def as_stored(change: Change) -> Change:
-    """A box's log entry as the hub stores it once pushed: the batch drops
-    local-only fields, and an insert gets its id and site id back."""
-    fields = compact(change)[5]
-    if change.op == "insert":
-        fields = {"id": change.row_id, "site_id": change.site_id, **fields}
-    return Change(
-        change.site_id, change.seq, change.hlc, change.tbl, change.row_id, change.op, fields
-    )
-
-
-SEAM_DIGEST_CHARS = 32
-
-
-def seam_digest(stored: Change) -> str:
-    """A short fingerprint of one change as the hub stores it (`as_stored` on the box):
-    what a box sends with every contact so the hub compares the end of its log."""
-    doc = [stored.seq, stored.hlc, stored.tbl, stored.row_id, stored.op, stored.fields]
-    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:SEAM_DIGEST_CHARS]
-
-
-def changes_digest_equal(stored: Change, incoming: Change) -> bool:
-    """Whether a resent change is the one the hub already holds (clone detection)."""
-    return (
-        stored.hlc == incoming.hlc
-        and stored.tbl == incoming.tbl
-        and stored.row_id == incoming.row_id
-        and stored.op == incoming.op
-        and stored.fields == incoming.fields
-    )
-
-
-def pull_doc(
-    hub_site: str,
-    changes: list[Change],
-    next_after: int,
-    more: bool,
-    hub_time_ms: int,
-    hub_hlc: int,
-) -> dict[str, Any]:
-    """A pull answer: hub change-log rows for one centre, fields in full."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "hub_site_id": hub_site,
-        "changes": [[c.seq, c.hlc, c.tbl, c.row_id, c.op, c.fields] for c in changes],
-        "next_after": next_after,
-        "more": more,
-        "hub_time_ms": hub_time_ms,
-        "hub_hlc": hub_hlc,
-    }
-
-
-def parse_pull(doc: Any, hub_site: str) -> tuple[list[Change], int, bool]:
-    """Check a pull answer's shape (the centre trusts the hub, not the wire)."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("changes"), list):
-        raise BadBatch("pull answer is not a batch")
-    if doc.get("hub_site_id") != hub_site:
-        raise BadBatch(f"pull answer comes from hub {doc.get('hub_site_id')!r}, not {hub_site!r}")
-    out = []
-    for i, item in enumerate(doc["changes"]):
-        if not isinstance(item, list) or len(item) != 6 or not isinstance(item[5], dict):
-            raise BadBatch(f"pull changes[{i}] is malformed")
-        seq, hlc, tbl, row_id, op, fields = item
-        if op not in OPS or not isinstance(tbl, str) or not IDENT_RE.fullmatch(tbl):
-            raise BadBatch(f"pull changes[{i}] is malformed")
-        out.append(Change(hub_site, int(seq), int(hlc), tbl, str(row_id), op, fields))
-    next_after = doc.get("next_after")
-    if not isinstance(next_after, int):
-        raise BadBatch("pull answer has no next_after")
-    return out, next_after, bool(doc.get("more"))

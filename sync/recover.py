@@ -61,7 +61,8 @@ from edge.store.changelog import Change
 from sync import enrol
 from sync.errors import BadBatch, Diverged, Forbidden, HubUnavailable, SyncError, Unauthorized
 from sync.merge import Schema
-from sync.protocol import IDENT_RE, LOCAL_FIELDS, OPS, changes_digest_equal, compact
+from sync.protocol import IDENT_RE, LOCAL_FIELDS, OPS, compact
+from sync.seam import changes_digest_equal
 
 PAGE = 2000
 
