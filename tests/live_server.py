@@ -59,7 +59,7 @@ def linli_many(*commands: list[str]) -> list[str]:
         )
     outs = []
     for p in procs:
-        out, err = p.communicate(timeout=60)
+        out, err = p.communicate(timeout=90)
         assert p.returncode == 0, f"{p.args}: {out}\n{err}"
         outs.append(out)
     return outs
@@ -86,22 +86,25 @@ class Procs:
             stderr=log,
         )
 
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
+
+    def alive(self, name: str) -> bool:
+        return self.procs[name].poll() is None
+
     def wait_healthy(self, name: str, url: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         proc = self.procs[name]
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{name} exited with {proc.returncode}: "
-                    f"{(self.tmp / f'{name}.log').read_text()[-2000:]}"
-                )
+                raise RuntimeError(f"{name} exited with {proc.returncode}: {self.log(name)}")
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"{name} did not come up")
+        raise RuntimeError(f"{name} did not come up: {self.log(name)}")
 
     def kill9(self, name: str) -> None:
         proc = self.procs.pop(name)

@@ -71,6 +71,14 @@ def enrol_centre(hub_store: Store, path: Path, name: str, hub_url: str = HUB_URL
     return Centre(name, store, e.site_id, e.token)
 
 
+def hub_app_client(
+    app: Any, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """An httpx client for the hub app in process (the caller runs its lifespan), or
+    through `transport` (a fault-injecting one) when given."""
+    return httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=app), base_url=HUB_URL)
+
+
 @asynccontextmanager
 async def hub_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to the hub app in process (lifespan run)."""

@@ -19,11 +19,9 @@ import asyncio
 import gzip
 import json
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 import zlib
@@ -35,9 +33,9 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import LINLI, Procs, free_port, grab, linli_many
 from paths import WECHAT_CORPUS
 
-LINLI = str(Path(sys.executable).parent / "linli")
 SYNC_INTERVAL_S = "0.3"
 HEADER_TIMEOUT_S = 2.0
 B_MAX_CONNECTIONS = 64
@@ -50,13 +48,7 @@ DAY = "2030-01-07"
 pytestmark = pytest.mark.timeout(240)
 
 
-# --- helpers (after tests/e2e/test_sync_e2e.py) -------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# --- helpers (the processes and `linli` runs are tests/live_server.py's) ----------------
 
 
 def _linli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,30 +59,6 @@ def _linli_ok(*args: str) -> str:
     r = _linli(*args)
     assert r.returncode == 0, f"linli {' '.join(args)}: {r.stdout}\n{r.stderr}"
     return r.stdout
-
-
-def _linli_many(*commands: list[list[str]]) -> list[str]:
-    """Run `linli` commands in parallel; each list is one chain run in order."""
-    procs = []
-    for chain in commands:
-        script = " && ".join(subprocess.list2cmdline([LINLI, *c]) for c in chain)
-        procs.append(
-            subprocess.Popen(
-                ["sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-        )
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=90)
-        assert p.returncode == 0, f"{p.args}: {out}\n{err}"
-        outs.append(out)
-    return outs
-
-
-def _grab(pattern: str, text: str) -> str:
-    found = re.search(pattern, text)
-    assert found, f"{pattern!r} not in {text!r}"
-    return found.group(1)
 
 
 def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -122,7 +90,7 @@ def _wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any
 
 
 def _csrf(client: httpx.Client, path: str = "/signin") -> str:
-    return _grab(CSRF_RE.pattern, client.get(path).text)
+    return grab(CSRF_RE.pattern, client.get(path).text)
 
 
 def _page_signin(client: httpx.Client, name: str, pin: str, **more: str) -> httpx.Response:
@@ -163,55 +131,6 @@ class Box:
             "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE site_id = ?",
             (self.site_id,),
         )
-
-
-class Procs:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: list[Any] = []
-
-    def start(self, name: str, *args: str) -> None:
-        log = open(self.tmp / f"{name}.log", "ab")  # closed in stop_all
-        self.logs.append(log)
-        self.procs[name] = subprocess.Popen(
-            [LINLI, "serve", *args, "--host", "127.0.0.1", "--log-level", "warning"],
-            stdout=log,
-            stderr=log,
-        )
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def wait_healthy(self, name: str, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        proc = self.procs[name]
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}: {self.log(name)}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{name} did not come up: {self.log(name)}")
-
-    def alive(self, name: str) -> bool:
-        return self.procs[name].poll() is None
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        self.procs.clear()
-        for log in self.logs:
-            log.close()
 
 
 @dataclass
@@ -274,13 +193,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     t0 = time.monotonic()
     tmp = tmp_path_factory.mktemp("security")
     hub_db = tmp / "hub.db"
-    hub_port = _free_port()
+    hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
-    a = Box("a", tmp / "a.db", _free_port())
-    b = Box("b", tmp / "b.db", _free_port())
+    a = Box("a", tmp / "a.db", free_port())
+    b = Box("b", tmp / "b.db", free_port())
     procs = Procs(tmp)
     try:
-        enrolled, made_a, made_b = _linli_many(
+        enrolled, made_a, made_b = linli_many(
             [
                 ["hub", "add-centre", "--db", str(hub_db), "--name", f"社区 {x.name}"]
                 for x in (a, b)
@@ -307,8 +226,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert len(issued) == 2, enrolled
         for box, (site_id, token), out in zip((a, b), issued, (made_a, made_b), strict=True):
             box.site_id, box.sync_token = site_id, token
-            box.tablet = _grab(r"API token: (\S+)", out)
-            box.manager = _grab(r"API token for 小玮: (\S+)", out)
+            box.tablet = grab(r"API token: (\S+)", out)
+            box.manager = grab(r"API token for 小玮: (\S+)", out)
         coop_out = _linli_ok("hub", "add-supplier", "--db", str(hub_db), "--name", COOP)
         assert f"supplies: 社区 a ({a.site_id})" in coop_out, coop_out
         assert f"supplies: 社区 b ({b.site_id})" in coop_out, coop_out
@@ -320,7 +239,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
         procs.start("hub", "--role", "hub", "--db", str(hub_db), "--port", str(hub_port))
         procs.wait_healthy("hub", hub_url)
-        _linli_many(
+        linli_many(
             *[
                 [["centre", "join", "--db", str(x.db), "--hub", hub_url, "--token", x.sync_token]]
                 for x in (a, b)
@@ -352,8 +271,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             hub_site,
             a,
             b,
-            _grab(r"token: (\S+)", coop_out),
-            _grab(r"token: (\S+)", other_out),
+            grab(r"token: (\S+)", coop_out),
+            grab(r"token: (\S+)", other_out),
             procs,
         )
         for box in (a, b):
@@ -402,7 +321,7 @@ def test_1_restore_refused_while_served_and_a_hub_database_is_no_centres(world: 
 
 def test_1_restore_refused_while_the_hub_serves(tmp_path: Path) -> None:
     """Its own hub process: when the bug is there, the restore swaps the file under it."""
-    hub_db, port = tmp_path / "hub.db", _free_port()
+    hub_db, port = tmp_path / "hub.db", free_port()
     _linli_ok("hub", "add-centre", "--db", str(hub_db), "--name", "社区 c")
     backup = tmp_path / "hub-backup.db"
     _linli_ok("backup", "--db", str(hub_db), "--to", str(backup))

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import pytest
 from pg_server import pg_bin
 from sync_fixtures import (
-    HUB_URL,
     Centre,
     add_household,
     add_order,
@@ -26,6 +24,7 @@ from sync_fixtures import (
     count,
     enrolled,
     hub_app,
+    hub_app_client,
     set_status,
 )
 
@@ -38,12 +37,8 @@ from hub.app import Hub
 pytestmark = pytest.mark.anyio
 
 
-def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=HUB_URL)
-
-
 async def _sync(app: Any, *centres: Centre, rounds: int = 1) -> None:
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         for _ in range(rounds):
             for centre in centres:
                 agent = centre.agent(client)
@@ -240,7 +235,7 @@ async def test_a_centre_hands_back_only_this_hubs_commands_addressed_to_it(
     b.store.close()
     auth = {"Authorization": f"Bearer {a.token}"}
     url = "/sync/v1/commands/returned"
-    async with app.lifespan(), _client(app) as client:
+    async with app.lifespan(), hub_app_client(app) as client:
         hub_site = app.state.hub.site_id
         cases = [
             (
@@ -304,7 +299,7 @@ async def test_a_box_that_slimmed_what_the_restored_hub_lost_says_so(tmp_path: P
         a.store.write_sync(lambda tx: changelog.trim_acked(tx.conn, site, last, keep=1, min_rows=1))
         restore(saved, hub_db)
         app = hub_app(hub_db)
-        async with app.lifespan(), _client(app) as client:
+        async with app.lifespan(), hub_app_client(app) as client:
             with pytest.raises(changelog.LogTrimmed, match="restored from a backup older"):
                 await a.agent(client).sync_once()
     finally:

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from sync_fixtures import (
-    HUB_URL,
     FaultyTransport,
     add_household,
     add_order,
@@ -22,6 +21,7 @@ from sync_fixtures import (
     canonical,
     count,
     enrolled,
+    hub_app_client,
     set_status,
 )
 
@@ -46,10 +46,6 @@ async def world(tmp_path: Path) -> Any:
     a.store.close()
 
 
-def _client(app: Any, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=app), base_url=HUB_URL)
-
-
 def _agent(centre: Any, client: httpx.AsyncClient, **kw: Any) -> SyncAgent:
     kw.setdefault("hub_site_id", None)
     agent = centre.agent(client, **kw)
@@ -68,7 +64,7 @@ def _orders(centre: Any, n: int) -> list[str]:
 async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
     app, _hub, a = world
     _orders(a, 20)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = _agent(a, client)
         report = await agent.sync_once()
         again = await agent.sync_once()
@@ -85,7 +81,7 @@ async def test_push_and_pull_round_trip(world: Any, tmp_path: Path) -> None:
 async def test_lossy_link_delivers_exactly_once(world: Any, tmp_path: Path) -> None:
     app, _hub, a = world
     faulty = FaultyTransport(httpx.ASGITransport(app=app), rate=0.5, seed=7)
-    async with _client(app, faulty) as client:
+    async with hub_app_client(app, faulty) as client:
         agent = _agent(a, client, batch_size=40, attempts=30, retry_for_s=30, backoff_s=0.01)
         for _ in range(5):
             _orders(a, 15)
@@ -130,7 +126,7 @@ async def test_catalog_flows_down_without_entering_the_centre_log(
             tx, {"name": "圆青椒", "sold_by": "piece", "price_fen": 80}
         )
     )
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = _agent(a, client)
         await agent.sync_once()
         await hub.store.write(lambda tx: operations.update_product(tx, pid, {"price_fen": 95}))
@@ -148,7 +144,7 @@ async def test_catalog_flows_down_without_entering_the_centre_log(
 async def test_hub_cannot_overwrite_a_centre_row_by_pull(world: Any, tmp_path: Path) -> None:
     app, hub, a = world
     pid = a.store.write_sync(lambda tx: add_product(tx, "本站馒头", 100))
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = _agent(a, client)
         await agent.sync_once()
         # A forged hub row with the same id: the centre keeps its own.
@@ -173,7 +169,7 @@ async def test_hub_cannot_overwrite_a_centre_row_by_pull(world: Any, tmp_path: P
 async def test_cancel_loses_to_an_earlier_pickup(world: Any, tmp_path: Path) -> None:
     app, hub, a = world
     picked, waiting = _orders(a, 2)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = _agent(a, client)
         await agent.sync_once()
         # Offline at the centre: one order is picked up. Meanwhile the hub cancels both.
@@ -218,7 +214,7 @@ async def test_cancel_loses_to_an_earlier_pickup(world: Any, tmp_path: Path) -> 
     a.store.write_sync(
         lambda tx: tx.execute("UPDATE sync_state SET value = '0' WHERE key = 'pulled'")
     )
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         r = await _agent(a, client).sync_once()
     assert r.commands == 0
     assert count(a_db, "SELECT COUNT(*) FROM sync_command_results") == 2
@@ -226,7 +222,7 @@ async def test_cancel_loses_to_an_earlier_pickup(world: Any, tmp_path: Path) -> 
 
 async def test_unknown_command_is_refused_and_reported(world: Any, tmp_path: Path) -> None:
     app, hub, a = world
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = a.agent(client)  # no handlers registered
         (oid,) = _orders(a, 1)
         await agent.sync_once()
@@ -255,7 +251,7 @@ async def test_clock_skew_of_days_is_shown_and_breaks_nothing(
 
     a.store.clock = HybridClock(last=a.store.clock.last, now_ms=skewed)
     _orders(a, 3)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         agent = _agent(a, client, wall_ms=skewed)
         await agent.sync_once()
         status = await agent.fresh_status()
@@ -283,7 +279,7 @@ async def test_clock_jump_back_keeps_stamps_growing(world: Any, tmp_path: Path) 
     )
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert stamps[-1] > before
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client, wall_ms=lambda: wall_clock_ms() + offset[0]).sync_once()
     assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM orders WHERE status = 'packed'") == 1
 
@@ -297,11 +293,11 @@ def test_describe_offset() -> None:
 async def test_sync_state_survives_a_new_agent(world: Any, tmp_path: Path) -> None:
     app, _hub, a = world
     _orders(a, 5)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client).sync_once()
     state = a.store.read_sync(lambda c: dict(c.execute("SELECT key, value FROM sync_state")))
     assert state["pushed"] == "16" and json.loads(state.get("pulled", "0")) == 0
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         r = await _agent(a, client).sync_once()
     assert r.pushed == 0 and r.requests == 2
 
@@ -384,7 +380,7 @@ async def test_any_failure_is_recorded_for_the_badge(
 ) -> None:
     app, _hub, a = world
     _orders(a, 2)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         good = _agent(a, client)
         await good.sync_once()
     assert good.status()["online"] and good.status()["last_error"] is None
@@ -417,7 +413,7 @@ async def test_any_failure_is_recorded_for_the_badge(
         assert status["last_error"] and expected in status["last_error"], status
         assert status["waiting"] == waiting and status["last_sync"], status
     # The next good run clears it.
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         healed = _agent(a, client)
         await healed.sync_once()
     assert healed.status()["online"] and healed.status()["last_error"] is None

@@ -20,6 +20,7 @@ from sync_fixtures import (
     count,
     enrol_centre,
     enrolled,
+    hub_app_client,
     open_hub_store,
     set_status,
 )
@@ -47,10 +48,6 @@ async def world(tmp_path: Path) -> Any:
     async with app.lifespan():
         yield app, hub, box
     box["a"].store.close()
-
-
-def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=HUB_URL)
 
 
 def _agent(centre: Centre, client: httpx.AsyncClient) -> SyncAgent:
@@ -81,7 +78,7 @@ async def test_without_recovery_a_restored_box_can_never_sync_again(
     app, hub, box = world
     a = box["a"]
     _orders(a, 3)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client).sync_once()
         saved = backup(a.store.path, tmp_path / "nightly.db")
         _orders(a, 2)
@@ -115,7 +112,7 @@ async def test_a_restored_box_whose_log_outgrew_the_hub_is_not_merged(
     app, _hub, box = world
     a = box["a"]
     _households(a, 2)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client).sync_once()
         saved = backup(a.store.path, tmp_path / "nightly.db")
         _households(a, 2, "赵姐")
@@ -185,7 +182,7 @@ async def _lost_a_day(world: Any, tmp_path: Path) -> tuple[Centre, dict[str, Any
     app, _hub, box = world
     a = box["a"]
     first = _orders(a, 3)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client).sync_once()
         saved = backup(a.store.path, tmp_path / "nightly.db")
         backed_up = a.store.read_sync(lambda c: changelog.last_seq(c, a.site_id))
@@ -211,7 +208,7 @@ async def test_recover_brings_back_what_the_hub_held_and_sync_goes_on(
     app, _hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
     hub_db = tmp_path / "hub.db"
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         report = await _recover(a, client)
         assert report.local_last == day["backed_up"] and report.hub_position == day["synced"]
         assert report.verified == day["backed_up"]
@@ -253,7 +250,7 @@ async def test_recover_brings_back_what_the_hub_held_and_sync_goes_on(
 async def test_recover_twice_changes_nothing(world: Any, tmp_path: Path) -> None:
     app, _hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         first = await _recover(a, client)
         after_first = _snapshot(a.store.path, a.site_id)
         again = await _recover(a, client)
@@ -267,7 +264,7 @@ async def test_a_dry_run_writes_nothing(world: Any, tmp_path: Path) -> None:
     app, _hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
     before = _snapshot(a.store.path, a.site_id)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         report = await _recover(a, client, dry_run=True)
     assert report.recovered == 0
     assert sum(report.tables.values()) == day["synced"] - day["backed_up"]
@@ -281,7 +278,7 @@ async def test_a_box_that_synced_before_recovery_is_released_by_the_operator(
     """The usual order of events: the restored box started, tried to sync, got held."""
     app, hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         with pytest.raises(Diverged, match="linli centre recover"):
             await _agent(a, client).sync_once()
         badge = await _agent(a, client).fresh_status()
@@ -308,7 +305,7 @@ async def test_new_stamps_follow_the_recovered_ones_even_with_a_clock_far_behind
     app, _hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
     a.store.clock._now_ms = lambda: 1_000  # booted in 1970: no real-time clock
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _recover(a, client)
     _orders(a, 1)
     log = _local_log(a.store.path, a.site_id)
@@ -322,7 +319,7 @@ async def test_a_restored_box_that_took_orders_before_recovery_is_refused(
     a, day = await _lost_a_day(world, tmp_path)
     _orders(a, 1)  # the desk took an order before anyone ran recover
     before = _snapshot(a.store.path, a.site_id)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         with pytest.raises(Diverged) as refused:
             await _recover(a, client)
     detail = refused.value.detail
@@ -335,7 +332,7 @@ async def test_a_cloned_disk_is_still_refused(world: Any, tmp_path: Path) -> Non
     app, _hub, box = world
     a = box["a"]
     _orders(a, 2)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _agent(a, client).sync_once()
         # One disk copied into two boxes; both go on taking orders.
         copy = backup(a.store.path, tmp_path / "copy.db")
@@ -371,7 +368,7 @@ async def test_recovery_is_one_transaction(world: Any, tmp_path: Path) -> None:
         )
     )
     before = _snapshot(a.store.path, a.site_id)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         with pytest.raises(BadBatch, match="no_such_column"):
             await _recover(a, client)
     assert _snapshot(a.store.path, a.site_id) == before
@@ -393,7 +390,7 @@ async def test_history_is_the_callers_own_log_and_needs_its_credential(
     try:
         _orders(a, 40)
         _orders(b, 3)
-        async with _client(app) as client:
+        async with hub_app_client(app) as client:
             await _agent(a, client).sync_once()
             await _agent(b, client).sync_once()
             whole = await client.get("/sync/v1/history", headers=_auth(a.token))
@@ -438,7 +435,7 @@ async def test_history_is_the_callers_own_log_and_needs_its_credential(
 async def test_history_answers_while_held(world: Any, tmp_path: Path) -> None:
     app, _hub, _box = world
     a, day = await _lost_a_day(world, tmp_path)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         with pytest.raises(Diverged):
             await _agent(a, client).sync_once()
         r = await client.get("/sync/v1/history", params={"after": 5}, headers=_auth(a.token))

@@ -24,6 +24,7 @@ from sync_fixtures import (
     canonical,
     count,
     enrolled,
+    hub_app_client,
 )
 
 from edge.backup import backup, restore
@@ -44,10 +45,6 @@ async def world(tmp_path: Path) -> Any:
     async with app.lifespan():
         yield app, hub, box
     box["a"].store.close()
-
-
-def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=HUB_URL)
 
 
 def _orders(centre: Centre, n: int) -> list[str]:
@@ -100,7 +97,7 @@ async def test_acknowledged_changes_are_trimmed_and_waiting_ones_kept(
     app, _hub, box = world
     a = box["a"]
     _orders(a, 10)  # a household, 10 orders, 20 items
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         first = await _sync(a, client, keep=1, min_rows=1_000)  # fewer than min_rows due
         acked = first.position
         assert acked == _last(a) == 31 and first.waiting == 0
@@ -142,7 +139,7 @@ async def test_trimming_is_bounded_and_never_takes_the_last_acknowledged(
     a = box["a"]
     _orders(a, 20)  # 61 changes
     site = a.site_id
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         report = await _sync(a, client, keep=1, min_rows=10_000)
     assert report.position == 61
 
@@ -166,7 +163,7 @@ async def test_freed_pages_go_back_to_the_file_system(world: Any, tmp_path: Path
     for _ in range(6):
         _orders(a, 50)  # ~900 changes, ~300 KB of log
     site, path = a.site_id, a.store.path
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         report = await _sync(a, client, keep=1, min_rows=1_000_000)
     assert report.position == _last(a) == 906
 
@@ -211,7 +208,7 @@ async def test_a_hub_behind_the_trimmed_log_is_refused_not_sent_holes(
     app, hub, box = world
     a = box["a"]
     _orders(a, 10)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _sync(a, client, keep=3, min_rows=1)  # the box holds 29..31
         site = a.site_id
 
@@ -251,7 +248,7 @@ async def test_recover_still_works_on_a_trimmed_box(world: Any, tmp_path: Path) 
     app, _hub, box = world
     a = box["a"]
     first = _orders(a, 10)
-    async with _client(app) as client:
+    async with hub_app_client(app) as client:
         await _sync(a, client, keep=5, min_rows=1)  # holds 27..31
         saved = backup(a.store.path, tmp_path / "nightly.db")
         later = _orders(a, 4)
