@@ -96,7 +96,7 @@ EACH_WORDS: frozenset[str] = _words(
 #: (quantity 1) only when one of these is in its clause or the message has other items.
 ORDER_VERBS: frozenset[str] = _words(
     "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购 "
-    "留点 拿点 称 称点 带点 捎点 整点 弄点 带 捎 带上 捎上"
+    "留点 拿点 称 称点 带点 捎点 整点 弄点 带 捎 带上 捎上 挑 挑点"
 )
 
 #: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
@@ -133,7 +133,9 @@ FILLERS: frozenset[str] = _words(
     "的 得 个吧 自己 要不要 "
     "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
     "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 就够 够了 "
-    "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
+    "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 小个 小个的 个大的 个小的 "
+    # A wish about the size, not a cancellation ("土豆要小个的，别太大，三斤").
+    "别太大 别太小 别太老 别太肥 不要太大 不要太小 不要太老 不要太肥 别太大的 不要太大的 "
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
@@ -215,7 +217,7 @@ NEGATIONS: frozenset[str] = _words(
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
     "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
-    "少要 少来 少拿 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
+    "少要 少来 少拿 少买 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
 )
 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity

@@ -108,6 +108,26 @@ def orders_here(s: str, toks: list[Tok], k: int) -> bool:
         a, b = list_item(toks, a - 2) if a >= 2 else (0, 0)
 
 
+_PLACED = ("订了", "定了", "买了", "订过", "定过", "买过", "下单了", "下了单")
+
+
+def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
+    """ "我家的排骨还没到吗？订了两斤": a quantity right after 订了/买了 tells of an order
+    already placed (and the product right after it too, "订了两斤排骨"): the span to quote."""
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or t.qty.kind not in ("w", "p", "bare"):
+            continue
+        if not s[max(0, t.start - 4) : t.start].rstrip().endswith(_PLACED):
+            continue
+        end = k + 1
+        while end < len(toks) and toks[end].kind in ("fill", "polite"):
+            end += 1
+        if end < len(toks) and toks[end].kind == "prod":
+            return k, end + 1
+        return k, k + 1
+    return None
+
+
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     """ "上次买的3斤排骨", "上周买了5斤土豆": a look-back word, then 的 or 了, before the
     product in its list item."""

@@ -14,6 +14,8 @@ strikes it, a re-mention adds nothing. Struck lines are kept so the preview can 
 
 from __future__ import annotations
 
+import re
+
 from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import Qty, Tok
@@ -132,6 +134,22 @@ def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[
     return parts
 
 
+# "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
+# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
+# that points back at the whole order.
+_ALL_OFF = re.compile(
+    r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
+    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
+)
+
+
+def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """Where s[lo:hi] takes back the whole order ("不好意思 刚才的都不要了", "土豆两斤，算了
+    都不要了"), or None."""
+    m = _ALL_OFF.search(s[lo:hi])  # (^ is the clause's start)
+    return None if m is None else (lo + m.start(), lo + m.end())
+
+
 # Negations that can take back a line on their own. "不用了", "别" alone more often decline
 # something else ("不用送了", "别太大"), so they never do.
 _TAKE_BACKS = frozenset(("算了", "不要", "取消", "删掉", "删了", "去掉", "免了", "别要", "撤了"))
@@ -161,7 +179,10 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
         return  # "大米1袋，要10斤装的" says which bag
     a, b = list_item(toks, k)
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
-        return
+        spaced = _after_spaced_line(s, toks, k)
+        if spaced is None or any(x.kind == "prod" for x in toks[k:b]):
+            return
+        a = spaced
     before = toks[a:k]
     # "西兰花两颗，一颗就行": a quantity then 就行 says how much in all, with no order word.
     enough = any(x.kind == "fill" and s[x.start : x.end] in ENOUGH for x in toks[k + 1 : b])
@@ -181,6 +202,19 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
         return
     q.used = True
     toks[k].restate, toks[k].target = q, prev
+
+
+def _after_spaced_line(s: str, toks: list[Tok], k: int) -> int | None:
+    """ "黄瓜两斤 我要三斤": with no comma, a space after a product and its quantity still
+    opens a part of order words and a quantity. Returns where that part starts."""
+    j = k - 1
+    while j >= 0 and toks[j].kind in ("verb", "fill", "polite"):
+        j -= 1
+    if j < 1 or j == k - 1 or toks[j].kind != "qty" or toks[j - 1].kind != "prod":
+        return None
+    if toks[j - 1].paired is not toks[j].qty or not s[toks[j].end : toks[j + 1].start].isspace():
+        return None
+    return j + 1
 
 
 def mark(s: str, toks: list[Tok]) -> None:
@@ -237,7 +271,23 @@ def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
         toks[k].changed = True
 
 
+# "馒头10个，少要一个": the number right after one of these comes off the line.
+_LESS = frozenset(("少要", "少来", "少拿", "少买"))
+
+
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
+    if s[toks[k].start : toks[k].end] in _LESS:
+        before = _prev_product(toks, k)
+        after = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
+        q = toks[after].qty if after is not None else None
+        if q is not None and before is not None and before.paired is q:
+            before.paired = None  # "馒头少要两个": the 两个 is what comes off, not the line
+        elif q is not None and q.used:
+            q = None
+        if q is not None and q.kind in ("w", "p"):
+            q.used = True
+            toks[k].restate, toks[k].target, toks[k].less = q, _prev_product(toks, k), True
+            return
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)

@@ -240,6 +240,10 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
             priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
             j -= 1
+        if j >= 1 and toks[j].kind == "qty" and toks[j - 1].paired is toks[j].qty is not None:
+            # "帮王阿姨带黄瓜两斤，我要三斤": the line before, named first, then its quantity.
+            crossed = crossed or s[toks[j].end : toks[j + 1].start].isspace()
+            j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
             skipped = [x for x in toks[j + 1 : k] if x.kind == "res" and not x.alt]
@@ -298,7 +302,11 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     words = [x for x in toks[p + 1 : k] if x.kind == "res"]
     if any(x.end - x.start > 3 for x in words):
         return False
-    ends = [x for x in toks[p + 1 : k] if x.kind != "sep"]
+    # "西红柿要沙瓤的，来三斤": order words between the last comma and the quantity.
+    cut = max((j for j in range(p + 1, k) if toks[j].kind == "sep"), default=k)
+    if any(x.kind not in SKIP for x in toks[cut + 1 : k]):
+        cut = k
+    ends = [x for x in toks[p + 1 : cut] if x.kind != "sep"]
     return bool(ends) and s[ends[-1].end - 1] == "的"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
 from .catalog import Catalog, as_catalog
 from .context import (
+    already_ordered,
     chatter_around,
     clauses,
     list_item,
@@ -14,7 +15,7 @@ from .context import (
     orders_here,
     question_segments,
 )
-from .corrections import mark, mark_fallbacks
+from .corrections import cancels_all, mark, mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
 from .ledger import Ledger
@@ -90,6 +91,16 @@ class _Reader:
         if not kinds & {"prod", "qty", "res", "neg"}:
             self.last_lone_prod = None
             return  # only greetings, politeness, fillers
+        placed = already_ordered(s, toks) if "qty" in kinds else None
+        if placed is not None:  # "订了两斤": an order already placed, for a person to read
+            a, b = toks[placed[0]].start, toks[placed[1] - 1].end
+            self.unparsed.append((a, self.text[a:b]))
+            toks = toks[: placed[0]] + toks[placed[1] :]
+        all_off = cancels_all(s, lo, hi) if "neg" in kinds else None
+        if all_off is not None and not any(t.kind == "prod" and t.end <= all_off[0] for t in toks):
+            if self.ledger.cancel_all():  # "刚才的都不要了", "都不要了，换成三斤黄瓜"
+                toks = [t for t in toks if not all_off[0] <= t.start < all_off[1]]
+            all_off = None
         segs = question_segments(s, toks, lo, hi, stop)
         price_prods: list[Tok] = []
         priced: list[Tok] = []  # products whose price was asked (not asking the group)
@@ -118,7 +129,11 @@ class _Reader:
             # "西瓜多少钱一个，要一个": the price asked, then the order of it.
             self._answer_to_question(toks, explained, priced[0])
         self._answer_to_question(toks, explained)
+        self._said_again(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
+        if all_off is not None and not any(t.kind == "prod" and t.end > all_off[0] for t in toks):
+            if self.ledger.cancel_all():
+                explained.append((all_off[0], hi))  # "土豆两斤，算了都不要了"
         self.last_question_prod = (
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
@@ -159,6 +174,25 @@ class _Reader:
         if self.ledger.order(more, q, only_add=True):
             q.used = True
             explained.append((toks[0].start, t.end))
+
+    def _said_again(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """ "土豆来3斤，嗯…4斤吧": a clause that is only a quantity (and order words), of the
+        measure of the last line said, says that line's amount again; the last figure counts."""
+        if any(t.kind not in ("qty", "fill", "polite", "verb", "sep") for t in toks):
+            return
+        free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
+        if len(free) != 1 or len([t for t in toks if t.kind == "qty"]) != 1:
+            return
+        q = free[0].qty
+        last = next((ln for ln in reversed(self.ledger.lines) if not ln.struck), None)
+        if q is None or q.each or q.descriptor or not sensible(q) or last is None:
+            return
+        was = last.qty
+        if was is None or was.kind != q.kind or q.kind not in ("w", "p") or was.unit != q.unit:
+            return
+        if self.ledger.restate(q, None, (free[0].start, free[0].end)):
+            q.used = True
+            explained.append((free[0].start, free[0].end))
 
     def _answer_to_question(
         self, toks: list[Tok], explained: list[tuple[int, int]], asked: Tok | None = None
@@ -216,7 +250,9 @@ class _Reader:
         question_prods: list[Tok] = []
         for k, t in enumerate(toks):
             if t.restate is not None:
-                if sensible(t.restate) and ledger.restate(t.restate, t.target, (lo, hi)):
+                if sensible(t.restate) and ledger.restate(
+                    t.restate, t.target, (lo, hi), less=t.less
+                ):
                     explained.append((t.start, t.restate.end))  # "打错了，是3斤" whole
                 else:
                     t.restate.used = False  # nothing to correct: reported

@@ -130,14 +130,8 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             toks.append(Tok("fill", i, i + 1))  # "要把葱切好": 把 marks what is cut
             i += 1
             continue
-        if (
-            c == "个"
-            and toks
-            and toks[-1].kind == "verb"
-            and i + 1 < hi
-            and s[i + 1] in NUMBER_START
-        ):
-            toks.append(Tok("fill", i, i + 1))  # "来个两三斤"
+        if c == "个" and toks and toks[-1].kind == "verb" and toks[-1].end == i:
+            toks.append(Tok("fill", i, i + 1))  # "来个两三斤", "西瓜挑个甜的"
             i += 1
             continue
         w = word_at(s, i, hi)
