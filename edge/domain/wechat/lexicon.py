@@ -223,7 +223,8 @@ CHANGES: frozenset[str] = _words(
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 哦不对 噢不对 喔不对 额不对 呃不对 啊不对 "
+    "说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
     "更正 纠正 应该是 我是说 重说 不好意思 抱歉 "
     "多了 太多了 要多了 少了 太少了"
 )
@@ -231,7 +232,8 @@ RESTATES: frozenset[str] = _words(
 #: "大米一袋。搞错了，是挂面一袋": after one of these, another product with its own quantity
 #: takes the place of the line just said. ("不"/"不是" alone are too common for that.)
 WRONG_ITEM: frozenset[str] = _words(
-    "不对 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
+    "不对 哦不对 噢不对 喔不对 额不对 呃不对 啊不对 "
+    "说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
 )
 
 #: "西兰花两颗…西兰花一颗就行": a quantity these follow says how much in all, not more.
@@ -255,6 +257,8 @@ ANY_OF: frozenset[str] = _words("都行 都可以 都成 随便 随便哪个 哪
 JIN_HOMOPHONES = "金进今近筋"
 #: ...unless the next character makes a word of it (进口, 今天, 金针菇, 金桔).
 JIN_NOT_BEFORE = "口天针桔黄色"
+#: ...but a product's name that starts with one of those is no such word ("两今黄瓜").
+JIN_THEN_PRODUCT: tuple[str, ...] = ("黄瓜", "黄豆", "黄花菜", "黄牛肉", "黄鱼", "桔子")
 
 #: Preparation verbs: "要把葱切好" asks to cut the 葱, it does not order a 把 of it; a
 #: one-character name followed by one is still that product ("葱切段").

@@ -260,3 +260,121 @@ def test_the_api_reads_cheque_numerals_and_less(centre: Centre) -> None:
     )
     got = [(i["product_name"], i["quantity"], i["unit"]) for i in r.json()["items"]]
     assert got == [("土豆", 5, "斤"), ("馒头", 9, "个")]
+
+
+# ------------------------------------------------------------------ round 8b: 今 before 黄瓜
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("要两今黄瓜一今土豆", [("黄瓜", 2, "斤"), ("土豆", 1, "斤")]),
+        ("三金黄瓜", [("黄瓜", 3, "斤")]),
+        # 金黄 before anything else is still golden, not 斤.
+        ("玉米要金黄的，两根", [("玉米", 2, "根")]),
+        ("南瓜两个 金黄色的", [("南瓜", 2, "个")]),
+    ],
+)
+def test_jin_heard_before_a_product_that_starts_like_a_word(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8b: swaps and fixes
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "gone"),
+    [
+        ("芹菜一斤，换成三斤菠菜", [("菠菜", 3, "斤")], [("芹菜", 1, "corrected")]),
+        ("排骨两斤 换成一斤五花肉", [("五花肉", 1, "斤")], [("排骨", 2, "corrected")]),
+        ("韭菜换成两斤小白菜", [("小白菜", 2, "斤")], []),
+        ("香蕉一把，噢不对，苹果两斤", [("苹果", 2, "斤")], [("香蕉", 1, "corrected")]),
+    ],
+)
+def test_a_swap_with_the_amount_before_the_new_product(text: str, want: list, gone: list) -> None:
+    assert triples(text) == want
+    assert struck(text) == gone
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆两斤，换成3斤", [("土豆", 3, "斤")]),
+        ("芹菜两斤 换成三斤的", [("芹菜", 3, "斤")]),
+        # 不对 about something else leaves the line.
+        ("鸡蛋两斤，哦不对是土鸡蛋", [("鸡蛋", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_swaps(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------- round 8b: an amount after an offer
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("小玮 09:00\n冬瓜到了，1元一斤\n钱姐 09:02\n给我留三斤", [("冬瓜", 3, "斤")]),
+        ("小玮 09:00\n今天的豆腐特别好\n老孙 09:01\n我要两块", [("豆腐", 2, "块")]),
+    ],
+)
+def test_an_amount_right_after_a_turn_naming_one_product_is_of_it(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Two products offered: whose amount is it? A person reads it.
+        ("小玮 09:00\n冬瓜和南瓜到了\n钱姐 09:02\n给我留三斤", []),
+        # A question about an amount is no order.
+        ("小玮 09:00\n冬瓜到了\n钱姐 09:02\n能留三斤吗", []),
+        # The same sender's own turns: no offer to another.
+        ("钱姐 09:00\n冬瓜有吗\n钱姐 09:02\n给我留三斤", [("冬瓜", 3, "斤")]),
+        # A turn naming its own product keeps it.
+        ("小玮 09:00\n冬瓜到了\n钱姐 09:02\n我要两斤南瓜", [("南瓜", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_an_amount_after_an_offer(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8b: look-back with 那
+
+
+@pytest.mark.parametrize(
+    "text", ["上回那三斤苹果放坏了", "昨天那两斤五花肉肥了点", "上周那一袋大米吃完了"]
+)
+def test_a_look_back_with_na_is_talk(text: str) -> None:
+    assert not parse(text).is_order
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("上次那种土鸡蛋，这次要三斤", [("鸡蛋", 3, "斤")]),
+        ("那两斤排骨给我留着", [("排骨", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_a_look_back_with_na(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8b: named again
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("橙子四个，我要六个橙子", [("橙子", 6, "个")]),
+        ("黄瓜一斤、茄子一斤，要两斤黄瓜吧", [("黄瓜", 2, "斤"), ("茄子", 1, "斤")]),
+        # Someone else's, or more: not the same amount again.
+        ("橙子四个，我婆婆要六个橙子", [("橙子", 4, "个"), ("橙子", 6, "个")]),
+        ("橙子四个，再来两个橙子", [("橙子", 6, "个")]),
+    ],
+)
+def test_a_product_named_again_with_an_order_word_says_its_amount_again(
+    text: str, want: list
+) -> None:
+    assert triples(text) == want

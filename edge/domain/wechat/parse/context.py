@@ -129,15 +129,18 @@ def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
 
 
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
-    """ "上次买的3斤排骨", "上周买了5斤土豆": a look-back word, then 的 or 了, before the
-    product in its list item."""
+    """ "上次买的3斤排骨", "上周买了5斤土豆", "上次那两斤排骨": a look-back word, then 的
+    or 了 (or 那 right after it), before the product in its list item."""
     a, _ = list_item(toks, k)
     lo = toks[a].start
     head = s[lo : toks[k].start]
-    if "的" not in head and "了" not in head:
+    if "的" not in head and "了" not in head and "那" not in head:
         return False
     for w in PAST_WORDS:
         at = head.find(w)
-        if at >= 0 and ("的" in head[at + len(w) :] or "了" in head[at + len(w) :]):
+        if at < 0:
+            continue
+        rest = head[at + len(w) :]
+        if "的" in rest or "了" in rest or rest.startswith("那"):
             return True
     return False

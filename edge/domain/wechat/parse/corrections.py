@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
+from ..lexicon import ADDITIVE, ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import Qty, Tok
 from .pairing import SKIP, additive_before, neighbour_qty
@@ -217,11 +217,37 @@ def _after_spaced_line(s: str, toks: list[Tok], k: int) -> int | None:
     return j + 1
 
 
+def _mark_named_again(s: str, toks: list[Tok], k: int) -> None:
+    """ "西红柿一斤，我要两斤西红柿": a part that is only an order word, a quantity and a
+    product already ordered with its own quantity in the clause says that line's amount
+    again. Not for someone else, not after an additive word ("再要两斤西红柿")."""
+    t = toks[k]
+    if t.dropped or t.alt or t.swap is not None or t.changed:
+        return
+    a, b = list_item(toks, k)
+    if a == 0 or s[toks[a - 1].start : toks[a - 1].end] in ADDITIVE:
+        return
+    prev = next((p for p in toks[:a] if p.kind == "prod" and p.entry is t.entry), None)
+    if prev is None or prev.paired is None or prev.dropped or prev.alt:
+        return
+    rest = [x for x in toks[a:b] if x is not t and x.qty is not t.paired]
+    if not any(x.kind == "verb" for x in rest) or any(
+        x.kind not in ("verb", "fill", "polite") for x in rest
+    ):
+        return
+    said = s[toks[a].start : toks[b - 1].end]
+    if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
+        return
+    t.changed = True
+
+
 def mark(s: str, toks: list[Tok]) -> None:
     """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
     for k, t in enumerate(toks):
         if t.kind == "qty":
             _mark_own_restate(s, toks, k)
+        elif t.kind == "prod" and t.paired is not None:
+            _mark_named_again(s, toks, k)
         elif t.kind == "change":
             _mark_change(s, toks, k)
         elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
@@ -291,6 +317,14 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)
+    if j is not None and nxt is not None and nxt.kind == "qty" and nxt.qty is not None:
+        j2 = _next_meaningful(s, toks, j, across_seps=False)
+        new = toks[j2] if j2 is not None and toks[j2].kind == "prod" else None
+        if new is not None and before is not None and before.paired is nxt.qty:
+            if new.paired is None and new.entry is not before.entry:
+                before.paired, new.paired = None, nxt.qty  # "芹菜换成两斤菠菜"
+        if new is not None and new.paired is nxt.qty:
+            nxt = new  # "豆角一斤，换成两斤茄子": the new product after its amount
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
         gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
         if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:
