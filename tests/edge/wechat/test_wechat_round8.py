@@ -378,3 +378,45 @@ def test_a_product_named_again_with_an_order_word_says_its_amount_again(
     text: str, want: list
 ) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8c: 各 after a list
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("葱，姜，蒜，各要一点", [("葱", 1, "斤"), ("姜", 1, "斤"), ("蒜", 1, "斤")]),
+        ("芹菜、香菜，每样来点", [("芹菜", 1, "斤"), ("香菜", 1, "斤")]),
+    ],
+)
+def test_each_after_a_list_of_products_orders_them(text: str, want: list) -> None:
+    r = parse(text)
+    assert [(i.product_name, i.quantity, i.unit) for i in r.items] == want
+    assert all(i.confidence < 0.9 for i in r.items)  # no amount said: the desk asks
+
+
+@pytest.mark.parametrize("text", ["葱，姜，都挺新鲜", "土豆，黄瓜，都是昨天买的"])
+def test_near_misses_of_each_after_a_list(text: str) -> None:
+    assert not parse(text).is_order
+
+
+# ------------------------------------------------------------------ round 8c: a change, then "不变"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "赵姐 07:00\n苹果3斤 梨2斤\n赵姐 07:30\n梨改成4斤 苹果不变",
+            [("苹果", 3, "斤"), ("梨", 4, "斤")],
+        ),
+        ("排骨两斤 五花一斤。五花改成两斤 排骨照旧", [("排骨", 2, "斤"), ("五花肉", 2, "斤")]),
+    ],
+)
+def test_a_change_then_the_other_line_unchanged(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_an_amount_glued_to_the_new_product_after_a_change_still_goes_with_it() -> None:
+    assert triples("芹菜改成两斤菠菜") == [("菠菜", 2, "斤")]

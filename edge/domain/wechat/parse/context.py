@@ -87,6 +87,10 @@ def list_item(toks: list[Tok], k: int) -> tuple[int, int]:
     return a, b
 
 
+# Each-words that order ("都要"), not those that only describe ("都挺新鲜", "都是").
+_EACH_ORDERS = frozenset(("各", "各要", "各来", "各买", "每样", "每种", "都要", "都来", "每人"))
+
+
 def orders_here(s: str, toks: list[Tok], k: int) -> bool:
     """Is product k ordered? An order word in its own list item or in the items it is listed
     with ("给我留点小白菜和菠菜", "帮我留：排骨、香菜"), an ordering connector ("再来") opening
@@ -94,6 +98,11 @@ def orders_here(s: str, toks: list[Tok], k: int) -> bool:
     says nothing about this product."""
     if any(t.kind == "qty" and t.qty is not None and t.qty.each for t in toks):
         return True
+    for t in toks[k + 1 :]:  # "香菜，葱，姜，蒜，各来一点": 各 after a list of products
+        if t.kind == "each":
+            return s[t.start : t.end] in _EACH_ORDERS
+        if t.kind not in ("prod", "sep", "fill", "polite"):
+            break
     a, b = list_item(toks, k)
     while True:
         if any(t.kind in ("verb", "each") for t in toks[a:b]):

@@ -320,6 +320,8 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
     if j is not None and nxt is not None and nxt.kind == "qty" and nxt.qty is not None:
         j2 = _next_meaningful(s, toks, j, across_seps=False)
         new = toks[j2] if j2 is not None and toks[j2].kind == "prod" else None
+        if new is not None and s[nxt.end : new.start] != "":
+            new = None  # "鸡蛋改成3斤 土豆不变": the amount ends its part
         if new is not None and before is not None and before.paired is nxt.qty:
             if new.paired is None and new.entry is not before.entry:
                 before.paired, new.paired = None, nxt.qty  # "芹菜换成两斤菠菜"
