@@ -217,7 +217,8 @@ NEGATIONS: frozenset[str] = _words(
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
-    "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
+    "改成 改为 换成 换 变成 改 减 减去 减掉 加到 减到 改到 调成 调到 还是 减成 减为 减少到 "
+    "增加到 改要 "
     "少要 少来 少拿 少买 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
 )
 

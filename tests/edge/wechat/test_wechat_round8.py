@@ -420,3 +420,102 @@ def test_a_change_then_the_other_line_unchanged(text: str, want: list) -> None:
 
 def test_an_amount_glued_to_the_new_product_after_a_change_still_goes_with_it() -> None:
     assert triples("芹菜改成两斤菠菜") == [("菠菜", 2, "斤")]
+
+
+# ------------------------------------------------------------------ round 8d: 要不 + amount
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("馒头十个，要不六个吧", [("馒头", 6, "个")]),
+        ("排骨三斤，要不就两斤", [("排骨", 2, "斤")]),
+    ],
+)
+def test_yaobu_then_an_amount_is_a_new_amount(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # 要不 then another product: a second choice for a person to read.
+        ("排骨三斤，要不来两斤五花", [("排骨", 3, "斤")]),
+        # 要不 with nothing before it suggests an order.
+        ("要不来两斤排骨吧", [("排骨", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_yaobu(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8d: 减, 去掉 + amount
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆五斤，减一斤", [("土豆", 4, "斤")]),
+        ("橙子十个 去掉两个", [("橙子", 8, "个")]),
+        ("馒头二十个，减掉五个", [("馒头", 15, "个")]),
+    ],
+)
+def test_minus_an_amount_comes_off_the_line(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # 去掉 with no amount still cancels the product next to it.
+        ("葱一把 蒜一头，蒜去掉", [("葱", 1, "把")]),
+        # 减到 sets the amount.
+        ("土豆五斤，减到三斤", [("土豆", 3, "斤")]),
+    ],
+)
+def test_near_misses_of_minus(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# -------------------------------------------------------------- round 8d: more and less, one turn
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "周叔 18:00\n梨两斤 苹果两斤\n周叔 18:30\n梨多加一斤 苹果少要一斤",
+            [("梨", 3, "斤"), ("苹果", 1, "斤")],
+        ),
+        ("白菜一颗 冬瓜两斤。白菜再来一颗 冬瓜少来一斤", [("白菜", 2, "颗"), ("冬瓜", 1, "斤")]),
+    ],
+)
+def test_more_of_one_line_and_less_of_another_in_one_turn(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_an_additive_amount_glued_to_the_next_product_is_that_products() -> None:
+    assert triples("来一斤土豆再来一斤黄瓜") == [("土豆", 1, "斤"), ("黄瓜", 1, "斤")]
+
+
+# ------------------------------------------------------------------ round 8d: this time, 还要
+
+
+def test_this_time_then_an_ordering_connector_orders_the_looked_back_product() -> None:
+    assert triples("上回的排骨很好，这回还要三斤") == [("排骨", 3, "斤")]
+    assert not parse("上回的排骨很好，这回还没到").is_order
+
+
+# ------------------------------------------------------------------ round 8d: a chain of amounts
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆两斤 我要三斤土豆 不对 还是两斤吧", [("土豆", 2, "斤")]),
+        ("土豆两斤 我要三斤土豆", [("土豆", 3, "斤")]),
+        ("土豆两斤 我妈要三斤土豆", [("土豆", 2, "斤"), ("土豆", 3, "斤")]),
+    ],
+)
+def test_the_last_of_a_chain_of_amounts_counts(text: str, want: list) -> None:
+    assert triples(text) == want

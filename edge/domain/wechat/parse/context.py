@@ -137,6 +137,22 @@ def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
     return None
 
 
+# "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
+# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
+# that points back at the whole order.
+_ALL_OFF = re.compile(
+    r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
+    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
+)
+
+
+def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """Where s[lo:hi] takes back the whole order ("不好意思 刚才的都不要了", "土豆两斤，算了
+    都不要了"), or None."""
+    m = _ALL_OFF.search(s[lo:hi])  # (^ is the clause's start)
+    return None if m is None else (lo + m.start(), lo + m.end())
+
+
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     """ "上次买的3斤排骨", "上周买了5斤土豆", "上次那两斤排骨": a look-back word, then 的
     or 了 (or 那 right after it), before the product in its list item."""

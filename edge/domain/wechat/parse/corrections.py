@@ -14,8 +14,6 @@ strikes it, a re-mention adds nothing. Struck lines are kept so the preview can 
 
 from __future__ import annotations
 
-import re
-
 from ..lexicon import ADDITIVE, ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import Qty, Tok
@@ -83,6 +81,18 @@ def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[
         elif t.kind == "alt":
             if s[t.start : t.end] in ("要不", "要不就") and _prev_product(toks, k) is None:
                 continue  # "要不来两斤排骨吧" suggests, it offers no second choice
+            part = toks[
+                k + 1 : next(
+                    (j for j in range(k + 1, len(toks)) if toks[j].kind == "sep"), len(toks)
+                )
+            ]
+            if (
+                s[t.start : t.end] in ("要不", "要不就", "要不然")
+                and any(x.kind == "qty" for x in part)
+                and not any(x.kind in ("prod", "res") for x in part)
+            ):
+                t.kind = "fix"  # "橙子十个，要不八个吧": a new amount, not a second choice
+                continue
             b = k + 1
             while b < len(toks) and toks[b].kind != "sep":
                 b += 1
@@ -132,22 +142,6 @@ def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[
             else:
                 t.alt = True  # products, and the words around them ("或者鸭蛋都行")
     return parts
-
-
-# "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
-# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
-# that points back at the whole order.
-_ALL_OFF = re.compile(
-    r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
-    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
-)
-
-
-def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
-    """Where s[lo:hi] takes back the whole order ("不好意思 刚才的都不要了", "土豆两斤，算了
-    都不要了"), or None."""
-    m = _ALL_OFF.search(s[lo:hi])  # (^ is the clause's start)
-    return None if m is None else (lo + m.start(), lo + m.end())
 
 
 # Negations that can take back a line on their own. "不用了", "别" alone more often decline
@@ -225,6 +219,13 @@ def _mark_named_again(s: str, toks: list[Tok], k: int) -> None:
     if t.dropped or t.alt or t.swap is not None or t.changed:
         return
     a, b = list_item(toks, k)
+    if a == 0:  # "芹菜两斤 我要三斤芹菜": after a space, up to the next space
+        q = next((j for j, x in enumerate(toks) if x.qty is t.paired), k)
+        a = _after_spaced_line(s, toks, min(k, q)) or 0
+        b = next(
+            (j for j in range(max(k, q) + 1, b) if s[toks[j - 1].end : toks[j].start].isspace()),
+            b,
+        )
     if a == 0 or s[toks[a - 1].start : toks[a - 1].end] in ADDITIVE:
         return
     prev = next((p for p in toks[:a] if p.kind == "prod" and p.entry is t.entry), None)
@@ -250,6 +251,8 @@ def mark(s: str, toks: list[Tok]) -> None:
             _mark_named_again(s, toks, k)
         elif t.kind == "change":
             _mark_change(s, toks, k)
+        elif t.kind == "neg" and s[t.start : t.end] in _LESS:
+            _mark_less(s, toks, k)  # "洋葱三个去掉一个"
         elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
@@ -298,22 +301,30 @@ def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
 
 
 # "馒头10个，少要一个": the number right after one of these comes off the line.
-_LESS = frozenset(("少要", "少来", "少拿", "少买"))
+_LESS = frozenset(("少要", "少来", "少拿", "少买", "减", "减去", "减掉", "去掉", "拿掉"))
+
+
+def _mark_less(s: str, toks: list[Tok], k: int) -> bool:
+    """ "馒头10个，少要一个", "苹果五斤，减两斤": the amount right after comes off the line."""
+    if s[toks[k].start : toks[k].end] not in _LESS:
+        return False
+    before = _prev_product(toks, k)
+    after = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
+    q = toks[after].qty if after is not None else None
+    if q is None or q.kind not in ("w", "p"):
+        return False
+    if before is not None and before.paired is q:
+        before.paired = None  # "馒头少要两个": the 两个 is what comes off, not the line
+    elif q.used:
+        return False
+    q.used = True
+    toks[k].restate, toks[k].target, toks[k].less = q, _prev_product(toks, k), True
+    return True
 
 
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
-    if s[toks[k].start : toks[k].end] in _LESS:
-        before = _prev_product(toks, k)
-        after = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
-        q = toks[after].qty if after is not None else None
-        if q is not None and before is not None and before.paired is q:
-            before.paired = None  # "馒头少要两个": the 两个 is what comes off, not the line
-        elif q is not None and q.used:
-            q = None
-        if q is not None and q.kind in ("w", "p"):
-            q.used = True
-            toks[k].restate, toks[k].target, toks[k].less = q, _prev_product(toks, k), True
-            return
+    if _mark_less(s, toks, k):
+        return
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)

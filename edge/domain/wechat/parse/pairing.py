@@ -121,6 +121,20 @@ def pair_products(s: str, toks: list[Tok]) -> None:
     """Greedy, left to right: a product takes the free quantity just before it, else the one
     just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right.
     Then 各 gives its quantity to every product it covers."""
+    for k in range(len(toks) - 2):
+        # "豆角多加一斤 茄子少要一斤": a product, an additive word and a quantity that ends
+        # its part are one line, before the next product can take that quantity.
+        t, sep, qt = toks[k], toks[k + 1], toks[k + 2]
+        if (
+            t.kind == "prod"
+            and sep.kind == "sep"
+            and s[sep.start : sep.end] in ADDITIVE
+            and qt.kind == "qty"
+            and qt.qty is not None
+            and (qt.end >= len(s) or s[qt.end] in " \t\n,，、;；。")
+            and not is_negated(s, toks, k)
+        ):
+            t.paired, qt.qty.used = qt.qty, True
     for k, t in enumerate(toks):
         if t.kind == "each":
             for j in range(k + 1, len(toks)):
@@ -134,7 +148,7 @@ def pair_products(s: str, toks: list[Tok]) -> None:
     # quantity on both sides: worked out once, when first needed.
     after_names: list[bool] = []
     for k, t in enumerate(toks):
-        if t.kind != "prod":
+        if t.kind != "prod" or t.paired is not None:
             continue
         if is_negated(s, toks, k):
             t.dropped = True

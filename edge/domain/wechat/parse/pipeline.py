@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
+from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP, ORDERING_CONNECTORS
 from .catalog import Catalog, as_catalog
 from .context import (
     already_ordered,
+    cancels_all,
     chatter_around,
     clauses,
     list_item,
@@ -15,7 +16,7 @@ from .context import (
     orders_here,
     question_segments,
 )
-from .corrections import cancels_all, mark, mark_fallbacks
+from .corrections import mark, mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
 from .ledger import Ledger
@@ -368,8 +369,13 @@ def _this_time(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     if b >= len(toks):
         return None
     a2, b2 = list_item(toks, b + 1)
+    while b2 + 1 < len(toks) and s[toks[b2].start : toks[b2].end] in ORDERING_CONNECTORS:
+        b2 = list_item(toks, b2 + 1)[1]  # "这次还要两斤": the connector orders
     part = toks[a2:b2]
-    if any(x.kind == "prod" for x in part) or not any(x.kind == "verb" for x in part):
+    if any(x.kind == "prod" for x in part) or not any(
+        x.kind == "verb" or (x.kind == "sep" and s[x.start : x.end] in ORDERING_CONNECTORS)
+        for x in part
+    ):
         return None
     qtys = [
         x
