@@ -370,7 +370,12 @@ def names_someone_else(said: str) -> bool:
     return any(w in said for w in THIRD_PARTY)
 
 
+# "给我三楼的邻居", "我对门": the resident's neighbour, not the resident.
+_MY_NEIGHBOUR = re.compile("(?:我|俺|咱)(?:们)?[^\\s，,。]{0,4}?(?=邻居|对门|隔壁|楼上|楼下)")
+
+
 def names_self(said: str) -> bool:
-    """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
-    said = _MY_KIN.sub("", said.replace("我家老人", ""))
+    """Does the text name the resident ("我自己要"), not only as "my" of a relative or
+    neighbour?"""
+    said = _MY_NEIGHBOUR.sub("", _MY_KIN.sub("", said.replace("我家老人", "")))
     return any(w in said for w in FIRST_PERSON)

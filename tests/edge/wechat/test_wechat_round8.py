@@ -519,3 +519,69 @@ def test_this_time_then_an_ordering_connector_orders_the_looked_back_product() -
 )
 def test_the_last_of_a_chain_of_amounts_counts(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ round 8e: 把 opening a clause
+
+
+def test_ba_opening_a_clause_before_a_preparation_marks_the_object() -> None:
+    assert triples("把姜切好，要一块") == [("姜", 1, "块")]
+    assert triples("把排骨剁了，来两斤") == [("排骨", 2, "斤")]
+
+
+def test_near_misses_of_ba_opening_a_clause() -> None:
+    # Not before a product: 把 is a word of its own; the order after still reads.
+    assert triples("把门关好，葱两把") == [("葱", 2, "把")]
+
+
+# ------------------------------------------------------------------ round 8e: my neighbour
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("牛奶两瓶，给我对门也带两瓶", [("牛奶", 2, "瓶"), ("牛奶", 2, "瓶")]),
+        ("土豆三斤，帮我楼下的邻居也带三斤", [("土豆", 3, "斤"), ("土豆", 3, "斤")]),
+    ],
+)
+def test_my_neighbours_amount_is_their_own_line(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_near_misses_of_my_neighbour() -> None:
+    # The resident's own amount again, named as "我".
+    assert triples("土豆三斤，我要两斤") == [("土豆", 2, "斤")]
+
+
+# ------------------------------------------------------------- round 8e: a 接龙 titled by product
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "【接龙】本周五团购大米\n1. 3-201 刘姐 1袋\n2. 孙叔 2袋",
+            [("大米", 1, "袋"), ("大米", 2, "袋")],
+        ),
+        (
+            "#接龙 西瓜\n1. 吴姐 1个\n2. 钱阿姨 排骨2斤",
+            [("西瓜", 1, "个"), ("排骨", 2, "斤")],
+        ),
+    ],
+)
+def test_a_jielong_titled_by_one_product_gives_it_to_lines_without_one(
+    text: str, want: list
+) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "#接龙 明天团购\n1. 刘姐 1个\n2. 孙叔 2个",  # no product in the title
+        "#接龙 鸡蛋和土豆\n1. 刘姐 1斤",  # two: whose amount is it?
+        "团购鸡蛋\n1. 刘姐 1斤",  # no 接龙: a numbered amount alone
+    ],
+)
+def test_near_misses_of_a_jielong_title(text: str) -> None:
+    assert not parse(text).is_order

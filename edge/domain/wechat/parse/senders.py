@@ -70,6 +70,33 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     return [(sender, "\n".join(parts)) for sender, parts in out.items()]
 
 
+_NUMBERED = re.compile(r"^[ \t]*\d{1,3}[.、)）]")
+
+
+def chain_title(text: str, catalog: Catalog) -> str:
+    """ "【接龙】周六团购鸡蛋 / 1. 张姐 2斤 / 2. 李姐 3斤": a 接龙 whose title names one
+    product and whose numbered lines give only who and how much: each such line is of that
+    product, so the line gains its name. Lines naming a product of their own keep it."""
+    if "接龙" not in text:
+        return text
+    lines = text.split("\n")
+    first = next((k for k, ln in enumerate(lines) if _NUMBERED.match(ln)), None)
+    if first is None or first == 0:
+        return text
+    head = fold("\n".join(lines[:first]))
+    named = [t for t in tokenize(head, 0, len(head), catalog) if t.kind == "prod"]
+    if len({t.entry for t in named}) != 1 or named[0].entry is None:
+        return text
+    name = named[0].entry.name
+    for k in range(first, len(lines)):
+        s = fold(lines[k])
+        toks = tokenize(s, 0, len(s), catalog) if _NUMBERED.match(lines[k]) else []
+        q = next((t for t in toks if t.qty is not None and t.qty.kind in ("w", "p", "m")), None)
+        if q is not None and not any(t.kind == "prod" for t in toks):
+            lines[k] = f"{lines[k][: q.start]}{name}{lines[k][q.start :]}"  # "张姐 鸡蛋2斤"
+    return "\n".join(lines)
+
+
 def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMessage]:
     """ "都要了" right after another sender's turn that offers one amount ("就剩两个了")
     takes it: the taker's turn gains the amount as written, and the offer turn goes, since
