@@ -113,6 +113,9 @@ way: untuned P 0.912 / R 0.912, none read as an order ("要不八个吧", "去�
 `wechat_heldout_round8e.jsonl` (47 messages, 48 items, 6 non-orders: issue 14's kinds in new
 wordings) the same way: untuned P 1.000 / R 0.896 ("把葱切好，要两把"; a 接龙 titled by its
 product; "给我三楼的邻居也带1斤"). After: P 1.000 / R 1.000.
+`wechat_heldout_round8f.jsonl` (46 messages, 73 items, 10 non-orders: dictation without
+punctuation, Traditional lists, line-by-line lists, later turns, neighbours, notices) the same
+way: untuned P 1.000 / R 1.000; nothing changed for it.
 """
 
 from __future__ import annotations
@@ -162,6 +165,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round8c.jsonl",
         "wechat_heldout_round8d.jsonl",
         "wechat_heldout_round8e.jsonl",
+        "wechat_heldout_round8f.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:
