@@ -585,3 +585,53 @@ def test_a_jielong_titled_by_one_product_gives_it_to_lines_without_one(
 )
 def test_near_misses_of_a_jielong_title(text: str) -> None:
     assert not parse(text).is_order
+
+
+# ------------------------------------------------------------------ round 8g: a wish with 不要太
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("茄子不要太老，两斤就行", [("茄子", 2, "斤")]),
+        ("苹果别太酸的，五斤", [("苹果", 5, "斤")]),
+        ("排骨不用太肥，三斤", [("排骨", 3, "斤")]),
+    ],
+)
+def test_a_wish_with_not_too_keeps_the_amount_with_the_product(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # A real cancellation still cancels; its amount is not given to it.
+        ("土豆两斤，黄瓜不要了，一斤", [("土豆", 2, "斤")]),
+        ("茄子不要了，两斤豆角", [("豆角", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_a_wish_with_not_too(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ---------------------------------------------------------------- round 8g: the weight of a piece
+
+
+def test_an_approximate_weight_after_a_space_is_the_weight_of_the_piece() -> None:
+    assert triples("南瓜一块 大约两斤") == [("南瓜", 2, "斤")]
+    # Without 大概/左右, or for what is sold by the piece, the piece stays.
+    assert triples("西瓜一个 大概10斤") == [("西瓜", 1, "个")]
+
+
+# ------------------------------------------------------------------ round 8g: the same as before
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("牛奶还是一样，三瓶", [("牛奶", 3, "瓶")]),
+        ("土豆老样子，五斤", [("土豆", 5, "斤")]),
+    ],
+)
+def test_the_same_as_before_then_an_amount(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -9,7 +9,7 @@ from ..lexicon import (
 )
 from .context import list_item
 from .model import Qty, Tok
-from .people import for_me_too, for_them_too, people_before
+from .people import after_a_space, for_me_too, for_them_too, people_before
 
 SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
 _DEGREE = "太很特那这过"  # "不要太大", "别那么肥": a preference, not a cancellation
@@ -248,6 +248,7 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             or toks[j].kind == "sep"
             or toks[j].alt
             or (toks[j].kind == "res" and crossed and not toks[j].blocked)
+            or (crossed and _wish(s, toks[j]))
         ):
             crossed = crossed or toks[j].kind == "sep"
             priced = priced or (crossed and toks[j].kind == "price")
@@ -288,6 +289,8 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     if q is None or q.kind != "w" or q.each:
         return False
     a, b = list_item(toks, k)
+    if a == 0:  # "冬瓜一块 大概3斤": after a space
+        a = after_a_space(s, toks, a, k) or 0
     if a == 0 or any(x.kind in ("prod", "qty", "res") for x in toks[a:b] if x is not toks[k]):
         return False
     words = [s[x.start : x.end] for x in toks[a:b]]
@@ -301,6 +304,11 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     q.used = True
     toks[k].restate, toks[k].target = q, p
     return True
+
+
+def _wish(s: str, t: Tok) -> bool:
+    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish."""
+    return t.kind == "neg" and t.end < len(s) and s[t.end] in _DEGREE
 
 
 def _described_line(toks: list[Tok], k: int) -> bool:
@@ -321,6 +329,8 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     if any(x.kind not in SKIP for x in toks[cut + 1 : k]):
         cut = k
     ends = [x for x in toks[p + 1 : cut] if x.kind != "sep"]
+    if ends and _wish(s, ends[0]):
+        return True  # "土豆不要太多，两斤就行"
     return bool(ends) and s[ends[-1].end - 1] == "的"
 
 
