@@ -635,3 +635,30 @@ def test_an_approximate_weight_after_a_space_is_the_weight_of_the_piece() -> Non
 )
 def test_the_same_as_before_then_an_amount(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------ round 8h: 不要了 + the amount in all
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("香蕉要三把吧不要了两把就够", [("香蕉", 2, "把")]),
+        ("排骨三斤，不要了，两斤就行", [("排骨", 2, "斤")]),
+    ],
+)
+def test_a_take_back_then_the_amount_in_all(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # "Not 3 jin": no 了, the amount is what is not wanted; reported.
+        ("我不要三斤，两斤就行", []),
+        # Another product after 不要了 is its own line.
+        ("土豆两斤不要了 黄瓜一斤就行", [("土豆", 2, "斤"), ("黄瓜", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_a_take_back_then_the_amount(text: str, want: list) -> None:
+    assert triples(text) == want

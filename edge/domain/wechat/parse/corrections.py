@@ -242,6 +242,13 @@ def _mark_named_again(s: str, toks: list[Tok], k: int) -> None:
     t.changed = True
 
 
+def _then_in_all(s: str, t: Tok, nxt: Tok | None) -> bool:
+    """ "牛奶要四瓶吧不要了三瓶就够": 不要了, then an amount that says how much in all."""
+    if nxt is None or nxt.kind != "qty" or not s.startswith("了", t.end):
+        return False
+    return s.startswith(tuple(ENOUGH), nxt.end)
+
+
 def mark(s: str, toks: list[Tok]) -> None:
     """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
     for k, t in enumerate(toks):
@@ -253,10 +260,12 @@ def mark(s: str, toks: list[Tok]) -> None:
             _mark_change(s, toks, k)
         elif t.kind == "neg" and s[t.start : t.end] in _LESS:
             _mark_less(s, toks, k)  # "洋葱三个去掉一个"
-        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
+        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要")):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
+            if s[t.start : t.end] == "不要" and not _then_in_all(s, t, nxt):
+                continue
             if nxt is not None and nxt.kind == "prod" and s[t.start : t.end] in WRONG_ITEM:
                 if nxt.paired is not None and not nxt.dropped:
                     nxt.replaces_last = True  # "搞错了，是挂面一袋"
