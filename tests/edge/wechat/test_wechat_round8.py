@@ -662,3 +662,22 @@ def test_a_take_back_then_the_amount_in_all(text: str, want: list) -> None:
 )
 def test_near_misses_of_a_take_back_then_the_amount(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------------------------ a 把 at the very end
+
+
+@pytest.mark.parametrize("text", ["香菜要把", "土豆两斤 给我留把", "把", "葱切好，要把"])
+def test_a_ba_at_the_end_of_a_message_is_read_not_a_crash(text: str) -> None:
+    r = parse(text)  # it used to raise IndexError (a 500 from the API)
+    assert all(i.quantity > 0 for i in r.items)
+
+
+def test_the_api_answers_a_message_ending_in_ba(centre: Centre) -> None:
+    r = centre.client.post(
+        "/api/v1/wechat/parse", json={"text": "菠菜一斤 香菜要把"}, headers=centre.headers()
+    )
+    assert r.status_code == 200, r.text
+    assert ("菠菜", 1, "斤") in [
+        (i["product_name"], i["quantity"], i["unit"]) for i in r.json()["items"]
+    ]

@@ -239,6 +239,9 @@ def _mark_named_again(s: str, toks: list[Tok], k: int) -> None:
     said = s[toks[a].start : toks[b - 1].end]
     if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
         return
+    pa, pb = list_item(toks, toks.index(prev))
+    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
+        return  # "土豆三斤给我妈，土豆两斤给我": a line each
     t.changed = True
 
 

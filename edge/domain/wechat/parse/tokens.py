@@ -234,7 +234,7 @@ def _food_suffix(s: str, j: int, hi: int, catalog: Catalog) -> bool:
 def _marks_object(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
     """ "要把葱切好", "把葱切好，要两把": 把 right before a product marks what is done to it
     (after a word, or opening the clause before a preparation verb)."""
-    pm = catalog.match_at(s, i + 1, hi)
+    pm = catalog.match_at(s, i + 1, hi) if i + 1 < hi else None
     if pm is None:
         return False
     if toks and toks[-1].end == i:
