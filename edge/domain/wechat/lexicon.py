@@ -96,7 +96,7 @@ EACH_WORDS: frozenset[str] = _words(
 #: (quantity 1) only when one of these is in its clause or the message has other items.
 ORDER_VERBS: frozenset[str] = _words(
     "要 来 买 订 留 预订 预定 下单 帮我 给我 帮忙 拿 想要 需要 要点 来点 买点 帮留 给留 代购 "
-    "留点 拿点 称 称点 带点 捎点 整点 弄点 带 捎 带上 捎上"
+    "留点 拿点 称 称点 带点 捎点 整点 弄点 带 捎 带上 捎上 挑 挑点"
 )
 
 #: Politeness, greetings, address terms and particles: skipped, never reported as unparsed.
@@ -133,14 +133,17 @@ FILLERS: frozenset[str] = _words(
     "的 得 个吧 自己 要不要 "
     "明天 明早 今天 后天 早上 上午 中午 下午 晚上 明儿 "
     "一下 一些 一点 一点儿 点儿 些 就行 就好 就可以 即可 就够 够了 "
-    "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 "
+    "新鲜 新鲜的 大个 大个的 大点 小点 嫩点 嫩的 好点 小个 小个的 个大的 个小的 "
+    # A wish about the size, not a cancellation ("土豆要小个的，别太大，三斤").
+    "别太大 别太小 别太老 别太肥 不要太大 不要太小 不要太老 不要太肥 别太大的 不要太大的 "
     "取 送 接龙 订单 "
     # Words that contain a negation or order character but mean neither.
     "特别 特别是 别的 区别 分别是 "
     "能 能不能 可以吗 行吗 好吗 吗 有 有的话 的话 还有没有 还有没 有没 还有吗 还有么 还有的话 "
     "有没有 那种 "
     "左右 大概 大约 差不多 上下 "
-    "要是 如果 假如 万一 顺便 回来 过来 一起"
+    "要是 如果 假如 万一 顺便 回来 过来 一起 "
+    "不变 照旧 照常 不动 保持不变 还是一样 还跟以前一样 老样子 老规矩"
 )
 
 
@@ -214,14 +217,16 @@ NEGATIONS: frozenset[str] = _words(
 
 #: "土豆改成3斤": the quantity after one of these replaces the product's earlier one.
 CHANGES: frozenset[str] = _words(
-    "改成 改为 换成 换 变成 改 加到 减到 改到 调成 调到 还是 减成 减为 减少到 增加到 改要 "
-    "少要 少来 少拿 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
+    "改成 改为 换成 换 变成 改 减 减去 减掉 加到 减到 改到 调成 调到 还是 减成 减为 减少到 "
+    "增加到 改要 "
+    "少要 少来 少拿 少买 少要点 少来点 少拿点 少点 多要点 多来点 多拿点"
 )
 
 #: "黄瓜3斤，不，2斤": a word that takes back the quantity just said; the next quantity
 #: replaces it.
 RESTATES: frozenset[str] = _words(
-    "不 不对 不是 哦不 噢不 喔不 额不 呃不 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
+    "不 不对 不是 哦不 噢不 喔不 额不 呃不 哦不对 噢不对 喔不对 额不对 呃不对 啊不对 "
+    "说错了 打错了 写错了 搞错了 弄错了 发错了 错了 "
     "更正 纠正 应该是 我是说 重说 不好意思 抱歉 "
     "多了 太多了 要多了 少了 太少了"
 )
@@ -229,7 +234,8 @@ RESTATES: frozenset[str] = _words(
 #: "大米一袋。搞错了，是挂面一袋": after one of these, another product with its own quantity
 #: takes the place of the line just said. ("不"/"不是" alone are too common for that.)
 WRONG_ITEM: frozenset[str] = _words(
-    "不对 说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
+    "不对 哦不对 噢不对 喔不对 额不对 呃不对 啊不对 "
+    "说错了 打错了 写错了 搞错了 弄错了 发错了 错了 更正 纠正 应该是 我是说"
 )
 
 #: "西兰花两颗…西兰花一颗就行": a quantity these follow says how much in all, not more.
@@ -253,6 +259,8 @@ ANY_OF: frozenset[str] = _words("都行 都可以 都成 随便 随便哪个 哪
 JIN_HOMOPHONES = "金进今近筋"
 #: ...unless the next character makes a word of it (进口, 今天, 金针菇, 金桔).
 JIN_NOT_BEFORE = "口天针桔黄色"
+#: ...but a product's name that starts with one of those is no such word ("两今黄瓜").
+JIN_THEN_PRODUCT: tuple[str, ...] = ("黄瓜", "黄豆", "黄花菜", "黄牛肉", "黄鱼", "桔子")
 
 #: Preparation verbs: "要把葱切好" asks to cut the 葱, it does not order a 把 of it; a
 #: one-character name followed by one is still that product ("葱切段").
@@ -362,7 +370,12 @@ def names_someone_else(said: str) -> bool:
     return any(w in said for w in THIRD_PARTY)
 
 
+# "给我三楼的邻居", "我对门": the resident's neighbour, not the resident.
+_MY_NEIGHBOUR = re.compile("(?:我|俺|咱)(?:们)?[^\\s，,。]{0,4}?(?=邻居|对门|隔壁|楼上|楼下)")
+
+
 def names_self(said: str) -> bool:
-    """Does the text name the resident ("我自己要"), not only as "my" of a relative?"""
-    said = _MY_KIN.sub("", said.replace("我家老人", ""))
+    """Does the text name the resident ("我自己要"), not only as "my" of a relative or
+    neighbour?"""
+    said = _MY_NEIGHBOUR.sub("", _MY_KIN.sub("", said.replace("我家老人", "")))
     return any(w in said for w in FIRST_PERSON)

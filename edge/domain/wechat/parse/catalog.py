@@ -117,6 +117,8 @@ class Catalog:
 
     def match_at(self, s: str, i: int, hi: int) -> tuple[int, CatalogEntry, bool] | None:
         """Longest name or alias starting at s[i] -> (length, entry, is_alias)."""
+        if i >= hi:
+            return None  # ("香菜要把": nothing after the 把)
         lengths = self._lengths.get(s[i])
         if lengths is None:
             return None

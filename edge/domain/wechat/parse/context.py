@@ -87,6 +87,10 @@ def list_item(toks: list[Tok], k: int) -> tuple[int, int]:
     return a, b
 
 
+# Each-words that order ("都要"), not those that only describe ("都挺新鲜", "都是").
+_EACH_ORDERS = frozenset(("各", "各要", "各来", "各买", "每样", "每种", "都要", "都来", "每人"))
+
+
 def orders_here(s: str, toks: list[Tok], k: int) -> bool:
     """Is product k ordered? An order word in its own list item or in the items it is listed
     with ("给我留点小白菜和菠菜", "帮我留：排骨、香菜"), an ordering connector ("再来") opening
@@ -94,6 +98,11 @@ def orders_here(s: str, toks: list[Tok], k: int) -> bool:
     says nothing about this product."""
     if any(t.kind == "qty" and t.qty is not None and t.qty.each for t in toks):
         return True
+    for t in toks[k + 1 :]:  # "香菜，葱，姜，蒜，各来一点": 各 after a list of products
+        if t.kind == "each":
+            return s[t.start : t.end] in _EACH_ORDERS
+        if t.kind not in ("prod", "sep", "fill", "polite"):
+            break
     a, b = list_item(toks, k)
     while True:
         if any(t.kind in ("verb", "each") for t in toks[a:b]):
@@ -108,16 +117,55 @@ def orders_here(s: str, toks: list[Tok], k: int) -> bool:
         a, b = list_item(toks, a - 2) if a >= 2 else (0, 0)
 
 
+_PLACED = ("订了", "定了", "买了", "订过", "定过", "买过", "下单了", "下了单")
+
+
+def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
+    """ "我家的排骨还没到吗？订了两斤": a quantity right after 订了/买了 tells of an order
+    already placed (and the product right after it too, "订了两斤排骨"): the span to quote."""
+    for k, t in enumerate(toks):
+        if t.kind != "qty" or t.qty is None or t.qty.kind not in ("w", "p", "bare"):
+            continue
+        if not s[max(0, t.start - 4) : t.start].rstrip().endswith(_PLACED):
+            continue
+        end = k + 1
+        while end < len(toks) and toks[end].kind in ("fill", "polite"):
+            end += 1
+        if end < len(toks) and toks[end].kind == "prod":
+            return k, end + 1
+        return k, k + 1
+    return None
+
+
+# "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
+# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
+# that points back at the whole order.
+_ALL_OFF = re.compile(
+    r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
+    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
+)
+
+
+def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """Where s[lo:hi] takes back the whole order ("不好意思 刚才的都不要了", "土豆两斤，算了
+    都不要了"), or None."""
+    m = _ALL_OFF.search(s[lo:hi])  # (^ is the clause's start)
+    return None if m is None else (lo + m.start(), lo + m.end())
+
+
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
-    """ "上次买的3斤排骨", "上周买了5斤土豆": a look-back word, then 的 or 了, before the
-    product in its list item."""
+    """ "上次买的3斤排骨", "上周买了5斤土豆", "上次那两斤排骨": a look-back word, then 的
+    or 了 (or 那 right after it), before the product in its list item."""
     a, _ = list_item(toks, k)
     lo = toks[a].start
     head = s[lo : toks[k].start]
-    if "的" not in head and "了" not in head:
+    if "的" not in head and "了" not in head and "那" not in head:
         return False
     for w in PAST_WORDS:
         at = head.find(w)
-        if at >= 0 and ("的" in head[at + len(w) :] or "了" in head[at + len(w) :]):
+        if at < 0:
+            continue
+        rest = head[at + len(w) :]
+        if "的" in rest or "了" in rest or rest.startswith("那"):
             return True
     return False

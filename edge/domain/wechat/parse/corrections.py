@@ -14,7 +14,7 @@ strikes it, a re-mention adds nothing. Struck lines are kept so the preview can 
 
 from __future__ import annotations
 
-from ..lexicon import ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
+from ..lexicon import ADDITIVE, ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import Qty, Tok
 from .pairing import SKIP, additive_before, neighbour_qty
@@ -81,6 +81,18 @@ def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[
         elif t.kind == "alt":
             if s[t.start : t.end] in ("要不", "要不就") and _prev_product(toks, k) is None:
                 continue  # "要不来两斤排骨吧" suggests, it offers no second choice
+            part = toks[
+                k + 1 : next(
+                    (j for j in range(k + 1, len(toks)) if toks[j].kind == "sep"), len(toks)
+                )
+            ]
+            if (
+                s[t.start : t.end] in ("要不", "要不就", "要不然")
+                and any(x.kind == "qty" for x in part)
+                and not any(x.kind in ("prod", "res") for x in part)
+            ):
+                t.kind = "fix"  # "橙子十个，要不八个吧": a new amount, not a second choice
+                continue
             b = k + 1
             while b < len(toks) and toks[b].kind != "sep":
                 b += 1
@@ -161,7 +173,10 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
         return  # "大米1袋，要10斤装的" says which bag
     a, b = list_item(toks, k)
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):
-        return
+        spaced = _after_spaced_line(s, toks, k)
+        if spaced is None or any(x.kind == "prod" for x in toks[k:b]):
+            return
+        a = spaced
     before = toks[a:k]
     # "西兰花两颗，一颗就行": a quantity then 就行 says how much in all, with no order word.
     enough = any(x.kind == "fill" and s[x.start : x.end] in ENOUGH for x in toks[k + 1 : b])
@@ -183,17 +198,77 @@ def _mark_own_restate(s: str, toks: list[Tok], k: int) -> None:
     toks[k].restate, toks[k].target = q, prev
 
 
+def _after_spaced_line(s: str, toks: list[Tok], k: int) -> int | None:
+    """ "黄瓜两斤 我要三斤": with no comma, a space after a product and its quantity still
+    opens a part of order words and a quantity. Returns where that part starts."""
+    j = k - 1
+    while j >= 0 and toks[j].kind in ("verb", "fill", "polite"):
+        j -= 1
+    if j < 1 or j == k - 1 or toks[j].kind != "qty" or toks[j - 1].kind != "prod":
+        return None
+    if toks[j - 1].paired is not toks[j].qty or not s[toks[j].end : toks[j + 1].start].isspace():
+        return None
+    return j + 1
+
+
+def _mark_named_again(s: str, toks: list[Tok], k: int) -> None:
+    """ "西红柿一斤，我要两斤西红柿": a part that is only an order word, a quantity and a
+    product already ordered with its own quantity in the clause says that line's amount
+    again. Not for someone else, not after an additive word ("再要两斤西红柿")."""
+    t = toks[k]
+    if t.dropped or t.alt or t.swap is not None or t.changed:
+        return
+    a, b = list_item(toks, k)
+    if a == 0:  # "芹菜两斤 我要三斤芹菜": after a space, up to the next space
+        q = next((j for j, x in enumerate(toks) if x.qty is t.paired), k)
+        a = _after_spaced_line(s, toks, min(k, q)) or 0
+        b = next(
+            (j for j in range(max(k, q) + 1, b) if s[toks[j - 1].end : toks[j].start].isspace()),
+            b,
+        )
+    if a == 0 or s[toks[a - 1].start : toks[a - 1].end] in ADDITIVE:
+        return
+    prev = next((p for p in toks[:a] if p.kind == "prod" and p.entry is t.entry), None)
+    if prev is None or prev.paired is None or prev.dropped or prev.alt:
+        return
+    rest = [x for x in toks[a:b] if x is not t and x.qty is not t.paired]
+    if not any(x.kind == "verb" for x in rest) or any(
+        x.kind not in ("verb", "fill", "polite") for x in rest
+    ):
+        return
+    said = s[toks[a].start : toks[b - 1].end]
+    if names_someone_else(said) or any(w in said for w in ("帮", "替", "代")):
+        return
+    pa, pb = list_item(toks, toks.index(prev))
+    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
+        return  # "土豆三斤给我妈，土豆两斤给我": a line each
+    t.changed = True
+
+
+def _then_in_all(s: str, t: Tok, nxt: Tok | None) -> bool:
+    """ "牛奶要四瓶吧不要了三瓶就够": 不要了, then an amount that says how much in all."""
+    if nxt is None or nxt.kind != "qty" or not s.startswith("了", t.end):
+        return False
+    return s.startswith(tuple(ENOUGH), nxt.end)
+
+
 def mark(s: str, toks: list[Tok]) -> None:
     """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
     for k, t in enumerate(toks):
         if t.kind == "qty":
             _mark_own_restate(s, toks, k)
+        elif t.kind == "prod" and t.paired is not None:
+            _mark_named_again(s, toks, k)
         elif t.kind == "change":
             _mark_change(s, toks, k)
-        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] == "算了"):
+        elif t.kind == "neg" and s[t.start : t.end] in _LESS:
+            _mark_less(s, toks, k)  # "洋葱三个去掉一个"
+        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要")):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
+            if s[t.start : t.end] == "不要" and not _then_in_all(s, t, nxt):
+                continue
             if nxt is not None and nxt.kind == "prod" and s[t.start : t.end] in WRONG_ITEM:
                 if nxt.paired is not None and not nxt.dropped:
                     nxt.replaces_last = True  # "搞错了，是挂面一袋"
@@ -237,10 +312,44 @@ def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
         toks[k].changed = True
 
 
+# "馒头10个，少要一个": the number right after one of these comes off the line.
+_LESS = frozenset(("少要", "少来", "少拿", "少买", "减", "减去", "减掉", "去掉", "拿掉"))
+
+
+def _mark_less(s: str, toks: list[Tok], k: int) -> bool:
+    """ "馒头10个，少要一个", "苹果五斤，减两斤": the amount right after comes off the line."""
+    if s[toks[k].start : toks[k].end] not in _LESS:
+        return False
+    before = _prev_product(toks, k)
+    after = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
+    q = toks[after].qty if after is not None else None
+    if q is None or q.kind not in ("w", "p"):
+        return False
+    if before is not None and before.paired is q:
+        before.paired = None  # "馒头少要两个": the 两个 is what comes off, not the line
+    elif q.used:
+        return False
+    q.used = True
+    toks[k].restate, toks[k].target, toks[k].less = q, _prev_product(toks, k), True
+    return True
+
+
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
+    if _mark_less(s, toks, k):
+        return
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None
     before = _prev_product(toks, k)
+    if j is not None and nxt is not None and nxt.kind == "qty" and nxt.qty is not None:
+        j2 = _next_meaningful(s, toks, j, across_seps=False)
+        new = toks[j2] if j2 is not None and toks[j2].kind == "prod" else None
+        if new is not None and s[nxt.end : new.start] != "":
+            new = None  # "鸡蛋改成3斤 土豆不变": the amount ends its part
+        if new is not None and before is not None and before.paired is nxt.qty:
+            if new.paired is None and new.entry is not before.entry:
+                before.paired, new.paired = None, nxt.qty  # "芹菜换成两斤菠菜"
+        if new is not None and new.paired is nxt.qty:
+            nxt = new  # "豆角一斤，换成两斤茄子": the new product after its amount
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
         gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
         if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from opencc import OpenCC
 
-from ..lexicon import FOOD_EMOJI
+from ..lexicon import ALL_UNITS, FOOD_EMOJI, JIN_HOMOPHONES
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -70,10 +70,44 @@ _LIST_MARK = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])(?
 _MENTION = re.compile(r"@[^\s,，、。:：!！?？;；@0-9]{1,16}")
 
 
+# Cheque numerals ("菠菜壹斤", "豆腐贰块") and 亮, dictation's 两 ("土豆亮斤"), are numbers
+# only right before a unit: "陆阿姨", "伍师傅", "漂亮" stay words.
+_CHEQUE = {
+    "壹": "一",
+    "贰": "二",
+    "叁": "三",
+    "参": "三",
+    "肆": "四",
+    "伍": "五",
+    "陆": "六",
+    "柒": "七",
+    "捌": "八",
+    "玖": "九",
+    "拾": "十",
+    "佰": "百",
+    "亮": "两",
+}
+_UNIT_STARTS = "".join(sorted({u[0] for u in ALL_UNITS if not u.isascii()} | set(JIN_HOMOPHONES)))
+_CHEQUE_ANY = re.compile("[" + "".join(_CHEQUE) + "]")
+_CHEQUE_RUN = re.compile(
+    "(?<![漂明光发月闪敞透晶响擦])[零〇一二两三四五六七八九十百"
+    + "".join(_CHEQUE)
+    + "]+(?=[半"
+    + _UNIT_STARTS
+    + "])"
+)
+
+
+def _cheque(m: re.Match[str]) -> str:
+    return "".join(_CHEQUE.get(c, c) for c in m.group())
+
+
 def fold(text: str) -> str:
     """Same-length Simplified, half-width, lower-case copy with emoji and list marks blanked."""
     cache = _FOLD
     s = "".join([cache.get(c) or _fold_char(c) for c in text])
+    if _CHEQUE_ANY.search(s) is not None:
+        s = _CHEQUE_RUN.sub(_cheque, s)
     if "[" in s:
         s = _WECHAT_EMOJI.sub(lambda m: " " * len(m.group()), s)
     if "." in s or "、" in s or ")" in s:

@@ -22,6 +22,16 @@ def _sum(a: Qty, b: Qty, unit: str) -> Qty | None:
     return Qty(a.kind, b.start, b.end, value=a.value + b.value, unit=a.unit, kuai=a.kuai)
 
 
+def _less(a: Qty, b: Qty) -> Qty | None:
+    """Line a with b taken off, when of the same measure and something is left."""
+    if a.kind == b.kind == "w" and a.grams > b.grams:
+        grams = a.grams - b.grams
+        return Qty("w", b.start, b.end, value=grams / 500, unit="斤", grams=grams)
+    if a.kind == b.kind == "p" and a.unit == b.unit and a.value > b.value:
+        return Qty("p", b.start, b.end, value=a.value - b.value, unit=a.unit)
+    return None
+
+
 @dataclass(slots=True)
 class Line:
     """One order line as the message stands so far; `qty` None: named without a quantity."""
@@ -128,6 +138,13 @@ class Ledger:
             line.struck = "cancelled"
         return True
 
+    def cancel_all(self) -> bool:
+        """ "刚才的都不要了": strikes every line still standing."""
+        live = [ln for ln in self.lines if not ln.struck]
+        for line in live:
+            self.cancel(line.tok.entry)
+        return bool(live)
+
     def take_back(self) -> Line | None:
         """ "土豆3斤，算了": strikes the last line still standing."""
         line = next((ln for ln in reversed(self.lines) if not ln.struck), None)
@@ -135,15 +152,22 @@ class Ledger:
             self.cancel(line.tok.entry)
         return line
 
-    def restate(self, qty: Qty, target: Tok | None, same_clause: tuple[int, int]) -> bool:
+    def restate(
+        self, qty: Qty, target: Tok | None, same_clause: tuple[int, int], *, less: bool = False
+    ) -> bool:
         """ "不，2斤", "改成3斤": the new quantity replaces the target's line, or the last
-        line with a quantity."""
+        line with a quantity. `less` ("少要一个"): it comes off that line's quantity."""
         if target is not None:
             old = self.live(target.entry)
         else:
             old = next((ln for ln in reversed(self.lines) if not ln.struck and ln.qty), None)
         if old is None:
             return False
+        if less:
+            left = _less(old.qty, qty) if old.qty is not None else None
+            if left is None:
+                return False  # more than there was, or another measure: reported
+            qty = left
         lo, hi = same_clause
         span = (old.tok.start, qty.end) if lo <= old.tok.start < hi else (qty.start, qty.end)
         self._replace(old, Line(old.tok, qty, old.pos, old.in_question, span=span))

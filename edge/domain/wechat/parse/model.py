@@ -92,6 +92,7 @@ class Tok:
     swap: Tok | None = None  # "芹菜换成菠菜": the product this one replaces
     restate: Qty | None = None  # fix/change: "不，2斤" — the quantity that replaces one
     target: Tok | None = None  # ...of this product's line (None: the last line)
+    less: bool = False  # change: "馒头10个，少要一个" — its quantity comes off the line
     takes_back: bool = False  # neg alone in its part ("土豆3斤，算了"): strikes the last line
     adds: bool = False  # "生菜一斤，再加一斤": its quantity adds to the line already there
     replaces_last: bool = False  # "搞错了，是挂面一袋": takes the place of the last line

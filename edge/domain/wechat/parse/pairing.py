@@ -9,7 +9,7 @@ from ..lexicon import (
 )
 from .context import list_item
 from .model import Qty, Tok
-from .people import for_me_too, for_them_too, people_before
+from .people import after_a_space, for_me_too, for_them_too, people_before
 
 SKIP = frozenset(("fill", "polite", "verb", "price", "change"))
 _DEGREE = "太很特那这过"  # "不要太大", "别那么肥": a preference, not a cancellation
@@ -121,6 +121,20 @@ def pair_products(s: str, toks: list[Tok]) -> None:
     """Greedy, left to right: a product takes the free quantity just before it, else the one
     just after it. This reads "5斤土豆2斤黄瓜", "土豆5斤黄瓜2斤" and "5斤土豆黄瓜2斤" right.
     Then 各 gives its quantity to every product it covers."""
+    for k in range(len(toks) - 2):
+        # "豆角多加一斤 茄子少要一斤": a product, an additive word and a quantity that ends
+        # its part are one line, before the next product can take that quantity.
+        t, sep, qt = toks[k], toks[k + 1], toks[k + 2]
+        if (
+            t.kind == "prod"
+            and sep.kind == "sep"
+            and s[sep.start : sep.end] in ADDITIVE
+            and qt.kind == "qty"
+            and qt.qty is not None
+            and (qt.end >= len(s) or s[qt.end] in " \t\n,，、;；。")
+            and not is_negated(s, toks, k)
+        ):
+            t.paired, qt.qty.used = qt.qty, True
     for k, t in enumerate(toks):
         if t.kind == "each":
             for j in range(k + 1, len(toks)):
@@ -134,7 +148,7 @@ def pair_products(s: str, toks: list[Tok]) -> None:
     # quantity on both sides: worked out once, when first needed.
     after_names: list[bool] = []
     for k, t in enumerate(toks):
-        if t.kind != "prod":
+        if t.kind != "prod" or t.paired is not None:
             continue
         if is_negated(s, toks, k):
             t.dropped = True
@@ -234,11 +248,16 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
             or toks[j].kind == "sep"
             or toks[j].alt
             or (toks[j].kind == "res" and crossed and not toks[j].blocked)
+            or (crossed and _wish(s, toks[j]))
         ):
             crossed = crossed or toks[j].kind == "sep"
             priced = priced or (crossed and toks[j].kind == "price")
             # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
             priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
+            j -= 1
+        if j >= 1 and toks[j].kind == "qty" and toks[j - 1].paired is toks[j].qty is not None:
+            # "帮王阿姨带黄瓜两斤，我要三斤": the line before, named first, then its quantity.
+            crossed = crossed or s[toks[j].end : toks[j + 1].start].isspace()
             j -= 1
         if crossed and j >= 0 and toks[j].kind == "prod":
             p = toks[j]
@@ -270,6 +289,8 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     if q is None or q.kind != "w" or q.each:
         return False
     a, b = list_item(toks, k)
+    if a == 0:  # "冬瓜一块 大概3斤": after a space
+        a = after_a_space(s, toks, a, k) or 0
     if a == 0 or any(x.kind in ("prod", "qty", "res") for x in toks[a:b] if x is not toks[k]):
         return False
     words = [s[x.start : x.end] for x in toks[a:b]]
@@ -285,6 +306,11 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
     return True
 
 
+def _wish(s: str, t: Tok) -> bool:
+    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish."""
+    return t.kind == "neg" and t.end < len(s) and s[t.end] in _DEGREE
+
+
 def _described_line(toks: list[Tok], k: int) -> bool:
     """Is there a product with its own quantity before the descriptor at k?"""
     p = next((x for x in reversed(toks[:k]) if x.kind == "prod"), None)
@@ -298,7 +324,13 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     words = [x for x in toks[p + 1 : k] if x.kind == "res"]
     if any(x.end - x.start > 3 for x in words):
         return False
-    ends = [x for x in toks[p + 1 : k] if x.kind != "sep"]
+    # "西红柿要沙瓤的，来三斤": order words between the last comma and the quantity.
+    cut = max((j for j in range(p + 1, k) if toks[j].kind == "sep"), default=k)
+    if any(x.kind not in SKIP for x in toks[cut + 1 : k]):
+        cut = k
+    ends = [x for x in toks[p + 1 : cut] if x.kind != "sep"]
+    if ends and _wish(s, ends[0]):
+        return True  # "土豆不要太多，两斤就行"
     return bool(ends) and s[ends[-1].end - 1] == "的"
 
 

@@ -96,7 +96,7 @@ def _additive(s: str, t: Tok) -> bool:
     return t.kind == "sep" and s[t.start : t.end] in ADDITIVE
 
 
-def _after_a_space(s: str, toks: list[Tok], a: int, k: int) -> int | None:
+def after_a_space(s: str, toks: list[Tok], a: int, k: int) -> int | None:
     """Where a neighbour's part starts when only a space parts it from the line before
     ("土豆两斤 我二姨要三斤"): right after that line's quantity, if a space follows it."""
     c = k - 1
@@ -116,7 +116,7 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     a, b = list_item(toks, k)
     if q is None or q.each:
         return None
-    spaced = _after_a_space(s, toks, a, k)  # "土豆两斤 我二姨要三斤": a space between
+    spaced = after_a_space(s, toks, a, k)  # "土豆两斤 我二姨要三斤": a space between
     if spaced is not None:
         a = spaced
     if a == 0 or any(x.kind == "prod" for x in toks[a:b]):

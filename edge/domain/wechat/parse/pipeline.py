@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
+from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP, ORDERING_CONNECTORS
 from .catalog import Catalog, as_catalog
 from .context import (
+    already_ordered,
+    cancels_all,
     chatter_around,
     clauses,
     list_item,
@@ -22,7 +24,7 @@ from .leftovers import breakdowns, collect_leftovers
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
-from .senders import sender_texts
+from .senders import chain_title, sender_texts
 from .tokens import fuzzy_pass, is_emoji, tokenize
 
 
@@ -34,7 +36,7 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
     struck: list[ParsedItem] = []
     unparsed: list[str] = []
     for body in [b for _, b in sender_texts(text, cat) or [("", text)]]:
-        reader = _Reader(body, cat)
+        reader = _Reader(chain_title(body, cat), cat)
         for lo, hi, stop in clauses(reader.s):
             reader.clause(lo, hi, stop)
         got, gone, left = reader.finish()
@@ -90,6 +92,16 @@ class _Reader:
         if not kinds & {"prod", "qty", "res", "neg"}:
             self.last_lone_prod = None
             return  # only greetings, politeness, fillers
+        placed = already_ordered(s, toks) if "qty" in kinds else None
+        if placed is not None:  # "订了两斤": an order already placed, for a person to read
+            a, b = toks[placed[0]].start, toks[placed[1] - 1].end
+            self.unparsed.append((a, self.text[a:b]))
+            toks = toks[: placed[0]] + toks[placed[1] :]
+        all_off = cancels_all(s, lo, hi) if "neg" in kinds else None
+        if all_off is not None and not any(t.kind == "prod" and t.end <= all_off[0] for t in toks):
+            if self.ledger.cancel_all():  # "刚才的都不要了", "都不要了，换成三斤黄瓜"
+                toks = [t for t in toks if not all_off[0] <= t.start < all_off[1]]
+            all_off = None
         segs = question_segments(s, toks, lo, hi, stop)
         price_prods: list[Tok] = []
         priced: list[Tok] = []  # products whose price was asked (not asking the group)
@@ -118,7 +130,11 @@ class _Reader:
             # "西瓜多少钱一个，要一个": the price asked, then the order of it.
             self._answer_to_question(toks, explained, priced[0])
         self._answer_to_question(toks, explained)
+        self._said_again(toks, explained)
         question_prods = self._lines(toks, segs, lo, hi, explained)
+        if all_off is not None and not any(t.kind == "prod" and t.end > all_off[0] for t in toks):
+            if self.ledger.cancel_all():
+                explained.append((all_off[0], hi))  # "土豆两斤，算了都不要了"
         self.last_question_prod = (
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
@@ -159,6 +175,25 @@ class _Reader:
         if self.ledger.order(more, q, only_add=True):
             q.used = True
             explained.append((toks[0].start, t.end))
+
+    def _said_again(self, toks: list[Tok], explained: list[tuple[int, int]]) -> None:
+        """ "土豆来3斤，嗯…4斤吧": a clause that is only a quantity (and order words), of the
+        measure of the last line said, says that line's amount again; the last figure counts."""
+        if any(t.kind not in ("qty", "fill", "polite", "verb", "sep") for t in toks):
+            return
+        free = [t for t in toks if t.kind == "qty" and t.qty and not t.qty.used]
+        if len(free) != 1 or len([t for t in toks if t.kind == "qty"]) != 1:
+            return
+        q = free[0].qty
+        last = next((ln for ln in reversed(self.ledger.lines) if not ln.struck), None)
+        if q is None or q.each or q.descriptor or not sensible(q) or last is None:
+            return
+        was = last.qty
+        if was is None or was.kind != q.kind or q.kind not in ("w", "p") or was.unit != q.unit:
+            return
+        if self.ledger.restate(q, None, (free[0].start, free[0].end)):
+            q.used = True
+            explained.append((free[0].start, free[0].end))
 
     def _answer_to_question(
         self, toks: list[Tok], explained: list[tuple[int, int]], asked: Tok | None = None
@@ -216,7 +251,9 @@ class _Reader:
         question_prods: list[Tok] = []
         for k, t in enumerate(toks):
             if t.restate is not None:
-                if sensible(t.restate) and ledger.restate(t.restate, t.target, (lo, hi)):
+                if sensible(t.restate) and ledger.restate(
+                    t.restate, t.target, (lo, hi), less=t.less
+                ):
                     explained.append((t.start, t.restate.end))  # "打错了，是3斤" whole
                 else:
                     t.restate.used = False  # nothing to correct: reported
@@ -332,8 +369,13 @@ def _this_time(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     if b >= len(toks):
         return None
     a2, b2 = list_item(toks, b + 1)
+    while b2 + 1 < len(toks) and s[toks[b2].start : toks[b2].end] in ORDERING_CONNECTORS:
+        b2 = list_item(toks, b2 + 1)[1]  # "这次还要两斤": the connector orders
     part = toks[a2:b2]
-    if any(x.kind == "prod" for x in part) or not any(x.kind == "verb" for x in part):
+    if any(x.kind == "prod" for x in part) or not any(
+        x.kind == "verb" or (x.kind == "sep" and s[x.start : x.end] in ORDERING_CONNECTORS)
+        for x in part
+    ):
         return None
     qtys = [
         x

@@ -11,6 +11,7 @@ from ..lexicon import (
     CONTAINERS,
     JIN_HOMOPHONES,
     JIN_NOT_BEFORE,
+    JIN_THEN_PRODUCT,
     MONEY_UNITS,
     WEIGHT_UNITS,
 )
@@ -38,7 +39,9 @@ def unit_at(
                 return s[i : i + n], own[s[i : i + n]]
     if s[i] == "快":
         return "块", "k"  # "生姜一快": dictation's 块
-    if s[i] in JIN_HOMOPHONES and (i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE):
+    if s[i] in JIN_HOMOPHONES and (
+        i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE or s.startswith(JIN_THEN_PRODUCT, i + 1)
+    ):
         return "斤", "w"
     for n in _UNIT_LENGTHS.get(s[i], ()):
         kind = ALL_UNITS.get(s[i : i + n]) if i + n <= hi else None

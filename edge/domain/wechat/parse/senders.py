@@ -70,6 +70,33 @@ def sender_texts(text: str, catalog: Catalog) -> list[tuple[str, str]] | None:
     return [(sender, "\n".join(parts)) for sender, parts in out.items()]
 
 
+_NUMBERED = re.compile(r"^[ \t]*\d{1,3}[.、)）]")
+
+
+def chain_title(text: str, catalog: Catalog) -> str:
+    """ "【接龙】周六团购鸡蛋 / 1. 张姐 2斤 / 2. 李姐 3斤": a 接龙 whose title names one
+    product and whose numbered lines give only who and how much: each such line is of that
+    product, so the line gains its name. Lines naming a product of their own keep it."""
+    if "接龙" not in text:
+        return text
+    lines = text.split("\n")
+    first = next((k for k, ln in enumerate(lines) if _NUMBERED.match(ln)), None)
+    if first is None or first == 0:
+        return text
+    head = fold("\n".join(lines[:first]))
+    named = [t for t in tokenize(head, 0, len(head), catalog) if t.kind == "prod"]
+    if len({t.entry for t in named}) != 1 or named[0].entry is None:
+        return text
+    name = named[0].entry.name
+    for k in range(first, len(lines)):
+        s = fold(lines[k])
+        toks = tokenize(s, 0, len(s), catalog) if _NUMBERED.match(lines[k]) else []
+        q = next((t for t in toks if t.qty is not None and t.qty.kind in ("w", "p", "m")), None)
+        if q is not None and not any(t.kind == "prod" for t in toks):
+            lines[k] = f"{lines[k][: q.start]}{name}{lines[k][q.start :]}"  # "张姐 鸡蛋2斤"
+    return "\n".join(lines)
+
+
 def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMessage]:
     """ "都要了" right after another sender's turn that offers one amount ("就剩两个了")
     takes it: the taker's turn gains the amount as written, and the offer turn goes, since
@@ -84,14 +111,38 @@ def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMess
             if taken is not None:
                 out[k] = replace(taker, text=f"{taker.text}：{taken}")
                 out[k - 1] = replace(offer, text="")
+        elif _amount_only(taker.text, catalog):
+            named = _offer(offer.text, catalog, named_only=True)
+            if named:  # "今天到了西兰花，6元一斤" / "给我留两颗": the amount is of that product
+                out[k] = replace(taker, text=f"{named}：{taker.text}")
     return [t for t in out if t.text]
 
 
-def _offer(text: str, catalog: Catalog) -> str | None:
+def _amount_only(text: str, catalog: Catalog) -> bool:
+    """Is the turn an order word and one amount, naming no product ("给我留两颗")?"""
+    s = fold(text)
+    if "?" in s or "？" in s or "吗" in s:
+        return False
+    toks = tokenize(s, 0, len(s), catalog)
+    qtys = [t for t in toks if t.kind == "qty" and t.qty is not None and t.qty.kind != "bare"]
+    return (
+        len(qtys) == 1
+        and any(t.kind == "verb" for t in toks)
+        and not any(t.kind in ("prod", "res", "price", "neg") for t in toks)
+    )
+
+
+def _offer(text: str, catalog: Catalog, *, named_only: bool = False) -> str | None:
     """ "就剩两个了", "今天到了土鸡蛋，还有5斤": the one quantity a turn offers, with the one
-    product it names if any, as written; None when it offers no single amount."""
+    product it names if any, as written; None when it offers no single amount.
+    `named_only`: the one product the turn names, whatever its amounts or prices."""
     s = fold(text)
     toks = tokenize(s, 0, len(s), catalog)
+    if named_only:
+        named = [t for t in toks if t.kind == "prod"]
+        if len({t.entry for t in named}) != 1:
+            return None
+        return text[named[0].start : named[0].end]
     qtys = [t for t in toks if t.kind == "qty" and t.qty is not None and t.qty.kind != "bare"]
     prods = {t.entry for t in toks if t.kind == "prod"}
     if len(qtys) != 1 or len(prods) > 1 or any(t.kind == "price" for t in toks):

@@ -126,18 +126,12 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             toks.append(Tok("qty", i, i + 1, qty=Qty("p", i, i + 1, 1.0, c)))
             i += 1
             continue
-        if c == "把" and toks and toks[-1].end == i and catalog.match_at(s, i + 1, hi):
+        if c == "把" and _marks_object(s, i, hi, toks, catalog):
             toks.append(Tok("fill", i, i + 1))  # "要把葱切好": 把 marks what is cut
             i += 1
             continue
-        if (
-            c == "个"
-            and toks
-            and toks[-1].kind == "verb"
-            and i + 1 < hi
-            and s[i + 1] in NUMBER_START
-        ):
-            toks.append(Tok("fill", i, i + 1))  # "来个两三斤"
+        if c == "个" and toks and toks[-1].kind == "verb" and toks[-1].end == i:
+            toks.append(Tok("fill", i, i + 1))  # "来个两三斤", "西瓜挑个甜的"
             i += 1
             continue
         w = word_at(s, i, hi)
@@ -235,6 +229,18 @@ def _food_suffix(s: str, j: int, hi: int, catalog: Catalog) -> bool:
         or word_at(s, k, hi) is not None
         or catalog.match_at(s, k, hi) is not None
     )
+
+
+def _marks_object(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
+    """ "要把葱切好", "把葱切好，要两把": 把 right before a product marks what is done to it
+    (after a word, or opening the clause before a preparation verb)."""
+    pm = catalog.match_at(s, i + 1, hi) if i + 1 < hi else None
+    if pm is None:
+        return False
+    if toks and toks[-1].end == i:
+        return True
+    after = i + 1 + pm[0]
+    return not toks and after < hi and s[after] in PREP_CHARS
 
 
 def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
