@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 from live_server import free_port, stop, wait_healthy
+from pg_server import ensure_database
 from sync_fixtures import connect_any
 
 from edge.domain import calendar
@@ -78,6 +79,7 @@ def sign_in(client: httpx.Client, name: str = "op", password: str = "password1")
 def district(folder: Path, hub: Path | str | None = None) -> Iterator[District]:
     """`hub`: where the hub keeps its store (default folder/hub.db; a PostgreSQL URL)."""
     hub_db: Path | str = hub if hub is not None else folder / "hub.db"
+    ensure_database(hub_db)
     a_db, b_db = folder / "a.db", folder / "b.db"
     a = linli("hub", "add-centre", "--db", str(hub_db), "--name", "金沙路社区")
     b = linli("hub", "add-centre", "--db", str(hub_db), "--name", "海泊河社区")

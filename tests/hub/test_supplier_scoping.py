@@ -4,18 +4,22 @@ supply, and sees only its own centres. Real hub app, real centres, real CLI."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pg_server import ensure_database
 from supply_world import MONDAY, World
 from sync_fixtures import HUB_URL, connect_any, count, enrol_centre, open_hub_store
 
+from edge.cli import main
 from hub.supplier import create_supplier
 from sync import schema as sync_schema
 
@@ -223,13 +227,23 @@ def test_the_migration_keeps_existing_accounts_serving_every_centre(tmp_path: Pa
 
 
 def _linli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, timeout=60
-    )
+    """`linli ARGS` (edge.cli.main), in this process: its exit status and what it printed
+    (a Python started per command was most of the test's time)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code: int | str | None = main(list(args))
+        except SystemExit as exit_:  # argparse, or sys.exit("message") as python prints it
+            code = exit_.code
+            if isinstance(code, str):
+                print(code, file=sys.stderr)
+                code = 1
+    return subprocess.CompletedProcess(list(args), code or 0, out.getvalue(), err.getvalue())
 
 
 def test_the_cli_links_a_coop_to_its_centres(hub_target: Path | str) -> None:
     hub = str(hub_target)
+    ensure_database(hub)
     sites = {}
     for name in ("金沙路社区", "海泊河社区"):
         r = _linli("hub", "add-centre", "--db", hub, "--name", name)
