@@ -254,7 +254,7 @@ def open_hub(state: State, settings: Settings | None = None) -> Hub:
     sync_schema.ensure(settings.db_target)
     store = open_db(settings.db_target)
     try:
-        _shared_secret(store)  # every hub process on the database signs forms alike
+        secret = _shared_secret(store)  # every hub process on the database signs forms alike
         links.ensure_secret(store)
         hub = Hub(store)
     except BaseException:
@@ -267,6 +267,9 @@ def open_hub(state: State, settings: Settings | None = None) -> Hub:
         store, settings.login_max_failures, settings.login_window_s
     )
     state.hub_tz = None  # looked up again from these settings (hub.pages.hub_zone)
+    csrf = getattr(state, "csrf_config", None)  # the app's, once built: read per request
+    if csrf is not None:
+        csrf.secret = secret
     return hub
 
 
@@ -338,4 +341,5 @@ def create_hub_app(settings: Settings) -> Litestar:
         **extra,
     )
     document_errors(app)
+    state.csrf_config = app.csrf_config
     return app

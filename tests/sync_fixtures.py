@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import io
 import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +148,39 @@ def hub_app(path: Path | str) -> Any:
     app = create_hub_app(settings)
     pool.append(_Built(app, test))
     return app
+
+
+def linli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`linli ARGS` (`edge.cli.main`) run in this process: its exit status and what it
+    printed, as `subprocess.run` gives them. A Python started for a command spends a
+    second or more importing before the command begins. On a thread of its own, so a
+    command that runs an event loop (`sync --once`) may be run from async code too; for
+    commands that run to an end (not `serve`)."""
+    from edge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    done: list[int | str | None] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(main(list(args)))
+        except SystemExit as exit_:  # argparse, or sys.exit("message")
+            done.append(exit_.code)
+        except BaseException as e:  # noqa: BLE001 - raised again in the calling thread
+            failed.append(e)
+
+    with redirect_stdout(out), redirect_stderr(err):
+        worker = threading.Thread(target=run, name="linli")
+        worker.start()
+        worker.join()
+    if failed:
+        raise failed[0]
+    code = done[0]
+    if isinstance(code, str):  # as python prints sys.exit("message")
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess(["linli", *args], code or 0, out.getvalue(), err.getvalue())
 
 
 @contextmanager
