@@ -211,14 +211,20 @@ LETTERS = "abcdefgh"
 
 
 def enrolled(
-    tmp: Path, names: Sequence[str], hub_url: str = HUB_URL, hub: Path | str | None = None
+    tmp: Path,
+    names: Sequence[str],
+    hub_url: str = HUB_URL,
+    hub: Path | str | None = None,
+    source: Path | None = None,
 ) -> tuple[Any, list[Centre]]:
     """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
 
     Migrating and enrolling fresh databases was most of every sync test's setup, so
     the files are made once per test process with `enrol_centre` and each test gets
     its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
-    enrolled hub file moved in with `linli hub migrate`'s copy)."""
+    enrolled hub file moved in with `linli hub migrate`'s copy). `source`: a folder
+    holding a later state of these same files (a test module's own setup, made once
+    from an earlier `enrolled`) to copy instead."""
     key = (tuple(names), hub_url)
     if key not in _ENROLLED:
         folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
@@ -232,6 +238,7 @@ def enrolled(
         hub_store.close()
         _ENROLLED[key] = (folder, made)
     folder, made = _ENROLLED[key]
+    folder = source or folder
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
     if hub is not None and is_postgres_url(hub):
