@@ -6,7 +6,9 @@ Each test gets a fresh database copied from a migrated template
 (`CREATE DATABASE ... TEMPLATE`; STRATEGY FILE_COPY was measured and is not faster
 here: each copy and drop then waits for a checkpoint). A test that puts a hub world into
 its database (`load_hub`: the copy `linli hub migrate` makes of a SQLite hub file) gets
-it from a template holding that world, migrated once per test process. `make test`
+it from a template holding that world, migrated once per test process. `hub_target`'s
+database is made when first used (`ensure_database`), so a test that loads a world
+pays for one copy, the world's. `make test`
 installs Debian's postgresql when initdb is missing (Makefile target `postgres`).
 
 As root (CI, this machine) the server runs as the `postgres` user that Debian's
