@@ -234,38 +234,81 @@ SYNC_HANDLERS = [
 ]
 
 
-def create_hub_app(settings: Settings) -> Litestar:
-    """The hub's ASGI app. The store opens here (tests reach it as `app.state.hub`)
-    and closes when the lifespan ends."""
+def _store_is_open(store: Store | None) -> bool:
+    return store is not None and not getattr(store, "_closed", True)
+
+
+def open_hub(state: State, settings: Settings | None = None) -> Hub:
+    """Open the hub's store on `settings.db_target` (default: `state.settings`) and put it
+    in the app's `state` with what serves from it: the `Hub`, the operator sign-in limiter.
+    `create_hub_app` does it as it builds the app, and the lifespan serves that store; a
+    lifespan run after an earlier one closed its store opens it again here.
+
+    Tests build the app once per test process (Litestar takes ~0.3 s to build it) and
+    call this with each test's own database before the test uses it."""
+    from hub import links
+    from hub.pages import _shared_secret
+    from hub.signin_limit import HubLoginLimiter
+
+    settings = settings or state.settings
     sync_schema.ensure(settings.db_target)
     store = open_db(settings.db_target)
-    hub = Hub(store)
+    try:
+        secret = _shared_secret(store)  # every hub process on the database signs forms alike
+        links.ensure_secret(store)
+        hub = Hub(store)
+    except BaseException:
+        store.close()
+        raise
+    state.settings = settings
+    state.store = store
+    state.hub = hub
+    state.login_limiter = HubLoginLimiter(
+        store, settings.login_max_failures, settings.login_window_s
+    )
+    state.hub_tz = None  # looked up again from these settings (hub.pages.hub_zone)
+    csrf = getattr(state, "csrf_config", None)  # the app's, once built: read per request
+    if csrf is not None:
+        csrf.secret = secret
+    return hub
+
+
+def create_hub_app(settings: Settings) -> Litestar:
+    """The hub's ASGI app. The store opens here (tests reach it as `app.state.hub`) and
+    the lifespan serves it, on the database `app.state.settings` names (`open_hub` puts
+    another there); it closes when the lifespan ends, and a later lifespan opens it anew."""
+    state = State({"settings": settings})
+    open_hub(state, settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if settings.db_url:  # PostgreSQL: several hub processes share it by design
+        if not _store_is_open(app.state.store):
+            open_hub(app.state)
+        served: Store = app.state.store
+        if app.state.settings.db_url:  # PostgreSQL: several hub processes share it by design
             try:
                 yield
             finally:
-                store.close()
+                served.close()
             return
         # The serving lock, as a centre server holds it: `linli restore` refuses while
         # the hub runs (it would go on writing into the file restore replaced).
-        lock = try_serving_lock(store.path)
+        lock = try_serving_lock(served.path)
         if lock is None:
-            store.close()
-            raise SyncError(f"{store.path} is being restored or joined: start the hub after")
+            served.close()
+            raise SyncError(f"{served.path} is being restored or joined: start the hub after")
         try:
             yield
         finally:
-            store.close()
+            served.close()
             os.close(lock)
 
     from hub.care_statement import HANDLERS as CARE_STATEMENT_HANDLERS
     from hub.hotline import HOTLINE_HANDLERS, hotline_guard
     from hub.pages import page_app_config
 
-    handlers, extra = page_app_config(settings, store)
+    handlers, extra = page_app_config(settings, state.store)
+    extra.pop("state", None)  # the sign-in limiter: open_hub puts it in the state
     handlers_by_exc: dict[Any, Any] = {
         SyncError: sync_error,
         HTTPException: http_error,
@@ -274,7 +317,6 @@ def create_hub_app(settings: Settings) -> Litestar:
         Exception: internal_error,
     }
     handlers_by_exc.update(extra.pop("extra_exception_handlers", {}))
-    page_state = extra.pop("state", {})
     escape_log_records()
     app = Litestar(
         route_handlers=[
@@ -294,9 +336,10 @@ def create_hub_app(settings: Settings) -> Litestar:
             backend="gzip", minimum_size=1024, gzip_compress_level=6
         ),
         request_max_body_size=max(settings.max_body_bytes, MAX_BODY_BYTES),
-        state=State({"hub": hub, "store": store, "settings": settings, **page_state}),
+        state=state,
         debug=False,
         **extra,
     )
     document_errors(app)
+    state.csrf_config = app.csrf_config
     return app

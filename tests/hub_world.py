@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 from live_server import free_port, stop, wait_healthy
-from sync_fixtures import connect_any
+from pg_server import ensure_database
+from sync_fixtures import connect_any, linli_in_process
 
 from edge.domain import calendar
 from edge.store import Store
@@ -28,6 +29,14 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 def linli(*args: str) -> str:
     done = subprocess.run([LINLI, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"linli {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def linli_here(*args: str) -> str:
+    """`linli` in this process (`linli_in_process`): a Python started per command spent
+    a second or more importing before it began."""
+    done = linli_in_process(*args)
     assert done.returncode == 0, f"linli {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -51,7 +60,7 @@ class District:
 
     def sync(self, db: Path) -> None:
         """The stopped centre's one sync run, as `linli sync --once` does it."""
-        linli("sync", "--db", str(db), "--once")
+        linli_here("sync", "--db", str(db), "--once")
 
     def hub_rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with connect_any(self.hub_db) as conn:
@@ -78,13 +87,16 @@ def sign_in(client: httpx.Client, name: str = "op", password: str = "password1")
 def district(folder: Path, hub: Path | str | None = None) -> Iterator[District]:
     """`hub`: where the hub keeps its store (default folder/hub.db; a PostgreSQL URL)."""
     hub_db: Path | str = hub if hub is not None else folder / "hub.db"
+    ensure_database(hub_db)
     a_db, b_db = folder / "a.db", folder / "b.db"
-    a = linli("hub", "add-centre", "--db", str(hub_db), "--name", "金沙路社区")
-    b = linli("hub", "add-centre", "--db", str(hub_db), "--name", "海泊河社区")
-    linli("hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1")
-    sup = linli("hub", "add-supplier", "--db", str(hub_db), "--name", "胶州合作社")
-    linli("demo", "--db", str(a_db))
-    linli("demo", "--db", str(b_db))
+    a = linli_here("hub", "add-centre", "--db", str(hub_db), "--name", "金沙路社区")
+    b = linli_here("hub", "add-centre", "--db", str(hub_db), "--name", "海泊河社区")
+    linli_here(
+        "hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1"
+    )
+    sup = linli_here("hub", "add-supplier", "--db", str(hub_db), "--name", "胶州合作社")
+    linli_here("demo", "--db", str(a_db))
+    linli_here("demo", "--db", str(b_db))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "hub.log"
@@ -100,7 +112,7 @@ def district(folder: Path, hub: Path | str | None = None) -> Iterator[District]:
         try:
             wait_healthy(url, proc, log_path)
             for db, out in ((a_db, a), (b_db, b)):
-                linli(
+                linli_here(
                     "centre",
                     "join",
                     "--db",

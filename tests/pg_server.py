@@ -6,7 +6,9 @@ Each test gets a fresh database copied from a migrated template
 (`CREATE DATABASE ... TEMPLATE`; STRATEGY FILE_COPY was measured and is not faster
 here: each copy and drop then waits for a checkpoint). A test that puts a hub world into
 its database (`load_hub`: the copy `linli hub migrate` makes of a SQLite hub file) gets
-it from a template holding that world, migrated once per test process. `make test`
+it from a template holding that world, migrated once per test process. `hub_target`'s
+database is made when first used (`ensure_database`), so a test that loads a world
+pays for one copy, the world's. `make test`
 installs Debian's postgresql when initdb is missing (Makefile target `postgres`).
 
 As root (CI, this machine) the server runs as the `postgres` user that Debian's
@@ -69,6 +71,8 @@ class PgServer:
     _drops: queue.Queue[str | None] | None = None
     _dropper: threading.Thread | None = None
     _drop_errors: list[str] = field(default_factory=list)
+    # Databases `reserve` named and nobody made yet (`ensure`, `load_hub` make them).
+    _pending: set[str] = field(default_factory=set)
 
     @property
     def socket_dir(self) -> Path:
@@ -149,6 +153,26 @@ class PgServer:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {template or self.template}")
         return self.url(name)
 
+    def reserve(self) -> str:
+        """The URL of a database made when first needed (`ensure`): as a copy of the
+        migrated template, or by `load_hub` straight from a hub world's template (a test
+        that loads a world then makes one copy, not two)."""
+        name = f"hub_{os.getpid()}_{next(_numbers)}"
+        self._pending.add(name)
+        return self.url(name)
+
+    def ensure(self, url: str) -> None:
+        """Make the database `reserve` named, a copy of the migrated template, if it is
+        not made yet."""
+        import psycopg
+
+        name = _database_name(url)
+        if name not in self._pending:
+            return
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        self._pending.discard(name)
+
     def load_hub(self, hub_file: Path, url: str, source: Path) -> None:
         """What `migrate_hub(hub_file, url)` makes of the fresh, empty database at `url`,
         where `hub_file` is a copy of `source`: migrated once per source file into a
@@ -169,6 +193,11 @@ class PgServer:
                 conn.execute(f"ALTER DATABASE {world} WITH ALLOW_CONNECTIONS false")
             self._worlds[key] = world
         name = _database_name(url)
+        if name in self._pending:  # reserved, not made yet: made as the world's copy
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {name} TEMPLATE {self._worlds[key]}")
+            self._pending.discard(name)
+            return
         with psycopg.connect(self.url(), autocommit=True) as conn:
             # The empty copy out of the way (renamed: no checkpoint), dropped in the background.
             conn.execute(f"ALTER DATABASE {name} RENAME TO {name}_empty")
@@ -182,6 +211,9 @@ class PgServer:
         In the background, on one connection of its own: a DROP forces a checkpoint, and
         the next test need not wait for it (no test reuses a name). `stop` waits for the
         drops asked for and raises the first that failed."""
+        if _database_name(url) in self._pending:  # never made
+            self._pending.discard(_database_name(url))
+            return
         if self._drops is None:
             self._drops = queue.Queue()
             self._dropper = threading.Thread(target=self._drop_all, name="pg-drop", daemon=True)
@@ -212,6 +244,17 @@ class PgServer:
 def _database_name(url: str) -> str:
     """postgresql://linli@/NAME?host=/tmp/linli-pg-…/run -> NAME (the host has slashes)."""
     return url.split("?", 1)[0].rsplit("/", 1)[1]
+
+
+def ensure_database(target: Path | str) -> None:
+    """Make the PostgreSQL database `hub_target` reserved for the test, if `target` is
+    one not made yet (`PgServer.reserve`): the helpers that open a hub's store call it."""
+    target = str(target)
+    if not target.startswith("postgresql://"):
+        return
+    server = _SERVERS.get(target.rsplit("host=", 1)[-1])
+    if server is not None:
+        server.ensure(target)
 
 
 def load_hub(hub_file: Path, url: str, source: Path) -> None:
@@ -272,11 +315,13 @@ def hub_target(
     hub_backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[str | Path]:
     """Where the test's hub keeps its store: a SQLite file, or a PostgreSQL database
-    (dropped after the test)."""
+    (dropped after the test). The database is made when first used (`ensure_database`,
+    which the helpers that open a hub call): a test that loads a hub world into it
+    (`load_hub`) gets it made once, as that world's copy."""
     if hub_backend != "postgresql":
         yield tmp_path / "hub.db"
         return
     server: PgServer = request.getfixturevalue("pg_server")
-    url = server.fresh_database()
+    url = server.reserve()
     yield url
     server.drop(url)

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import io
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pg_server import ensure_database, load_hub
 
 from edge.domain import orders
 from edge.domain.centre import init_centre
@@ -28,7 +33,7 @@ from edge.store import Store, Tx, open_db, set_meta
 from edge.store.dialect import is_postgres_url
 from edge.store.ids import new_id
 from edge.sync_hooks import DEFAULT_COMMANDS
-from hub.app import create_hub_app
+from hub.app import create_hub_app, open_hub
 from sync import enrol
 from sync import schema as sync_schema
 from sync.agent import SyncAgent
@@ -50,6 +55,7 @@ class Centre:
 
 def open_hub_store(path: Path | str) -> Store:
     """The hub's store on a SQLite file or on a PostgreSQL database (a URL)."""
+    ensure_database(path)
     sync_schema.ensure(path)
     store = open_db(path)
     enrol.init_hub(store)
@@ -90,18 +96,97 @@ async def hub_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def hub_settings(target: Path | str, **kw: Any) -> Settings:
     """Settings of a hub on a SQLite file or on a PostgreSQL database (a URL)."""
+    ensure_database(target)
     if is_postgres_url(target):
         return Settings(db_path=Path("postgresql"), db_url=str(target), role="hub", **kw)
     return Settings(db_path=Path(target), role="hub", **kw)
 
 
+@dataclass
+class _Built:
+    """A hub app `hub_app` built, the test (node id) that last took it, and whether its
+    lifespan runs (a module-scoped world serves it across tests)."""
+
+    app: Any
+    test: str
+    serving: bool = False
+
+    def __post_init__(self) -> None:
+        self.app.on_startup.append(lambda: setattr(self, "serving", True))
+        self.app.on_shutdown.append(lambda: setattr(self, "serving", False))
+
+
+_APPS: dict[str, list[_Built]] = {"sqlite": [], "postgresql": []}
+
+
+def _current_test() -> str:
+    """The running test's node id ("" outside pytest: then no app is handed out twice)."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+
+
 def hub_app(path: Path | str) -> Any:
-    return create_hub_app(hub_settings(path))
+    """The real hub app on `path` (a SQLite file or a PostgreSQL URL), its store open
+    (`app.state.hub`, `app.state.store`) and served by its lifespan.
+
+    Building the Litestar app takes ~0.3 s (a signature model per handler), so each test
+    process keeps the apps it built, per engine, and hands one to the next test, opened
+    on that test's database (`hub.app.open_hub`): an app is a test's until the test ends
+    and while its lifespan runs (a module-scoped world), and a test asking twice gets
+    two apps."""
+    settings = hub_settings(path)
+    test = _current_test()
+    pool = _APPS["postgresql" if settings.db_url else "sqlite"]
+    for built in pool:
+        if test and built.test != test and not built.serving:
+            app = built.app
+            left = app.state.store
+            if left is not None:
+                left.close()  # a test that never ran the lifespan left it open
+            open_hub(app.state, settings)
+            built.test = test
+            return app
+    app = create_hub_app(settings)
+    pool.append(_Built(app, test))
+    return app
+
+
+def linli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`linli ARGS` (`edge.cli.main`) run in this process: its exit status and what it
+    printed, as `subprocess.run` gives them. A Python started for a command spends a
+    second or more importing before the command begins. On a thread of its own, so a
+    command that runs an event loop (`sync --once`) may be run from async code too; for
+    commands that run to an end (not `serve`)."""
+    from edge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    done: list[int | str | None] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(main(list(args)))
+        except SystemExit as exit_:  # argparse, or sys.exit("message")
+            done.append(exit_.code)
+        except BaseException as e:  # noqa: BLE001 - raised again in the calling thread
+            failed.append(e)
+
+    with redirect_stdout(out), redirect_stderr(err):
+        worker = threading.Thread(target=run, name="linli")
+        worker.start()
+        worker.join()
+    if failed:
+        raise failed[0]
+    code = done[0]
+    if isinstance(code, str):  # as python prints sys.exit("message")
+        err.write(code + "\n")
+        code = 1
+    return subprocess.CompletedProcess(["linli", *args], code or 0, out.getvalue(), err.getvalue())
 
 
 @contextmanager
 def connect_any(target: Path | str) -> Iterator[Any]:
     """A read connection to a hub's store, SQLite file or PostgreSQL URL, rows by name."""
+    ensure_database(target)
     if is_postgres_url(target):
         from edge.store.pg import connect_url
 
@@ -126,14 +211,20 @@ LETTERS = "abcdefgh"
 
 
 def enrolled(
-    tmp: Path, names: Sequence[str], hub_url: str = HUB_URL, hub: Path | str | None = None
+    tmp: Path,
+    names: Sequence[str],
+    hub_url: str = HUB_URL,
+    hub: Path | str | None = None,
+    source: Path | None = None,
 ) -> tuple[Any, list[Centre]]:
     """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
 
     Migrating and enrolling fresh databases was most of every sync test's setup, so
     the files are made once per test process with `enrol_centre` and each test gets
     its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
-    enrolled hub file moved in with `linli hub migrate`'s copy)."""
+    enrolled hub file moved in with `linli hub migrate`'s copy). `source`: a folder
+    holding a later state of these same files (a test module's own setup, made once
+    from an earlier `enrolled`) to copy instead."""
     key = (tuple(names), hub_url)
     if key not in _ENROLLED:
         folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
@@ -147,11 +238,10 @@ def enrolled(
         hub_store.close()
         _ENROLLED[key] = (folder, made)
     folder, made = _ENROLLED[key]
+    folder = source or folder
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
     if hub is not None and is_postgres_url(hub):
-        from pg_server import load_hub
-
         load_hub(tmp / "hub.db", str(hub), folder / "hub.db")
     app = hub_app(hub if hub is not None else tmp / "hub.db")
     centres = [

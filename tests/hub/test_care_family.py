@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from care_hub_world import DESK, MONDAY, link, seed, send
-from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
+from sync_fixtures import closing_stores, enrolled, hub_client
 
 from edge.domain.care import bookings
 from edge.sync_hooks import make_agent
@@ -22,9 +22,8 @@ TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 async def world(tmp_path: Path, hub_target: Path | str) -> Any:
-    app = hub_app(hub_target)
+    app, (centre,) = enrolled(tmp_path, ["金沙路"], hub=hub_target)
     async with hub_client(app) as client:
-        centre = enrol_centre(app.state.store, tmp_path / "a.db", "金沙路")
         with closing_stores(centre.store):
             ids = seed(centre.store)
             agent = make_agent(centre.store, client)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from care_hub_world import DESK
 from paths import CHECKOUT
-from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
+from sync_fixtures import closing_stores, enrolled, hub_client
 
 from edge.domain import calendar
 from edge.domain.care import bookings, catalog, providers, recipients
@@ -59,12 +59,11 @@ def seed(store: Store) -> dict[str, str]:
 
 @pytest.fixture
 async def world(tmp_path: Path, hub_target: Path | str) -> Any:
-    app = hub_app(hub_target)
+    app, (centre,) = enrolled(tmp_path, ["金沙路"], hub=hub_target)
     hub_store: Store = app.state.store
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "12349小张", "password1", "hotline"))
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password2", "operator"))
     async with hub_client(app) as client:
-        centre = enrol_centre(hub_store, tmp_path / "a.db", "金沙路")
         with closing_stores(centre.store):
             ids = seed(centre.store)
             agent = make_agent(centre.store, client)

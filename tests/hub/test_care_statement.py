@@ -161,16 +161,14 @@ async def test_the_hub_adds_up_every_centre(tmp_path: Path, hub_target: Path | s
     import re
 
     from care_hub_world import seed
-    from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
+    from sync_fixtures import closing_stores, enrolled, hub_client
 
     from sync import enrol
 
-    app = hub_app(hub_target)
+    app, (a, b) = enrolled(tmp_path, ["金沙路", "银河路"], hub=hub_target)
     hub_store: Store = app.state.store
     hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     async with hub_client(app) as client:
-        a = enrol_centre(hub_store, tmp_path / "a.db", "金沙路")
-        b = enrol_centre(hub_store, tmp_path / "b.db", "银河路")
         with closing_stores(a.store, b.store):
             for centre, minutes in ((a, 150), (b, 170)):
                 ids = seed(centre.store)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from care_hub_world import DESK, MONDAY, seed
-from sync_fixtures import closing_stores, enrol_centre, hub_app, hub_client
+from sync_fixtures import closing_stores, enrolled, hub_client
 
 from edge.domain import calendar
 from edge.domain.care import bookings
@@ -25,10 +25,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = hub_app(tmp_path / "hub.db")
+    app, (centre,) = enrolled(tmp_path, ["金沙路"])
     async with hub_client(app) as client:
         hub_store: Store = app.state.store
-        centre = enrol_centre(hub_store, tmp_path / "a.db", "金沙路")
         with closing_stores(centre.store):
             ids = seed(centre.store)
             agent = make_agent(centre.store, client)

@@ -9,7 +9,10 @@ that sold it as their own take theirs off sale instead of showing two.
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +82,18 @@ class World:
         return await self.client.post(path, data={"_csrf_token": self.csrf, **data})
 
 
-@pytest.fixture
-async def world(tmp_path: Path, hub_target: Path | str) -> Any:
-    app, centres = enrolled(tmp_path, ["金沙路社区", "海泊河社区", "四方路社区"], hub=hub_target)
+NAMES = ["金沙路社区", "海泊河社区", "四方路社区"]
+# The files of the world below after its setup (products made, every centre synced),
+# and the ids it made: once per test process, each test gets a copy (`enrolled`).
+_SYNCED: list[tuple[Path, dict[str, str]]] = []
+
+
+async def _synced() -> tuple[Path, dict[str, str]]:
+    if _SYNCED:
+        return _SYNCED[0]
+    folder = Path(tempfile.mkdtemp(prefix="linli-centre-products-"))
+    atexit.register(shutil.rmtree, folder, True)
+    app, centres = enrolled(folder, NAMES)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     district = hub.store.write_sync(lambda tx: _add(tx, "山东大葱", 320))
@@ -99,9 +111,23 @@ async def world(tmp_path: Path, hub_target: Path | str) -> Any:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=HUB_URL
         ) as client:
+            await World(app, client, centres).sync(*centres)
+    for c in centres:
+        c.store.close()
+    _SYNCED.append((folder, {**ids, "山东大葱": district}))
+    return _SYNCED[0]
+
+
+@pytest.fixture
+async def world(tmp_path: Path, hub_target: Path | str) -> Any:
+    source, ids = await _synced()
+    app, centres = enrolled(tmp_path, NAMES, hub=hub_target, source=source)
+    async with app.lifespan():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=HUB_URL
+        ) as client:
             w = World(app, client, centres)
-            w.ids = {**ids, "山东大葱": district}
-            await w.sync(*centres)
+            w.ids = dict(ids)
             page = await client.get("/hub/login")
             w.csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
             signed = await w.post("/hub/login", name="op", password="password1")

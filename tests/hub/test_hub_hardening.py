@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from pg_server import ensure_database
 from sync_fixtures import hub_settings
 
 from edge.web.hardening import CONTENT_SECURITY_POLICY
@@ -25,6 +26,7 @@ SQLITE_ONLY = pytest.mark.parametrize("hub_backend", ["sqlite"])
 
 @pytest.fixture
 def hub(hub_target: Path | str) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    ensure_database(hub_target)
     store = _hub_store(str(hub_target))
     try:
         store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
@@ -55,6 +57,7 @@ def test_a_centre_token_is_checked_against_the_store(
     hub: TestClient,  # type: ignore[type-arg]
     hub_target: Path | str,
 ) -> None:
+    ensure_database(hub_target)
     store = _hub_store(str(hub_target))
     try:
         centre = store.write_sync(lambda tx: enrol.add_centre(tx, "金沙路社区"))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from paths import CHECKOUT
-from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrol_centre, hub_app
+from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrolled
 
 from edge.domain import calendar
 from edge.store import Tx
@@ -36,11 +36,9 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 async def world(tmp_path: Path, hub_target: Path | str) -> Any:
     """A hub, centre A (one order for 王阿姨 on DAY, a calendar with a Saturday) synced
     once, and centre B enrolled but never synced."""
-    app = hub_app(hub_target)
+    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "海泊河社区"], hub=hub_target)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
-    b = enrol_centre(hub.store, tmp_path / "b.db", "海泊河社区")
 
     def write(tx: Tx) -> str:
         calendar.save(tx, [0, 2, 4, 5], "19:30", "08:00-10:00")

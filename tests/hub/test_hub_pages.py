@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,15 @@ from sync.agent import SyncAgent
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def world(tmp_path: Path, hub_target: Path | str) -> Any:
-    """The hub on SQLite and on PostgreSQL (`hub_backend`), one centre synced."""
-    app, (a,) = enrolled(tmp_path, ["金沙路社区"], hub=hub_target)
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """One event loop for the module's tests, so that `shared_world` lives across them."""
+    return "asyncio"
+
+
+async def _world(tmp: Path, target: Path | str) -> AsyncIterator[tuple[Any, ...]]:
+    """The hub on `target`, one centre synced, the hub's client and the centre's agent."""
+    app, (a,) = enrolled(tmp, ["金沙路社区"], hub=target)
     hub: Hub = app.state.hub
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
     hub.store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
@@ -40,6 +46,34 @@ async def world(tmp_path: Path, hub_target: Path | str) -> Any:
             await agent.sync_once()
             yield app, hub, a, client, order_id, agent
     a.store.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, hub_target: Path | str) -> AsyncIterator[tuple[Any, ...]]:
+    """The hub on SQLite and on PostgreSQL (`hub_backend`), one centre synced."""
+    async for w in _world(tmp_path, hub_target):
+        yield w
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def shared_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Any, ...]]:
+    """`world` once per test process and engine, for the tests of a refused request: each
+    snapshots the whole database before and after the request to show it wrote nothing
+    (what the tests before it wrote is in both), and ends on a request that writes."""
+    folder = tmp_path_factory.mktemp("hub-pages")
+    if request.param == "sqlite":
+        async for w in _world(folder, folder / "hub.db"):
+            yield (*w, folder / "hub.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.reserve()
+    try:
+        async for w in _world(folder, url):
+            yield (*w, url)
+    finally:
+        server.drop(url)
 
 
 async def _sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
@@ -229,9 +263,9 @@ def _snapshot(db: Path | str) -> dict[str, list[Any]]:
     [["²"], ["abc"], ["٣"], [""], ["7"], ["-1"], ["99999999999999999999"], ["1", "²"], []],
 )
 async def test_calendar_command_refuses_bad_weekdays(
-    world: Any, hub_target: Path | str, weekdays: list[str]
+    shared_world: Any, weekdays: list[str]
 ) -> None:
-    _app, _hub, a, client, _order_id, _ = world
+    _app, _hub, a, client, _order_id, _, hub_target = shared_world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/sync")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -251,8 +285,8 @@ async def test_calendar_command_refuses_bad_weekdays(
 
 
 @pytest.mark.parametrize("price", ["²", "abc", "1e99999999999999999", "-1", "NaN", ""])
-async def test_catalog_refuses_a_bad_price(world: Any, hub_target: Path | str, price: str) -> None:
-    _app, _hub, _a, client, _order_id, _ = world
+async def test_catalog_refuses_a_bad_price(shared_world: Any, price: str) -> None:
+    _app, _hub, _a, client, _order_id, _, hub_target = shared_world
     await _sign_in(client, "op", "password1")
     page = await client.get("/hub/catalog")
     csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]

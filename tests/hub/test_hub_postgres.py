@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hub_world import LINLI, grab, linli
+from hub_world import LINLI, grab, linli_here
 from live_server import free_port, stop, wait_healthy
 from sync_fixtures import (
     HUB_URL,
@@ -28,6 +28,7 @@ from sync_fixtures import (
     count,
     enrol_centre,
     hub_app,
+    linli_in_process,
     open_hub_store,
 )
 
@@ -44,10 +45,12 @@ def two_hubs(pg_url: str, tmp_path: Path) -> Iterator[list[int]]:
     """Two hub processes serving the one PostgreSQL database."""
     ports = [free_port(), free_port()]
     procs: list[subprocess.Popen[bytes]] = []
+    # The hub's site id made first (a first start on an empty database is one process's
+    # job), then both processes start at once, and each must answer /healthz.
+    open_hub_store(pg_url).close()
     try:
         for i, port in enumerate(ports):
-            log_path = tmp_path / f"hub{i}.log"
-            with log_path.open("ab") as log:
+            with (tmp_path / f"hub{i}.log").open("ab") as log:
                 procs.append(
                     subprocess.Popen(
                         [
@@ -59,7 +62,8 @@ def two_hubs(pg_url: str, tmp_path: Path) -> Iterator[list[int]]:
                         stderr=subprocess.STDOUT,
                     )
                 )
-            wait_healthy(f"http://127.0.0.1:{port}", procs[-1], log_path)
+        for i, (port, proc) in enumerate(zip(ports, procs, strict=True)):
+            wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / f"hub{i}.log")
         yield ports
     finally:
         stop(procs)
@@ -154,22 +158,20 @@ def test_linli_hub_migrate_moves_a_hub_into_postgresql(pg_url: str, tmp_path: Pa
     _orders(centre, 4)
     hub_store.close()
     centre.store.close()
-    linli("hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1")
-    out = linli("hub", "migrate", "--from", str(hub_db), "--to", pg_url)
+    # The commands in this process (linli_here): a Python per command was most of the time.
+    linli_here(
+        "hub", "add-operator", "--db", str(hub_db), "--name", "op", "--password", "password1"
+    )
+    out = linli_here("hub", "migrate", "--from", str(hub_db), "--to", pg_url)
     assert "row counts and change positions" in out, out
     moved = int(grab(r"moved (\d+) rows", out))
     assert moved > 5
     assert count(pg_url, "SELECT COUNT(*) FROM sync_centres") == 1
     assert count(pg_url, "SELECT COUNT(*) FROM sync_operators WHERE name = 'op'") == 1
-    done = subprocess.run(
-        [LINLI, "hub", "migrate", "--from", str(hub_db), "--to", pg_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = linli_in_process("hub", "migrate", "--from", str(hub_db), "--to", pg_url)
     assert done.returncode != 0 and "not empty" in done.stderr + done.stdout
     # And the moved hub serves: the CLI works on it like on the file.
-    added = linli("hub", "add-centre", "--db", pg_url, "--name", "四方路社区")
+    added = linli_here("hub", "add-centre", "--db", pg_url, "--name", "四方路社区")
     assert "token" in added
     assert count(pg_url, "SELECT COUNT(*) FROM sync_centres") == 2
 

@@ -5,16 +5,22 @@ supply, and sees only its own centres. Real hub app, real centres, real CLI."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pg_server import ensure_database
 from supply_world import MONDAY, World
-from sync_fixtures import HUB_URL, connect_any, count, enrol_centre, open_hub_store
+from sync_fixtures import (
+    HUB_URL,
+    connect_any,
+    count,
+    enrol_centre,
+    linli_in_process,
+    open_hub_store,
+)
 
 from hub.supplier import create_supplier
 from sync import schema as sync_schema
@@ -222,32 +228,29 @@ def test_the_migration_keeps_existing_accounts_serving_every_centre(tmp_path: Pa
     assert linked == len(sites) == 2
 
 
-def _linli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def test_the_cli_links_a_coop_to_its_centres(hub_target: Path | str) -> None:
     hub = str(hub_target)
+    ensure_database(hub)
     sites = {}
     for name in ("金沙路社区", "海泊河社区"):
-        r = _linli("hub", "add-centre", "--db", hub, "--name", name)
+        r = linli_in_process("hub", "add-centre", "--db", hub, "--name", name)
         assert r.returncode == 0, r.stderr
         sites[name] = next(
             line.split(": ", 1)[1] for line in r.stdout.splitlines() if line.startswith("site id")
         )
     a, b = sites["金沙路社区"], sites["海泊河社区"]
 
-    r = _linli("hub", "add-supplier", "--db", hub, "--name", OTHER, "--centre", b)
+    r = linli_in_process("hub", "add-supplier", "--db", hub, "--name", OTHER, "--centre", b)
     assert r.returncode == 0 and "token: sup_" in r.stdout, r.stderr
     assert b in r.stdout and a not in r.stdout
-    r = _linli("hub", "add-supplier", "--db", hub, "--name", "胶州合作社")  # as before
+    r = linli_in_process("hub", "add-supplier", "--db", hub, "--name", "胶州合作社")  # as before
     assert r.returncode == 0 and a in r.stdout and b in r.stdout, r.stderr
-    r = _linli("hub", "add-supplier", "--db", hub, "--name", "x", "--centre", "nope")
+    r = linli_in_process("hub", "add-supplier", "--db", hub, "--name", "x", "--centre", "nope")
     assert r.returncode != 0 and "nope" in r.stderr
 
-    r = _linli("hub", "supplier-centres", "--db", hub, "--name", OTHER, "--add", a, "--remove", b)
+    r = linli_in_process(
+        "hub", "supplier-centres", "--db", hub, "--name", OTHER, "--add", a, "--remove", b
+    )
     assert r.returncode == 0 and a in r.stdout and b not in r.stdout, r.stderr
     rows = count(
         hub,

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_fixtures import add_household, add_order, count, enrol_centre, hub_app, hub_client
+from sync_fixtures import (
+    add_household,
+    add_order,
+    count,
+    enrolled,
+    hub_client,
+)
 
 from edge.store.changelog import Change
 from edge.store.migrations import SCHEMA_VERSION
@@ -125,8 +131,7 @@ def test_a_gzip_body_cut_short_or_followed_by_more_is_a_400() -> None:
 
 
 async def test_the_hub_answers_413_and_applies_nothing(tmp_path: Path) -> None:
-    app = hub_app(tmp_path / "hub.db")
-    a = enrol_centre(app.state.hub.store, tmp_path / "a.db", "金沙路社区")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     try:
         async with hub_client(app) as client:
             headers = {"Authorization": f"Bearer {a.token}", "Content-Encoding": "gzip"}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_fixtures import enrol_centre, hub_app, hub_client
+from sync_fixtures import enrolled, hub_client
 
 from edge.domain.auth import now_iso
 from edge.store.migrations import SCHEMA_VERSION
@@ -45,11 +45,9 @@ def _note(tx: Any, centre_id: str | None, note_id: str) -> None:
 
 
 async def test_each_centre_pulls_only_its_own_supplier_rows(tmp_path: Path) -> None:
-    app = hub_app(tmp_path / "hub.db")
+    app, (a, b) = enrolled(tmp_path, ["甲社区", "乙社区"])
     async with hub_client(app) as client:
         hub = app.state.hub
-        a = enrol_centre(hub.store, tmp_path / "a.db", "甲社区")
-        b = enrol_centre(hub.store, tmp_path / "b.db", "乙社区")
         try:
             await hub.store.write(lambda tx: _note(tx, a.site_id, "note-a"))
             await hub.store.write(lambda tx: _note(tx, None, "note-all"))

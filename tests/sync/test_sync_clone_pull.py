@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from sync_fixtures import (
     enrolled,
     hub_app,
     hub_client,
+    linli_in_process,
 )
 
 from edge.backup import backup
@@ -180,12 +180,8 @@ def served_hub(tmp_path: Path) -> Iterator[tuple[Any, str]]:
 
 
 def _sync_once(db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", "sync", "--once", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """`linli sync --once` (in this process: the hub serves from a thread of it)."""
+    return linli_in_process("sync", "--once", "--db", str(db))
 
 
 def test_linli_sync_once_on_the_clone_fails_and_holds_the_hub(

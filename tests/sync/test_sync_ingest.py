@@ -173,6 +173,7 @@ def _hub_copies(
             out.append(tmp_path / f"copy{i}.db")
         return out
     server = request.getfixturevalue("pg_server")
+    server.ensure(str(hub_target))
     out = [hub_target, *(server.fresh_database() for _ in range(n - 1))]
     for url in out:
         migrate_hub(tmp_path / "hub.db", str(url))

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from centre_world import build_centre
 
 from edge.settings import Settings
 from edge.store import Store, get_meta
@@ -57,9 +58,18 @@ def _site(db: Path) -> str | None:
         store.close()
 
 
-def test_join_is_refused_while_the_centre_server_runs(tmp_path: Path) -> None:
+def _centre(db: Path, template: tuple[Path, tuple[Any, ...]]) -> str:
+    """A copy of the demo centre `build_centre` made once per test process (its staff
+    PINs are argon2 hashes: slow on purpose); its site id."""
+    shutil.copyfile(template[0], db)
+    return str(template[1][0])
+
+
+def test_join_is_refused_while_the_centre_server_runs(
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
+) -> None:
     db = tmp_path / "centre.db"
-    site, *_ = build_centre(db)
+    site = _centre(db, centre_template)
     app = create_app(Settings(db_path=db, sync_enabled=False))
 
     async def while_serving() -> subprocess.CompletedProcess[str]:
@@ -76,10 +86,10 @@ def test_join_is_refused_while_the_centre_server_runs(tmp_path: Path) -> None:
 
 
 def test_a_server_opened_just_before_a_join_finished_writes_under_the_new_site(
-    tmp_path: Path,
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
 ) -> None:
     db = tmp_path / "centre.db"
-    old_site, *_ = build_centre(db)
+    old_site = _centre(db, centre_template)
     app = create_app(Settings(db_path=db, sync_enabled=False))
     new_site = "01JOINEDSITE0000000000000X"
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 from page_forms import sign_in
-from sync_fixtures import HUB_URL, enrol_centre, hub_app
+from sync_fixtures import HUB_URL, enrolled
 
 from edge.domain.auth import add_staff
 from edge.settings import Settings
@@ -41,9 +41,7 @@ class Down(httpx.AsyncBaseTransport):
 
 
 async def test_a_failing_agent_says_when_it_tries_next(tmp_path: Path) -> None:
-    app = hub_app(tmp_path / "hub.db")
-    hub: Hub = app.state.hub
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区")
+    _app, (a,) = enrolled(tmp_path, ["金沙路社区"])
     try:
         async with httpx.AsyncClient(transport=Down(), base_url=HUB_URL) as client:
             agent = a.agent(client, hub_site_id=None, backoff_s=0.001, backoff_max_s=0.001)
@@ -69,9 +67,8 @@ def test_the_badge_shows_the_next_try(tmp_path: Path) -> None:
     """A real enrolled centre whose hub refuses connections (loopback port 9): the
     server's own background sync fails, and the page's badge says when it tries next."""
 
-    app = hub_app(tmp_path / "hub.db")
+    app, (a,) = enrolled(tmp_path, ["金沙路社区"], hub_url="http://127.0.0.1:9")
     hub: Hub = app.state.hub
-    a = enrol_centre(hub.store, tmp_path / "a.db", "金沙路社区", hub_url="http://127.0.0.1:9")
     a.store.write_sync(lambda tx: add_staff(tx, "staff", "staff", "1234"))
     a.store.close()
     hub.store.close()
