@@ -230,5 +230,95 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+# What the consolidated read keys its cache on (hub.supplier.views): per centre and day,
+# a counter and a random stamp, both renewed by every write to that centre's locked
+# versions or their lines. `_`-named: not shared, not copied by `hub migrate` (the
+# triggers fill it as the rows arrive).
+_MARKS_TABLE = """
+CREATE TABLE IF NOT EXISTS _supply_consolidated_marks (
+    site_id TEXT NOT NULL,
+    delivery_date TEXT NOT NULL,
+    gen INTEGER NOT NULL,
+    stamp INTEGER NOT NULL,
+    PRIMARY KEY (site_id, delivery_date)
+);
+CREATE INDEX IF NOT EXISTS _supply_consolidated_marks_day
+    ON _supply_consolidated_marks (delivery_date, gen, stamp);
+"""
+_MARKED = ("supply_consolidated", "supply_consolidated_lines")
+
+
+def _sqlite_mark(row: str) -> str:
+    return (
+        "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
+        f" VALUES ({row}.site_id, {row}.delivery_date, 1, abs(random() % 2147483648))"
+        " ON CONFLICT (site_id, delivery_date) DO UPDATE SET gen = gen + 1,"
+        " stamp = abs(random() % 2147483648);"
+    )
+
+
+_PG_MARK_FUNCTION = """
+CREATE OR REPLACE FUNCTION _supply_consolidated_mark() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
+        VALUES (OLD.site_id, OLD.delivery_date, 1, floor(random() * 2147483648)::bigint)
+        ON CONFLICT (site_id, delivery_date) DO UPDATE
+        SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
+        VALUES (NEW.site_id, NEW.delivery_date, 1, floor(random() * 2147483648)::bigint)
+        ON CONFLICT (site_id, delivery_date) DO UPDATE
+        SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+@migrations()
+def m403_consolidated_marks(db: sqlite_utils.Database) -> None:
+    """Marks for the consolidated order's cache (issue 16): the co-op's consolidated
+    order for a city (5,000 centres, 60,000 lines) takes a second to build, and is
+    read far more often than a locked version arrives. Triggers on
+    `supply_consolidated` and `_lines` renew a (counter, random stamp) per centre
+    and day on every insert, update or delete, whoever writes (a push, `hub
+    migrate`'s COPY, the operator). The read sums the day's marks (an index of a
+    row per centre) and rebuilds only when the sums moved; the random stamp keeps
+    a restored backup that reaches the same counters again from matching.
+
+    The triggers are written for each engine (SQLite's trigger body, PostgreSQL's
+    plpgsql function); the table and its index are the same text."""
+    pg = getattr(db, "dialect", "sqlite") == "postgresql"
+    db.executescript(_MARKS_TABLE)
+    if pg:
+        raw = db.conn.raw  # type: ignore[attr-defined]  # PgMigrationDb: plpgsql as written
+        raw.execute(_PG_MARK_FUNCTION)
+        for table in _MARKED:
+            raw.execute(
+                f"CREATE TRIGGER {table}_mark AFTER INSERT OR UPDATE OR DELETE ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION _supply_consolidated_mark()"
+            )
+    else:
+        for table in _MARKED:
+            db.executescript(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_insert AFTER INSERT ON {table}"
+                f" BEGIN {_sqlite_mark('NEW')} END;"
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_update AFTER UPDATE ON {table}"
+                f" BEGIN {_sqlite_mark('OLD')} {_sqlite_mark('NEW')} END;"
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_delete AFTER DELETE ON {table}"
+                f" BEGIN {_sqlite_mark('OLD')} END;"
+            )
+    # Rows already held (an existing hub): a mark for each centre and day.
+    db.execute(
+        "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
+        " SELECT DISTINCT site_id, delivery_date, 1, 0 FROM supply_consolidated WHERE 1 = 1"
+        " ON CONFLICT (site_id, delivery_date) DO NOTHING"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
