@@ -320,5 +320,207 @@ def m403_consolidated_marks(db: sqlite_utils.Database) -> None:
     )
 
 
+# m404: what the operator's order search reads instead of every order of a day and
+# every household (hub.order_pages). `_`-named like the marks: derived, kept by
+# triggers, not shared, not copied by `hub migrate`.
+GRAM_POSITIONS = 64  # SQLite's triggers index a name's first 65 characters (see m404)
+_SEARCH_TABLES = f"""
+CREATE TABLE IF NOT EXISTS _household_grams (
+    site_id TEXT NOT NULL,
+    gram TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    PRIMARY KEY (gram, household_id)
+);
+CREATE INDEX IF NOT EXISTS _household_grams_household ON _household_grams (household_id);
+CREATE TABLE IF NOT EXISTS _gram_positions (i INTEGER PRIMARY KEY);
+INSERT INTO _gram_positions (i) SELECT * FROM (VALUES
+    {", ".join(f"({i})" for i in range(1, GRAM_POSITIONS + 1))}) AS p WHERE 1 = 1
+    ON CONFLICT (i) DO NOTHING;
+CREATE TABLE IF NOT EXISTS _orders_day_totals (
+    site_id TEXT NOT NULL,
+    pickup_date TEXT NOT NULL,
+    orders INTEGER NOT NULL,
+    cancelled INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    estimated_fen INTEGER NOT NULL,
+    PRIMARY KEY (site_id, pickup_date)
+);
+CREATE INDEX IF NOT EXISTS _orders_day_totals_day ON _orders_day_totals (pickup_date);
+"""
+
+# A household's grams: every two characters of its name in a row; a name longer than
+# the positions SQLite's trigger walks gets the empty gram too (always a candidate).
+_SQLITE_GRAMS = """
+INSERT OR IGNORE INTO _household_grams (site_id, gram, household_id)
+SELECT NEW.site_id, substr(NEW.name, i, 2), NEW.id FROM _gram_positions
+WHERE i < length(NEW.name);
+INSERT OR IGNORE INTO _household_grams (site_id, gram, household_id)
+SELECT NEW.site_id, '', NEW.id WHERE length(NEW.name) > {limit};
+""".replace("{limit}", str(GRAM_POSITIONS + 1))
+
+
+def _sqlite_count(row: str, sign: str) -> str:
+    """Add (`+`) or take away (`-`) one order's row from its centre's day totals."""
+    return (
+        "INSERT INTO _orders_day_totals (site_id, pickup_date, orders, cancelled, done,"
+        f" estimated_fen) VALUES ({row}.site_id, {row}.pickup_date, {sign}1,"
+        f" {sign}({row}.status = 'cancelled'),"
+        f" {sign}({row}.status IN ('picked_up', 'delivered')),"
+        f" {sign}(CASE WHEN {row}.status = 'cancelled' THEN 0 ELSE {row}.estimated_fen END))"
+        " ON CONFLICT (site_id, pickup_date) DO UPDATE SET orders = orders + excluded.orders,"
+        " cancelled = cancelled + excluded.cancelled, done = done + excluded.done,"
+        " estimated_fen = estimated_fen + excluded.estimated_fen;"
+    )
+
+
+_PG_UPSERT_TOTALS = """
+    ON CONFLICT (site_id, pickup_date) DO UPDATE SET orders = t.orders + EXCLUDED.orders,
+    cancelled = t.cancelled + EXCLUDED.cancelled, done = t.done + EXCLUDED.done,
+    estimated_fen = t.estimated_fen + EXCLUDED.estimated_fen;
+"""
+_PG_SEARCH_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION _household_grams_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        INSERT INTO _household_grams (site_id, gram, household_id)
+        SELECT n.site_id, substr(n.name, i, 2), n.id
+        FROM new_rows n, generate_series(1, length(n.name) - 1) AS i
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        DELETE FROM _household_grams WHERE household_id = OLD.id;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _household_grams (site_id, gram, household_id)
+        SELECT NEW.site_id, substr(NEW.name, i, 2), NEW.id
+        FROM generate_series(1, length(NEW.name) - 1) AS i
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$
+""",
+    """
+CREATE OR REPLACE FUNCTION _orders_day_count() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        SELECT site_id, pickup_date, count(*),
+            count(*) FILTER (WHERE status = 'cancelled'),
+            count(*) FILTER (WHERE status IN ('picked_up', 'delivered')),
+            coalesce(sum(estimated_fen) FILTER (WHERE status <> 'cancelled'), 0)
+        FROM new_rows GROUP BY site_id, pickup_date
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        VALUES (OLD.site_id, OLD.pickup_date, -1, -(OLD.status = 'cancelled')::int,
+            -(OLD.status IN ('picked_up', 'delivered'))::int,
+            -(CASE WHEN OLD.status = 'cancelled' THEN 0 ELSE OLD.estimated_fen END))
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        VALUES (NEW.site_id, NEW.pickup_date, 1, (NEW.status = 'cancelled')::int,
+            (NEW.status IN ('picked_up', 'delivered'))::int,
+            CASE WHEN NEW.status = 'cancelled' THEN 0 ELSE NEW.estimated_fen END)
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+    END IF;
+    RETURN NULL;
+END
+$$
+""",
+)
+_PG_SEARCH_TRIGGERS = (
+    # A COPY or a many-row INSERT (a push) is one statement: its new rows at once.
+    "CREATE TRIGGER households_grams_insert AFTER INSERT ON households"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION _household_grams_keep()",
+    "CREATE TRIGGER households_grams_change AFTER UPDATE OF name, site_id OR DELETE"
+    " ON households FOR EACH ROW EXECUTE FUNCTION _household_grams_keep()",
+    "CREATE TRIGGER orders_day_insert AFTER INSERT ON orders"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION _orders_day_count()",
+    "CREATE TRIGGER orders_day_change AFTER UPDATE OF site_id, pickup_date, status,"
+    " estimated_fen OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION _orders_day_count()",
+)
+
+
+@migrations()
+def m404_order_search_tables(db: sqlite_utils.Database) -> None:
+    """What the operator's order search reads at city scale (issue 16: 2,000,000 orders
+    over 1,000 centres), kept by triggers on both engines whoever writes the rows:
+
+    - `_household_grams`: every two characters in a row of each household's name. A
+      name searched anywhere in a name (`LIKE '%王秀英%'`) was a read of every
+      household; its grams find the few households that hold them all, and the LIKE
+      then decides exactly as before. (pg_trgm keeps no trigram of Chinese text under
+      the C locale and none of a two-character name, see m402.)
+    - `_orders_day_totals`: each centre's orders of a day, cancelled, done and the
+      estimate, as the orders page sums them, added to and taken from as orders
+      arrive and change, instead of adding up a day's 20,000 orders per search.
+
+    SQLite's triggers are row triggers; PostgreSQL adds a push's rows (one COPY) in
+    one statement trigger over its new rows, and an update or delete per row."""
+    pg = getattr(db, "dialect", "sqlite") == "postgresql"
+    db.executescript(_SEARCH_TABLES)
+    if pg:
+        raw = db.conn.raw  # type: ignore[attr-defined]  # PgMigrationDb: plpgsql as written
+        for sql in (*_PG_SEARCH_FUNCTIONS, *_PG_SEARCH_TRIGGERS):
+            raw.execute(sql)
+        grams = "generate_series(1, length(h.name) - 1) AS i"
+    else:
+        db.executescript(
+            "CREATE TRIGGER IF NOT EXISTS households_grams_insert AFTER INSERT ON households"
+            f" BEGIN {_SQLITE_GRAMS} END;"
+            "CREATE TRIGGER IF NOT EXISTS households_grams_update"
+            " AFTER UPDATE OF name, site_id ON households BEGIN"
+            f" DELETE FROM _household_grams WHERE household_id = OLD.id; {_SQLITE_GRAMS} END;"
+            "CREATE TRIGGER IF NOT EXISTS households_grams_delete AFTER DELETE ON households"
+            " BEGIN DELETE FROM _household_grams WHERE household_id = OLD.id; END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_insert AFTER INSERT ON orders"
+            f" BEGIN {_sqlite_count('NEW', '')} END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_update"
+            " AFTER UPDATE OF site_id, pickup_date, status, estimated_fen ON orders"
+            f" BEGIN {_sqlite_count('OLD', '-')} {_sqlite_count('NEW', '')} END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_delete AFTER DELETE ON orders"
+            f" BEGIN {_sqlite_count('OLD', '-')} END;"
+        )
+        grams = "_gram_positions WHERE i < length(h.name)"
+        db.execute(
+            "INSERT INTO _household_grams (site_id, gram, household_id) SELECT site_id, '', id"
+            f" FROM households WHERE length(name) > {GRAM_POSITIONS + 1}"
+            " ON CONFLICT DO NOTHING"
+        )
+    # What an existing store already holds.
+    db.execute(
+        "INSERT INTO _household_grams (site_id, gram, household_id)"
+        f" SELECT h.site_id, substr(h.name, i, 2), h.id FROM households h, {grams}"
+        " ON CONFLICT DO NOTHING"
+    )
+    db.execute(
+        "INSERT INTO _orders_day_totals (site_id, pickup_date, orders, cancelled, done,"
+        " estimated_fen) SELECT site_id, pickup_date, COUNT(*),"
+        " SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN status IN ('picked_up', 'delivered') THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN status = 'cancelled' THEN 0 ELSE estimated_fen END)"
+        " FROM orders WHERE 1 = 1 GROUP BY site_id, pickup_date ON CONFLICT DO NOTHING"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))
