@@ -50,9 +50,10 @@ def _named(ids: list[str]) -> str:
     return f"o.household_id IN ({', '.join('?' * len(ids))})" if ids else "0 = 1"
 
 
-def search_clause(conn: sqlite3.Connection, q: str) -> tuple[str, list[Any]]:
-    """SQL and parameters finding `q`: a whole phone number matches the whole number,
-    four digits a pickup code or a phone's last four, other text a name.
+def search_clause(conn: sqlite3.Connection, q: str) -> tuple[str, list[Any], bool]:
+    """SQL and parameters finding `q`, and whether an index finds it: a whole phone
+    number matches the whole number, four digits a pickup code or a phone's last four,
+    other text a name.
 
     Each is a set of orders found by index (the households found first, or an
     `o.household_id IN` subquery), so a search over every day and every centre reads
@@ -63,16 +64,20 @@ def search_clause(conn: sqlite3.Connection, q: str) -> tuple[str, list[Any]]:
         digits = digits[2:]
     if digits.isascii() and digits.isdigit():
         if len(digits) >= 7:
-            return "o.household_id IN (SELECT id FROM households WHERE phone = ?)", [digits]
+            return "o.household_id IN (SELECT id FROM households WHERE phone = ?)", [digits], True
         if len(digits) == 4:
             tails = _households(conn, "SELECT id FROM households WHERE phone_tail = ?", [digits])
             if tails is not None:
-                return f"(o.pickup_code = ? OR {_named(tails)})", [digits, *tails]
+                return f"(o.pickup_code = ? OR {_named(tails)})", [digits, *tails], True
             return (
-                "(o.pickup_code = ? OR o.household_id IN"
-                " (SELECT id FROM households WHERE phone_tail = ?))"
-            ), [digits, digits]
-        return "o.pickup_code = ?", [digits]
+                (
+                    "(o.pickup_code = ? OR o.household_id IN"
+                    " (SELECT id FROM households WHERE phone_tail = ?))"
+                ),
+                [digits, digits],
+                True,
+            )
+        return "o.pickup_code = ?", [digits], True
     like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     grams = sorted({q[i : i + 2] for i in range(len(q) - 1)})
     if grams and q.lower() == q.upper():
@@ -90,12 +95,17 @@ def search_clause(conn: sqlite3.Connection, q: str) -> tuple[str, list[Any]]:
         if found is not None:
             named = f"id IN ({', '.join('?' * len(found))})" if found else "0 = 1"
             return (
-                f"o.household_id IN (SELECT id FROM households WHERE {named}"
-                " AND name LIKE ? ESCAPE '\\')"
-            ), [*found, f"%{like}%"]
+                (
+                    f"o.household_id IN (SELECT id FROM households WHERE {named}"
+                    " AND name LIKE ? ESCAPE '\\')"
+                ),
+                [*found, f"%{like}%"],
+                True,
+            )
     return (
         "o.household_id IN (SELECT id FROM households WHERE name LIKE ? ESCAPE '\\')",
         [f"%{like}%"],
+        False,
     )
 
 
@@ -130,16 +140,22 @@ def day_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
     """Each centre's orders of the day (those with any), by centre name: counted, cancelled,
     done and the estimate of those not cancelled, as kept by `_orders_day_totals` (m404)
     while orders arrive and change."""
-    return [
-        dict(r)
-        for r in conn.execute(
+    return _dicts(
+        conn.execute(
             "SELECT c.name AS centre_name, t.site_id, t.orders, t.cancelled, t.done,"
             " t.estimated_fen FROM _orders_day_totals t"
             " LEFT JOIN sync_centres c ON c.site_id = t.site_id"
             " WHERE t.pickup_date = ? AND t.orders > 0 ORDER BY c.name",
             (day,),
         )
-    ]
+    )
+
+
+def _dicts(cur: Any) -> list[dict[str, Any]]:
+    """A cursor's rows as dicts: a thousand rows of a page, zipped with the column names
+    once (a row's own `keys()` on each is several times slower on PostgreSQL's rows)."""
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur]
 
 
 def _first_centres(totals: list[dict[str, Any]], limit: int) -> list[str] | None:
@@ -165,23 +181,17 @@ def orders_for_day(
     all_days: bool = False,
     limit: int = 1000,
 ) -> dict[str, Any]:
-    sql = (
-        "SELECT o.id, o.site_id, o.pickup_code, o.pickup_date, o.status, o.channel,"
-        " o.delivery_mode, o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name,"
-        " h.phone, h.building, h.unit, h.room, c.name AS centre_name"
-        " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
-        " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE 1 = 1"
-    )
+    where = "1 = 1"
     params: list[Any] = []
     q = q.strip()
     if not (all_days and q):
-        sql += " AND o.pickup_date = ?"
+        where += " AND o.pickup_date = ?"
         params.append(day)
     else:
         limit = min(limit, ALL_DAYS_LIMIT)
     totals = day_totals(conn, day)
     if centre:
-        sql += " AND o.site_id = ?"
+        where += " AND o.site_id = ?"
         params.append(centre)
     elif not (status or q):
         # The day's page: its first `limit` orders by centre name lie in the first
@@ -189,19 +199,41 @@ def orders_for_day(
         # centre of the same name as the last of them; read those centres' orders only.
         first = _first_centres(totals, limit)
         if first is not None:
-            sql += f" AND o.site_id IN ({', '.join('?' * len(first))})"
+            where += f" AND o.site_id IN ({', '.join('?' * len(first))})"
             params += first
     if status:
-        sql += " AND o.status = ?"
+        where += " AND o.status = ?"
         params.append(status)
+    indexed = False
     if q:
-        clause, more = search_clause(conn, q)
-        sql += f" AND {clause}"
+        clause, more, indexed = search_clause(conn, q)
+        where += f" AND {clause}"
         params += more
-    order = "o.pickup_date DESC, " if all_days and q else ""
-    sql += f" ORDER BY {order}c.name, h.building, h.unit, h.room LIMIT ?"
+    order = ""
+    if all_days and q:
+        order = "o.pickup_date DESC, "
+        if indexed:
+            # Every day's matches, newest first: the `limit` newest are on or after the
+            # day of the `limit`-th newest (from the orders' index alone), so only
+            # those are joined with their households and sorted.
+            edge = conn.execute(
+                f"SELECT o.pickup_date FROM orders o WHERE {where}"
+                " ORDER BY o.pickup_date DESC LIMIT 1 OFFSET ?",
+                [*params, limit - 1],
+            ).fetchone()
+            if edge is not None:
+                where += " AND o.pickup_date >= ?"
+                params.append(edge[0])
+    sql = (
+        "SELECT o.id, o.site_id, o.pickup_code, o.pickup_date, o.status, o.channel,"
+        " o.delivery_mode, o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name,"
+        " h.phone, h.building, h.unit, h.room, c.name AS centre_name"
+        " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
+        f" LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE {where}"
+        f" ORDER BY {order}c.name, h.building, h.unit, h.room LIMIT ?"
+    )
     params.append(limit)
-    rows = [dict(r) for r in conn.execute(sql, params)]
+    rows = _dicts(conn.execute(sql, params))
     cancels = _cancels(conn, [d["id"] for d in rows])
     for d in rows:
         d["phone"] = (d["phone"] or "") if phones else mask_phone(d["phone"] or "")

@@ -15,7 +15,7 @@ from litestar import Request
 from edge.domain import spreadsheet
 from edge.domain.supply import consolidated as centre_order
 from edge.domain.supply.lines import co_op_quantity, co_op_unit
-from hub.supplier.accounts import Supplier, _centre_rows
+from hub.supplier.accounts import Supplier, _centre_rows, _tuples
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -72,16 +72,6 @@ def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) 
     }
 
 
-def _tuples(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
-    """Rows as plain tuples: on SQLite a cursor without the connection's `Row` factory
-    (PostgreSQL's rows are tuples already) for a read of tens of thousands of rows."""
-    if isinstance(conn, sqlite3.Connection):
-        cur = conn.cursor()
-        cur.row_factory = None
-        return cur.execute(sql, params)
-    return conn.execute(sql, params)  # type: ignore[no-any-return]
-
-
 # The locked part of a day's consolidated order, per database state: built once, then
 # answered from memory while the day's marks (m403: a counter and a random stamp per
 # centre, renewed by triggers on every write to the locked versions and their lines)
@@ -97,11 +87,12 @@ class _Locked:
     """The locked centres of one day: each one's row (without its name) and the
     product totals across all of them."""
 
-    __slots__ = ("products", "rows")
+    __slots__ = ("key", "products", "rows")
 
     def __init__(self, rows: dict[str, dict[str, Any]], products: list[dict[str, Any]]):
         self.rows = rows
         self.products = products
+        self.key: tuple[Any, ...] = ()
 
 
 def _marks(conn: sqlite3.Connection, day: str) -> tuple[Any, ...]:
@@ -120,6 +111,7 @@ def _locked(conn: sqlite3.Connection, day: str) -> _Locked:
     if hit is not None:
         return hit
     built = _build_locked(conn, day)
+    built.key = key
     with _cache_lock:
         for old in [k for k in _locked_cache if k[0] == day]:
             del _locked_cache[old]
@@ -243,7 +235,12 @@ def consolidated(
     them.
     """
     centre_list = centres(conn) if centre_list is None else centre_list
-    locked = _locked(conn, day)
+    return _answer(conn, day, centre_list, _locked(conn, day))
+
+
+def _answer(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]], locked: _Locked
+) -> dict[str, Any]:
     out_centres = []
     provisional = False
     for site, name in centre_list:
@@ -280,6 +277,41 @@ def consolidated(
     else:
         product_rows = _products(out_centres)
     return {"delivery_date": day, "centres": out_centres, "products": product_rows}
+
+
+# The API's answers (JSON or CSV bytes, eight megabytes for a city) of an order whose
+# listed centres are all locked, by the locked part's key and the list: a poll between
+# two changes costs the key's read, not a rendering. Few: a co-op polls a day or two.
+_BODIES = 4
+_body_cache: dict[tuple[Any, ...], bytes] = {}
+
+
+def consolidated_body(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]], kind: str
+) -> bytes:
+    """The consolidated order as the API answers it: `kind` "json" (sorted keys, compact)
+    or "csv" (with a byte-order mark for spreadsheets)."""
+    locked = _locked(conn, day)
+    key = (locked.key, kind, tuple(centre_list))
+    every_locked = all(site in locked.rows for site, _ in centre_list)
+    if every_locked:
+        with _cache_lock:
+            hit = _body_cache.get(key)
+        if hit is not None:
+            return hit
+    doc = _answer(conn, day, centre_list, locked)
+    if kind == "csv":
+        body = ("\ufeff" + consolidated_csv(doc)).encode()
+    else:
+        body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    if every_locked:
+        with _cache_lock:
+            for old in [k for k in _body_cache if k[0] != locked.key and k[0][0] == day]:
+                del _body_cache[old]
+            while len(_body_cache) >= _BODIES:
+                del _body_cache[next(iter(_body_cache))]
+            _body_cache[key] = body
+    return body
 
 
 CSV_COLUMNS = (

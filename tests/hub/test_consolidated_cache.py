@@ -5,6 +5,7 @@ one built from scratch."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from supply_world import AFTER_CUTOFF, MONDAY, World
 from sync_fixtures import HUB_URL, open_hub_store
 
 from hub.supplier import views
-from hub.supplier.views import centres, consolidated
+from hub.supplier.views import centres, consolidated, consolidated_body
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +42,12 @@ def read(w: World, only: str | None = None) -> dict[str, Any]:
         return consolidated(c, MONDAY, listed)
 
     doc = w.hub_store.read_sync(fn)
+    body = w.hub_store.read_sync(
+        lambda c: consolidated_body(
+            c, MONDAY, [r for r in centres(c) if only is None or r[0] == only], "json"
+        )
+    )
+    assert json.loads(body) == doc  # the API's cached bytes say the same
     saved = dict(views._locked_cache)
     views._locked_cache.clear()
     try:

@@ -86,11 +86,32 @@ def plain_page(conn: Any, day: str, limit: int) -> list[tuple[Any, ...]]:
     ]
 
 
+def plain_search(conn: Any, q: str, limit: int) -> list[tuple[Any, ...]]:
+    """Every day's orders of households named with `q`, newest first: sort keys."""
+    return [
+        tuple(r)
+        for r in conn.execute(
+            "SELECT o.pickup_date, c.name, h.building, h.unit, h.room FROM orders o"
+            " JOIN households h ON h.id = o.household_id"
+            " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE h.name LIKE ?"
+            " ORDER BY o.pickup_date DESC, c.name, h.building, h.unit, h.room LIMIT ?",
+            (f"%{q}%", limit),
+        )
+    ]
+
+
 def check(hub: Store) -> None:
     def fn(conn: Any) -> None:
         for q in ("秀英", "王秀英", "英", "欧欧欧", "anna", "NNA W", "张三", "无此人"):
             found = orders_for_day(conn, DAY, q=q, all_days=True)["orders"]
             assert {o["id"] for o in found} == plain_names(conn, q), q
+            for limit in range(1, 6):  # the newest `limit`: read from their first day on
+                newest = orders_for_day(conn, DAY, q=q, all_days=True, limit=limit)["orders"]
+                keys = [
+                    (o["pickup_date"], o["centre_name"], o["building"], o["unit"], o["room"])
+                    for o in newest
+                ]
+                assert keys == plain_search(conn, q, limit), (q, limit)
         for day in (DAY, NEXT):
             page = orders_for_day(conn, day)["totals"]
             assert sorted(page, key=lambda t: (t["centre_name"], t["site_id"])) == plain_totals(
