@@ -240,10 +240,8 @@ CREATE TABLE IF NOT EXISTS _supply_consolidated_marks (
     delivery_date TEXT NOT NULL,
     gen INTEGER NOT NULL,
     stamp INTEGER NOT NULL,
-    PRIMARY KEY (site_id, delivery_date)
-);
-CREATE INDEX IF NOT EXISTS _supply_consolidated_marks_day
-    ON _supply_consolidated_marks (delivery_date, gen, stamp);
+    PRIMARY KEY (delivery_date, site_id)
+) WITHOUT ROWID;
 """
 _MARKED = ("supply_consolidated", "supply_consolidated_lines")
 
@@ -252,7 +250,7 @@ def _sqlite_mark(row: str) -> str:
     return (
         "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
         f" VALUES ({row}.site_id, {row}.delivery_date, 1, abs(random() % 2147483648))"
-        " ON CONFLICT (site_id, delivery_date) DO UPDATE SET gen = gen + 1,"
+        " ON CONFLICT (delivery_date, site_id) DO UPDATE SET gen = gen + 1,"
         " stamp = abs(random() % 2147483648);"
     )
 
@@ -264,13 +262,13 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
         VALUES (OLD.site_id, OLD.delivery_date, 1, floor(random() * 2147483648)::bigint)
-        ON CONFLICT (site_id, delivery_date) DO UPDATE
+        ON CONFLICT (delivery_date, site_id) DO UPDATE
         SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
     END IF;
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
         VALUES (NEW.site_id, NEW.delivery_date, 1, floor(random() * 2147483648)::bigint)
-        ON CONFLICT (site_id, delivery_date) DO UPDATE
+        ON CONFLICT (delivery_date, site_id) DO UPDATE
         SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
     END IF;
     RETURN NULL;
@@ -316,7 +314,7 @@ def m403_consolidated_marks(db: sqlite_utils.Database) -> None:
     db.execute(
         "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
         " SELECT DISTINCT site_id, delivery_date, 1, 0 FROM supply_consolidated WHERE 1 = 1"
-        " ON CONFLICT (site_id, delivery_date) DO NOTHING"
+        " ON CONFLICT (delivery_date, site_id) DO NOTHING"
     )
 
 
@@ -330,7 +328,7 @@ CREATE TABLE IF NOT EXISTS _household_grams (
     gram TEXT NOT NULL,
     household_id TEXT NOT NULL,
     PRIMARY KEY (gram, household_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS _household_grams_household ON _household_grams (household_id);
 CREATE TABLE IF NOT EXISTS _gram_positions (i INTEGER PRIMARY KEY);
 INSERT INTO _gram_positions (i) SELECT * FROM (VALUES
@@ -343,9 +341,8 @@ CREATE TABLE IF NOT EXISTS _orders_day_totals (
     cancelled INTEGER NOT NULL,
     done INTEGER NOT NULL,
     estimated_fen INTEGER NOT NULL,
-    PRIMARY KEY (site_id, pickup_date)
-);
-CREATE INDEX IF NOT EXISTS _orders_day_totals_day ON _orders_day_totals (pickup_date);
+    PRIMARY KEY (pickup_date, site_id)
+) WITHOUT ROWID;
 """
 
 # A household's grams: every two characters of its name in a row; a name longer than
@@ -367,14 +364,14 @@ def _sqlite_count(row: str, sign: str) -> str:
         f" {sign}({row}.status = 'cancelled'),"
         f" {sign}({row}.status IN ('picked_up', 'delivered')),"
         f" {sign}(CASE WHEN {row}.status = 'cancelled' THEN 0 ELSE {row}.estimated_fen END))"
-        " ON CONFLICT (site_id, pickup_date) DO UPDATE SET orders = orders + excluded.orders,"
+        " ON CONFLICT (pickup_date, site_id) DO UPDATE SET orders = orders + excluded.orders,"
         " cancelled = cancelled + excluded.cancelled, done = done + excluded.done,"
         " estimated_fen = estimated_fen + excluded.estimated_fen;"
     )
 
 
 _PG_UPSERT_TOTALS = """
-    ON CONFLICT (site_id, pickup_date) DO UPDATE SET orders = t.orders + EXCLUDED.orders,
+    ON CONFLICT (pickup_date, site_id) DO UPDATE SET orders = t.orders + EXCLUDED.orders,
     cancelled = t.cancelled + EXCLUDED.cancelled, done = t.done + EXCLUDED.done,
     estimated_fen = t.estimated_fen + EXCLUDED.estimated_fen;
 """

@@ -78,7 +78,7 @@ def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) 
 # have not moved. The key is read from the database on every call, so each hub process
 # answers what the database holds, whichever process or push changed it. The entries
 # are shared between calls: callers read them and never change them.
-_CACHE_DAYS = 4
+_CACHE_DAYS = 2  # a city's day is about 60 MB of rows: the day being delivered and the next
 _locked_cache: dict[tuple[str, tuple[Any, ...]], _Locked] = {}
 _cache_lock = threading.Lock()
 
