@@ -34,30 +34,78 @@ ALL_DAYS_LIMIT = 200
 FILTERS = ("centre", "status", "q", "phones", "alldays")
 
 
-def search_clause(q: str) -> tuple[str, list[Any]]:
-    """SQL and parameters finding `q`: a whole phone number matches the whole number,
-    four digits a pickup code or a phone's last four, other text a name.
+# A search's households are looked up first and named to the orders query when they
+# are this few: both planners then read those households' orders by index (given a
+# subquery, PostgreSQL's estimate of it had it scan every household or every order).
+HOUSEHOLDS_NAMED = 2000
 
-    Each is a set of orders found by index (`o.id IN` / `o.household_id IN` a
-    subquery), so a search over every day and every centre reads the matching
-    households and orders, not the whole table (issue 16: two million orders)."""
+
+def _households(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[str] | None:
+    """The ids `sql` finds, or None when there are more than HOUSEHOLDS_NAMED."""
+    ids = [r[0] for r in conn.execute(f"{sql} LIMIT ?", [*params, HOUSEHOLDS_NAMED + 1])]
+    return ids if len(ids) <= HOUSEHOLDS_NAMED else None
+
+
+def _named(ids: list[str]) -> str:
+    return f"o.household_id IN ({', '.join('?' * len(ids))})" if ids else "0 = 1"
+
+
+def search_clause(conn: sqlite3.Connection, q: str) -> tuple[str, list[Any], bool]:
+    """SQL and parameters finding `q`, and whether an index finds it: a whole phone
+    number matches the whole number, four digits a pickup code or a phone's last four,
+    other text a name.
+
+    Each is a set of orders found by index (the households found first, or an
+    `o.household_id IN` subquery), so a search over every day and every centre reads
+    the matching households and orders, not the whole table (issue 16: two million
+    orders)."""
     digits = re.sub(r"[\s()+\-]", "", q)
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if digits.isascii() and digits.isdigit():
         if len(digits) >= 7:
-            return "o.household_id IN (SELECT id FROM households WHERE phone = ?)", [digits]
+            return "o.household_id IN (SELECT id FROM households WHERE phone = ?)", [digits], True
         if len(digits) == 4:
+            tails = _households(conn, "SELECT id FROM households WHERE phone_tail = ?", [digits])
+            if tails is not None:
+                return f"(o.pickup_code = ? OR {_named(tails)})", [digits, *tails], True
             return (
-                "o.id IN (SELECT id FROM orders WHERE pickup_code = ?"
-                " UNION SELECT o2.id FROM orders o2 JOIN households h2"
-                " ON h2.id = o2.household_id WHERE h2.phone_tail = ?)"
-            ), [digits, digits]
-        return "o.pickup_code = ?", [digits]
+                (
+                    "(o.pickup_code = ? OR o.household_id IN"
+                    " (SELECT id FROM households WHERE phone_tail = ?))"
+                ),
+                [digits, digits],
+                True,
+            )
+        return "o.pickup_code = ?", [digits], True
     like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    grams = sorted({q[i : i + 2] for i in range(len(q) - 1)})
+    if grams and q.lower() == q.upper():
+        # Text without case (Chinese): the households holding every two characters of it
+        # in a row (`_household_grams`, m404), or a name too long for SQLite's trigger
+        # to index (the empty gram); the LIKE on the order's household then decides as
+        # it always did. Text with case keeps the LIKE alone (either case of a letter).
+        found = _households(
+            conn,
+            "SELECT household_id FROM _household_grams WHERE gram IN"
+            f" ({', '.join('?' * len(grams))}) GROUP BY household_id HAVING COUNT(*) = ?"
+            " UNION SELECT household_id FROM _household_grams WHERE gram = ''",
+            [*grams, len(grams)],
+        )
+        if found is not None:
+            named = f"id IN ({', '.join('?' * len(found))})" if found else "0 = 1"
+            return (
+                (
+                    f"o.household_id IN (SELECT id FROM households WHERE {named}"
+                    " AND name LIKE ? ESCAPE '\\')"
+                ),
+                [*found, f"%{like}%"],
+                True,
+            )
     return (
         "o.household_id IN (SELECT id FROM households WHERE name LIKE ? ESCAPE '\\')",
         [f"%{like}%"],
+        False,
     )
 
 
@@ -88,6 +136,40 @@ def _cancels(conn: sqlite3.Connection, order_ids: list[str]) -> dict[str, dict[s
     return out
 
 
+def day_totals(conn: sqlite3.Connection, day: str) -> list[dict[str, Any]]:
+    """Each centre's orders of the day (those with any), by centre name: counted, cancelled,
+    done and the estimate of those not cancelled, as kept by `_orders_day_totals` (m404)
+    while orders arrive and change."""
+    return _dicts(
+        conn.execute(
+            "SELECT c.name AS centre_name, t.site_id, t.orders, t.cancelled, t.done,"
+            " t.estimated_fen FROM _orders_day_totals t"
+            " LEFT JOIN sync_centres c ON c.site_id = t.site_id"
+            " WHERE t.pickup_date = ? AND t.orders > 0 ORDER BY c.name",
+            (day,),
+        )
+    )
+
+
+def _dicts(cur: Any) -> list[dict[str, Any]]:
+    """A cursor's rows as dicts: a thousand rows of a page, zipped with the column names
+    once (a row's own `keys()` on each is several times slower on PostgreSQL's rows)."""
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur]
+
+
+def _first_centres(totals: list[dict[str, Any]], limit: int) -> list[str] | None:
+    """The site ids of the first centres in `totals` whose orders reach `limit`, with
+    every later one of the same name; None when that is all of them."""
+    held, last = 0, None
+    for i, t in enumerate(totals):
+        if held >= limit and t["centre_name"] != last:
+            return [x["site_id"] for x in totals[:i]]
+        held += t["orders"]
+        last = t["centre_name"]
+    return None
+
+
 def orders_for_day(
     conn: sqlite3.Connection,
     day: str,
@@ -99,34 +181,59 @@ def orders_for_day(
     all_days: bool = False,
     limit: int = 1000,
 ) -> dict[str, Any]:
+    where = "1 = 1"
+    params: list[Any] = []
+    q = q.strip()
+    if not (all_days and q):
+        where += " AND o.pickup_date = ?"
+        params.append(day)
+    else:
+        limit = min(limit, ALL_DAYS_LIMIT)
+    totals = day_totals(conn, day)
+    if centre:
+        where += " AND o.site_id = ?"
+        params.append(centre)
+    elif not (status or q):
+        # The day's page: its first `limit` orders by centre name lie in the first
+        # centres by name (the totals' order) whose orders add up to `limit`, and any
+        # centre of the same name as the last of them; read those centres' orders only.
+        first = _first_centres(totals, limit)
+        if first is not None:
+            where += f" AND o.site_id IN ({', '.join('?' * len(first))})"
+            params += first
+    if status:
+        where += " AND o.status = ?"
+        params.append(status)
+    indexed = False
+    if q:
+        clause, more, indexed = search_clause(conn, q)
+        where += f" AND {clause}"
+        params += more
+    order = ""
+    if all_days and q:
+        order = "o.pickup_date DESC, "
+        if indexed:
+            # Every day's matches, newest first: the `limit` newest are on or after the
+            # day of the `limit`-th newest (from the orders' index alone), so only
+            # those are joined with their households and sorted.
+            edge = conn.execute(
+                f"SELECT o.pickup_date FROM orders o WHERE {where}"
+                " ORDER BY o.pickup_date DESC LIMIT 1 OFFSET ?",
+                [*params, limit - 1],
+            ).fetchone()
+            if edge is not None:
+                where += " AND o.pickup_date >= ?"
+                params.append(edge[0])
     sql = (
         "SELECT o.id, o.site_id, o.pickup_code, o.pickup_date, o.status, o.channel,"
         " o.delivery_mode, o.estimated_fen, o.final_fen, o.created_at, h.name AS household_name,"
         " h.phone, h.building, h.unit, h.room, c.name AS centre_name"
         " FROM orders o LEFT JOIN households h ON h.id = o.household_id"
-        " LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE 1 = 1"
+        f" LEFT JOIN sync_centres c ON c.site_id = o.site_id WHERE {where}"
+        f" ORDER BY {order}c.name, h.building, h.unit, h.room LIMIT ?"
     )
-    params: list[Any] = []
-    q = q.strip()
-    if not (all_days and q):
-        sql += " AND o.pickup_date = ?"
-        params.append(day)
-    else:
-        limit = min(limit, ALL_DAYS_LIMIT)
-    if centre:
-        sql += " AND o.site_id = ?"
-        params.append(centre)
-    if status:
-        sql += " AND o.status = ?"
-        params.append(status)
-    if q:
-        clause, more = search_clause(q)
-        sql += f" AND {clause}"
-        params += more
-    order = "o.pickup_date DESC, " if all_days and q else ""
-    sql += f" ORDER BY {order}c.name, h.building, h.unit, h.room LIMIT ?"
     params.append(limit)
-    rows = [dict(r) for r in conn.execute(sql, params)]
+    rows = _dicts(conn.execute(sql, params))
     cancels = _cancels(conn, [d["id"] for d in rows])
     for d in rows:
         d["phone"] = (d["phone"] or "") if phones else mask_phone(d["phone"] or "")
@@ -135,19 +242,6 @@ def orders_for_day(
         d["cancel_pending"] = seen["pending"] if seen else 0
         outcome, _, detail = (d["command_result"] or "").partition(": ")
         d["cancel_outcome"], d["cancel_detail"] = outcome or None, detail
-    totals = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT c.name AS centre_name, o.site_id, COUNT(*) AS orders,"
-            " SUM(CASE WHEN o.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,"
-            " SUM(CASE WHEN o.status IN ('picked_up', 'delivered') THEN 1 ELSE 0 END) AS done,"
-            " SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.estimated_fen END)"
-            " AS estimated_fen"
-            " FROM orders o LEFT JOIN sync_centres c ON c.site_id = o.site_id"
-            " WHERE o.pickup_date = ? GROUP BY o.site_id, c.name ORDER BY c.name",
-            (day,),
-        )
-    ]
     return {"orders": rows, "totals": totals}
 
 

@@ -235,7 +235,7 @@ def reown(conn: sqlite3.Connection, old: str, new: str) -> int:
         )
     ]
     for tbl in tables:
-        if tbl == "meta":
+        if tbl == "meta" or tbl.startswith("_"):  # `_` tables follow by their triggers
             continue
         for col in conn.execute(f"PRAGMA table_info({tbl})").fetchall():
             if (col[2] or "").upper() not in ("TEXT", ""):

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.adapt import Dumper, Loader
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from edge.errors import EdgeError
@@ -135,6 +136,12 @@ class PgConn:
             return self.raw.execute(query, params if named else tuple(params))
         except psycopg.IntegrityError as exc:
             raise _integrity(exc) from exc
+
+    def tuples(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """A read whose rows are plain tuples (by position only): thousands of rows
+        without a `PgRow` each, as `views._tuples` does on SQLite."""
+        cur = self.raw.cursor(row_factory=tuple_row)
+        return cur.execute(to_postgres(sql), tuple(params))
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Any:
         query = to_postgres(sql)

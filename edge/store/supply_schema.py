@@ -230,5 +230,298 @@ def m402_hub_scale_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+# What the consolidated read keys its cache on (hub.supplier.views): per centre and day,
+# a counter and a random stamp, both renewed by every write to that centre's locked
+# versions or their lines. `_`-named: not shared, not copied by `hub migrate` (the
+# triggers fill it as the rows arrive).
+_MARKS_TABLE = """
+CREATE TABLE IF NOT EXISTS _supply_consolidated_marks (
+    delivery_date TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    gen INTEGER NOT NULL,
+    stamp INTEGER NOT NULL,
+    PRIMARY KEY (delivery_date, site_id)
+) WITHOUT ROWID;
+"""
+_MARKED = ("supply_consolidated", "supply_consolidated_lines")
+
+
+def _sqlite_mark(row: str) -> str:
+    return (
+        "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
+        f" VALUES ({row}.site_id, {row}.delivery_date, 1, abs(random() % 2147483648))"
+        " ON CONFLICT (delivery_date, site_id) DO UPDATE SET gen = gen + 1,"
+        " stamp = abs(random() % 2147483648);"
+    )
+
+
+_PG_MARK_FUNCTION = """
+CREATE OR REPLACE FUNCTION _supply_consolidated_mark() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
+        VALUES (OLD.site_id, OLD.delivery_date, 1, floor(random() * 2147483648)::bigint)
+        ON CONFLICT (delivery_date, site_id) DO UPDATE
+        SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _supply_consolidated_marks AS m (site_id, delivery_date, gen, stamp)
+        VALUES (NEW.site_id, NEW.delivery_date, 1, floor(random() * 2147483648)::bigint)
+        ON CONFLICT (delivery_date, site_id) DO UPDATE
+        SET gen = m.gen + 1, stamp = floor(random() * 2147483648)::bigint;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+@migrations()
+def m403_consolidated_marks(db: sqlite_utils.Database) -> None:
+    """Marks for the consolidated order's cache (issue 16): the co-op's consolidated
+    order for a city (5,000 centres, 60,000 lines) takes a second to build, and is
+    read far more often than a locked version arrives. Triggers on
+    `supply_consolidated` and `_lines` renew a (counter, random stamp) per centre
+    and day on every insert, update or delete, whoever writes (a push, `hub
+    migrate`'s COPY, the operator). The read sums the day's marks (an index of a
+    row per centre) and rebuilds only when the sums moved; the random stamp keeps
+    a restored backup that reaches the same counters again from matching.
+
+    The triggers are written for each engine (SQLite's trigger body, PostgreSQL's
+    plpgsql function); the table and its index are the same text."""
+    pg = getattr(db, "dialect", "sqlite") == "postgresql"
+    db.executescript(_MARKS_TABLE)
+    if pg:
+        raw = db.conn.raw  # type: ignore[attr-defined]  # PgMigrationDb: plpgsql as written
+        raw.execute(_PG_MARK_FUNCTION)
+        for table in _MARKED:
+            raw.execute(
+                f"CREATE TRIGGER {table}_mark AFTER INSERT OR UPDATE OR DELETE ON {table}"
+                " FOR EACH ROW EXECUTE FUNCTION _supply_consolidated_mark()"
+            )
+    else:
+        for table in _MARKED:
+            db.executescript(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_insert AFTER INSERT ON {table}"
+                f" BEGIN {_sqlite_mark('NEW')} END;"
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_update AFTER UPDATE ON {table}"
+                f" BEGIN {_sqlite_mark('OLD')} {_sqlite_mark('NEW')} END;"
+                f"CREATE TRIGGER IF NOT EXISTS {table}_mark_delete AFTER DELETE ON {table}"
+                f" BEGIN {_sqlite_mark('OLD')} END;"
+            )
+    # Rows already held (an existing hub): a mark for each centre and day.
+    db.execute(
+        "INSERT INTO _supply_consolidated_marks (site_id, delivery_date, gen, stamp)"
+        " SELECT DISTINCT site_id, delivery_date, 1, 0 FROM supply_consolidated WHERE 1 = 1"
+        " ON CONFLICT (delivery_date, site_id) DO NOTHING"
+    )
+
+
+# The trigger-kept tables are WITHOUT ROWID with their key's columns first: SQLite
+# 3.40's integrity_check (run on every restore) reports a false "NULL value" in a
+# WITHOUT ROWID table whose key is not its leading columns.
+
+# m404: what the operator's order search reads instead of every order of a day and
+# every household (hub.order_pages). `_`-named like the marks: derived, kept by
+# triggers, not shared, not copied by `hub migrate`.
+GRAM_POSITIONS = 64  # SQLite's triggers index a name's first 65 characters (see m404)
+_SEARCH_TABLES = f"""
+CREATE TABLE IF NOT EXISTS _household_grams (
+    gram TEXT NOT NULL,
+    household_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    PRIMARY KEY (gram, household_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _household_grams_household ON _household_grams (household_id);
+CREATE TABLE IF NOT EXISTS _gram_positions (i INTEGER PRIMARY KEY);
+INSERT INTO _gram_positions (i) SELECT * FROM (VALUES
+    {", ".join(f"({i})" for i in range(1, GRAM_POSITIONS + 1))}) AS p WHERE 1 = 1
+    ON CONFLICT (i) DO NOTHING;
+CREATE TABLE IF NOT EXISTS _orders_day_totals (
+    pickup_date TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    orders INTEGER NOT NULL,
+    cancelled INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    estimated_fen INTEGER NOT NULL,
+    PRIMARY KEY (pickup_date, site_id)
+) WITHOUT ROWID;
+"""
+
+# A household's grams: every two characters of its name in a row; a name longer than
+# the positions SQLite's trigger walks gets the empty gram too (always a candidate).
+_SQLITE_GRAMS = """
+INSERT OR IGNORE INTO _household_grams (site_id, gram, household_id)
+SELECT NEW.site_id, substr(NEW.name, i, 2), NEW.id FROM _gram_positions
+WHERE i < length(NEW.name);
+INSERT OR IGNORE INTO _household_grams (site_id, gram, household_id)
+SELECT NEW.site_id, '', NEW.id WHERE length(NEW.name) > {limit};
+""".replace("{limit}", str(GRAM_POSITIONS + 1))
+
+
+def _sqlite_count(row: str, sign: str) -> str:
+    """Add (`+`) or take away (`-`) one order's row from its centre's day totals."""
+    return (
+        "INSERT INTO _orders_day_totals (site_id, pickup_date, orders, cancelled, done,"
+        f" estimated_fen) VALUES ({row}.site_id, {row}.pickup_date, {sign}1,"
+        f" {sign}({row}.status = 'cancelled'),"
+        f" {sign}({row}.status IN ('picked_up', 'delivered')),"
+        f" {sign}(CASE WHEN {row}.status = 'cancelled' THEN 0 ELSE {row}.estimated_fen END))"
+        " ON CONFLICT (pickup_date, site_id) DO UPDATE SET orders = orders + excluded.orders,"
+        " cancelled = cancelled + excluded.cancelled, done = done + excluded.done,"
+        " estimated_fen = estimated_fen + excluded.estimated_fen;"
+    )
+
+
+_PG_UPSERT_TOTALS = """
+    ON CONFLICT (pickup_date, site_id) DO UPDATE SET orders = t.orders + EXCLUDED.orders,
+    cancelled = t.cancelled + EXCLUDED.cancelled, done = t.done + EXCLUDED.done,
+    estimated_fen = t.estimated_fen + EXCLUDED.estimated_fen;
+"""
+_PG_SEARCH_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION _household_grams_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        INSERT INTO _household_grams (site_id, gram, household_id)
+        SELECT n.site_id, substr(n.name, i, 2), n.id
+        FROM new_rows n, generate_series(1, length(n.name) - 1) AS i
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        DELETE FROM _household_grams WHERE household_id = OLD.id;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _household_grams (site_id, gram, household_id)
+        SELECT NEW.site_id, substr(NEW.name, i, 2), NEW.id
+        FROM generate_series(1, length(NEW.name) - 1) AS i
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$
+""",
+    """
+CREATE OR REPLACE FUNCTION _orders_day_count() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        SELECT site_id, pickup_date, count(*),
+            count(*) FILTER (WHERE status = 'cancelled'),
+            count(*) FILTER (WHERE status IN ('picked_up', 'delivered')),
+            coalesce(sum(estimated_fen) FILTER (WHERE status <> 'cancelled'), 0)
+        FROM new_rows GROUP BY site_id, pickup_date
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        VALUES (OLD.site_id, OLD.pickup_date, -1, -(OLD.status = 'cancelled')::int,
+            -(OLD.status IN ('picked_up', 'delivered'))::int,
+            -(CASE WHEN OLD.status = 'cancelled' THEN 0 ELSE OLD.estimated_fen END))
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO _orders_day_totals AS t
+            (site_id, pickup_date, orders, cancelled, done, estimated_fen)
+        VALUES (NEW.site_id, NEW.pickup_date, 1, (NEW.status = 'cancelled')::int,
+            (NEW.status IN ('picked_up', 'delivered'))::int,
+            CASE WHEN NEW.status = 'cancelled' THEN 0 ELSE NEW.estimated_fen END)
+    """
+    + _PG_UPSERT_TOTALS
+    + """
+    END IF;
+    RETURN NULL;
+END
+$$
+""",
+)
+_PG_SEARCH_TRIGGERS = (
+    # A COPY or a many-row INSERT (a push) is one statement: its new rows at once.
+    "CREATE TRIGGER households_grams_insert AFTER INSERT ON households"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION _household_grams_keep()",
+    "CREATE TRIGGER households_grams_change AFTER UPDATE OF name, site_id OR DELETE"
+    " ON households FOR EACH ROW EXECUTE FUNCTION _household_grams_keep()",
+    "CREATE TRIGGER orders_day_insert AFTER INSERT ON orders"
+    " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+    " EXECUTE FUNCTION _orders_day_count()",
+    "CREATE TRIGGER orders_day_change AFTER UPDATE OF site_id, pickup_date, status,"
+    " estimated_fen OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION _orders_day_count()",
+)
+
+
+@migrations()
+def m404_order_search_tables(db: sqlite_utils.Database) -> None:
+    """What the operator's order search reads at city scale (issue 16: 2,000,000 orders
+    over 1,000 centres), kept by triggers on both engines whoever writes the rows:
+
+    - `_household_grams`: every two characters in a row of each household's name. A
+      name searched anywhere in a name (`LIKE '%王秀英%'`) was a read of every
+      household; its grams find the few households that hold them all, and the LIKE
+      then decides exactly as before. (pg_trgm keeps no trigram of Chinese text under
+      the C locale and none of a two-character name, see m402.)
+    - `_orders_day_totals`: each centre's orders of a day, cancelled, done and the
+      estimate, as the orders page sums them, added to and taken from as orders
+      arrive and change, instead of adding up a day's 20,000 orders per search.
+
+    SQLite's triggers are row triggers; PostgreSQL adds a push's rows (one COPY) in
+    one statement trigger over its new rows, and an update or delete per row."""
+    pg = getattr(db, "dialect", "sqlite") == "postgresql"
+    db.executescript(_SEARCH_TABLES)
+    if pg:
+        raw = db.conn.raw  # type: ignore[attr-defined]  # PgMigrationDb: plpgsql as written
+        for sql in (*_PG_SEARCH_FUNCTIONS, *_PG_SEARCH_TRIGGERS):
+            raw.execute(sql)
+        grams = "generate_series(1, length(h.name) - 1) AS i"
+    else:
+        db.executescript(
+            "CREATE TRIGGER IF NOT EXISTS households_grams_insert AFTER INSERT ON households"
+            f" BEGIN {_SQLITE_GRAMS} END;"
+            "CREATE TRIGGER IF NOT EXISTS households_grams_update"
+            " AFTER UPDATE OF name, site_id ON households BEGIN"
+            f" DELETE FROM _household_grams WHERE household_id = OLD.id; {_SQLITE_GRAMS} END;"
+            "CREATE TRIGGER IF NOT EXISTS households_grams_delete AFTER DELETE ON households"
+            " BEGIN DELETE FROM _household_grams WHERE household_id = OLD.id; END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_insert AFTER INSERT ON orders"
+            f" BEGIN {_sqlite_count('NEW', '')} END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_update"
+            " AFTER UPDATE OF site_id, pickup_date, status, estimated_fen ON orders"
+            f" BEGIN {_sqlite_count('OLD', '-')} {_sqlite_count('NEW', '')} END;"
+            "CREATE TRIGGER IF NOT EXISTS orders_day_delete AFTER DELETE ON orders"
+            f" BEGIN {_sqlite_count('OLD', '-')} END;"
+        )
+        grams = "_gram_positions WHERE i < length(h.name)"
+        db.execute(
+            "INSERT INTO _household_grams (site_id, gram, household_id) SELECT site_id, '', id"
+            f" FROM households WHERE length(name) > {GRAM_POSITIONS + 1}"
+            " ON CONFLICT DO NOTHING"
+        )
+    # What an existing store already holds.
+    db.execute(
+        "INSERT INTO _household_grams (site_id, gram, household_id)"
+        f" SELECT h.site_id, substr(h.name, i, 2), h.id FROM households h, {grams}"
+        " ON CONFLICT DO NOTHING"
+    )
+    db.execute(
+        "INSERT INTO _orders_day_totals (site_id, pickup_date, orders, cancelled, done,"
+        " estimated_fen) SELECT site_id, pickup_date, COUNT(*),"
+        " SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN status IN ('picked_up', 'delivered') THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN status = 'cancelled' THEN 0 ELSE estimated_fen END)"
+        " FROM orders WHERE 1 = 1 GROUP BY site_id, pickup_date ON CONFLICT DO NOTHING"
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     migrations.apply(sqlite_utils.Database(conn))

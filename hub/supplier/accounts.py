@@ -140,10 +140,22 @@ def supplier_for(conn: sqlite3.Connection, token: str | None) -> Supplier | None
     return Supplier(row["id"], row["name"], sites)
 
 
+def _tuples(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
+    """Rows as plain tuples, for a read of thousands of rows: on SQLite a cursor without
+    the connection's `Row` factory, on PostgreSQL `PgConn.tuples`."""
+    if isinstance(conn, sqlite3.Connection):
+        cur = conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params)
+    return conn.tuples(sql, params)  # type: ignore[attr-defined,no-any-return]  # PgConn
+
+
 def _centre_rows(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return [
         (r[0], r[1])
-        for r in conn.execute(
-            "SELECT site_id, name FROM sync_centres WHERE revoked = 0 ORDER BY name, site_id"
+        for r in _tuples(
+            conn,
+            "SELECT site_id, name FROM sync_centres WHERE revoked = 0 ORDER BY name, site_id",
+            (),
         )
     ]

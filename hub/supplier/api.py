@@ -33,7 +33,7 @@ from hub.supplier.inbound import (
     add_price_list,
     confirm_return,
 )
-from hub.supplier.views import centres, consolidated, consolidated_csv, return_notes
+from hub.supplier.views import centres, consolidated, consolidated_body, return_notes
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -111,11 +111,13 @@ async def get_consolidated(
 ) -> Response[bytes]:
     """Every centre's order for the day and the totals per product (JSON, or CSV)."""
     day = iso_day(delivery_date, "delivery_date")
-    doc = await _store(request).read(lambda c: consolidated(c, day, centres(c, supplier)))
-    if _wants_csv(request, format):
-        body = ("\ufeff" + consolidated_csv(doc)).encode()
+    kind = "csv" if _wants_csv(request, format) else "json"
+    body = await _store(request).read(
+        lambda c: consolidated_body(c, day, centres(c, supplier), kind)
+    )
+    if kind == "csv":
         return cached(request, body, "text/csv; charset=utf-8", f"consolidated-{day}.csv")
-    return cached(request, _json(doc), "application/json")
+    return cached(request, body, "application/json")
 
 
 @get("/loading-list", media_type="text/html")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,7 +15,7 @@ from litestar import Request
 from edge.domain import spreadsheet
 from edge.domain.supply import consolidated as centre_order
 from edge.domain.supply.lines import co_op_quantity, co_op_unit
-from hub.supplier.accounts import Supplier, _centre_rows
+from hub.supplier.accounts import Supplier, _centre_rows, _tuples
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -71,27 +72,56 @@ def _line(product_id: str, name: str, qty_unit: str, label: str, quantity: int) 
     }
 
 
-def _tuples(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Iterable[Any]:
-    """Rows as plain tuples: on SQLite a cursor without the connection's `Row` factory
-    (PostgreSQL's rows are tuples already) for a read of tens of thousands of rows."""
-    if isinstance(conn, sqlite3.Connection):
-        cur = conn.cursor()
-        cur.row_factory = None
-        return cur.execute(sql, params)
-    return conn.execute(sql, params)  # type: ignore[no-any-return]
+# The locked part of a day's consolidated order, per database state: built once, then
+# answered from memory while the day's marks (m403: a counter and a random stamp per
+# centre, renewed by triggers on every write to the locked versions and their lines)
+# have not moved. The key is read from the database on every call, so each hub process
+# answers what the database holds, whichever process or push changed it. The entries
+# are shared between calls: callers read them and never change them.
+_CACHE_DAYS = 2  # a city's day is about 60 MB of rows: the day being delivered and the next
+_locked_cache: dict[tuple[str, tuple[Any, ...]], _Locked] = {}
+_cache_lock = threading.Lock()
 
 
-def consolidated(
-    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]] | None = None
-) -> dict[str, Any]:
-    """The day's order for every centre, and per product across centres.
+class _Locked:
+    """The locked centres of one day: each one's row (without its name) and the
+    product totals across all of them."""
 
-    A centre whose order is locked shows its latest version (`locked` or
-    `amended`); one not locked yet shows a live `provisional` total of what
-    the hub holds of its orders and buffer; a centre with nothing shows
-    `none`. Built from allow-listed columns only (see the module docstring).
-    """
-    centre_list = centres(conn) if centre_list is None else centre_list
+    __slots__ = ("key", "products", "rows")
+
+    def __init__(self, rows: dict[str, dict[str, Any]], products: list[dict[str, Any]]):
+        self.rows = rows
+        self.products = products
+        self.key: tuple[Any, ...] = ()
+
+
+def _marks(conn: sqlite3.Connection, day: str) -> tuple[Any, ...]:
+    row = conn.execute(
+        "SELECT COUNT(*), SUM(gen), SUM(stamp) FROM _supply_consolidated_marks"
+        " WHERE delivery_date = ?",
+        (day,),
+    ).fetchone()
+    return (int(row[0]), int(row[1] or 0), int(row[2] or 0))
+
+
+def _locked(conn: sqlite3.Connection, day: str) -> _Locked:
+    key = (day, _marks(conn, day))
+    with _cache_lock:
+        hit = _locked_cache.get(key)
+    if hit is not None:
+        return hit
+    built = _build_locked(conn, day)
+    built.key = key
+    with _cache_lock:
+        for old in [k for k in _locked_cache if k[0] == day]:
+            del _locked_cache[old]
+        while len(_locked_cache) >= _CACHE_DAYS:
+            del _locked_cache[next(iter(_locked_cache))]
+        _locked_cache[key] = built
+    return built
+
+
+def _build_locked(conn: sqlite3.Connection, day: str) -> _Locked:
     heads: dict[str, dict[str, Any]] = {}
     by_hand: dict[str, list[int]] = {}
     for r in conn.execute(
@@ -146,37 +176,26 @@ def consolidated(
             by_version[row[0]] = [row]
         else:
             rows.append(row)
-    locked_lines = {
-        site: [_line(*r[1:]) for r in by_version.get(v["id"], ())] for site, v in heads.items()
-    }
-    out_centres = []
-    for site, name in centre_list:
-        head = heads.get(site)
-        if head is not None:
-            lines = locked_lines.get(site, [])
-            status = "amended" if head["version"] > 1 else "locked"
-        else:
-            live = centre_order.live_lines(conn, site, day)
-            lines = [
-                _line(x.product_id, x.product_name, x.qty_unit, x.unit_label, x.total)
-                for x in sorted(live.values(), key=lambda x: (x.product_name, x.qty_unit))
-                if x.total > 0
-            ]
-            status = "provisional" if lines else "none"
+    out: dict[str, dict[str, Any]] = {}
+    for site, head in heads.items():
         hand = by_hand.get(site, [])
-        row = {
+        out[site] = {
             "centre_id": site,
-            "centre_name": name,
-            "status": status,
-            "version": head["version"] if head else None,
-            "locked_at": head["locked_at"] if head else None,
-            "sent_by_hand": bool(head and head["version"] in hand),
-            "sent_by_hand_at": head["sent_by_hand_at"] if head else None,
+            "centre_name": "",
+            "status": "amended" if head["version"] > 1 else "locked",
+            "version": head["version"],
+            "locked_at": head["locked_at"],
+            "sent_by_hand": head["version"] in hand,
+            "sent_by_hand_at": head["sent_by_hand_at"],
             "sent_by_hand_versions": hand,
-            "lines": lines,  # `_line` makes exactly LINE_FIELDS
-            "amendments": head["amendments"] if head else [],
+            "lines": [_line(*r[1:]) for r in by_version.get(head["id"], ())],
+            "amendments": head["amendments"],
         }
-        out_centres.append(row)  # exactly CENTRE_FIELDS, in their order
+    return _Locked(out, _products(out.values()))
+
+
+def _products(out_centres: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per product across centres: the sum of the centres' lines, and how many."""
     products: dict[tuple[str, str, str], dict[str, Any]] = {}
     for c in out_centres:
         for x in c["lines"]:
@@ -197,7 +216,102 @@ def consolidated(
         p = products[key]
         p["co_op_quantity"] = co_op_quantity(p["qty_unit"], p["quantity"])
         product_rows.append(_only(p, PRODUCT_FIELDS))
+    return product_rows
+
+
+def consolidated(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """The day's order for every centre, and per product across centres.
+
+    A centre whose order is locked shows its latest version (`locked` or
+    `amended`); one not locked yet shows a live `provisional` total of what
+    the hub holds of its orders and buffer; a centre with nothing shows
+    `none`. Built from allow-listed columns only (see the module docstring).
+
+    The locked centres come from a cache keyed on the day's marks (see
+    `_locked`); the provisional ones are read live every time. The answer's
+    lists and line rows may be shared with other calls: read them, never change
+    them.
+    """
+    centre_list = centres(conn) if centre_list is None else centre_list
+    return _answer(conn, day, centre_list, _locked(conn, day))
+
+
+def _answer(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]], locked: _Locked
+) -> dict[str, Any]:
+    out_centres = []
+    provisional = False
+    for site, name in centre_list:
+        head = locked.rows.get(site)
+        if head is not None:
+            row = head.copy()
+            row["centre_name"] = name
+        else:
+            live = centre_order.live_lines(conn, site, day)
+            lines = [
+                _line(x.product_id, x.product_name, x.qty_unit, x.unit_label, x.total)
+                for x in sorted(live.values(), key=lambda x: (x.product_name, x.qty_unit))
+                if x.total > 0
+            ]
+            provisional = provisional or bool(lines)
+            row = {
+                "centre_id": site,
+                "centre_name": name,
+                "status": "provisional" if lines else "none",
+                "version": None,
+                "locked_at": None,
+                "sent_by_hand": False,
+                "sent_by_hand_at": None,
+                "sent_by_hand_versions": [],
+                "lines": lines,  # `_line` makes exactly LINE_FIELDS
+                "amendments": [],
+            }
+        out_centres.append(row)  # exactly CENTRE_FIELDS, in their order
+    from_cache = sum(1 for c in out_centres if c["status"] in ("locked", "amended"))
+    listed = {site for site, _ in centre_list if site in locked.rows}
+    if not provisional and from_cache == len(listed) == len(locked.rows):
+        # every locked centre once and no live lines: the totals built with the cache
+        product_rows = [p.copy() for p in locked.products]
+    else:
+        product_rows = _products(out_centres)
     return {"delivery_date": day, "centres": out_centres, "products": product_rows}
+
+
+# The API's answers (JSON or CSV bytes, eight megabytes for a city) of an order whose
+# listed centres are all locked, by the locked part's key and the list: a poll between
+# two changes costs the key's read, not a rendering. Few: a co-op polls a day or two.
+_BODIES = 4
+_body_cache: dict[tuple[Any, ...], bytes] = {}
+
+
+def consolidated_body(
+    conn: sqlite3.Connection, day: str, centre_list: list[tuple[str, str]], kind: str
+) -> bytes:
+    """The consolidated order as the API answers it: `kind` "json" (sorted keys, compact)
+    or "csv" (with a byte-order mark for spreadsheets)."""
+    locked = _locked(conn, day)
+    key = (locked.key, kind, tuple(centre_list))
+    every_locked = all(site in locked.rows for site, _ in centre_list)
+    if every_locked:
+        with _cache_lock:
+            hit = _body_cache.get(key)
+        if hit is not None:
+            return hit
+    doc = _answer(conn, day, centre_list, locked)
+    if kind == "csv":
+        body = ("\ufeff" + consolidated_csv(doc)).encode()
+    else:
+        body = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    if every_locked:
+        with _cache_lock:
+            for old in [k for k in _body_cache if k[0] != locked.key and k[0][0] == day]:
+                del _body_cache[old]
+            while len(_body_cache) >= _BODIES:
+                del _body_cache[next(iter(_body_cache))]
+            _body_cache[key] = body
+    return body
 
 
 CSV_COLUMNS = (
