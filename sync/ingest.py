@@ -107,6 +107,7 @@ class _Rows:
 
     def __init__(self, conn: sqlite3.Connection, schema: Schema, changes: list[Change]) -> None:
         ids: dict[str, set[str]] = defaultdict(set)
+        inserted: dict[str, set[str]] = defaultdict(set)
         stamped: dict[str, set[str]] = defaultdict(set)
         statuses: set[str] = set()
         columns = schema.columns
@@ -115,8 +116,10 @@ class _Rows:
             tbl, op = c.tbl, c.op
             if tbl not in columns or tbl in HUB_ONLY_TABLES:
                 raise OneByOne  # refused below, with the reason
-            ids[tbl].add(c.row_id)
-            if op != "insert":
+            if op == "insert":
+                inserted[tbl].add(c.row_id)
+            else:
+                ids[tbl].add(c.row_id)
                 stamped[tbl].add(c.row_id)
                 if op == "update" and "status" in c.fields:
                     if tbl != "orders" and tbl in STATUS_RANKS:
@@ -135,8 +138,19 @@ class _Rows:
                             ids[target].add(value)
                         else:
                             raise OneByOne  # not text: compared as SQLite does
+        # A row the batch inserts is not looked up, nor where the batch names it, unless
+        # the batch also updates or deletes it: every shared table's id is unique, so
+        # if the row is on the hub already (the site's, inserted again, or another
+        # site's) its plain INSERT is refused and the batch goes one by one
+        # (`merge.apply_one_by_one`), which decides; else it is new, and no lookup
+        # could have found it.
+        for tbl, new in inserted.items():
+            named = ids.get(tbl)
+            if named:
+                named -= new - stamped.get(tbl, set())
         # (table, id) -> owner site, for rows that exist: one query for every table
         self.owner: dict[tuple[str, str], str | None] = {}
+        ids = {tbl: wanted for tbl, wanted in ids.items() if wanted}
         if ids:
             tables = sorted(ids)
             sql = " UNION ALL ".join(
