@@ -107,7 +107,9 @@ class _Rows:
 
     def __init__(self, conn: sqlite3.Connection, schema: Schema, changes: list[Change]) -> None:
         ids: dict[str, set[str]] = defaultdict(set)
-        inserted: dict[str, set[str]] = defaultdict(set)
+        # Rows the batch first inserts: not looked up (see below).
+        fresh: dict[str, set[str]] = defaultdict(set)
+        touched: set[tuple[str, str]] = set()
         stamped: dict[str, set[str]] = defaultdict(set)
         statuses: set[str] = set()
         columns = schema.columns
@@ -116,9 +118,12 @@ class _Rows:
             tbl, op = c.tbl, c.op
             if tbl not in columns or tbl in HUB_ONLY_TABLES:
                 raise OneByOne  # refused below, with the reason
-            if op == "insert":
-                inserted[tbl].add(c.row_id)
-            else:
+            key = (tbl, c.row_id)
+            if key not in touched:
+                touched.add(key)
+                if op == "insert":
+                    fresh[tbl].add(c.row_id)
+            if op != "insert":
                 ids[tbl].add(c.row_id)
                 stamped[tbl].add(c.row_id)
                 if op == "update" and "status" in c.fields:
@@ -138,16 +143,19 @@ class _Rows:
                             ids[target].add(value)
                         else:
                             raise OneByOne  # not text: compared as SQLite does
-        # A row the batch inserts is not looked up, nor where the batch names it, unless
-        # the batch also updates or deletes it: every shared table's id is unique, so
-        # if the row is on the hub already (the site's, inserted again, or another
-        # site's) its plain INSERT is refused and the batch goes one by one
-        # (`merge.apply_one_by_one`), which decides; else it is new, and no lookup
-        # could have found it.
-        for tbl, new in inserted.items():
-            named = ids.get(tbl)
-            if named:
-                named -= new - stamped.get(tbl, set())
+        # A row the batch first inserts is not looked up (its owner, its latest stamp,
+        # an order's status), wherever the batch names or changes it: every shared
+        # table's id is unique, so if the row is on the hub already (the site's, sent
+        # again, or another site's) its plain INSERT is refused and the batch goes one
+        # by one (`merge.apply_one_by_one`), which decides; else the row is new, and
+        # no lookup could have found anything. What the batch does to it after the
+        # insert is tracked as the batch goes.
+        for tbl, new in fresh.items():
+            for wanted in (ids.get(tbl), stamped.get(tbl)):
+                if wanted:
+                    wanted -= new
+        if "orders" in fresh:
+            statuses -= fresh["orders"]
         # (table, id) -> owner site, for rows that exist: one query for every table
         self.owner: dict[tuple[str, str], str | None] = {}
         ids = {tbl: wanted for tbl, wanted in ids.items() if wanted}
@@ -164,6 +172,8 @@ class _Rows:
         # (table, id) -> the latest stamp any log holds for the row
         self.stamp: dict[tuple[str, str], int] = {}
         for tbl, wanted in stamped.items():
+            if not wanted:
+                continue
             for row_id, hlc in _where_in(
                 conn,
                 "SELECT row_id, MAX(hlc) FROM sync_log WHERE tbl = ? AND",

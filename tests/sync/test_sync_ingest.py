@@ -414,3 +414,56 @@ def test_a_batch_inserting_another_sites_row_is_refused_whole(
     assert refused.value.detail.startswith(f"seq {bad.seq}: households {bad.row_id}")
     assert canonical(hub) == before
     assert _log(hub) == log_before
+
+
+def test_rows_new_in_a_batch_and_rows_already_held_follow_the_rules_alike(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """The grouped apply looks up only the rows a batch does not insert first. In one
+    batch: a new order changed twice, then a change stamped before those (skipped),
+    then one moving it back (its status kept); and the same to an order the hub already
+    holds, checked against the hub's stamps and status. Both ends are the reference's,
+    reached without falling back, on both engines."""
+    centre, hub_site, schema, changes = day
+    grouped, one_by_one = _hub_copies(tmp_path, hub_target, request, 2)
+    site = centre.site_id
+    first = [c for c in changes if c.seq <= 60]
+    for hub in (grouped, one_by_one):
+        _apply_real(hub, lambda c: apply_owner_changes(c, schema, site, first, hub_site=hub_site))
+    held = next(c for c in first if c.tbl == "orders" and c.op == "insert")
+    held_stamp = max(c.hlc for c in first if c.row_id == held.row_id)
+    new = next(c for c in changes if c.seq > 60 and c.tbl == "orders" and c.op == "insert")
+    seq, hlc = changes[-1].seq + 1, changes[-1].hlc + 10
+    batch: list[Change] = []
+
+    def change(row: str, stamp: int, fields: dict[str, Any], op: str = "update") -> None:
+        batch.append(Change(site, seq + len(batch), stamp, "orders", row, op, fields))
+
+    home = next(c for c in changes if c.row_id == new.fields["household_id"])
+    batch.append(Change(site, seq, hlc - 1, "households", home.row_id, "insert", home.fields))
+    batch.append(Change(site, seq + 1, hlc, "orders", new.row_id, "insert", new.fields))
+    change(new.row_id, hlc + 1, {"notes": "一", "status": "picked_up"})
+    change(new.row_id, hlc + 2, {"notes": "二"})
+    change(new.row_id, hlc + 1, {"notes": "older"})  # stamped before the last: skipped
+    change(new.row_id, hlc + 3, {"status": "placed", "notes": "三"})  # status kept
+    change(held.row_id, held_stamp - 1, {"notes": "older"})  # before the hub's: skipped
+    change(held.row_id, hlc + 4, {"status": "picked_up", "notes": "四"})
+    change(held.row_id, hlc + 5, {"status": "packed"})  # would move it back: kept
+
+    applied, writes = _apply(
+        grouped, lambda c: apply_owner_changes(c, schema, site, batch, hub_site=hub_site)
+    )
+    assert writes < len(batch)  # grouped: no fallback to a statement per change
+    assert applied == _apply_real(one_by_one, _reference_of(schema, site, batch, hub_site))
+    assert applied == len(batch) - 2
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+    with connect_any(grouped) as conn:
+        got = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "SELECT id, status, notes FROM orders WHERE id IN (?, ?)",
+                (new.row_id, held.row_id),
+            )
+        }
+    assert got == {new.row_id: ("picked_up", "三"), held.row_id: ("picked_up", "四")}
