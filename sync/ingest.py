@@ -7,7 +7,8 @@ Here the owners of the rows a batch touches or names are fetched in one query
 (and the latest stamps and order statuses in one more each, when it has
 updates), every rule is checked against them in seq order (they are updated as
 the batch goes: a row inserted earlier is the site's, a row deleted earlier is
-gone), and the writes go out as one statement per table and run of changes
+gone). A row the batch first inserts is not looked up at all: ids are unique, so
+one the hub already holds fails its INSERT, and the reference path decides. The writes go out as one statement per table and run of changes
 (new rows and the log copy as one COPY on PostgreSQL, `insert_rows`):
 
 - a run of inserts (no row twice) is written table by table, the tables a
