@@ -8,8 +8,9 @@ Here the owners of the rows a batch touches or names are fetched in one query
 updates), every rule is checked against them in seq order (they are updated as
 the batch goes: a row inserted earlier is the site's, a row deleted earlier is
 gone). A row the batch first inserts is not looked up at all: ids are unique, so
-one the hub already holds fails its INSERT, and the reference path decides. The writes go out as one statement per table and run of changes
-(new rows and the log copy as one COPY on PostgreSQL, `insert_rows`):
+one the hub already holds fails its INSERT, and the reference path decides. The
+writes go out as one statement per table and run of changes (new rows and the
+log copy as one COPY on PostgreSQL, `insert_rows`):
 
 - a run of inserts (no row twice) is written table by table, the tables a
   row names before the tables naming them (`REFERENCES`), so every declared
