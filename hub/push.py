@@ -47,6 +47,8 @@ class Hub:
 
     def __init__(self, store: Store, now_ms: Any = wall_clock_ms) -> None:
         self.store = store
+        # Pushes dirty many pages: the WAL is copied back off the writer's path.
+        store.checkpoint_in_background()
         self.site_id = init_hub(store)
         self.schema = store.read_sync(Schema.load)
         self.now_ms = now_ms

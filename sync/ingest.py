@@ -7,8 +7,10 @@ Here the owners of the rows a batch touches or names are fetched in one query
 (and the latest stamps and order statuses in one more each, when it has
 updates), every rule is checked against them in seq order (they are updated as
 the batch goes: a row inserted earlier is the site's, a row deleted earlier is
-gone), and the writes go out as one statement per table and run of changes
-(new rows and the log copy as one COPY on PostgreSQL, `insert_rows`):
+gone). A row the batch first inserts is not looked up at all: ids are unique, so
+one the hub already holds fails its INSERT, and the reference path decides. The
+writes go out as one statement per table and run of changes (new rows and the
+log copy as one COPY on PostgreSQL, `insert_rows`):
 
 - a run of inserts (no row twice) is written table by table, the tables a
   row names before the tables naming them (`REFERENCES`), so every declared
@@ -107,6 +109,9 @@ class _Rows:
 
     def __init__(self, conn: sqlite3.Connection, schema: Schema, changes: list[Change]) -> None:
         ids: dict[str, set[str]] = defaultdict(set)
+        # Rows the batch first inserts: not looked up (see below).
+        fresh: dict[str, set[str]] = defaultdict(set)
+        touched: set[tuple[str, str]] = set()
         stamped: dict[str, set[str]] = defaultdict(set)
         statuses: set[str] = set()
         columns = schema.columns
@@ -115,8 +120,13 @@ class _Rows:
             tbl, op = c.tbl, c.op
             if tbl not in columns or tbl in HUB_ONLY_TABLES:
                 raise OneByOne  # refused below, with the reason
-            ids[tbl].add(c.row_id)
+            key = (tbl, c.row_id)
+            if key not in touched:
+                touched.add(key)
+                if op == "insert":
+                    fresh[tbl].add(c.row_id)
             if op != "insert":
+                ids[tbl].add(c.row_id)
                 stamped[tbl].add(c.row_id)
                 if op == "update" and "status" in c.fields:
                     if tbl != "orders" and tbl in STATUS_RANKS:
@@ -135,8 +145,22 @@ class _Rows:
                             ids[target].add(value)
                         else:
                             raise OneByOne  # not text: compared as SQLite does
+        # A row the batch first inserts is not looked up (its owner, its latest stamp,
+        # an order's status), wherever the batch names or changes it: every shared
+        # table's id is unique, so if the row is on the hub already (the site's, sent
+        # again, or another site's) its plain INSERT is refused and the batch goes one
+        # by one (`merge.apply_one_by_one`), which decides; else the row is new, and
+        # no lookup could have found anything. What the batch does to it after the
+        # insert is tracked as the batch goes.
+        for tbl, new in fresh.items():
+            for wanted in (ids.get(tbl), stamped.get(tbl)):
+                if wanted:
+                    wanted -= new
+        if "orders" in fresh:
+            statuses -= fresh["orders"]
         # (table, id) -> owner site, for rows that exist: one query for every table
         self.owner: dict[tuple[str, str], str | None] = {}
+        ids = {tbl: wanted for tbl, wanted in ids.items() if wanted}
         if ids:
             tables = sorted(ids)
             sql = " UNION ALL ".join(
@@ -150,6 +174,8 @@ class _Rows:
         # (table, id) -> the latest stamp any log holds for the row
         self.stamp: dict[tuple[str, str], int] = {}
         for tbl, wanted in stamped.items():
+            if not wanted:
+                continue
             for row_id, hlc in _where_in(
                 conn,
                 "SELECT row_id, MAX(hlc) FROM sync_log WHERE tbl = ? AND",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -50,6 +51,14 @@ def storage_fault(exc: BaseException) -> StorageFault | None:
 
 
 MAX_GROUP_COMMIT = 64  # units of work sharing one commit, at most
+# `Store.checkpoint_in_background`: how long the checkpointer lets commits gather, and
+# the WAL size (pages) at which the writer still checkpoints itself. Under steady writes a
+# checkpoint running beside them never catches up with the WAL's end, and only a
+# complete one lets the WAL start over: this bounds it (what is left to copy by then is
+# mostly copied already, so the writer's checkpoint is short).
+CHECKPOINT_EVERY_S = 0.2
+WRITER_CHECKPOINT_PAGES = 8192
+log = logging.getLogger("linli.store")
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -140,6 +149,10 @@ class Store:
         self._reader_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="linli-read")
         self._closed = False
+        # `checkpoint_in_background`: the thread, and the writer's "committed since".
+        self._checkpointer: threading.Thread | None = None
+        self._committed = threading.Event()
+        self._closing = threading.Event()
         # The last write's storage fault, until a write commits again (shown by /healthz).
         self.fault: StorageFault | None = None
 
@@ -189,6 +202,8 @@ class Store:
                     conn.execute("RELEASE unit")
                     outcomes.append((True, result))
             conn.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._committed.set()
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -249,6 +264,43 @@ class Store:
     def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return self._readers.submit(self._run_read, fn).result()
 
+    # --- checkpoints ---------------------------------------------------------
+    def checkpoint_in_background(self) -> None:
+        """Copy the WAL back into the database file from a thread of its own (the
+        hub's store). By SQLite's default the commit that grows the WAL past 1,000
+        pages runs that checkpoint itself, and every unit of work queued behind it
+        waits: on the hub, a large push dirties about a page per change, and the
+        checkpoints took a third of the writer's time. Here a second connection
+        checkpoints, PASSIVE (it never waits for the writer or a reader, nor makes
+        them wait), after commits, at most every `CHECKPOINT_EVERY_S`; the writer
+        only past `WRITER_CHECKPOINT_PAGES`, a bound on the WAL. Closing the store
+        still checkpoints the whole WAL."""
+        if self._checkpointer is not None:
+            return
+        self.write_sync(
+            lambda tx: tx.conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
+        )
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="linli-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = connect(self.path)
+        try:
+            while not self._closing.is_set():
+                if not self._committed.wait(1.0):
+                    continue
+                if self._closing.wait(CHECKPOINT_EVERY_S):  # commits gather meanwhile
+                    break
+                self._committed.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # the next commit tries again
+                    log.warning("checkpoint of %s failed: %s", self.path, exc)
+        finally:
+            conn.close()
+
     # --- lifecycle ---------------------------------------------------------
     def close(self) -> None:
         if self._closed:
@@ -256,6 +308,10 @@ class Store:
         self._closed = True
         self._jobs.put(_STOP)
         self._writer.join(timeout=10)
+        if self._checkpointer is not None:
+            self._closing.set()
+            self._committed.set()
+            self._checkpointer.join(timeout=30)
         self._readers.shutdown(wait=True)
         with self._reader_lock:
             for conn in self._reader_conns:

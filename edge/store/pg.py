@@ -238,6 +238,9 @@ class PgStore(Store):
             raise EdgeError("store is closed")
         return self._run_write(fn)
 
+    def checkpoint_in_background(self) -> None:
+        """Nothing to do: PostgreSQL's checkpointer is a process of its own."""
+
     # --- reading -----------------------------------------------------------
     def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self.pool.connection() as raw:

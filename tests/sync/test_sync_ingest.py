@@ -344,3 +344,127 @@ def test_a_row_the_database_refuses_in_a_grouped_insert_falls_back_and_is_named(
     assert "FOREIGN KEY" in refused.value.detail
     assert canonical(hub) == before
     assert _log(hub) == log_before
+
+
+def _reference_of(schema: Schema, site: str, changes: list[Change], hub_site: str) -> Any:
+    def reference(conn: sqlite3.Connection) -> int:
+        n = apply_one_by_one(conn, schema, site, changes, hub_site)
+        ingest.write_log(conn, site, changes)
+        return n
+
+    return reference
+
+
+def test_a_batch_inserting_rows_the_hub_already_holds_ends_as_the_reference_does(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """The grouped apply does not look up the rows a batch inserts: one the hub already
+    holds (the site's own, sent again by a box restored from a backup) makes its plain
+    INSERT fail, and the batch is applied change by change, where such an insert
+    overwrites the site's own row. The end is the reference's, on both engines."""
+    centre, hub_site, schema, changes = day
+    grouped, one_by_one = _hub_copies(tmp_path, hub_target, request, 2)
+    site = centre.site_id
+    first, again = changes[:60], changes[60:]
+    for hub in (grouped, one_by_one):
+        _apply_real(hub, lambda c: apply_owner_changes(c, schema, site, first, hub_site=hub_site))
+    held = next(c for c in first if c.tbl == "households" and c.op == "insert")
+    last = again[-1]
+    resent = Change(
+        site, last.seq + 1, last.hlc + 1, "households", held.row_id, "insert",
+        {**held.fields, "name": "王阿姨(又)"},
+    )  # fmt: skip
+    fresh = [*again, resent]
+    applied = _apply_real(
+        grouped, lambda c: apply_owner_changes(c, schema, site, fresh, hub_site=hub_site)
+    )
+    assert applied == _apply_real(one_by_one, _reference_of(schema, site, fresh, hub_site))
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+    with connect_any(grouped) as conn:
+        name = conn.execute("SELECT name FROM households WHERE id = ?", (held.row_id,))
+        assert tuple(name.fetchone()) == ("王阿姨(又)",)
+
+
+def test_a_batch_inserting_another_sites_row_is_refused_whole(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """A batch that inserts a row under an id another site holds (and names it from its
+    own order) is refused whole, the insert named, though the grouped apply never looked
+    that id up: its INSERT fails and the change-by-change reference decides."""
+    centre, hub_site, schema, changes = day
+    (hub,) = _hub_copies(tmp_path, hub_target, request, 1)
+    at = next(i for i in range(10, len(changes)) if changes[i].tbl == "households")
+    bad = changes[at]
+    assert bad.op == "insert"
+    _apply(
+        hub,
+        lambda c: c.execute(
+            "INSERT INTO households (id, site_id, name, phone, phone_tail, created_at)"
+            " VALUES (?, 'ANOTHER-SITE', '别人', '13900000000', '0000', '2030-01-06')",
+            (bad.row_id,),
+        ),
+    )
+    assert any(c.fields.get("household_id") == bad.row_id for c in changes[at + 1 :])
+    before, log_before = canonical(hub), _log(hub)
+    with pytest.raises(ForeignRow) as refused:
+        _apply_real(
+            hub,
+            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+        )
+    assert refused.value.detail.startswith(f"seq {bad.seq}: households {bad.row_id}")
+    assert canonical(hub) == before
+    assert _log(hub) == log_before
+
+
+def test_rows_new_in_a_batch_and_rows_already_held_follow_the_rules_alike(
+    day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """The grouped apply looks up only the rows a batch does not insert first. In one
+    batch: a new order changed twice, then a change stamped before those (skipped),
+    then one moving it back (its status kept); and the same to an order the hub already
+    holds, checked against the hub's stamps and status. Both ends are the reference's,
+    reached without falling back, on both engines."""
+    centre, hub_site, schema, changes = day
+    grouped, one_by_one = _hub_copies(tmp_path, hub_target, request, 2)
+    site = centre.site_id
+    first = [c for c in changes if c.seq <= 60]
+    for hub in (grouped, one_by_one):
+        _apply_real(hub, lambda c: apply_owner_changes(c, schema, site, first, hub_site=hub_site))
+    held = next(c for c in first if c.tbl == "orders" and c.op == "insert")
+    held_stamp = max(c.hlc for c in first if c.row_id == held.row_id)
+    new = next(c for c in changes if c.seq > 60 and c.tbl == "orders" and c.op == "insert")
+    seq, hlc = changes[-1].seq + 1, changes[-1].hlc + 10
+    batch: list[Change] = []
+
+    def change(row: str, stamp: int, fields: dict[str, Any], op: str = "update") -> None:
+        batch.append(Change(site, seq + len(batch), stamp, "orders", row, op, fields))
+
+    home = next(c for c in changes if c.row_id == new.fields["household_id"])
+    batch.append(Change(site, seq, hlc - 1, "households", home.row_id, "insert", home.fields))
+    batch.append(Change(site, seq + 1, hlc, "orders", new.row_id, "insert", new.fields))
+    change(new.row_id, hlc + 1, {"notes": "一", "status": "picked_up"})
+    change(new.row_id, hlc + 2, {"notes": "二"})
+    change(new.row_id, hlc + 1, {"notes": "older"})  # stamped before the last: skipped
+    change(new.row_id, hlc + 3, {"status": "placed", "notes": "三"})  # status kept
+    change(held.row_id, held_stamp - 1, {"notes": "older"})  # before the hub's: skipped
+    change(held.row_id, hlc + 4, {"status": "picked_up", "notes": "四"})
+    change(held.row_id, hlc + 5, {"status": "packed"})  # would move it back: kept
+
+    applied, writes = _apply(
+        grouped, lambda c: apply_owner_changes(c, schema, site, batch, hub_site=hub_site)
+    )
+    assert writes < len(batch)  # grouped: no fallback to a statement per change
+    assert applied == _apply_real(one_by_one, _reference_of(schema, site, batch, hub_site))
+    assert applied == len(batch) - 2
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+    with connect_any(grouped) as conn:
+        got = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "SELECT id, status, notes FROM orders WHERE id IN (?, ?)",
+                (new.row_id, held.row_id),
+            )
+        }
+    assert got == {new.row_id: ("picked_up", "三"), held.row_id: ("picked_up", "四")}
