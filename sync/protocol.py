@@ -70,13 +70,13 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgspec
 
 from edge.store.changelog import Change
 from edge.store.migrations import SCHEMA_VERSION
-from sync.errors import BadBatch, SyncError, TooLarge, UnsupportedVersion
+from sync.errors import BadBatch, TooLarge, UnsupportedVersion
 
 # The hub accepts the current schema and the one before it, so boxes can be
 # upgraded one at a time after the hub.
@@ -276,18 +276,6 @@ def decode_batch(body: bytes, content_encoding: str | None = "gzip") -> Batch:
             f"than {MAX_BATCH_CHANGES} changes, or values that are not scalars",
             field="body",
         )
-    surrogates = _may_hold_surrogates(raw)
-    if not surrogates:
-        typed = _decode_typed(raw)
-        if typed is not None:
-            return typed
-    return _decode_reference(raw, surrogates)
-
-
-def _decode_reference(raw: bytes | bytearray, surrogates: bool = True) -> Batch:
-    """Stage 4 for any body: parsed generically, then checked in Python (`_change`),
-    naming the part at fault: the reference, whose batch `_decode_typed` gives where it
-    decodes one at all."""
     try:
         doc = _parse(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -296,18 +284,6 @@ def _decode_reference(raw: bytes | bytearray, surrogates: bool = True) -> Batch:
         raise BadBatch("body is nested too deep to be a batch", field="body") from None
     if not isinstance(doc, dict):
         raise BadBatch("a batch is a JSON object", field="body")
-    version, site_id, install_id, from_seq, wall_ms, waiting = _head(doc)
-    items = doc.get("changes")
-    if not isinstance(items, list):
-        raise BadBatch("changes must be a list", field="changes")
-    if len(items) > MAX_BATCH_CHANGES:
-        raise TooLarge(f"{len(items)} changes in one batch; the limit is {MAX_BATCH_CHANGES}")
-    changes = [_change(site_id, from_seq, i, item, surrogates) for i, item in enumerate(items)]
-    return Batch(version, site_id, install_id, from_seq, wall_ms, waiting, changes)
-
-
-def _head(doc: dict[str, Any]) -> tuple[int, str, str, int, int, int]:
-    """The batch's keys other than its changes, checked (stage 4, and 5: the version)."""
     version = doc.get("schema_version")
     if not _is_int(version):
         raise BadBatch("schema_version is missing", field="schema_version")
@@ -323,93 +299,14 @@ def _head(doc: dict[str, Any]) -> tuple[int, str, str, int, int, int]:
     from_seq = _int(doc, "from_seq", minimum=1, maximum=MAX_SEQ)
     wall_ms = _int(doc, "wall_ms", minimum=0)
     waiting = _int(doc, "waiting", minimum=0)
-    return version, site_id, install_id, from_seq, wall_ms, waiting
-
-
-# --- the usual batch, decoded straight into typed structs ----------------------
-#
-# msgspec checks every change's shape and values in C while parsing (the checks
-# `_change` makes in Python, which were most of the decoding time): a batch that
-# passes is the batch `_change` would give; anything else (a value of another
-# type, a bool or a float, a name not yet known well-formed, a lone surrogate)
-# fails here, and the reference path above parses it again and answers as before.
-
-_Text = Annotated[str, msgspec.Meta(max_length=MAX_FIELD_CHARS)]
-_Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
-
-
-class _WireChange(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    """`[seq, hlc, tbl, row_id, op, fields]`, exactly six (`forbid_unknown_fields`)."""
-
-    seq: int
-    hlc: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
-    tbl: str
-    row_id: Annotated[str, msgspec.Meta(min_length=1, max_length=ROW_ID_MAX)]
-    op: Literal["insert", "update", "delete"]
-    fields: dict[str, _Text | _Int64 | None]
-
-
-class _WireBatch(msgspec.Struct):
-    """A batch; the other keys are checked by `_head` as the reference path does."""
-
-    changes: list[_WireChange]
-    schema_version: Any = None
-    site_id: Any = None
-    install_id: Any = None
-    from_seq: Any = None
-    wall_ms: Any = None
-    waiting: Any = None
-
-
-_WIRE = msgspec.json.Decoder(_WireBatch)
-
-
-def _decode_typed(raw: bytes | bytearray) -> Batch | None:
-    """The batch, if it is the usual kind (see above); None sends it the reference way."""
-    try:
-        wire = _WIRE.decode(raw)
-    except msgspec.DecodeError:  # ValidationError included
-        return None
-    items = wire.changes
+    items = doc.get("changes")
+    if not isinstance(items, list):
+        raise BadBatch("changes must be a list", field="changes")
     if len(items) > MAX_BATCH_CHANGES:
-        return None
-    head = {
-        "schema_version": wire.schema_version,
-        "site_id": wire.site_id,
-        "install_id": wire.install_id,
-        "from_seq": wire.from_seq,
-        "wall_ms": wire.wall_ms,
-        "waiting": wire.waiting,
-    }
-    try:
-        version, site_id, install_id, from_seq, wall_ms, waiting = _head(head)
-    except SyncError:
-        return None  # the reference path says what is wrong
-    good = _GOOD_KEYS
-    changes: list[Change] = []
-    append = changes.append
-    seq = from_seq
-    for w in items:
-        tbl, fields = w.tbl, w.fields
-        if w.seq != seq or not (tbl in good or _well_formed(tbl)):
-            return None
-        if not fields.keys() <= good and not all(map(_well_formed, fields)):
-            return None
-        if w.op == "insert":
-            fields = {"id": w.row_id, "site_id": site_id, **fields}
-        append(Change(site_id, seq, w.hlc, tbl, w.row_id, w.op, fields))
-        seq += 1
+        raise TooLarge(f"{len(items)} changes in one batch; the limit is {MAX_BATCH_CHANGES}")
+    surrogates = _may_hold_surrogates(raw)
+    changes = [_change(site_id, from_seq, i, item, surrogates) for i, item in enumerate(items)]
     return Batch(version, site_id, install_id, from_seq, wall_ms, waiting, changes)
-
-
-def _well_formed(name: str) -> bool:
-    """Whether a table or column name is one (`IDENT_RE`); remembered if so."""
-    if name in _GOOD_KEYS:
-        return True
-    if not IDENT_RE.fullmatch(name):
-        return False
-    _known_name(name)
-    return True
 
 
 def _change(site_id: str, from_seq: int, index: int, item: Any, surrogates: bool = True) -> Change:
