@@ -4,8 +4,8 @@ the poster for the tablets and the backup to a USB stick.
 
 The bundle is built for this machine's architecture only (ARCHES); its third-party
 wheels are fetched from the index the first time, then from the last bundle's wheels
-(WHEELS_CACHE, hash-checked against the lock as ever). Nothing here needs root: the installer's --root
-mode skips useradd, apt-get, timedatectl and systemctl.
+(WHEELS_CACHE, hash-checked against the lock as ever). Nothing here needs root: the
+installer's --root mode skips useradd, apt-get, timedatectl and systemctl.
 """
 
 from __future__ import annotations
