@@ -37,9 +37,8 @@ AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_PATH = "/__test__/axe.min.js"
 AXE_JS = AXE.read_bytes()  # 650 KB, read once per test process, not once per page checked
 # Every rule runs and every violation comes back whole (all its nodes); `resultTypes`
-# only spares axe building unique selectors and snippets for every node that *passed*
-# (or was inapplicable or incomplete), which nobody reads: most of a run's time on a
-# long page (axe-core's documented option for exactly this).
+# only spares axe building selectors and snippets for every node that *passed* (or was
+# inapplicable or incomplete), which nobody reads (axe-core's documented option for it).
 _AXE_RUN = "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
 MIN_TARGET_PX = 44
 # Every control a finger may aim at, as it stands on the page; a radio or checkbox
@@ -86,7 +85,7 @@ def axe_violations(page: Any) -> list[Any]:
     The first check in a browser context loads axe-core into the page from AXE_PATH (the
     page's own origin, so its Content-Security-Policy allows it) and has the context
     load it into every page it opens from then on, before the page's own scripts (an
-    init script: compiled once, not fetched and parsed again per page checked)."""
+    init script: not fetched through this test process again per page checked)."""
     context = page.context
     if not getattr(context, "_linli_axe", False):
         context.add_init_script(script=AXE_JS.decode())
