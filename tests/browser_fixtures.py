@@ -35,6 +35,11 @@ TABLET_PORTRAIT = {"width": 800, "height": 1280}
 # axe-core, vendored: the tablet fixture serves it at this path (never from a CDN).
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_PATH = "/__test__/axe.min.js"
+AXE_JS = AXE.read_bytes()  # 650 KB, read once per test process, not once per page checked
+# Every rule runs and every violation comes back whole (all its nodes); `resultTypes`
+# only spares axe building selectors and snippets for every node that *passed* (or was
+# inapplicable or incomplete), which nobody reads (axe-core's documented option for it).
+_AXE_RUN = "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
 MIN_TARGET_PX = 44
 # Every control a finger may aim at, as it stands on the page; a radio or checkbox
 # inside its label is aimed at through the label (the label is measured instead).
@@ -53,11 +58,48 @@ _SMALL_TARGETS = """() => [...document.querySelectorAll(
 """
 
 
+def serve_axe(route: Any) -> None:
+    """Answer the test's request for axe-core (AXE_PATH) from memory."""
+    route.fulfill(body=AXE_JS, content_type="application/javascript")
+
+
+def keep_on_the_box(context: Any, origin: str) -> list[str]:
+    """Abort, and list, every request the context makes anywhere but `origin` (the box);
+    answer AXE_PATH there with axe-core. Only those requests are routed (the patterns
+    are matched in the browser's driver): the box's own pages, scripts and styles load
+    as they would, without a round trip through this test process each."""
+    offsite: list[str] = []
+
+    def refuse(route: Any) -> None:
+        offsite.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile("^(?!" + re.escape(origin.rstrip("/") + "/") + ")"), refuse)
+    context.route(origin.rstrip("/") + AXE_PATH, serve_axe)
+    return offsite
+
+
+def axe_violations(page: Any) -> list[Any]:
+    """axe-core's violations on the page as it stands (every rule it has).
+
+    The first check in a browser context loads axe-core into the page from AXE_PATH (the
+    page's own origin, so its Content-Security-Policy allows it) and has the context
+    load it into every page it opens from then on, before the page's own scripts (an
+    init script: not fetched through this test process again per page checked)."""
+    context = page.context
+    if not getattr(context, "_linli_axe", False):
+        context.add_init_script(script=AXE_JS.decode())
+        context._linli_axe = True
+    if not page.evaluate("() => typeof axe === 'object'"):
+        page.add_script_tag(url=AXE_PATH)
+    found: list[Any] = page.evaluate(_AXE_RUN)
+    return found
+
+
 def assert_accessible(page: Any, name: str) -> None:
     """axe-core on the page as it stands: no violations at all (contrast, labels,
     names, landmarks...), and every touch target at least 44x44 px."""
-    page.add_script_tag(url=AXE_PATH)
-    found = page.evaluate("async () => (await axe.run(document)).violations")
+    found = axe_violations(page)
     summary = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
     assert not found, f"{name}: {summary}"
     small = page.evaluate(_SMALL_TARGETS.replace("MIN", str(MIN_TARGET_PX)))
@@ -162,18 +204,7 @@ def tablet(browser: Any, live_server: str) -> Iterator[Any]:
         device_scale_factor=1,
         has_touch=True,
     )
-    offsite: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url == live_server + AXE_PATH:
-            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
-        elif route.request.url.startswith(live_server):
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
+    offsite = keep_on_the_box(context, live_server)
     page = context.new_page()
     page.set_default_timeout(10_000)
     refused: list[str] = []  # what the Content-Security-Policy stopped in our own pages

@@ -90,16 +90,18 @@ def centre(
 # across both workers, each built it (the box and the hub district were built twice).
 # Every other test is scheduled on its own, to whichever worker is free. The seconds are
 # each module's whole time in a `-n 2` run on the 2-core machine (junitxml, December
-# 2026): only their order matters (longest first); a module missing here counts as 10 s.
+# 2026; the browser modules and test_deploy scaled down by what axe-core loaded once per
+# context and the bundle's wheel cache saved them): only their order matters (longest
+# first); a module missing here counts as 10 s.
 MODULE_WORLDS = {
-    "test_browser_tablet": 58,
-    "test_browser_hub": 42,
-    "test_deploy": 33,
+    "test_browser_tablet": 48,
+    "test_browser_hub": 37,
     "test_security_e2e": 32,
-    "test_browser_desk": 25,
-    "test_browser_care": 17,
+    "test_deploy": 25,
+    "test_browser_desk": 23,
     "test_hub_live_commands": 16,
-    "test_browser": 11,
+    "test_browser_care": 15,
+    "test_browser": 10,
 }
 
 

@@ -20,7 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_fixtures import AXE, AXE_PATH, TABLET_LANDSCAPE, browser, free_port, linli_command
+from browser_fixtures import (
+    TABLET_LANDSCAPE,
+    axe_violations,
+    browser,
+    free_port,
+    keep_on_the_box,
+    linli_command,
+)
 from live_server import stop, wait_healthy
 from playwright.sync_api import expect
 
@@ -79,19 +86,7 @@ def _context(browser: Any, base_url: str, viewport: dict[str, int], **kw: Any) -
     context = browser.new_context(
         viewport=viewport, base_url=base_url, locale="zh-CN", has_touch=True, **kw
     )
-    offsite: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url == base_url + AXE_PATH:
-            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
-        elif route.request.url.startswith(base_url):
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    context.offsite = offsite
+    context.offsite = keep_on_the_box(context, base_url)
     return context
 
 
@@ -254,8 +249,7 @@ def test_a_family_grocery_order_on_a_phone(browser: Any, world: dict[str, Any]) 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {width}px"
         page.screenshot(path=SHOTS.format("family-groceries-placed"), full_page=True)
-        page.add_script_tag(url=AXE_PATH)
-        found = page.evaluate("async () => (await axe.run(document)).violations")
+        found = axe_violations(page)
         assert not found, [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
         page.evaluate("window.scrollTo(0, document.querySelector('#groceries').offsetTop - 8)")
         page.screenshot(path=SHOTS.format("family-groceries-phone"))  # what the phone shows

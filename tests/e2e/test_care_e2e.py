@@ -66,6 +66,16 @@ def _link(proxy: FaultProxy, up: bool) -> None:
     proxy.rate = 0.0 if up else 1.0
 
 
+def _dropped(proxy: FaultProxy, at_least: int) -> None:
+    """Until the cut link has dropped `at_least` more sync requests (the centre tried and
+    got nothing through), rather than a fixed sleep of a few sync intervals."""
+    start = proxy.faults["drop_before"]
+    _until(
+        f"{at_least} sync requests dropped",
+        lambda: proxy.faults["drop_before"] >= start + at_least,
+    )
+
+
 def test_family_hotline_and_centre_through_a_cut_link(tmp_path: Path) -> None:
     hub_db, db = tmp_path / "hub.db", tmp_path / "centre.db"
     hub_port, port = free_port(), free_port()
@@ -134,7 +144,7 @@ def test_family_hotline_and_centre_through_a_cut_link(tmp_path: Path) -> None:
             page,
         )
         assert r.status_code == 303
-        time.sleep(0.6)  # a few sync intervals, all dropped
+        _dropped(proxy, 2)  # sync requests after the booking, all dropped
         assert "等待服务站接收，自" in family.get(page).text
 
         # 2. the link comes back: the centre answers with its own booking
@@ -162,7 +172,7 @@ def test_family_hotline_and_centre_through_a_cut_link(tmp_path: Path) -> None:
         assert centre.post(f"/bookings/{bid}/start").json()["status"] == "started"
         r = centre.post(f"/bookings/{bid}/finish", json={"minutes": 150, "note": "血压偏高"})
         assert r.json()["status"] == "done"
-        time.sleep(0.6)
+        _dropped(proxy, 2)
         assert "已完成" not in family.get(page).text
 
         # 5. back online: the family sees 已完成 and rates it

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_fixtures import AXE, AXE_PATH, browser
+from browser_fixtures import axe_violations, browser, keep_on_the_box
 from hub_world import District, district
 from playwright.sync_api import expect
 
@@ -109,18 +109,7 @@ def _open(browser: Any, world: District, size: str) -> Any:
     context = browser.new_context(
         viewport=SIZES[size], base_url=world.url, locale="zh-CN", device_scale_factor=1
     )
-    offsite: list[str] = []
-
-    def guard(route: Any) -> None:
-        if route.request.url == world.url + AXE_PATH:
-            route.fulfill(body=AXE.read_bytes(), content_type="application/javascript")
-        elif route.request.url.startswith(world.url):
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
+    offsite = keep_on_the_box(context, world.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.offsite = offsite  # type: ignore[attr-defined]
@@ -153,8 +142,7 @@ def _check(page: Any, name: str, size: str) -> None:
         "e.getBoundingClientRect().right))"
     )
     assert width <= viewport, f"{name} at {size}: {width} px wide on a {viewport} px screen: {wide}"
-    page.add_script_tag(url=AXE_PATH)
-    found = page.evaluate("async () => (await axe.run(document)).violations")
+    found = axe_violations(page)
     summary = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
     assert not found, f"{name} at {size}: {summary}"
 
