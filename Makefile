@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml uv.lock requirements/dev.txt
 	python3 -m venv $(VENV)
 	sed -n '/^uv==/,/[^\\]$$/p' requirements/dev.txt >$(VENV)/uv-requirement.txt
 	$(PIP) install -q --disable-pip-version-check --require-hashes -r $(VENV)/uv-requirement.txt
-	$(UV) pip install -q --python $(PY) --require-hashes -r requirements/dev.txt
+	$(UV) pip install -q --python $(PY) --require-hashes --compile-bytecode -r requirements/dev.txt
 	$(UV) pip install -q --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -43,7 +43,11 @@ run: install
 hub: install
 	$(VENV)/bin/linli serve --role hub --db var/hub.db --port 8100
 
+# Compiled bytecode first: with PYTHONDONTWRITEBYTECODE set (as on the CI machine) every
+# process the tests start (each `linli serve`, each xdist worker) would compile all it
+# imports again; compileall writes the .pyc files whatever that variable says.
 test: install browser postgres check
+	$(PY) -m compileall -q edge sync hub
 	$(VENV)/bin/pytest -q -n 2
 
 check: install
