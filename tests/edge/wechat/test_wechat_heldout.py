@@ -123,7 +123,15 @@ R 1.000. `wechat_heldout_round8h.jsonl` (32 messages, 45 items: Traditional list
 corrections, dictation with particles, variety and unsold names, phone numbers beside an order)
 the same way: untuned P 0.956 / R 0.956 ("牛奶要四瓶吧不要了三瓶就够"). After: P 0.978 /
 R 0.978; still missed: "排骨再加一斤，剛才說兩斤" (the line's earlier amount said after the
-addition, in the same message).
+addition, in the same message), fixed in round 9: P 1.000 / R 1.000 since.
+
+Round 9: `wechat_heldout_round9.jsonl` (101 messages, 172 items, 11 non-orders; Traditional
+lists, dictation homophones of products as well as units (稀红柿, 吐豆, 芹才, 排古, 豆付, 青交),
+dialect names (地蛋, 山药蛋, 包谷), corrections, pasted multi-sender blocks, neighbours,
+descriptors, lists of 10-12 items, money, non-orders with numbers) was written before reading
+the parser and scored once, untuned: P 0.977 / R 0.977, no non-order read as an order (吐豆;
+"打错了，是大白菜" with no amount of its own; "鸡蛋再加一斤，之前订了两斤"; "西兰花带个";
+"葱要大葱，两根"). After fixing those kinds (test_wechat_round9.py) P 1.000 / R 1.000.
 """
 
 from __future__ import annotations
@@ -175,18 +183,12 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round8e.jsonl",
         "wechat_heldout_round8f.jsonl",
         "wechat_heldout_round8g.jsonl",
+        "wechat_heldout_round8h.jsonl",
+        "wechat_heldout_round9.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:
     precision, recall, wrong_non_orders, _ = score(HERE / name)
     assert precision >= 0.98
-    assert recall >= 0.97
-    assert wrong_non_orders == 0
-
-
-def test_round8h_precision_and_recall() -> None:
-    """45 items: its one known miss (see above) is 0.978 each way, so the gate is 0.97 both."""
-    precision, recall, wrong_non_orders, _ = score(HERE / "wechat_heldout_round8h.jsonl")
-    assert precision >= 0.97
     assert recall >= 0.97
     assert wrong_non_orders == 0

@@ -169,3 +169,24 @@ def looks_back(s: str, toks: list[Tok], k: int) -> bool:
         if "的" in rest or "了" in rest or rest.startswith("那"):
             return True
     return False
+
+
+def narrowed(s: str, toks: list[Tok]) -> list[int]:
+    """ "葱要大葱，两根", "白菜就要小白菜": a product opening its part without a quantity,
+    then, after an order word, a product whose name holds it: the first only says which
+    kind is meant. The indexes of such first mentions."""
+    out: list[int] = []
+    for k, t in enumerate(toks):
+        if t.kind != "prod" or t.entry is None or (k > 0 and toks[k - 1].kind != "sep"):
+            continue  # ("要葱要大葱" orders both)
+        j = k + 1
+        while j < len(toks) and toks[j].kind in ("verb", "fill", "polite"):
+            j += 1
+        if j == k + 1 or j >= len(toks) or toks[j].kind != "prod":
+            continue
+        nxt = toks[j]
+        if nxt.entry is None or nxt.entry is t.entry or "要" not in s[t.end : nxt.start]:
+            continue
+        if s[t.start : t.end] in nxt.entry.name and len(nxt.entry.name) > t.end - t.start:
+            out.append(k)
+    return out
