@@ -171,3 +171,102 @@ def test_a_product_narrowed_by_a_longer_name_is_one_line(text: str, want: list) 
 )
 def test_near_misses_of_a_narrowed_product(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# =================================================================== round 9b's kinds
+
+# ----------------------------------------------------- "哦" as a part of its own takes back
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("黄瓜三根，噢，两根", [("黄瓜", 2, "根")]),
+        ("土豆一斤，喔，两斤吧", [("土豆", 2, "斤")]),
+    ],
+)
+def test_oh_alone_between_amounts_restates(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("西红柿两斤，哦，还有三斤土豆", [("西红柿", 2, "斤"), ("土豆", 3, "斤")]),
+        ("西红柿两斤，哦，再来一斤", [("西红柿", 3, "斤")]),
+        ("好的，哦，两斤土豆", [("土豆", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_oh(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------ "黄瓜不要三根了，两根": the amount taken back
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("茄子不要两斤了，一斤", [("茄子", 1, "斤")]),
+        ("土豆两斤，馒头不要十个了，五个", [("土豆", 2, "斤"), ("馒头", 5, "个")]),
+    ],
+)
+def test_an_amount_not_wanted_then_the_new_one(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # The next amount is another product's: nothing of 黄瓜 is ordered.
+        ("黄瓜不要三根了，土豆两斤", [("土豆", 2, "斤")]),
+        ("黄瓜不要三根了，两斤土豆", [("土豆", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_an_amount_not_wanted(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------------ "排骨要精排，两斤": an unsold variety, quoted
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "quoted"),
+    [
+        ("鸡蛋要散养，两斤", [("鸡蛋", 2, "斤")], ("散养",)),
+        ("豆腐要嫩豆，两块", [("豆腐", 2, "块")], ("嫩豆",)),
+    ],
+)
+def test_an_unsold_variety_after_yao_keeps_the_amount(text: str, want: list, quoted: tuple) -> None:
+    assert triples(text) == want
+    assert parse(text).unparsed == quoted
+
+
+def test_near_miss_of_an_unsold_variety_another_product_takes_the_amount() -> None:
+    assert triples("排骨要精排，两斤土豆") == [("排骨", 1, "斤"), ("土豆", 2, "斤")]
+
+
+# ---------------------------------------------------- "25一斤": a price said with a bare number
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("五花肉涨价了？上个月还18一斤", []),
+        ("西红柿3.5一斤，挺便宜", []),
+        ("排骨28一斤，来两斤", [("排骨", 2, "斤")]),
+    ],
+)
+def test_a_bare_number_before_one_unit_is_a_price(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆2 一斤黄瓜", [("土豆", 2, "斤"), ("黄瓜", 1, "斤")]),
+        ("土豆2斤，黄瓜1斤", [("土豆", 2, "斤"), ("黄瓜", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_a_bare_price(text: str, want: list) -> None:
+    assert triples(text) == want

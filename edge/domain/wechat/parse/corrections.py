@@ -159,7 +159,11 @@ def mark(s: str, toks: list[Tok]) -> None:
             _mark_change(s, toks, k)
         elif t.kind == "neg" and s[t.start : t.end] in _LESS:
             _mark_less(s, toks, k)  # "洋葱三个去掉一个"
-        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要")):
+        elif (
+            t.kind == "fix"
+            or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要"))
+            or _lone_oh(s, toks, k)
+        ):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
@@ -201,6 +205,16 @@ def mark(s: str, toks: list[Tok]) -> None:
             _mark_takeback(s, toks, k)
         elif enough and t.kind == "prod" and t.paired is not None and not t.adds:
             _mark_enough(s, toks, k)
+
+
+def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
+    """ "西红柿两斤，哦，三斤吧": 哦 as a part of its own, after an amount, takes it back."""
+    t = toks[k]
+    if t.kind not in ("fill", "polite") or s[t.start : t.end] not in ("哦", "噢", "喔"):
+        return False
+    if not 1 < k < len(toks) - 1:
+        return False
+    return toks[k - 1].kind == toks[k + 1].kind == "sep" and toks[k - 2].kind == "qty"
 
 
 def _mark_enough(s: str, toks: list[Tok], k: int) -> None:

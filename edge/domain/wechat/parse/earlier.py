@@ -51,20 +51,74 @@ def earlier_amount(s: str, toks: list[Tok]) -> tuple[Tok, Tok, int] | None:
     return None
 
 
-def said_before(s: str, toks: list[Tok], kinds: set[str], ledger: Ledger) -> list[tuple[int, int]]:
+_NOT_THAT = frozenset(("不要", "别要", "不用"))
+
+
+def _not_that_amount(s: str, toks: list[Tok]) -> tuple[int, int] | None:
+    """ "黄瓜不要三根了，两根": an amount said not to be wanted, right after its product, with
+    a new amount later in the clause: the token range [a, b) that only takes it back."""
+    for k in range(1, len(toks) - 3):
+        t = toks[k]
+        if t.kind != "neg" or s[t.start : t.end] not in _NOT_THAT or toks[k - 1].kind != "prod":
+            continue
+        if toks[k + 1].kind != "qty" or s[toks[k + 2].start : toks[k + 2].end] != "了":
+            continue
+        if toks[k + 3].kind == "sep" and _lone_amount_after(toks, k + 3):
+            return k, k + 3
+    return None
+
+
+def _unsold_variety(s: str, toks: list[Tok]) -> int | None:
+    """ "排骨要精排，两斤": after product and 要, a short word the catalog lacks names which
+    kind, and the amount in the next part is still the product's: the index of that word."""
+    for k in range(2, len(toks) - 2):
+        t = toks[k]
+        if t.kind != "res" or t.end - t.start > 3 or toks[k - 2].kind != "prod":
+            continue
+        if toks[k - 2].paired is not None or s[toks[k - 1].start : toks[k - 1].end] != "要":
+            continue
+        if toks[k + 1].kind == "sep" and _lone_amount_after(toks, k + 1):
+            return k
+    return None
+
+
+def _lone_amount_after(toks: list[Tok], sep: int) -> bool:
+    """Does the part after the separator at `sep` open with an amount and name no product?"""
+    rest = toks[sep + 1 :]
+    part = rest[: next((j for j, x in enumerate(rest) if x.kind == "sep"), len(rest))]
+    return bool(part) and part[0].kind == "qty" and not any(x.kind == "prod" for x in part)
+
+
+def said_before(
+    s: str, toks: list[Tok], kinds: set[str], ledger: Ledger
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Before pairing, take out of `toks` (in place) what only says how a line stood or which
-    kind is meant, and return those spans as explained: the base amount of an addition goes
-    into the ledger first ("排骨再加一斤，刚才说两斤" is 3斤, unless the line is there
-    already), and a product that a narrower one names ("葱要大葱") is dropped."""
+    kind is meant; returns the spans so explained, and those to quote for a person. The base
+    amount of an addition goes into the ledger first ("排骨再加一斤，刚才说两斤" is 3斤, unless
+    the line is there already); a product that a narrower one names ("葱要大葱") is dropped;
+    an amount not wanted ("黄瓜不要三根了，两根") and an unsold variety ("排骨要精排，两斤",
+    quoted) leave the product its later amount."""
     spans: list[tuple[int, int]] = []
-    back = earlier_amount(s, toks) if "qty" in kinds and "prod" in kinds else None
+    quotes: list[tuple[int, int]] = []
+    if "prod" not in kinds:
+        return spans, quotes
+    back = earlier_amount(s, toks) if "qty" in kinds else None
     if back is not None:
         prod, was, part = back
         if was.qty is not None and ledger.live(prod.entry) is None:
             ledger.order(prod, was.qty)
         spans.append((part, was.end))
         toks.remove(was)
-    for k in reversed(narrowed(s, toks) if "prod" in kinds else []):
+    for k in reversed(narrowed(s, toks)):
         spans.append((toks[k].start, toks[k].end))
         del toks[k]
-    return spans
+    off = _not_that_amount(s, toks) if "neg" in kinds else None
+    if off is not None:
+        spans.append((toks[off[0]].start, toks[off[1] - 1].end))
+        del toks[off[0] : off[1]]
+    v = _unsold_variety(s, toks) if "res" in kinds else None
+    if v is not None:
+        quotes.append((toks[v].start, toks[v].end))
+        spans.append((toks[v - 1].start, toks[v].end))
+        del toks[v - 1 : v + 1]
+    return spans, quotes

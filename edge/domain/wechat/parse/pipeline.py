@@ -94,7 +94,8 @@ class _Reader:
         if not kinds & {"prod", "qty", "res", "neg"}:
             self.last_lone_prod = None
             return  # only greetings, politeness, fillers
-        before = said_before(s, toks, kinds, self.ledger)  # "葱要大葱", "刚才说两斤"
+        before, quotes = said_before(s, toks, kinds, self.ledger)  # "葱要大葱", "刚才说两斤"
+        self.unparsed += [(a, self.text[a:b]) for a, b in quotes]
         placed = already_ordered(s, toks) if "qty" in kinds else None
         if placed is not None:  # "订了两斤": an order already placed, for a person to read
             a, b = toks[placed[0]].start, toks[placed[1] - 1].end

@@ -179,7 +179,14 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
     if unit is None:
         if s[i] in "俩仨":  # "苞米俩": two of whatever the product is counted in
             return _approx(Qty("p", i, j, value, "个", implied=True), approx)
-        return _approx(Qty("bare", i, j, value), approx) if arabic else None
+        if not arabic:
+            return None
+        rate = unit_at(s, j + 1, hi) if j + 1 < hi and s[j] == "一" else None
+        if rate is not None and rate[1] in "wp":  # "上周还25一斤": a price said bare
+            end = j + 1 + len(rate[0])  # (not "鸡蛋2一斤排骨", dictation of two lines)
+            if value >= 10 or not value.is_integer() or _ends_here(s, end, hi):
+                return Qty("price", i, eat_de(s, end, hi))
+        return _approx(Qty("bare", i, j, value), approx)
     name, kind = unit
     j += len(name)
     if kind == "m":
