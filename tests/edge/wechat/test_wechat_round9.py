@@ -270,3 +270,56 @@ def test_a_bare_number_before_one_unit_is_a_price(text: str, want: list) -> None
 )
 def test_near_misses_of_a_bare_price(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# =================================================================== round 9c's kinds
+
+# ------------------------------------------ dictation's measure words glued to a number
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("鲜奶三平", [("牛奶", 3, "瓶")]),
+        ("玉米四跟，茄子两跟", [("玉米", 4, "根"), ("茄子", 2, "根")]),
+        ("橙子五各吧", [("橙子", 5, "个")]),
+    ],
+)
+def test_heard_measure_words_after_a_number(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆黄瓜各两斤", [("土豆", 2, "斤"), ("黄瓜", 2, "斤")]),
+        ("土豆两斤跟黄瓜三根", [("土豆", 2, "斤"), ("黄瓜", 3, "根")]),
+        ("两平米的阳台能种葱吗", []),
+    ],
+)
+def test_near_misses_of_heard_measure_words(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ----------------------------------------------- "我那2斤排骨": an amount of mine, already there
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我家那两袋米到了吗", "我那两斤排骨别忘了", "我的那3斤苹果先放你那"],
+)
+def test_my_amount_already_there_is_not_an_order(text: str) -> None:
+    assert triples(text) == []
+    assert not parse(text).is_order
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("帮我那个邻居带两斤排骨", [("排骨", 2, "斤")]),
+        ("我那份排骨两斤", [("排骨", 2, "斤")]),
+        ("我要两斤排骨", [("排骨", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_my_amount(text: str, want: list) -> None:
+    assert triples(text) == want

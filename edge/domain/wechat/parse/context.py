@@ -153,6 +153,10 @@ def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
     return None if m is None else (lo + m.start(), lo + m.end())
 
 
+# "我那2斤排骨", "我家那两袋米": that amount of mine, already there.
+_MINE_THAT = re.compile("我(?:的|家|们)?那(?=[0-9一二两三四五六七八九十半俩仨])")
+
+
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     """ "上次买的3斤排骨", "上周买了5斤土豆", "上次那两斤排骨": a look-back word, then 的
     or 了 (or 那 right after it), before the product in its list item."""
@@ -161,6 +165,8 @@ def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     head = s[lo : toks[k].start]
     if "的" not in head and "了" not in head and "那" not in head:
         return False
+    if _MINE_THAT.search(head):
+        return True  # "我那2斤排骨放你那": mine, bought already
     for w in PAST_WORDS:
         at = head.find(w)
         if at < 0:
