@@ -323,3 +323,58 @@ def test_my_amount_already_there_is_not_an_order(text: str) -> None:
 )
 def test_near_misses_of_my_amount(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# =================================================================== round 9d's kinds
+
+# -------------------------------------------- "都改成两斤": one new amount for every line
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("黄瓜三根茄子三根都改成两根", [("黄瓜", 2, "根"), ("茄子", 2, "根")]),
+        ("土豆五斤，洋葱三斤，都改成一斤吧", [("土豆", 1, "斤"), ("洋葱", 1, "斤")]),
+    ],
+)
+def test_dou_before_a_change_sets_every_line(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Lines of another measure keep theirs; one line alone is not "all".
+        ("土豆三斤，黄瓜三根，都改成两斤", [("土豆", 3, "斤"), ("黄瓜", 3, "根")]),
+        ("苹果三斤，都改成两斤", [("苹果", 3, "斤")]),
+        # A product after the amount takes it.
+        ("苹果三斤，梨三斤，都改成两斤橙子", [("苹果", 3, "斤"), ("橙子", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_dou_before_a_change(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------ "给我妈留一斤鸡蛋，给我婆婆也留一斤": a second neighbour's line
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("给对门带两斤鸡蛋，楼上也要两斤", [("鸡蛋", 2, "斤"), ("鸡蛋", 2, "斤")]),
+        ("帮我姐留两袋挂面，我二姨也留一袋", [("挂面", 2, "袋"), ("挂面", 1, "袋")]),
+    ],
+)
+def test_another_neighbour_with_ye_after_a_neighbours_line(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("帮隔壁带两斤鸡蛋，我也要一斤", [("鸡蛋", 2, "斤"), ("鸡蛋", 1, "斤")]),
+        ("给对门带两斤鸡蛋，楼上要的是土豆", [("鸡蛋", 2, "斤"), ("土豆", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_another_neighbour(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -251,8 +251,34 @@ def _mark_less(s: str, toks: list[Tok], k: int) -> bool:
     return True
 
 
+def _mark_all_change(s: str, toks: list[Tok], k: int) -> bool:
+    """ "苹果三斤，梨三斤，都改成两斤": 都 before the change word sets the new amount on every
+    line of the clause of that measure (at least two), when no product follows."""
+    if k == 0 or s[toks[k - 1].start : toks[k - 1].end] != "都":
+        return False
+    at = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
+    q = toks[at].qty if at is not None else None  # (after 都 it reads as "each")
+    if at is None or q is None or q.used or any(x.kind == "prod" for x in toks[at + 1 :]):
+        return False
+    lines = [
+        p
+        for p in toks[: k - 1]
+        if p.kind == "prod"
+        and p.paired is not None
+        and not p.dropped
+        and p.paired.kind == q.kind
+        and (q.kind == "w" or p.paired.unit == q.unit)
+    ]
+    if len(lines) < 2:
+        return False
+    for p in lines:
+        p.paired = Qty(q.kind, q.start, q.end, value=q.value, unit=q.unit, grams=q.grams)
+    q.used = True
+    return True
+
+
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
-    if _mark_less(s, toks, k):
+    if _mark_less(s, toks, k) or _mark_all_change(s, toks, k):
         return
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None
