@@ -378,3 +378,40 @@ def test_another_neighbour_with_ye_after_a_neighbours_line(text: str, want: list
 )
 def test_near_misses_of_another_neighbour(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# =================================================================== round 9e's kinds
+
+# ------------------------------------ "黄瓜两根都不要了", "芹菜两斤不要了": glued take-backs
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "gone"),
+    [
+        ("茄子一斤豆角一斤都不要了", [], [("茄子", 1, "斤"), ("豆角", 1, "斤")]),
+        ("土豆两斤，洋葱三个全不要了", [], [("土豆", 2, "斤"), ("洋葱", 3, "个")]),
+        ("菠菜一斤不要了", [], [("菠菜", 1, "斤")]),
+        (
+            "土豆两斤，菠菜一斤算了，黄瓜三根",
+            [("土豆", 2, "斤"), ("黄瓜", 3, "根")],
+            [("菠菜", 1, "斤")],
+        ),
+    ],
+)
+def test_a_take_back_glued_to_the_last_amount(text: str, want: list, gone: list) -> None:
+    assert triples(text) == want
+    assert struck(text) == gone
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆两斤，大的都不要", [("土豆", 2, "斤")]),
+        ("土豆两斤，别的都不要了", [("土豆", 2, "斤")]),
+        ("芹菜两斤不要太老的", [("芹菜", 2, "斤")]),
+        # A new amount after it is the line's new amount, as before.
+        ("芹菜两斤不要了，要一斤就行", [("芹菜", 1, "斤")]),
+    ],
+)
+def test_near_misses_of_a_glued_take_back(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -138,11 +138,12 @@ def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
 
 
 # "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
-# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
-# that points back at the whole order.
+# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part, follow a word
+# that points back at the whole order, or follow the last amount ("黄瓜两根都不要了").
 _ALL_OFF = re.compile(
     r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
-    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
+    r"以上|算了|不好意思|(?<=[0-9一二两三四五六七八九十半][斤两个根把袋瓶盒块颗棵条头]))"
+    r"(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
 )
 
 

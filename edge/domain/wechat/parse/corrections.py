@@ -203,8 +203,30 @@ def mark(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind == "neg":
             _mark_takeback(s, toks, k)
+            _mark_line_off(s, toks, k)
         elif enough and t.kind == "prod" and t.paired is not None and not t.adds:
             _mark_enough(s, toks, k)
+
+
+def _mark_line_off(s: str, toks: list[Tok], k: int) -> None:
+    """ "芹菜两斤不要了": a take-back right after a product and its amount, ending the part,
+    takes that line back ("芹菜两斤不要太老的" is a wish: words follow)."""
+    if k < 2 or s[toks[k].start : toks[k].end] not in _TAKE_BACKS:
+        return
+    q, p = toks[k - 1], toks[k - 2]
+    if q.kind != "qty" or p.kind != "prod" or p.paired is None or p.paired is not q.qty:
+        return
+    rest = toks[k + 1 :]
+    part = rest[: next((j for j, x in enumerate(rest) if x.kind == "sep"), len(rest))]
+    if all(x.kind == "polite" for x in part) and not _lone_amount_next(toks, k + 1 + len(part)):
+        toks[k].takes_back = True
+
+
+def _lone_amount_next(toks: list[Tok], sep: int) -> bool:
+    """Does the part after `sep` give an amount with no product ("，要一斤就行")?"""
+    rest = toks[sep + 1 :]
+    part = rest[: next((j for j, x in enumerate(rest) if x.kind == "sep"), len(rest))]
+    return any(x.kind == "qty" for x in part) and not any(x.kind == "prod" for x in part)
 
 
 def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
