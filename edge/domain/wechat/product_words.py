@@ -57,6 +57,12 @@ CONFUSABLE: dict[str, str] = {
     "韭": "九久酒",
     "白": "百柏",
     "果": "过国",
+    "土": "吐图涂",
+    "黄": "皇煌",
+    "青": "清轻",
+    "西": "稀希吸",
+    "玉": "遇预",
+    "米": "迷谜",
 }
 
 #: Heard, and written as a common word: dictation writes "山药二斤" as "山要二斤", "土豆三斤"

@@ -123,7 +123,34 @@ R 1.000. `wechat_heldout_round8h.jsonl` (32 messages, 45 items: Traditional list
 corrections, dictation with particles, variety and unsold names, phone numbers beside an order)
 the same way: untuned P 0.956 / R 0.956 ("牛奶要四瓶吧不要了三瓶就够"). After: P 0.978 /
 R 0.978; still missed: "排骨再加一斤，剛才說兩斤" (the line's earlier amount said after the
-addition, in the same message).
+addition, in the same message), fixed in round 9: P 1.000 / R 1.000 since.
+
+Round 9: `wechat_heldout_round9.jsonl` (101 messages, 172 items, 11 non-orders; Traditional
+lists, dictation homophones of products as well as units (稀红柿, 吐豆, 芹才, 排古, 豆付, 青交),
+dialect names (地蛋, 山药蛋, 包谷), corrections, pasted multi-sender blocks, neighbours,
+descriptors, lists of 10-12 items, money, non-orders with numbers) was written before reading
+the parser and scored once, untuned: P 0.977 / R 0.977, no non-order read as an order (吐豆;
+"打错了，是大白菜" with no amount of its own; "鸡蛋再加一斤，之前订了两斤"; "西兰花带个";
+"葱要大葱，两根"). After fixing those kinds (test_wechat_round9.py) P 1.000 / R 1.000.
+`wechat_heldout_round9b.jsonl` (68 messages, 108 items, 8 non-orders: Traditional lists,
+product homophones of other characters, headers with dates and 下午 times, corrections across
+turns, neighbours, varieties) was written after those fixes and scored once, untuned: P 0.944
+/ R 0.953 as first written, 1 non-order read as an order; three labels went against the sets'
+conventions (馍 is 馒头; "有排骨吗？没有就来两斤五花" orders 排骨; 俩 of a weighed product is
+个) and were corrected first: P 0.972 / R 0.972. After fixing its kinds ("哦" alone between
+amounts, "黄瓜不要三根了，两根", "排骨要精排，两斤", "上周还25一斤") P 1.000 / R 1.000.
+`wechat_heldout_round9c.jsonl` (59 messages, 86 items, 8 non-orders: dictation fillers, heard
+measure words, money before the product, corrections with 不是/多了/还是, neighbours, emoji
+and 接龙 lists, varieties after 要) the same way: untuned P 0.977 / R 0.965, 1 non-order read
+as an order (两平/两跟/三各; "我那2斤排骨放你那"). After: P 1.000 / R 1.000.
+`wechat_heldout_round9d.jsonl` (48 messages, 69 items, 8 non-orders: variant characters,
+斤半/半打/克/公斤, later-turn corrections, 都改成, neighbours, varieties, fallbacks, prices
+beside orders, limits) the same way: untuned P 0.956 / R 0.942, none read as an order ("都改成
+两斤"; "给我妈留一斤鸡蛋，给我婆婆也留一斤"; "排骨买五十"). After: P 0.986 / R 0.986; still
+missed: "土豆买十块钱的，排骨买五十" (a money amount without 块 after a money line).
+`wechat_heldout_round9e.jsonl` (36 messages, 49 items, 5 non-orders) the same way: untuned
+P 0.961 / R 1.000, 1 non-order read as an order ("土豆两斤黄瓜两根都不要了"). After fixing it
+and round 8's "芹菜两斤不要了" (a take-back glued to the last amount): P 1.000 / R 1.000.
 """
 
 from __future__ import annotations
@@ -175,18 +202,16 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round8e.jsonl",
         "wechat_heldout_round8f.jsonl",
         "wechat_heldout_round8g.jsonl",
+        "wechat_heldout_round8h.jsonl",
+        "wechat_heldout_round9.jsonl",
+        "wechat_heldout_round9b.jsonl",
+        "wechat_heldout_round9c.jsonl",
+        "wechat_heldout_round9d.jsonl",
+        "wechat_heldout_round9e.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:
     precision, recall, wrong_non_orders, _ = score(HERE / name)
     assert precision >= 0.98
-    assert recall >= 0.97
-    assert wrong_non_orders == 0
-
-
-def test_round8h_precision_and_recall() -> None:
-    """45 items: its one known miss (see above) is 0.978 each way, so the gate is 0.97 both."""
-    precision, recall, wrong_non_orders, _ = score(HERE / "wechat_heldout_round8h.jsonl")
-    assert precision >= 0.97
     assert recall >= 0.97
     assert wrong_non_orders == 0

@@ -138,11 +138,12 @@ def already_ordered(s: str, toks: list[Tok]) -> tuple[int, int] | None:
 
 
 # "刚才的都不要了", "算了全部取消": everything said so far is taken back. "别的都不要了"
-# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part or follow a word
-# that points back at the whole order.
+# (nothing else) and "大的都不要" (a wish) are not: 都 must open the part, follow a word
+# that points back at the whole order, or follow the last amount ("黄瓜两根都不要了").
 _ALL_OFF = re.compile(
     r"(?:^|[\s,，]|刚才的|刚刚的|之前的|上面的|前面的|刚才说的|刚才要的|刚才订的|我的|那些|这些|"
-    r"以上|算了|不好意思)(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
+    r"以上|算了|不好意思|(?<=[0-9一二两三四五六七八九十半][斤两个根把袋瓶盒块颗棵条头]))"
+    r"(?:都|全|全部|全都|统统)(?:不要|取消|算了|不用|不买|免了)"
 )
 
 
@@ -153,6 +154,10 @@ def cancels_all(s: str, lo: int, hi: int) -> tuple[int, int] | None:
     return None if m is None else (lo + m.start(), lo + m.end())
 
 
+# "我那2斤排骨", "我家那两袋米": that amount of mine, already there.
+_MINE_THAT = re.compile("我(?:的|家|们)?那(?=[0-9一二两三四五六七八九十半俩仨])")
+
+
 def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     """ "上次买的3斤排骨", "上周买了5斤土豆", "上次那两斤排骨": a look-back word, then 的
     or 了 (or 那 right after it), before the product in its list item."""
@@ -161,6 +166,8 @@ def looks_back(s: str, toks: list[Tok], k: int) -> bool:
     head = s[lo : toks[k].start]
     if "的" not in head and "了" not in head and "那" not in head:
         return False
+    if _MINE_THAT.search(head):
+        return True  # "我那2斤排骨放你那": mine, bought already
     for w in PAST_WORDS:
         at = head.find(w)
         if at < 0:
@@ -169,3 +176,24 @@ def looks_back(s: str, toks: list[Tok], k: int) -> bool:
         if "的" in rest or "了" in rest or rest.startswith("那"):
             return True
     return False
+
+
+def narrowed(s: str, toks: list[Tok]) -> list[int]:
+    """ "葱要大葱，两根", "白菜就要小白菜": a product opening its part without a quantity,
+    then, after an order word, a product whose name holds it: the first only says which
+    kind is meant. The indexes of such first mentions."""
+    out: list[int] = []
+    for k, t in enumerate(toks):
+        if t.kind != "prod" or t.entry is None or (k > 0 and toks[k - 1].kind != "sep"):
+            continue  # ("要葱要大葱" orders both)
+        j = k + 1
+        while j < len(toks) and toks[j].kind in ("verb", "fill", "polite"):
+            j += 1
+        if j == k + 1 or j >= len(toks) or toks[j].kind != "prod":
+            continue
+        nxt = toks[j]
+        if nxt.entry is None or nxt.entry is t.entry or "要" not in s[t.end : nxt.start]:
+            continue
+        if s[t.start : t.end] in nxt.entry.name and len(nxt.entry.name) > t.end - t.start:
+            out.append(k)
+    return out

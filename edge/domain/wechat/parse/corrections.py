@@ -10,11 +10,12 @@ line, which product replaces which, which parts are fallbacks. `Ledger` (ledger.
 keeps the lines of the whole message (one sender's turns, when a chat is pasted) in order:
 a correction strikes the line it corrects and adds the new one in its place, a cancellation
 strikes it, a re-mention adds nothing. Struck lines are kept so the preview can show what changed.
+Fallbacks are marked in fallbacks.py.
 """
 
 from __future__ import annotations
 
-from ..lexicon import ADDITIVE, ANY_OF, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
+from ..lexicon import ADDITIVE, ENOUGH, ENOUGH_RE, WRONG_ITEM, names_someone_else
 from .context import list_item
 from .model import Qty, Tok
 from .pairing import SKIP, additive_before, neighbour_qty
@@ -37,111 +38,6 @@ def _next_meaningful(s: str, toks: list[Tok], k: int, across_seps: bool) -> int 
 
 def _prev_product(toks: list[Tok], k: int) -> Tok | None:
     return next((p for p in reversed(toks[:k]) if p.kind == "prod" and not p.dropped), None)
-
-
-# "要是没有排骨就来两斤五花": an opener that names the first choice before 就.
-_IF_NONE = frozenset(("没有", "要是没有", "如果没有", "实在没有", "没货"))
-
-
-_ON_TO = frozenset(("的话", "的", ",", "，"))
-
-
-def _first_choice(s: str, toks: list[Tok], k: int, b: int) -> int | None:
-    """ "要是没有排骨就来两斤五花肉" names the first choice between the opener and 就 and
-    gives the one quantity said: that is the order, what follows 就 the fallback. Returns
-    the index where the fallback starts."""
-    if s[toks[k].start : toks[k].end] not in _IF_NONE:
-        return None
-    j = k + 1
-    while j < b and toks[j].kind == "prod":
-        j += 1
-    while j < b and toks[j].kind in ("fill", "sep") and s[toks[j].start : toks[j].end] in _ON_TO:
-        j += 1  # "没有西兰花的话就来…", "如果没有排骨，就要…"
-    if j == k + 1 or j >= b or s[toks[j].start : toks[j].end] != "就":
-        return None
-    qs = [x for x in toks[j:b] if x.kind == "qty" and x.qty is not None]
-    if len(qs) != 1 or any(x.qty is not None for x in toks[k:j]):
-        return None
-    for p in toks[k + 1 : j]:
-        p.paired = qs[0].qty
-    return j
-
-
-def mark_fallbacks(s: str, toks: list[Tok], first_unsold: bool = False) -> list[tuple[int, int]]:
-    """Products in a fallback part of the clause: from "没有/或者…" to the end of its
-    segment, or the segment that ends in "也行". Their quantities go with them. Returns the
-    token index ranges [a, b) of those parts. `first_unsold`: the message asked only about
-    something the catalog lacks ("有没有油条？没有的话就要五个馒头"): a fallback that opens
-    it is the order."""
-    parts: list[tuple[int, int]] = []
-    seg_start = 0
-    for k, t in enumerate(toks):
-        if t.kind == "sep":
-            seg_start = k + 1
-        elif t.kind == "alt":
-            if s[t.start : t.end] in ("要不", "要不就") and _prev_product(toks, k) is None:
-                continue  # "要不来两斤排骨吧" suggests, it offers no second choice
-            part = toks[
-                k + 1 : next(
-                    (j for j in range(k + 1, len(toks)) if toks[j].kind == "sep"), len(toks)
-                )
-            ]
-            if (
-                s[t.start : t.end] in ("要不", "要不就", "要不然")
-                and any(x.kind == "qty" for x in part)
-                and not any(x.kind in ("prod", "res") for x in part)
-            ):
-                t.kind = "fix"  # "橙子十个，要不八个吧": a new amount, not a second choice
-                continue
-            b = k + 1
-            while b < len(toks) and toks[b].kind != "sep":
-                b += 1
-            word = s[t.start : t.end]
-            if (
-                first_unsold
-                and _prev_product(toks, k) is None
-                and word in _IF_NONE | {"没有的话", "没的话"}
-            ):
-                rest = toks[k + 1 : b]
-                if rest and rest[0].kind != "prod" and any(x.kind == "prod" for x in rest):
-                    t.kind = "fill"  # no first choice to fall back from
-                    continue
-            if (
-                b < len(toks)
-                and all(x.kind == "prod" for x in toks[k + 1 : b])
-                and b + 1 < len(toks)
-                and s[toks[b + 1].start : toks[b + 1].end] == "就"
-            ):
-                b += 1  # "如果没有排骨，就要两斤五花": the comma is inside the part
-                while b < len(toks) and toks[b].kind != "sep":
-                    b += 1
-            at = _first_choice(s, toks, k, b) if _prev_product(toks, k) is None else None
-            if at is not None:
-                parts += [(k, k + 1), (at, b)]
-            else:
-                parts.append((k, b))
-        elif t.kind == "alt_end":
-            # "圆青椒三个 柿子椒也行": only the product just before (and a quantity right
-            # before it) is the fallback.
-            a = k - 1
-            while a > seg_start and toks[a].kind in ("fill", "polite", "verb"):
-                a -= 1
-            if s[t.start : t.end] in ANY_OF and not any(
-                p.kind == "prod" for p in toks[seg_start:a]
-            ):
-                t.kind = "fill"  # "蘑菇香菇都行": one product, named twice, either is fine
-                continue
-            if a >= seg_start and toks[a].kind == "prod":
-                if a - 1 == seg_start and toks[a - 1].kind == "qty":
-                    a -= 1  # "，2斤菠菜也行" (but "青椒三个 柿子椒也行": 三个 is 青椒's)
-                parts.append((a, k + 1))
-    for a, b in parts:
-        for t in toks[a:b]:
-            if t.qty is not None:
-                t.qty.used = True
-            else:
-                t.alt = True  # products, and the words around them ("或者鸭蛋都行")
-    return parts
 
 
 # Negations that can take back a line on their own. "不用了", "别" alone more often decline
@@ -263,15 +159,26 @@ def mark(s: str, toks: list[Tok]) -> None:
             _mark_change(s, toks, k)
         elif t.kind == "neg" and s[t.start : t.end] in _LESS:
             _mark_less(s, toks, k)  # "洋葱三个去掉一个"
-        elif t.kind == "fix" or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要")):
+        elif (
+            t.kind == "fix"
+            or (t.kind == "neg" and s[t.start : t.end] in ("算了", "不要"))
+            or _lone_oh(s, toks, k)
+        ):
             # "西瓜要俩，算了一个就行": 算了 before a quantity takes back the last one.
             j = _next_meaningful(s, toks, k, across_seps=True)
             nxt = toks[j] if j is not None else None
             if s[t.start : t.end] == "不要" and not _then_in_all(s, t, nxt):
                 continue
-            if nxt is not None and nxt.kind == "prod" and s[t.start : t.end] in WRONG_ITEM:
-                if nxt.paired is not None and not nxt.dropped:
-                    nxt.replaces_last = True  # "搞错了，是挂面一袋"
+            if (
+                j is not None
+                and nxt is not None
+                and nxt.kind == "prod"
+                and s[t.start : t.end] in WRONG_ITEM
+            ):
+                # "搞错了，是挂面一袋"; "白菜一颗，打错了，是大白菜" (the last line's quantity)
+                alone = not any(x.kind == "prod" for x in toks[j + 1 :])
+                if not nxt.dropped and (nxt.paired is not None or alone):
+                    nxt.replaces_last = True
                 continue
             q = nxt.qty if nxt is not None and nxt.kind == "qty" else None
             if q is None or q.used or q.each or q.descriptor:
@@ -296,8 +203,40 @@ def mark(s: str, toks: list[Tok]) -> None:
     for k, t in enumerate(toks):
         if t.kind == "neg":
             _mark_takeback(s, toks, k)
+            _mark_line_off(s, toks, k)
         elif enough and t.kind == "prod" and t.paired is not None and not t.adds:
             _mark_enough(s, toks, k)
+
+
+def _mark_line_off(s: str, toks: list[Tok], k: int) -> None:
+    """ "芹菜两斤不要了": a take-back right after a product and its amount, ending the part,
+    takes that line back ("芹菜两斤不要太老的" is a wish: words follow)."""
+    if k < 2 or s[toks[k].start : toks[k].end] not in _TAKE_BACKS:
+        return
+    q, p = toks[k - 1], toks[k - 2]
+    if q.kind != "qty" or p.kind != "prod" or p.paired is None or p.paired is not q.qty:
+        return
+    rest = toks[k + 1 :]
+    part = rest[: next((j for j, x in enumerate(rest) if x.kind == "sep"), len(rest))]
+    if all(x.kind == "polite" for x in part) and not _lone_amount_next(toks, k + 1 + len(part)):
+        toks[k].takes_back = True
+
+
+def _lone_amount_next(toks: list[Tok], sep: int) -> bool:
+    """Does the part after `sep` give an amount with no product ("，要一斤就行")?"""
+    rest = toks[sep + 1 :]
+    part = rest[: next((j for j, x in enumerate(rest) if x.kind == "sep"), len(rest))]
+    return any(x.kind == "qty" for x in part) and not any(x.kind == "prod" for x in part)
+
+
+def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
+    """ "西红柿两斤，哦，三斤吧": 哦 as a part of its own, after an amount, takes it back."""
+    t = toks[k]
+    if t.kind not in ("fill", "polite") or s[t.start : t.end] not in ("哦", "噢", "喔"):
+        return False
+    if not 1 < k < len(toks) - 1:
+        return False
+    return toks[k - 1].kind == toks[k + 1].kind == "sep" and toks[k - 2].kind == "qty"
 
 
 def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
@@ -334,8 +273,34 @@ def _mark_less(s: str, toks: list[Tok], k: int) -> bool:
     return True
 
 
+def _mark_all_change(s: str, toks: list[Tok], k: int) -> bool:
+    """ "苹果三斤，梨三斤，都改成两斤": 都 before the change word sets the new amount on every
+    line of the clause of that measure (at least two), when no product follows."""
+    if k == 0 or s[toks[k - 1].start : toks[k - 1].end] != "都":
+        return False
+    at = k + 1 if k + 1 < len(toks) and toks[k + 1].kind == "qty" else None
+    q = toks[at].qty if at is not None else None  # (after 都 it reads as "each")
+    if at is None or q is None or q.used or any(x.kind == "prod" for x in toks[at + 1 :]):
+        return False
+    lines = [
+        p
+        for p in toks[: k - 1]
+        if p.kind == "prod"
+        and p.paired is not None
+        and not p.dropped
+        and p.paired.kind == q.kind
+        and (q.kind == "w" or p.paired.unit == q.unit)
+    ]
+    if len(lines) < 2:
+        return False
+    for p in lines:
+        p.paired = Qty(q.kind, q.start, q.end, value=q.value, unit=q.unit, grams=q.grams)
+    q.used = True
+    return True
+
+
 def _mark_change(s: str, toks: list[Tok], k: int) -> None:
-    if _mark_less(s, toks, k):
+    if _mark_less(s, toks, k) or _mark_all_change(s, toks, k):
         return
     j = _next_meaningful(s, toks, k, across_seps=False)
     nxt = toks[j] if j is not None else None

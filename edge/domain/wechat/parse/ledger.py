@@ -117,6 +117,15 @@ class Ledger:
         self.lines.append(new)
         return False
 
+    def replace_last(self, tok: Tok) -> bool:
+        """ "白菜一颗，打错了，是大白菜": another product named with no quantity of its own
+        takes the place of the last line, with its quantity."""
+        last = next((ln for ln in reversed(self.lines) if not ln.struck), None)
+        if last is None or last.tok.entry is tok.entry or last.qty is None:
+            return False
+        self._replace(last, Line(tok, last.qty, tok.start))
+        return True
+
     def _cancelled(self, entry: CatalogEntry | None) -> Line | None:
         for line in reversed(self.lines):
             if line.struck == "cancelled" and line.tok.entry is entry:

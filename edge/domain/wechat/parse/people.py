@@ -148,8 +148,8 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     gap = a - 2 if more and toks[a - 2].kind == "sep" else a - 1
     if spaced is None and pb != gap and not _all_theirs(s, toks, pb + 1, gap):
         return None  # only right after that product's own part, or a chain of such parts
-    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]):
-        return None  # a neighbour's line already: "我也要" is _for_me_too's
+    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]) and "也" not in said:
+        return None  # a neighbour's line already ("给对门带两斤鸡蛋，楼上也要两斤": 也 adds)
     new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
     new.paired, new.theirs = q, True
     if named_after:

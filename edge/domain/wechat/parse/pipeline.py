@@ -16,7 +16,9 @@ from .context import (
     orders_here,
     question_segments,
 )
-from .corrections import mark, mark_fallbacks
+from .corrections import mark
+from .earlier import said_before
+from .fallbacks import mark_fallbacks
 from .folding import fold, strip_mentions
 from .items import build_item
 from .ledger import Ledger
@@ -92,6 +94,8 @@ class _Reader:
         if not kinds & {"prod", "qty", "res", "neg"}:
             self.last_lone_prod = None
             return  # only greetings, politeness, fillers
+        before, quotes = said_before(s, toks, kinds, self.ledger)  # "葱要大葱", "刚才说两斤"
+        self.unparsed += [(a, self.text[a:b]) for a, b in quotes]
         placed = already_ordered(s, toks) if "qty" in kinds else None
         if placed is not None:  # "订了两斤": an order already placed, for a person to read
             a, b = toks[placed[0]].start, toks[placed[1] - 1].end
@@ -124,7 +128,7 @@ class _Reader:
         pair_lone_quantities(s, toks)
         mark_additions(s, toks)  # "菠菜再来一斤": more of a line already there
         said_how = breakdowns(s, toks)  # "豆腐两块（一块老豆腐一块嫩豆腐）"
-        explained: list[tuple[int, int]] = said_how
+        explained: list[tuple[int, int]] = said_how + before
         self._more_of_last_line(toks, explained)
         if len(priced) == 1 and any(t.kind == "verb" for t in toks):
             # "西瓜多少钱一个，要一个": the price asked, then the order of it.
@@ -297,6 +301,8 @@ class _Reader:
                     explained += [(x.start, x.end) for x in toks[a:k] if x.kind == "res"]
             elif t.swap is not None:
                 ledger.order(t, None)
+                explained.append((t.start, t.end))
+            elif t.replaces_last and ledger.replace_last(t):
                 explained.append((t.start, t.end))
             elif seg is not None:
                 question_prods.append(t)

@@ -24,6 +24,11 @@ _UNIT_LENGTHS: dict[str, tuple[int, ...]] = {
 }
 
 
+#: Measure words as dictation writes them, read so only right after a number and before
+#: the end of the phrase ("两跟我妈一样" is not 两根).
+_HEARD_MEASURES = {"平": "瓶", "跟": "根", "各": "个"}
+
+
 def unit_at(
     s: str, i: int, hi: int, own: Mapping[str, str] | None = None
 ) -> tuple[str, str] | None:
@@ -39,6 +44,8 @@ def unit_at(
                 return s[i : i + n], own[s[i : i + n]]
     if s[i] == "快":
         return "块", "k"  # "生姜一快": dictation's 块
+    if s[i] in _HEARD_MEASURES and _ends_here(s, i + 1, hi):
+        return _HEARD_MEASURES[s[i]], "p"  # "牛奶两平", "黄瓜两跟", "西红柿三各"
     if s[i] in JIN_HOMOPHONES and (
         i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE or s.startswith(JIN_THEN_PRODUCT, i + 1)
     ):
@@ -179,7 +186,14 @@ def read_qty(s: str, i: int, hi: int, own: Mapping[str, str] | None = None) -> Q
     if unit is None:
         if s[i] in "俩仨":  # "苞米俩": two of whatever the product is counted in
             return _approx(Qty("p", i, j, value, "个", implied=True), approx)
-        return _approx(Qty("bare", i, j, value), approx) if arabic else None
+        if not arabic:
+            return None
+        rate = unit_at(s, j + 1, hi) if j + 1 < hi and s[j] == "一" else None
+        if rate is not None and rate[1] in "wp":  # "上周还25一斤": a price said bare
+            end = j + 1 + len(rate[0])  # (not "鸡蛋2一斤排骨", dictation of two lines)
+            if value >= 10 or not value.is_integer() or _ends_here(s, end, hi):
+                return Qty("price", i, eat_de(s, end, hi))
+        return _approx(Qty("bare", i, j, value), approx)
     name, kind = unit
     j += len(name)
     if kind == "m":

@@ -130,6 +130,11 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             toks.append(Tok("fill", i, i + 1))  # "要把葱切好": 把 marks what is cut
             i += 1
             continue
+        if c in PIECE_UNITS and _ends_one(s, i, hi, toks):
+            # "西兰花带个", "冬瓜来个吧": after the product, a bare measure ending the clause.
+            toks.append(Tok("qty", i, i + 1, qty=Qty("p", i, i + 1, 1.0, c)))
+            i += 1
+            continue
         if c == "个" and toks and toks[-1].kind == "verb" and toks[-1].end == i:
             toks.append(Tok("fill", i, i + 1))  # "来个两三斤", "西瓜挑个甜的"
             i += 1
@@ -241,6 +246,19 @@ def _marks_object(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) ->
         return True
     after = i + 1 + pm[0]
     return not toks and after < hi and s[after] in PREP_CHARS
+
+
+_CLAUSE_TAIL = frozenset("吧啊呀哈嘛呢哦噢～~！!。，, \t")
+
+
+def _ends_one(s: str, i: int, hi: int, toks: list[Tok]) -> bool:
+    """A measure word right after an order verb that follows a product, with nothing but
+    particles after it in the clause, is one of that product ("西兰花带个")."""
+    if len(toks) < 2 or toks[-1].kind != "verb" or toks[-1].end != i:
+        return False
+    if toks[-2].kind != "prod" or toks[-2].end != toks[-1].start:
+        return False
+    return all(ch in _CLAUSE_TAIL for ch in s[i + 1 : hi])
 
 
 def _lone_measure(s: str, i: int, hi: int, toks: list[Tok], catalog: Catalog) -> bool:
