@@ -448,17 +448,29 @@ class Fuzzer:
     ) -> httpx.Response | None:
         if not self.left():
             return None
+        grouped: dict[str, list[str]] = {}
         if len(url) > 60_000:  # past what httpx sends (and any browser)
             url = url[:60_000]
         self.sent[app] += 1
         try:
             if data is not None:
-                grouped: dict[str, list[str]] = {}
                 for k, v in data:
                     grouped.setdefault(k, []).append(v)
                 answer = client.request(method, url, data=grouped, headers=headers)
             else:
                 answer = client.request(method, url, content=content, headers=headers)
+        except httpx.RemoteProtocolError:
+            # The server closed a keep-alive connection as it idled (uvicorn's 5 s): the
+            # client's race, not an answer. Once more on a fresh connection.
+            try:
+                answer = (
+                    client.request(method, url, content=content, headers=headers)
+                    if data is None
+                    else client.request(method, url, data=grouped, headers=headers)
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                self.found.append(Finding(0, method, url, headers or {}, content or b"", repr(exc)))
+                return None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             self.found.append(Finding(0, method, url, headers or {}, content or b"", repr(exc)))
             return None
@@ -672,13 +684,14 @@ def fuzz_forms(fz: Fuzzer, app: App, forms: list[Form]) -> None:
         cases: list[Any] = [base]
         for n in names:
             cases.append([(k, v) for k, v in base if k != n])
-            cases.append(base + [(n, random.choice(FORM_JUNK))])
+            cases.append([*base, (n, random.choice(FORM_JUNK))])
             for junk in FORM_JUNK:
                 cases.append([(k, junk if k == n else v) for k, v in base])
+            cases.append([(k, salad(names_for_salad) if k == n else v) for k, v in base])
             for choice in form.choices.get(n, []):
                 cases.append([(k, choice if k == n else v) for k, v in base])
         random.shuffle(cases)
-        cases = [base] + cases[: budget_each - 3]
+        cases = [base, *cases[: budget_each - 3]]
         raw_bad = "&".join(
             f"{k}=%ED%A0%80%FF" if k != "_csrf_token" else f"{k}={v}" for k, v in base
         ).encode()
@@ -729,13 +742,22 @@ def sign_in_again(app: App) -> None:
     app.pages.post(path, data={**data, "_csrf_token": token})
 
 
-def fuzz_salad(fz: Fuzzer, app: App, names: list[str], count: int) -> None:
+names_for_salad: list[str] = []
+
+
+def salad(names: list[str]) -> str:
+    """Word salad from the catalog's names and the words of a WeChat order."""
     words = SALAD_WORDS + names
-    for _ in range(count):
+    return "".join(random.choice(words) for _ in range(random.randint(1, 14)))
+
+
+def fuzz_salad(fz: Fuzzer, app: App, names: list[str], count: int) -> None:
+    for i in range(count):
         if not fz.left():
             return
-        n = random.randint(1, 12)
-        text = "".join(random.choice(words) for _ in range(n))
+        text = salad(names)
+        if i % 4 == 3:  # a pasted stretch of chat: several senders, several lines
+            text = "\n".join(f"{salad(names)[:6]}: {salad(names)}" for _ in range(4))
         fz.send(
             app.name,
             app.api,
@@ -943,6 +965,33 @@ def main() -> int:
         start(
             bench, ["--role", "centre", "--db", str(centre_db), "--no-sync"], centre_port, "centre"
         )
+        pg_port = free_port()
+        if args.pg:
+            # The same hub moved into PostgreSQL (`linli hub migrate`, from a copy: the
+            # SQLite hub keeps serving), a temporary server as tests/pg_server.py starts it.
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+            from pg_server import start_server as start_pg
+
+            pg = start_pg()
+            bench_stop = bench.__exit__
+
+            def stop_all(*exc: object) -> None:
+                try:
+                    bench_stop(*exc)
+                finally:
+                    pg.stop()
+
+            bench.__exit__ = stop_all  # type: ignore[method-assign]
+            copy = tmp / "hub-copy.db"
+            with sqlite3.connect(hub_db) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
+            url = pg.url("postgres").replace("/postgres?", "/linli_fuzz?")
+            import psycopg
+
+            with psycopg.connect(pg.url(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE linli_fuzz")
+            run([LINLI, "hub", "migrate", "--from", str(copy), "--to", url])
+            start(bench, ["--role", "hub", "--db", url], pg_port, "hub-pg")
 
         cbase, hbase = f"http://{HOST}:{centre_port}", f"http://{HOST}:{hub_port}"
         timeout = httpx.Timeout(30.0)
@@ -974,14 +1023,31 @@ def main() -> int:
             hsignin,
         )
         sign_in_again(hub)
+        hubs = [hub]
+        if args.pg:
+            pbase = f"http://{HOST}:{pg_port}"
+            hubs.append(
+                App(
+                    "hub-pg",
+                    pbase,
+                    bearer(pbase, centre_token),
+                    httpx.Client(base_url=pbase, timeout=timeout),
+                    [bearer(pbase, supplier_token)],
+                    "hub-pg",
+                    hsignin,
+                )
+            )
+            sign_in_again(hubs[1])
 
         ids = collect_ids(centre)
         names = [p["name"] for p in centre.api.get("/api/v1/products").json()][:40]
+        names_for_salad.extend(names)
         foreign = {"other_centre": other_site, "other_centre_row": "01" + "Z" * 24}
         print(f"ids: {', '.join(f'{k} {len(v)}' for k, v in ids.items())}", flush=True)
 
         fuzz_salad(fz, centre, names, args.requests // 10)
-        fuzz_push(fz, hub, centre_db, site_id, install_id, args.requests // 10)
+        for h in hubs:
+            fuzz_push(fz, h, centre_db, site_id, install_id, args.requests // 10 // len(hubs))
         forms = crawl(
             fz,
             centre,
@@ -998,12 +1064,14 @@ def main() -> int:
             ],
         )
         fuzz_forms(fz, centre, forms)
-        hforms = crawl(
-            fz, hub, ["/hub", "/hub/orders", "/hub/sync", "/hub/catalog", "/hub/commands"]
-        )
-        fuzz_forms(fz, hub, hforms)
+        for h in hubs:
+            hforms = crawl(
+                fz, h, ["/hub", "/hub/orders", "/hub/sync", "/hub/catalog", "/hub/commands"]
+            )
+            fuzz_forms(fz, h, hforms)
         fuzz_openapi(fz, centre, ids, foreign)
-        fuzz_openapi(fz, hub, ids, foreign)
+        for h in hubs:
+            fuzz_openapi(fz, h, ids, foreign)
         # Whatever budget is left: more word salad.
         fuzz_salad(fz, centre, names, args.requests)
 
@@ -1020,7 +1088,7 @@ def main() -> int:
                 f"     -> {f.answer[:200]!r}"
             )
         bad_logs = 0
-        for name in ("centre", "hub"):
+        for name in ["centre"] + [h.log for h in hubs]:
             found = tracebacks(bench, name)
             bad_logs += len(found)
             print(f"{name} log: {len(found)} tracebacks/errors")
