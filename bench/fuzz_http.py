@@ -858,13 +858,17 @@ def tracebacks(bench: Bench, name: str) -> list[str]:
     if not path.exists():
         return []
     text = path.read_text(errors="replace")
-    out = []
-    for m in re.finditer(
-        r"Traceback \(most recent call last\):.*?(?=\n\S[^\n]*\n(?:INFO|WARNING|ERROR|\S+:\s)|\Z)",
-        text,
-        re.S,
-    ):
-        out.append(m.group(0)[-1500:])
+    out: list[str] = []
+    block: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            block = [line]
+        elif block is not None:
+            block.append(line)
+            if line and not line[0].isspace():  # the exception itself ends the block
+                if not line.startswith(("During handling", "The above exception")):
+                    out.append("\n".join(block[-14:]))
+                    block = None
     # A diverged centre is logged as an error on purpose (an operator must act).
     errors = [
         line
