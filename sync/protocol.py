@@ -328,6 +328,7 @@ def _change(site_id: str, from_seq: int, index: int, item: Any, surrogates: bool
             and type(row_id) is str
             and 0 < len(row_id) <= ROW_ID_MAX
             and (row_id.isascii() or not surrogates)
+            and type(op) is str
             and op in OPS
             and type(fields) is dict
         ):
@@ -370,7 +371,7 @@ def _checked_change(site_id: str, from_seq: int, index: int, item: Any) -> Chang
     _known_name(tbl)
     if not isinstance(row_id, str) or not 0 < len(row_id) <= ROW_ID_MAX or not _utf8(row_id):
         raise BadBatch(f"{where}: bad row_id", field=f"{where}.row_id")
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:  # a list or object is not hashable
         raise BadBatch(f"{where}: op must be insert, update or delete", field=f"{where}.op")
     if not isinstance(fields, dict):
         raise BadBatch(f"{where}: fields must be an object", field=f"{where}.fields")

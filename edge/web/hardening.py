@@ -3,7 +3,9 @@
 - Security headers on every answer: the pages may load only what the box itself
   serves (no CDN, no other site), may not be framed, and are not type-sniffed.
 - A path with control characters (`/static/x%00`) is refused with a 400 before any
-  route or file lookup sees it (it was a 500 from the static-file stat).
+  route or file lookup sees it (it was a 500 from the static-file stat). So is a
+  query parameter holding a NUL (`?q=%00`), naming the parameter: a NUL is never
+  text, and PostgreSQL refuses it in a text value (a 500 from the hub's searches).
 - Log lines escape control characters in their values, so a request cannot write a
   forged line (`%0aINFO - ...`) into the journal.
 """
@@ -15,6 +17,7 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import (
@@ -70,17 +73,33 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
                 headers[name] = value
 
 
+def nul_parameter(query_string: bytes) -> str | None:
+    """The name of the first query parameter (name or value) holding a NUL, if any."""
+    if b"%00" not in query_string and b"\x00" not in query_string:
+        return None
+    text = query_string.decode("latin-1")
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+        if "\x00" in name or "\x00" in value:
+            return escape_controls(name)[:64] or "query"
+    return None
+
+
 def refuse_control_characters(app: ASGIApp) -> ASGIApp:
-    """Middleware: a path with control characters never reaches a handler or a file."""
+    """Middleware: a path with control characters, or a query parameter with a NUL,
+    never reaches a handler or a file."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and has_control_characters(scope["path"]):
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        detail, where = "", ""
+        if has_control_characters(scope["path"]):
+            detail, where = "the address has control characters in it", "path"
+        elif (name := nul_parameter(scope.get("query_string", b""))) is not None:
+            detail, where = f"{name} holds a NUL character", name
+        if detail:
             body = json.dumps(
-                {
-                    "error": "bad_request",
-                    "detail": "the address has control characters in it",
-                    "field": "path",
-                }
+                {"error": "bad_request", "detail": detail, "field": where}, ensure_ascii=False
             ).encode()
             start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
