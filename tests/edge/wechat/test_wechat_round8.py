@@ -573,6 +573,7 @@ def test_a_jielong_titled_by_one_product_gives_it_to_lines_without_one(
     text: str, want: list
 ) -> None:
     assert triples(text) == want
+    assert all(it.fragment in text for it in parse(text).items)  # quotes what was written
 
 
 @pytest.mark.parametrize(

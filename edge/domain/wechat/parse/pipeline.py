@@ -26,7 +26,7 @@ from .leftovers import breakdowns, collect_leftovers
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
-from .senders import chain_title, sender_texts
+from .senders import as_quoted, chain_title, sender_texts
 from .tokens import fuzzy_pass, is_emoji, tokenize
 
 
@@ -38,10 +38,11 @@ def parse_message(text: str, catalog: Sequence[CatalogEntry] | Catalog) -> Parse
     struck: list[ParsedItem] = []
     unparsed: list[str] = []
     for body in [b for _, b in sender_texts(text, cat) or [("", text)]]:
-        reader = _Reader(chain_title(body, cat), cat)
+        reader = _Reader(titled := chain_title(body, cat), cat)
         for lo, hi, stop in clauses(reader.s):
             reader.clause(lo, hi, stop)
         got, gone, left = reader.finish()
+        got, gone = as_quoted(got, body, titled), as_quoted(gone, body, titled)
         if len(got) > MAX_ITEMS_PER_SENDER:
             over = got[MAX_ITEMS_PER_SENDER:]
             got = got[:MAX_ITEMS_PER_SENDER]

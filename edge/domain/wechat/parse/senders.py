@@ -15,6 +15,7 @@ from dataclasses import replace
 from ..chat_block import ChatMessage, split_chat_block
 from .catalog import Catalog
 from .folding import fold
+from .model import ParsedItem
 from .tokens import tokenize
 
 _TIME = re.compile(r"\d{1,2}[:：]\d{2}")
@@ -95,6 +96,21 @@ def chain_title(text: str, catalog: Catalog) -> str:
         if q is not None and not any(t.kind == "prod" for t in toks):
             lines[k] = f"{lines[k][: q.start]}{name}{lines[k][q.start :]}"  # "张姐 鸡蛋2斤"
     return "\n".join(lines)
+
+
+def as_quoted(items: list[ParsedItem], body: str, titled: str) -> list[ParsedItem]:
+    """Items read from `chain_title`'s lines quote what the resident wrote: the title's
+    product name the line gained is taken out of the fragment again."""
+    if titled == body:
+        return items
+    out = []
+    for it in items:
+        if it.fragment not in body and it.product_name in it.fragment:
+            bare = it.fragment.replace(it.product_name, "", 1)
+            if bare in body:
+                it = replace(it, fragment=bare)
+        out.append(it)
+    return out
 
 
 def take_offers(turns: Sequence[ChatMessage], catalog: Catalog) -> list[ChatMessage]:
