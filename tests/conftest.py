@@ -83,25 +83,24 @@ def centre(
         yield c
 
 
-# --- scheduling over `make test`'s two workers (pytest -n 2) ---------------------------------
+# --- scheduling over `make test`'s workers (pytest -n 4) ------------------------------------
 
 # Modules whose tests share a module-scoped world (served processes, a Chromium, an
 # installed box): each is sent whole to one worker, which builds the world once. Split
-# across both workers, each built it (the box and the hub district were built twice).
+# across workers, each built it (the box and the hub district were built twice).
 # Every other test is scheduled on its own, to whichever worker is free. The seconds are
-# each module's whole time in a `-n 2` run on the 2-core machine (junitxml, December
-# 2026; the browser modules and test_deploy scaled down by what axe-core loaded once per
-# context and the bundle's wheel cache saved them): only their order matters (longest
-# first); a module missing here counts as 10 s.
+# each module's whole time in a `-n 3` run on the 2-core machine (--durations=0,
+# December 2026): only their order matters (longest first); a module missing here
+# counts as 10 s.
 MODULE_WORLDS = {
-    "test_browser_tablet": 48,
-    "test_browser_hub": 37,
-    "test_security_e2e": 32,
-    "test_deploy": 25,
-    "test_browser_desk": 23,
-    "test_hub_live_commands": 16,
-    "test_browser_care": 15,
-    "test_browser": 10,
+    "test_deploy": 62,
+    "test_browser_tablet": 62,
+    "test_browser_hub": 56,
+    "test_security_e2e": 51,
+    "test_browser_desk": 30,
+    "test_browser_care": 27,
+    "test_browser": 19,
+    "test_hub_live_commands": 17,
 }
 
 
@@ -109,9 +108,9 @@ def world_first_order(units: list[str], world_of: dict[str, str]) -> list[str]:
     """The order the work units are handed out in: the module worlds longest first, each
     dealt after as many single tests as the worlds before it last (a world takes about
     as long as the single tests that take up the first 60 % of the singles' queue: the
-    other worker runs those meanwhile), so no two worlds run together (started
+    other workers run those meanwhile), so no two worlds run together (started
     together they fought over the two cores and each ran twice as long), and the run
-    ends on single tests, which the two workers share out to the last one and finish
+    ends on single tests, which the workers share out to the last one and finish
     together (a world dealt last in file order ran alone at the end)."""
     worlds = sorted(
         (u for u in units if u in world_of),
@@ -133,7 +132,7 @@ def world_first_order(units: list[str], world_of: dict[str, str]) -> list[str]:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`-n 2` (xdist's "load"): one test at a time to a free worker, but a MODULE_WORLDS
+    """`-n N` (xdist's "load"): one test at a time to a free worker, but a MODULE_WORLDS
     module as one unit, in `world_first_order`. xdist's `--dist loadgroup` would say the
     same, but pytest 9 ignores the node ids xdist 3.8 renames for it."""
     if config.getvalue("dist") != "load":
