@@ -230,13 +230,21 @@ def _lone_amount_next(toks: list[Tok], sep: int) -> bool:
 
 
 def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
-    """ "西红柿两斤，哦，三斤吧": 哦 as a part of its own, after an amount, takes it back."""
+    """ "西红柿两斤，哦，三斤吧", "鸡蛋两斤 哦 三斤", "排骨两斤，哦三斤": 哦 set apart from an
+    amount before it (by a comma or a space), with another amount next, takes the first back."""
     t = toks[k]
     if t.kind not in ("fill", "polite") or s[t.start : t.end] not in ("哦", "噢", "喔"):
         return False
-    if not 1 < k < len(toks) - 1:
+    p = k - 1
+    while p >= 0 and toks[p].kind == "sep":
+        p -= 1
+    n = k + 1
+    while n < len(toks) and toks[n].kind == "sep":
+        n += 1
+    if p < 0 or n >= len(toks) or toks[p].kind != "qty" or toks[n].kind != "qty":
         return False
-    return toks[k - 1].kind == toks[k + 1].kind == "sep" and toks[k - 2].kind == "qty"
+    gap = s[toks[p].end : t.start]
+    return bool(gap) and all(c in " \t\u3000,，、" for c in gap)
 
 
 def _mark_enough(s: str, toks: list[Tok], k: int) -> None:

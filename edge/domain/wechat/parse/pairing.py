@@ -243,14 +243,18 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         j = k - 1
         crossed = False
         priced = False
-        while j >= 0 and (
-            toks[j].kind in SKIP
-            or toks[j].kind == "sep"
-            or toks[j].alt
-            or (toks[j].kind == "res" and crossed and not toks[j].blocked)
-            or (crossed and _wish(s, toks[j]))
-        ):
-            crossed = crossed or toks[j].kind == "sep"
+        while j >= 0:
+            # "沙瓤的 不要太生 三斤": in dictation a space parts the words as a comma does.
+            apart = crossed or s[toks[j].end : toks[j + 1].start].isspace()
+            if not (
+                toks[j].kind in SKIP
+                or toks[j].kind == "sep"
+                or toks[j].alt
+                or (toks[j].kind == "res" and apart and not toks[j].blocked)
+                or (apart and _wish(s, toks[j]))
+            ):
+                break
+            crossed = apart or toks[j].kind == "sep"
             priced = priced or (crossed and toks[j].kind == "price")
             # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
             priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
@@ -331,7 +335,36 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     ends = [x for x in toks[p + 1 : cut] if x.kind != "sep"]
     if ends and _wish(s, ends[0]):
         return True  # "土豆不要太多，两斤就行"
-    return bool(ends) and s[ends[-1].end - 1] == "的"
+    if bool(ends) and s[ends[-1].end - 1] == "的":
+        return True
+    # "黄瓜要带刺的那种，顶花带刺，四根", "西红柿要沙瓤的 不要太生 三斤": a part saying which
+    # kind (ending in 的, or 的那种, maybe with a wish after it), then short words or wishes.
+    parts: list[list[Tok]] = [[]]
+    for x in toks[p + 1 : cut]:
+        if x.kind == "sep":
+            parts.append([])
+        else:
+            parts[-1].append(x)
+    said = [pt for pt in parts if pt]
+    if not said or not _kind_part(s, said[0]):
+        return False
+    return all(_kind_part(s, pt) or sum(x.end - x.start for x in pt) <= 4 for pt in said[1:])
+
+
+_KIND_TAILS = frozenset(("那种", "这种", "那样", "这样"))
+
+
+def _kind_part(s: str, part: list[Tok]) -> bool:
+    """ "要带刺的那种", "要沙瓤的 不要太生": which kind, ending in 的, a wish after it allowed."""
+    xs = list(part)
+    while xs and s[xs[-1].start : xs[-1].end] in _KIND_TAILS:
+        xs.pop()
+    wish = next((i for i, x in enumerate(xs) if i > 0 and _wish(s, x)), None)
+    if wish is not None:
+        if any(x.kind not in ("res", "fill") for x in xs[wish + 1 :]):
+            return False
+        xs = xs[:wish]
+    return bool(xs) and s[xs[-1].end - 1] == "的" and all(x.kind != "qty" for x in xs)
 
 
 def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:

@@ -132,7 +132,15 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
         and all(x.kind in ("res", "fill", "polite", "verb") for x in toks[k + 1 : b])
     )
     more = j < a and _additive(s, toks[a - 1])  # "，再要一打…": opened by 再要
-    if not (j >= a and toks[j].kind == "verb") and not (named_after and more):
+    verb = j >= a and toks[j].kind == "verb"
+    # "鸡蛋三斤，我妈两斤，我婆婆家也两斤": only who it is for, then the quantity.
+    only_them = (
+        not verb
+        and a < k
+        and all(x.kind in ("res", "fill", "polite") for x in toks[a:k])
+        and only_people(s[toks[a].start : toks[k].start])
+    )
+    if not verb and not only_them and not (named_after and more):
         return None
     said = s[toks[a].start : toks[k].start]
     if not (names_someone_else(said) or named_after) or names_self(said):
