@@ -221,3 +221,62 @@ def test_heard_gen_and_wogua(text: str, want: list) -> None:
 )
 def test_near_misses_of_heard_gen(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------ round 10b: a heard measure glued to the next product's name
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("黄瓜两跟茄子一斤", [("黄瓜", 2, "根"), ("茄子", 1, "斤")]),
+        ("牛奶三平鸡蛋两斤", [("牛奶", 3, "瓶"), ("鸡蛋", 2, "斤")]),
+        ("酸奶四和", [("酸奶", 4, "盒")]),
+    ],
+)
+def test_heard_measure_before_a_product(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("馒头5和花卷3", [("馒头", 5, "个"), ("花卷", 3, "个")]),  # 和 joins two lines
+        ("两跟我妈一样", []),
+        ("土豆两和黄瓜", []),  # 和 before a name joins: never 盒
+    ],
+)
+def test_near_misses_of_heard_measure_before_a_product(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+# ------------------------------------ a neighbour named by where they live: "我们单元的孙阿姨"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我要两袋米，我们楼的孙阿姨也要一袋", [("大米", 2, "袋"), ("大米", 1, "袋")]),
+        ("鸡蛋三斤，咱小区的李叔也要两斤", [("鸡蛋", 3, "斤"), ("鸡蛋", 2, "斤")]),
+    ],
+)
+def test_neighbour_named_by_building(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+def test_our_building_wanting_is_not_a_neighbour_named() -> None:
+    assert triples("我要一个西瓜，我们楼要一个") == [("西瓜", 1, "个")]
+
+
+# -------------------------------------------- a four-character descriptor: "肥瘦相间的，两斤"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("排骨要肥瘦均匀的，三斤", [("排骨", 3, "斤")]),
+        ("西瓜要皮薄瓤红的，一个", [("西瓜", 1, "个")]),
+    ],
+)
+def test_four_character_descriptors(text: str, want: list) -> None:
+    assert triples(text) == want

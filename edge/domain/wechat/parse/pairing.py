@@ -326,7 +326,7 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     quantity k only say which kind (short words, the part ending in 的): the quantity is
     still the product's."""
     words = [x for x in toks[p + 1 : k] if x.kind == "res"]
-    if any(x.end - x.start > 3 for x in words):
+    if any(x.end - x.start > 4 for x in words):  # ("肥瘦相间的")
         return False
     # "西红柿要沙瓤的，来三斤": order words between the last comma and the quantity.
     cut = max((j for j in range(p + 1, k) if toks[j].kind == "sep"), default=k)
