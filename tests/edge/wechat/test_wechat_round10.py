@@ -280,3 +280,30 @@ def test_our_building_wanting_is_not_a_neighbour_named() -> None:
 )
 def test_four_character_descriptors(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ---------------------------------- round 10c: 巴 for 把, 代 for 袋, 紫 for the 子 of a name
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("芹菜一巴，菠菜一斤", [("芹菜", 1, "把"), ("菠菜", 1, "斤")]),
+        ("挂面三代", [("挂面", 3, "袋")]),
+        ("梨紫两斤", [("梨", 2, "斤")]),
+    ],
+)
+def test_heard_ba_dai_and_zi(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("我们家三代人都爱吃", []),
+        ("下巴疼，今天不买了", []),
+        ("紫茄子两斤", [("茄子", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_heard_ba_dai_and_zi(text: str, want: list) -> None:
+    assert triples(text) == want

@@ -26,7 +26,15 @@ _UNIT_LENGTHS: dict[str, tuple[int, ...]] = {
 
 #: Measure words as dictation writes them, read so only right after a number and before
 #: the end of the phrase ("两跟我妈一样" is not 两根).
-HEARD_MEASURES = {"平": "瓶", "跟": "根", "更": "根", "各": "个", "和": "盒"}
+HEARD_MEASURES = {
+    "平": "瓶",
+    "跟": "根",
+    "更": "根",
+    "各": "个",
+    "和": "盒",
+    "巴": "把",
+    "代": "袋",
+}
 
 
 def unit_at(
