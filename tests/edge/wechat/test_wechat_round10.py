@@ -307,3 +307,32 @@ def test_heard_ba_dai_and_zi(text: str, want: list) -> None:
 )
 def test_near_misses_of_heard_ba_dai_and_zi(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------- round 10d: "…X不要了，换成…" after other lines replaces X, not the last line
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "gone"),
+    [
+        (
+            "豆角一斤，茄子两斤，豆角不要了，换成一斤芹菜",
+            [("茄子", 2, "斤"), ("芹菜", 1, "斤")],
+            [("豆角", 1, "斤")],
+        ),
+        (
+            "牛奶两瓶，鸡蛋三斤，牛奶不要了，换成酸奶",
+            [("酸奶", 2, "瓶"), ("鸡蛋", 3, "斤")],
+            [("牛奶", 2, "瓶")],
+        ),
+    ],
+)
+def test_replacement_after_a_named_take_back(text: str, want: list, gone: list) -> None:
+    assert triples(text) == want
+    assert struck(text) == gone
+
+
+def test_replacement_without_a_take_back_still_replaces_the_last_line() -> None:
+    text = "豆角一斤，茄子两斤，换成一斤芹菜"
+    assert triples(text) == [("豆角", 1, "斤"), ("芹菜", 1, "斤")]
+    assert struck(text) == [("茄子", 2, "斤")]

@@ -325,8 +325,10 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
             nxt = new  # "豆角一斤，换成两斤茄子": the new product after its amount
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
         gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
-        if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:
-            nxt.swap = gone  # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity
+        if gone is not None and gone.dropped and gone.entry is not nxt.entry:
+            # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity; after other lines too
+            # ("青椒三个，黄瓜两根，青椒不要了，换成一斤西红柿": not 黄瓜's place)
+            nxt.swap = gone
             return
         if before is not None and before.entry is not nxt.entry and nxt.paired is None:
             nxt.swap = before  # "芹菜换成菠菜": 菠菜 takes 芹菜's line and quantity
