@@ -169,8 +169,8 @@ R 1.000. `wechat_heldout_round10c.jsonl` (59 messages, 115 items, 9 non-orders) 
 untuned P 1.000 / R 0.974, none read as an order (茄紫, 一巴, 两代: dictation homophones). After:
 P 1.000 / R 1.000. `wechat_heldout_round10d.jsonl` (44 messages, 88 items, 8 non-orders) the
 same way: untuned P 1.000 / R 0.989 ("青椒三个，黄瓜两根，青椒不要了，换成一斤西红柿" struck
-黄瓜). After: P 1.000 / R 1.000. Eight short lines of round 10 and 10b ("番瓜一个", "土豆0斤", "韭菜斤半", ...)
-repeat messages of earlier sets, written apart; they count in both.
+黄瓜). After: P 1.000 / R 1.000. Eight short lines of round 10 and 10b ("番瓜一个",
+"土豆0斤", "韭菜斤半", ...) repeat messages of earlier sets, written apart; they count in both.
 """
 
 from __future__ import annotations
