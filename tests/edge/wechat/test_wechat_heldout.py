@@ -169,8 +169,11 @@ R 1.000. `wechat_heldout_round10c.jsonl` (59 messages, 115 items, 9 non-orders) 
 untuned P 1.000 / R 0.974, none read as an order (茄紫, 一巴, 两代: dictation homophones). After:
 P 1.000 / R 1.000. `wechat_heldout_round10d.jsonl` (44 messages, 88 items, 8 non-orders) the
 same way: untuned P 1.000 / R 0.989 ("青椒三个，黄瓜两根，青椒不要了，换成一斤西红柿" struck
-黄瓜). After: P 1.000 / R 1.000. Eight short lines of round 10 and 10b ("番瓜一个",
-"土豆0斤", "韭菜斤半", ...) repeat messages of earlier sets, written apart; they count in both.
+黄瓜). After: P 1.000 / R 1.000. `wechat_heldout_round10e.jsonl` (39 messages, 76 items, 6
+non-orders) the same way: untuned P 0.974 / R 1.000, none read as an order ("土豆三斤 哦 土豆
+四斤"; "刚才肉馅不要了" in a spaced list). After: P 1.000 / R 1.000. Eight short lines of
+rounds 10 and 10b ("番瓜一个", "土豆0斤", "韭菜斤半", ...) repeat messages of earlier sets,
+written apart; they count in both.
 """
 
 from __future__ import annotations
@@ -232,6 +235,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round10b.jsonl",
         "wechat_heldout_round10c.jsonl",
         "wechat_heldout_round10d.jsonl",
+        "wechat_heldout_round10e.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

@@ -336,3 +336,46 @@ def test_replacement_without_a_take_back_still_replaces_the_last_line() -> None:
     text = "豆角一斤，茄子两斤，换成一斤芹菜"
     assert triples(text) == [("豆角", 1, "斤"), ("芹菜", 1, "斤")]
     assert struck(text) == [("茄子", 2, "斤")]
+
+
+# ------------------------- round 10e: "哦" then the product again; "刚才肉馅不要了" in a list
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "gone"),
+    [
+        (
+            "黄瓜两根 茄子一斤 哦 茄子两斤",
+            [("黄瓜", 2, "根"), ("茄子", 2, "斤")],
+            [("茄子", 1, "斤")],
+        ),
+        ("牛奶两瓶，哦，牛奶三瓶", [("牛奶", 3, "瓶")], [("牛奶", 2, "瓶")]),
+    ],
+)
+def test_oh_then_the_product_named_again(text: str, want: list, gone: list) -> None:
+    assert triples(text) == want
+    assert struck(text) == gone
+
+
+def test_oh_then_another_product_is_a_new_line() -> None:
+    assert triples("茄子一斤 哦 黄瓜两根") == [("茄子", 1, "斤"), ("黄瓜", 2, "根")]
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "gone"),
+    [
+        ("排骨两斤 肉馅一斤 刚才肉馅不要了", [("排骨", 2, "斤")], [("猪肉馅", 1, "斤")]),
+        ("鸡蛋两斤 豆腐两块 之前豆腐不要了", [("鸡蛋", 2, "斤")], [("豆腐", 2, "块")]),
+    ],
+)
+def test_a_look_back_word_glued_to_an_alias(text: str, want: list, gone: list) -> None:
+    assert triples(text) == want
+    assert struck(text) == gone
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["刚才牛肉馅不要了", "之前青萝卜两斤"],
+)
+def test_look_back_word_does_not_unblock_other_products(text: str) -> None:
+    assert triples(text) == []

@@ -183,6 +183,9 @@ def _cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
+_WORDS_BEFORE_A_NAME = ("刚才", "刚刚", "之前", "前面", "上面", "然后", "另外")
+
+
 def _part_of_other_name(
     s: str, i: int, n: int, hi: int, toks: list[Tok], alias: bool, catalog: Catalog
 ) -> bool:
@@ -193,6 +196,8 @@ def _part_of_other_name(
     "葱切好" and "梨子" are still 葱 and 梨."""
     prev = toks[-1] if toks else None
     glued = prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1])
+    if glued and prev is not None and s.endswith(_WORDS_BEFORE_A_NAME, prev.start, i):
+        glued = False  # "刚才肉馅不要了": a word about the order, not part of a name
     if glued and s[i - 1] in OTHER_ANIMALS and any(c in MEAT_CHARS for c in s[i : i + n]):
         return True  # "羊排骨", "牛肉馅": another animal's meat
     if not alias and n > 1:
