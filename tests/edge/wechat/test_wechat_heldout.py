@@ -171,7 +171,10 @@ P 1.000 / R 1.000. `wechat_heldout_round10d.jsonl` (44 messages, 88 items, 8 non
 same way: untuned P 1.000 / R 0.989 ("青椒三个，黄瓜两根，青椒不要了，换成一斤西红柿" struck
 黄瓜). After: P 1.000 / R 1.000. `wechat_heldout_round10e.jsonl` (39 messages, 76 items, 6
 non-orders) the same way: untuned P 0.974 / R 1.000, none read as an order ("土豆三斤 哦 土豆
-四斤"; "刚才肉馅不要了" in a spaced list). After: P 1.000 / R 1.000. Eight short lines of
+四斤"; "刚才肉馅不要了" in a spaced list). After: P 1.000 / R 1.000.
+`wechat_heldout_round10f.jsonl` (39 messages, 74 items, 6 non-orders) the same way: untuned
+P 1.000 / R 0.973 ("黃瓜兩根給我，三根給樓下張姐"; "给我婆婆留一袋米，给我妈留两袋"). After:
+P 1.000 / R 1.000. Eight short lines of
 rounds 10 and 10b ("番瓜一个", "土豆0斤", "韭菜斤半", ...) repeat messages of earlier sets,
 written apart; they count in both.
 """
@@ -236,6 +239,7 @@ def test_heldout_precision_and_recall(name: str) -> None:
         "wechat_heldout_round10c.jsonl",
         "wechat_heldout_round10d.jsonl",
         "wechat_heldout_round10e.jsonl",
+        "wechat_heldout_round10f.jsonl",
     ],
 )
 def test_issue14_precision_and_recall(name: str) -> None:

@@ -379,3 +379,29 @@ def test_a_look_back_word_glued_to_an_alias(text: str, want: list, gone: list) -
 )
 def test_look_back_word_does_not_unblock_other_products(text: str) -> None:
     assert triples(text) == []
+
+
+# ------------------ round 10f: a second person's share, named after the amount or with 给
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("鸡蛋两斤给我，一斤给对门王奶奶", [("鸡蛋", 2, "斤"), ("鸡蛋", 1, "斤")]),
+        ("给我姥姥留两瓶牛奶，给我婆婆留一瓶", [("牛奶", 2, "瓶"), ("牛奶", 1, "瓶")]),
+        ("帮隔壁带一袋挂面，帮楼下带两袋", [("挂面", 1, "袋"), ("挂面", 2, "袋")]),
+    ],
+)
+def test_a_second_persons_share(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("给我妈带两斤鸡蛋，给我妈带一斤", [("鸡蛋", 2, "斤")]),  # the same person: not a 2nd
+        ("黄瓜两根，三根给你", [("黄瓜", 2, "根")]),  # 你 is the staff, not a neighbour
+    ],
+)
+def test_near_misses_of_a_second_persons_share(text: str, want: list) -> None:
+    assert triples(text) == want
