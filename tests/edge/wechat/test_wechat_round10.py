@@ -405,3 +405,31 @@ def test_a_second_persons_share(text: str, want: list) -> None:
 )
 def test_near_misses_of_a_second_persons_share(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------- round 10g: "不要弯的" between a descriptor and the amount; "吃完了，再来五斤"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("茄子要嫩的，不要老的，两斤", [("茄子", 2, "斤")]),
+        ("玉米要甜的 别要硬的 四根", [("玉米", 4, "根")]),
+        ("鸡蛋吃完了，再来三斤", [("鸡蛋", 3, "斤")]),
+        ("牛奶快没了，要两瓶", [("牛奶", 2, "瓶")]),
+    ],
+)
+def test_kind_not_wanted_and_ran_out(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("土豆吃完了，五斤太多了", []),  # no order word before the amount
+        ("鸡蛋吃完了", []),
+        ("上次的五斤土豆吃完了", []),
+    ],
+)
+def test_near_misses_of_ran_out(text: str, want: list) -> None:
+    assert triples(text) == want

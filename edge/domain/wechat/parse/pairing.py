@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lexicon import (
     ADDITIVE,
     ADDITIVE_RE,
@@ -311,8 +313,14 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
 
 
 def _wish(s: str, t: Tok) -> bool:
-    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish."""
-    return t.kind == "neg" and t.end < len(s) and s[t.end] in _DEGREE
+    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish; so is
+    one before a short word ending in 的 ("不要弯的", "别要老的": the kind not wanted)."""
+    if t.kind != "neg" or t.end >= len(s):
+        return False
+    return s[t.end] in _DEGREE or _KIND_NOT_WANTED.match(s, t.end) is not None
+
+
+_KIND_NOT_WANTED = re.compile("[^\\s，,。、的不要]{1,3}的")
 
 
 def _described_line(toks: list[Tok], k: int) -> bool:
@@ -326,6 +334,9 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     quantity k only say which kind (short words, the part ending in 的): the quantity is
     still the product's."""
     words = [x for x in toks[p + 1 : k] if x.kind == "res"]
+    if words and all(s[x.start : x.end] in _RAN_OUT for x in words):
+        # "土豆吃完了，再来五斤": why more is wanted, then an order word ("五斤太多了": none)
+        return additive_before(s, toks, k) or toks[k - 1].kind == "verb"
     if any(x.end - x.start > 4 for x in words):  # ("肥瘦相间的")
         return False
     # "西红柿要沙瓤的，来三斤": order words between the last comma and the quantity.
@@ -351,6 +362,7 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     return all(_kind_part(s, pt) or sum(x.end - x.start for x in pt) <= 4 for pt in said[1:])
 
 
+_RAN_OUT = frozenset(("吃完", "快吃完", "用完", "快用完", "吃光", "没", "快没", "不够"))
 _KIND_TAILS = frozenset(("那种", "这种", "那样", "这样"))
 
 
