@@ -433,3 +433,28 @@ def test_kind_not_wanted_and_ran_out(text: str, want: list) -> None:
 )
 def test_near_misses_of_ran_out(text: str, want: list) -> None:
     assert triples(text) == want
+
+
+# ------------------------------------------------- round 10h: 投 heard for 头, 叫 for 椒
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("大蒜两投", [("蒜", 2, "头")]),
+        ("青叫一斤，黄瓜两根", [("青椒", 1, "斤"), ("黄瓜", 2, "根")]),
+    ],
+)
+def test_heard_tou_and_jiao(text: str, want: list) -> None:
+    assert triples(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("投票了吗", []),
+        ("我叫小王，要两斤土豆", [("土豆", 2, "斤")]),
+    ],
+)
+def test_near_misses_of_heard_tou_and_jiao(text: str, want: list) -> None:
+    assert triples(text) == want

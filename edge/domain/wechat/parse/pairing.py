@@ -247,7 +247,8 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         priced = False
         while j >= 0:
             # "沙瓤的 不要太生 三斤": in dictation a space parts the words as a comma does.
-            apart = crossed or s[toks[j].end : toks[j + 1].start].isspace()
+            gap = s[toks[j].end : toks[j + 1].start]
+            apart = crossed or (gap != "" and gap.strip(" \t\u3000") == "")
             if not (
                 toks[j].kind in SKIP
                 or toks[j].kind == "sep"
