@@ -371,7 +371,11 @@ def names_someone_else(said: str) -> bool:
 
 
 # "给我三楼的邻居", "我对门": the resident's neighbour, not the resident.
-_MY_NEIGHBOUR = re.compile("(?:我|俺|咱)(?:们)?[^\\s，,。]{0,4}?(?=邻居|对门|隔壁|楼上|楼下)")
+# "我们单元的孙阿姨", "我们楼的王姐", "咱小区的李叔": a neighbour by where they live.
+_MY_NEIGHBOUR = re.compile(
+    "(?:我|俺|咱)(?:们)?(?:[^\\s，,。]{0,4}?(?=邻居|对门|隔壁|楼上|楼下)"
+    "|(?:这个)?(?:单元|楼|栋|小区|院)的?(?=[^\\s，,。我]))"
+)
 
 
 def names_self(said: str) -> bool:

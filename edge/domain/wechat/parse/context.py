@@ -197,3 +197,34 @@ def narrowed(s: str, toks: list[Tok]) -> list[int]:
         if s[t.start : t.end] in nxt.entry.name and len(nxt.entry.name) > t.end - t.start:
             out.append(k)
     return out
+
+
+_THIS_TIME = ("这次", "这回", "这周", "今天", "今儿", "明天")
+
+
+def this_time_after(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
+    """After a product talked about with a look-back, a later part with no product of its
+    own that says "this time" and an order word before a quantity orders that product."""
+    _, b = list_item(toks, k)
+    if b >= len(toks):
+        return None
+    a2, b2 = list_item(toks, b + 1)
+    while b2 + 1 < len(toks) and s[toks[b2].start : toks[b2].end] in ORDERING_CONNECTORS:
+        b2 = list_item(toks, b2 + 1)[1]  # "这次还要两斤": the connector orders
+    part = toks[a2:b2]
+    if any(x.kind == "prod" for x in part) or not any(
+        x.kind == "verb" or (x.kind == "sep" and s[x.start : x.end] in ORDERING_CONNECTORS)
+        for x in part
+    ):
+        return None
+    qtys = [
+        x
+        for x in part
+        if x.kind == "qty" and x.qty is not None and (not x.qty.used or x.restate is x.qty)
+    ]
+    if len(qtys) != 1 or not any(w in s[toks[a2].start : qtys[0].start] for w in _THIS_TIME):
+        return None
+    q = qtys[0]
+    q.restate = None  # ("今天来两斤" would restate a line; the looked-back one has none)
+    q.qty.used = True  # type: ignore[union-attr]
+    return toks[a2].start, q

@@ -151,6 +151,8 @@ def _then_in_all(s: str, t: Tok, nxt: Tok | None) -> bool:
 def mark(s: str, toks: list[Tok]) -> None:
     """Changes ("改成", "换成", "还是") and restatements ("不，2斤") in one clause."""
     for k, t in enumerate(toks):
+        if t.kind in ("fill", "polite"):
+            _oh_named_again(s, toks, k)  # "土豆三斤 哦 土豆四斤"
         if t.kind == "qty":
             _mark_own_restate(s, toks, k)
         elif t.kind == "prod" and t.paired is not None:
@@ -229,14 +231,42 @@ def _lone_amount_next(toks: list[Tok], sep: int) -> bool:
     return any(x.kind == "qty" for x in part) and not any(x.kind == "prod" for x in part)
 
 
-def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
-    """ "西红柿两斤，哦，三斤吧": 哦 as a part of its own, after an amount, takes it back."""
+def _oh_apart(s: str, toks: list[Tok], k: int) -> tuple[int, int] | None:
+    """ "西红柿两斤，哦，三斤吧", "鸡蛋两斤 哦 三斤", "排骨两斤，哦三斤": 哦 set apart (by a
+    comma or a space) from an amount before it. Returns that amount's index and the next
+    token's past any comma."""
     t = toks[k]
     if t.kind not in ("fill", "polite") or s[t.start : t.end] not in ("哦", "噢", "喔"):
-        return False
-    if not 1 < k < len(toks) - 1:
-        return False
-    return toks[k - 1].kind == toks[k + 1].kind == "sep" and toks[k - 2].kind == "qty"
+        return None
+    p = k - 1
+    while p >= 0 and toks[p].kind == "sep":
+        p -= 1
+    n = k + 1
+    while n < len(toks) and toks[n].kind == "sep":
+        n += 1
+    if p < 0 or n >= len(toks) or toks[p].kind != "qty":
+        return None
+    gap = s[toks[p].end : t.start]
+    return (p, n) if gap and all(c in " \t\u3000,，、" for c in gap) else None
+
+
+def _lone_oh(s: str, toks: list[Tok], k: int) -> bool:
+    """哦 set apart from an amount, with another amount next, takes the first back."""
+    at = _oh_apart(s, toks, k)
+    return at is not None and toks[at[1]].kind == "qty"
+
+
+def _oh_named_again(s: str, toks: list[Tok], k: int) -> None:
+    """ "土豆三斤 哦 土豆四斤": 哦 set apart from a product's amount, then that product again
+    with an amount of its own: the new amount changes the line."""
+    at = _oh_apart(s, toks, k)
+    if at is None or at[0] < 1:
+        return
+    prev, nxt = toks[at[0] - 1], toks[at[1]]
+    if prev.kind != "prod" or nxt.kind != "prod" or prev.entry is not nxt.entry:
+        return
+    if prev.paired is toks[at[0]].qty and nxt.paired is not None and not nxt.dropped:
+        nxt.changed = True
 
 
 def _mark_enough(s: str, toks: list[Tok], k: int) -> None:
@@ -317,8 +347,10 @@ def _mark_change(s: str, toks: list[Tok], k: int) -> None:
             nxt = new  # "豆角一斤，换成两斤茄子": the new product after its amount
     if nxt is not None and nxt.kind == "prod" and not nxt.dropped:
         gone = next((p for p in reversed(toks[:k]) if p.kind == "prod"), None)
-        if before is None and gone is not None and gone.dropped and gone.entry is not nxt.entry:
-            nxt.swap = gone  # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity
+        if gone is not None and gone.dropped and gone.entry is not nxt.entry:
+            # "西红柿不要了，换成茄子": 茄子 takes 西红柿's quantity; after other lines too
+            # ("青椒三个，黄瓜两根，青椒不要了，换成一斤西红柿": not 黄瓜's place)
+            nxt.swap = gone
             return
         if before is not None and before.entry is not nxt.entry and nxt.paired is None:
             nxt.swap = before  # "芹菜换成菠菜": 菠菜 takes 芹菜's line and quantity

@@ -147,9 +147,14 @@ class Ledger:
             line.struck = "cancelled"
         return True
 
-    def cancel_all(self) -> bool:
-        """ "刚才的都不要了": strikes every line still standing."""
-        live = [ln for ln in self.lines if not ln.struck]
+    def cancel_all(self, within: tuple[int, int] | None = None) -> bool:
+        """ "刚才的都不要了": strikes every line still standing (or those whose product was
+        named `within` a stretch of the text)."""
+        live = [
+            ln
+            for ln in self.lines
+            if not ln.struck and (within is None or within[0] <= ln.tok.start < within[1])
+        ]
         for line in live:
             self.cancel(line.tok.entry)
         return bool(live)

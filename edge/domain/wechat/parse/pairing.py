@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..lexicon import (
     ADDITIVE,
     ADDITIVE_RE,
@@ -243,14 +245,19 @@ def pair_lone_quantities(s: str, toks: list[Tok]) -> None:
         j = k - 1
         crossed = False
         priced = False
-        while j >= 0 and (
-            toks[j].kind in SKIP
-            or toks[j].kind == "sep"
-            or toks[j].alt
-            or (toks[j].kind == "res" and crossed and not toks[j].blocked)
-            or (crossed and _wish(s, toks[j]))
-        ):
-            crossed = crossed or toks[j].kind == "sep"
+        while j >= 0:
+            # "沙瓤的 不要太生 三斤": in dictation a space parts the words as a comma does.
+            gap = s[toks[j].end : toks[j + 1].start]
+            apart = crossed or (gap != "" and gap.strip(" \t\u3000") == "")
+            if not (
+                toks[j].kind in SKIP
+                or toks[j].kind == "sep"
+                or toks[j].alt
+                or (toks[j].kind == "res" and apart and not toks[j].blocked)
+                or (apart and _wish(s, toks[j]))
+            ):
+                break
+            crossed = apart or toks[j].kind == "sep"
             priced = priced or (crossed and toks[j].kind == "price")
             # "帮我把排骨剁成小块，2斤": how to prepare it belongs to the product too.
             priced = priced or (toks[j].kind == "res" and s[toks[j].start] in PREP_CHARS)
@@ -307,8 +314,14 @@ def _weighs_the_piece(s: str, toks: list[Tok], k: int) -> bool:
 
 
 def _wish(s: str, t: Tok) -> bool:
-    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish."""
-    return t.kind == "neg" and t.end < len(s) and s[t.end] in _DEGREE
+    """ "不要太多", "别太粗的", "不用太红": a negation before a degree word is a wish; so is
+    one before a short word ending in 的 ("不要弯的", "别要老的": the kind not wanted)."""
+    if t.kind != "neg" or t.end >= len(s):
+        return False
+    return s[t.end] in _DEGREE or _KIND_NOT_WANTED.match(s, t.end) is not None
+
+
+_KIND_NOT_WANTED = re.compile("[^\\s，,。、的不要]{1,3}的")
 
 
 def _described_line(toks: list[Tok], k: int) -> bool:
@@ -322,7 +335,10 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     quantity k only say which kind (short words, the part ending in 的): the quantity is
     still the product's."""
     words = [x for x in toks[p + 1 : k] if x.kind == "res"]
-    if any(x.end - x.start > 3 for x in words):
+    if words and all(s[x.start : x.end] in _RAN_OUT for x in words):
+        # "土豆吃完了，再来五斤": why more is wanted, then an order word ("五斤太多了": none)
+        return additive_before(s, toks, k) or toks[k - 1].kind == "verb"
+    if any(x.end - x.start > 4 for x in words):  # ("肥瘦相间的")
         return False
     # "西红柿要沙瓤的，来三斤": order words between the last comma and the quantity.
     cut = max((j for j in range(p + 1, k) if toks[j].kind == "sep"), default=k)
@@ -331,7 +347,37 @@ def _describes(s: str, toks: list[Tok], p: int, k: int) -> bool:
     ends = [x for x in toks[p + 1 : cut] if x.kind != "sep"]
     if ends and _wish(s, ends[0]):
         return True  # "土豆不要太多，两斤就行"
-    return bool(ends) and s[ends[-1].end - 1] == "的"
+    if bool(ends) and s[ends[-1].end - 1] == "的":
+        return True
+    # "黄瓜要带刺的那种，顶花带刺，四根", "西红柿要沙瓤的 不要太生 三斤": a part saying which
+    # kind (ending in 的, or 的那种, maybe with a wish after it), then short words or wishes.
+    parts: list[list[Tok]] = [[]]
+    for x in toks[p + 1 : cut]:
+        if x.kind == "sep":
+            parts.append([])
+        else:
+            parts[-1].append(x)
+    said = [pt for pt in parts if pt]
+    if not said or not _kind_part(s, said[0]):
+        return False
+    return all(_kind_part(s, pt) or sum(x.end - x.start for x in pt) <= 4 for pt in said[1:])
+
+
+_RAN_OUT = frozenset(("吃完", "快吃完", "用完", "快用完", "吃光", "没", "快没", "不够"))
+_KIND_TAILS = frozenset(("那种", "这种", "那样", "这样"))
+
+
+def _kind_part(s: str, part: list[Tok]) -> bool:
+    """ "要带刺的那种", "要沙瓤的 不要太生": which kind, ending in 的, a wish after it allowed."""
+    xs = list(part)
+    while xs and s[xs[-1].start : xs[-1].end] in _KIND_TAILS:
+        xs.pop()
+    wish = next((i for i, x in enumerate(xs) if i > 0 and _wish(s, x)), None)
+    if wish is not None:
+        if any(x.kind not in ("res", "fill") for x in xs[wish + 1 :]):
+            return False
+        xs = xs[:wish]
+    return bool(xs) and s[xs[-1].end - 1] == "的" and all(x.kind != "qty" for x in xs)
 
 
 def _more_of_last(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:

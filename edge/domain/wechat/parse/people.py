@@ -132,7 +132,16 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
         and all(x.kind in ("res", "fill", "polite", "verb") for x in toks[k + 1 : b])
     )
     more = j < a and _additive(s, toks[a - 1])  # "，再要一打…": opened by 再要
-    if not (j >= a and toks[j].kind == "verb") and not (named_after and more):
+    verb = j >= a and toks[j].kind == "verb"
+    # "鸡蛋三斤，我妈两斤，我婆婆家也两斤": only who it is for, then the quantity.
+    only_them = (
+        not verb
+        and a < k
+        and all(x.kind in ("res", "fill", "polite") for x in toks[a:k])
+        and only_people(s[toks[a].start : toks[k].start])
+    )
+    # "，再要一打给楼下刘奶奶", "黄瓜两根给我，三根给楼下张姐": the amount, then who it is for.
+    if not verb and not only_them and not (named_after and (more or j < a)):
         return None
     said = s[toks[a].start : toks[k].start]
     if not (names_someone_else(said) or named_after) or names_self(said):
@@ -148,7 +157,8 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
     gap = a - 2 if more and toks[a - 2].kind == "sep" else a - 1
     if spaced is None and pb != gap and not _all_theirs(s, toks, pb + 1, gap):
         return None  # only right after that product's own part, or a chain of such parts
-    if names_someone_else(s[toks[pa].start : toks[pb - 1].end]) and "也" not in said:
+    first = s[toks[pa].start : toks[pb - 1].end]
+    if names_someone_else(first) and "也" not in said and not _another_named(first, said):
         return None  # a neighbour's line already ("给对门带两斤鸡蛋，楼上也要两斤": 也 adds)
     new = Tok("prod", toks[a].start, toks[a].start, entry=p.entry, match=p.match)
     new.paired, new.theirs = q, True
@@ -156,6 +166,15 @@ def for_them_too(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
         new.end = toks[b - 1].end  # the line quotes who it is for
     q.used = True
     return a, new
+
+
+def _another_named(first: str, said: str) -> bool:
+    """ "给我婆婆留一袋米，给我妈留两袋": the part opens with 给/帮/替 and names a person the
+    line before did not."""
+    if not said.lstrip().startswith(("给", "帮", "替")):
+        return False
+    them = set(_PERSON_RE.findall(said)) - {*FIRST_PERSON, "帮", "替", "代"}
+    return bool(them) and not them & set(_PERSON_RE.findall(first))
 
 
 # Person words, longest first, and the small words around them ("给隔壁老王的", "我妈那份",

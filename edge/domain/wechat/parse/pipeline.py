@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP, ORDERING_CONNECTORS
+from ..lexicon import ADDITIVE_RE, ASKS_THE_GROUP
 from .catalog import Catalog, as_catalog
 from .context import (
     already_ordered,
@@ -15,6 +15,7 @@ from .context import (
     looks_back,
     orders_here,
     question_segments,
+    this_time_after,
 )
 from .corrections import mark
 from .earlier import said_before
@@ -25,6 +26,7 @@ from .ledger import Ledger
 from .leftovers import breakdowns, collect_leftovers
 from .limits import MAX_ITEMS_PER_SENDER, sensible
 from .model import CatalogEntry, ParsedItem, ParseResult, Tok
+from .money import money_by_example
 from .pairing import additive_before, mark_additions, pair_lone_quantities, pair_products
 from .senders import as_quoted, chain_title, sender_texts
 from .tokens import fuzzy_pass, is_emoji, tokenize
@@ -87,6 +89,7 @@ class _Reader:
         self.last_question_prod: Tok | None = None
         self.last_lone_prod: Tok | None = None  # a clause that only named a product
         self.asked_unsold = False  # the clause before asked only about an unknown word
+        self.said_money = False  # a line ordered by its amount of money ("十块钱的")
 
     def clause(self, lo: int, hi: int, stop: str) -> None:
         s, cat = self.s, self.cat
@@ -124,6 +127,7 @@ class _Reader:
         fallbacks = mark_fallbacks(s, toks, unsold)  # "没有就来1斤五花", "柿子椒也行"
         if fallbacks and self.last_question_prod is not None:
             self._asked_then_fallback(toks, fallbacks[0])
+        self.said_money = money_by_example(s, toks, self.said_money)  # "排骨买五十"
         pair_products(s, toks)
         mark(s, toks)  # "改成3斤", "不，2斤", "芹菜换成菠菜"
         pair_lone_quantities(s, toks)
@@ -140,6 +144,10 @@ class _Reader:
         if all_off is not None and not any(t.kind == "prod" and t.end > all_off[0] for t in toks):
             if self.ledger.cancel_all():
                 explained.append((all_off[0], hi))  # "土豆两斤，算了都不要了"
+        elif all_off is not None:  # "土豆两斤黄瓜两根都不要了，来三斤茄子": those said here
+            self.ledger.cancel_all(within=(lo, all_off[0]))
+            if any(ln.struck and lo <= ln.tok.start < all_off[0] for ln in self.ledger.lines):
+                explained.append(all_off)
         self.last_question_prod = (
             (question_prods + price_prods)[0] if len(question_prods + price_prods) == 1 else None
         )
@@ -270,6 +278,8 @@ class _Reader:
                 continue
             if t.kind != "prod" or t.alt:
                 continue
+            if t.replaces_last and k and s[toks[k - 1].start : toks[k - 1].end] in _IS:
+                explained.append((toks[k - 1].start, t.start))  # "打错了，是黄瓜": 是 too
             if t.dropped:  # "西红柿不要了": strikes the line, if there is one
                 if ledger.cancel(t.entry):
                     a, b = list_item(toks, k)
@@ -283,7 +293,7 @@ class _Reader:
             if not t.changed and t.swap is None and looks_back(s, toks, k):
                 if t.paired is not None:
                     t.paired.used = False  # reported with the product as unparsed
-                this_time = _this_time(s, toks, k)
+                this_time = this_time_after(s, toks, k)
                 if this_time is not None:  # "上次的排骨三斤太多了，这次要两斤"
                     ledger.order(t, this_time[1].qty)
                     explained.append((this_time[0], this_time[1].end))
@@ -362,36 +372,8 @@ def _asks_unsold(toks: list[Tok], segs: list[tuple[int, int, bool]]) -> bool:
     )
 
 
+_IS = ("是", "就是", "应该是")
+
+
 def _covered(t: Tok, explained: list[tuple[int, int]]) -> bool:
     return any(a <= t.start and t.end <= b for a, b in explained)
-
-
-_THIS_TIME = ("这次", "这回", "这周", "今天", "今儿", "明天")
-
-
-def _this_time(s: str, toks: list[Tok], k: int) -> tuple[int, Tok] | None:
-    """After a product talked about with a look-back, a later part with no product of its
-    own that says "this time" and an order word before a quantity orders that product."""
-    _, b = list_item(toks, k)
-    if b >= len(toks):
-        return None
-    a2, b2 = list_item(toks, b + 1)
-    while b2 + 1 < len(toks) and s[toks[b2].start : toks[b2].end] in ORDERING_CONNECTORS:
-        b2 = list_item(toks, b2 + 1)[1]  # "这次还要两斤": the connector orders
-    part = toks[a2:b2]
-    if any(x.kind == "prod" for x in part) or not any(
-        x.kind == "verb" or (x.kind == "sep" and s[x.start : x.end] in ORDERING_CONNECTORS)
-        for x in part
-    ):
-        return None
-    qtys = [
-        x
-        for x in part
-        if x.kind == "qty" and x.qty is not None and (not x.qty.used or x.restate is x.qty)
-    ]
-    if len(qtys) != 1 or not any(w in s[toks[a2].start : qtys[0].start] for w in _THIS_TIME):
-        return None
-    q = qtys[0]
-    q.restate = None  # ("今天来两斤" would restate a line; the looked-back one has none)
-    q.qty.used = True  # type: ignore[union-attr]
-    return toks[a2].start, q

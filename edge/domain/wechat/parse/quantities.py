@@ -26,7 +26,16 @@ _UNIT_LENGTHS: dict[str, tuple[int, ...]] = {
 
 #: Measure words as dictation writes them, read so only right after a number and before
 #: the end of the phrase ("两跟我妈一样" is not 两根).
-_HEARD_MEASURES = {"平": "瓶", "跟": "根", "各": "个"}
+HEARD_MEASURES = {
+    "平": "瓶",
+    "跟": "根",
+    "更": "根",
+    "各": "个",
+    "和": "盒",
+    "巴": "把",
+    "代": "袋",
+    "投": "头",
+}
 
 
 def unit_at(
@@ -44,8 +53,8 @@ def unit_at(
                 return s[i : i + n], own[s[i : i + n]]
     if s[i] == "快":
         return "块", "k"  # "生姜一快": dictation's 块
-    if s[i] in _HEARD_MEASURES and _ends_here(s, i + 1, hi):
-        return _HEARD_MEASURES[s[i]], "p"  # "牛奶两平", "黄瓜两跟", "西红柿三各"
+    if s[i] in HEARD_MEASURES and _ends_here(s, i + 1, hi):
+        return HEARD_MEASURES[s[i]], "p"  # "牛奶两平", "黄瓜两跟", "胡萝卜三更"
     if s[i] in JIN_HOMOPHONES and (
         i + 1 >= hi or s[i + 1] not in JIN_NOT_BEFORE or s.startswith(JIN_THEN_PRODUCT, i + 1)
     ):

@@ -22,10 +22,10 @@ from ..lexicon import (
     TRANSPARENT,
     WORD_ROLES,
 )
-from ..numerals import NUMBER_START
+from ..numerals import NUMBER_START, read_number
 from .catalog import OTHER_FOOD, Catalog
 from .model import Qty, Tok
-from .quantities import read_qty, unit_at
+from .quantities import HEARD_MEASURES, read_qty, unit_at
 
 
 def boundary_ok(s: str, j: int, hi: int, catalog: Catalog) -> bool:
@@ -87,6 +87,8 @@ def tokenize(s: str, lo: int, hi: int, catalog: Catalog) -> list[Tok]:
             q = read_qty(s, i, hi, catalog.units)
             if q is not None and q.kind == "bare" and not boundary_ok(s, q.end, hi, catalog):
                 q = None
+            if q is None:
+                q = _heard_before_product(s, i, hi, catalog)
         if q is not None and (pm is None or q.end - i > pm[0]):
             toks.append(Tok("price" if q.kind == "price" else "qty", i, q.end, qty=q))
             i = q.end
@@ -181,6 +183,9 @@ def _cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
+_WORDS_BEFORE_A_NAME = ("刚才", "刚刚", "之前", "前面", "上面", "然后", "另外")
+
+
 def _part_of_other_name(
     s: str, i: int, n: int, hi: int, toks: list[Tok], alias: bool, catalog: Catalog
 ) -> bool:
@@ -191,6 +196,8 @@ def _part_of_other_name(
     "葱切好" and "梨子" are still 葱 and 梨."""
     prev = toks[-1] if toks else None
     glued = prev is not None and prev.kind == "res" and prev.end == i and _cjk(s[i - 1])
+    if glued and prev is not None and s.endswith(_WORDS_BEFORE_A_NAME, prev.start, i):
+        glued = False  # "刚才肉馅不要了": a word about the order, not part of a name
     if glued and s[i - 1] in OTHER_ANIMALS and any(c in MEAT_CHARS for c in s[i : i + n]):
         return True  # "羊排骨", "牛肉馅": another animal's meat
     if not alias and n > 1:
@@ -364,3 +371,18 @@ def _by_cue(s: str, toks: list[Tok], t: Tok, catalog: Catalog) -> Tok | None:
     if not any(c in clause for c in cues):
         return None
     return Tok("prod", t.start, t.end, entry=e, match="alias", similarity=0.9)
+
+
+def _heard_before_product(s: str, i: int, hi: int, catalog: Catalog) -> Qty | None:
+    """ "牛奶两平酸奶两盒": dictation's measure word (平 for 瓶) glued to the next product's
+    name, which the catalog knows whole, ends the quantity as the end of the phrase does."""
+    num = read_number(s, i)
+    if num is None or not num[0] > 0:
+        return None
+    value, j, _ = num
+    if j + 1 >= hi or s[j] not in HEARD_MEASURES or s[j] == "和":
+        return None  # ("馒头5和花卷3": 和 before a name joins)
+    pm = catalog.match_at(s, j + 1, hi)
+    if pm is None or pm[0] < 2:
+        return None  # ("两平米的阳台": one character is too little to tell)
+    return Qty("p", i, j + 1, value, HEARD_MEASURES[s[j]])
