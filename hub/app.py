@@ -234,10 +234,6 @@ SYNC_HANDLERS = [
 ]
 
 
-def _store_is_open(store: Store | None) -> bool:
-    return store is not None and not getattr(store, "_closed", True)
-
-
 def open_hub(state: State, settings: Settings | None = None) -> Hub:
     """Open the hub's store on `settings.db_target` (default: `state.settings`) and put it
     in the app's `state` with what serves from it: the `Hub`, the operator sign-in limiter.
@@ -247,14 +243,14 @@ def open_hub(state: State, settings: Settings | None = None) -> Hub:
     Tests build the app once per test process (Litestar takes ~0.3 s to build it) and
     call this with each test's own database before the test uses it."""
     from hub import links
-    from hub.pages import _shared_secret
+    from hub.pages import shared_secret
     from hub.signin_limit import HubLoginLimiter
 
     settings = settings or state.settings
     sync_schema.ensure(settings.db_target)
     store = open_db(settings.db_target)
     try:
-        secret = _shared_secret(store)  # every hub process on the database signs forms alike
+        secret = shared_secret(store)  # every hub process on the database signs forms alike
         links.ensure_secret(store)
         hub = Hub(store)
     except BaseException:
@@ -282,7 +278,7 @@ def create_hub_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if not _store_is_open(app.state.store):
+        if app.state.store.closed:
             open_hub(app.state)
         served: Store = app.state.store
         if app.state.settings.db_url:  # PostgreSQL: several hub processes share it by design

@@ -311,7 +311,7 @@ def _sync_error_page(request: AnyRequest, exc: Exception) -> Response[Any]:
 PAGE_HANDLERS = [root, login_page, login_submit, logout, choose_language]
 
 
-def _shared_secret(store: Store) -> str:
+def shared_secret(store: Store) -> str:
     """The CSRF secret, made once and kept in `meta`: every hub process on the database
     signs with the same one (a form served by one is accepted by another)."""
 
@@ -330,7 +330,7 @@ def page_app_config(settings: Settings, store: Store) -> tuple[list[Any], dict[s
     from edge.errors import EdgeError
     from hub import api, catalog_pages, centre_pages, links, order_pages, reconciliation
 
-    secret = _shared_secret(store)
+    secret = shared_secret(store)
     links.ensure_secret(store)
     static = create_static_files_router(
         path="/static", directories=[settings.templates_dir / "static"], include_in_schema=False

@@ -159,6 +159,11 @@ class Store:
         # The last write's storage fault, until a write commits again (shown by /healthz).
         self.fault: StorageFault | None = None
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` ran: a hub app's next lifespan opens its store again."""
+        return self._closed
+
     # --- writing -----------------------------------------------------------
     def _write_loop(self) -> None:
         """Run queued units of work; those waiting together share one commit.

@@ -203,6 +203,11 @@ class PgStore(Store):
             self.site_id = get_meta(conn, "site_id") or ""  # type: ignore[arg-type]
             self.clock = HybridClock(last=changelog.last_hlc(conn))  # type: ignore[arg-type]
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` ran: a hub app's next lifespan opens its store again."""
+        return self._closed
+
     # --- writing -----------------------------------------------------------
     def _run_write(self, fn: Callable[[Tx], T], only: str | None = None) -> T:
         with self.pool.connection() as raw:
