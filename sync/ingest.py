@@ -30,6 +30,7 @@ import json
 import logging
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -234,16 +235,7 @@ def apply_grouped(
             fields = check(change)
             refs = refs_of.get(tbl)
             if refs:
-                for column, target in refs:
-                    value = fields.get(column)
-                    if value is None:
-                        continue
-                    named = owner.get((target, value))
-                    if named is None or named == site_id:
-                        continue
-                    if hub_site is not None and named == hub_site and target in HUB_REFERABLE:
-                        continue
-                    raise ForeignRow("names another site's row")
+                _check_references(owner, refs, fields, site_id, hub_site)
             if fields.get("id") != row_id or fields.get("site_id") != site_id:
                 raise ForeignRow("inserts another site's row")
             held = owner.get(key)
@@ -272,6 +264,27 @@ def apply_grouped(
     return applied
 
 
+def _check_references(
+    owner: dict[tuple[str, str], str | None],
+    refs: Iterable[tuple[str, str]],
+    fields: dict[str, Any],
+    site_id: str,
+    hub_site: str | None,
+) -> None:
+    """A row may name its own site's rows, rows the hub has not seen, and the hub's
+    shared rows (`HUB_REFERABLE`); naming another centre's row refuses the batch."""
+    for column, target in refs:
+        value = fields.get(column)
+        if value is None:
+            continue
+        named = owner.get((target, value))
+        if named is None or named == site_id:
+            continue
+        if hub_site is not None and named == hub_site and target in HUB_REFERABLE:
+            continue
+        raise ForeignRow("names another site's row")
+
+
 def _plan(
     rows: _Rows,
     schema: Schema,
@@ -289,16 +302,7 @@ def _plan(
     fields = schema.check(change)
     owner = rows.owner
     if op != "delete":
-        for column, target in REFERENCES.get(tbl, {}).items():
-            value = fields.get(column)
-            if value is None:
-                continue
-            named = owner.get((target, value))
-            if named is None or named == site_id:
-                continue
-            if hub_site is not None and named == hub_site and target in HUB_REFERABLE:
-                continue
-            raise ForeignRow("names another site's row")
+        _check_references(owner, REFERENCES.get(tbl, {}).items(), fields, site_id, hub_site)
     if op == "insert":
         if fields.get("id") != row_id or fields.get("site_id") != site_id:
             raise ForeignRow("inserts another site's row")

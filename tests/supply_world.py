@@ -5,14 +5,17 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from centre_world import Centre
 from page_forms import sign_in
+from sync_fixtures import HUB_URL
 
 from edge.store import Store
 from edge.web.pages import configure_templates
@@ -193,3 +196,17 @@ def signed_in(c: Centre, who: str = "manager") -> None:
     configure_templates(c.client.app.template_engine)
     r = sign_in(c.client, who)
     assert r.status_code in (302, 303), r.text
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, hub_target: Path | str
+) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
+    """A supplied world's hub app (on SQLite and on PostgreSQL, `hub_backend`) and an
+    HTTP client on it, its lifespan running."""
+    w = World(tmp_path, hub=hub_target)
+    async with w.app.lifespan():
+        transport = httpx.ASGITransport(app=w.app)
+        async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
+            yield w, client
+    w.close()

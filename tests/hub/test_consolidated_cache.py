@@ -6,31 +6,16 @@ one built from scratch."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from supply_world import AFTER_CUTOFF, MONDAY, World
-from sync_fixtures import HUB_URL, open_hub_store
+from supply_world import AFTER_CUTOFF, MONDAY, World, world  # noqa: F401, F811 - a fixture
+from sync_fixtures import open_hub_store
 
 from hub.supplier import views
 from hub.supplier.views import centres, consolidated, consolidated_body
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def world(
-    tmp_path: Path, hub_target: Path | str
-) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
-    w = World(tmp_path, hub=hub_target)
-    async with w.app.lifespan():
-        transport = httpx.ASGITransport(app=w.app)
-        async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
-            yield w, client
-    w.close()
 
 
 def read(w: World, only: str | None = None) -> dict[str, Any]:

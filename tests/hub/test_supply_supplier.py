@@ -6,29 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from supply_world import AFTER_CUTOFF, MONDAY, PII, World
-from sync_fixtures import HUB_URL
+from supply_world import AFTER_CUTOFF, MONDAY, PII, World, world  # noqa: F401, F811 - a fixture
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def world(
-    tmp_path: Path, hub_target: Path | str
-) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
-    """The hub on SQLite and on PostgreSQL (`hub_backend`)."""
-    w = World(tmp_path, hub=hub_target)
-    async with w.app.lifespan():
-        transport = httpx.ASGITransport(app=w.app)
-        async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
-            yield w, client
-    w.close()
 
 
 async def _day_ordered(w: World, client: httpx.AsyncClient) -> None:
