@@ -13,7 +13,7 @@ import pytest
 from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
 from pg_server import hub_backend, hub_target, pg_server, pg_url  # noqa: F401 - fixtures
-from supply_world import sc  # noqa: F401 - a fixture
+from supply_world import sc, world  # noqa: F401 - fixtures
 from wechat_paste import wx  # noqa: F401 - a fixture
 
 from edge.settings import Settings

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from supply_world import AFTER_CUTOFF, MONDAY, World, world  # noqa: F401, F811 - a fixture
+from supply_world import AFTER_CUTOFF, MONDAY, World
 from sync_fixtures import open_hub_store
 
 from hub.supplier import views

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from supply_world import AFTER_CUTOFF, MONDAY, PII, World, world  # noqa: F401, F811 - a fixture
+from supply_world import AFTER_CUTOFF, MONDAY, PII, World
 
 pytestmark = pytest.mark.anyio
 
