@@ -468,3 +468,56 @@ def test_rows_new_in_a_batch_and_rows_already_held_follow_the_rules_alike(
             )
         }
     assert got == {new.row_id: ("picked_up", "三"), held.row_id: ("picked_up", "四")}
+
+
+def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoes_all(
+    tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """On SQLite new rows go in a few hundred per INSERT (`ingest.insert_rows`). A push
+    of 600 orders (1,200 order lines: three statements) ends where the reference ends;
+    the same push with a line near its end naming an order the hub lacks is refused,
+    that line named, and nothing of the statements already run stays."""
+    hub_store = open_hub_store(tmp_path / "hub.db")
+    centre = enrol_centre(hub_store, tmp_path / "c.db", "金沙路社区")
+    hub_site = hub_store.site_id
+    schema = hub_store.read_sync(Schema.load)
+    hub_store.close()
+    with closing_stores(centre.store):
+
+        def write(tx: Tx) -> None:
+            hh = ""
+            for i in range(600):
+                if i % 4 == 0:
+                    hh = add_household(tx, f"住户{i}", f"139{i:08d}")
+                add_order(tx, hh, items=2, code=f"{i:06d}")
+
+        centre.store.write_sync(write)
+        changes = _received(centre)
+    site = centre.site_id
+    lines = [c for c in changes if c.tbl == "order_items"]
+    assert len(lines) > 2 * ingest._ROWS_PER_INSERT
+    grouped, one_by_one, refused_hub = _hub_copies(tmp_path, hub_target, request, 3)
+
+    applied = _apply_real(
+        grouped, lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site)
+    )
+    expected = _apply_real(one_by_one, _reference_of(schema, site, changes, hub_site))
+    assert applied == expected == len(changes)
+    assert canonical(grouped) == canonical(one_by_one)
+    assert _log(grouped) == _log(one_by_one)
+
+    bad = lines[-3]
+    at = changes.index(bad)
+    changes[at] = Change(
+        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
+        {**bad.fields, "order_id": new_id()},
+    )  # fmt: skip
+    before, log_before = canonical(refused_hub), _log(refused_hub)
+    with pytest.raises(BadBatch) as refused:
+        _apply_real(
+            refused_hub,
+            lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site),
+        )
+    assert refused.value.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
+    assert canonical(refused_hub) == before
+    assert _log(refused_hub) == log_before
