@@ -473,10 +473,13 @@ def test_rows_new_in_a_batch_and_rows_already_held_follow_the_rules_alike(
 def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoes_all(
     tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
 ) -> None:
-    """On SQLite new rows go in a few hundred per INSERT (`ingest.insert_rows`). A push
-    of 600 orders (1,200 order lines: three statements) ends where the reference ends;
-    the same push with a line near its end naming an order the hub lacks is refused,
-    that line named, and nothing of the statements already run stays."""
+    """On SQLite new rows go in a few hundred per INSERT (`ingest.insert_rows`), and
+    updates a few hundred per `UPDATE ... FROM` (`ingest.update_rows`). A push of 600
+    orders (1,200 order lines: three statements) ends where the reference ends, and so
+    does the next push, which packs and then hands over 200 orders (one run of 400
+    updates, each order twice); the first push with a line near its end naming an
+    order the hub lacks is refused, that line named, and nothing of the statements
+    already run stays."""
     hub_store = open_hub_store(tmp_path / "hub.db")
     centre = enrol_centre(hub_store, tmp_path / "c.db", "金沙路社区")
     hub_site = hub_store.site_id
@@ -493,18 +496,33 @@ def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoe
 
         centre.store.write_sync(write)
         changes = _received(centre)
+
+        def hand_over(tx: Tx) -> None:
+            ids = [r[0] for r in tx.execute("SELECT id FROM orders ORDER BY pickup_code")]
+            for status in ("packed", "picked_up"):
+                for oid in ids[:200]:
+                    set_status(tx, oid, status)
+
+        centre.store.write_sync(hand_over)
+        updates = _received(centre)[len(changes) :]
     site = centre.site_id
     lines = [c for c in changes if c.tbl == "order_items"]
     assert len(lines) > 2 * ingest._ROWS_PER_INSERT
+    assert len(updates) == 400 and {c.op for c in updates} == {"update"}
     grouped, one_by_one, refused_hub = _hub_copies(tmp_path, hub_target, request, 3)
 
-    applied = _apply_real(
-        grouped, lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site)
-    )
-    expected = _apply_real(one_by_one, _reference_of(schema, site, changes, hub_site))
-    assert applied == expected == len(changes)
-    assert canonical(grouped) == canonical(one_by_one)
-    assert _log(grouped) == _log(one_by_one)
+    for batch in (changes, updates):
+        applied = _apply_real(
+            grouped,
+            lambda c, batch=batch: apply_owner_changes(c, schema, site, batch, hub_site=hub_site),
+        )
+        expected = _apply_real(one_by_one, _reference_of(schema, site, batch, hub_site))
+        assert applied == expected == len(batch)
+        assert canonical(grouped) == canonical(one_by_one)
+        assert _log(grouped) == _log(one_by_one)
+    with connect_any(grouped) as conn:
+        statuses = conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status")
+        assert sorted(tuple(r) for r in statuses) == [("picked_up", 200), ("placed", 400)]
 
     bad = lines[-3]
     at = changes.index(bad)
