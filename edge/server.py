@@ -31,6 +31,7 @@ So, around uvicorn's own HTTP/1.1 protocol (httptools, else h11):
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import resource
 import time
@@ -348,6 +349,23 @@ def build_server(
     return uvicorn.Server(config), guard
 
 
+# Allocations between two collections of the youngest generation (CPython's default
+# is 700), and how many of those before each older one is examined.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a server's work: the objects alive
+    after start-up (the imported code, the app) are frozen out of every collection,
+    and collections come less often. A push's changes parse into dicts and lists
+    that all live until the push is applied: with CPython's defaults, decoding
+    32,000 changes ran the collector 180 times (a full one every 24,000 changes),
+    a quarter of the decode's CPU (0.30 of 1.13 s for three such decodes; 0.03 s
+    with these settings). Garbage in reference cycles waits a little longer."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(
     app: Any,
     *,
@@ -371,6 +389,7 @@ def serve(
 
     app.on_shutdown.append(stop_box)
     box.start()
+    tune_gc()
     try:
         server.run()
     finally:
