@@ -124,7 +124,7 @@ def _current_test() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
 
 
-def hub_app(path: Path | str) -> Any:
+def hub_app(path: Path | str, **settings: Any) -> Any:
     """The real hub app on `path` (a SQLite file or a PostgreSQL URL), its store open
     (`app.state.hub`, `app.state.store`) and served by its lifespan.
 
@@ -132,20 +132,21 @@ def hub_app(path: Path | str) -> Any:
     process keeps the apps it built, per engine, and hands one to the next test, opened
     on that test's database (`hub.app.open_hub`): an app is a test's until the test ends
     and while its lifespan runs (a module-scoped world), and a test asking twice gets
-    two apps."""
-    settings = hub_settings(path)
+    two apps. `settings`: more of the hub's Settings (`now=`: the hub's clock), read
+    from `app.state.settings` per request like the rest."""
+    hub = hub_settings(path, **settings)
     test = _current_test()
-    pool = _APPS["postgresql" if settings.db_url else "sqlite"]
+    pool = _APPS["postgresql" if hub.db_url else "sqlite"]
     for built in pool:
         if test and built.test != test and not built.serving:
             app = built.app
             left = app.state.store
             if left is not None:
                 left.close()  # a test that never ran the lifespan left it open
-            open_hub(app.state, settings)
+            open_hub(app.state, hub)
             built.test = test
             return app
-    app = create_hub_app(settings)
+    app = create_hub_app(hub)
     pool.append(_Built(app, test))
     return app
 
@@ -216,6 +217,7 @@ def enrolled(
     hub_url: str = HUB_URL,
     hub: Path | str | None = None,
     source: Path | None = None,
+    **settings: Any,
 ) -> tuple[Any, list[Centre]]:
     """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
 
@@ -224,7 +226,8 @@ def enrolled(
     its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
     enrolled hub file moved in with `linli hub migrate`'s copy). `source`: a folder
     holding a later state of these same files (a test module's own setup, made once
-    from an earlier `enrolled`) to copy instead."""
+    from an earlier `enrolled`) to copy instead. `settings`: more of the hub's Settings
+    (`hub_app`)."""
     key = (tuple(names), hub_url)
     if key not in _ENROLLED:
         folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
@@ -243,7 +246,7 @@ def enrolled(
         shutil.copyfile(f, tmp / f.name)
     if hub is not None and is_postgres_url(hub):
         load_hub(tmp / "hub.db", str(hub), folder / "hub.db")
-    app = hub_app(hub if hub is not None else tmp / "hub.db")
+    app = hub_app(hub if hub is not None else tmp / "hub.db", **settings)
     centres = [
         Centre(name, Store(tmp / f"{letter}.db"), site_id, token)
         for letter, (name, site_id, token) in zip(LETTERS, made, strict=False)
