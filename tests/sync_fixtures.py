@@ -211,6 +211,59 @@ _ENROLLED: dict[tuple[tuple[str, ...], str], tuple[Path, list[tuple[str, str, st
 LETTERS = "abcdefgh"
 
 
+def _enrolled_files(
+    names: Sequence[str], hub_url: str = HUB_URL
+) -> tuple[Path, list[tuple[str, str, str]]]:
+    """The folder of `enrolled`'s files, made on first use, and each centre's (name, site
+    id, token)."""
+    key = (tuple(names), hub_url)
+    if key not in _ENROLLED:
+        folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
+        atexit.register(shutil.rmtree, folder, True)
+        hub_store = open_hub_store(folder / "hub.db")
+        made = []
+        for letter, name in zip(LETTERS, names, strict=False):
+            c = enrol_centre(hub_store, folder / f"{letter}.db", name, hub_url)
+            made.append((c.name, c.site_id, c.token))
+            c.store.close()
+        hub_store.close()
+        _ENROLLED[key] = (folder, made)
+    return _ENROLLED[key]
+
+
+# (operators, centre names) -> a folder of `enrolled`'s files whose hub has these operators.
+_WITH_OPERATORS: dict[tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]], Path] = {}
+
+
+def enrolled_with_operators(
+    tmp: Path,
+    names: Sequence[str],
+    operators: Sequence[tuple[str, str, str]],
+    hub: Path | str | None = None,
+    **settings: Any,
+) -> tuple[Any, list[Centre]]:
+    """`enrolled`, its hub holding these operators (name, password, role). Each is an
+    argon2 hash (tens of ms, and the hub worlds add them in every test): added once per
+    test process to a copy of the enrolled files, which each test then copies."""
+    key = (tuple(operators), tuple(names))
+    if key not in _WITH_OPERATORS:
+        base, _ = _enrolled_files(names)
+        folder = Path(tempfile.mkdtemp(prefix="linli-operators-"))
+        atexit.register(shutil.rmtree, folder, True)
+        for f in base.iterdir():
+            shutil.copyfile(f, folder / f.name)
+        store = open_db(folder / "hub.db")
+        try:
+            for name, password, role in operators:
+                store.write_sync(
+                    lambda tx, n=name, p=password, r=role: enrol.add_operator(tx, n, p, r)
+                )
+        finally:
+            store.close()
+        _WITH_OPERATORS[key] = folder
+    return enrolled(tmp, names, hub=hub, source=_WITH_OPERATORS[key], **settings)
+
+
 def enrolled(
     tmp: Path,
     names: Sequence[str],
@@ -228,19 +281,7 @@ def enrolled(
     holding a later state of these same files (a test module's own setup, made once
     from an earlier `enrolled`) to copy instead. `settings`: more of the hub's Settings
     (`hub_app`)."""
-    key = (tuple(names), hub_url)
-    if key not in _ENROLLED:
-        folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
-        atexit.register(shutil.rmtree, folder, True)
-        hub_store = open_hub_store(folder / "hub.db")
-        made = []
-        for letter, name in zip(LETTERS, names, strict=False):
-            c = enrol_centre(hub_store, folder / f"{letter}.db", name, hub_url)
-            made.append((c.name, c.site_id, c.token))
-            c.store.close()
-        hub_store.close()
-        _ENROLLED[key] = (folder, made)
-    folder, made = _ENROLLED[key]
+    folder, made = _enrolled_files(names, hub_url)
     folder = source or folder
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
