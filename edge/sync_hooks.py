@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +39,15 @@ from sync.agent import CommandHandler, SyncAgent
 from sync.enrol import META_HUB_SITE, META_HUB_URL, META_TOKEN, try_serving_lock
 
 log = logging.getLogger("linli.sync")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's TLS context (the same CA bundle it would read), made once per process:
+    reading the CA bundle costs ~40 ms of CPU, and the lifespan runs at every app start
+    (every test's centre app)."""
+    return httpx.create_ssl_context()
+
 
 NOT_ENROLLED: dict[str, Any] = {
     "enrolled": False,
@@ -146,7 +157,7 @@ def sync_lifespan(
         settings = app.state.settings
         app.state.sync = None
         lock = await _hold_serving_lock(store)
-        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), verify=_tls())
         task: asyncio.Task[None] | None = None
         try:
             loop = asyncio.get_running_loop()

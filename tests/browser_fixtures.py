@@ -136,15 +136,12 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 2
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real centre server on the demo database."""
+    from sync_fixtures import linli_in_process  # `linli demo` here: no Python started for it
+
     folder = tmp_path_factory.mktemp("live")
     db = folder / "centre.db"
-    subprocess.run(
-        [*linli_command(), "demo", "--db", str(db)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=60,
-    )
+    demo = linli_in_process("demo", "--db", str(db))
+    assert demo.returncode == 0, demo.stderr
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
 from litestar.testing import TestClient
+from page_forms import sign_in
 from pg_server import hub_backend, hub_target, pg_server, pg_url  # noqa: F401 - fixtures
 from supply_world import sc, world  # noqa: F401 - fixtures
 from wechat_paste import wx  # noqa: F401 - a fixture
@@ -79,6 +81,50 @@ def centre(
     clock.now = SUNDAY_MORNING
     c = Centre(db_path, site_id, tokens, products, households, clock)
     with TestClient(app=app) as client:
+        c.client = client
+        yield c
+
+
+# The centre template after the manager signed in on the tablet (/signin, the real form
+# and PIN check) on Sunday morning, and the tablet's cookies then: made once per test
+# process. A sign-in is an argon2 check (tens of ms) and three requests; the tests that
+# start signed in (the WeChat cards, the manager's forms) did it every time.
+_SIGNED_IN: list[tuple[Path, list[Any]]] = []
+
+
+@pytest.fixture
+def manager_centre(
+    centre_app: tuple[Any, Path, Clock],
+    centre_template: tuple[Path, tuple[str, dict[str, str], dict[str, str], dict[str, str]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Centre]:
+    """`centre`, its tablet signed in as the manager (a copy of the database that sign-in
+    left, with its cookies)."""
+    app, db_path, clock = centre_app
+    template, built = centre_template
+    if not _SIGNED_IN:
+        _fresh_slot(db_path, template)
+        clock.now = SUNDAY_MORNING
+        with TestClient(app=app) as client:
+            r = sign_in(client, "manager")
+            assert r.status_code == 303, r.text
+            cookies = list(client.cookies.jar)
+            signed = tmp_path_factory.mktemp("signed-in") / "centre.db"
+            source, target = sqlite3.connect(db_path), sqlite3.connect(signed)
+            try:
+                source.backup(target)  # whole, with what is still in the WAL
+            finally:
+                source.close()
+                target.close()
+        _SIGNED_IN.append((signed, cookies))
+    signed, cookies = _SIGNED_IN[0]
+    _fresh_slot(db_path, signed)
+    site_id, tokens, products, households = copy.deepcopy(built)
+    clock.now = SUNDAY_MORNING
+    c = Centre(db_path, site_id, tokens, products, households, clock)
+    with TestClient(app=app) as client:
+        for cookie in cookies:
+            client.cookies.jar.set_cookie(cookie)
         c.client = client
         yield c
 

@@ -124,7 +124,7 @@ def _current_test() -> str:
     return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
 
 
-def hub_app(path: Path | str) -> Any:
+def hub_app(path: Path | str, **settings: Any) -> Any:
     """The real hub app on `path` (a SQLite file or a PostgreSQL URL), its store open
     (`app.state.hub`, `app.state.store`) and served by its lifespan.
 
@@ -132,20 +132,21 @@ def hub_app(path: Path | str) -> Any:
     process keeps the apps it built, per engine, and hands one to the next test, opened
     on that test's database (`hub.app.open_hub`): an app is a test's until the test ends
     and while its lifespan runs (a module-scoped world), and a test asking twice gets
-    two apps."""
-    settings = hub_settings(path)
+    two apps. `settings`: more of the hub's Settings (`now=`: the hub's clock), read
+    from `app.state.settings` per request like the rest."""
+    hub = hub_settings(path, **settings)
     test = _current_test()
-    pool = _APPS["postgresql" if settings.db_url else "sqlite"]
+    pool = _APPS["postgresql" if hub.db_url else "sqlite"]
     for built in pool:
         if test and built.test != test and not built.serving:
             app = built.app
             left = app.state.store
             if left is not None:
                 left.close()  # a test that never ran the lifespan left it open
-            open_hub(app.state, settings)
+            open_hub(app.state, hub)
             built.test = test
             return app
-    app = create_hub_app(settings)
+    app = create_hub_app(hub)
     pool.append(_Built(app, test))
     return app
 
@@ -210,21 +211,11 @@ _ENROLLED: dict[tuple[tuple[str, ...], str], tuple[Path, list[tuple[str, str, st
 LETTERS = "abcdefgh"
 
 
-def enrolled(
-    tmp: Path,
-    names: Sequence[str],
-    hub_url: str = HUB_URL,
-    hub: Path | str | None = None,
-    source: Path | None = None,
-) -> tuple[Any, list[Centre]]:
-    """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
-
-    Migrating and enrolling fresh databases was most of every sync test's setup, so
-    the files are made once per test process with `enrol_centre` and each test gets
-    its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
-    enrolled hub file moved in with `linli hub migrate`'s copy). `source`: a folder
-    holding a later state of these same files (a test module's own setup, made once
-    from an earlier `enrolled`) to copy instead."""
+def _enrolled_files(
+    names: Sequence[str], hub_url: str = HUB_URL
+) -> tuple[Path, list[tuple[str, str, str]]]:
+    """The folder of `enrolled`'s files, made on first use, and each centre's (name, site
+    id, token)."""
     key = (tuple(names), hub_url)
     if key not in _ENROLLED:
         folder = Path(tempfile.mkdtemp(prefix="linli-enrolled-"))
@@ -237,13 +228,66 @@ def enrolled(
             c.store.close()
         hub_store.close()
         _ENROLLED[key] = (folder, made)
-    folder, made = _ENROLLED[key]
+    return _ENROLLED[key]
+
+
+# (operators, centre names) -> a folder of `enrolled`'s files whose hub has these operators.
+_WITH_OPERATORS: dict[tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]], Path] = {}
+
+
+def enrolled_with_operators(
+    tmp: Path,
+    names: Sequence[str],
+    operators: Sequence[tuple[str, str, str]],
+    hub: Path | str | None = None,
+    **settings: Any,
+) -> tuple[Any, list[Centre]]:
+    """`enrolled`, its hub holding these operators (name, password, role). Each is an
+    argon2 hash (tens of ms, and the hub worlds add them in every test): added once per
+    test process to a copy of the enrolled files, which each test then copies."""
+    key = (tuple(operators), tuple(names))
+    if key not in _WITH_OPERATORS:
+        base, _ = _enrolled_files(names)
+        folder = Path(tempfile.mkdtemp(prefix="linli-operators-"))
+        atexit.register(shutil.rmtree, folder, True)
+        for f in base.iterdir():
+            shutil.copyfile(f, folder / f.name)
+        store = open_db(folder / "hub.db")
+        try:
+            for name, password, role in operators:
+                store.write_sync(
+                    lambda tx, n=name, p=password, r=role: enrol.add_operator(tx, n, p, r)
+                )
+        finally:
+            store.close()
+        _WITH_OPERATORS[key] = folder
+    return enrolled(tmp, names, hub=hub, source=_WITH_OPERATORS[key], **settings)
+
+
+def enrolled(
+    tmp: Path,
+    names: Sequence[str],
+    hub_url: str = HUB_URL,
+    hub: Path | str | None = None,
+    source: Path | None = None,
+    **settings: Any,
+) -> tuple[Any, list[Centre]]:
+    """The hub app on tmp/hub.db and one joined centre per name on tmp/a.db, tmp/b.db…
+
+    Migrating and enrolling fresh databases was most of every sync test's setup, so
+    the files are made once per test process with `enrol_centre` and each test gets
+    its own copy of them. `hub`: a PostgreSQL URL puts the hub there instead (the
+    enrolled hub file moved in with `linli hub migrate`'s copy). `source`: a folder
+    holding a later state of these same files (a test module's own setup, made once
+    from an earlier `enrolled`) to copy instead. `settings`: more of the hub's Settings
+    (`hub_app`)."""
+    folder, made = _enrolled_files(names, hub_url)
     folder = source or folder
     for f in folder.iterdir():
         shutil.copyfile(f, tmp / f.name)
     if hub is not None and is_postgres_url(hub):
         load_hub(tmp / "hub.db", str(hub), folder / "hub.db")
-    app = hub_app(hub if hub is not None else tmp / "hub.db")
+    app = hub_app(hub if hub is not None else tmp / "hub.db", **settings)
     centres = [
         Centre(name, Store(tmp / f"{letter}.db"), site_id, token)
         for letter, (name, site_id, token) in zip(LETTERS, made, strict=False)

@@ -30,15 +30,10 @@ manager 2026-11-29 09:05:00
 
 
 @pytest.fixture
-def wx(centre: Any) -> Any:
-    r = centre.client.post(
-        "/signin",
-        data={"name": "manager", "pin": "1234", "_csrf_token": csrf(centre.client)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    centre.extra["token"] = csrf(centre.client, "/wechat")
-    return centre
+def wx(manager_centre: Any) -> Any:
+    """A centre whose tablet is signed in as the manager, on the WeChat page's form token."""
+    manager_centre.extra["token"] = csrf(manager_centre.client, "/wechat")
+    return manager_centre
 
 
 def card_forms(html: str) -> dict[str, dict[str, str]]:

@@ -34,7 +34,6 @@ from paths import CHECKOUT
 
 from edge.backup import check_linli_file
 from edge.box import backup_to_usb, lan_ipv4, mdns_label, sd_notify, slug, usb_mounts
-from tests.conftest import build_centre
 
 VENV_BIN = Path(sys.executable).parent
 ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
@@ -355,9 +354,11 @@ def _messages(sock: socket.socket, until: Any, timeout_s: float = 60) -> list[st
     return got
 
 
-def test_a_real_server_tells_systemd_it_is_ready_and_alive(tmp_path: Path, serve: Any) -> None:
+def test_a_real_server_tells_systemd_it_is_ready_and_alive(
+    tmp_path: Path, serve: Any, centre_template: tuple[Path, tuple[Any, ...]]
+) -> None:
     db = tmp_path / "centre.db"
-    build_centre(db)
+    shutil.copyfile(centre_template[0], db)  # conftest's build_centre, once per process
     sock = _notify_socket(tmp_path / "notify.sock")
     env = _clean_env(NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="400000")
     try:
@@ -432,12 +433,14 @@ def test_names_for_mdns() -> None:
         mdns_label("社区", "", "centre")
 
 
-def test_a_real_server_announces_its_name(tmp_path: Path, serve: Any) -> None:
+def test_a_real_server_announces_its_name(
+    tmp_path: Path, serve: Any, centre_template: tuple[Path, tuple[Any, ...]]
+) -> None:
     import zeroconf
 
     assert lan_ipv4(), "this machine has no LAN address for the box to announce on"
     db = tmp_path / "centre.db"
-    build_centre(db)
+    shutil.copyfile(centre_template[0], db)  # conftest's build_centre, once per process
     label = f"linli-test-{uuid.uuid4().hex[:8]}"
     _, _, log = serve(str(VENV_BIN / "linli"), "centre", db, "--mdns-name", label)
     zc = zeroconf.Zeroconf(ip_version=zeroconf.IPVersion.V4Only)
@@ -486,9 +489,11 @@ def test_the_manager_prints_a_poster_with_the_address_and_a_qr_code(centre: Any)
 # --- backups to a USB stick ----------------------------------------------------------------
 
 
-def test_backup_to_a_usb_stick(tmp_path: Path) -> None:
+def test_backup_to_a_usb_stick(
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
+) -> None:
     db = tmp_path / "centre.db"
-    build_centre(db)
+    shutil.copyfile(centre_template[0], db)  # conftest's build_centre, once per process
     media = tmp_path / "media"
     stick = media / "KINGSTON"
     stick.mkdir(parents=True)

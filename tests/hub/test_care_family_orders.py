@@ -16,16 +16,14 @@ from typing import Any
 
 import pytest
 from care_hub_world import link, seed, send
-from sync_fixtures import add_product, closing_stores, enrol_centre, hub_client
+from sync_fixtures import add_product, closing_stores, enrolled, hub_client
 
 from edge.domain import orders
 from edge.domain.care import groceries
 from edge.errors import BadRequest
-from edge.settings import Settings
 from edge.store import Store, Tx
 from edge.sync_hooks import make_agent
 from hub import care_orders
-from hub.app import create_hub_app
 from hub.operations import check_command
 
 pytestmark = pytest.mark.anyio
@@ -41,9 +39,9 @@ def add_piece(tx: Tx, name: str = "鸡蛋", price_fen: int = 80) -> str:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> Any:
-    app = create_hub_app(Settings(db_path=tmp_path / "hub.db", role="hub", now=lambda: HUB_NOW))
+    # The enrolled files of the test process (copied), the hub app on them with its clock.
+    app, (centre,) = enrolled(tmp_path, ["金沙路"], now=lambda: HUB_NOW)
     async with hub_client(app) as client:
-        centre = enrol_centre(app.state.store, tmp_path / "a.db", "金沙路")
         with closing_stores(centre.store):
             ids = seed(centre.store)
             ids["土豆"] = centre.store.write_sync(lambda tx: add_product(tx, "土豆", 150))

@@ -15,14 +15,13 @@ from typing import Any
 import pytest
 from care_hub_world import DESK
 from paths import CHECKOUT
-from sync_fixtures import closing_stores, enrolled, hub_client
+from sync_fixtures import closing_stores, enrolled_with_operators, hub_client
 
 from edge.domain import calendar
 from edge.domain.care import bookings, catalog, providers, recipients
 from edge.domain.households import HouseholdInput, create_household
 from edge.store import Store, Tx
 from edge.sync_hooks import make_agent
-from sync import enrol
 from sync import schema as sync_schema
 
 pytestmark = pytest.mark.anyio
@@ -59,10 +58,9 @@ def seed(store: Store) -> dict[str, str]:
 
 @pytest.fixture
 async def world(tmp_path: Path, hub_target: Path | str) -> Any:
-    app, (centre,) = enrolled(tmp_path, ["金沙路"], hub=hub_target)
+    operators = [("12349小张", "password1", "hotline"), ("op", "password2", "operator")]
+    app, (centre,) = enrolled_with_operators(tmp_path, ["金沙路"], operators, hub=hub_target)
     hub_store: Store = app.state.store
-    hub_store.write_sync(lambda tx: enrol.add_operator(tx, "12349小张", "password1", "hotline"))
-    hub_store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password2", "operator"))
     async with hub_client(app) as client:
         with closing_stores(centre.store):
             ids = seed(centre.store)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 from pg_server import ensure_database
-from sync_fixtures import hub_settings
+from sync_fixtures import hub_app
 
 from edge.web.hardening import CONTENT_SECURITY_POLICY
-from hub.app import create_hub_app
 from hub.cli import _hub_store
 from sync import enrol
 
@@ -32,7 +31,8 @@ def hub(hub_target: Path | str) -> Iterator[TestClient]:  # type: ignore[type-ar
         store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
     finally:
         store.close()
-    with TestClient(app=create_hub_app(hub_settings(hub_target))) as client:
+    # The test process's hub app (`hub_app`: built once, opened on this database).
+    with TestClient(app=hub_app(hub_target)) as client:
         yield client
 
 

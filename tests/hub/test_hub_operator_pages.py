@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from paths import CHECKOUT
-from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrolled
+from sync_fixtures import DAY, HUB_URL, add_household, add_order, enrolled_with_operators
 
 from edge.domain import calendar
 from edge.store import Tx
@@ -25,7 +25,6 @@ from edge.sync_hooks import DEFAULT_COMMANDS
 from hub import links
 from hub.app import Hub
 from hub.supplier import create_supplier
-from sync import enrol
 from sync.agent import SyncAgent
 
 pytestmark = pytest.mark.anyio
@@ -36,9 +35,10 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 async def world(tmp_path: Path, hub_target: Path | str) -> Any:
     """A hub, centre A (one order for 王阿姨 on DAY, a calendar with a Saturday) synced
     once, and centre B enrolled but never synced."""
-    app, (a, b) = enrolled(tmp_path, ["金沙路社区", "海泊河社区"], hub=hub_target)
+    app, (a, b) = enrolled_with_operators(
+        tmp_path, ["金沙路社区", "海泊河社区"], [("op", "password1", "operator")], hub=hub_target
+    )
     hub: Hub = app.state.hub
-    hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
 
     def write(tx: Tx) -> str:
         calendar.save(tx, [0, 2, 4, 5], "19:30", "08:00-10:00")

@@ -10,12 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_fixtures import HUB_URL, add_household, add_order, connect_any, enrolled
+from sync_fixtures import (
+    HUB_URL,
+    add_household,
+    add_order,
+    connect_any,
+    enrolled_with_operators,
+)
 
 from edge.store import Tx
 from edge.store.dialect import table_names
 from hub.app import Hub
-from sync import enrol
 from sync.agent import SyncAgent
 
 pytestmark = pytest.mark.anyio
@@ -29,10 +34,9 @@ def anyio_backend() -> str:
 
 async def _world(tmp: Path, target: Path | str) -> AsyncIterator[tuple[Any, ...]]:
     """The hub on `target`, one centre synced, the hub's client and the centre's agent."""
-    app, (a,) = enrolled(tmp, ["金沙路社区"], hub=target)
+    operators = [("op", "password1", "operator"), ("boss", "password2", "supervisor")]
+    app, (a,) = enrolled_with_operators(tmp, ["金沙路社区"], operators, hub=target)
     hub: Hub = app.state.hub
-    hub.store.write_sync(lambda tx: enrol.add_operator(tx, "op", "password1", "operator"))
-    hub.store.write_sync(lambda tx: enrol.add_operator(tx, "boss", "password2", "supervisor"))
 
     def write(tx: Tx) -> str:
         return add_order(tx, add_household(tx, "王阿姨", "13812345678"))

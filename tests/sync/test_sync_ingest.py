@@ -3,9 +3,12 @@ change-by-change reference gives (`sync.merge.apply_one_by_one`, `encode_batch`)
 
 from __future__ import annotations
 
+import atexit
+import copy
 import gzip
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from sync_fixtures import (
     set_status,
 )
 
-from edge.store import Tx, changelog, connect
+from edge.store import Store, Tx, changelog, connect
 from edge.store.changelog import Change
 from edge.store.dialect import is_postgres_url
 from edge.store.ids import new_id
@@ -98,20 +101,42 @@ def _late_changes(centre: Centre, changes: list[Change]) -> list[Change]:
     ]
 
 
+# The day below, built once per test process (a hub and a centre migrated, enrolled and
+# written): its folder, the centre (name, site id, token), the hub's site id, its schema
+# and the changes the hub receives. Each test gets its own copy of the files.
+_DAY: list[tuple[Path, tuple[str, str, str], str, Schema, list[Change]]] = []
+
+
+def _built_day() -> tuple[Path, tuple[str, str, str], str, Schema, list[Change]]:
+    if not _DAY:
+        folder = Path(tempfile.mkdtemp(prefix="linli-ingest-day-"))
+        atexit.register(shutil.rmtree, folder, True)
+        hub_store = open_hub_store(folder / "hub.db")
+        centre = enrol_centre(hub_store, folder / "c.db", "金沙路社区")
+        fields = {"name": "土豆", "sold_by": "weight", "unit": "斤", "price_fen": 150}
+        product = hub_store.write_sync(lambda tx: operations.create_product(tx, fields))
+        hub_site = hub_store.site_id
+        schema = hub_store.read_sync(Schema.load)
+        hub_store.close()
+        with closing_stores(centre.store):
+            _busy_day(centre, product)
+            changes = _received(centre)
+            changes.extend(_late_changes(centre, changes))
+        made = (centre.name, centre.site_id, centre.token)
+        _DAY.append((folder, made, hub_site, schema, changes))
+    return _DAY[0]
+
+
 @pytest.fixture
 def day(tmp_path: Path) -> Any:
-    hub_store = open_hub_store(tmp_path / "hub.db")
-    centre = enrol_centre(hub_store, tmp_path / "c.db", "金沙路社区")
-    fields = {"name": "土豆", "sold_by": "weight", "unit": "斤", "price_fen": 150}
-    product = hub_store.write_sync(lambda tx: operations.create_product(tx, fields))
-    hub_site = hub_store.site_id
-    schema = hub_store.read_sync(Schema.load)
-    hub_store.close()  # the tests copy and open hub.db themselves
+    """A centre's busy day and the hub it joined: hub.db and c.db in tmp_path (the tests
+    copy and open hub.db themselves), the centre's store open on c.db."""
+    folder, (name, site_id, token), hub_site, schema, changes = _built_day()
+    for f in folder.iterdir():
+        shutil.copyfile(f, tmp_path / f.name)
+    centre = Centre(name, Store(tmp_path / "c.db"), site_id, token)
     with closing_stores(centre.store):
-        _busy_day(centre, product)
-        changes = _received(centre)
-        changes.extend(_late_changes(centre, changes))
-        yield centre, hub_site, schema, changes
+        yield centre, hub_site, copy.deepcopy(schema), copy.deepcopy(changes)
 
 
 class _Counting:

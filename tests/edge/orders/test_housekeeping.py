@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from centre_world import SUNDAY_MORNING, Clock, build_centre, count
+from centre_world import SUNDAY_MORNING, Clock, count
 from litestar.testing import TestClient
 
 from edge.settings import Settings
 from edge.web.app import create_app
 
 
-def test_consolidated_order_locks_when_the_cutoff_passes(tmp_path: Path) -> None:
+def test_consolidated_order_locks_when_the_cutoff_passes(
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
+) -> None:
     db_path = tmp_path / "centre.db"
-    _, tokens, products, households = build_centre(db_path)
+    shutil.copyfile(centre_template[0], db_path)  # build_centre's, made once per process
+    _, tokens, products, households = copy.deepcopy(centre_template[1])
     clock = Clock(SUNDAY_MORNING)
     settings = Settings(
         db_path=db_path, sync_enabled=False, housekeeping_interval_s=0.05, now=clock

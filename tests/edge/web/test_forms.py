@@ -253,8 +253,9 @@ def test_desk_complete_without_shown_due_still_pays(desk: tuple[Centre, str, str
 
 
 @pytest.mark.parametrize("size", [*BAD_NUMBERS, "0", "101"])
-def test_add_product_refuses_a_bad_bundle_size(centre: Centre, size: str) -> None:
-    _signed_in(centre, "manager")
+def test_add_product_refuses_a_bad_bundle_size(manager_centre: Centre, size: str) -> None:
+    centre = manager_centre
+    configure_templates(centre.client.app.template_engine)
     token = csrf(centre.client, "/catalog")
     before = snapshot(centre.db_path)
     r = centre.client.post(
@@ -276,8 +277,9 @@ def test_add_product_refuses_a_bad_bundle_size(centre: Centre, size: str) -> Non
 
 
 @pytest.mark.parametrize("weekdays", [[d] for d in [*BAD_NUMBERS, "", "7"]] + [["1", "²"]])
-def test_save_calendar_refuses_bad_weekdays(centre: Centre, weekdays: list[str]) -> None:
-    _signed_in(centre, "manager")
+def test_save_calendar_refuses_bad_weekdays(manager_centre: Centre, weekdays: list[str]) -> None:
+    centre = manager_centre
+    configure_templates(centre.client.app.template_engine)
     token = csrf(centre.client, "/calendar")
     before = snapshot(centre.db_path)
     r = centre.client.post(
@@ -294,8 +296,9 @@ def test_save_calendar_refuses_bad_weekdays(centre: Centre, weekdays: list[str])
 
 
 @pytest.mark.parametrize("quantity", BAD_NUMBERS)
-def test_order_buffer_refuses_a_bad_count(sc: Centre, quantity: str) -> None:
-    _signed_in(sc, "manager")
+def test_order_buffer_refuses_a_bad_count(manager_centre: Centre, quantity: str) -> None:
+    sc = manager_centre  # a centre (the supply pages are part of every centre app)
+    configure_templates(sc.client.app.template_engine)
     token = csrf(sc.client, f"/supply/order?day={MONDAY}")
     before = snapshot(sc.db_path)
     r = sc.client.post(

@@ -8,7 +8,9 @@ The real app on a real SQLite file; the brute-force case runs against a real
 
 from __future__ import annotations
 
+import copy
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from browser_fixtures import free_port, linli_command
-from centre_world import SUNDAY_MORNING, Centre, Clock, build_centre
+from centre_world import SUNDAY_MORNING, Centre, Clock
 from litestar.testing import TestClient
 from page_forms import csrf, order_form, sign_in
 
@@ -271,10 +273,11 @@ def test_alerts_are_for_managers_only(pages: Centre) -> None:
 
 
 @pytest.fixture
-def quick(tmp_path: Path) -> Iterator[Centre]:
+def quick(tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]) -> Iterator[Centre]:
     """A centre whose names lock after six wrong PINs with no wait in between."""
     db_path = tmp_path / "centre.db"
-    site_id, tokens, products, households = build_centre(db_path)
+    shutil.copyfile(centre_template[0], db_path)  # build_centre's, made once per process
+    site_id, tokens, products, households = copy.deepcopy(centre_template[1])
     clock = Clock(SUNDAY_MORNING)
     settings = Settings(
         db_path=db_path,

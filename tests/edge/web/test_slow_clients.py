@@ -14,6 +14,7 @@ import os
 import resource
 import select
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,8 +27,6 @@ from typing import Any
 import httpx
 import pytest
 from live_server import free_port, stop, wait_healthy
-
-from tests.conftest import build_centre
 
 SLOW = 300
 FILE_LIMIT = 256
@@ -57,10 +56,12 @@ class Server:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+def serve(
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
+) -> Iterator[Callable[..., Server]]:
     procs: list[subprocess.Popen[bytes]] = []
     db = tmp_path / "centre.db"
-    build_centre(db)
+    shutil.copyfile(centre_template[0], db)  # conftest's build_centre, made once per process
 
     def start(*more: str, files: tuple[int, int] = (FILE_LIMIT, FILE_LIMIT)) -> Server:
         def limit_files() -> None:  # in the child, before exec

@@ -15,6 +15,7 @@ import json
 import operator
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,7 +32,6 @@ from paths import WECHAT_CORPUS
 
 from edge.domain.wechat.drafts import MAX_PASTE_CHARS
 from edge.domain.wechat.parse_pool import BUSY, TOO_LONG, ParsePool, PasteBusy, PasteTooLong
-from tests.conftest import build_centre
 
 CORPUS = WECHAT_CORPUS
 SENDERS = ["张阿姨", "王奶奶", "李叔", "赵姐", "陈大爷", "刘阿姨", "孙老师", "周姐", "吴叔叔"]
@@ -55,10 +56,13 @@ def worst_case_paste(limit: int = MAX_PASTE_CHARS) -> str:
 
 
 @pytest.fixture
-def centre_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, dict[str, str], Path]]]:
+def centre_server(
+    tmp_path: Path, centre_template: tuple[Path, tuple[Any, ...]]
+) -> Iterator[Callable[..., tuple[str, dict[str, str], Path]]]:
     procs: list[subprocess.Popen[bytes]] = []
     db = tmp_path / "centre.db"
-    _, tokens, _, _ = build_centre(db)
+    shutil.copyfile(centre_template[0], db)  # conftest's build_centre, made once per process
+    tokens = dict(centre_template[1][1])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
 
     def start(*more: str) -> tuple[str, dict[str, str], Path]:
