@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 DB ?= var/centre.db
 PORT ?= 8000
 
-.PHONY: run test check install browser postgres clean hub lock wheel bundle
+.PHONY: run test suite check install browser postgres clean hub lock wheel bundle
 
 # Exact versions with hashes from requirements/dev.txt (the lock; `make lock` refreshes it),
 # then linli itself, editable, built with the locked hatchling. pip installs only uv (its
@@ -60,7 +60,13 @@ hub: install
 TEST_TMPDIR ?= $(shell findmnt -no FSTYPE,OPTIONS /dev/shm 2>/dev/null | grep '^tmpfs' \
   | grep -qv noexec && df -k --output=avail /dev/shm \
   | awk 'NR == 2 && $$1 >= 4000000 {print "/dev/shm"}')
-test: install browser postgres check
+# The checks (ruff, mypy, the import contracts: 10 s) run beside the suite, on the CPU its
+# waiting tests leave (the two cores were 150 % busy); their lines and the suite's
+# interleave whole (--output-sync=line), and either one failing fails `make test`.
+test: install browser postgres
+	$(MAKE) --no-print-directory -j 2 --output-sync=line check suite
+
+suite: install browser postgres
 	$(PY) -m compileall -q edge sync hub
 	$(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR) )PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n 4
 

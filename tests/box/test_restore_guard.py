@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 from browser_fixtures import free_port, linli_command
+from sync_fixtures import linli_in_process
 
 
 def linli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, timeout=60
-    )
+    """A `linli` command run in the test process (`linli_in_process`: a Python started per
+    command spent its time importing); the server the tests attack is a real process."""
+    return linli_in_process(*args)
 
 
 def households(db: Path) -> list[str]:

@@ -13,7 +13,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from browser_fixtures import free_port, linli_command
 from centre_world import SUNDAY_MORNING, Centre, Clock
 from litestar.testing import TestClient
 from page_forms import csrf, order_form, sign_in
+from sync_fixtures import linli_in_process
 
 from edge.settings import Settings
 from edge.store import open_store
@@ -37,9 +37,9 @@ WAIT_RE = re.compile(r"try again in (\d+) s")
 
 
 def linli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, timeout=60
-    )
+    """A `linli` command run in the test process (`linli_in_process`: a Python started per
+    command spent its time importing); the server the tests attack is a real process."""
+    return linli_in_process(*args)
 
 
 def sql(db: Path, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
