@@ -127,7 +127,7 @@ def template_log(work: Path, orders: int) -> tuple[str, list[tuple[Any, ...]]]:
         for i in range(orders):
             if i % 5 == 0:
                 hh = add_household(tx, f"住户{i}", f"139{i:08d}")
-            add_order(tx, hh, items=2)
+            add_order(tx, hh, items=2, code=f"{i:06d}")  # distinct: a random tail can repeat
 
     centre.store.write_sync(write)
     rows = centre.store.read_sync(lambda c: changelog.read_after_raw(c, centre.site_id, 0, 10**7))

@@ -91,7 +91,7 @@ def offline_orders(centre: Any, n: int) -> int:
         for i in range(n):
             if i % 5 == 0:
                 hh = add_household(tx, f"住户{i}", f"139{i:08d}")
-            add_order(tx, hh, items=2)
+            add_order(tx, hh, items=2, code=f"{i:06d}")  # distinct: a random tail can repeat
 
     centre.store.write_sync(write)
     return centre.store.read_sync(lambda c: changelog.last_seq(c, centre.site_id))
