@@ -915,34 +915,9 @@ def main() -> int:
         centre_token = grab(r"token: (\S+)", enrol)
         other = run([LINLI, "hub", "add-centre", "--db", str(hub_db), "--name", "别的社区"])
         other_site = grab(r"site id: (\S+)", other)
-        run(
-            [
-                LINLI,
-                "hub",
-                "add-operator",
-                "--db",
-                str(hub_db),
-                "--name",
-                "老周",
-                "--password",
-                "fuzz-pass-1234",
-                "--role",
-                "supervisor",
-            ]
-        )
-        run(
-            [
-                LINLI,
-                "hub",
-                "add-operator",
-                "--db",
-                str(hub_db),
-                "--name",
-                "小周",
-                "--password",
-                "fuzz-pass-1234",
-            ]
-        )
+        for name, role in (("老周", ["--role", "supervisor"]), ("小周", [])):
+            add = [LINLI, "hub", "add-operator", "--db", str(hub_db), "--name", name]
+            run([*add, "--password", "fuzz-pass-1234", *role])
         supplier_token = grab(
             r"token: (\S+)",
             run([LINLI, "hub", "add-supplier", "--db", str(hub_db), "--name", "合作社"]),

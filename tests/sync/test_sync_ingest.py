@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import dataclasses
 import gzip
 import shutil
 import sqlite3
@@ -259,19 +260,14 @@ def test_a_refused_batch_names_the_change_at_fault_and_applies_nothing(
     )
     at = next(i for i in range(30, len(changes)) if changes[i].tbl == "orders")
     bad = changes[at]
-    changes[at] = Change(
-        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
-        {**bad.fields, "household_id": foreign},
-    )  # fmt: skip
-    before = canonical(hub)
-    with pytest.raises(ForeignRow) as refused:
-        _apply(
-            hub,
-            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
-        )
-    assert f"seq {bad.seq}:" in refused.value.detail
-    assert refused.value.extra["field"] == "orders.household_id"
-    assert canonical(hub) == before
+    changes[at] = _with_fields(bad, household_id=foreign)
+    refused = _refused_whole(
+        hub,
+        ForeignRow,
+        lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+    )
+    assert f"seq {bad.seq}:" in refused.detail
+    assert refused.extra["field"] == "orders.household_id"
 
 
 def test_the_raw_batch_is_the_parsed_one_byte_for_byte(day: Any) -> None:
@@ -322,6 +318,22 @@ def _apply_real(path: Path | str, fn: Any) -> Any:
         conn.close()
 
 
+def _with_fields(change: Change, **fields: Any) -> Change:
+    """The change with some of its fields set otherwise (a bad one, to be refused)."""
+    return dataclasses.replace(change, fields={**change.fields, **fields})
+
+
+def _refused_whole(hub: Path | str, error: type[Exception], apply: Any) -> Any:
+    """`apply` on the hub raises `error` and leaves its rows and log as they were; the
+    error, for what it names."""
+    before, log_before = canonical(hub), _log(hub)
+    with pytest.raises(error) as refused:
+        _apply_real(hub, apply)
+    assert canonical(hub) == before
+    assert _log(hub) == log_before
+    return refused.value
+
+
 def test_the_hubs_own_connection_applies_as_the_reference_does(
     day: Any, tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
 ) -> None:
@@ -355,20 +367,14 @@ def test_a_row_the_database_refuses_in_a_grouped_insert_falls_back_and_is_named(
     at = next(i for i in range(20, len(changes)) if changes[i].tbl == "order_items")
     bad = changes[at]
     assert bad.op == "insert"
-    changes[at] = Change(
-        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
-        {**bad.fields, "order_id": new_id()},
-    )  # fmt: skip
-    before, log_before = canonical(hub), _log(hub)
-    with pytest.raises(BadBatch) as refused:
-        _apply_real(
-            hub,
-            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
-        )
-    assert refused.value.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
-    assert "FOREIGN KEY" in refused.value.detail
-    assert canonical(hub) == before
-    assert _log(hub) == log_before
+    changes[at] = _with_fields(bad, order_id=new_id())
+    refused = _refused_whole(
+        hub,
+        BadBatch,
+        lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+    )
+    assert refused.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
+    assert "FOREIGN KEY" in refused.detail
 
 
 def _reference_of(schema: Schema, site: str, changes: list[Change], hub_site: str) -> Any:
@@ -431,15 +437,12 @@ def test_a_batch_inserting_another_sites_row_is_refused_whole(
         ),
     )
     assert any(c.fields.get("household_id") == bad.row_id for c in changes[at + 1 :])
-    before, log_before = canonical(hub), _log(hub)
-    with pytest.raises(ForeignRow) as refused:
-        _apply_real(
-            hub,
-            lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
-        )
-    assert refused.value.detail.startswith(f"seq {bad.seq}: households {bad.row_id}")
-    assert canonical(hub) == before
-    assert _log(hub) == log_before
+    refused = _refused_whole(
+        hub,
+        ForeignRow,
+        lambda c: apply_owner_changes(c, schema, centre.site_id, changes, hub_site=hub_site),
+    )
+    assert refused.detail.startswith(f"seq {bad.seq}: households {bad.row_id}")
 
 
 def test_rows_new_in_a_batch_and_rows_already_held_follow_the_rules_alike(
@@ -551,16 +554,10 @@ def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoe
 
     bad = lines[-3]
     at = changes.index(bad)
-    changes[at] = Change(
-        bad.site_id, bad.seq, bad.hlc, bad.tbl, bad.row_id, bad.op,
-        {**bad.fields, "order_id": new_id()},
-    )  # fmt: skip
-    before, log_before = canonical(refused_hub), _log(refused_hub)
-    with pytest.raises(BadBatch) as refused:
-        _apply_real(
-            refused_hub,
-            lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site),
-        )
-    assert refused.value.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
-    assert canonical(refused_hub) == before
-    assert _log(refused_hub) == log_before
+    changes[at] = _with_fields(bad, order_id=new_id())
+    refused = _refused_whole(
+        refused_hub,
+        BadBatch,
+        lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site),
+    )
+    assert refused.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
