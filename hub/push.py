@@ -33,6 +33,10 @@ log = logging.getLogger("linli.hub")
 PULL_LIMIT_DEFAULT = 2000
 PULL_LIMIT_MAX = 10_000
 DECODERS = 2  # pushes decoded at the same time
+# The SQLite hub's page cache per connection and its file mapped in memory
+# (`Store.hold_in_memory`): allocated as pages are read, up to these.
+HUB_CACHE_MIB = 64
+HUB_MAP_MIB = 2047  # under SQLite's usual cap, 2 GiB less 64 KiB (SQLITE_MAX_MMAP_SIZE)
 # Shown on the box's sync badge and the hub's sync page with every `diverged`.
 
 
@@ -47,8 +51,10 @@ class Hub:
 
     def __init__(self, store: Store, now_ms: Any = wall_clock_ms) -> None:
         self.store = store
-        # Pushes dirty many pages: the WAL is copied back off the writer's path.
+        # Pushes dirty many pages: the WAL is copied back off the writer's path, and
+        # the indexes they touch stay in memory.
         store.checkpoint_in_background()
+        store.hold_in_memory(cache_mib=HUB_CACHE_MIB, map_mib=HUB_MAP_MIB)
         self.site_id = init_hub(store)
         self.schema = store.read_sync(Schema.load)
         self.now_ms = now_ms

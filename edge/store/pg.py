@@ -246,6 +246,9 @@ class PgStore(Store):
     def checkpoint_in_background(self) -> None:
         """Nothing to do: PostgreSQL's checkpointer is a process of its own."""
 
+    def hold_in_memory(self, *, cache_mib: int, map_mib: int) -> None:
+        """Nothing to do: PostgreSQL's cache is the server's (`shared_buffers`)."""
+
     # --- reading -----------------------------------------------------------
     def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self.pool.connection() as raw:

@@ -5,6 +5,7 @@ writer checkpoints only past a bound, and nothing is lost on the way."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sync_fixtures import open_hub_store
 
 from edge.store import Tx
 from edge.store.database import WRITER_CHECKPOINT_PAGES, Store
-from hub.push import Hub
+from hub.push import HUB_CACHE_MIB, HUB_MAP_MIB, Hub
 
 ROWS = 40
 ROW_BYTES = 20_000  # each row dirties a few pages: a few hundred in all, far below the bound
@@ -62,3 +63,31 @@ def test_a_store_of_its_own_keeps_sqlites_checkpoints(tmp_path: Path) -> None:
         assert bound == 1000
     finally:
         store.close()
+
+
+def test_the_hubs_connections_keep_its_pages_in_memory(tmp_path: Path) -> None:
+    """The hub's writer and readers get the larger cache and the mapped file
+    (`Store.hold_in_memory`), and answer from it as before; a centre's store keeps
+    SQLite's defaults (no mapped file on an SD card)."""
+    store = open_hub_store(tmp_path / "hub.db")
+    try:
+        Hub(store)
+
+        def pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
+            cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+            return cache, conn.execute("PRAGMA mmap_size").fetchone()[0]
+
+        wanted = (-HUB_CACHE_MIB * 1024, HUB_MAP_MIB << 20)
+        assert store.write_sync(lambda tx: pragmas(tx.conn)) == wanted
+        assert store.read_sync(pragmas) == wanted
+        _fill(store)
+        assert (
+            store.read_sync(lambda c: c.execute("SELECT COUNT(*) FROM bulk").fetchone()[0]) == ROWS
+        )
+    finally:
+        store.close()
+    centre = Store(tmp_path / "c.db")
+    try:
+        assert centre.read_sync(pragmas) == (-2000, 0)
+    finally:
+        centre.close()
