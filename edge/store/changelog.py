@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from edge.errors import EdgeError
 from edge.store.hlc import HybridClock
@@ -49,8 +50,11 @@ CREATE INDEX IF NOT EXISTS changes_row ON changes (tbl, row_id);
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(msgspec.Struct, frozen=True, gc=False):
+    """One row of a change log. A msgspec struct, not a dataclass: the hub builds one
+    per change of every push, and a frozen dataclass took 1.2 us to build against
+    0.1 (`gc=False`: it never holds itself, and the collector need not walk it)."""
+
     site_id: str
     seq: int
     hlc: int

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import atexit
 import copy
-import dataclasses
 import gzip
 import shutil
 import sqlite3
@@ -13,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from sync_fixtures import (
     Centre,
@@ -320,7 +320,7 @@ def _apply_real(path: Path | str, fn: Any) -> Any:
 
 def _with_fields(change: Change, **fields: Any) -> Change:
     """The change with some of its fields set otherwise (a bad one, to be refused)."""
-    return dataclasses.replace(change, fields={**change.fields, **fields})
+    return msgspec.structs.replace(change, fields={**change.fields, **fields})
 
 
 def _refused_whole(hub: Path | str, error: type[Exception], apply: Any) -> Any:
