@@ -363,7 +363,7 @@ def _usual_batch(raw: bytes | bytearray) -> Batch | None:
     if wire.schema_version not in ACCEPTED_VERSIONS or len(items) > MAX_BATCH_CHANGES:
         return None
     good = _GOOD_KEYS
-    changes = []
+    changes: list[Change] = []
     append = changes.append
     expected = from_seq
     for seq, hlc, tbl, row_id, op, fields in items:
