@@ -24,6 +24,7 @@ from edge.web.forms import parse_int
 from hub.restore import returned_commands, take_back
 from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, Unauthorized
+from sync.ingest import NewRows, new_rows
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
 from sync.protocol import INT64_MAX, Batch, decode_batch
 from sync.pull import pull_doc
@@ -82,20 +83,30 @@ class Hub:
     async def push(self, centre: Centre, body: bytes, encoding: str | None) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         async with self._decoding:
-            batch = await loop.run_in_executor(None, decode_batch, body, encoding)
+            batch, ready = await loop.run_in_executor(None, self._decode, body, encoding)
         if batch.site_id != centre.site_id:
             raise Forbidden(
                 f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
             )
         try:
-            return await self.store.write(lambda tx: self._apply(tx, batch), only=batch.site_id)
+            return await self.store.write(
+                lambda tx: self._apply(tx, batch, ready), only=batch.site_id
+            )
         except Diverged as exc:
             detail = exc.detail
             await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
             log.error("centre %s diverged: %s", centre.site_id, detail)
             raise
 
-    def _apply(self, tx: Tx, batch: Batch) -> dict[str, Any]:
+    def _decode(self, body: bytes, encoding: str | None) -> tuple[Batch, NewRows | None]:
+        """Stages 3-5, and the batch's new rows made ready for the writer (`ingest.new_rows`)
+        in this thread, beside it. A box resends the hub's last seq first (the seam,
+        stage 8) in every push but its first: the rows are made ready from the next one."""
+        batch = decode_batch(body, encoding)
+        seam = 1 if batch.from_seq > 1 else 0
+        return batch, new_rows(self.schema, batch.site_id, batch.changes[seam:])
+
+    def _apply(self, tx: Tx, batch: Batch, ready: NewRows | None = None) -> dict[str, Any]:
         state = tx.one(
             "SELECT acked_seq, revoked, diverged, install_id FROM sync_centres WHERE site_id = ?",
             (batch.site_id,),
@@ -122,8 +133,10 @@ class Hub:
         fresh = [c for c in batch.changes if c.seq > position]
         if resent:
             _check_history(tx.conn, batch.site_id, resent)
+        if ready is not None and not (fresh and ready.first_seq == fresh[0].seq):
+            ready = None  # made ready from another seq than the hub's position: not these
         applied = apply_owner_changes(
-            tx.conn, self.schema, batch.site_id, fresh, hub_site=self.site_id
+            tx.conn, self.schema, batch.site_id, fresh, hub_site=self.site_id, ready=ready
         )
         new_position = max(position, batch.last_seq) if batch.changes else position
         now = self.now_ms()

@@ -31,6 +31,7 @@ import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -82,12 +83,19 @@ _REFS: dict[str, tuple[tuple[str, str], ...]] = {t: tuple(r.items()) for t, r in
 _LOG_COLUMNS = ("site_id", "seq", "hlc", "tbl", "row_id", "op", "fields")
 
 
-def write_log(conn: sqlite3.Connection, site_id: str, changes: list[Change]) -> None:
-    """The hub's copy of the site's log (`sync_log`): history, seam checks, recovery."""
-    encode = _ENCODE
-    rows = [
-        (site_id, c.seq, c.hlc, c.tbl, c.row_id, c.op, encode(c.fields).decode()) for c in changes
-    ]
+def write_log(
+    conn: sqlite3.Connection, site_id: str, changes: list[Change], ready: NewRows | None = None
+) -> None:
+    """The hub's copy of the site's log (`sync_log`): history, seam checks, recovery.
+    `ready`: the same changes made ready, their log rows encoded already."""
+    if ready is not None:
+        rows = ready.log_rows
+    else:
+        encode = _ENCODE
+        rows = [
+            (site_id, c.seq, c.hlc, c.tbl, c.row_id, c.op, encode(c.fields).decode())
+            for c in changes
+        ]
     insert_rows(conn, "sync_log", _LOG_COLUMNS, rows)
 
 
@@ -130,6 +138,102 @@ def _max_variables(conn: sqlite3.Connection) -> int:
         return int(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     except (AttributeError, sqlite3.Error):  # not a plain sqlite3 connection
         return 999  # the oldest SQLite's limit
+
+
+@dataclass(frozen=True, slots=True)
+class NewRows:
+    """A batch of new rows made ready before the writer takes it (`new_rows`).
+
+    Most of a push is new rows (an evening's orders, their lines, new households),
+    and everything about them but the owners of the rows they name can be decided
+    from the batch alone: the columns, the ids, the rows grouped per table in the
+    order their references need, the log copy encoded. The hub does that in the
+    thread that decodes the push, beside the writer, so that the writer only looks
+    up those owners and runs the statements (`apply_new_rows`); on SQLite it is
+    the one writer, and its time per change is the hub's ingest rate."""
+
+    first_seq: int  # the first change these are: the batch's seqs from here to its end
+    count: int
+    groups: tuple[tuple[str, tuple[str, ...], list[tuple[Any, ...]]], ...]
+    named: dict[str, set[str]]  # rows the new rows name that the batch does not insert
+    log_rows: list[tuple[Any, ...]]
+
+
+def new_rows(schema: Schema, site_id: str, changes: list[Change]) -> NewRows | None:
+    """`changes` made ready as `NewRows` when every one inserts a row of a shared table
+    once, as the site's and under its own id; None for anything else (an update, a
+    delete, an answered command, a row inserted twice, a column the hub lacks), which
+    `apply_grouped` then decides in the writer, as it decides a batch whose new rows
+    turn out to be held already (their INSERT fails) or to name another site's."""
+    if not changes:
+        return None
+    columns = schema.columns
+    refs_of, encode = _REFS, _ENCODE
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    inserted: dict[str, set[str]] = defaultdict(set)
+    named: dict[str, set[str]] = defaultdict(set)
+    log_rows = []
+    for c in changes:
+        tbl, row_id, fields = c.tbl, c.row_id, c.fields
+        cols = columns.get(tbl)
+        if (
+            c.op != "insert"
+            or cols is None
+            or tbl in HUB_ONLY_TABLES
+            or tbl == RESULTS_TABLE
+            or not fields.keys() <= cols
+            or fields.get("id") != row_id
+            or fields.get("site_id") != site_id
+            or row_id in inserted[tbl]
+        ):
+            return None
+        inserted[tbl].add(row_id)
+        refs = refs_of.get(tbl)
+        if refs:
+            for column, target in refs:
+                value = fields.get(column)
+                if value is None:
+                    continue
+                if type(value) is not str:
+                    return None  # compared as SQLite does: the writer's path decides
+                named[target].add(value)
+        defaults = LOCAL_FIELDS.get(tbl)
+        row = {**defaults, **fields} if defaults else fields
+        key = (tbl, tuple(row))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+        group.append(tuple(row.values()))
+        log_rows.append((site_id, c.seq, c.hlc, tbl, row_id, "insert", encode(fields).decode()))
+    for tbl, wanted in named.items():
+        wanted -= inserted.get(tbl, set())
+    ordered = sorted(groups, key=lambda g: _RANK.get(g[0], 0))
+    return NewRows(
+        changes[0].seq,
+        len(changes),
+        tuple((tbl, cols, groups[(tbl, cols)]) for tbl, cols in ordered),
+        {tbl: wanted for tbl, wanted in named.items() if wanted},
+        log_rows,
+    )
+
+
+def apply_new_rows(
+    conn: sqlite3.Connection, site_id: str, ready: NewRows, hub_site: str | None
+) -> int:
+    """Write rows `new_rows` made ready, as `apply_grouped` would write them: the rows
+    they name must be the site's, the hub's shared ones (`HUB_REFERABLE`) or not on
+    the hub (a foreign key then decides); anything else raises `OneByOne`, and so does
+    an INSERT the database refuses, for the reference path to name. Returns how many."""
+    for (tbl, _row_id), owner in _owners(conn, ready.named).items():
+        if owner is None or owner == site_id:
+            continue
+        if hub_site is not None and owner == hub_site and tbl in HUB_REFERABLE:
+            continue
+        raise OneByOne  # names another site's row: the reference says which
+    for tbl, cols, rows in ready.groups:
+        if insert_rows(conn, tbl, cols, rows) != len(rows):
+            raise OneByOne
+    return ready.count
 
 
 class _Rows:
@@ -188,18 +292,7 @@ class _Rows:
         if "orders" in fresh:
             statuses -= fresh["orders"]
         # (table, id) -> owner site, for rows that exist: one query for every table
-        self.owner: dict[tuple[str, str], str | None] = {}
-        ids = {tbl: wanted for tbl, wanted in ids.items() if wanted}
-        if ids:
-            tables = sorted(ids)
-            sql = " UNION ALL ".join(
-                f"SELECT '{tbl}', id, site_id FROM {tbl}"
-                " WHERE id IN (SELECT value FROM json_each(?))"
-                for tbl in tables
-            )
-            params = [json.dumps(sorted(ids[tbl])) for tbl in tables]
-            for tbl, row_id, site in conn.execute(sql, params).fetchall():
-                self.owner[(tbl, row_id)] = site
+        self.owner: dict[tuple[str, str], str | None] = _owners(conn, ids)
         # (table, id) -> the latest stamp any log holds for the row
         self.stamp: dict[tuple[str, str], int] = {}
         for tbl, wanted in stamped.items():
@@ -218,6 +311,19 @@ class _Rows:
         self.status: dict[str, Any] = dict(
             _where_in(conn, "SELECT id, status FROM orders", "id", statuses) if statuses else ()
         )
+
+
+def _owners(conn: sqlite3.Connection, ids: dict[str, set[str]]) -> dict[tuple[str, str], Any]:
+    """(table, id) -> owner site of the rows `ids` names that exist: one query."""
+    tables = sorted(tbl for tbl, wanted in ids.items() if wanted)
+    if not tables:
+        return {}
+    sql = " UNION ALL ".join(
+        f"SELECT '{tbl}', id, site_id FROM {tbl} WHERE id IN (SELECT value FROM json_each(?))"
+        for tbl in tables
+    )
+    params = [json.dumps(sorted(ids[tbl])) for tbl in tables]
+    return {(tbl, row_id): site for tbl, row_id, site in conn.execute(sql, params).fetchall()}
 
 
 def _where_in(

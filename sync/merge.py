@@ -54,7 +54,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.store.changelog import Change
 from edge.store.dialect import table_columns, table_names
@@ -66,6 +66,9 @@ from edge.store.statuses import (
 )
 from sync.errors import BadBatch, ForeignRow, SyncError
 from sync.protocol import LOCAL_FIELDS
+
+if TYPE_CHECKING:
+    from sync.ingest import NewRows
 
 log = logging.getLogger("linli.sync")
 
@@ -265,6 +268,7 @@ def apply_owner_changes(
     changes: Iterable[Change],
     *,
     hub_site: str | None = None,
+    ready: NewRows | None = None,
 ) -> int:
     """Hub side: apply one site's changes (already checked dense and new) and log them.
 
@@ -277,21 +281,25 @@ def apply_owner_changes(
     The batch goes through `sync.ingest` (checked against rows fetched once,
     written a statement per table); any refusal there rolls back to a savepoint
     and the batch is applied again change by change (`apply_one_by_one`), the
-    reference, which names the change at fault.
+    reference, which names the change at fault. `ready`: these very changes as
+    `ingest.new_rows` made them ready (all new rows), written as they are.
     """
     from sync import ingest  # builds on this module's rules
 
     changes = list(changes)
     conn.execute("SAVEPOINT grouped_apply")
     try:
-        applied = ingest.apply_grouped(conn, schema, site_id, changes, hub_site)
+        if ready is not None:
+            applied = ingest.apply_new_rows(conn, site_id, ready, hub_site)
+        else:
+            applied = ingest.apply_grouped(conn, schema, site_id, changes, hub_site)
     except (SyncError, sqlite3.IntegrityError, ingest.OneByOne):
         conn.execute("ROLLBACK TO grouped_apply")
         conn.execute("RELEASE grouped_apply")
         applied = apply_one_by_one(conn, schema, site_id, changes, hub_site)
     else:
         conn.execute("RELEASE grouped_apply")
-    ingest.write_log(conn, site_id, changes)
+    ingest.write_log(conn, site_id, changes, ready)
     return applied
 
 

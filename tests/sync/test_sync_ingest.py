@@ -561,3 +561,109 @@ def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoe
         lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site),
     )
     assert refused.detail.startswith(f"seq {bad.seq}: insert of order_items {bad.row_id}")
+
+
+def _orders_push(centre: Centre, orders: int, household: str | None = None) -> list[Change]:
+    """The changes of `orders` new orders (two lines each) as the hub decodes them, a
+    new household for every third one, or `household` (held already) for all."""
+    before = len(_received(centre))
+
+    def write(tx: Tx) -> None:
+        hh = household or ""
+        for i in range(orders):
+            if household is None and i % 3 == 0:
+                hh = add_household(tx, f"新住户{before}-{i}", f"137{before + i:08d}")
+            add_order(tx, hh, items=2)
+
+    centre.store.write_sync(write)
+    return _received(centre)[before:]
+
+
+def test_new_rows_made_ready_beside_the_writer_end_where_the_reference_ends(
+    tmp_path: Path, hub_target: Path | str, request: pytest.FixtureRequest
+) -> None:
+    """A push of new rows only is made ready before the writer takes it
+    (`ingest.new_rows`: grouped per table, the log encoded), and the writer looks up
+    only the rows they name that the push does not insert. A first push, and a second
+    naming a household of the first, end where the reference ends, without falling
+    back; a push naming another centre's household, or an order the hub lacks, is
+    refused whole and the change named, as the reference names it."""
+    hub_store = open_hub_store(tmp_path / "hub.db")
+    centre = enrol_centre(hub_store, tmp_path / "c.db", "金沙路社区")
+    hub_site = hub_store.site_id
+    schema = hub_store.read_sync(Schema.load)
+    hub_store.close()
+    site = centre.site_id
+    with closing_stores(centre.store):
+        first = _orders_push(centre, 30)
+        home = next(c.row_id for c in first if c.tbl == "households")
+        second = _orders_push(centre, 5, household=home)
+        late = _orders_push(centre, 6)
+    grouped, one_by_one, refused_hub = _hub_copies(tmp_path, hub_target, request, 3)
+
+    for batch in (first, second):
+        ready = ingest.new_rows(schema, site, batch)
+        assert ready is not None and ready.count == len(batch)
+        # Named and not in the push: the catalog's product, the first push's household.
+        named = {"products": {"p1"}, **({"households": {home}} if batch is second else {})}
+        assert ready.named == named
+        applied, writes = _apply(
+            grouped,
+            lambda c, b=batch, r=ready: apply_owner_changes(
+                c, schema, site, b, hub_site=hub_site, ready=r
+            ),
+        )
+        assert applied == _apply_real(one_by_one, _reference_of(schema, site, batch, hub_site))
+        assert applied == len(batch)
+        assert writes <= 4  # households, orders, lines, the log: no statement per change
+        assert canonical(grouped) == canonical(one_by_one)
+        assert _log(grouped) == _log(one_by_one)
+
+    _apply_real(
+        refused_hub, lambda c: apply_owner_changes(c, schema, site, first, hub_site=hub_site)
+    )
+    foreign = new_id()
+    _apply(
+        refused_hub,
+        lambda c: c.execute(
+            "INSERT INTO households (id, site_id, name, phone, phone_tail, created_at)"
+            " VALUES (?, 'ANOTHER-SITE', '别人', '13900000000', '0000', '2030-01-06')",
+            (foreign,),
+        ),
+    )
+    at = next(i for i, c in enumerate(late) if c.tbl == "orders" and i > 5)
+    naming_foreign = [*late]
+    naming_foreign[at] = _with_fields(late[at], household_id=foreign)
+    line = next(i for i, c in enumerate(late) if c.tbl == "order_items" and i > 8)
+    naming_missing = [*late]
+    naming_missing[line] = _with_fields(late[line], order_id=new_id())
+    for batch, error, named in (
+        (naming_foreign, ForeignRow, f"seq {late[at].seq}:"),
+        (naming_missing, BadBatch, f"seq {late[line].seq}: insert of order_items"),
+    ):
+        ready = ingest.new_rows(schema, site, batch)
+        assert ready is not None
+        refused = _refused_whole(
+            refused_hub,
+            error,
+            lambda c, b=batch, r=ready: apply_owner_changes(
+                c, schema, site, b, hub_site=hub_site, ready=r
+            ),
+        )
+        assert refused.detail.startswith(named)
+
+
+def test_only_new_rows_of_shared_tables_are_made_ready(day: Any) -> None:
+    """An update or delete, a row inserted twice, a column the hub lacks, another site's
+    row: `ingest.new_rows` leaves the batch to the writer's grouped apply."""
+    centre, _hub_site, schema, changes = day
+    site = centre.site_id
+    inserts = [c for c in changes if c.op == "insert"]
+    assert ingest.new_rows(schema, site, inserts) is not None
+    assert ingest.new_rows(schema, site, changes) is None  # updates and deletes
+    assert ingest.new_rows(schema, site, [*inserts, inserts[3]]) is None
+    unknown = _with_fields(inserts[4], no_such_column=1)
+    assert ingest.new_rows(schema, site, [*inserts[:4], unknown]) is None
+    other = _with_fields(inserts[2], site_id="ANOTHER-SITE")
+    assert ingest.new_rows(schema, site, [other]) is None
+    assert ingest.new_rows(schema, site, []) is None
