@@ -144,39 +144,60 @@ def compact(change: Change) -> list[Any]:
 
 
 def encode_batch(batch: Batch, *, level: int = 6) -> bytes:
-    """The gzip-compressed JSON body of a push."""
-    doc = {
-        "schema_version": batch.schema_version,
-        "site_id": batch.site_id,
-        "install_id": batch.install_id,
-        "from_seq": batch.from_seq,
-        "wall_ms": batch.wall_ms,
-        "waiting": batch.waiting,
-        "changes": [compact(c) for c in batch.changes],
-    }
+    """The gzip-compressed JSON body of a push: the changes first, then the head
+    (`PackedChanges`: a box compresses the changes before the head is known)."""
+    doc = {"changes": [compact(c) for c in batch.changes], **_head_doc(batch)}
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     return gzip.compress(raw, compresslevel=level, mtime=0)
 
 
-def encode_log_batch(
-    head: Batch, rows: list[tuple[int, int, str, str, str, str]], *, level: int = 6
-) -> bytes:
-    """`encode_batch` of the change-log rows as stored (`changelog.read_after_raw`),
-    `head` giving the batch's other keys: the same batch, built without parsing
-    and writing every change's fields again (that was most of a push's cost on
-    the box). A change whose fields are not in the usual shape takes `compact`."""
-    doc = {
+def _head_doc(head: Batch) -> dict[str, Any]:
+    return {
         "schema_version": head.schema_version,
         "site_id": head.site_id,
         "install_id": head.install_id,
         "from_seq": head.from_seq,
         "wall_ms": head.wall_ms,
         "waiting": head.waiting,
-        "changes": [],
     }
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    start, end = text[: -len("[]}")], text[-len("]}") :]
-    site = head.site_id
+
+
+class PackedChanges:
+    """A push's changes encoded and compressed before its head is known: the body
+    starts with them (`{"changes": [...], "schema_version": ...}`), so the box packs
+    the next batch while the hub applies this one, and still stamps each push with
+    the clock and the count waiting as it goes out (`body`)."""
+
+    def __init__(self, rows: list[tuple[int, int, str, str, str, str]], text: str, level: int):
+        self.count = len(rows)
+        self.first_seq = rows[0][0] if rows else 0
+        self.last_seq = rows[-1][0] if rows else 0
+        self._deflate = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: a gzip member
+        self._start = self._deflate.compress(text.encode())
+
+    def body(self, head: Batch) -> bytes:
+        """The whole gzip body with `head` (its changes are these); may be called again."""
+        deflate = self._deflate.copy()
+        tail = json.dumps(_head_doc(head), ensure_ascii=False, separators=(",", ":"))
+        return self._start + deflate.compress(tail[1:].encode()) + deflate.flush()
+
+
+def encode_log_batch(
+    head: Batch, rows: list[tuple[int, int, str, str, str, str]], *, level: int = 6
+) -> bytes:
+    """`encode_batch` of the change-log rows as stored (`changelog.read_after_raw`),
+    `head` giving the batch's other keys (`pack_log_changes`)."""
+    return pack_log_changes(head.site_id, rows, level=level).body(head)
+
+
+def pack_log_changes(
+    site: str, rows: list[tuple[int, int, str, str, str, str]], *, level: int = 6
+) -> PackedChanges:
+    """The changes of `encode_batch` from the change-log rows as stored, packed ahead
+    of the head: the same bytes as `encode_batch` gives once the head is added, built
+    without parsing and writing every change's fields again (that was most of a
+    push's cost on the box). A change whose fields are not in the usual shape takes
+    `compact`."""
     owner = f',"site_id":{_json_str(site)},'
     parts = []
     for seq, hlc, tbl, row_id, op, fields in rows:
@@ -194,8 +215,7 @@ def encode_log_batch(
         else:
             compacted = _compact_text(site, seq, hlc, tbl, row_id, op, fields)
             parts.append(_JSON.encode([seq, hlc, tbl, row_id, op, compacted]))
-    raw = start + "[" + ",".join(parts) + end
-    return gzip.compress(raw.encode(), compresslevel=level, mtime=0)
+    return PackedChanges(rows, '{"changes":[' + ",".join(parts) + "],", level)
 
 
 def _compact_text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -420,3 +421,52 @@ async def test_any_failure_is_recorded_for_the_badge(
 
 
 _PUSHED = "SELECT CAST(value AS INTEGER) FROM sync_state WHERE key = 'pushed'"
+
+
+class _PushLog(httpx.AsyncBaseTransport):
+    """Forwards to the hub app and keeps each push as the hub got it (its JSON)."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.pushes: list[dict[str, Any]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/sync/v1/push":
+            body = await request.aread()
+            self.pushes.append(json.loads(gzip.decompress(body)))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_backlog_goes_batch_after_batch_each_stamped_as_it_leaves(
+    world: Any, tmp_path: Path
+) -> None:
+    """A backlog larger than a batch: the next batch is packed while the hub applies
+    the one before (`SyncAgent._pack_ahead`), yet every push carries the box's clock
+    as that push leaves and what still waits after it, and resends the hub's last seq
+    (the seam); the hub ends with every change once."""
+    app, _hub, a = world
+    _orders(a, 60)  # 181 changes: a household, 60 orders, two lines each
+    clock = iter(range(1_800_000_000_000, 1_800_000_000_000 + 10**6, 1000))
+    stamps: list[int] = []
+
+    def wall_ms() -> int:
+        stamps.append(next(clock))
+        return stamps[-1]
+
+    log = _PushLog(app)
+    async with hub_app_client(app, log) as client:
+        agent = _agent(a, client, batch_size=50, max_batch=50, wall_ms=wall_ms)
+        report = await agent.sync_once()
+    assert report.ok and report.pushed == 181 and report.waiting == 0
+    assert [p["from_seq"] for p in log.pushes] == [1, 50, 99, 148]  # each resends the last
+    assert [len(p["changes"]) for p in log.pushes] == [50, 50, 50, 34]
+    assert [p["waiting"] for p in log.pushes] == [131, 82, 33, 0]
+    for push in log.pushes:  # stamped when it left: the clock read just before it was sent
+        assert push["wall_ms"] in stamps
+    assert len({p["wall_ms"] for p in log.pushes}) == len(log.pushes)
+    assert sorted(p["wall_ms"] for p in log.pushes) == [p["wall_ms"] for p in log.pushes]
+    hub_db = tmp_path / "hub.db"
+    assert count(hub_db, "SELECT COUNT(*) FROM sync_log") == 181
+    assert canonical(hub_db, site_ids={a.site_id}) == canonical(
+        tmp_path / "a.db", site_ids={a.site_id}
+    )
