@@ -191,8 +191,30 @@ async def push_all(ports: list[int], pushes: list[Any], clients: int) -> float:
             await c.aclose()
 
 
+def server_cpu(server: PgServer | None) -> dict[int, float]:
+    """CPU seconds so far of the PostgreSQL server's processes, by pid (none for SQLite)."""
+    if server is None:
+        return {}
+    postmaster = psutil.Process(
+        int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+    )
+    out = {}
+    for proc in [postmaster, *postmaster.children(recursive=True)]:
+        try:
+            out[proc.pid] = sum(proc.cpu_times()[:2])
+        except psutil.NoSuchProcess:  # a backend that ended meanwhile
+            continue
+    return out
+
+
 def run(
-    label: str, target: str, processes: int, site: str, rows: list[Any], args: Any
+    label: str,
+    target: str,
+    processes: int,
+    site: str,
+    rows: list[Any],
+    args: Any,
+    server: PgServer | None = None,
 ) -> tuple[float, list[float]]:
     pushes = bodies(target, site, rows, args.centres)
     ports = [free_port() for _ in range(processes)]
@@ -200,8 +222,11 @@ def run(
     try:
         hubs = [psutil.Process(p.pid) for p in procs]
         cpu = sum(sum(h.cpu_times()[:2]) for h in hubs)
+        db_before = server_cpu(server)
         seconds = asyncio.run(push_all(ports, pushes, args.clients))
         cpu = sum(sum(h.cpu_times()[:2]) for h in hubs) - cpu
+        db_after = server_cpu(server)
+        db_cpu = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items())
         rss = [h.memory_info().rss / 2**20 for h in hubs]
     finally:
         for p in procs:
@@ -214,6 +239,7 @@ def run(
     print(
         f"{label:<28} {args.centres} centres, {total:,} changes in {seconds:6.2f} s = "
         f"{rate:>9,.0f} changes/s; hub CPU {cpu:.2f} s;"
+        f"{f' PostgreSQL CPU {db_cpu:.2f} s;' if server is not None else ''}"
         f" hub RSS {', '.join(f'{m:.0f} MB' for m in rss)}",
         flush=True,
     )
@@ -619,8 +645,8 @@ def ingest(work: Path, server: PgServer, args: Any) -> None:
     site, rows = template_log(work, args.orders_each)
     print(f"each centre pushes {len(rows)} changes ({args.orders_each} orders) in one batch")
     sqlite_rate, _ = run("sqlite, 1 process", str(work / "hub.db"), 1, site, rows, args)
-    pg1, _ = run("postgresql, 1 process", server.fresh_database(), 1, site, rows, args)
-    pg2, _ = run("postgresql, 2 processes", server.fresh_database(), 2, site, rows, args)
+    pg1, _ = run("postgresql, 1 process", server.fresh_database(), 1, site, rows, args, server)
+    pg2, _ = run("postgresql, 2 processes", server.fresh_database(), 2, site, rows, args, server)
     print(
         f"ingest changes/s: sqlite {sqlite_rate:,.0f}; postgresql {pg1:,.0f} (1 process), "
         f"{pg2:,.0f} (2 processes, ratio {pg2 / pg1:.2f}); goal ≥ 40,000 on both"
