@@ -18,6 +18,10 @@ log copy as one COPY on PostgreSQL, `insert_rows`):
 - updates and deletes keep their order; consecutive ones of one table and
   the same columns share a statement (updates on SQLite: `update_rows`).
 
+A push of new rows only is made ready before the writer takes it (`new_rows`, in the
+thread that decodes it): grouped per table, the log copy encoded; the writer then looks
+up only the owners of the rows they name and runs the statements (`apply_new_rows`).
+
 Nothing here decides anything `sync.merge` does not: any refusal, any
 constraint the database raises, anything unusual (`OneByOne`) rolls back to
 the caller's savepoint and the batch is applied again change by change

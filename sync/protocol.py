@@ -50,11 +50,12 @@ change, and a box whose log is as long as the hub's but ends otherwise (a cloned
 disk whose twin pushed first) is held as diverged at its first contact, before
 it takes another order.
 
-A batch (the JSON before gzip):
+A batch (the JSON before gzip; the hub takes its keys in any order, and a box
+sends the changes first, compressed before the head is known: `PackedChanges`):
 
-    {"schema_version": 1, "site_id": "01H…", "install_id": "01H…",
-     "from_seq": 41, "wall_ms": 1718000000000, "waiting": 0,
-     "changes": [[41, 7289…, "orders", "01H…", "insert", {…fields…}], …]}
+    {"changes": [[41, 7289…, "orders", "01H…", "insert", {…fields…}], …],
+     "schema_version": 1, "site_id": "01H…", "install_id": "01H…",
+     "from_seq": 41, "wall_ms": 1718000000000, "waiting": 0}
 
 A change is an array `[seq, hlc, tbl, row_id, op, fields]` to keep bytes
 down; `fields` omits `id` (= row_id) and `site_id` when it equals the

@@ -281,7 +281,7 @@ class Store:
         (the hub's store; call it before serving). SQLite's default cache is 2 MiB:
         a hub past a few thousand orders read most index pages of a push back from
         the OS page by page, and copied each one. Measured on 50 pushes of 1,280
-        changes (`bench/hub_scale.py`), the writer's CPU per change fell by a third.
+        changes (`bench/hub_scale.py`), the writer's CPU per change fell by about a fifth.
         Not for a box: a read error on a mapped page of an SD card is a SIGBUS, not
         an error SQLite can report."""
         self._pragmas = (
