@@ -31,6 +31,7 @@ from edge.store.hlc import HybridClock, wall_clock_ms
 from edge.sync_hooks import sync_status
 from hub import operations
 from hub.app import Hub
+from sync import agent as agent_module
 from sync.agent import SyncAgent, describe_offset
 from sync.errors import HubUnavailable
 
@@ -470,3 +471,21 @@ async def test_a_backlog_goes_batch_after_batch_each_stamped_as_it_leaves(
     assert canonical(hub_db, site_ids={a.site_id}) == canonical(
         tmp_path / "a.db", site_ids={a.site_id}
     )
+
+
+async def test_a_large_backlog_starts_with_a_quarter_and_doubles(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `PIPELINE_FROM` changes waiting, the first push carries a quarter of them, so
+    the hub starts while the box packs the next, twice the size; every change arrives
+    once. (The threshold is lowered here: 451 changes stand for a day offline.)"""
+    app, _hub, a = world
+    monkeypatch.setattr(agent_module, "PIPELINE_FROM", 100)
+    _orders(a, 150)  # 451 changes
+    log = _PushLog(app)
+    async with hub_app_client(app, log) as client:
+        report = await _agent(a, client, batch_size=50, max_batch=1000).sync_once()
+    assert report.ok and report.pushed == 451
+    assert [p["from_seq"] for p in log.pushes] == [1, 112, 335]
+    assert [len(p["changes"]) for p in log.pushes] == [112, 224, 117]
+    assert count(tmp_path / "hub.db", "SELECT COUNT(*) FROM sync_log") == 451
