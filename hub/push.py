@@ -18,6 +18,7 @@ from typing import Any
 from edge.errors import BadRequest
 from edge.store import Store, Tx
 from edge.store.changelog import Change
+from edge.store.dialect import is_postgres_url
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
 from edge.web.forms import parse_int
@@ -58,6 +59,9 @@ class Hub:
         store.hold_in_memory(cache_mib=HUB_CACHE_MIB, map_mib=HUB_MAP_MIB)
         self.site_id = init_hub(store)
         self.schema = store.read_sync(Schema.load)
+        # New rows' values laid out for SQLite's statements beside the writer (not
+        # for PostgreSQL, which copies the rows as they are).
+        self._lay_out = not is_postgres_url(str(store.path))
         self.now_ms = now_ms
         # Pushes inflated and parsed at once: each may take MAX_INFLATED_BYTES and
         # several times that parsed, so a burst of large pushes waits its turn.
@@ -104,7 +108,8 @@ class Hub:
         stage 8) in every push but its first: the rows are made ready from the next one."""
         batch = decode_batch(body, encoding)
         seam = 1 if batch.from_seq > 1 else 0
-        return batch, new_rows(self.schema, batch.site_id, batch.changes[seam:])
+        changes = batch.changes[seam:]
+        return batch, new_rows(self.schema, batch.site_id, changes, lay_out=self._lay_out)
 
     def _apply(self, tx: Tx, batch: Batch, ready: NewRows | None = None) -> dict[str, Any]:
         state = tx.one(

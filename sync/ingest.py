@@ -93,18 +93,21 @@ def write_log(
     """The hub's copy of the site's log (`sync_log`): history, seam checks, recovery.
     `ready`: the same changes made ready, their log rows encoded already."""
     if ready is not None:
-        rows = ready.log_rows
-    else:
-        encode = _ENCODE
-        rows = [
-            (site_id, c.seq, c.hlc, c.tbl, c.row_id, c.op, encode(c.fields).decode())
-            for c in changes
-        ]
+        insert_rows(conn, "sync_log", _LOG_COLUMNS, ready.log_rows, ready.log_chunks)
+        return
+    encode = _ENCODE
+    rows = [
+        (site_id, c.seq, c.hlc, c.tbl, c.row_id, c.op, encode(c.fields).decode()) for c in changes
+    ]
     insert_rows(conn, "sync_log", _LOG_COLUMNS, rows)
 
 
 def insert_rows(
-    conn: sqlite3.Connection, tbl: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]
+    conn: sqlite3.Connection,
+    tbl: str,
+    cols: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    chunks: list[list[Any]] | None = None,
 ) -> int:
     """Plain INSERTs of new rows: on SQLite a few hundred rows per statement
     (`_ROWS_PER_INSERT`), where the connection has it (`edge.store.pg.PgConn.copy_rows`)
@@ -114,7 +117,9 @@ def insert_rows(
     Not `executemany`, one statement run per row: a table with triggers (the hub's
     search and day totals, m404) opens and closes a statement journal every run,
     and binding row by row costs as much again. Measured on a push of 10,000 orders
-    (`bench/sync_offline.py`), the rows went in in under half the time."""
+    (`bench/sync_offline.py`), the rows went in in under half the time.
+    `chunks`: the rows' values already laid out `_ROWS_PER_INSERT` rows a statement
+    (`flat_chunks`, beside the writer), used where the connection takes that many."""
     copy = getattr(conn, "copy_rows", None)
     if copy is not None:
         return int(copy(tbl, cols, rows))
@@ -123,12 +128,21 @@ def insert_rows(
     head = f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES "
     one = f"({', '.join('?' * width)})"
     full = head + ", ".join([one] * per)
+    if chunks is None or per != _ROWS_PER_INSERT:
+        chunks = flat_chunks(rows, per)
     written = 0
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        sql = full if len(chunk) == per else head + ", ".join([one] * len(chunk))
-        written += conn.execute(sql, [value for row in chunk for value in row]).rowcount
+    for values in chunks:
+        count = len(values) // width
+        sql = full if count == per else head + ", ".join([one] * count)
+        written += conn.execute(sql, values).rowcount
     return written
+
+
+def flat_chunks(rows: list[tuple[Any, ...]], per: int = 0) -> list[list[Any]]:
+    """The rows' values in one list per `per` rows (`_ROWS_PER_INSERT` by default): the
+    parameters of `insert_rows`' statements on SQLite."""
+    per = per or _ROWS_PER_INSERT
+    return [[value for row in rows[i : i + per] for value in row] for i in range(0, len(rows), per)]
 
 
 # Rows per multi-row INSERT: past a few hundred the statement's compile and its
@@ -158,17 +172,23 @@ class NewRows:
 
     first_seq: int  # the first change these are: the batch's seqs from here to its end
     count: int
-    groups: tuple[tuple[str, tuple[str, ...], list[tuple[Any, ...]]], ...]
+    # (table, columns, rows, their values laid out for SQLite's statements or None)
+    groups: tuple[tuple[str, tuple[str, ...], list[tuple[Any, ...]], list[list[Any]] | None], ...]
     named: dict[str, set[str]]  # rows the new rows name that the batch does not insert
     log_rows: list[tuple[Any, ...]]
+    log_chunks: list[list[Any]] | None
 
 
-def new_rows(schema: Schema, site_id: str, changes: list[Change]) -> NewRows | None:
+def new_rows(
+    schema: Schema, site_id: str, changes: list[Change], *, lay_out: bool = True
+) -> NewRows | None:
     """`changes` made ready as `NewRows` when every one inserts a row of a shared table
     once, as the site's and under its own id; None for anything else (an update, a
     delete, an answered command, a row inserted twice, a column the hub lacks), which
     `apply_grouped` then decides in the writer, as it decides a batch whose new rows
-    turn out to be held already (their INSERT fails) or to name another site's."""
+    turn out to be held already (their INSERT fails) or to name another site's.
+    `lay_out`: lay the values out for SQLite's statements too (`flat_chunks`); a
+    PostgreSQL hub copies the rows as they are."""
     if not changes:
         return None
     columns = schema.columns
@@ -215,9 +235,13 @@ def new_rows(schema: Schema, site_id: str, changes: list[Change]) -> NewRows | N
     return NewRows(
         changes[0].seq,
         len(changes),
-        tuple((tbl, cols, groups[(tbl, cols)]) for tbl, cols in ordered),
+        tuple(
+            (tbl, cols, groups[(tbl, cols)], flat_chunks(groups[(tbl, cols)]) if lay_out else None)
+            for tbl, cols in ordered
+        ),
         {tbl: wanted for tbl, wanted in named.items() if wanted},
         log_rows,
+        flat_chunks(log_rows) if lay_out else None,
     )
 
 
@@ -234,8 +258,8 @@ def apply_new_rows(
         if hub_site is not None and owner == hub_site and tbl in HUB_REFERABLE:
             continue
         raise OneByOne  # names another site's row: the reference says which
-    for tbl, cols, rows in ready.groups:
-        if insert_rows(conn, tbl, cols, rows) != len(rows):
+    for tbl, cols, rows, chunks in ready.groups:
+        if insert_rows(conn, tbl, cols, rows, chunks) != len(rows):
             raise OneByOne
     return ready.count
 

@@ -537,7 +537,7 @@ def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoe
     lines = [c for c in changes if c.tbl == "order_items"]
     assert len(lines) > 2 * ingest._ROWS_PER_INSERT
     assert len(updates) == 400 and {c.op for c in updates} == {"update"}
-    grouped, one_by_one, refused_hub = _hub_copies(tmp_path, hub_target, request, 3)
+    grouped, one_by_one, refused_hub, made_ready = _hub_copies(tmp_path, hub_target, request, 4)
 
     for batch in (changes, updates):
         applied = _apply_real(
@@ -548,6 +548,20 @@ def test_a_large_batch_goes_in_several_statements_and_a_bad_row_late_in_it_undoe
         assert applied == expected == len(batch)
         assert canonical(grouped) == canonical(one_by_one)
         assert _log(grouped) == _log(one_by_one)
+    # The first push made ready beside the writer (`ingest.new_rows`, its values laid out
+    # a statement's rows at a time) ends where the reference ended after it.
+    ready = ingest.new_rows(schema, site, changes)
+    assert ready is not None and ready.log_chunks is not None and len(ready.log_chunks) > 3
+    _, writes = _apply(
+        made_ready,
+        lambda c: apply_owner_changes(c, schema, site, changes, hub_site=hub_site, ready=ready),
+    )
+    assert writes < len(changes) // 10  # statements of many rows: no fallback
+    _apply_real(
+        made_ready, lambda c: apply_owner_changes(c, schema, site, updates, hub_site=hub_site)
+    )
+    assert canonical(made_ready) == canonical(one_by_one)
+    assert _log(made_ready) == _log(one_by_one)
     with connect_any(grouped) as conn:
         statuses = conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status")
         assert sorted(tuple(r) for r in statuses) == [("picked_up", 200), ("placed", 400)]
