@@ -14,14 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from supply_world import AFTER_CUTOFF, MONDAY, World
+from supply_world import AFTER_CUTOFF, MONDAY
 from sync_fixtures import HUB_URL
 
 from edge.domain import pickup, walkin
@@ -42,19 +40,6 @@ pytestmark = pytest.mark.anyio
 
 def _down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("link down", request=request)
-
-
-@pytest.fixture
-async def world(
-    tmp_path: Path, hub_target: Path | str
-) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
-    """The hub on SQLite and on PostgreSQL (`hub_backend`)."""
-    w = World(tmp_path, hub=hub_target)
-    async with w.app.lifespan():
-        transport = httpx.ASGITransport(app=w.app)
-        async with httpx.AsyncClient(transport=transport, base_url=HUB_URL) as client:
-            yield w, client
-    w.close()
 
 
 def _items(store: Any, order_id: str) -> dict[str, dict[str, Any]]:
