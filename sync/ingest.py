@@ -268,7 +268,9 @@ class _Rows:
     """What the database holds of the rows a batch touches or names, as of now,
     kept up to date as the batch's changes are checked."""
 
-    def __init__(self, conn: sqlite3.Connection, schema: Schema, changes: list[Change]) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, schema: Schema, site_id: str, changes: list[Change]
+    ) -> None:
         ids: dict[str, set[str]] = defaultdict(set)
         # Rows the batch first inserts: not looked up (see below).
         fresh: dict[str, set[str]] = defaultdict(set)
@@ -321,17 +323,18 @@ class _Rows:
             statuses -= fresh["orders"]
         # (table, id) -> owner site, for rows that exist: one query for every table
         self.owner: dict[tuple[str, str], str | None] = _owners(conn, ids)
-        # (table, id) -> the latest stamp any log holds for the row
+        # (table, id) -> the latest stamp the site's log holds for the row (a row
+        # changes only at its owner: another site's change to it is refused below)
         self.stamp: dict[tuple[str, str], int] = {}
         for tbl, wanted in stamped.items():
             if not wanted:
                 continue
             for row_id, hlc in _where_in(
                 conn,
-                "SELECT row_id, MAX(hlc) FROM sync_log WHERE tbl = ? AND",
+                "SELECT row_id, MAX(hlc) FROM sync_log WHERE site_id = ? AND tbl = ? AND",
                 "row_id",
                 wanted,
-                (tbl,),
+                (site_id, tbl),
                 " GROUP BY row_id",
             ):
                 self.stamp[(tbl, row_id)] = hlc
@@ -376,7 +379,7 @@ def apply_grouped(
     hub_site: str | None,
 ) -> int:
     """Apply the batch as `merge.apply_one_by_one` would; raise if it would refuse."""
-    rows = _Rows(conn, schema, changes)
+    rows = _Rows(conn, schema, site_id, changes)
     plan: list[tuple[str, str, tuple[str, ...], tuple[Any, ...], str]] = []
     latest: dict[tuple[str, str], int] = {}
     stale: list[Change] = []

@@ -371,8 +371,11 @@ def _apply_owner_change(
     key = (change.tbl, change.row_id)
     seen = latest.get(key)
     if seen is None:
+        # The site's own log: a row changes only at its owner, so the latest stamp
+        # of a row is in its owner's log, and another site's change is refused below.
         row = conn.execute(
-            "SELECT MAX(hlc) FROM sync_log WHERE tbl = ? AND row_id = ?", key
+            "SELECT MAX(hlc) FROM sync_log WHERE site_id = ? AND tbl = ? AND row_id = ?",
+            (site_id, *key),
         ).fetchone()
         seen = row[0] if row and row[0] is not None else -1
     if change.hlc < seen:

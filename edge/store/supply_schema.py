@@ -360,6 +360,17 @@ SELECT NEW.site_id, '', NEW.id WHERE length(NEW.name) > {limit};
 """.replace("{limit}", str(GRAM_POSITIONS + 1))
 
 
+# A household's grams go when it is renamed or deleted: found by its centre first
+# (`_household_grams_household`, m405).
+_DROP_GRAMS = "DELETE FROM _household_grams WHERE site_id = OLD.site_id AND household_id = OLD.id;"
+_SQLITE_GRAMS_CHANGE = (
+    "CREATE TRIGGER IF NOT EXISTS households_grams_update"
+    f" AFTER UPDATE OF name, site_id ON households BEGIN {_DROP_GRAMS} {_SQLITE_GRAMS} END;"
+    "CREATE TRIGGER IF NOT EXISTS households_grams_delete AFTER DELETE ON households"
+    f" BEGIN {_DROP_GRAMS} END;"
+)
+
+
 def _sqlite_count(row: str, sign: str) -> str:
     """Add (`+`) or take away (`-`) one order's row from its centre's day totals."""
     return (
@@ -392,7 +403,9 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        DELETE FROM _household_grams WHERE household_id = OLD.id;
+        """
+    + _DROP_GRAMS
+    + """
     END IF;
     IF TG_OP <> 'DELETE' THEN
         INSERT INTO _household_grams (site_id, gram, household_id)
@@ -488,11 +501,7 @@ def m404_order_search_tables(db: sqlite_utils.Database) -> None:
         db.executescript(
             "CREATE TRIGGER IF NOT EXISTS households_grams_insert AFTER INSERT ON households"
             f" BEGIN {_SQLITE_GRAMS} END;"
-            "CREATE TRIGGER IF NOT EXISTS households_grams_update"
-            " AFTER UPDATE OF name, site_id ON households BEGIN"
-            f" DELETE FROM _household_grams WHERE household_id = OLD.id; {_SQLITE_GRAMS} END;"
-            "CREATE TRIGGER IF NOT EXISTS households_grams_delete AFTER DELETE ON households"
-            " BEGIN DELETE FROM _household_grams WHERE household_id = OLD.id; END;"
+            f"{_SQLITE_GRAMS_CHANGE}"
             "CREATE TRIGGER IF NOT EXISTS orders_day_insert AFTER INSERT ON orders"
             f" BEGIN {_sqlite_count('NEW', '')} END;"
             "CREATE TRIGGER IF NOT EXISTS orders_day_update"
@@ -521,6 +530,25 @@ def m404_order_search_tables(db: sqlite_utils.Database) -> None:
         " SUM(CASE WHEN status = 'cancelled' THEN 0 ELSE estimated_fen END)"
         " FROM orders WHERE 1 = 1 GROUP BY site_id, pickup_date ON CONFLICT DO NOTHING"
     )
+
+
+@migrations()
+def m405_grams_by_centre(db: sqlite_utils.Database) -> None:
+    """A household's grams are found for a rename or a delete by its centre, then its id:
+    keyed by the id alone, every new household's entries fell across the whole index,
+    among every other centre's, and a push wrote back most of its pages (issue 16,
+    as m117 for `sync_log`). Both engines: the index again, and the triggers that
+    delete a household's grams (m404's, which now say the centre too)."""
+    db.execute("DROP INDEX IF EXISTS _household_grams_household")
+    db.execute(
+        "CREATE INDEX _household_grams_household ON _household_grams (site_id, household_id)"
+    )
+    if getattr(db, "dialect", "sqlite") == "postgresql":
+        db.conn.raw.execute(_PG_SEARCH_FUNCTIONS[0])  # type: ignore[attr-defined]
+        return
+    db.execute("DROP TRIGGER IF EXISTS households_grams_update")
+    db.execute("DROP TRIGGER IF EXISTS households_grams_delete")
+    db.executescript(_SQLITE_GRAMS_CHANGE)
 
 
 def apply(conn: sqlite3.Connection) -> None:

@@ -167,6 +167,24 @@ async def test_foreign_rows_are_refused_and_nothing_applied(
     assert count(hub_db, "SELECT acked_seq FROM sync_centres WHERE site_id = ?", (a.site_id,)) == 0
 
 
+async def test_a_change_to_another_centres_row_is_refused_however_old_its_stamp(
+    world: Any, hub_target: Path | str
+) -> None:
+    """A box whose clock is days behind stamps its changes early: a change it makes to
+    another centre's row is still that centre's row, refused, not skipped as stale."""
+    app, hub, a, b = world
+    _orders(b, 1)
+    async with hub_client(app) as client:
+        assert (await _push(client, b.token, _batch(b))).status_code == 200
+        b_order = await hub.store.read(lambda c: c.execute("SELECT id FROM orders").fetchone()[0])
+        a.store.write_sync(lambda tx: tx.update("orders", b_order, {"status": "cancelled"}))
+        a.store.write_sync(lambda tx: tx.execute("UPDATE changes SET hlc = 1"))
+        r = await _push(client, a.token, _batch(a))
+    assert r.status_code == 403 and r.json()["error"] == "foreign_row", r.text
+    assert count(hub_target, "SELECT COUNT(*) FROM sync_log WHERE site_id = ?", (a.site_id,)) == 0
+    assert count(hub_target, "SELECT COUNT(*) FROM orders WHERE status = 'placed'") == 1
+
+
 @pytest.mark.parametrize(
     "case",
     [
