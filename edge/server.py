@@ -353,7 +353,7 @@ def build_server(
 # Allocations between two collections of the youngest generation (CPython's default
 # is 700), and how many of those before each older one is examined.
 GC_THRESHOLDS = (50_000, 20, 10)
-SWITCH_INTERVAL_S = 0.001  # CPython's default is 0.005
+SWITCH_INTERVAL_S = 0.0001  # CPython's default is 0.005
 
 
 def tune_interpreter() -> None:
@@ -369,7 +369,10 @@ def tune_interpreter() -> None:
     lets go of it in every SQLite call and, by CPython's default, may then wait up
     to 5 ms to get it back from a thread decoding the next push. On the hub that
     writer is the pace of ingest: 50 pushes of 1,280 changes went 6-23 % faster
-    with 1 ms, in three rounds each run beside the default."""
+    with 1 ms than with 5 (three rounds), and 9 % faster again with 0.1 ms than
+    with 1 (six rounds: 28.8k against 31.5k changes/s on average, the slowest round
+    25.9k against 30.3k), for 2 % more of the hub's CPU. A clean sync of 10,000
+    orders took as long either way (1.15 s against 1.09 s, six runs each)."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
