@@ -171,7 +171,6 @@ class PackedChanges:
 
     def __init__(self, rows: list[tuple[int, int, str, str, str, str]], text: str, level: int):
         self.count = len(rows)
-        self.first_seq = rows[0][0] if rows else 0
         self.last_seq = rows[-1][0] if rows else 0
         self._deflate = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: a gzip member
         self._start = self._deflate.compress(text.encode())
