@@ -60,6 +60,17 @@ CHECKPOINT_EVERY_S = 0.2
 WRITER_CHECKPOINT_PAGES = 8192
 log = logging.getLogger("linli.store")
 
+# NULL and booleans bound as they always were, without CPython's adapter search. For a
+# parameter that is not exactly int, float, str or bytes, `sqlite3` looks up an adapter,
+# then asks for `__adapt__` and `__conform__`, formatting an AttributeError for each
+# miss, before it binds the value unchanged. With an adapter registered the lookup ends
+# at the first step: 2,100 instructions fewer per None (callgrind, the pushes of
+# `bench/hub_scale.py`: 2.5 Nones a change, 6 % of the hub's apply). `{}.get` answers
+# None for anything, in C (a Python function costs as much as the search); `int` turns
+# True into 1 as the binding did.
+sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(bool, int)
+
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a connection with the pragmas every Linli connection needs."""

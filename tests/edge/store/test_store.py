@@ -118,3 +118,28 @@ def test_units_committed_together_fail_alone(tmp_path: Path) -> None:
             lambda c: [r[0] for r in c.execute("SELECT seq FROM changes ORDER BY seq")]
         )
         assert seqs == list(range(1, len(names) + 1))  # no gap left by the failures
+
+
+def test_null_and_booleans_are_stored_as_sent(tmp_path: Path) -> None:
+    """The store binds None as NULL and True/False as 1/0 (a push's null fields and
+    flags), the adapters that spare `sqlite3`'s search included."""
+    with open_store(tmp_path / "s.db") as store:
+        init_centre(store, "测试")
+
+        def write(tx: Tx) -> None:
+            tx.conn.execute("CREATE TABLE flags (a, b, c, d)")
+            tx.conn.execute(
+                "INSERT INTO flags VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
+                (None, True, False, "甲", 1.5, None, True, 7),
+            )
+
+        store.write_sync(write)
+        rows = store.read_sync(
+            lambda c: c.execute(
+                "SELECT typeof(a), a, typeof(b), b, typeof(c), c, d FROM flags ORDER BY rowid"
+            ).fetchall()
+        )
+        assert [tuple(r) for r in rows] == [
+            ("null", None, "integer", 1, "integer", 0, "甲"),
+            ("real", 1.5, "null", None, "integer", 1, 7),
+        ]
