@@ -629,7 +629,11 @@ def test_new_rows_made_ready_beside_the_writer_end_where_the_reference_ends(
         )
         assert applied == _apply_real(one_by_one, _reference_of(schema, site, batch, hub_site))
         assert applied == len(batch)
-        assert writes <= 4  # households, orders, lines, the log: no statement per change
+        # Households (the first push), orders, lines and the log, each in the few
+        # statements of the lengths `statement_sizes` gives: no statement per change.
+        tables = [rows for _, _, rows, _ in ready.groups] + [ready.log_rows]
+        assert writes == sum(len(ingest.statement_sizes(len(t), 500)) for t in tables)
+        assert writes < len(batch) // 2
         assert canonical(grouped) == canonical(one_by_one)
         assert _log(grouped) == _log(one_by_one)
 
@@ -681,3 +685,18 @@ def test_only_new_rows_of_shared_tables_are_made_ready(day: Any) -> None:
     other = _with_fields(inserts[2], site_id="ANOTHER-SITE")
     assert ingest.new_rows(schema, site, [other]) is None
     assert ingest.new_rows(schema, site, []) is None
+
+
+def test_pushes_of_any_length_share_a_few_statement_lengths() -> None:
+    """A push's rows of a table go in statements of at most 500 rows (fewer where the
+    SQLite build allows fewer parameters), and however long the pushes are, their
+    statements come in a few lengths only: each is compiled once, then taken from the
+    connection's statement cache, not compiled again for every push."""
+    for per in (500, 49):
+        lengths: set[int] = set()
+        for count in range(3 * per):
+            sizes = ingest.statement_sizes(count, per)
+            assert sum(sizes) == count and all(0 < s <= per for s in sizes)
+            assert len(sizes) <= count // per + per.bit_length() + 1
+            lengths.update(sizes)
+        assert len(lengths) <= per.bit_length() + 8  # the full one, powers of two, 1-7
