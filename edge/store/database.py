@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from edge.errors import EdgeError, StorageFault
 from edge.store import changelog
@@ -68,7 +68,7 @@ log = logging.getLogger("linli.store")
 # `bench/hub_scale.py`: 2.5 Nones a change, 6 % of the hub's apply). `{}.get` answers
 # None for anything, in C (a Python function costs as much as the search); `int` turns
 # True into 1 as the binding did.
-sqlite3.register_adapter(type(None), {}.get)
+sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
 sqlite3.register_adapter(bool, int)
 
 
