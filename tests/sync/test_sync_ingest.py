@@ -632,7 +632,8 @@ def test_new_rows_made_ready_beside_the_writer_end_where_the_reference_ends(
         # Households (the first push), orders, lines and the log, each in the few
         # statements of the lengths `statement_sizes` gives: no statement per change.
         tables = [rows for _, _, rows, _ in ready.groups] + [ready.log_rows]
-        assert writes == sum(len(ingest.statement_sizes(len(t), 500)) for t in tables)
+        per = ingest._ROWS_PER_INSERT
+        assert writes == sum(len(ingest.statement_sizes(len(t), per)) for t in tables)
         assert writes < len(batch) // 2
         assert canonical(grouped) == canonical(one_by_one)
         assert _log(grouped) == _log(one_by_one)
