@@ -137,11 +137,14 @@ def template_log(work: Path, orders: int) -> tuple[str, list[tuple[Any, ...]]]:
     return centre.site_id, rows
 
 
-def bodies(target: str, site: str, rows: list[tuple[Any, ...]], centres: int) -> list[Any]:
-    """Enrol `centres` centres on the hub at `target`; each one's push body, token and
+def bodies(
+    target: str, site: str, rows: list[tuple[Any, ...]], centres: int, *, cut: bool = True
+) -> list[Any]:
+    """Enrol `centres` centres on the hub at `target`; each one's token, push body and
     number of changes. Each centre's log is the template's, its ids made its own, less
-    up to a twentieth at the end: real centres' pushes differ in length, and pushes all
-    of one length would hide what a hub pays for that (statements compiled anew)."""
+    up to a twentieth at the end (`cut`): real centres' pushes differ in length, and
+    pushes all of one length would hide what a hub pays for that (a statement
+    compiled anew)."""
     ids = sorted({str(r[3]) for r in rows} | {site}, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(i) for i in ids))
     store = open_hub_store(target)
@@ -152,13 +155,13 @@ def bodies(target: str, site: str, rows: list[tuple[Any, ...]], centres: int) ->
     finally:
         store.close()
     out = []
-    cut = random.Random(centres)  # the same lengths in every run and for both engines
+    shorter = random.Random(centres)  # the same lengths in every run and for both engines
     for k, e in enumerate(enrolled):
 
         def swap(m: re.Match[str], k: int = k, new_site: str = e.site_id) -> str:
             return new_site if m.group(0) == site else f"{m.group(0)}-{k}"
 
-        kept = rows[: len(rows) - cut.randrange(len(rows) // 20 + 1)]
+        kept = rows[: len(rows) - shorter.randrange(len(rows) // 20 + 1)] if cut else rows
         mine = [
             (seq, hlc, tbl, pattern.sub(swap, row_id), op, pattern.sub(swap, fields))
             for seq, hlc, tbl, row_id, op, fields in kept
