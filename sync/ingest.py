@@ -645,11 +645,9 @@ def _update_chunk(
 ) -> None:
     """`UPDATE ... FROM (VALUES ...)` of rows that are all different (at most `per`), in
     statements of the lengths `statement_sizes` gives: each compiled once."""
-    start = 0
-    for size in statement_sizes(len(rows), per):
-        values = list(chain.from_iterable(rows[start : start + size]))
-        conn.execute(_update_sql(tbl, cols, size), values)
-        start += size
+    width = len(cols) + 2
+    for values in flat_chunks(rows, per):
+        conn.execute(_update_sql(tbl, cols, len(values) // width), values)
 
 
 @lru_cache(maxsize=256)
