@@ -230,13 +230,18 @@ def run(
     procs = [start_hub(target, p) for p in ports]
     try:
         hubs = [psutil.Process(p.pid) for p in procs]
+        # A SQLite hub's decode processes (`hub.decoding`): started, and ready, by now.
+        decoders = [c for h in hubs for c in h.children()]
         cpu = sum(sum(h.cpu_times()[:2]) for h in hubs)
+        decode_cpu = sum(sum(d.cpu_times()[:2]) for d in decoders)
         db_before = server_cpu(server)
         seconds = asyncio.run(push_all(ports, pushes, args.clients))
         cpu = sum(sum(h.cpu_times()[:2]) for h in hubs) - cpu
+        decode_cpu = sum(sum(d.cpu_times()[:2]) for d in decoders) - decode_cpu
         db_after = server_cpu(server)
         db_cpu = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items())
         rss = [h.memory_info().rss / 2**20 for h in hubs]
+        decode_rss = [d.memory_info().rss / 2**20 for d in decoders]
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -245,11 +250,15 @@ def run(
     logged = count(target, "SELECT COUNT(*) FROM sync_log")
     assert logged == total, (logged, total)
     rate = total / seconds
+    sizes = ", ".join(f"{m:.0f}" for m in decode_rss)
+    decoding_rss = f" (decode processes {sizes} MB)" if decoders else ""
     print(
         f"{label:<28} {args.centres} centres, {total:,} changes in {seconds:6.2f} s = "
         f"{rate:>9,.0f} changes/s; hub CPU {cpu:.2f} s;"
+        f"{f' decode processes CPU {decode_cpu:.2f} s;' if decoders else ''}"
         f"{f' PostgreSQL CPU {db_cpu:.2f} s;' if server is not None else ''}"
-        f" hub RSS {', '.join(f'{m:.0f} MB' for m in rss)}",
+        f" hub RSS {', '.join(f'{m:.0f} MB' for m in rss)}"
+        f"{decoding_rss}",
         flush=True,
     )
     return rate, rss

@@ -11,12 +11,17 @@ from edge.errors import EdgeError
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from edge import memory
     from edge.domain.wechat import parse_pool
-    from edge.memory import return_big_blocks_to_os
     from edge.server import Limits, serve
     from edge.settings import Settings
 
-    return_big_blocks_to_os()
+    if args.role == "hub":
+        memory.return_big_blocks_to_os(
+            memory.HUB_MMAP_THRESHOLD_BYTES, memory.HUB_TRIM_THRESHOLD_BYTES
+        )
+    else:
+        memory.return_big_blocks_to_os()
 
     # Slow clients: header and body timeouts, connections capped below the open-files
     # limit (edge/server.py). Checked before the database is opened.
@@ -44,6 +49,7 @@ def _serve(args: argparse.Namespace) -> None:
         sync_enabled=not args.no_sync,
         sync_interval_s=args.sync_interval,
         timezone=args.timezone,
+        decode_processes=args.decode_processes if args.role == "hub" and not on_postgres else 0,
     )
     if args.role == "hub":
         from hub.app import create_hub_app
@@ -212,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="open connections at most (default and ceiling: from the open-files limit, "
         "less a margin, at most 4096)",
+    )
+    serve.add_argument(
+        "--decode-processes",
+        type=int,
+        default=2,
+        metavar="N",
+        help="processes a SQLite hub decodes pushes in while others are being applied "
+        "(hub role; 0: in threads; default 2)",
     )
     serve.add_argument(
         "--paste-workers",

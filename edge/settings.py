@@ -40,6 +40,9 @@ class Settings:
     sync_interval_s: float = 15.0
     # Lock consolidated orders at cut-off, every this many seconds (0: off, for tests).
     housekeeping_interval_s: float = 60.0
+    # A SQLite hub decodes pushes in this many processes of its own while others are
+    # in (`hub.decoding`); 0: in threads only, as tests and in-process apps do.
+    decode_processes: int = 0
     # The hub's local time zone (IANA name): times and "today" on the operator pages.
     timezone: str = "Asia/Shanghai"
     # What "now" is for cut-offs and "today"; tests pass a fixed clock.

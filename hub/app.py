@@ -252,7 +252,7 @@ def open_hub(state: State, settings: Settings | None = None) -> Hub:
     try:
         secret = shared_secret(store)  # every hub process on the database signs forms alike
         links.ensure_secret(store)
-        hub = Hub(store)
+        hub = Hub(store, decode_processes=settings.decode_processes)
     except BaseException:
         store.close()
         raise
@@ -281,10 +281,12 @@ def create_hub_app(settings: Settings) -> Litestar:
         if app.state.store.closed:
             open_hub(app.state)
         served: Store = app.state.store
+        hub: Hub = app.state.hub
         if app.state.settings.db_url:  # PostgreSQL: several hub processes share it by design
             try:
                 yield
             finally:
+                await hub.close()
                 served.close()
             return
         # The serving lock, as a centre server holds it: `linli restore` refuses while
@@ -294,8 +296,10 @@ def create_hub_app(settings: Settings) -> Litestar:
             served.close()
             raise SyncError(f"{served.path} is being restored or joined: start the hub after")
         try:
+            await hub.start_decoding()  # ready before a burst of pushes, not started by one
             yield
         finally:
+            await hub.close()
             served.close()
             os.close(lock)
 

@@ -22,12 +22,13 @@ from edge.store.dialect import is_postgres_url
 from edge.store.hlc import wall_clock_ms
 from edge.store.migrations import SCHEMA_VERSION
 from edge.web.forms import parse_int
+from hub.decoding import DecodeProcesses, decode_here
 from hub.restore import returned_commands, take_back
 from sync.enrol import hash_token, init_hub, now_iso
 from sync.errors import RECOVER_HINT, BadBatch, Diverged, Forbidden, Gap, Unauthorized
-from sync.ingest import NewRows, new_rows
+from sync.ingest import NewRows
 from sync.merge import COMMANDS_TABLE, SUPPLIER_TABLES, Schema, apply_owner_changes
-from sync.protocol import INT64_MAX, Batch, decode_batch
+from sync.protocol import INT64_MAX, Batch
 from sync.pull import pull_doc
 from sync.seam import SEAM_DIGEST_CHARS, changes_digest_equal, seam_digest
 
@@ -51,7 +52,9 @@ class Centre:
 class Hub:
     """The hub's sync service over its store; the HTTP layer is thin around it."""
 
-    def __init__(self, store: Store, now_ms: Any = wall_clock_ms) -> None:
+    def __init__(
+        self, store: Store, now_ms: Any = wall_clock_ms, *, decode_processes: int = 0
+    ) -> None:
         self.store = store
         # Pushes dirty many pages: the WAL is copied back off the writer's path, and
         # the indexes they touch stay in memory.
@@ -62,10 +65,17 @@ class Hub:
         # New rows' values laid out for SQLite's statements beside the writer (not
         # for PostgreSQL, which copies the rows as they are).
         self._lay_out = not is_postgres_url(str(store.path))
+        # Pushes decoded in processes of their own while others are in (SQLite only).
+        self.decoders = (
+            DecodeProcesses(self.schema, decode_processes)
+            if self._lay_out and decode_processes > 0
+            else None
+        )
+        self._pushes_in = 0
         self.now_ms = now_ms
         # Pushes inflated and parsed at once: each may take MAX_INFLATED_BYTES and
         # several times that parsed, so a burst of large pushes waits its turn.
-        self._decoding = asyncio.Semaphore(DECODERS)
+        self._decoding = asyncio.Semaphore(max(DECODERS, decode_processes))
 
     # --- authentication (stages 1-2) ---------------------------------------
     async def centre_for(self, token: str | None) -> Centre:
@@ -85,31 +95,47 @@ class Hub:
 
     # --- push ----------------------------------------------------------------
     async def push(self, centre: Centre, body: bytes, encoding: str | None) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        async with self._decoding:
-            batch, ready = await loop.run_in_executor(None, self._decode, body, encoding)
-        if batch.site_id != centre.site_id:
-            raise Forbidden(
-                f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
-            )
+        self._pushes_in += 1
         try:
-            return await self.store.write(
-                lambda tx: self._apply(tx, batch, ready), only=batch.site_id
-            )
-        except Diverged as exc:
-            detail = exc.detail
-            await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
-            log.error("centre %s diverged: %s", centre.site_id, detail)
-            raise
+            async with self._decoding:
+                batch, ready = await self._decode_push(body, encoding)
+            if batch.site_id != centre.site_id:
+                raise Forbidden(
+                    f"this credential is centre {centre.site_id}'s; the batch says {batch.site_id}"
+                )
+            try:
+                return await self.store.write(
+                    lambda tx: self._apply(tx, batch, ready), only=batch.site_id
+                )
+            except Diverged as exc:
+                detail = exc.detail
+                await self.store.write(lambda tx: _mark_diverged(tx, centre.site_id, detail))
+                log.error("centre %s diverged: %s", centre.site_id, detail)
+                raise
+        finally:
+            self._pushes_in -= 1
+
+    async def _decode_push(self, body: bytes, encoding: str | None) -> tuple[Batch, NewRows | None]:
+        """In a decode process when other pushes are in (`hub.decoding`), else in a thread."""
+        if self._pushes_in > 1 and self.decoders is not None:
+            decoded = await self.decoders.decode(body, encoding)
+            if decoded is not None:
+                return decoded
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self._decode, body, encoding)
 
     def _decode(self, body: bytes, encoding: str | None) -> tuple[Batch, NewRows | None]:
-        """Stages 3-5, and the batch's new rows made ready for the writer (`ingest.new_rows`)
-        in this thread, beside it. A box resends the hub's last seq first (the seam,
-        stage 8) in every push but its first: the rows are made ready from the next one."""
-        batch = decode_batch(body, encoding)
-        seam = 1 if batch.from_seq > 1 else 0
-        changes = batch.changes[seam:]
-        return batch, new_rows(self.schema, batch.site_id, changes, lay_out=self._lay_out)
+        return decode_here(self.schema, body, encoding, lay_out=self._lay_out)
+
+    async def start_decoding(self) -> None:
+        """Start the decode processes, if this hub has them."""
+        if self.decoders is not None:
+            await self.decoders.start()
+
+    async def close(self) -> None:
+        """Stop the decode processes (the store is the caller's)."""
+        if self.decoders is not None:
+            await self.decoders.close()
 
     def _apply(self, tx: Tx, batch: Batch, ready: NewRows | None = None) -> dict[str, Any]:
         state = tx.one(
@@ -134,11 +160,13 @@ class Hub:
                 f"{batch.from_seq}; resend from {position + 1}",
                 position,
             )
-        resent = [c for c in batch.changes if c.seq <= position]
-        fresh = [c for c in batch.changes if c.seq > position]
+        # Seqs are dense from from_seq (stage 4): those up to the position are resent.
+        resent_count = min(len(batch.changes), max(0, position - batch.from_seq + 1))
+        resent = list(batch.changes[:resent_count])
+        fresh = batch.changes[resent_count:]
         if resent:
             _check_history(tx.conn, batch.site_id, resent)
-        if ready is not None and not (fresh and ready.first_seq == fresh[0].seq):
+        if ready is not None and not (fresh and ready.first_seq == position + 1):
             ready = None  # made ready from another seq than the hub's position: not these
         applied = apply_owner_changes(
             tx.conn, self.schema, batch.site_id, fresh, hub_site=self.site_id, ready=ready

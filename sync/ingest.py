@@ -34,7 +34,7 @@ import json
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import chain
@@ -89,7 +89,7 @@ _LOG_COLUMNS = ("site_id", "seq", "hlc", "tbl", "row_id", "op", "fields")
 
 
 def write_log(
-    conn: sqlite3.Connection, site_id: str, changes: list[Change], ready: NewRows | None = None
+    conn: sqlite3.Connection, site_id: str, changes: Sequence[Change], ready: NewRows | None = None
 ) -> None:
     """The hub's copy of the site's log (`sync_log`): history, seam checks, recovery.
     `ready`: the same changes made ready, their log rows encoded already."""
@@ -215,7 +215,7 @@ class NewRows:
 
 
 def new_rows(
-    schema: Schema, site_id: str, changes: list[Change], *, lay_out: bool = True
+    schema: Schema, site_id: str, changes: Sequence[Change], *, lay_out: bool = True
 ) -> NewRows | None:
     """`changes` made ready as `NewRows` when every one inserts a row of a shared table
     once, as the site's and under its own id; None for anything else (an update, a
@@ -304,7 +304,7 @@ class _Rows:
     kept up to date as the batch's changes are checked."""
 
     def __init__(
-        self, conn: sqlite3.Connection, schema: Schema, site_id: str, changes: list[Change]
+        self, conn: sqlite3.Connection, schema: Schema, site_id: str, changes: Sequence[Change]
     ) -> None:
         ids: dict[str, set[str]] = defaultdict(set)
         # Rows the batch first inserts: not looked up (see below).
@@ -410,7 +410,7 @@ def apply_grouped(
     conn: sqlite3.Connection,
     schema: Schema,
     site_id: str,
-    changes: list[Change],
+    changes: Sequence[Change],
     hub_site: str | None,
 ) -> int:
     """Apply the batch as `merge.apply_one_by_one` would; raise if it would refuse."""

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -286,7 +286,9 @@ def apply_owner_changes(
     """
     from sync import ingest  # builds on this module's rules
 
-    changes = list(changes)
+    # A sequence stays as it is: a push a decode process made ready is decoded
+    # again only if it goes change by change (`hub.decoding.DeferredChanges`).
+    changes = changes if isinstance(changes, Sequence) else list(changes)
     conn.execute("SAVEPOINT grouped_apply")
     try:
         if ready is not None:
@@ -307,7 +309,7 @@ def apply_one_by_one(
     conn: sqlite3.Connection,
     schema: Schema,
     site_id: str,
-    changes: list[Change],
+    changes: Sequence[Change],
     hub_site: str | None = None,
 ) -> int:
     """`apply_owner_changes` one change and one statement at a time (the log aside)."""

@@ -70,6 +70,7 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -122,7 +123,8 @@ class Batch:
     from_seq: int
     wall_ms: int
     waiting: int
-    changes: list[Change] = field(default_factory=list)
+    # A list, but for a hub's push decoded in a process (`hub.decoding.DeferredChanges`).
+    changes: Sequence[Change] = field(default_factory=list)
 
     @property
     def last_seq(self) -> int:
