@@ -163,6 +163,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _processes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes") from None
+    if not 0 <= value <= 16:
+        raise argparse.ArgumentTypeError("0 to 16 decode processes")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linli", description="Linli (邻里) centre and hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--decode-processes",
-        type=int,
+        type=_processes,
         default=2,
         metavar="N",
         help="processes a SQLite hub decodes pushes in while others are being applied "

@@ -296,3 +296,13 @@ def test_the_decode_processes_end_with_the_hub(tmp_path: Path, how: str) -> None
             proc.kill()
             proc.wait()
     assert "Traceback" not in log_path.read_text()
+
+
+@pytest.mark.parametrize("given", ["-1", "17", "two"])
+def test_decode_processes_are_a_small_count(tmp_path: Path, given: str) -> None:
+    done = linli_in_process(
+        "serve", "--role", "hub", "--db", str(tmp_path / "hub.db"), "--decode-processes", given
+    )
+    assert done.returncode == 2
+    assert "--decode-processes" in done.stderr and "processes" in done.stderr.split(":")[-1]
+    assert not (tmp_path / "hub.db").exists()  # refused before anything was opened
