@@ -107,7 +107,7 @@ def insert_rows(
     conn: sqlite3.Connection,
     tbl: str,
     cols: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
+    rows: Sequence[tuple[Any, ...]],
     chunks: list[list[Any]] | None = None,
 ) -> int:
     """Plain INSERTs of new rows: on SQLite up to `_ROWS_PER_INSERT` rows per statement,
@@ -135,7 +135,7 @@ def insert_rows(
     return written
 
 
-def flat_chunks(rows: list[tuple[Any, ...]], per: int = 0) -> list[list[Any]]:
+def flat_chunks(rows: Sequence[tuple[Any, ...]], per: int = 0) -> list[list[Any]]:
     """The rows' values in one list per statement (`statement_sizes`, at most `per` rows,
     `_ROWS_PER_INSERT` by default): the parameters of `insert_rows`' statements on SQLite."""
     out, start = [], 0
@@ -208,9 +208,11 @@ class NewRows:
     first_seq: int  # the first change these are: the batch's seqs from here to its end
     count: int
     # (table, columns, rows, their values laid out for SQLite's statements or None)
-    groups: tuple[tuple[str, tuple[str, ...], list[tuple[Any, ...]], list[list[Any]] | None], ...]
+    groups: tuple[
+        tuple[str, tuple[str, ...], Sequence[tuple[Any, ...]], list[list[Any]] | None], ...
+    ]
     named: dict[str, set[str]]  # rows the new rows name that the batch does not insert
-    log_rows: list[tuple[Any, ...]]
+    log_rows: Sequence[tuple[Any, ...]]
     log_chunks: list[list[Any]] | None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -191,14 +192,14 @@ async def test_a_push_decoded_in_a_process_applies_as_one_decoded_here(
             decode_here(hub.schema, body, "gzip", lay_out=True),
         )
         assert mine is not None and decoders.decoded == 1
-        assert mine[1] == here[1]  # the new rows made ready
+        assert _laid_out(mine[1]) == _laid_out(here[1])  # the new rows made ready
         assert (mine[0].site_id, mine[0].from_seq, mine[0].last_seq) == (
             here[0].site_id,
             here[0].from_seq,
             here[0].last_seq,
         )
         assert list(mine[0].changes) == list(here[0].changes)
-        first = await hub.store.write(lambda tx: hub._apply(tx, *mine))
+        first = await hub.store.write(lambda tx: _on_an_older_sqlite(tx, hub, mine))
         assert (first["position"], first["applied"]) == (here[0].last_seq, len(here[0].changes))
         again = await hub.store.write(lambda tx: hub._apply(tx, *here))
         assert (again["applied"], again["skipped"]) == (0, len(here[0].changes))
@@ -255,6 +256,53 @@ async def test_a_decode_process_that_dies_is_replaced(
     finally:
         await decoders.close()
     assert decoders.running == []
+
+
+def _on_an_older_sqlite(tx: Tx, hub: Any, decoded: Any) -> Any:
+    """`hub._apply` on a writer that takes 999 values a statement (SQLite before 3.32),
+    so that fewer rows go in each INSERT than the values were laid out for."""
+    limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    before = tx.conn.setlimit(limit, 999)
+    try:
+        return hub._apply(tx, *decoded)
+    finally:
+        tx.conn.setlimit(limit, before)
+
+
+def _laid_out(ready: Any) -> Any:
+    """New rows made ready, their rows as lists, however they are held."""
+    groups = [(tbl, cols, list(rows), chunks) for tbl, cols, rows, chunks in ready.groups]
+    return (ready.first_seq, ready.count, groups, ready.named, list(ready.log_rows))
+
+
+async def test_a_process_runs_the_hubs_code_or_none(
+    district: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    _app, hub, centres = district
+    _orders(centres[0], 5)
+    body = _batch(centres[0])
+    # A folder named hub in the working directory is not what a process imports.
+    (tmp_path / "hub").mkdir()
+    (tmp_path / "hub" / "__init__.py").write_text("")
+    (tmp_path / "hub" / "decoding.py").write_text("raise SystemExit('not the hub')\n")
+    monkeypatch.chdir(tmp_path)
+    decoders = DecodeProcesses(hub.schema, 1)
+    await decoders.start()
+    try:
+        assert len(decoders.running) == 1
+        assert await decoders.decode(body, "gzip") is not None
+    finally:
+        await decoders.close()
+    # The code installed after the hub started (an upgrade): the process refuses.
+    monkeypatch.setattr(decoding, "code_fingerprint", lambda: "the hub's older code")
+    stale = DecodeProcesses(hub.schema, 1)
+    await stale.start()
+    try:
+        assert stale.running == []
+        assert await stale.decode(body, "gzip") is None  # decoded in a thread instead
+    finally:
+        await stale.close()
+    assert "its code is not the hub's" in caplog.text
 
 
 def _decode_processes(hub_pid: int) -> list[psutil.Process]:
