@@ -13,8 +13,8 @@ which send back the head, the seam and the new rows made ready. Unpickling those
 holds the hub's GIL for about a seventh of what decoding holds it. The changes
 themselves are not sent back: the writer reads them only when it goes change by
 change (`DeferredChanges`). Measured with `bench/hub_scale.py`'s 50 pushes of 1,280
-changes, four rounds alternated: 27.9k changes/s in threads, 31.8k with the
-processes (median).
+changes, four rounds alternated: 30.7k changes/s in threads, 37.1k with the
+processes (medians; the processes ahead in every round).
 
 A push that is the only one in (a box's own sync, the clean 10,000-order sync of
 `bench/sync_offline.py`) is decoded in a thread as before: the writer is idle, and
@@ -162,7 +162,7 @@ def _answer(schema: Schema, request: bytes) -> bytes:
     body, encoding = pickle.loads(request)
     try:
         batch, ready = decode_here(schema, body, encoding, lay_out=True)
-    except Exception:  # noqa: BLE001 - any refusal: the hub's thread names it
+    except Exception:  # noqa: BLE001 - any refusal: the hub decodes it again and names it
         return pickle.dumps(None, protocol=pickle.HIGHEST_PROTOCOL)
     if ready is None:
         return pickle.dumps((batch, 0, None), protocol=pickle.HIGHEST_PROTOCOL)
@@ -261,8 +261,9 @@ class _Process:
 
 
 class DecodeProcesses:
-    """The hub's decode processes: started when first wanted, one push at a time each;
-    `decode` answers None when none is free, and the caller decodes in a thread."""
+    """The hub's decode processes: started with the hub (`start`), and again after one
+    died; one push at a time each. `decode` answers None when none is free, and the
+    caller decodes in a thread."""
 
     def __init__(self, schema: Schema, size: int) -> None:
         self.schema, self.size = schema, size
@@ -282,6 +283,8 @@ class DecodeProcesses:
     async def decode(
         self, body: bytes, encoding: str | None
     ) -> tuple[Batch, NewRows | None] | None:
+        """The push as `decode_here` gives it, decoded in a free process; None if none
+        is free or it did not decode it (the caller decodes it in a thread)."""
         if not self._idle:
             self._start_one()
             return None
