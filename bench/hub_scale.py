@@ -1,7 +1,7 @@
 """The hub at city scale, SQLite and PostgreSQL side by side in one run.
 
     .venv/bin/python bench/hub_scale.py [--quick] [--parts ingest,consolidated,search]
-        [--centres 1000] [--orders-each 10] [--clients 16]
+        [--centres 1000] [--orders-each 10] [--clients 16] [--decode-processes 2]
         [--consolidated-centres 5000] [--consolidated-days 7]
         [--search-orders 2000000] [--search-centres 1000] [--runs 30]
 
@@ -100,11 +100,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_hub(target: str, port: int) -> subprocess.Popen[bytes]:
+def start_hub(target: str, port: int, decode_processes: int = 2) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
             *(LINLI, "serve", "--role", "hub", "--db", target, "--port", str(port)),
             *("--host", "127.0.0.1", "--log-level", "warning"),
+            *("--decode-processes", str(decode_processes)),
         ]
     )
     deadline = time.monotonic() + 120  # a shared machine can be slow to start one
@@ -227,7 +228,7 @@ def run(
 ) -> tuple[float, list[float]]:
     pushes = bodies(target, site, rows, args.centres)
     ports = [free_port() for _ in range(processes)]
-    procs = [start_hub(target, p) for p in ports]
+    procs = [start_hub(target, p, args.decode_processes) for p in ports]
     try:
         hubs = [psutil.Process(p.pid) for p in procs]
         # A SQLite hub's decode processes (`hub.decoding`): started, and ready, by now.
@@ -614,6 +615,12 @@ def main() -> None:
     ap.add_argument("--centres", type=int, default=1000, help="ingest: centres pushing")
     ap.add_argument("--orders-each", type=int, default=10)
     ap.add_argument("--clients", type=int, default=16, help="pushes in flight at once")
+    ap.add_argument(
+        "--decode-processes",
+        type=int,
+        default=2,
+        help="a SQLite hub's decode processes (linli serve's; 0: decoded in threads)",
+    )
     ap.add_argument("--consolidated-centres", type=int, default=5000)
     ap.add_argument("--consolidated-days", type=int, default=7, help="days of locked orders")
     ap.add_argument("--consolidated-lines", type=int, default=12, help="products a centre")
