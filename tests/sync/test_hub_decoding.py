@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from live_server import LINLI, free_port, wait_healthy
+from live_server import Procs, free_port
 from sync_fixtures import (
     add_household,
     add_order,
@@ -317,33 +316,24 @@ def test_the_decode_processes_end_with_the_hub(tmp_path: Path, how: str) -> None
     done = linli_in_process("hub", "add-centre", "--db", str(hub_db), "--name", NAMES[0])
     assert done.returncode == 0, done.stderr
     port = free_port()
-    log_path = tmp_path / "hub.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [
-                *(LINLI, "serve", "--role", "hub", "--db", str(hub_db), "--host", "127.0.0.1"),
-                *("--port", str(port), "--log-level", "warning"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    procs = Procs(tmp_path)
+    procs.start("hub", "--role", "hub", "--db", str(hub_db), "--port", str(port))
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc, log_path)
-        children = _decode_processes(proc.pid)
-        assert len(children) == 2, log_path.read_text()
+        procs.wait_healthy("hub", f"http://127.0.0.1:{port}")
+        hub = procs.procs["hub"]
+        children = _decode_processes(hub.pid)
+        assert len(children) == 2, procs.log("hub")
         if how == "kill -9":
-            proc.kill()
-            assert proc.wait(30) == -signal.SIGKILL
+            hub.kill()
+            assert hub.wait(30) == -signal.SIGKILL
         else:
-            proc.terminate()  # uvicorn shuts down, then ends by the signal it caught
-            assert proc.wait(30) in (0, -signal.SIGTERM)
+            hub.terminate()  # uvicorn shuts down, then ends by the signal it caught
+            assert hub.wait(30) in (0, -signal.SIGTERM)
         _gone, alive = psutil.wait_procs(children, timeout=15)
         assert alive == [], f"decode processes left after the hub's {how}: {alive}"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in log_path.read_text()
+        procs.stop_all()
+    assert "Traceback" not in (tmp_path / "hub.log").read_text(errors="replace")
 
 
 @pytest.mark.parametrize("given", ["-1", "17", "two"])
